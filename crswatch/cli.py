@@ -1,0 +1,234 @@
+"""The `crswatch` command line.  Every command has an example in its --help.
+
+Commands import what they need when they run (Scrapy and apprise are slow to import; `draws`
+and `subscribers` need neither).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from datetime import date
+from functools import cached_property
+from typing import Any
+
+import click
+
+from . import errors
+from .config import Config, ConfigError, load_config
+from .db import Database
+from .output import emit, format_option
+
+DRAW_COLUMNS = ("number", "date", "stream", "program", "invitations", "crs", "tie_break")
+DRAW_KEYS = ("number", "date", "drawn_at", "program", "stream", "invitations", "crs", "tie_break",
+             "url", "eligible_programs", "pool_as_of")  # fmt: skip
+
+
+class App:
+    """What every command shares: the configuration and the database, both opened lazily."""
+
+    def __init__(self, db: str | None, config_path: str | None, verbose: int):
+        self.db_override = db
+        self.config_path = config_path
+        self.verbose = verbose
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(self.config_path, db=self.db_override)
+
+    @cached_property
+    def database(self) -> Database:
+        return Database(self.config.db)
+
+    def with_config(self, **overrides: Any) -> Config:
+        from dataclasses import replace
+
+        self.__dict__["config"] = replace(self.config, **{k: v for k, v in overrides.items() if v is not None})
+        return self.config
+
+
+class CrswatchGroup(click.Group):
+    """Turns expected failures into one line on stderr and a documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except errors.CrswatchError as exc:
+            _fail(str(exc), exc.exit_code)
+        except ConfigError as exc:
+            _fail(str(exc), errors.USAGE)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except Exception as exc:  # a bug: say so in one line, full traceback on request
+            if os.environ.get("CRSWATCH_DEBUG"):
+                raise
+            _fail(f"internal error: {type(exc).__name__}: {exc} (set CRSWATCH_DEBUG=1 for details)", errors.INTERNAL)
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"crswatch: error: {message}", err=True)
+    sys.exit(code)
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="crswatch: %(levelname)s: %(message)s", stream=sys.stderr)
+    if verbose < 2:
+        for noisy in ("scrapy", "twisted", "py.warnings", "apprise", "filelock", "apscheduler"):
+            logging.getLogger(noisy).setLevel(logging.CRITICAL if not verbose else logging.WARNING)
+    logging.captureWarnings(True)
+
+
+@click.group(cls=CrswatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", metavar="PATH", envvar="CRSWATCH_DB", help="Database file [env CRSWATCH_DB; default ~/.local/share/crswatch/crswatch.json].")
+@click.option("--config", "config_path", metavar="PATH", help="TOML configuration file [env CRSWATCH_CONFIG; default ~/.config/crswatch/config.toml].")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debugging).")
+@click.version_option(package_name="crswatch")
+@click.pass_context
+def main(ctx: click.Context, db: str | None, config_path: str | None, verbose: int) -> None:
+    """Watch IRCC's Express Entry rounds and alert subscribers when a draw reaches their CRS score.
+
+    \b
+    Quick start:
+      crswatch check                 # fetch the feed, store new draws, send alerts
+      crswatch draws --limit 5       # the newest stored draws
+    """
+    _setup_logging(verbose)
+    ctx.obj = App(db, config_path, verbose)
+
+
+# ------------------------------------------------------------------------------------- check
+
+
+@main.command()
+@click.option("--source", metavar="URL", envvar="CRSWATCH_SOURCE", help="Feed URL (http, https or file) [env CRSWATCH_SOURCE].")
+@click.option("--dry-run", is_flag=True, help="Fetch and match, print what would happen; store and send nothing.")
+@click.pass_obj
+def check(app: App, source: str | None, dry_run: bool) -> None:
+    """Run one cycle: fetch the feed, store new and changed draws, alert subscribers.
+
+    Exit 0 when the cycle ran; 3 when the feed could not be fetched, 4 when it was rejected,
+    6 when another check is running.  Made for cron.
+
+    \b
+    Example:
+      crswatch check
+      crswatch check --source file:///tmp/ee_rounds_123_en.json --dry-run
+    """
+    from .cycle import run_check
+    from scraper.crawl import run_reactor
+
+    config = app.with_config(source=source)
+    database = app.database
+    with database.cycle_lock():
+        report = run_reactor(lambda: run_check(config, database, dry_run=dry_run))
+    for draw in report.new_draws[-20:] if not report.first_run else []:
+        click.echo(f"new draw #{draw.number} {draw.date} {draw.program}: {draw.invitations:,} invitations, CRS {draw.crs}")
+    click.echo(report.summary())
+
+
+# ------------------------------------------------------------------------------------- draws
+
+
+def _parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def stream_option(help_text: str = "Only this stream (repeatable).") -> Any:
+    from scraper.streams import STREAMS
+
+    return click.option("--stream", "streams", multiple=True, type=click.Choice(tuple(STREAMS)), help=help_text)
+
+
+@main.group(invoke_without_command=True)
+@stream_option()
+@click.option("--since", callback=_parse_day, metavar="DATE", help="Draws on or after this date (YYYY-MM-DD).")
+@click.option("--until", callback=_parse_day, metavar="DATE", help="Draws on or before this date (YYYY-MM-DD).")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many draws.")
+@format_option
+@click.pass_context
+def draws(ctx: click.Context, streams: tuple[str, ...], since: date | None, until: date | None, limit: int | None, fmt: str) -> None:
+    """List stored draws, newest first.
+
+    \b
+    Examples:
+      crswatch draws --limit 5
+      crswatch draws --stream cec --since 2025-01-01 --format csv
+      crswatch draws show 392
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    from scraper.store import query_draws
+
+    app: App = ctx.obj
+    with app.database.reader() as view:
+        rows = query_draws(view, streams, since, until, limit)
+    if fmt == "table":
+        emit(rows, DRAW_COLUMNS, fmt)
+    else:
+        emit(({k: row.get(k) for k in DRAW_KEYS} for row in rows), DRAW_KEYS, fmt)
+
+
+@draws.command("show")
+@click.argument("number")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True, help="Output format.")
+@click.pass_obj
+def draws_show(app: App, number: str, fmt: str) -> None:
+    """Show one draw with everything stored about it, pool distribution included.
+
+    \b
+    Example:
+      crswatch draws show 392
+      crswatch draws show 91a --format json
+    """
+    import json
+
+    from scraper.store import find_draw, revisions_of
+
+    with app.database.reader() as view:
+        record = find_draw(view, number)
+        revisions = revisions_of(view, record["number"]) if record else []
+    if record is None:
+        raise errors.UsageError(f"no draw numbered {number!r} is stored (try: crswatch draws --limit 5)")
+    if fmt == "json":
+        click.echo(json.dumps(dict(record) | {"revisions": revisions}, indent=2, ensure_ascii=False))
+        return
+    fields = [
+        ("Draw", f"#{record['number']}"),
+        ("Date", record["date"]),
+        ("Drawn at", record.get("drawn_at") or "-"),
+        ("Program", record["program"]),
+        ("Stream", record["stream"]),
+        ("Invitations", f"{record['invitations']:,}"),
+        ("CRS cut-off", record["crs"]),
+        ("Tie-break", record.get("tie_break") or "-"),
+        ("Eligible", ", ".join(record.get("eligible_programs") or []) or "-"),
+        ("Link", record.get("url") or "-"),
+        ("First seen", record.get("first_seen") or "-"),
+        ("Revisions", len(revisions)),
+    ]
+    for label, value in fields:
+        click.echo(f"{label + ':':<13}{value}")
+    pool = record.get("pool")
+    if pool:
+        click.echo(f"\nPool distribution as of {record.get('pool_as_of') or '?'}:")
+        for band, count in pool.items():
+            indent = "    " if band in SUB_BANDS else "  "
+            click.echo(f"{indent}{band:<10}{count:>10,}")
+    else:
+        click.echo("\nPool distribution: not published with this draw")
+
+
+SUB_BANDS = {"491-500", "481-490", "471-480", "461-470", "451-460", "441-450", "431-440", "421-430", "411-420", "401-410"}
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

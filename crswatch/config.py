@@ -1,0 +1,178 @@
+"""Configuration: defaults ← TOML file ← environment ← command-line flags.
+
+The file is `--config PATH`, else `$CRSWATCH_CONFIG`, else `~/.config/crswatch/config.toml` when
+it exists.  Unknown keys are an error (a typo must not silently do nothing).
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_SOURCE = "https://www.canada.ca/content/dam/ircc/documents/json/ee_rounds_123_en.json"
+
+
+class ConfigError(ValueError):
+    """The configuration file or an override is invalid."""
+
+
+def _xdg(var: str, fallback: str) -> Path:
+    return Path(os.environ.get(var) or Path.home() / fallback)
+
+
+def default_db_path() -> Path:
+    return _xdg("XDG_DATA_HOME", ".local/share") / "crswatch" / "crswatch.json"
+
+
+def default_config_path() -> Path:
+    return _xdg("XDG_CONFIG_HOME", ".config") / "crswatch" / "config.toml"
+
+
+@dataclass(frozen=True)
+class Fetch:
+    timeout: float = 30.0  # seconds per attempt
+    retries: int = 3  # extra attempts on timeouts and 5xx
+    delay: float = 2.0  # seconds between attempts (AutoThrottle grows it on slow answers)
+
+
+@dataclass(frozen=True)
+class Alerts:
+    retry_base: float = 60.0  # first retry delay of a failed delivery, seconds; doubles each try
+    retry_cap: float = 6 * 3600.0  # longest delay between two tries
+    max_attempts: int = 8  # a delivery that failed this many times is dead
+    concurrency: int = 16  # deliveries in flight at once
+    operator: tuple[str, ...] = ()  # apprise URLs of the operator
+    operator_after_failures: int = 3  # feed failures in a row before the operator hears of it
+    public_url: str = ""  # base URL of `crswatch serve`, for links in alerts
+
+
+@dataclass(frozen=True)
+class Schedule:
+    every: str = "5m"  # interval inside the draw window
+    cron: str = ""  # a crontab expression instead of `every`
+    window: str = "mon-fri 08:00-20:00"  # America/Toronto; "off" polls at `every` all day
+    outside_every: str = "30m"  # interval outside the window
+    jitter: str = "15s"  # random delay added to each run
+
+
+@dataclass(frozen=True)
+class SubscriberDefaults:
+    within: int = 10
+    streams: tuple[str, ...] = ("cec", "fsw", "fst")
+
+
+@dataclass(frozen=True)
+class Config:
+    db: Path = field(default_factory=default_db_path)
+    source: str = DEFAULT_SOURCE
+    fetch: Fetch = field(default_factory=Fetch)
+    alerts: Alerts = field(default_factory=Alerts)
+    schedule: Schedule = field(default_factory=Schedule)
+    subscribers: SubscriberDefaults = field(default_factory=SubscriberDefaults)
+    path: Path | None = None  # the file this came from, if any
+
+    def scrapy_overrides(self) -> dict[str, Any]:
+        return {
+            "DOWNLOAD_TIMEOUT": self.fetch.timeout,
+            "RETRY_TIMES": self.fetch.retries,
+            "DOWNLOAD_DELAY": self.fetch.delay,
+            "AUTOTHROTTLE_START_DELAY": self.fetch.delay,
+        }
+
+    def masked(self) -> dict[str, Any]:
+        """The effective configuration as a dict, every channel URL masked."""
+        from notifier.send import mask_url
+
+        data = asdict(self)
+        data["db"], data["path"] = str(self.db), str(self.path) if self.path else None
+        data["alerts"]["operator"] = [mask_url(url) for url in self.alerts.operator]
+        return data
+
+
+_SECTIONS = {"fetch": Fetch, "alerts": Alerts, "schedule": Schedule, "subscribers": SubscriberDefaults}
+
+
+def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Config:
+    """Defaults, then the TOML file, then environment variables, then explicit `overrides`."""
+    explicit = path or os.environ.get("CRSWATCH_CONFIG")
+    file = Path(explicit).expanduser() if explicit else default_config_path()
+    config = Config()
+    if explicit or file.exists():
+        config = _apply_file(config, file)
+    config = _apply_env(config)
+    for key, value in overrides.items():
+        if value is not None:
+            config = replace(config, **{key: Path(value).expanduser() if key == "db" else value})
+    return config
+
+
+def _apply_file(config: Config, file: Path) -> Config:
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file {file} does not exist") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration file {file}: {exc.strerror}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"configuration file {file} is not valid TOML: {exc}") from None
+    top: dict[str, Any] = {"path": file}
+    for key, value in data.items():
+        if key in _SECTIONS:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{file}: [{key}] must be a table")
+            top[key] = _section(getattr(config, key), value, f"{file}: [{key}]")
+        elif key == "db":
+            top["db"] = Path(_typed(value, str, f"{file}: db")).expanduser()
+        elif key == "source":
+            top["source"] = _typed(value, str, f"{file}: source")
+        else:
+            raise ConfigError(f"{file}: unknown key {key!r} (known: db, source, {', '.join(_SECTIONS)})")
+    return replace(config, **top)
+
+
+def _section(current: Any, values: dict[str, Any], where: str) -> Any:
+    known = {f.name: f for f in fields(current)}
+    updates = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ConfigError(f"{where} unknown key {key!r} (known: {', '.join(known)})")
+        default = getattr(current, key)
+        if isinstance(default, tuple):
+            if isinstance(value, str):
+                value = [value]
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{where} {key} must be a list of strings")
+            value = tuple(value)
+        elif isinstance(default, float):
+            value = float(_typed(value, (int, float), f"{where} {key}"))
+        else:
+            value = _typed(value, type(default), f"{where} {key}")
+        updates[key] = value
+    return replace(current, **updates)
+
+
+def _typed(value: Any, kind: Any, where: str) -> Any:
+    if isinstance(value, bool) or not isinstance(value, kind):
+        name = kind.__name__ if isinstance(kind, type) else "number"
+        raise ConfigError(f"{where} must be a {name}, not {value!r}")
+    return value
+
+
+def _apply_env(config: Config) -> Config:
+    env = os.environ
+    if env.get("CRSWATCH_DB"):
+        config = replace(config, db=Path(env["CRSWATCH_DB"]).expanduser())
+    if env.get("CRSWATCH_SOURCE"):
+        config = replace(config, source=env["CRSWATCH_SOURCE"])
+    alerts = config.alerts
+    if env.get("CRSWATCH_RETRY_BASE"):
+        try:
+            alerts = replace(alerts, retry_base=float(env["CRSWATCH_RETRY_BASE"]))
+        except ValueError:
+            raise ConfigError(f"CRSWATCH_RETRY_BASE must be a number of seconds, not {env['CRSWATCH_RETRY_BASE']!r}") from None
+    if env.get("CRSWATCH_OPERATOR"):
+        alerts = replace(alerts, operator=tuple(env["CRSWATCH_OPERATOR"].split()))
+    return replace(config, alerts=alerts)

@@ -1,0 +1,1 @@
+"""Stage 3: match new draws against subscribers, queue deliveries, send them through apprise."""

@@ -1,0 +1,115 @@
+"""Typed records that leave the scraper stage.
+
+The spider yields `RawRound` items (one per round, as published) and exactly one `FeedOutcome`.
+The parse pipeline turns each `RawRound` into a `Draw` (or sets it aside as malformed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+#: Names of the pool-distribution bands dd1..dd18, in feed order.
+POOL_BANDS: tuple[str, ...] = (
+    "601-1200", "501-600", "451-500", "491-500", "481-490", "471-480", "461-470", "451-460",
+    "401-450", "441-450", "431-440", "421-430", "411-420", "401-410", "351-400", "301-350",
+    "0-300", "total",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Draw:
+    """One round of invitations, parsed.  `raw` is the round exactly as published."""
+
+    number: str
+    date: date
+    program: str
+    stream: str
+    invitations: int
+    crs: int
+    drawn_at: datetime | None = None
+    tie_break: datetime | None = None
+    eligible_programs: tuple[str, ...] = ()
+    url: str | None = None
+    pool: dict[str, int] | None = None
+    pool_as_of: date | None = None
+    raw: dict[str, Any] = field(default_factory=dict, compare=False)
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+    def to_record(self) -> dict[str, Any]:
+        """A plain dict for storage and JSON output (dates as ISO 8601, datetimes in UTC)."""
+        return {
+            "number": self.number,
+            "date": self.date.isoformat(),
+            "drawn_at": _iso(self.drawn_at),
+            "program": self.program,
+            "stream": self.stream,
+            "invitations": self.invitations,
+            "crs": self.crs,
+            "tie_break": _iso(self.tie_break),
+            "eligible_programs": list(self.eligible_programs),
+            "url": self.url,
+            "pool": self.pool,
+            "pool_as_of": self.pool_as_of.isoformat() if self.pool_as_of else None,
+            "raw": self.raw,
+        }
+
+    @classmethod
+    def from_record(cls, rec: dict[str, Any]) -> Draw:
+        return cls(
+            number=rec["number"],
+            date=date.fromisoformat(rec["date"]),
+            program=rec["program"],
+            stream=rec["stream"],
+            invitations=rec["invitations"],
+            crs=rec["crs"],
+            drawn_at=_from_iso(rec.get("drawn_at")),
+            tie_break=_from_iso(rec.get("tie_break")),
+            eligible_programs=tuple(rec.get("eligible_programs") or ()),
+            url=rec.get("url"),
+            pool=rec.get("pool"),
+            pool_as_of=date.fromisoformat(rec["pool_as_of"]) if rec.get("pool_as_of") else None,
+            raw=rec.get("raw") or {},
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RawRound:
+    """A round as it appears in the feed, with its position (0 = newest)."""
+
+    position: int
+    raw: Any
+
+
+@dataclass(frozen=True, slots=True)
+class FeedOutcome:
+    """What the fetch itself came to.
+
+    status: "fetched" (a new body with `rounds` rounds), "unchanged" (304 or the same body),
+    "failed" (could not be fetched) or "rejected" (fetched but not a usable feed).
+    """
+
+    status: str
+    reason: str = ""
+    etag: str | None = None
+    last_modified: str | None = None
+    sha256: str | None = None
+    rounds: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Malformed:
+    """A round that could not be read; it is set aside and picked up again once fixed."""
+
+    position: int
+    number: str | None
+    reason: str
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def _from_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None

@@ -1,0 +1,246 @@
+"""Pure parsing of IRCC's rounds feed: bytes → raw rounds → `Draw` records.
+
+Everything here is a plain function without I/O, tested against golden values from the real
+snapshots.  Required fields (number, date, program, invitations, CRS) raise `RoundError` when they
+cannot be read; the tolerant fields (draw time, tie-break, pool, link) become None with a warning.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+from urllib.parse import urljoin
+
+import orjson
+
+from .items import POOL_BANDS, Draw
+from .streams import stream_of
+
+PUBLIC_SITE = "https://www.canada.ca"
+_CANADASITE = "/content/canadasite"
+
+MONTHS = {
+    name: number
+    for number, name in enumerate(
+        "january february march april may june july august september october november december".split(),
+        start=1,
+    )
+}
+
+
+class FeedError(ValueError):
+    """The body is not a usable rounds feed (the whole run is rejected)."""
+
+
+class RoundError(ValueError):
+    """One round cannot be read (it is set aside; the rest of the feed is stored)."""
+
+
+# ---------------------------------------------------------------------------------------- feed
+
+
+def parse_feed(body: bytes) -> list[Any]:
+    """The list of raw rounds in a feed body, newest first, or FeedError saying what is wrong."""
+    text = body.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if not text:
+        raise FeedError("the feed is empty")
+    if text[:1] == b"<":
+        raise FeedError("the feed is an HTML or XML page, not the rounds JSON")
+    try:
+        document = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise FeedError(f"the feed is not valid JSON ({exc})") from None
+    if not isinstance(document, dict) or "rounds" not in document:
+        raise FeedError('the feed has no "rounds" list')
+    rounds = document["rounds"]
+    if not isinstance(rounds, list):
+        raise FeedError('the feed\'s "rounds" is not a list')
+    if not rounds:
+        raise FeedError("the feed lists no rounds")
+    return rounds
+
+
+# --------------------------------------------------------------------------------------- round
+
+
+def parse_round(raw: Any) -> Draw:
+    """One raw round → a `Draw`; RoundError when a required field cannot be read."""
+    if not isinstance(raw, dict):
+        raise RoundError("the round is not a JSON object")
+    warnings: list[str] = []
+    number = _text(raw.get("drawNumber"))
+    if not number:
+        raise RoundError("drawNumber is missing")
+    day = parse_draw_date(raw)
+    program = " ".join(_text(raw.get("drawName")).split())
+    if not program:
+        raise RoundError("drawName is missing")
+    stream = stream_of(program)
+    if stream is None:
+        stream = "other"
+        warnings.append(f"unknown draw name {program!r}: stored as stream 'other'")
+    invitations = parse_int(raw.get("drawSize"), "drawSize")
+    crs = parse_int(raw.get("drawCRS"), "drawCRS")
+    drawn_at = _tolerant(raw, "drawDateTime", day, warnings)
+    tie_break = _tolerant(raw, "drawCutOff", day, warnings)
+    pool, pool_as_of = _pool(raw, warnings)
+    return Draw(
+        number=number,
+        date=day,
+        program=program,
+        stream=stream,
+        invitations=invitations,
+        crs=crs,
+        drawn_at=drawn_at,
+        tie_break=tie_break,
+        eligible_programs=split_programs(_text(raw.get("drawText2"))),
+        url=round_url(raw),
+        pool=pool,
+        pool_as_of=pool_as_of,
+        raw=raw,
+        warnings=tuple(warnings),
+    )
+
+
+def parse_int(value: Any, name: str) -> int:
+    """ "6,000" → 6000; RoundError for anything that is not a whole non-negative number."""
+    text = _text(value).replace(",", "").replace("\u00a0", "").replace(" ", "")
+    if not text.isdigit():
+        raise RoundError(f"{name} {value!r} is not a number")
+    return int(text)
+
+
+def parse_draw_date(raw: dict[str, Any]) -> date:
+    """The draw's date from drawDate (ISO), else from drawDateFull ("January 21, 2026").
+
+    drawDate was once published as "12-04-2023": a day-first form that is only trusted when
+    drawDateFull agrees, since 12-04 could be read either way.
+    """
+    iso = _text(raw.get("drawDate"))
+    full = parse_long_date(_text(raw.get("drawDateFull")))
+    try:
+        return date.fromisoformat(iso)
+    except ValueError:
+        pass
+    if full is not None:
+        return full
+    raise RoundError(f"drawDate {iso!r} is not a date")
+
+
+_LONG_DATE = re.compile(r"([a-z]+)\.?\s*(\d{1,2})\s*[,.]?\s*(\d{4})")
+
+
+def parse_long_date(text: str) -> date | None:
+    """ "January 21, 2026" (with the feed's usual slips) → date, or None."""
+    match = _LONG_DATE.fullmatch(" ".join(text.lower().split()))
+    if not match or match[1] not in MONTHS:
+        return None
+    try:
+        return date(int(match[3]), MONTHS[match[1]], int(match[2]))
+    except ValueError:
+        return None
+
+
+# "January 21, 2026 at 12:37:42 UTC" and its ~20 irregular spellings: a missing comma, "at",
+# year or "UTC"; a stray AM/PM on a 24-hour time; "March 02. 2024"; an ISO date repeated.
+_STAMP = re.compile(
+    r"""(?P<month>[a-z]+)\.?\s*(?P<day>\d{1,2})\s*[,.]?\s*(?P<year>\d{4})?\s*,?\s*
+        (?:at)?\s*(?P<iso>\d{4}-\d{2}-\d{2})?\s*
+        (?P<h>\d{1,2}):(?P<m>\d{2}):(?P<s>\d{2})\s*(?P<ampm>[ap]\.?m\.?)?\s*(?:utc|gmt|z)?""",
+    re.VERBOSE,
+)
+
+
+def parse_stamp(text: str, draw_date: date | None = None) -> datetime | None:
+    """A feed timestamp → aware UTC datetime, or None when it cannot be read.
+
+    Parts may be filled only from the same round: a missing year comes from the draw's date (the
+    year before when that would put the stamp after the draw).  Times are UTC as the feed says.
+    """
+    match = _STAMP.fullmatch(" ".join(text.lower().split()))
+    if not match or match["month"] not in MONTHS:
+        return None
+    hour, minute, second = int(match["h"]), int(match["m"]), int(match["s"])
+    if match["ampm"] and hour <= 12:  # "04:22:17 AM"; "15:48:39 AM" is plainly 24-hour
+        hour = hour % 12 + (12 if match["ampm"].startswith("p") else 0)
+    month, day = MONTHS[match["month"]], int(match["day"])
+    if match["iso"]:
+        iso = date.fromisoformat(match["iso"])
+        if (iso.month, iso.day) != (month, day) or (match["year"] and int(match["year"]) != iso.year):
+            return None
+        year = iso.year
+    elif match["year"]:
+        year = int(match["year"])
+    elif draw_date is not None:
+        year = draw_date.year
+        if (month, day) > (draw_date.month, draw_date.day):
+            year -= 1
+    else:
+        return None
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def split_programs(text: str) -> tuple[str, ...]:
+    """ "Federal Skilled Worker, Canadian Experience Class and Provincial Nominee Program" → names."""
+    parts = re.split(r",\s*(?:and\s+)?|\s+and\s+", " ".join(text.split()))
+    return tuple(part for part in (p.strip() for p in parts) if part)
+
+
+def round_url(raw: dict[str, Any]) -> str | None:
+    """The public www.canada.ca link of the round, from the first field with an <a href>."""
+    from bs4 import BeautifulSoup  # noqa: PLC0415 — only rounds with HTML need it
+
+    for key in ("drawNumberURL", "mitext", "DrawText1"):
+        html = _text(raw.get(key))
+        if "href" not in html:
+            continue
+        anchor = BeautifulSoup(html, "html.parser").find("a", href=True)
+        if anchor is not None:
+            return public_url(str(anchor["href"]))
+    return None
+
+
+def public_url(href: str) -> str:
+    """An href from the feed → its absolute public address (`/content/canadasite` dropped)."""
+    href = href.strip()
+    if href.startswith(_CANADASITE + "/"):
+        href = href[len(_CANADASITE) :]
+    return urljoin(PUBLIC_SITE + "/", href)
+
+
+# ------------------------------------------------------------------------------------- helpers
+
+
+def _text(value: Any) -> str:
+    return value.strip() if isinstance(value, str) else ("" if value is None else str(value).strip())
+
+
+def _tolerant(raw: dict[str, Any], key: str, day: date, warnings: list[str]) -> datetime | None:
+    text = _text(raw.get(key))
+    if not text:
+        return None
+    stamp = parse_stamp(text, day)
+    if stamp is None:
+        warnings.append(f"{key} {text!r} could not be read; stored as none")
+    return stamp
+
+
+def _pool(raw: dict[str, Any], warnings: list[str]) -> tuple[dict[str, int] | None, date | None]:
+    """The dd1..dd18 bands as {band: count}; None when unpublished (all zero) or unreadable."""
+    try:
+        counts = [parse_int(raw.get(f"dd{i}"), f"dd{i}") for i in range(1, len(POOL_BANDS) + 1)]
+    except RoundError as exc:
+        warnings.append(f"pool distribution not stored: {exc}")
+        return None, None
+    if not any(counts):
+        return None, None
+    as_of_text = _text(raw.get("drawDistributionAsOn"))
+    as_of = parse_long_date(as_of_text)
+    if as_of is None and as_of_text:
+        warnings.append(f"drawDistributionAsOn {as_of_text!r} could not be read")
+    return dict(zip(POOL_BANDS, counts, strict=True)), as_of
+

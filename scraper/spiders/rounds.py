@@ -1,0 +1,82 @@
+"""The rounds spider: fetch the feed once, yield every raw round and one `FeedOutcome`.
+
+It only fetches and splits: parsing rounds into `Draw`s happens in the pipelines.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import scrapy
+from scrapy.http import Response
+from twisted.python.failure import Failure
+
+from ..items import FeedOutcome, RawRound
+from ..parse import FeedError, parse_feed
+
+DEFAULT_SOURCE = "https://www.canada.ca/content/dam/ircc/documents/json/ee_rounds_123_en.json"
+
+
+class RoundsSpider(scrapy.Spider):
+    name = "rounds"
+
+    def __init__(self, source: str = DEFAULT_SOURCE, validators: dict[str, Any] | None = None, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.source = source
+        self.validators = validators or {}
+
+    async def start(self) -> AsyncIterator[scrapy.Request]:
+        yield scrapy.Request(
+            self.source,
+            headers=conditional_headers(self.validators),
+            callback=self.parse,
+            errback=self.failed,
+            dont_filter=True,
+        )
+
+    def parse(self, response: Response, **kwargs: Any) -> Iterator[RawRound | FeedOutcome]:
+        etag = _header(response, b"ETag") or self.validators.get("etag")
+        last_modified = _header(response, b"Last-Modified") or self.validators.get("last_modified")
+        if response.status == 304:
+            yield FeedOutcome("unchanged", "304 Not Modified", etag, last_modified, self.validators.get("sha256"))
+            return
+        digest = hashlib.sha256(response.body).hexdigest()
+        if digest == self.validators.get("sha256"):
+            yield FeedOutcome("unchanged", "same body as last time", etag, last_modified, digest)
+            return
+        try:
+            rounds = parse_feed(response.body)
+        except FeedError as exc:
+            yield FeedOutcome("rejected", str(exc))
+            return
+        for position, raw in enumerate(rounds):
+            yield RawRound(position, raw)
+        yield FeedOutcome("fetched", "", etag, last_modified, digest, len(rounds))
+
+    def failed(self, failure: Failure) -> Iterator[FeedOutcome]:
+        yield FeedOutcome("failed", describe_failure(failure))
+
+
+def conditional_headers(validators: dict[str, Any]) -> dict[str, str]:
+    headers = {"Accept": "application/json"}
+    if validators.get("etag"):
+        headers["If-None-Match"] = validators["etag"]
+    if validators.get("last_modified"):
+        headers["If-Modified-Since"] = validators["last_modified"]
+    return headers
+
+
+def describe_failure(failure: Failure) -> str:
+    """One line saying why the fetch failed (an HTTP status, a timeout, a refused connection)."""
+    response = getattr(failure.value, "response", None)
+    if response is not None:
+        return f"the server answered HTTP {response.status} for {response.url}"
+    message = str(failure.value).strip() or failure.type.__name__
+    return f"{failure.type.__name__}: {message}"
+
+
+def _header(response: Response, name: bytes) -> str | None:
+    value = response.headers.get(name)
+    return value.decode("latin-1") if value else None
