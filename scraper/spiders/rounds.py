@@ -42,6 +42,10 @@ class RoundsSpider(scrapy.Spider):
         if response.status == 304:
             yield FeedOutcome("unchanged", "304 Not Modified", etag, last_modified, self.validators.get("sha256"))
             return
+        limit = self.settings.getint("DOWNLOAD_MAXSIZE")
+        if limit and len(response.body) > limit:  # file:// downloads are not capped by Scrapy
+            yield FeedOutcome("rejected", f"the feed is larger than {limit:,} bytes")
+            return
         digest = hashlib.sha256(response.body).hexdigest()
         if digest == self.validators.get("sha256"):
             yield FeedOutcome("unchanged", "same body as last time", etag, last_modified, digest)
@@ -56,6 +60,10 @@ class RoundsSpider(scrapy.Spider):
         yield FeedOutcome("fetched", "", etag, last_modified, digest, len(rounds))
 
     def failed(self, failure: Failure) -> Iterator[FeedOutcome]:
+        if "max size" in str(failure.value):  # Scrapy cancelled a body over DOWNLOAD_MAXSIZE
+            limit = self.settings.getint("DOWNLOAD_MAXSIZE")
+            yield FeedOutcome("rejected", f"the feed is larger than {limit:,} bytes")
+            return
         yield FeedOutcome("failed", describe_failure(failure))
 
 

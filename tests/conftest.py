@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from helpers import FAST_CONFIG, SNAPSHOTS, FeedServer
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if not SNAPSHOTS:
+        raise pytest.UsageError("the real feed snapshots (../shared/ircc/) are missing; set CRSWATCH_SHARED")
+
+
+@pytest.fixture
+def feed() -> Iterator[FeedServer]:
+    server = FeedServer()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Environment for a CLI subprocess: its own database and a fast fetch configuration."""
+    config = tmp_path / "config.toml"
+    config.write_text(FAST_CONFIG)
+    values = {
+        "CRSWATCH_DB": str(tmp_path / "crswatch.json"),
+        "CRSWATCH_CONFIG": str(config),
+        "HOME": str(tmp_path / "home"),
+        "XDG_CONFIG_HOME": str(tmp_path / "home" / ".config"),
+        "XDG_DATA_HOME": str(tmp_path / "home" / ".local" / "share"),
+    }
+    for key in ("CRSWATCH_SOURCE", "CRSWATCH_OPERATOR", "CRSWATCH_RETRY_BASE", "CRSWATCH_DEBUG"):
+        monkeypatch.delenv(key, raising=False)
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    return values
+
+
+@pytest.fixture
+def db_path(env: dict[str, str]) -> Path:
+    return Path(env["CRSWATCH_DB"])

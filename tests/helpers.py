@@ -1,0 +1,118 @@
+"""Test helpers: the real snapshots, a local feed server, and the real CLI in a subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("CRSWATCH_SHARED", ROOT.parent / "shared" / "ircc"))
+SNAPSHOTS = sorted(SHARED.glob("ee_rounds_123_en.*.json"))  # file names sort by capture date
+
+
+def snapshot(day: str) -> Path:
+    """The shared snapshot captured on `day` (YYYY-MM-DD)."""
+    (path,) = [p for p in SNAPSHOTS if p.name.startswith(f"ee_rounds_123_en.{day}")]
+    return path
+
+
+@dataclass
+class Reply:
+    body: bytes = b""
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FeedServer:
+    """A real HTTP server on 127.0.0.1 serving whatever `reply` says, honouring ETag/Last-Modified."""
+
+    def __init__(self) -> None:
+        self.reply = Reply()
+        self.requests: list[dict[str, str]] = []
+        self.fail_next = 0  # answer this many requests with HTTP 503 first
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                server.requests.append(dict(self.headers))
+                if server.fail_next > 0:
+                    server.fail_next -= 1
+                    return self._send(503, b"busy", {})
+                reply = server.reply
+                etag = reply.headers.get("ETag")
+                modified = reply.headers.get("Last-Modified")
+                if (etag and self.headers.get("If-None-Match") == etag) or (
+                    modified and not etag and self.headers.get("If-Modified-Since") == modified
+                ):
+                    return self._send(304, b"", reply.headers)
+                self._send(reply.status, reply.body, reply.headers)
+
+            def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if status != 304:
+                    self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/ee_rounds_123_en.json"
+
+    def serve(self, body: bytes | Path, status: int = 200, **headers: str) -> None:
+        if isinstance(body, Path):
+            body = body.read_bytes()
+        self.reply = Reply(body, status, {"Content-Type": "application/json", **headers})
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+FAST_CONFIG = """
+[fetch]
+timeout = 5
+retries = 1
+delay = 0.05
+
+[alerts]
+retry_base = 1
+"""
+
+
+def cli(*args: str, env: dict[str, str], timeout: float = 120, check: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run the real `crswatch` command in a subprocess (a reactor cannot restart in one process)."""
+    result = subprocess.run(
+        [sys.executable, "-m", "crswatch", *args],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if check and result.returncode != 0:
+        raise AssertionError(f"crswatch {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
+    return result
+
+
+def read_db(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_bytes()) if path.exists() else {}
+
+
+def table(path: Path, name: str) -> list[dict[str, Any]]:
+    return list(read_db(path).get(name, {}).values())
