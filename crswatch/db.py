@@ -4,13 +4,14 @@ TinyDB alone overwrites its file in place (a kill mid-write corrupts it), has no
 rewrites the whole file on every insert.  So each transaction here:
 
 1. takes an inter-process lock (`<db>.lock`, via filelock),
-2. reads the file once into memory (`SnapshotStorage`),
+2. reads each file it touches once into memory (`SnapshotStorage`),
 3. lets the caller use the ordinary TinyDB API on that snapshot (every write stays in memory),
-4. writes the result once: temp file in the same folder, fsync, `os.replace`, fsync the folder.
+4. writes each changed file once: temp file in the same folder, fsync, `os.replace`, fsync the folder.
 
-A transaction's cost is one read and at most one write of the file, whatever it does inside.
-Readers need no lock: `os.replace` means they always see a whole file.  The file is created
-with mode 0600 (it holds channel URLs with passwords and tokens).
+A database is the main file (`--db PATH`: draws, revisions, status) plus `<PATH>.d/` holding the
+outbox and the subscriber shards, so that no operation reads or writes more than it needs.
+Readers need no lock: `os.replace` means they always see whole files.  Files are created with
+mode 0600 (they hold channel URLs with passwords and tokens).
 """
 
 from __future__ import annotations
@@ -40,11 +41,15 @@ class DatabaseBusy(Busy):
     """Another process held the database lock for longer than the timeout."""
 
 
-class SnapshotStorage(Storage):
-    """TinyDB storage over an in-memory snapshot of the file, flushed once per transaction."""
+MAIN = "main"  # the part named by --db itself
 
-    def __init__(self, path: Path):
+
+class SnapshotStorage(Storage):
+    """TinyDB storage over an in-memory snapshot of one file, flushed once per transaction."""
+
+    def __init__(self, path: Path, read_only: bool = False):
         self.path = path
+        self.read_only = read_only
         self._data = load(path)
         self.dirty = False
 
@@ -52,17 +57,61 @@ class SnapshotStorage(Storage):
         return self._data
 
     def write(self, data: dict[str, Any]) -> None:
+        if self.read_only:
+            raise DatabaseError("internal error: a read-only view was written to")
         self._data = data
         self.dirty = True
 
+
+class Transaction:
+    """The TinyDB files of one database, each read when first used and written once at commit.
+
+    `table(name)` is a table of the main file (draws, meta, …); `part(name)` is another file of
+    the same database (`<db>.d/<name>.json`): subscribers are sharded over such parts so that one
+    subscribe reads and writes a few small files, never all subscribers.
+    """
+
+    def __init__(self, database: Database, read_only: bool):
+        self.database = database
+        self.read_only = read_only
+        self._storages: dict[str, SnapshotStorage] = {}
+        self._dbs: dict[str, TinyDB] = {}
+
+    def part(self, name: str = MAIN) -> TinyDB:
+        if name not in self._dbs:
+            storage = SnapshotStorage(self.database.part_path(name), self.read_only)
+            self._storages[name] = storage
+            self._dbs[name] = TinyDB(storage=lambda: storage)
+        return self._dbs[name]
+
+    def table(self, name: str) -> Any:
+        return self.part(MAIN).table(name)
+
+    def raw(self, part: str, table: str) -> dict[str, dict[str, Any]]:
+        """A table's documents as stored ({doc id: dict}), for fast read-only scans."""
+        return (self.part(part).storage.read() or {}).get(table, {})
+
+    def part_exists(self, name: str) -> bool:
+        return self.database.part_path(name).exists()
+
     def flush(self) -> None:
-        if self.dirty:
-            atomic_write(self.path, orjson.dumps(self._data))
-            self.dirty = False
+        """Write every changed file: all temp files first, then the renames (a short window)."""
+        dirty = [s for s in self._storages.values() if s.dirty]
+        if not dirty:
+            return
+        if any(s.path.parent != self.database.path.parent for s in dirty):
+            self.database.parts_dir.mkdir(mode=0o700, exist_ok=True)
+        staged = [(s, stage(s.path, orjson.dumps(s.read()))) for s in dirty]
+        for storage, tmp in staged:
+            os.replace(tmp, storage.path)
+            storage.dirty = False
+        for folder in {s.path.parent for s in dirty}:
+            fsync_dir(folder)
+
 
 
 class Database:
-    """A crswatch database file.  `transaction()` to change it, `reader()` to look."""
+    """A crswatch database: `transaction()` to change it, `reader()` to look."""
 
     def __init__(self, path: str | os.PathLike[str], lock_timeout: float = 30.0):
         self.path = Path(path).expanduser()
@@ -72,9 +121,16 @@ class Database:
     def lock_path(self) -> Path:
         return self.path.with_name(self.path.name + ".lock")
 
+    @property
+    def parts_dir(self) -> Path:
+        return self.path.with_name(self.path.name + ".d")
+
+    def part_path(self, name: str) -> Path:
+        return self.path if name == MAIN else self.parts_dir / f"{name}.json"
+
     @contextmanager
-    def transaction(self, commit: bool = True) -> Iterator[TinyDB]:
-        """Lock, load, yield a TinyDB, and write it back atomically if the block succeeds.
+    def transaction(self, commit: bool = True) -> Iterator[Transaction]:
+        """Lock, yield a Transaction, and write what changed atomically if the block succeeds.
 
         With commit=False (a rehearsal, `--dry-run`) nothing is written."""
         self._ensure_folder()
@@ -84,11 +140,13 @@ class Database:
         except Timeout:
             raise DatabaseBusy(f"the database {self.path} is locked by another crswatch process") from None
         try:
-            storage = SnapshotStorage(self.path)
-            db = TinyDB(storage=lambda: storage)
-            yield db
+            tx = Transaction(self, read_only=False)
+            yield tx
             if commit:
-                storage.flush()
+                try:
+                    tx.flush()
+                except OSError as exc:
+                    raise DatabaseError(f"cannot write the database {self.path}: {exc.strerror}") from None
         finally:
             lock.release()
 
@@ -108,11 +166,9 @@ class Database:
             lock.release()
 
     @contextmanager
-    def reader(self) -> Iterator[TinyDB]:
-        """A read-only view of the last committed state (no lock needed)."""
-        storage = SnapshotStorage(self.path)
-        storage.write = _refuse_write  # type: ignore[method-assign]
-        yield TinyDB(storage=lambda: storage)
+    def reader(self) -> Iterator[Transaction]:
+        """A read-only view of the last committed state (no lock needed: files are replaced whole)."""
+        yield Transaction(self, read_only=True)
 
     def _ensure_folder(self) -> None:
         try:
@@ -142,26 +198,23 @@ def load(path: Path) -> dict[str, Any] | None:
     return tables
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Replace `path` with `data` so that a crash leaves either the old or the new file, whole."""
+def stage(path: Path, data: bytes) -> str:
+    """Write `data` to a fsynced temp file beside `path` (mode 0600); return its name."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException as exc:
+    except BaseException:
         Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise DatabaseError(f"cannot write the database {path}: {exc.strerror}") from None
         raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
+    return tmp
+
+
+def fsync_dir(folder: Path) -> None:
+    dir_fd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dir_fd)
     finally:
         os.close(dir_fd)
-
-
-def _refuse_write(data: dict[str, Any]) -> None:
-    raise DatabaseError("internal error: a read-only view was written to")
