@@ -10,42 +10,19 @@ import logging
 import os
 import sys
 from datetime import date
-from functools import cached_property
 from typing import Any
 
 import click
 
 from . import errors
-from .config import Config, ConfigError, load_config
-from .db import Database
+from .app import App
+from .config import ConfigError
 from .output import emit, format_option
+from subscribers.validate import Invalid
 
 DRAW_COLUMNS = ("number", "date", "stream", "program", "invitations", "crs", "tie_break")
 DRAW_KEYS = ("number", "date", "drawn_at", "program", "stream", "invitations", "crs", "tie_break",
              "url", "eligible_programs", "pool_as_of")  # fmt: skip
-
-
-class App:
-    """What every command shares: the configuration and the database, both opened lazily."""
-
-    def __init__(self, db: str | None, config_path: str | None, verbose: int):
-        self.db_override = db
-        self.config_path = config_path
-        self.verbose = verbose
-
-    @cached_property
-    def config(self) -> Config:
-        return load_config(self.config_path, db=self.db_override)
-
-    @cached_property
-    def database(self) -> Database:
-        return Database(self.config.db)
-
-    def with_config(self, **overrides: Any) -> Config:
-        from dataclasses import replace
-
-        self.__dict__["config"] = replace(self.config, **{k: v for k, v in overrides.items() if v is not None})
-        return self.config
 
 
 class CrswatchGroup(click.Group):
@@ -58,6 +35,10 @@ class CrswatchGroup(click.Group):
             _fail(str(exc), exc.exit_code)
         except ConfigError as exc:
             _fail(str(exc), errors.USAGE)
+        except Invalid as exc:
+            for problem in exc.problems:
+                click.echo(f"crswatch: error: {problem}", err=True)
+            sys.exit(errors.USAGE)
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
@@ -77,8 +58,10 @@ def _setup_logging(verbose: int) -> None:
     level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
     logging.basicConfig(level=level, format="crswatch: %(levelname)s: %(message)s", stream=sys.stderr)
     if verbose < 2:
-        for noisy in ("scrapy", "twisted", "py.warnings", "apprise", "filelock", "apscheduler"):
+        for noisy in ("scrapy", "twisted", "py.warnings", "filelock", "apscheduler"):
             logging.getLogger(noisy).setLevel(logging.CRITICAL if not verbose else logging.WARNING)
+        # apprise's own log lines are captured per delivery and reported once, by crswatch
+        logging.getLogger("apprise").propagate = False
     logging.captureWarnings(True)
 
 
@@ -229,6 +212,10 @@ def draws_show(app: App, number: str, fmt: str) -> None:
 
 SUB_BANDS = {"491-500", "481-490", "471-480", "461-470", "451-460", "441-450", "431-440", "421-430", "411-420", "401-410"}
 
+
+from .cli_subscribers import register as _register_subscribers  # noqa: E402
+
+_register_subscribers(main)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

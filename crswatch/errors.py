@@ -10,6 +10,7 @@ FEED_REJECTED = 4  # the feed was fetched but is not usable; nothing was stored
 DATABASE = 5  # the database file is corrupt, unreadable or unwritable
 BUSY = 6  # another crswatch cycle holds the lock
 UNHEALTHY = 7  # `status`: no successful check for too long, or dead deliveries
+DELIVERY_FAILED = 8  # `test-alert`: at least one channel did not accept the message
 
 EXIT_CODES = {
     OK: "success",
@@ -20,6 +21,7 @@ EXIT_CODES = {
     DATABASE: "the database is corrupt, unreadable or unwritable",
     BUSY: "another crswatch cycle is running",
     UNHEALTHY: "status: unhealthy",
+    DELIVERY_FAILED: "test-alert: a channel did not accept the message",
 }
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from helpers import FAST_CONFIG, SNAPSHOTS, FeedServer
+from servers import SMTPSink, WebhookReceiver
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -42,3 +43,17 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 @pytest.fixture
 def db_path(env: dict[str, str]) -> Path:
     return Path(env["CRSWATCH_DB"])
+
+
+@pytest.fixture
+def smtp() -> Iterator[SMTPSink]:
+    sink = SMTPSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def webhook() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver()
+    yield receiver
+    receiver.close()

@@ -1,0 +1,37 @@
+"""What every command shares: the configuration and the database, opened lazily."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from functools import cached_property
+from typing import Any
+
+from .config import Config, load_config
+from .db import Database
+
+
+class App:
+    """What every command shares: the configuration and the database, both opened lazily."""
+
+    def __init__(self, db: str | None, config_path: str | None, verbose: int):
+        self.db_override = db
+        self.config_path = config_path
+        self.verbose = verbose
+
+    @cached_property
+    def config(self) -> Config:
+        return load_config(self.config_path, db=self.db_override)
+
+    @cached_property
+    def database(self) -> Database:
+        return Database(self.config.db)
+
+    def with_config(self, **overrides: Any) -> Config:
+        self.__dict__["config"] = replace(self.config, **{k: v for k, v in overrides.items() if v is not None})
+        return self.config
+
+    @property
+    def subscriber_defaults(self) -> Any:
+        from subscribers.manage import Defaults
+
+        return Defaults(within=self.config.subscribers.within, streams=self.config.subscribers.streams)

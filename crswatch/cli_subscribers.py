@@ -1,0 +1,209 @@
+"""Subscriber commands: subscribe, subscribers, update, pause, resume, unsubscribe, test-alert, import."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import errors
+from .app import App
+from .output import emit, format_option
+
+LIST_COLUMNS = ("id", "name", "status", "score", "within", "streams", "profile_created", "channels", "created_at")
+STREAM_HELP = "A stream you are eligible for (repeatable): cec fsw fst pnp french healthcare stem trades transport agriculture education other."
+
+
+def public_record(sub: Any, with_token: bool = False) -> dict[str, Any]:
+    """A subscriber as shown to people: channels masked, token only when asked for."""
+    doc = sub.to_doc()
+    doc["channels"] = [c.masked for c in sub.channels]
+    if not with_token:
+        doc.pop("token")
+    return doc
+
+
+def _check(url: str) -> str:
+    from notifier.send import check_url
+
+    return check_url(url)
+
+
+@click.command()
+@click.option("--score", required=True, metavar="N", help="Your CRS score (0-1200).")
+@click.option("--notify", "channels", multiple=True, required=True, metavar="URL", help="An apprise channel URL (repeatable): mailto://, slack://, twilio://, tgram://, ntfy://, json://, …")
+@click.option("--within", metavar="N", help="Also alert when the cut-off is at most N points above your score (0-200) [default 10].")
+@click.option("--stream", "streams", multiple=True, metavar="S", help=STREAM_HELP + " [default: cec fsw fst]")
+@click.option("--profile-created", metavar="DATETIME", help="When your Express Entry profile was submitted (ISO 8601), for tie-breaks.")
+@click.option("--name", metavar="TEXT", help="A name to recognise the subscriber by.")
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True, help="Output format.")
+@click.pass_obj
+def subscribe(app: App, score: str, channels: tuple[str, ...], within: str | None, streams: tuple[str, ...], profile_created: str | None, name: str | None, fmt: str) -> None:
+    """Subscribe a CRS score to draw alerts; prints the new subscriber's id.
+
+    Subscribing a channel that is already subscribed updates that subscriber instead.
+
+    \b
+    Examples:
+      crswatch subscribe --score 505 --notify 'mailto://me:app-password@gmail.com'
+      crswatch subscribe --score 472 --stream cec --stream french --within 20 \\
+          --profile-created 2025-10-01T14:30:00Z \\
+          --notify 'twilio://ACCOUNT_SID:AUTH_TOKEN@15551234567/15557654321'
+    """
+    from subscribers.manage import subscribe as do_subscribe
+
+    with app.database.transaction() as tx:
+        sub, created = do_subscribe(
+            tx, score=score, channels=channels, check=_check, defaults=app.subscriber_defaults,
+            within=within, streams=streams, profile_created=profile_created, name=name,
+        )  # fmt: skip
+    if fmt == "json":
+        import json
+
+        click.echo(json.dumps(public_record(sub, with_token=True), indent=2, ensure_ascii=False))
+    elif created:
+        click.echo(sub.id)
+        click.echo(f"subscribed: score {sub.score}, within {sub.within}, streams {' '.join(sub.streams)}; unsubscribe token: {sub.token}", err=True)
+    else:
+        click.echo(sub.id)
+        click.echo(f"already subscribed: updated {sub.id} (score {sub.score}, within {sub.within}, streams {' '.join(sub.streams)})", err=True)
+
+
+@click.command("subscribers")
+@format_option
+@click.pass_obj
+def list_subscribers(app: App, fmt: str) -> None:
+    """List subscribers; channel URLs are always masked.
+
+    \b
+    Examples:
+      crswatch subscribers
+      crswatch subscribers --format csv > subscribers.csv
+    """
+    from subscribers.store import iter_all
+
+    with app.database.reader() as view:
+        emit((public_record(s) for s in iter_all(view)), LIST_COLUMNS, fmt)
+
+
+@click.command()
+@click.argument("subscriber")
+@click.option("--score", metavar="N", help="New CRS score (0-1200).")
+@click.option("--within", metavar="N", help="New closeness margin (0-200).")
+@click.option("--stream", "streams", multiple=True, metavar="S", help="Replace the streams (repeatable).")
+@click.option("--notify", "channels", multiple=True, metavar="URL", help="Replace the channels (repeatable).")
+@click.option("--profile-created", metavar="DATETIME", help="Profile submission time (ISO 8601).")
+@click.option("--name", metavar="TEXT", help="New name.")
+@click.pass_obj
+def update(app: App, subscriber: str, score: str | None, within: str | None, streams: tuple[str, ...], channels: tuple[str, ...], profile_created: str | None, name: str | None) -> None:
+    """Change a subscriber (by id or token): score, margin, streams, channels, profile time.
+
+    \b
+    Examples:
+      crswatch update k7fq2mxa --score 512
+      crswatch update k7fq2mxa --stream cec --stream healthcare --within 15
+    """
+    from subscribers.manage import update as do_update
+
+    with app.database.transaction() as tx:
+        sub = do_update(
+            tx, subscriber, check=_check, score=score, within=within, streams=streams,
+            channels=channels, profile_created=profile_created, name=name,
+        )  # fmt: skip
+    click.echo(f"updated {sub.id}: score {sub.score}, within {sub.within}, streams {' '.join(sub.streams)}, {len(sub.channels)} channel(s)")
+
+
+def _status_command(active: bool) -> click.Command:
+    verb = "resume" if active else "pause"
+
+    @click.command(verb, help=f"{verb.capitalize()} alerts for a subscriber (by id or token).\n\n\b\nExample:\n  crswatch {verb} k7fq2mxa")
+    @click.argument("subscriber")
+    @click.pass_obj
+    def command(app: App, subscriber: str) -> None:
+        from subscribers.manage import set_status
+
+        with app.database.transaction() as tx:
+            sub = set_status(tx, subscriber, active)
+        click.echo(f"{sub.id} is {sub.status}")
+
+    return command
+
+
+@click.command()
+@click.argument("subscriber")
+@click.pass_obj
+def unsubscribe(app: App, subscriber: str) -> None:
+    """Remove a subscriber and their channels, by id or by the token in every alert.
+
+    \b
+    Examples:
+      crswatch unsubscribe k7fq2mxa
+      crswatch unsubscribe k7fq2mxa.Zq3u0GQ1b1Vx3cC4s2mV0A
+    """
+    from subscribers.manage import unsubscribe as do_unsubscribe
+
+    with app.database.transaction() as tx:
+        sub = do_unsubscribe(tx, subscriber)
+    click.echo(f"unsubscribed {sub.id}")
+
+
+@click.command("test-alert")
+@click.argument("subscriber")
+@click.pass_obj
+def test_alert(app: App, subscriber: str) -> None:
+    """Send a short real test message through each of a subscriber's channels.
+
+    Prints, per channel, delivered or the error; exit 8 when any channel failed.
+
+    \b
+    Example:
+      crswatch test-alert k7fq2mxa
+    """
+    from notifier.message import test_message
+    from notifier.send import send
+    from subscribers.store import require
+
+    with app.database.reader() as view:
+        sub = require(view, subscriber).subscriber
+    title, bodies = test_message(sub)
+    failed = 0
+    for channel in sub.channels:
+        result = send(channel.url, title, bodies)
+        failed += not result.ok
+        click.echo(f"{channel.masked}: " + ("delivered" if result.ok else f"FAILED: {result.error}"))
+    if failed:
+        click.echo(f"crswatch: error: {failed} of {len(sub.channels)} channel(s) failed", err=True)
+        sys.exit(errors.DELIVERY_FAILED)
+
+
+@click.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE.csv")
+@click.pass_obj
+def import_(app: App, csv_file: Path) -> None:
+    """Import subscribers from a CSV file, all or nothing.
+
+    Columns (header row): name,score,within,streams,profile_created,channels.  Streams and
+    channels are separated by spaces; an empty cell takes the default.  Every row is validated
+    first: one bad row and nothing is imported (each bad row is reported with its line number).
+    A row whose channel is already subscribed updates that subscriber.
+
+    \b
+    Example:
+      crswatch import subscribers.csv
+    """
+    from subscribers.manage import import_csv
+
+    try:
+        text = csv_file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise errors.UsageError(f"cannot read {csv_file}: {exc}") from None
+    with app.database.transaction() as tx:
+        created, updated = import_csv(tx, text, check=_check, defaults=app.subscriber_defaults)
+    click.echo(f"imported {created + updated} row(s): {created} new, {updated} updated")
+
+
+def register(group: click.Group) -> None:
+    for command in (subscribe, list_subscribers, update, _status_command(False), _status_command(True), unsubscribe, test_alert, import_):
+        group.add_command(command)

@@ -1,0 +1,205 @@
+"""Subscriber operations shared by the CLI (and later the web form): validate, then store.
+
+Every operation validates all its input first and raises `Invalid` (one line per problem)
+before anything is written, so a rejected command leaves the database exactly as it was.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from . import store, validate
+from .model import ACTIVE, PAUSED, Subscriber, new_token
+from .validate import ChannelCheck, Invalid
+
+
+@dataclass(frozen=True)
+class Defaults:
+    within: int
+    streams: tuple[str, ...]
+
+
+def subscribe(
+    tx: Any,
+    *,
+    score: Any,
+    channels: Iterable[str],
+    check: ChannelCheck,
+    defaults: Defaults,
+    within: Any = None,
+    streams: Iterable[str] = (),
+    profile_created: str | None = None,
+    name: str | None = None,
+    now: datetime | None = None,
+) -> tuple[Subscriber, bool]:
+    """A new subscriber, or — when one of the channels is already subscribed — that subscriber
+    updated with what was given.  Returns (subscriber, created)."""
+    now = now or datetime.now(UTC)
+    streams = tuple(streams)
+    values = validate.collect(
+        {
+            "score": lambda: validate.score(score),
+            "within": lambda: validate.within(within) if within is not None else None,
+            "streams": lambda: validate.streams(streams) if streams else None,
+            "profile_created": lambda: validate.profile_created(profile_created, now),
+            "name": lambda: validate.name(name),
+            "channels": lambda: validate.channels(channels, check),
+        }
+    )
+    owners = set(store.owners(tx, (c.url for c in values["channels"])).values())
+    if len(owners) > 1:
+        raise Invalid([f"these channels belong to different subscribers ({', '.join(sorted(owners))}); update them one by one"])
+    if owners:
+        found = store.require(tx, owners.pop())
+        updated = _merged(found.subscriber, values)
+        store.replace_all(tx, [(found, updated)])
+        return updated, False
+    subscriber = _new(tx, values, defaults, now)
+    store.insert(tx, [subscriber])
+    return subscriber, True
+
+
+def _new(tx: Any, values: dict[str, Any], defaults: Defaults, now: datetime, taken: set[str] | None = None) -> Subscriber:
+    subscriber_id = store.unique_id(tx, taken)
+    return Subscriber(
+        id=subscriber_id,
+        score=values["score"],
+        channels=values["channels"],
+        created_at=now,
+        token=new_token(subscriber_id),
+        within=values["within"] if values["within"] is not None else defaults.within,
+        streams=values["streams"] or defaults.streams,
+        name=values["name"],
+        profile_created=values["profile_created"],
+    )
+
+
+def _merged(base: Subscriber, values: dict[str, Any]) -> Subscriber:
+    """`base` with the given values; channels are added to the ones it has."""
+    channels = base.channels + tuple(c for c in values["channels"] if c.url not in base.urls)
+    return base.with_changes(**{**values, "channels": channels})
+
+
+def update(
+    tx: Any,
+    key: str,
+    *,
+    check: ChannelCheck,
+    score: Any = None,
+    within: Any = None,
+    streams: Iterable[str] = (),
+    channels: Iterable[str] = (),
+    profile_created: str | None = None,
+    name: str | None = None,
+    now: datetime | None = None,
+) -> Subscriber:
+    """Change what was given; channels given replace the subscriber's channels."""
+    streams, channels = tuple(streams), tuple(channels)
+    found = store.require(tx, key)
+    values = validate.collect(
+        {
+            "score": lambda: validate.score(score) if score is not None else None,
+            "within": lambda: validate.within(within) if within is not None else None,
+            "streams": lambda: validate.streams(streams) if streams else None,
+            "profile_created": lambda: validate.profile_created(profile_created, now),
+            "name": lambda: validate.name(name),
+            "channels": lambda: validate.channels(channels, check) if channels else None,
+        }
+    )
+    if values["channels"]:
+        others = set(store.owners(tx, (c.url for c in values["channels"])).values()) - {found.subscriber.id}
+        if others:
+            raise Invalid([f"a channel given is already used by subscriber {sorted(others)[0]}"])
+    if all(v is None for v in values.values()):
+        raise Invalid(["nothing to change: give --score, --within, --stream, --notify, --profile-created or --name"])
+    updated = found.subscriber.with_changes(**values)
+    store.replace_all(tx, [(found, updated)])
+    return updated
+
+
+def set_status(tx: Any, key: str, active: bool) -> Subscriber:
+    found = store.require(tx, key)
+    updated = found.subscriber.with_changes(status=ACTIVE if active else PAUSED)
+    store.replace_all(tx, [(found, updated)])
+    return updated
+
+
+def unsubscribe(tx: Any, key: str) -> Subscriber:
+    found = store.require(tx, key)
+    store.delete(tx, found)
+    return found.subscriber
+
+
+IMPORT_COLUMNS = ("name", "score", "within", "streams", "profile_created", "channels")
+
+
+def import_csv(tx: Any, text: str, *, check: ChannelCheck, defaults: Defaults, now: datetime | None = None) -> tuple[int, int]:
+    """Import rows `name,score,within,streams,profile_created,channels` in one batch.
+
+    All rows are validated first; any bad row → nothing imported and `Invalid` lists every bad
+    row with its line number.  A row whose channel is already subscribed updates that
+    subscriber.  Returns (created, updated).
+    """
+    now = now or datetime.now(UTC)
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in IMPORT_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise Invalid([f"line 1: the header lacks column(s) {', '.join(missing)}; expected: {','.join(IMPORT_COLUMNS)}"])
+    problems: list[str] = []
+    rows: list[tuple[int, dict[str, Any]]] = []
+    seen: dict[str, int] = {}
+    for row in reader:
+        line = reader.line_num
+        try:
+            values = _row_values(row, check, now)
+        except Invalid as exc:
+            problems += [f"line {line}: {p}" for p in exc.problems]
+            continue
+        for url in (c.url for c in values["channels"]):
+            if url in seen:
+                problems.append(f"line {line}: a channel repeats the one on line {seen[url]}")
+            seen.setdefault(url, line)
+        rows.append((line, values))
+    if problems:
+        raise Invalid(problems)
+    return _store_rows(tx, [v for _, v in rows], defaults, now)
+
+
+def _row_values(row: dict[str, Any], check: ChannelCheck, now: datetime) -> dict[str, Any]:
+    cell = {k: (row.get(k) or "").strip() for k in IMPORT_COLUMNS}
+    return validate.collect(
+        {
+            "name": lambda: validate.name(cell["name"]),
+            "score": lambda: validate.score(cell["score"]),
+            "within": lambda: validate.within(cell["within"]) if cell["within"] else None,
+            "streams": lambda: validate.streams([cell["streams"]]) if cell["streams"] else None,
+            "profile_created": lambda: validate.profile_created(cell["profile_created"], now),
+            "channels": lambda: validate.channels(cell["channels"].split(), check),
+        }
+    )
+
+
+def _store_rows(tx: Any, rows: list[dict[str, Any]], defaults: Defaults, now: datetime) -> tuple[int, int]:
+    """One batch: one scan of the channel index, one read and one write per touched shard."""
+    owner_of = store.owners(tx, (c.url for values in rows for c in values["channels"]))
+    existing = store.find_many(tx, set(owner_of.values()))
+    taken = store.all_ids(tx)
+    new: list[Subscriber] = []
+    changed: dict[str, Subscriber] = {}
+    for values in rows:
+        owners = {owner_of[c.url] for c in values["channels"] if c.url in owner_of}
+        if len(owners) > 1:
+            raise Invalid([f"a row's channels belong to different subscribers ({', '.join(sorted(owners))})"])
+        if owners:
+            owner = owners.pop()
+            changed[owner] = _merged(changed.get(owner) or existing[owner].subscriber, values)
+        else:
+            new.append(_new(tx, values, defaults, now, taken))
+    store.insert(tx, new)
+    store.replace_all(tx, [(existing[i], sub) for i, sub in changed.items()])
+    return len(new), len(changed)

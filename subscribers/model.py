@@ -1,0 +1,97 @@
+"""The subscriber record: who to alert, at which CRS score, for which streams, through which channels."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+DEFAULT_WITHIN = 10  # points below the cut-off that still deserve a "close" alert
+DEFAULT_STREAMS = ("cec", "fsw", "fst")
+ACTIVE, PAUSED = "active", "paused"
+
+_ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: ids are read aloud and typed
+
+
+def new_id() -> str:
+    """A short random id such as `k7fq2mxa` (32^8 ≈ 10^12 values; collisions are checked)."""
+    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(8))
+
+
+def new_token(subscriber_id: str) -> str:
+    """An unsubscribe token: the id, a dot, and 128 random bits (the id locates the record)."""
+    return f"{subscriber_id}.{secrets.token_urlsafe(16)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Channel:
+    """An apprise URL (secret: passwords, tokens) and its masked form, made once when stored."""
+
+    url: str
+    masked: str
+
+    def __repr__(self) -> str:  # never let a secret slip into a log line or traceback
+        return f"Channel({self.masked!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class Subscriber:
+    id: str
+    score: int
+    channels: tuple[Channel, ...]
+    created_at: datetime
+    token: str
+    within: int = DEFAULT_WITHIN
+    streams: tuple[str, ...] = DEFAULT_STREAMS
+    name: str | None = None
+    profile_created: datetime | None = None
+    status: str = ACTIVE
+
+    @property
+    def urls(self) -> tuple[str, ...]:
+        return tuple(c.url for c in self.channels)
+
+    @property
+    def active(self) -> bool:
+        return self.status == ACTIVE
+
+    def with_changes(self, **changes: Any) -> Subscriber:
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+    def to_doc(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.name,
+            "score": self.score,
+            "within": self.within,
+            "streams": list(self.streams),
+            "profile_created": _iso(self.profile_created),
+            "channels": [{"url": c.url, "masked": c.masked} for c in self.channels],
+            "created_at": _iso(self.created_at),
+            "status": self.status,
+            "token": self.token,
+        }
+
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> Subscriber:
+        return cls(
+            id=doc["id"],
+            name=doc.get("name"),
+            score=doc["score"],
+            within=doc["within"],
+            streams=tuple(doc["streams"]),
+            profile_created=_parse(doc.get("profile_created")),
+            channels=tuple(Channel(c["url"], c["masked"]) for c in doc["channels"]),
+            created_at=datetime.fromisoformat(doc["created_at"]),
+            status=doc.get("status", ACTIVE),
+            token=doc["token"],
+        )
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat().replace("+00:00", "Z") if moment else None
+
+
+def _parse(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None

@@ -1,0 +1,127 @@
+"""Validation of subscriber input, shared by the CLI, CSV import and (later) the web form.
+
+Each function returns the clean value or raises `Problem` with one readable sentence.  Channel
+URLs are checked by a function the caller passes in (the notifier's apprise wrapper), so this
+stage does not depend on the one downstream of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from scraper.streams import SUBSCRIBABLE
+
+from .model import Channel
+
+# URL → its masked form when usable; raises ValueError saying why not (the notifier's apprise wrapper)
+ChannelCheck = Callable[[str], str]
+
+SCORE_RANGE = (0, 1200)
+WITHIN_RANGE = (0, 200)
+
+
+class Problem(ValueError):
+    """One invalid value."""
+
+
+class Invalid(ValueError):
+    """Several problems, one line each."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+def score(value: Any) -> int:
+    return _int_in(value, SCORE_RANGE, "score", "a CRS score")
+
+
+def within(value: Any) -> int:
+    return _int_in(value, WITHIN_RANGE, "within", "a number of points")
+
+
+def streams(values: Iterable[str]) -> tuple[str, ...]:
+    chosen: list[str] = []
+    for value in values:
+        for code in str(value).replace(",", " ").split():
+            code = code.strip().lower()
+            if code == "general":
+                raise Problem("stream 'general' needs no subscription: general draws are open to every subscriber")
+            if code not in SUBSCRIBABLE:
+                raise Problem(f"unknown stream {code!r}; valid streams: {' '.join(SUBSCRIBABLE)}")
+            if code not in chosen:
+                chosen.append(code)
+    if not chosen:
+        raise Problem(f"no stream given; valid streams: {' '.join(SUBSCRIBABLE)}")
+    return tuple(chosen)
+
+
+def profile_created(value: str | None, now: datetime | None = None) -> datetime | None:
+    """Any ISO 8601 date or date-time; without an offset it is taken as UTC.  Stored in UTC."""
+    if value is None or not str(value).strip():
+        return None
+    text = str(value).strip()
+    try:
+        moment = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise Problem(f"profile_created {text!r} is not an ISO 8601 date or date-time (e.g. 2025-10-01T14:30:00Z)") from None
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if moment > (now or datetime.now(UTC)):
+        raise Problem(f"profile_created {text!r} is in the future")
+    return moment
+
+
+def channels(values: Iterable[str], check: ChannelCheck) -> tuple[Channel, ...]:
+    clean: list[Channel] = []
+    for position, value in enumerate(values, 1):
+        url = str(value).strip()
+        if not url or url in (c.url for c in clean):
+            continue
+        try:
+            clean.append(Channel(url, check(url)))
+        except ValueError as exc:
+            raise Problem(f"channel {position} ({redact(url)}) cannot be used: {exc}") from None
+    if not clean:
+        raise Problem("at least one channel (--notify URL) is needed")
+    return tuple(clean)
+
+
+def name(value: str | None) -> str | None:
+    if value is None or not value.strip():
+        return None
+    text = " ".join(value.split())
+    if len(text) > 100:
+        raise Problem("name is longer than 100 characters")
+    return text
+
+
+def collect(checks: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    """Run every check; all problems at once (one per line) rather than the first only."""
+    values, problems = {}, []
+    for key, check in checks.items():
+        try:
+            values[key] = check()
+        except Problem as exc:
+            problems.append(str(exc))
+    if problems:
+        raise Invalid(problems)
+    return values
+
+
+def redact(url: str) -> str:
+    """Only the scheme of a URL apprise could not read (it may still hold a password)."""
+    scheme, sep, _ = url.partition("://")
+    return f"{scheme}://…" if sep and scheme.isalnum() else "not a URL"
+
+
+def _int_in(value: Any, bounds: tuple[int, int], label: str, what: str) -> int:
+    text = str(value).strip()
+    try:
+        number = int(text)
+    except ValueError:
+        raise Problem(f"{label} {text!r} is not a number; give {what} from {bounds[0]} to {bounds[1]}") from None
+    if not bounds[0] <= number <= bounds[1]:
+        raise Problem(f"{label} {number} is out of range; give {what} from {bounds[0]} to {bounds[1]}")
+    return number

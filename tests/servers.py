@@ -1,0 +1,98 @@
+"""Real local stand-ins for the outside world: an SMTP server and a webhook receiver."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from email import message_from_bytes
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class SMTPSink:
+    """aiosmtpd on 127.0.0.1 keeping every message it accepts."""
+
+    def __init__(self, port: int | None = None) -> None:
+        self.port = port or free_port()
+        self.messages: list[Message] = []
+        self.lock = threading.Lock()
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+                message = message_from_bytes(envelope.original_content or envelope.content)
+                message["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
+                with sink.lock:
+                    sink.messages.append(message)
+                return "250 OK"
+
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    def start(self) -> SMTPSink:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def url(self, to: str, html: bool = True) -> str:
+        """An apprise mailto:// URL delivering to `to` through this server (plain SMTP)."""
+        return f"mailto://127.0.0.1:{self.port}?from=crswatch@example.com&to={to}" + ("" if html else "&format=text")
+
+    def to(self, address: str) -> list[Message]:
+        with self.lock:
+            return [m for m in self.messages if address in m["X-Envelope-To"]]
+
+    def wait_for(self, count: int, timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
+def body_text(message: Message) -> str:
+    """All text parts of a mail, decoded."""
+    parts = message.walk() if message.is_multipart() else [message]
+    return "\n".join(p.get_payload(decode=True).decode(p.get_content_charset() or "utf-8") for p in parts if p.get_content_maintype() == "text")
+
+
+class WebhookReceiver:
+    """An HTTP server on 127.0.0.1 keeping every JSON body POSTed to it."""
+
+    def __init__(self) -> None:
+        self.posts: list[dict[str, Any]] = []
+        self.status = 200
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length", 0))
+                body = self.rfile.read(length)
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                if receiver.status < 300:
+                    receiver.posts.append({"path": self.path, **json.loads(body or b"{}")})
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def url(self, path: str = "hook") -> str:
+        return f"json://127.0.0.1:{self.httpd.server_address[1]}/{path}"
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
