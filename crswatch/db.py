@@ -91,6 +91,12 @@ class Transaction:
         """A table's documents as stored ({doc id: dict}), for fast read-only scans."""
         return (self.part(part).storage.read() or {}).get(table, {})
 
+    def release(self, name: str) -> None:
+        """Forget a part read only for a scan, so that scanning every shard streams."""
+        storage = self._storages.get(name)
+        if storage is not None and not storage.dirty:
+            del self._storages[name], self._dbs[name]
+
     def part_exists(self, name: str) -> bool:
         return self.database.part_path(name).exists()
 

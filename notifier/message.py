@@ -1,16 +1,152 @@
-"""Alert texts: one plain-text and one HTML rendering of every message."""
+"""Alert texts: every message is rendered twice, as plain text (SMS, Slack, webhooks) and as HTML
+(e-mail); the sender picks one per channel, so apprise never converts a body on its own."""
 
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
+from scraper.items import Draw
+from subscribers.model import Subscriber
 
-def test_message(subscriber: Any) -> tuple[str, dict[str, str]]:
+from .match import Verdict
+
+NEW, CORRECTION = "new", "correction"
+
+HEADLINES = {
+    Verdict.INVITED: "you are invited",
+    Verdict.AT_CUTOFF: "you are exactly at the cut-off",
+    Verdict.JUST_MISSED: "just missed on the tie-break",
+    Verdict.CLOSE: "close",
+}
+
+NEXT_STEPS = (
+    "What to do next: sign in to your IRCC account and look for the invitation to apply (ITA). "
+    "It is valid for 60 days, so start your police certificates and the immigration medical exam now."
+)
+
+
+@dataclass(frozen=True)
+class Alert:
+    """What one subscriber is told about one draw."""
+
+    draw: Draw
+    subscriber: Subscriber
+    verdict: Verdict | None  # None only in a correction that takes an earlier verdict back
+    kind: str = NEW
+    previous: dict[str, Any] | None = None  # the draw as first announced, for corrections
+
+
+def render(alert: Alert, public_url: str = "") -> tuple[str, dict[str, str]]:
+    """(title, {"text": …, "html": …}) for one alert."""
+    draw, sub = alert.draw, alert.subscriber
+    headline = HEADLINES[alert.verdict] if alert.verdict else "no longer within your range"
+    if alert.verdict is Verdict.CLOSE:
+        headline = f"close: {draw.crs - sub.score} points short"
+    prefix = "Correction: " if alert.kind == CORRECTION else ""
+    title = f"{prefix}Express Entry draw #{draw.number} {draw.program}: cut-off {draw.crs} ({headline})"
+    lines: list[tuple[str, str]] = []
+    if alert.kind == CORRECTION and alert.previous:
+        lines.append(("Correction", f"IRCC changed this draw after it was announced ({_changes(alert.previous, draw)})."))
+    lines += [
+        ("Draw", f"#{draw.number}, {draw.date:%B} {draw.date.day}, {draw.date.year}"),
+        ("Program", draw.program),
+        ("Invitations", f"{draw.invitations:,}"),
+        ("CRS cut-off", str(draw.crs)),
+        ("Tie-break", f"profiles submitted before {_stamp(draw.tie_break)}" if draw.tie_break else "not published"),
+        ("Your score", f"{sub.score} ({_difference(sub.score - draw.crs)})"),
+    ]
+    verdict_text = explain(alert)
+    steps = NEXT_STEPS if alert.verdict is Verdict.INVITED else ""
+    link = draw.url or ""
+    stop = _stop(sub, public_url)
+    text = "\n".join(f"{label}: {value}" for label, value in lines)
+    text += f"\n\n{verdict_text}" + (f"\n\n{steps}" if steps else "")
+    text += (f"\n\nOfficial details: {link}" if link else "") + f"\n\n{stop[0]}"
+    return title, {"text": text, "html": _html(title, lines, verdict_text, steps, link, stop)}
+
+
+def explain(alert: Alert) -> str:
+    """The verdict in plain words."""
+    draw, sub = alert.draw, alert.subscriber
+    tie = _stamp(draw.tie_break) if draw.tie_break else None
+    match alert.verdict:
+        case Verdict.INVITED if sub.score > draw.crs:
+            return f"Your score {sub.score} is above the cut-off {draw.crs}: you should have received an invitation to apply."
+        case Verdict.INVITED:
+            return (
+                f"Your score equals the cut-off {draw.crs} and your profile was submitted on {_stamp(sub.profile_created)}, "
+                f"before the tie-break time {tie}: you should have received an invitation to apply."
+            )
+        case Verdict.AT_CUTOFF:
+            rule = f"only profiles submitted before {tie} were invited" if tie else "IRCC did not publish the tie-break time"
+            return (
+                f"Your score equals the cut-off {draw.crs}: {rule}. "
+                "Check your IRCC account; add your profile submission time to your subscription for an exact answer."
+            )
+        case Verdict.JUST_MISSED:
+            return (
+                f"Your score equals the cut-off {draw.crs}, but your profile was submitted on {_stamp(sub.profile_created)}, "
+                f"not before the tie-break time {tie}: you just missed this draw."
+            )
+        case Verdict.CLOSE:
+            gap = draw.crs - sub.score
+            return f"Not this time: the cut-off was {gap} point{'s' if gap != 1 else ''} above your score (you asked to hear within {sub.within})."
+        case _:
+            return "After IRCC's correction this draw is no longer within your range; please disregard the earlier alert."
+
+
+def test_message(subscriber: Subscriber) -> tuple[str, dict[str, str]]:
     title = "crswatch test alert"
     text = (
         f"This is a test from crswatch. Alerts for CRS score {subscriber.score} "
-        f"(streams: {' '.join(subscriber.streams)}, within {subscriber.within} points) will arrive here.\n"
-        f"To stop alerts: crswatch unsubscribe {subscriber.token}"
+        f"(streams: {' '.join(subscriber.streams)}, within {subscriber.within} points) will arrive here.\n\n"
+        + _stop(subscriber, "")[0]
     )
     return title, {"text": text, "html": f"<p>{html.escape(text).replace(chr(10), '<br>')}</p>"}
+
+
+def _stop(sub: Subscriber, public_url: str) -> tuple[str, str]:
+    """(sentence, link or "") telling how to stop alerts."""
+    if public_url:
+        link = f"{public_url.rstrip('/')}/unsubscribe/{sub.token}"
+        return f"To stop these alerts: {link}", link
+    return f"To stop these alerts: crswatch unsubscribe {sub.token}", ""
+
+
+def _html(title: str, lines: list[tuple[str, str]], verdict: str, steps: str, link: str, stop: tuple[str, str]) -> str:
+    e = html.escape
+    rows = "".join(f"<tr><th align='left' style='padding-right:1em'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in lines)
+    parts = [f"<h2>{e(title)}</h2>", f"<table>{rows}</table>", f"<p><strong>{e(verdict)}</strong></p>"]
+    if steps:
+        parts.append(f"<p>{e(steps)}</p>")
+    if link:
+        parts.append(f"<p><a href=\"{e(link)}\">Official details of draw on canada.ca</a></p>")
+    sentence, url = stop
+    stop_html = f'<a href="{e(url)}">Unsubscribe from these alerts</a>' if url else e(sentence)
+    parts.append(f"<p style='color:#555'>{stop_html}</p>")
+    return "<html><body>" + "".join(parts) + "</body></html>"
+
+
+def _stamp(moment: datetime | None) -> str:
+    return f"{moment:%B} {moment.day}, {moment.year} at {moment:%H:%M:%S} UTC" if moment else "an unknown time"
+
+
+def _difference(points: int) -> str:
+    if points == 0:
+        return "exactly the cut-off"
+    unit = "point" if abs(points) == 1 else "points"
+    return f"{abs(points)} {unit} {'above' if points > 0 else 'below'} the cut-off"
+
+
+def _changes(previous: dict[str, Any], draw: Draw) -> str:
+    changes = []
+    if previous.get("crs") != draw.crs:
+        changes.append(f"cut-off {previous.get('crs')} → {draw.crs}")
+    if previous.get("invitations") != draw.invitations:
+        changes.append(f"invitations {previous.get('invitations'):,} → {draw.invitations:,}")
+    if previous.get("tie_break") != (draw.to_record()["tie_break"]):
+        changes.append("tie-break time")
+    return ", ".join(changes) or "details"

@@ -135,9 +135,11 @@ def delete(tx: Any, found: Found) -> None:
 
 
 def iter_all(tx: Any) -> Iterator[Subscriber]:
-    """Every subscriber, one shard at a time (for listing and matching)."""
+    """Every subscriber, one shard in memory at a time (for listing and matching)."""
     for part in _existing_parts(tx):
-        for doc in tx.raw(part, RECORDS).values():
+        docs = list(tx.raw(part, RECORDS).values())
+        tx.release(part)
+        for doc in docs:
             yield Subscriber.from_doc(doc)
 
 

@@ -1,0 +1,79 @@
+"""Subscriber-scale benchmark (issue: subscribers).
+
+Builds N subscribers (default 100,000) through the same code path as `crswatch import`, then
+times the real CLI, on an empty database and on the full one:
+  - one `subscribe`, one `update`, and a full `subscribers` listing (wall time and max RSS).
+Target: subscribe/update at 100,000 at most 100 ms slower than on an empty database.
+Run: .venv/bin/python bench/subscribers.py [--count 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from crswatch.app import App
+from crswatch.db import Database
+from notifier.send import check_url
+from subscribers.manage import import_csv
+
+
+def build(db: Path, count: int) -> float:
+    lines = ["name,score,within,streams,profile_created,channels"]
+    lines += [f"user{i},{400 + i % 200},10,cec fsw,2025-06-01T12:00:00Z,mailto://127.0.0.1:2525?from=crswatch@example.com&to=user{i}@example.com" for i in range(count)]
+    start = time.perf_counter()
+    with Database(db).transaction() as tx:
+        import_csv(tx, "\n".join(lines) + "\n", check=check_url, defaults=App(None, None, 0).subscriber_defaults)
+    return time.perf_counter() - start
+
+
+def run(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    start = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "crswatch", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    out = b""
+    assert child.stdout is not None
+    for chunk in iter(lambda: child.stdout.read(1 << 16), b""):
+        out += chunk[-200:] if len(out) > 1 << 20 else chunk
+    _, status, usage = os.wait4(child.pid, 0)
+    assert status == 0, args
+    return time.perf_counter() - start, usage.ru_maxrss / 1024, out.decode().strip().splitlines()[0] if out else ""
+
+
+def measure(db: Path, label: str, repeat: int) -> dict[str, tuple[float, float]]:
+    env = {**os.environ, "CRSWATCH_DB": str(db), "CRSWATCH_CONFIG": str(db.with_suffix(".toml"))}
+    db.with_suffix(".toml").write_text("")
+    results: dict[str, list[tuple[float, float]]] = {"subscribe": [], "update": [], "subscribers (full listing)": []}
+    for i in range(repeat):
+        wall, rss, sub_id = run(["subscribe", "--score", "500", "--notify", f"mailto://127.0.0.1:2525?from=a@example.com&to={label}{i}@example.com"], env)
+        results["subscribe"].append((wall, rss))
+        results["update"].append(run(["update", sub_id, "--score", "505"], env)[:2])
+        results["subscribers (full listing)"].append(run(["subscribers", "--format", "csv"], env)[:2])
+    return {k: (sorted(v)[len(v) // 2][0], max(r for _, r in v)) for k, v in results.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        empty = measure(Path(tmp) / "empty.json", "e", args.repeat)
+        full_db = Path(tmp) / "full.json"
+        built = build(full_db, args.count)
+        size = sum(p.stat().st_size for p in [full_db, *full_db.with_name(full_db.name + ".d").iterdir()] if p.exists())
+        print(f"built {args.count:,} subscribers through the import code path in {built:.1f} s ({size / 1e6:.1f} MB on disk)")
+        full = measure(full_db, "f", args.repeat)
+    print(f"median of {args.repeat} runs        empty DB (s)  {args.count:,} (s)   extra (ms)  max RSS empty/full (MB)")
+    for name in empty:
+        (e, er), (f, fr) = empty[name], full[name]
+        print(f"{name:30}{e:>12.3f}{f:>14.3f}{(f - e) * 1000:>12.0f}      {er:6.1f} / {fr:6.1f}")
+    print("target: subscribe and update at most 100 ms slower at 100,000 than on an empty database")
+
+
+if __name__ == "__main__":
+    main()
