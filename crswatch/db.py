@@ -107,6 +107,10 @@ class Transaction:
             return
         if any(s.path.parent != self.database.path.parent for s in dirty):
             self.database.parts_dir.mkdir(mode=0o700, exist_ok=True)
+        # The main file goes last: it records which draws were seen, so a crash between two
+        # renames can leave queued deliveries for draws not yet marked seen (re-planned with the
+        # same ids and de-duplicated), never draws marked seen without their deliveries.
+        dirty.sort(key=lambda s: s.path == self.database.path)
         staged = [(s, stage(s.path, orjson.dumps(s.read()))) for s in dirty]
         for storage, tmp in staged:
             os.replace(tmp, storage.path)

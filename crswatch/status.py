@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from tinydb import Query, TinyDB
+
+from scraper.items import stamp
 
 META = "meta"
 
@@ -19,5 +20,4 @@ def put_meta(db: TinyDB, key: str, values: dict[str, Any]) -> None:
     db.table(META).upsert({"key": key, **values}, Query().key == key)
 
 
-def iso(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+iso = stamp

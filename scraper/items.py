@@ -111,5 +111,11 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
+def stamp(moment: datetime) -> str:
+    """A bookkeeping time (first seen, queued, next try…): UTC, always with microseconds, so that
+    these strings sort and compare in time order."""
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
 def _from_iso(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None

@@ -15,7 +15,7 @@ from typing import Any
 
 from tinydb import TinyDB
 
-from .items import Draw, Malformed
+from .items import Draw, Malformed, stamp
 from .parse import FeedError
 from .pipelines import Harvest
 
@@ -64,20 +64,24 @@ def merge_draws(db: TinyDB, draws: Iterable[Draw], now: datetime, malformed: Ite
     stored = {doc["number"]: doc for doc in table.all()}
     changes = Changes(malformed=list(malformed))
     fresh: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    stamp = now.isoformat().replace("+00:00", "Z")
+    numbers: set[str] = set()
+    seen = stamp(now)
     for draw in draws:
-        if draw.number in seen:
+        if draw.number in numbers:
             continue  # the feed repeated a round: the first (newest) copy wins
-        seen.add(draw.number)
+        numbers.add(draw.number)
         old = stored.get(draw.number)
         if old is None:
-            fresh.append(draw.to_record() | {"first_seen": stamp, "updated_at": stamp})
+            fresh.append(draw.to_record() | {"first_seen": seen, "updated_at": seen, "revision": 0})
             changes.new.append(draw)
         elif old.get("raw") != draw.raw:
-            record = draw.to_record() | {"first_seen": old.get("first_seen", stamp), "updated_at": stamp}
+            record = draw.to_record() | {
+                "first_seen": old.get("first_seen", seen),
+                "updated_at": seen,
+                "revision": old.get("revision", 0) + 1,
+            }
             table.update(record, doc_ids=[old.doc_id])
-            db.table(REVISIONS).insert({"number": draw.number, "replaced_at": stamp, "record": dict(old)})
+            db.table(REVISIONS).insert({"number": draw.number, "replaced_at": seen, "record": dict(old)})
             changes.changed.append((draw, dict(old)))
         else:
             changes.unchanged += 1

@@ -7,6 +7,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
+from scraper.items import stamp
+
 DEFAULT_WITHIN = 10  # points below the cut-off that still deserve a "close" alert
 DEFAULT_STREAMS = ("cec", "fsw", "fst")
 ACTIVE, PAUSED = "active", "paused"
@@ -68,7 +70,7 @@ class Subscriber:
             "streams": list(self.streams),
             "profile_created": _iso(self.profile_created),
             "channels": [{"url": c.url, "masked": c.masked} for c in self.channels],
-            "created_at": _iso(self.created_at),
+            "created_at": stamp(self.created_at),
             "status": self.status,
             "token": self.token,
         }

@@ -135,12 +135,18 @@ def delete(tx: Any, found: Found) -> None:
 
 
 def iter_all(tx: Any) -> Iterator[Subscriber]:
-    """Every subscriber, one shard in memory at a time (for listing and matching)."""
+    """Every subscriber, one shard in memory at a time (for listing)."""
+    for doc in iter_docs(tx):
+        yield Subscriber.from_doc(doc)
+
+
+def iter_docs(tx: Any) -> Iterator[dict[str, Any]]:
+    """Every subscriber record as stored (plain dicts), one shard in memory at a time: the fast
+    path for matching 100,000 subscribers without building objects for those not concerned."""
     for part in _existing_parts(tx):
         docs = list(tx.raw(part, RECORDS).values())
         tx.release(part)
-        for doc in docs:
-            yield Subscriber.from_doc(doc)
+        yield from docs
 
 
 def count(tx: Any) -> int:

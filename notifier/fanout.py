@@ -1,0 +1,84 @@
+"""Fan-out: which subscriber hears about which new or corrected draw (deliveries to queue)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from scraper.items import Draw, stamp
+from subscribers.model import ACTIVE
+from subscribers.store import channel_hash
+
+from .match import Verdict, verdict
+from .message import CORRECTION, NEW
+from .outbox import Delivery, delivery_id
+
+
+def plan(
+    new: list[tuple[Draw, dict[str, Any]]],
+    changed: list[tuple[Draw, dict[str, Any], dict[str, Any]]],
+    subscribers: Iterable[dict[str, Any]],
+    now: datetime,
+) -> list[Delivery]:
+    """Deliveries for new draws and for corrections whose verdict changed, oldest draw first.
+
+    `new` holds (draw, stored record); `changed` holds (draw, stored record, previous record).
+    Only active subscribers who subscribed before a draw was first seen are alerted about it.
+    """
+    now_stamp = stamp(now)
+    work = [(draw, record, None) for draw, record in new] + list(changed)
+    work.sort(key=lambda item: (item[0].date, item[1].get("first_seen", "")))
+    deliveries: list[Delivery] = []
+    docs = [doc for doc in subscribers if doc.get("status", ACTIVE) == ACTIVE]
+    for draw, record, previous in work:
+        first_seen = record.get("first_seen", now_stamp)
+        revision = record.get("revision", 0)
+        for doc in docs:
+            if doc["created_at"] >= first_seen:
+                continue  # subscribed after the draw was first seen
+            now_verdict = _verdict(draw.stream, draw.crs, draw.tie_break, doc)
+            if previous is None:
+                if now_verdict is None:
+                    continue
+                kind, said = NEW, now_verdict
+            else:
+                before = _verdict(previous["stream"], previous["crs"], _when(previous.get("tie_break")), doc)
+                if before == now_verdict:
+                    continue
+                kind, said = CORRECTION, now_verdict
+            for channel in doc["channels"]:
+                digest = channel_hash(channel["url"])
+                deliveries.append(
+                    Delivery(
+                        id=delivery_id(draw.number, revision, doc["id"], digest),
+                        draw=draw.number,
+                        revision=revision,
+                        subscriber=doc["id"],
+                        channel=digest,
+                        masked=channel["masked"],
+                        verdict=said.value if said else None,
+                        kind=kind,
+                        queued_at=now_stamp,
+                        previous=_summary(previous) if previous else None,
+                    )
+                )
+    return deliveries
+
+
+def _verdict(stream: str, crs: int, tie_break: datetime | None, doc: dict[str, Any]) -> Verdict | None:
+    score = doc["score"]
+    if score < crs - doc["within"] or not (stream == "general" or stream in doc["streams"]):
+        return None  # the fast path: most of 100,000 subscribers stop here
+    return verdict(
+        stream=stream, crs=crs, tie_break=tie_break, score=score, within=doc["within"],
+        streams=doc["streams"], profile_created=_when(doc.get("profile_created")),
+    )  # fmt: skip
+
+
+def _when(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def _summary(record: dict[str, Any]) -> dict[str, Any]:
+    return {k: record.get(k) for k in ("crs", "invitations", "tie_break", "stream")}
