@@ -110,6 +110,10 @@ def check(app: App, source: str | None, dry_run: bool) -> None:
         report = run_reactor(lambda: run_check(config, database, dry_run=dry_run))
     for draw in report.new_draws[-20:] if not report.first_run else []:
         click.echo(f"new draw #{draw.number} {draw.date} {draw.program}: {draw.invitations:,} invitations, CRS {draw.crs}")
+    if dry_run:
+        for delivery in report.planned:
+            verdict = (delivery.verdict or "range withdrawn").replace("_", " ")
+            click.echo(f"would alert {delivery.subscriber} via {delivery.masked}: #{delivery.draw} {delivery.kind}: {verdict}")
     click.echo(report.summary())
 
 

@@ -204,6 +204,61 @@ def import_(app: App, csv_file: Path) -> None:
     click.echo(f"imported {created + updated} row(s): {created} new, {updated} updated")
 
 
+
+
+# ------------------------------------------------------------------------------ the outbox
+
+
+DELIVERY_COLUMNS = ("id", "status", "draw", "kind", "verdict", "subscriber", "channel", "attempts", "next_try", "last_error", "queued_at", "sent_at")
+
+
+@click.command()
+@click.option("--status", type=click.Choice(("queued", "sent", "failed", "dead", "cancelled")), help="Only deliveries in this state.")
+@click.option("--draw", metavar="N", help="Only deliveries about this draw number.")
+@format_option
+@click.pass_obj
+def deliveries(app: App, status: str | None, draw: str | None, fmt: str) -> None:
+    """List the outbox: one delivery per (draw, subscriber, channel), channels masked.
+
+    \b
+    Examples:
+      crswatch deliveries --status failed
+      crswatch deliveries --draw 392 --format json
+    """
+    from notifier.outbox import listing
+
+    with app.database.reader() as view:
+        rows = listing(view, status, draw.lstrip("#") if draw else None)
+    emit(({**d.to_doc(), "channel": d.masked} for d in rows), DELIVERY_COLUMNS, fmt)
+
+
+@click.command()
+@click.argument("ids", nargs=-1, metavar="[ID]...")
+@click.option("--dead", "all_dead", is_flag=True, help="Re-queue every dead delivery.")
+@click.pass_obj
+def retry(app: App, ids: tuple[str, ...], all_dead: bool) -> None:
+    """Put dead deliveries back in the queue; the next check sends them.
+
+    \b
+    Examples:
+      crswatch retry --dead
+      crswatch retry 392/0/k7fq2mxa/4f1c0b2e9a7d5e3c1b0a9f8e
+    """
+    from notifier.outbox import requeue
+
+    if not ids and not all_dead:
+        raise errors.UsageError("give delivery ids (see: crswatch deliveries --status dead) or --dead")
+    with app.database.transaction() as tx:
+        count = requeue(tx, ids, all_dead)
+    if ids and count < len(ids):
+        raise errors.UsageError(f"re-queued {count} of {len(ids)}: the others are unknown or not dead")
+    click.echo(f"re-queued {count} dead deliver{'y' if count == 1 else 'ies'}")
+
+
+ALERT_COMMANDS = (deliveries, retry)
+
+
 def register(group: click.Group) -> None:
-    for command in (subscribe, list_subscribers, update, _status_command(False), _status_command(True), unsubscribe, test_alert, import_):
+    commands = (subscribe, list_subscribers, update, _status_command(False), _status_command(True), unsubscribe, test_alert, import_)
+    for command in commands + ALERT_COMMANDS:
         group.add_command(command)

@@ -1,43 +1,59 @@
-"""One check: fetch the feed, store what changed, then hand new draws to the notifier.
+"""One check: retry due deliveries, fetch the feed, store what changed, queue and send alerts.
 
-Feed → `scraper` (spider, parsing) → draws table → `notifier` → subscribers' inboxes.  The same
-coroutine serves `crswatch check` (cron) and every tick of `crswatch run`.
+Feed → `scraper` (spider, parsing) → draws table → `notifier` (match, outbox, apprise) → inboxes.
+The same coroutine serves `crswatch check` (cron) and every tick of `crswatch run`.  Each
+database step is a short transaction; the cycle lock (held by the caller) keeps cycles apart.
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from scraper.items import Draw, FeedOutcome
+from notifier.dispatch import DispatchReport
+from notifier.outbox import Delivery, Journal, Policy
+from scraper.items import Draw, FeedOutcome, stamp
 from scraper.parse import FeedError
 from scraper.store import Changes, merge_draws, vet_harvest
 
 from .config import Config
 from .db import Database
 from .errors import FeedRejected, FetchFailed
-from .status import get_meta, iso, put_meta
+from .status import get_meta, put_meta
+
+log = logging.getLogger("crswatch")
 
 
 @dataclass
 class CycleReport:
     """What one check did."""
 
-    outcome: str  # "updated" | "unchanged" | "failed" | "rejected"
+    outcome: str  # "updated" | "unchanged"
     message: str = ""
     changes: Changes = field(default_factory=Changes)
     first_run: bool = False
     dry_run: bool = False
+    queued: int = 0
+    planned: list[Delivery] = field(default_factory=list)  # dry run: what would be queued
+    delivery: DispatchReport = field(default_factory=DispatchReport)
 
     def summary(self) -> str:
         if self.outcome == "unchanged":
-            return f"check: feed unchanged ({self.message})"
-        text = f"check: {self.changes.summary()}"
-        if self.first_run:
-            text += " (first check: history stored, nobody alerted)"
+            text = f"check: feed unchanged ({self.message})"
+        else:
+            text = f"check: {self.changes.summary()}"
+            if self.first_run:
+                text += " (first check: history stored, nobody alerted)"
         if self.dry_run:
-            text += " [dry run: nothing stored or sent]"
+            return text + f"; {len(self.planned)} alert(s) would be sent [dry run: nothing stored or sent]"
+        d = self.delivery
+        if d.attempted or d.sent or d.failed or d.dead or d.cancelled:
+            text += f"; alerts: {d.sent} sent, {d.failed} failed (will retry), {len(d.dead)} dead"
+            if d.cancelled:
+                text += f", {d.cancelled} cancelled"
         return text
 
     @property
@@ -45,63 +61,131 @@ class CycleReport:
         return self.changes.new
 
 
+def journal_of(database: Database) -> Journal:
+    return Journal(database.parts_dir / "outbox.journal")
+
+
+def policy_of(config: Config) -> Policy:
+    return Policy(config.alerts.retry_base, config.alerts.retry_cap, config.alerts.max_attempts)
+
+
+async def deliver(config: Config, database: Database) -> DispatchReport:
+    """Send every due delivery (in a worker thread: the event loop stays free)."""
+    from notifier.dispatch import dispatch
+
+    return await asyncio.to_thread(
+        dispatch, database, journal_of(database), policy_of(config),
+        concurrency=config.alerts.concurrency, public_url=config.alerts.public_url,
+    )  # fmt: skip
+
+
 async def run_check(config: Config, database: Database, *, dry_run: bool = False) -> CycleReport:
-    """Fetch, vet and store the feed once.  Raises FetchFailed / FeedRejected (status recorded)."""
+    """One cycle.  Raises FetchFailed / FeedRejected (after recording the status)."""
     from scraper.crawl import fetch
 
     with database.reader() as view:
         feed_state = get_meta(view, "feed")
+        before = get_meta(view, "status")
+    retried = DispatchReport() if dry_run else await deliver(config, database)  # due retries first
     validators = feed_state if feed_state.get("source") == config.source else {}
     harvest = await fetch(config.source, validators, config.scrapy_overrides())
     outcome = harvest.outcome or FeedOutcome("failed", "the crawl ended without a result")
     now = datetime.now(UTC)
 
-    if outcome.status == "failed":
-        _record(database, now, "failed", outcome.reason, dry_run)
-        raise FetchFailed(f"cannot fetch {config.source}: {outcome.reason}")
-    if outcome.status == "rejected":
-        _record(database, now, "rejected", outcome.reason, dry_run)
+    if outcome.status in ("failed", "rejected"):
+        after = _record(database, now, outcome.status, outcome.reason, dry_run)
+        _notify_operator(config, before, after, dead=retried.dead, dry_run=dry_run)
+        if outcome.status == "failed":
+            raise FetchFailed(f"cannot fetch {config.source}: {outcome.reason}")
         raise FeedRejected(f"feed rejected, nothing stored: {outcome.reason}")
     if outcome.status == "unchanged":
-        _record(database, now, "unchanged", outcome.reason, dry_run)
-        return CycleReport("unchanged", outcome.reason, dry_run=dry_run)
+        after = _record(database, now, "unchanged", outcome.reason, dry_run)
+        _notify_operator(config, before, after, dead=retried.dead, dry_run=dry_run)
+        return CycleReport("unchanged", outcome.reason, dry_run=dry_run, delivery=retried)
 
-    rejection = None
+    report, after, rejection = _store(config, database, harvest, now, dry_run)
+    if rejection is not None:
+        _notify_operator(config, before, after, dead=retried.dead, dry_run=dry_run)
+        raise FeedRejected(f"feed rejected, nothing stored: {rejection}")
+    report.delivery = retried
+    if not dry_run and report.queued:
+        sent = await deliver(config, database)
+        for name in ("attempted", "sent", "failed", "cancelled"):
+            setattr(report.delivery, name, getattr(report.delivery, name) + getattr(sent, name))
+        report.delivery.dead += sent.dead
+    _notify_operator(config, before, after, new_draws=report.new_draws, dead=report.delivery.dead, dry_run=dry_run)
+    return report
+
+
+def _store(config: Config, database: Database, harvest: Any, now: datetime, dry_run: bool) -> tuple[CycleReport, dict[str, Any], str | None]:
+    """Merge the draws and queue their alerts in one transaction (so neither exists without the other)."""
+    from notifier.fanout import plan
+    from notifier.outbox import queue
+    from subscribers.store import iter_docs
+
     with database.transaction(commit=not dry_run) as tx:
+        stored = len(tx.table("draws"))
         try:
-            stored = len(tx.table("draws"))
             vet_harvest(harvest, stored)
         except FeedError as exc:
-            rejection = str(exc)
-            _update_status(tx, now, "rejected", rejection)
-        else:
-            changes = merge_draws(tx, harvest.draws, now, harvest.malformed)
-            put_meta(tx, "feed", _validators(config.source, outcome))
-            _update_status(tx, now, "updated", changes.summary(), new=[d.number for d in changes.new])
-    if rejection is not None:
-        raise FeedRejected(f"feed rejected, nothing stored: {rejection}")
-    return CycleReport("updated", changes=changes, first_run=stored == 0, dry_run=dry_run)
+            return CycleReport("rejected"), _update_status(tx, now, "rejected", str(exc)), str(exc)
+        changes = merge_draws(tx, harvest.draws, now, harvest.malformed)
+        report = CycleReport("updated", changes=changes, first_run=stored == 0, dry_run=dry_run)
+        if not report.first_run and (changes.new or changes.changed):
+            seen = stamp(now)
+            new = [(d, {"first_seen": seen, "revision": 0}) for d in changes.new]
+            edited = [(d, {"first_seen": old.get("first_seen", seen), "revision": old.get("revision", 0) + 1}, old) for d, old in changes.changed]
+            deliveries = plan(new, edited, iter_docs(tx), now)
+            report.planned = deliveries
+            report.queued = queue(tx, deliveries)
+        put_meta(tx, "feed", _validators(config.source, harvest.outcome))
+        after = _update_status(tx, now, "updated", changes.summary(), new=[d.number for d in changes.new])
+    return report, after, None
 
 
 def _validators(source: str, outcome: FeedOutcome) -> dict[str, Any]:
     return {"source": source, "etag": outcome.etag, "last_modified": outcome.last_modified, "sha256": outcome.sha256}
 
 
-def _record(database: Database, now: datetime, outcome: str, message: str, dry_run: bool) -> None:
+def _record(database: Database, now: datetime, outcome: str, message: str, dry_run: bool) -> dict[str, Any]:
     with database.transaction(commit=not dry_run) as tx:
-        _update_status(tx, now, outcome, message)
+        return _update_status(tx, now, outcome, message)
 
 
-def _update_status(tx: Any, now: datetime, outcome: str, message: str, new: list[str] | None = None) -> None:
+def _update_status(tx: Any, now: datetime, outcome: str, message: str, new: list[str] | None = None) -> dict[str, Any]:
     status = get_meta(tx, "status")
     ok = outcome in ("updated", "unchanged")
     status.update(
-        last_check_at=iso(now),
+        last_check_at=stamp(now),
         outcome=outcome,
         message=message,
         new=new or [],
         consecutive_failures=0 if ok else status.get("consecutive_failures", 0) + 1,
     )
     if ok:
-        status["last_success_at"] = iso(now)
+        status["last_success_at"] = stamp(now)
     put_meta(tx, "status", status)
+    return status
+
+
+def _notify_operator(config: Config, before: dict[str, Any], after: dict[str, Any], *, new_draws: list[Draw] = (), dead: list[Delivery] = (), dry_run: bool = False) -> None:  # type: ignore[assignment]
+    if dry_run or not config.alerts.operator:
+        return
+    from notifier.operator import notices
+
+    found = notices(before, after, failures_threshold=config.alerts.operator_after_failures, new_draws=list(new_draws), dead=list(dead))
+    if found:
+        send_operator(config, [(n.title, n.text) for n in found])
+
+
+def send_operator(config: Config, messages: list[tuple[str, str]]) -> None:
+    """Best effort: an operator channel that fails is logged (masked), never fatal."""
+    from notifier.send import send
+
+    for title, text in messages:
+        for url in config.alerts.operator:
+            result = send(url, title, {"text": text, "html": f"<p>{text}</p>"})
+            if not result.ok:
+                from notifier.send import mask_url
+
+                log.warning("operator channel %s failed: %s", mask_url(url), result.error)

@@ -60,6 +60,7 @@ def plan(
                         verdict=said.value if said else None,
                         kind=kind,
                         queued_at=now_stamp,
+                        seq=len(deliveries),
                         previous=_summary(previous) if previous else None,
                     )
                 )

@@ -56,6 +56,7 @@ class Delivery:
     verdict: str | None
     kind: str  # "new" | "correction"
     queued_at: str
+    seq: int = 0  # order within one queueing: oldest draw first
     status: str = QUEUED
     attempts: int = 0
     next_try: str | None = None
@@ -92,7 +93,7 @@ def due(view: Any, now: datetime) -> list[Delivery]:
         for doc in view.raw(PART, TABLE).values()
         if doc["status"] == QUEUED or (doc["status"] == FAILED and (doc["next_try"] or "") <= stamp)
     ]
-    rows.sort(key=lambda d: (d.queued_at, d.id))
+    rows.sort(key=lambda d: (d.queued_at, d.seq))
     return rows
 
 
@@ -102,7 +103,7 @@ def listing(view: Any, status: str | None = None, draw: str | None = None) -> li
         for doc in view.raw(PART, TABLE).values()
         if (status is None or doc["status"] == status) and (draw is None or doc["draw"] == draw)
     ]
-    rows.sort(key=lambda d: (d.queued_at, d.id))
+    rows.sort(key=lambda d: (d.queued_at, d.seq))
     return rows
 
 

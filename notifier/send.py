@@ -120,14 +120,14 @@ def send_many(items: Iterable[Outgoing], concurrency: int, on_result: OnResult) 
     thousand alerts cost a few connections, not ten thousand, and each still gets its own result."""
     _install_log_capture()
     mail: dict[tuple[Any, ...], list[tuple[Outgoing, Any]]] = {}
-    others: list[tuple[Outgoing, Any]] = []
+    others: dict[str, list[tuple[Outgoing, Any]]] = {}  # by URL: one channel's messages in order
     for item in items:
         plugin = load(item.url)
         if plugin is None:
             on_result(item.key, Result(item.url, False, "apprise cannot read this channel URL"))
             continue
         account = _mail_account(plugin)
-        (mail.setdefault(account, []) if account else others).append((item, plugin))
+        (mail.setdefault(account, []) if account else others.setdefault(item.url, [])).append((item, plugin))
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="send") as pool:
         for batch in mail.values():
             sessions = max(1, min(SMTP_SESSIONS_PER_SERVER, concurrency, len(batch)))
@@ -137,8 +137,8 @@ def send_many(items: Iterable[Outgoing], concurrency: int, on_result: OnResult) 
             for chunk in chunks:
                 if chunk:
                     pool.submit(_guard, _mail_session, chunk, on_result)
-        for entry in others:
-            pool.submit(_guard, _send_plugin, [entry], on_result)
+        for entries in others.values():
+            pool.submit(_guard, _send_plugins, entries, on_result)
 
 
 def _guard(function: Callable[..., None], entries: list[tuple[Outgoing, Any]], on_result: OnResult) -> None:
@@ -157,13 +157,13 @@ def _guard(function: Callable[..., None], entries: list[tuple[Outgoing, Any]], o
                 on_result(item.key, Result(item.url, False, f"{type(exc).__name__}: {exc}"))
 
 
-def _send_plugin(entries: list[tuple[Outgoing, Any]], on_result: OnResult) -> None:
-    item, plugin = entries[0]
-    fmt = body_format(plugin)
-    _pace(plugin)
-    with _captured() as lines:
-        ok = bool(plugin.notify(body=item.bodies[fmt], title=item.title, body_format=fmt))
-    on_result(item.key, Result(item.url, ok, "" if ok else _last(lines) or "the service refused the message"))
+def _send_plugins(entries: list[tuple[Outgoing, Any]], on_result: OnResult) -> None:
+    for item, plugin in entries:
+        fmt = body_format(plugin)
+        _pace(plugin)
+        with _captured() as lines:
+            ok = bool(plugin.notify(body=item.bodies[fmt], title=item.title, body_format=fmt))
+        on_result(item.key, Result(item.url, ok, "" if ok else _last(lines) or "the service refused the message"))
 
 
 def _mail_account(plugin: Any) -> tuple[Any, ...] | None:

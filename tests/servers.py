@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -23,14 +24,17 @@ def free_port() -> int:
 class SMTPSink:
     """aiosmtpd on 127.0.0.1 keeping every message it accepts."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, delay: float = 0.0) -> None:
         self.port = port or free_port()
+        self.delay = delay  # seconds per message: a slow server, for kill tests
         self.messages: list[Message] = []
         self.lock = threading.Lock()
         sink = self
 
         class Handler:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+                if sink.delay:
+                    await asyncio.sleep(sink.delay)
                 message = message_from_bytes(envelope.original_content or envelope.content)
                 message["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
                 with sink.lock:
@@ -52,7 +56,7 @@ class SMTPSink:
 
     def to(self, address: str) -> list[Message]:
         with self.lock:
-            return [m for m in self.messages if address in m["X-Envelope-To"]]
+            return [m for m in self.messages if address in m["X-Envelope-To"].split(",")]
 
     def wait_for(self, count: int, timeout: float = 10) -> None:
         deadline = time.monotonic() + timeout

@@ -1,0 +1,91 @@
+"""Dispatch: send every due delivery of the outbox, record each result, fold the results in.
+
+The database is handed in by the app (which alone opens it); each step here is a short
+transaction, so `subscribe` or `status` never wait for a whole fan-out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from scraper.items import Draw
+from scraper.store import DRAWS
+from subscribers.store import channel_hash, find_many
+
+from .match import Verdict
+from .message import Alert, render
+from .outbox import CANCELLED, FAILED, SENT, Delivery, FoldReport, Journal, Policy, due, fold
+from .send import Outgoing, send_many
+
+Clock = Callable[[], datetime]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class DispatchReport:
+    attempted: int = 0
+    sent: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    dead: list[Delivery] = field(default_factory=list)
+
+    def add(self, folded: FoldReport) -> None:
+        self.sent += folded.sent
+        self.failed += folded.failed
+        self.cancelled += folded.cancelled
+        self.dead += folded.dead
+
+
+def fold_journal(database: Any, journal: Journal, policy: Policy, now: datetime) -> FoldReport:
+    """Fold the journal into the outbox (one transaction), then clear it.  Idempotent."""
+    entries = journal.entries()
+    if not entries:
+        return FoldReport()
+    with database.transaction() as tx:
+        report = fold(tx, entries, policy, now)
+    journal.clear()
+    return report
+
+
+def dispatch(database: Any, journal: Journal, policy: Policy, *, concurrency: int, public_url: str = "", clock: Clock = utcnow) -> DispatchReport:
+    """Send all due deliveries (queued, and failed ones whose next try has come)."""
+    report = DispatchReport()
+    report.add(fold_journal(database, journal, policy, clock()))  # results left by a killed run
+    now = clock()
+    with database.reader() as view:
+        pending = due(view, now)
+        if not pending:
+            return report
+        wanted = {d.draw for d in pending}
+        draws = {doc["number"]: Draw.from_record(doc) for doc in view.raw("main", DRAWS).values() if doc["number"] in wanted}
+        subscribers = find_many(view, {d.subscriber for d in pending})
+    outgoing: list[Outgoing] = []
+    by_key: dict[str, Delivery] = {}
+    for delivery in pending:
+        found = subscribers.get(delivery.subscriber)
+        sub = found.subscriber if found else None
+        channel = next((c for c in sub.channels if channel_hash(c.url) == delivery.channel), None) if sub else None
+        draw = draws.get(delivery.draw)
+        if sub is None or channel is None or draw is None or not sub.active:
+            reason = "unsubscribed" if sub is None else "channel removed" if channel is None else "paused" if not sub.active else "draw missing"
+            journal.record(delivery, CANCELLED, now, reason)
+            continue
+        alert = Alert(draw, sub, Verdict(delivery.verdict) if delivery.verdict else None, delivery.kind, delivery.previous)
+        title, bodies = render(alert, public_url)
+        outgoing.append(Outgoing(delivery.id, channel.url, title, bodies))
+        by_key[delivery.id] = delivery
+    report.attempted = len(outgoing)
+
+    def on_result(key: str, result: Any) -> None:
+        journal.record(by_key[key], SENT if result.ok else FAILED, clock(), result.error)
+
+    send_many(outgoing, concurrency, on_result)
+    journal.sync()
+    report.add(fold_journal(database, journal, policy, clock()))
+    return report
