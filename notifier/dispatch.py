@@ -6,6 +6,8 @@ transaction, so `subscribe` or `status` never wait for a whole fan-out.
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +23,7 @@ from .outbox import CANCELLED, FAILED, SENT, Delivery, FoldReport, Journal, Poli
 from .send import Outgoing, send_many
 
 Clock = Callable[[], datetime]
+log = logging.getLogger("crswatch.dispatch")
 
 
 def utcnow() -> datetime:
@@ -55,6 +58,7 @@ def fold_journal(database: Any, journal: Journal, policy: Policy, now: datetime)
 
 def dispatch(database: Any, journal: Journal, policy: Policy, *, concurrency: int, public_url: str = "", clock: Clock = utcnow) -> DispatchReport:
     """Send all due deliveries (queued, and failed ones whose next try has come)."""
+    started = time.perf_counter()
     report = DispatchReport()
     report.add(fold_journal(database, journal, policy, clock()))  # results left by a killed run
     now = clock()
@@ -81,11 +85,17 @@ def dispatch(database: Any, journal: Journal, policy: Policy, *, concurrency: in
         outgoing.append(Outgoing(delivery.id, channel.url, title, bodies))
         by_key[delivery.id] = delivery
     report.attempted = len(outgoing)
+    prepared = time.perf_counter()
 
     def on_result(key: str, result: Any) -> None:
         journal.record(by_key[key], SENT if result.ok else FAILED, clock(), result.error)
 
     send_many(outgoing, concurrency, on_result)
     journal.sync()
+    sent = time.perf_counter()
     report.add(fold_journal(database, journal, policy, clock()))
+    log.info(
+        "dispatch: %d due, prepared in %.2f s, sent in %.2f s, folded in %.2f s",
+        len(pending), prepared - started, sent - prepared, time.perf_counter() - sent,
+    )
     return report

@@ -2,18 +2,24 @@
 
 Each channel is sent on its own so that every result is known and one bad channel never blocks
 another.  The body format is chosen here per channel (HTML for e-mail, plain text elsewhere) and
-passed to apprise explicitly, so apprise never converts a body on its own.
+passed to apprise explicitly, so apprise never converts a body on its own.  E-mail fan-out reuses
+SMTP sessions (apprise's SMTP controller, settings parsed by apprise from each mailto:// URL) and
+builds each message from crswatch's own text and HTML renderings.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import formataddr, formatdate, make_msgid
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -116,32 +122,52 @@ PACE = {"tgram": 1 / 25, "telegram": 1 / 25}
 
 def send_many(items: Iterable[Outgoing], concurrency: int, on_result: OnResult) -> None:
     """Send every item, at most `concurrency` in flight; `on_result(key, result)` for each as it
-    completes (from worker threads).  E-mails to the same SMTP account share sessions, so ten
-    thousand alerts cost a few connections, not ten thousand, and each still gets its own result."""
+    completes (from worker threads).  E-mails through the same SMTP server share a few sessions,
+    so ten thousand alerts cost a few connections, not ten thousand, and each still gets its own
+    result.  One channel's messages are sent in the order given."""
     _install_log_capture()
-    mail: dict[tuple[Any, ...], list[tuple[Outgoing, Any]]] = {}
-    others: dict[str, list[tuple[Outgoing, Any]]] = {}  # by URL: one channel's messages in order
+    routes: dict[str, list[Outgoing]] = {}
     for item in items:
-        plugin = load(item.url)
-        if plugin is None:
-            on_result(item.key, Result(item.url, False, "apprise cannot read this channel URL"))
-            continue
-        account = _mail_account(plugin)
-        (mail.setdefault(account, []) if account else others.setdefault(item.url, [])).append((item, plugin))
+        routes.setdefault(_route(item.url), []).append(item)
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL)  # I/O-bound threads: hand the GIL over promptly
+    try:
+        _dispatch_routes(routes, concurrency, on_result)
+    finally:
+        sys.setswitchinterval(switch)
+
+
+#: The GIL switch interval while sending: at Python's default (5 ms) a worker woken by an SMTP
+#: reply waits for the GIL long enough to halve the throughput of parallel sessions.
+SWITCH_INTERVAL = 0.0005
+
+
+def _dispatch_routes(routes: dict[str, list[Outgoing]], concurrency: int, on_result: OnResult) -> None:
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="send") as pool:
-        for batch in mail.values():
+        for route, batch in routes.items():
+            if not route.startswith("mail:"):
+                pool.submit(_guard, _send_plugins, batch, on_result)
+                continue
             sessions = max(1, min(SMTP_SESSIONS_PER_SERVER, concurrency, len(batch)))
-            chunks: list[list[tuple[Outgoing, Any]]] = [[] for _ in range(sessions)]
-            for entry in batch:  # one channel's messages stay in one session, in order
-                chunks[zlib.crc32(entry[0].url.encode()) % sessions].append(entry)
-            for chunk in chunks:
-                if chunk:
-                    pool.submit(_guard, _mail_session, chunk, on_result)
-        for entries in others.values():
-            pool.submit(_guard, _send_plugins, entries, on_result)
+            chunks: list[list[Outgoing]] = [[] for _ in range(sessions)]
+            for item in batch:  # one channel's messages stay in one session, in order
+                chunks[zlib.crc32(item.url.encode()) % sessions].append(item)
+            for chunk in filter(None, chunks):
+                pool.submit(_guard, _mail_session, chunk, on_result)
 
 
-def _guard(function: Callable[..., None], entries: list[tuple[Outgoing, Any]], on_result: OnResult) -> None:
+def _route(url: str) -> str:
+    """Which messages may travel together: e-mails through the same server and login (the URL
+    without its recipients), everything else one channel URL at a time."""
+    scheme, _, rest = url.partition("://")
+    if scheme.lower() not in ("mailto", "mailtos"):
+        return "url:" + url
+    authority, _, query = rest.partition("?")
+    kept = "&".join(p for p in query.split("&") if p.split("=", 1)[0].lower() not in ("to", "cc", "bcc", "name"))
+    return f"mail:{scheme.lower()}://{authority.split('/', 1)[0]}?{kept}"
+
+
+def _guard(function: Callable[[list[Outgoing], OnResult], None], items: list[Outgoing], on_result: OnResult) -> None:
     """A worker never dies silently: anything unexpected fails its remaining messages."""
     done: set[str] = set()
 
@@ -150,15 +176,20 @@ def _guard(function: Callable[..., None], entries: list[tuple[Outgoing, Any]], o
         on_result(key, result)
 
     try:
-        function(entries, record)
+        function(items, record)
     except Exception as exc:  # noqa: BLE001
-        for item, _ in entries:
+        for item in items:
             if item.key not in done:
                 on_result(item.key, Result(item.url, False, f"{type(exc).__name__}: {exc}"))
 
 
-def _send_plugins(entries: list[tuple[Outgoing, Any]], on_result: OnResult) -> None:
-    for item, plugin in entries:
+def _send_plugins(items: list[Outgoing], on_result: OnResult) -> None:
+    """Send through apprise's plugin for the channel, one message after the other."""
+    for item in items:
+        plugin = load(item.url)
+        if plugin is None:
+            on_result(item.key, Result(item.url, False, "apprise cannot read this channel URL"))
+            continue
         fmt = body_format(plugin)
         _pace(plugin)
         with _captured() as lines:
@@ -172,49 +203,70 @@ def _mail_account(plugin: Any) -> tuple[Any, ...] | None:
         from apprise.plugins.email.base import NotifyEmail
     except ImportError:  # pragma: no cover - another apprise layout: send one by one
         return None
-    if not isinstance(plugin, NotifyEmail) or not hasattr(plugin, "secure_mode"):
+    if not isinstance(plugin, NotifyEmail) or not hasattr(plugin, "secure_mode") or plugin.pgp_mode != "no":
         return None
     return (plugin.smtp_host, plugin.port, plugin.secure_mode, plugin.user, plugin.password, plugin.verify_certificate)
 
 
-def _mail_session(entries: list[tuple[Outgoing, Any]], on_result: OnResult) -> None:
-    """Send many e-mails over one SMTP session with apprise's own SMTP controller and message builder."""
-    from apprise.plugins.email.base import NotifyEmail
+def _mail_session(items: list[Outgoing], on_result: OnResult) -> None:
+    """Send many e-mails over one SMTP session, opened with apprise's own SMTP controller from the
+    first channel's settings.  A channel that needs another server (or PGP) goes through its plugin."""
     from apprise.plugins.email.smtp import SMTP_EXCEPTIONS, AppriseSMTPController
 
-    first = entries[0][1]
-    pending = list(entries)
-    with _captured() as lines:
+    pending = list(items)
+    account: tuple[Any, ...] | None = None
+    with _captured() as lines, ExitStack() as stack:
+        smtp = None
         try:
-            with AppriseSMTPController(
-                host=first.smtp_host, port=first.port, secure_mode=first.secure_mode, user=first.user,
-                password=first.password, verify_certificate=first.verify_certificate,
-                socket_connect_timeout=first.socket_connect_timeout,
-            ) as smtp:  # fmt: skip
-                while pending:
-                    item, plugin = pending.pop(0)
-                    del lines[:]
-                    ok = _send_mail(NotifyEmail, smtp, plugin, item)
-                    on_result(item.key, Result(item.url, ok, "" if ok else _last(lines) or "the SMTP server refused the message"))
+            while pending:
+                item = pending[0]
+                plugin = load(item.url)
+                if plugin is None or _mail_account(plugin) is None or (account and _mail_account(plugin) != account):
+                    _send_plugins([pending.pop(0)], on_result)
+                    continue
+                if smtp is None:
+                    account = _mail_account(plugin)
+                    smtp = stack.enter_context(
+                        AppriseSMTPController(
+                            host=plugin.smtp_host, port=plugin.port, secure_mode=plugin.secure_mode, user=plugin.user,
+                            password=plugin.password, verify_certificate=plugin.verify_certificate,
+                            socket_connect_timeout=plugin.socket_connect_timeout,
+                        )  # fmt: skip
+                    )
+                del lines[:]
+                ok = all(smtp.sendmail(plugin.from_addr[1], rcpts, data) for rcpts, data in _mails(plugin, item))
+                pending.pop(0)
+                on_result(item.key, Result(item.url, ok, "" if ok else _last(lines) or "the SMTP server refused the message"))
         except SMTP_EXCEPTIONS as exc:
-            error = f"cannot deliver through the SMTP server {first.smtp_host}:{first.port}: {exc.__class__.__name__}: {exc}"
-            for item, _ in pending:
+            host = f"{account[0]}:{account[1]}" if account else "?"
+            error = f"cannot deliver through the SMTP server {host}: {exc.__class__.__name__}: {exc}"
+            for item in pending:
                 on_result(item.key, Result(item.url, False, error))
 
 
-def _send_mail(email_class: Any, smtp: Any, plugin: Any, item: Outgoing) -> bool:
-    fmt = body_format(plugin)
-    headers = {"X-Application": plugin.app_id, **plugin.headers}
-    headers.update(plugin._protocol_headers(item.bodies[fmt]))  # noqa: SLF001 - as apprise's own send() does
-    ok = True
-    for message in email_class.prepare_emails(
-        subject=item.title, body=item.bodies[fmt], notify_format=plugin.resolve_format(fmt),
-        from_addr=plugin.from_addr, to=plugin.targets, cc=plugin.cc, bcc=plugin.bcc, reply_to=plugin.reply_to,
-        smtp_host=plugin.smtp_host, attach=None, headers=headers, names=plugin.names, pgp=plugin.pgp,
-        pgp_mode=plugin.pgp_mode, inline=plugin.inline, tzinfo=plugin.tzinfo,
-    ):  # fmt: skip
-        ok = smtp.sendmail(plugin.from_addr[1], message.to_addrs, message.body) and ok
-    return ok
+def _mails(plugin: Any, item: Outgoing) -> Iterator[tuple[list[str], bytes]]:
+    """One message per recipient of the channel, with our own text and HTML renderings as
+    multipart/alternative (HTML only where the channel takes HTML; never converted)."""
+    html = body_format(plugin) == HTML
+    cc, bcc = sorted(plugin.cc), sorted(plugin.bcc)
+    for name, address in plugin.targets:
+        message = EmailMessage(policy=SMTP_POLICY)
+        message["Subject"] = item.title
+        message["From"] = formataddr((plugin.from_addr[0] or "", plugin.from_addr[1]))
+        message["To"] = formataddr((name or "", address))
+        if cc:
+            message["Cc"] = ", ".join(cc)
+        if plugin.reply_to:
+            message["Reply-To"] = ", ".join(sorted(plugin.reply_to))
+        message["Date"] = formatdate(localtime=False)
+        message["Message-ID"] = make_msgid(domain=plugin.smtp_host or "crswatch.invalid")
+        message["X-Application"] = plugin.app_id
+        for key, value in plugin.headers.items():
+            message[key] = value
+        message.set_content(item.bodies[TEXT])
+        if html:
+            message.add_alternative(item.bodies[HTML], subtype="html")
+        yield [address, *cc, *bcc], message.as_bytes()
 
 
 _pace_lock = threading.Lock()

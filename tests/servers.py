@@ -7,6 +7,7 @@ import json
 import socket
 import threading
 import time
+import email.policy
 from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,7 +36,7 @@ class SMTPSink:
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
                 if sink.delay:
                     await asyncio.sleep(sink.delay)
-                message = message_from_bytes(envelope.original_content or envelope.content)
+                message = message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
                 message["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
                 with sink.lock:
                     sink.messages.append(message)

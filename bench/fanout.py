@@ -1,0 +1,205 @@
+"""Fan-out benchmark (issue: alerts).
+
+1. 10,000 matching subscribers with mailto:// channels to a local SMTP sink (a minimal asyncio
+   SMTP server in its own process): the real `crswatch check` stores draw #392 and alerts them all.  Prints alerts/s
+   and the time from "new draw stored" to "last alert accepted" (outbox writes included), beside
+   raw smtplib sending the same 10,000 messages over one connection in the same run.
+   Targets: >= 0.5 x the raw rate; whole fan-out <= 10 s.
+2. 100,000 subscribers of which 1% match: the time of match + queue and the peak memory.
+   Targets: <= 2 s, <= 300 MB.
+Run: .venv/bin/python bench/fanout.py [--count 10000] [--scale 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import resource
+import smtplib
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from helpers import snapshot  # noqa: E402
+
+
+class SinkProtocol(asyncio.Protocol):
+    """A minimal SMTP sink: accepts every message and counts it (no parsing, so the sink is not
+    the bottleneck it would be with aiosmtpd at ~300 messages/s on this machine)."""
+
+    def __init__(self, counter: multiprocessing.Value) -> None:  # type: ignore[type-arg]
+        self.counter = counter
+        self.buffer = b""
+        self.in_data = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        transport.write(b"220 sink ESMTP\r\n")  # type: ignore[attr-defined]
+
+    def data_received(self, data: bytes) -> None:
+        self.buffer += data
+        while True:
+            if self.in_data:
+                end = self.buffer.find(b"\r\n.\r\n")
+                if end < 0:
+                    return
+                self.buffer = self.buffer[end + 5 :]
+                self.in_data = False
+                with self.counter.get_lock():
+                    self.counter.value += 1
+                self.transport.write(b"250 OK\r\n")  # type: ignore[attr-defined]
+                continue
+            end = self.buffer.find(b"\r\n")
+            if end < 0:
+                return
+            line, self.buffer = self.buffer[:end].upper(), self.buffer[end + 2 :]
+            if line.startswith((b"EHLO", b"HELO")):
+                reply = b"250-sink\r\n250 8BITMIME\r\n"
+            elif line.startswith(b"DATA"):
+                self.in_data, reply = True, b"354 go ahead\r\n"
+            elif line.startswith(b"QUIT"):
+                self.transport.write(b"221 bye\r\n")  # type: ignore[attr-defined]
+                self.transport.close()
+                return
+            else:
+                reply = b"250 OK\r\n"
+            self.transport.write(reply)  # type: ignore[attr-defined]
+
+
+def sink(port: int, counter: multiprocessing.Value, ready: multiprocessing.Event) -> None:  # type: ignore[type-arg]
+    async def serve() -> None:
+        server = await asyncio.get_running_loop().create_server(lambda: SinkProtocol(counter), "127.0.0.1", port)
+        ready.set()
+        await server.serve_forever()
+
+    asyncio.run(serve())
+
+
+def raw_smtplib(port: int, count: int) -> float:
+    start = time.perf_counter()
+    with smtplib.SMTP("127.0.0.1", port) as smtp:
+        for i in range(count):
+            message = EmailMessage()
+            message["From"], message["To"], message["Subject"] = "crswatch@example.com", f"raw{i}@example.com", "Express Entry draw #392"
+            message.set_content("Your score 510 is above the cut-off 509. " * 20)
+            smtp.send_message(message)
+    return time.perf_counter() - start
+
+
+def build(db: Path, count: int, matching: int, port: int) -> None:
+    """Subscribers through the import code path; the first `matching` ones match draw #392."""
+    from crswatch.app import App
+    from crswatch.db import Database
+    from notifier.send import check_url
+    from subscribers.manage import import_csv
+
+    lines = ["name,score,within,streams,profile_created,channels"]
+    for i in range(count):
+        score = 520 if i < matching else 300 + i % 150
+        lines.append(f",{score},10,cec,,mailto://127.0.0.1:{port}?from=crswatch@example.com&to=s{i}@example.com")
+    with Database(db).transaction() as tx:
+        import_csv(tx, "\n".join(lines) + "\n", check=check_url, defaults=App(None, None, 0).subscriber_defaults)
+
+
+def crswatch(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run([sys.executable, "-m", "crswatch", *args], env=env, capture_output=True, text=True, check=True)
+    for line in result.stderr.splitlines():
+        if "dispatch:" in line:
+            print("  " + line)
+    return result.stdout
+
+
+def fanout(count: int) -> None:
+    from crswatch.db import Database
+    from crswatch.status import get_meta
+    from notifier.outbox import listing
+
+    port = 20000 + os.getpid() % 20000
+    counter = multiprocessing.Value("i", 0)
+    ready = multiprocessing.Event()
+    server = multiprocessing.Process(target=sink, args=(port, counter, ready), daemon=True)
+    server.start()
+    ready.wait(10)
+    try:
+        raw = raw_smtplib(port, count)
+        with tempfile.TemporaryDirectory() as tmp:
+            db = Path(tmp) / "crswatch.json"
+            env = {**os.environ, "CRSWATCH_DB": str(db), "CRSWATCH_CONFIG": str(Path(tmp) / "none.toml")}
+            Path(env["CRSWATCH_CONFIG"]).write_text("")
+            crswatch(env, "check", "--source", snapshot("2026-01-20").as_uri())
+            build(db, count, count, port)
+            before = counter.value
+            start = time.perf_counter()
+            out = crswatch(env, "-v", "check", "--source", snapshot("2026-01-21").as_uri())
+            wall = time.perf_counter() - start
+            with Database(db).reader() as view:
+                stored = datetime.fromisoformat(get_meta(view, "status")["last_check_at"])
+                sent = listing(view, "sent")
+            last = max(datetime.fromisoformat(d.sent_at) for d in sent)
+            span = (last - stored).total_seconds()
+        print(f"10,000-subscriber fan-out: {out.strip().splitlines()[-1]}")
+        print(f"  raw smtplib, one connection : {count / raw:8.0f} messages/s ({raw:.2f} s for {count:,})")
+        print(f"  crswatch check              : {len(sent) / span:8.0f} alerts/s; new draw stored -> last alert accepted {span:.2f} s")
+        print(f"  ratio to raw                : {raw / span:.2f} x   (target >= 0.5; whole fan-out target <= 10 s)")
+        print(f"  whole `crswatch check` process: {wall:.2f} s; messages received by the sink: {counter.value - before:,}")
+    finally:
+        server.kill()
+
+
+def scale(total: int) -> None:
+    """Runs in a child process so that its peak RSS is its own."""
+    from crswatch.db import Database
+    from notifier.fanout import plan
+    from notifier.outbox import queue
+    from scraper.parse import parse_feed, parse_round
+    from scraper.store import merge_draws
+    from subscribers.store import iter_docs
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Database(Path(tmp) / "crswatch.json")
+        day1 = [parse_round(r) for r in parse_feed(snapshot("2026-01-20").read_bytes())]
+        day2 = [parse_round(r) for r in parse_feed(snapshot("2026-01-21").read_bytes())]
+        with db.transaction() as tx:
+            merge_draws(tx, day1, datetime.now(UTC))
+        build(db.path, total, total // 100, 2525)
+        base_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        start = time.perf_counter()
+        now = datetime.now(UTC)
+        with db.transaction() as tx:
+            changes = merge_draws(tx, day2, now)
+            deliveries = plan([(d, {"first_seen": "9999", "revision": 0}) for d in changes.new], [], iter_docs(tx), now)
+            queued = queue(tx, deliveries)
+        elapsed = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{total:,} subscribers, 1% matching: match + queue {elapsed:.2f} s for {queued:,} deliveries (target <= 2 s)")
+    print(f"  peak RSS of the whole process {peak:.0f} MB (after building the subscribers: {base_rss:.0f} MB; target <= 300 MB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--scale", type=int, default=100_000)
+    parser.add_argument("--only", choices=("fanout", "scale"))
+    args = parser.parse_args()
+    if args.only != "scale":
+        fanout(args.count)
+    if args.only != "fanout":
+        subprocess.run([sys.executable, __file__, "--only", "scale", "--scale", str(args.scale)], check=True)
+    elif args.only == "scale":
+        scale(args.scale)
+
+
+if __name__ == "__main__":
+    if "--only" in sys.argv and "scale" in sys.argv:
+        args = sys.argv
+        scale(int(args[args.index("--scale") + 1]) if "--scale" in args else 100_000)
+    else:
+        main()
