@@ -89,8 +89,9 @@ def main(ctx: click.Context, db: str | None, config_path: str | None, verbose: i
 @main.command()
 @click.option("--source", metavar="URL", envvar="CRSWATCH_SOURCE", help="Feed URL (http, https or file) [env CRSWATCH_SOURCE].")
 @click.option("--dry-run", is_flag=True, help="Fetch and match, print what would happen; store and send nothing.")
+@click.option("--wait", type=click.FloatRange(min=0), default=10.0, show_default=True, metavar="SECONDS", help="How long to wait for another running check before giving up (exit 6).")
 @click.pass_obj
-def check(app: App, source: str | None, dry_run: bool) -> None:
+def check(app: App, source: str | None, dry_run: bool, wait: float) -> None:
     """Run one cycle: fetch the feed, store new and changed draws, alert subscribers.
 
     Exit 0 when the cycle ran; 3 when the feed could not be fetched, 4 when it was rejected,
@@ -106,7 +107,7 @@ def check(app: App, source: str | None, dry_run: bool) -> None:
 
     config = app.with_config(source=source)
     database = app.database
-    with database.cycle_lock():
+    with database.cycle_lock(timeout=wait):
         report = run_reactor(lambda: run_check(config, database, dry_run=dry_run))
     for draw in report.new_draws[-20:] if not report.first_run else []:
         click.echo(f"new draw #{draw.number} {draw.date} {draw.program}: {draw.invitations:,} invitations, CRS {draw.crs}")
@@ -217,9 +218,12 @@ def draws_show(app: App, number: str, fmt: str) -> None:
 SUB_BANDS = {"491-500", "481-490", "471-480", "461-470", "451-460", "441-450", "431-440", "421-430", "411-420", "401-410"}
 
 
+from .cli_ops import OPS_COMMANDS  # noqa: E402
 from .cli_subscribers import register as _register_subscribers  # noqa: E402
 
 _register_subscribers(main)
+for _command in OPS_COMMANDS:
+    main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from tinydb import Query, TinyDB
@@ -21,3 +22,78 @@ def put_meta(db: TinyDB, key: str, values: dict[str, Any]) -> None:
 
 
 iso = stamp
+
+
+def report(view: Any, config: Any, now: datetime) -> dict[str, Any]:
+    """Everything `crswatch status` shows, and whether it is healthy."""
+    from notifier.outbox import counts
+    from scraper.store import query_draws
+
+    from .schedule import Plan, Window, expected_interval, parse_duration, plan_of
+
+    status, run = get_meta(view, "status"), get_meta(view, "run")
+    newest = query_draws(view, limit=1)
+    outbox = counts(view)
+    schedule = run.get("schedule") if _alive(run, now) else None
+    plan: Plan = plan_of(config.schedule)
+    cron = config.schedule.cron
+    if schedule:
+        plan = Plan(parse_duration(schedule["every"]), parse_duration(schedule["outside_every"]), Window.parse(schedule["window"]))
+        cron = schedule.get("cron") or ""
+    problems: list[str] = []
+    last_success = status.get("last_success_at")
+    if not status:
+        problems.append("no check has run yet")
+    elif not last_success:
+        problems.append("no check has ever succeeded")
+    else:
+        since = datetime.fromisoformat(last_success)
+        expected = expected_interval(plan, cron, since)
+        age = (now - since).total_seconds()
+        if age > 1.5 * expected:
+            problems.append(f"missed run: no successful check for {_human(age)} (expected every {_human(expected)})")
+    failures = status.get("consecutive_failures", 0)
+    if failures >= config.alerts.operator_after_failures:
+        problems.append(f"the feed failed {failures} checks in a row: {status.get('message', '')}")
+    if outbox.get("dead"):
+        problems.append(f"{outbox['dead']} dead deliveries (see: crswatch deliveries --status dead)")
+    return {
+        "healthy": not problems,
+        "problems": problems,
+        "last_check_at": status.get("last_check_at"),
+        "last_outcome": status.get("outcome"),
+        "last_message": status.get("message"),
+        "last_new_draws": status.get("new", []),
+        "last_success_at": last_success,
+        "consecutive_failures": failures,
+        "newest_draw": {k: newest[0][k] for k in ("number", "date", "program", "stream", "invitations", "crs")} if newest else None,
+        "deliveries": {k: outbox.get(k, 0) for k in ("queued", "failed", "dead", "sent")},
+        "scheduler": {"running": True, "pid": run.get("pid"), "next_run": run.get("next_run"), "heartbeat": run.get("heartbeat")} if schedule else {"running": False},
+    }
+
+
+def _alive(run: dict[str, Any], now: datetime) -> bool:
+    """A `crswatch run` whose last heartbeat is recent and that did not say it stopped."""
+    if not run or run.get("stopped") or not run.get("heartbeat"):
+        return False
+    import os
+    import socket
+
+    if run.get("host") == socket.gethostname():
+        try:
+            os.kill(int(run["pid"]), 0)
+        except (OSError, ValueError, TypeError):
+            return False
+        return True
+    return (now - datetime.fromisoformat(run["heartbeat"])).total_seconds() < 24 * 3600
+
+
+def _human(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 7200:
+        return f"{seconds // 60}m"
+    if seconds < 172800:
+        return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
+    return f"{seconds // 86400}d"

@@ -1,0 +1,130 @@
+"""Operating commands: run (the scheduler), status (watch the watcher), config."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from . import errors
+from .app import App
+
+
+@click.command()
+@click.option("--every", metavar="DURATION", help="Interval inside the draw window, e.g. 5m, 30s [config schedule.every; default 5m].")
+@click.option("--cron", metavar="EXPR", help='A crontab expression in America/Toronto time instead, e.g. "*/5 8-19 * * mon-fri".')
+@click.option("--window", metavar="SPEC", help="Draw window in America/Toronto time, or 'off' [default: mon-fri 08:00-20:00].")
+@click.option("--outside-every", metavar="DURATION", help="Interval outside the window [default 30m].")
+@click.option("--jitter", metavar="DURATION", help="Random delay added to each run [default 15s].")
+@click.option("--source", metavar="URL", envvar="CRSWATCH_SOURCE", help="Feed URL (http, https or file).")
+@click.option("--max-cycles", type=click.IntRange(min=1), hidden=True, help="Stop after N cycles (for tests).")
+@click.pass_obj
+def run(app: App, every: str | None, cron: str | None, window: str | None, outside_every: str | None, jitter: str | None, source: str | None, max_cycles: int | None) -> None:
+    """Run checks on a schedule in one long-lived process (stop with SIGTERM or Ctrl-C).
+
+    Polls every --every inside the draw window (weekdays 08:00-20:00 America/Toronto, when IRCC
+    publishes) and every --outside-every outside it.  One cycle at a time; a cron `check` and
+    `run` share one lock and never collide.  Logs one line per cycle.
+
+    \b
+    Examples:
+      crswatch run
+      crswatch run --every 2m --window "mon-fri 09:00-18:00" --outside-every 1h
+      crswatch run --every 30s --window off
+      crswatch run --cron "*/10 8-19 * * mon-fri"
+    """
+    from scraper.crawl import run_reactor
+
+    from .runner import Runner
+    from .schedule import ScheduleError, plan_of, trigger_for
+
+    config = app.with_config(source=source)
+    changes = {"every": every, "window": window, "outside_every": outside_every, "jitter": jitter, "cron": cron}
+    config = app.with_config(schedule=replace(config.schedule, **{k: v for k, v in changes.items() if v is not None}))
+    try:
+        plan = plan_of(config.schedule)
+        trigger_for(plan, config.schedule.cron)  # validate before starting
+    except ScheduleError as exc:
+        raise errors.UsageError(str(exc)) from None
+    runner = Runner(config, app.database, plan, config.schedule.cron)
+
+    logging.getLogger("crswatch.run").setLevel(logging.INFO)
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"))
+    logging.getLogger("crswatch.run").addHandler(handler)
+    logging.getLogger("crswatch.run").propagate = False
+    run_reactor(lambda: runner.serve(max_cycles))
+
+
+@click.command()
+@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True, help="Output format.")
+@click.pass_obj
+def status(app: App, fmt: str) -> None:
+    """Show the last check, failures, the newest draw, the outbox and the scheduler.
+
+    Exit 0 when healthy; 7 when not (a missed run: no successful check for 1.5x the expected
+    interval; repeated feed failures; dead deliveries).  Made for monitoring and HEALTHCHECK.
+
+    \b
+    Examples:
+      crswatch status
+      crswatch status --format json
+    """
+    from .status import report
+
+    with app.database.reader() as view:
+        data = report(view, app.config, datetime.now(UTC))
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2))
+    else:
+        _print_status(data)
+    if not data["healthy"]:
+        sys.exit(errors.UNHEALTHY)
+
+
+def _print_status(data: dict[str, Any]) -> None:
+    click.echo(f"health:        {'OK' if data['healthy'] else 'UNHEALTHY'}")
+    for problem in data["problems"]:
+        click.echo(f"  warning: {problem}")
+    click.echo(f"last check:    {data['last_check_at'] or 'never'} ({data['last_outcome'] or '-'}: {data['last_message'] or ''})")
+    click.echo(f"last success:  {data['last_success_at'] or 'never'}; consecutive failures: {data['consecutive_failures']}")
+    draw = data["newest_draw"]
+    click.echo("newest draw:   " + (f"#{draw['number']} {draw['date']} {draw['program']}: {draw['invitations']:,} invitations, CRS {draw['crs']}" if draw else "none stored"))
+    d = data["deliveries"]
+    click.echo(f"deliveries:    {d['queued']} queued, {d['failed']} failed, {d['dead']} dead, {d['sent']} sent")
+    s = data["scheduler"]
+    click.echo(f"scheduler:     running (pid {s['pid']}), next run {s['next_run']}" if s["running"] else "scheduler:     not running (cron or manual checks)")
+
+
+@click.command("config")
+@click.option("--format", "fmt", type=click.Choice(("toml", "json")), default="toml", show_default=True, help="Output format.")
+@click.pass_obj
+def show_config(app: App, fmt: str) -> None:
+    """Print the effective configuration (file, environment and flags), secrets masked.
+
+    \b
+    Examples:
+      crswatch config
+      crswatch --config /etc/crswatch/config.toml config --format json
+    """
+    data = app.config.masked()
+    if fmt == "json":
+        click.echo(json.dumps(data, indent=2))
+        return
+    click.echo(f"# effective configuration (file: {data.pop('path') or 'none'}); channel URLs masked")
+    sections = {k: v for k, v in data.items() if isinstance(v, dict)}
+    for key, value in data.items():
+        if not isinstance(value, dict):
+            click.echo(f"{key} = {json.dumps(value)}")
+    for name, values in sections.items():
+        click.echo(f"\n[{name}]")
+        for key, value in values.items():
+            click.echo(f"{key} = {json.dumps(list(value) if isinstance(value, tuple) else value)}")
+
+
+OPS_COMMANDS = (run, status, show_config)

@@ -1,0 +1,124 @@
+"""`crswatch run`: the long-lived scheduler process (see `crswatch.schedule` for the design)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from scraper.items import stamp
+
+from .config import Config
+from .cycle import run_check, send_operator
+from .db import Database
+from .errors import Busy, CrswatchError
+from .schedule import Plan, expected_interval, trigger_for
+from .status import get_meta, put_meta
+
+log = logging.getLogger("crswatch.run")
+SHUTDOWN_GRACE = 120.0  # seconds a cycle in progress may take to finish after SIGTERM
+
+
+class Runner:
+    def __init__(self, config: Config, database: Database, plan: Plan, cron: str = ""):
+        self.config, self.database, self.plan, self.cron = config, database, plan, cron
+        self.current: asyncio.Task[Any] | None = None
+        self.cycles = 0
+        self.job: Any = None
+
+    async def serve(self, max_cycles: int | None = None) -> int:
+        """Run until SIGTERM/SIGINT (or `max_cycles`); returns the number of cycles run."""
+        from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        self.stop = stop
+        self.max_cycles = max_cycles
+        scheduler = AsyncIOScheduler(event_loop=loop, timezone=UTC)
+        self.job = scheduler.add_job(
+            self.tick, trigger_for(self.plan, self.cron), id="check", max_instances=1, coalesce=True,
+            misfire_grace_time=None, next_run_time=datetime.now(UTC),
+        )  # fmt: skip
+        scheduler.start()
+        log.info("crswatch run: started (pid %d), %s", os.getpid(), self.describe())
+        try:
+            await stop.wait()
+        finally:
+            scheduler.shutdown(wait=False)
+            if self.current is not None and not self.current.done():
+                log.info("crswatch run: stopping; waiting for the cycle in progress")
+                try:
+                    await asyncio.wait_for(asyncio.shield(self.current), SHUTDOWN_GRACE)
+                except (TimeoutError, asyncio.CancelledError):
+                    log.info("crswatch run: abandoned the cycle in progress (the outbox keeps it safe)")
+            self._heartbeat(None, stopped=True)
+            log.info("crswatch run: stopped after %d cycle(s)", self.cycles)
+        return self.cycles
+
+    def describe(self) -> str:
+        if self.cron:
+            return f"cron {self.cron!r} (America/Toronto)"
+        window = "around the clock" if self.plan.window is None else "inside the draw window, " + f"every {self.plan.outside_every:g}s outside it"
+        return f"every {self.plan.every:g}s {window}"
+
+    async def tick(self) -> None:
+        self.current = asyncio.current_task()
+        started = datetime.now(UTC)
+        try:
+            self._warn_if_missed(started)
+            try:
+                with self.database.cycle_lock(timeout=0.5):
+                    report = await run_check(self.config, self.database)
+                line = report.summary()
+            except Busy:
+                line = "skipped: another crswatch check is running"
+            except CrswatchError as exc:
+                line = f"failed: {exc}"
+            except Exception as exc:  # noqa: BLE001 - one bad cycle never stops the process
+                log.exception("cycle crashed")
+                line = f"internal error: {type(exc).__name__}: {exc}"
+            self.cycles += 1
+            elapsed = (datetime.now(UTC) - started).total_seconds()
+            log.info("cycle %d (%.1fs): %s", self.cycles, elapsed, line)
+            self._heartbeat(self.job.next_run_time if self.job else None)
+        finally:
+            self.current = None
+            if self.max_cycles and self.cycles >= self.max_cycles:
+                self.stop.set()
+
+    def _heartbeat(self, next_run: datetime | None, stopped: bool = False) -> None:
+        try:
+            with self.database.transaction() as tx:
+                record = get_meta(tx, "run")
+                record.update(
+                    pid=os.getpid(), host=socket.gethostname(), heartbeat=stamp(datetime.now(UTC)),
+                    next_run=stamp(next_run) if next_run else None, stopped=stopped,
+                    schedule={"every": self.config.schedule.every, "outside_every": self.config.schedule.outside_every,
+                              "window": self.config.schedule.window, "cron": self.cron},
+                )  # fmt: skip
+                put_meta(tx, "run", record)
+        except CrswatchError as exc:
+            log.warning("could not record the scheduler's heartbeat: %s", exc)
+
+    def _warn_if_missed(self, now: datetime) -> None:
+        """Tell the operator once when no check has succeeded for 1.5x the expected interval."""
+        if not self.config.alerts.operator:
+            return
+        with self.database.reader() as view:
+            status, run = get_meta(view, "status"), get_meta(view, "run")
+        last = status.get("last_success_at")
+        if not last:
+            return
+        since = datetime.fromisoformat(last)
+        overdue = (now - since).total_seconds() > 1.5 * expected_interval(self.plan, self.cron, since)
+        if overdue and run.get("missed_warned") != last:
+            age = timedelta(seconds=int((now - since).total_seconds()))
+            send_operator(self.config, [("crswatch: missed checks", f"No check has succeeded for {age} (last success {last}).")])
+            with self.database.transaction() as tx:
+                put_meta(tx, "run", {**get_meta(tx, "run"), "missed_warned": last})

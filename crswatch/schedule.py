@@ -1,0 +1,149 @@
+"""When to check: intervals, the draw window in America/Toronto time, jitter — and `crswatch run`.
+
+IRCC publishes draws on weekdays during Ottawa office hours, so `run` polls every `every` inside
+the window (default mon-fri 08:00-20:00, America/Toronto) and every `outside_every` outside it.
+All window arithmetic happens in local Toronto time through zoneinfo, so it is right on both
+sides of a daylight-saving change.  The window logic is pure and tested with fixed clocks.
+
+`run` design: one asyncio-based Twisted reactor for the life of the process (Scrapy's reactor
+cannot be restarted), APScheduler's AsyncIOScheduler on the same event loop, one async job with
+max_instances=1 and coalescing; every tick awaits the same `run_check` coroutine as `check`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+TORONTO = ZoneInfo("America/Toronto")
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class ScheduleError(ValueError):
+    pass
+
+
+def parse_duration(text: str) -> float:
+    """ "30s", "5m", "1h30m", "90" (seconds) → seconds."""
+    value = str(text).strip().lower().replace(" ", "")
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        seconds = float(value)
+    else:
+        parts = re.findall(r"(\d+(?:\.\d+)?)([smhd])", value)
+        if not parts or "".join(n + u for n, u in parts) != value:
+            raise ScheduleError(f"{text!r} is not a duration (examples: 30s, 5m, 1h30m)")
+        seconds = sum(float(n) * _UNITS[u] for n, u in parts)
+    if seconds <= 0:
+        raise ScheduleError(f"{text!r}: a duration must be positive")
+    return seconds
+
+
+@dataclass(frozen=True)
+class Window:
+    """Days and local hours (America/Toronto) when draws are published.  None = always."""
+
+    days: frozenset[int]
+    start: time
+    end: time
+
+    @classmethod
+    def parse(cls, text: str) -> Window | None:
+        """ "mon-fri 08:00-20:00", "mon,wed 09:00-17:30", or "off"."""
+        text = text.strip().lower()
+        if text in ("off", "none", ""):
+            return None
+        match = re.fullmatch(r"([a-z,\-]+)\s+(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})", text)
+        if not match:
+            raise ScheduleError(f"window {text!r} is not like 'mon-fri 08:00-20:00' or 'off'")
+        days: set[int] = set()
+        for part in match[1].split(","):
+            ends = part.split("-")
+            if any(e not in DAYS for e in ends) or len(ends) > 2:
+                raise ScheduleError(f"window {text!r}: days are mon tue wed thu fri sat sun")
+            first, last = DAYS.index(ends[0]), DAYS.index(ends[-1])
+            days.update(range(first, last + 1) if first <= last else [*range(first, 7), *range(0, last + 1)])
+        try:
+            start, end = time(int(match[2]), int(match[3])), time(int(match[4]), int(match[5]))
+        except ValueError:
+            raise ScheduleError(f"window {text!r}: hours are 00:00 to 23:59") from None
+        if end <= start:
+            raise ScheduleError(f"window {text!r}: it must end after it starts")
+        return cls(frozenset(days), start, end)
+
+    def contains(self, moment: datetime) -> bool:
+        local = moment.astimezone(TORONTO)
+        return local.weekday() in self.days and self.start <= local.time() < self.end
+
+    def next_open(self, moment: datetime) -> datetime:
+        """The next window opening strictly after `moment` (UTC)."""
+        local = moment.astimezone(TORONTO)
+        for offset in range(8):
+            day = local.date() + timedelta(days=offset)
+            opening = datetime.combine(day, self.start, tzinfo=TORONTO)
+            if day.weekday() in self.days and opening > local:
+                return opening.astimezone(UTC)
+        raise AssertionError("a window has at least one day")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How often to check."""
+
+    every: float
+    outside_every: float
+    window: Window | None
+    jitter: float = 0.0
+
+    def interval_at(self, moment: datetime) -> float:
+        return self.every if self.window is None or self.window.contains(moment) else self.outside_every
+
+    def next_run(self, now: datetime) -> datetime:
+        """Next check after `now`, without jitter: `every` inside the window; outside it,
+        `outside_every` or the window's next opening, whichever comes first."""
+        step = now + timedelta(seconds=self.interval_at(now))
+        if self.window is None or self.window.contains(now):
+            return step
+        return min(step, self.window.next_open(now))
+
+
+def plan_of(schedule: object) -> Plan:
+    """The Plan of a configuration's [schedule] section."""
+    return Plan(
+        every=parse_duration(schedule.every),  # type: ignore[attr-defined]
+        outside_every=parse_duration(schedule.outside_every),  # type: ignore[attr-defined]
+        window=Window.parse(schedule.window),  # type: ignore[attr-defined]
+        jitter=parse_duration(schedule.jitter) if str(schedule.jitter).strip() not in ("", "0") else 0.0,  # type: ignore[attr-defined]
+    )
+
+
+def trigger_for(plan: Plan, cron: str = "") -> object:
+    """An APScheduler trigger: a crontab expression (Toronto time), or the window plan."""
+    from apscheduler.triggers.base import BaseTrigger
+    from apscheduler.triggers.cron import CronTrigger
+
+    if cron:
+        try:
+            return CronTrigger.from_crontab(cron, timezone=TORONTO)
+        except ValueError as exc:
+            raise ScheduleError(f"--cron {cron!r}: {exc}") from None
+
+    class WindowTrigger(BaseTrigger):
+        def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime:
+            return self._apply_jitter(plan.next_run(now.astimezone(UTC)), plan.jitter, now)
+
+        def __str__(self) -> str:
+            return f"window trigger (every {plan.every:g}s, outside {plan.outside_every:g}s)"
+
+    return WindowTrigger()
+
+
+def expected_interval(plan: Plan, cron: str, since: datetime) -> float:
+    """Seconds between the check at `since` and the next one the schedule asks for."""
+    if cron:
+        trigger = trigger_for(plan, cron)
+        upcoming = trigger.get_next_fire_time(None, since)  # type: ignore[attr-defined]
+        return max(1.0, (upcoming.astimezone(UTC) - since).total_seconds())
+    return (plan.next_run(since) - since).total_seconds()
