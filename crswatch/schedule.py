@@ -17,13 +17,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from .config import ConfigError
+
 TORONTO = ZoneInfo("America/Toronto")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-class ScheduleError(ValueError):
-    pass
+class ScheduleError(ConfigError):
+    """A schedule setting (flag or [schedule] key) that cannot be read."""
 
 
 def parse_duration(text: str) -> float:

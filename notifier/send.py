@@ -49,7 +49,17 @@ def check_url(url: str) -> str:
     plugin = load(url)
     if plugin is None:
         raise ValueError(f"apprise cannot read this {scheme}:// URL (missing or malformed parts)")
-    return plugin.url(privacy=True)
+    return _short(plugin.url(privacy=True))
+
+
+# Parameters apprise writes into every URL it prints; left out of listings for readability.
+_DEFAULT_PARAMS = frozenset({"overflow=upstream", "retry=0", "wait=0.5", "optional=no", "cto=15.0"})
+
+
+def _short(masked: str) -> str:
+    base, sep, query = masked.partition("?")
+    kept = [p for p in query.split("&") if p and p not in _DEFAULT_PARAMS]
+    return base + (sep + "&".join(kept) if kept else "")
 
 
 @lru_cache(maxsize=1)
@@ -72,7 +82,7 @@ def mask_url(url: str) -> str:
     if not plugin:
         scheme, sep, _ = url.partition("://")
         return f"{scheme}://…" if sep else "<invalid channel URL>"
-    return plugin.url(privacy=True)
+    return _short(plugin.url(privacy=True))
 
 
 def body_format(plugin: Any) -> str:

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -37,11 +38,14 @@ class FeedServer:
         self.reply = Reply()
         self.requests: list[dict[str, str]] = []
         self.fail_next = 0  # answer this many requests with HTTP 503 first
+        self.delay = 0.0  # seconds to wait before answering (a slow server)
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
                 server.requests.append(dict(self.headers))
+                if server.delay:
+                    time.sleep(server.delay)
                 if server.fail_next > 0:
                     server.fail_next -= 1
                     return self._send(503, b"busy", {})

@@ -1,0 +1,54 @@
+"""Configuration: file, environment and flags; unknown keys are errors; secrets masked."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from crswatch.config import ConfigError, load_config
+from helpers import cli
+
+
+def test_file_env_and_flags_in_that_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    file = tmp_path / "c.toml"
+    file.write_text('source = "file:///feed.json"\ndb = "/var/lib/crswatch/a.json"\n[alerts]\nconcurrency = 4\nretry_base = 30\n[schedule]\nevery = "2m"\n')
+    for key in ("CRSWATCH_DB", "CRSWATCH_SOURCE", "CRSWATCH_RETRY_BASE", "CRSWATCH_OPERATOR"):
+        monkeypatch.delenv(key, raising=False)
+    config = load_config(file)
+    assert (config.source, str(config.db), config.alerts.concurrency, config.alerts.retry_base, config.schedule.every) == (
+        "file:///feed.json", "/var/lib/crswatch/a.json", 4, 30.0, "2m")  # fmt: skip
+    monkeypatch.setenv("CRSWATCH_RETRY_BASE", "5")
+    monkeypatch.setenv("CRSWATCH_DB", "/tmp/env.json")
+    config = load_config(file, db="/tmp/flag.json")
+    assert config.alerts.retry_base == 5.0 and str(config.db) == "/tmp/flag.json"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("sauce = 1\n", "unknown key 'sauce'"),
+        ("[alerts]\nconcurency = 4\n", "unknown key 'concurency'"),
+        ("[alerts]\nconcurrency = 'many'\n", "concurrency must be a int"),
+        ("[fetch\n", "not valid TOML"),
+    ],
+)
+def test_bad_configuration_is_an_error(tmp_path: Path, text: str, message: str) -> None:
+    file = tmp_path / "c.toml"
+    file.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(file)
+
+
+def test_config_command_masks_operator_secrets_and_bad_files_exit_2(env: dict, tmp_path: Path) -> None:
+    out = cli("config", "--format", "json", env={**env, "CRSWATCH_OPERATOR": "mailto://ops:Sup3rSecret@example.com"}, check=True).stdout
+    data = json.loads(out)
+    assert "Sup3rSecret" not in out and data["alerts"]["operator"][0].startswith("mailto")
+    assert "retry_base = 1.0" in cli("config", env=env, check=True).stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[alerts]\nmax_attemps = 3\n")
+    result = cli("--config", str(bad), "status", env=env)
+    assert result.returncode == 2 and "unknown key 'max_attemps'" in result.stderr
+    missing = cli("--config", str(tmp_path / "nope.toml"), "draws", env=env)
+    assert missing.returncode == 2 and "does not exist" in missing.stderr

@@ -1,0 +1,91 @@
+"""The files in deploy/ work as shipped: units verify, Dockerfile and compose name real commands."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from crswatch.cli import main
+from crswatch.config import load_config
+
+DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
+ROOT = DEPLOY.parent
+COMMANDS = set(main.commands)
+
+
+def _crswatch_command(argv: list[str]) -> str:
+    """The subcommand of a `crswatch …` command line (after global options)."""
+    assert Path(argv[0]).name == "crswatch", argv
+    words = [w for w in argv[1:] if not w.startswith("-")]
+    return words[0]
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
+@pytest.mark.parametrize("unit", ["crswatch-check.service", "crswatch-run.service", "crswatch-check.timer"])
+def test_systemd_units_verify(unit: str, tmp_path: Path) -> None:
+    executable = Path(sys.prefix) / "bin" / "crswatch"
+    for name in ("crswatch-check.service", "crswatch-run.service", "crswatch-check.timer"):
+        text = (DEPLOY / name).read_text().replace("/opt/crswatch/.venv/bin/crswatch", str(executable))
+        (tmp_path / name).write_text(text)
+    result = subprocess.run(["systemd-analyze", "verify", str(tmp_path / unit)], capture_output=True, text=True)
+    problems = [line for line in result.stderr.splitlines() if "crswatch" in line and "User" not in line]
+    assert result.returncode == 0 and not problems, result.stderr
+
+
+@pytest.mark.parametrize("name", ["crswatch-check.service", "crswatch-run.service"])
+def test_units_run_existing_commands(name: str) -> None:
+    (line,) = [l for l in (DEPLOY / name).read_text().splitlines() if l.startswith("ExecStart=")]
+    assert _crswatch_command(shlex.split(line.removeprefix("ExecStart="))) in COMMANDS
+
+
+def test_dockerfile_parses_and_names_existing_commands_and_files() -> None:
+    instructions = []
+    for raw in re.sub(r"\\\n\s*", " ", (DEPLOY / "Dockerfile").read_text()).splitlines():
+        if raw.strip() and not raw.lstrip().startswith("#"):
+            keyword, _, rest = raw.strip().partition(" ")
+            instructions.append((keyword, rest.strip()))
+    known = {"FROM", "ENV", "RUN", "WORKDIR", "COPY", "USER", "VOLUME", "HEALTHCHECK", "CMD", "EXPOSE", "ARG", "LABEL"}
+    assert {k for k, _ in instructions} <= known
+    assert instructions[0][0] == "FROM" and "slim" in instructions[0][1]
+    user = [rest for k, rest in instructions if k == "USER"]
+    assert user and user[-1] != "root"
+    for keyword, rest in instructions:
+        if keyword == "COPY":
+            *sources, _ = rest.split()
+            for source in sources:
+                assert (ROOT / source).exists(), source
+    cmd = [r for k, r in instructions if k == "CMD"][-1]
+    assert _crswatch_command(yaml.safe_load(cmd)) == "run"
+    health = [r for k, r in instructions if k == "HEALTHCHECK"][-1]
+    assert _crswatch_command(yaml.safe_load(health.split("CMD", 1)[1].strip())) == "status"
+
+
+def test_compose_parses_and_names_existing_commands() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    service = compose["services"]["crswatch"]
+    assert (ROOT / service["build"]["dockerfile"]).exists()
+    assert _crswatch_command(service["command"]) == "run"
+    assert _crswatch_command(service["healthcheck"]["test"][1:]) == "status"
+    assert any(v.endswith(":/data") for v in service["volumes"])
+
+
+def test_crontab_lines_run_existing_commands() -> None:
+    for line in (DEPLOY / "crontab").read_text().splitlines():
+        if line.strip() and not line.startswith("#") and "=" not in line.split()[0]:
+            argv = shlex.split(line)[5:]
+            argv = argv[: next(i for i, w in enumerate(argv) if w.startswith(">"))]
+            assert _crswatch_command(argv) == "check"
+
+
+def test_example_configuration_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in ("CRSWATCH_DB", "CRSWATCH_SOURCE", "CRSWATCH_RETRY_BASE", "CRSWATCH_OPERATOR"):
+        monkeypatch.delenv(key, raising=False)
+    config = load_config(DEPLOY / "config.example.toml")
+    assert config.alerts.max_attempts == 8 and config.schedule.window == "mon-fri 08:00-20:00"
