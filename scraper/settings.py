@@ -65,7 +65,6 @@ EXTENSIONS = {
     "scrapy.extensions.feedexport.FeedExporter": None,
 }
 SPIDER_MIDDLEWARES = {
-    "scrapy.spidermiddlewares.referer.RefererMiddleware": None,
     "scrapy.spidermiddlewares.depth.DepthMiddleware": None,
     "scrapy.spidermiddlewares.urllength.UrlLengthMiddleware": None,
 }
