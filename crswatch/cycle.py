@@ -109,10 +109,7 @@ async def run_check(config: Config, database: Database, *, dry_run: bool = False
         raise FeedRejected(f"feed rejected, nothing stored: {rejection}")
     report.delivery = retried
     if not dry_run and report.queued:
-        sent = await deliver(config, database)
-        for name in ("attempted", "sent", "failed", "cancelled"):
-            setattr(report.delivery, name, getattr(report.delivery, name) + getattr(sent, name))
-        report.delivery.dead += sent.dead
+        report.delivery.add(await deliver(config, database))
     _notify_operator(config, before, after, new_draws=report.new_draws, dead=report.delivery.dead, dry_run=dry_run)
     return report
 

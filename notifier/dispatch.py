@@ -38,11 +38,12 @@ class DispatchReport:
     cancelled: int = 0
     dead: list[Delivery] = field(default_factory=list)
 
-    def add(self, folded: FoldReport) -> None:
+    def add(self, folded: FoldReport | DispatchReport) -> None:
         self.sent += folded.sent
         self.failed += folded.failed
         self.cancelled += folded.cancelled
         self.dead += folded.dead
+        self.attempted += getattr(folded, "attempted", 0)
 
 
 def fold_journal(database: Any, journal: Journal, policy: Policy, now: datetime) -> FoldReport:

@@ -114,8 +114,8 @@ def parse_int(value: Any, name: str) -> int:
 def parse_draw_date(raw: dict[str, Any]) -> date:
     """The draw's date from drawDate (ISO), else from drawDateFull ("January 21, 2026").
 
-    drawDate was once published as "12-04-2023": a day-first form that is only trusted when
-    drawDateFull agrees, since 12-04 could be read either way.
+    drawDate was once published as "12-04-2023", which could be read either way; such a date is
+    never guessed at: the long form in drawDateFull ("April 12, 2023") decides.
     """
     iso = _text(raw.get("drawDate"))
     full = parse_long_date(_text(raw.get("drawDateFull")))

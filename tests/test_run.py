@@ -94,3 +94,18 @@ def test_run_rejects_a_bad_schedule(env: dict) -> None:
     for args in (["--every", "soon"], ["--window", "weekdays"], ["--cron", "every day"]):
         result = cli("run", *args, env=env)
         assert result.returncode == 2 and result.stderr.startswith("crswatch: error:"), args
+
+
+def test_run_tells_the_operator_once_about_missed_runs(feed: FeedServer, env: dict, webhook) -> None:  # noqa: ANN001
+    feed.serve(snapshot("2026-01-21"))
+    cli("check", "--source", feed.url, env=env, check=True)
+    config = Path(env["CRSWATCH_CONFIG"])
+    config.write_text(config.read_text() + '\n[schedule]\nevery = "1s"\nwindow = "off"\njitter = "0"\n')
+    time.sleep(2)
+    feed.serve(b"down", status=404)
+    env = {**env, "CRSWATCH_OPERATOR": webhook.url("operator")}
+    for _ in range(2):
+        result = cli("run", "--max-cycles", "1", "--source", feed.url, env=env)
+        assert result.returncode == 0 and "failed: cannot fetch" in result.stdout
+    titles = [p["title"] for p in webhook.posts]
+    assert titles.count("crswatch: missed checks") == 1
