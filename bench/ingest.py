@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import statistics
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 from helpers import FeedServer, snapshot  # noqa: E402
+
+from _measure import run_measured  # noqa: E402
 
 BARE = """
 import json, urllib.request
@@ -30,14 +29,9 @@ json.loads(urllib.request.urlopen({url!r}).read())
 
 
 def timed(cmd: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall seconds from process start to exit, and the child's max RSS in MB."""
-    start = time.perf_counter()
-    child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, _, usage = os.wait4(child.pid, 0)
-    elapsed = time.perf_counter() - start
-    if child.stderr and (err := child.stderr.read()):
-        print(err.decode(), file=sys.stderr)
-    return elapsed, usage.ru_maxrss / 1024
+    """Wall seconds from process start to exit, and the child's own peak RSS in MB."""
+    wall, rss, _ = run_measured(cmd, env)
+    return wall, rss
 
 
 def main() -> None:

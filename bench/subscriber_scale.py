@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,6 +20,8 @@ from crswatch.app import App
 from crswatch.db import Database
 from notifier.send import check_url
 from subscribers.manage import import_csv
+
+from _measure import run_measured
 
 
 def build(db: Path, count: int) -> float:
@@ -33,15 +34,8 @@ def build(db: Path, count: int) -> float:
 
 
 def run(args: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    start = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "crswatch", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    out = b""
-    assert child.stdout is not None
-    for chunk in iter(lambda: child.stdout.read(1 << 16), b""):
-        out += chunk[-200:] if len(out) > 1 << 20 else chunk
-    _, status, usage = os.wait4(child.pid, 0)
-    assert status == 0, args
-    return time.perf_counter() - start, usage.ru_maxrss / 1024, out.decode().strip().splitlines()[0] if out else ""
+    wall, rss, out = run_measured([sys.executable, "-m", "crswatch", *args], env)
+    return wall, rss, out.strip().splitlines()[0] if out.strip() else ""
 
 
 def measure(db: Path, label: str, repeat: int) -> dict[str, tuple[float, float]]:

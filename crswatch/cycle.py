@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from notifier.dispatch import DispatchReport
-from notifier.outbox import Delivery, Journal, Policy
+from notifier.outbox import Delivery, DispatchReport, Journal, Policy
 from scraper.items import Draw, FeedOutcome, stamp
 from scraper.parse import FeedError
 from scraper.store import Changes, merge_draws, vet_harvest
@@ -71,10 +70,13 @@ def policy_of(config: Config) -> Policy:
 
 async def deliver(config: Config, database: Database) -> DispatchReport:
     """Send every due delivery (in a worker thread: the event loop stays free)."""
+    journal = journal_of(database)
+    if not database.part_path("outbox").exists() and not journal.path.exists():
+        return DispatchReport()  # nothing was ever queued: skip loading the notifier
     from notifier.dispatch import dispatch
 
     return await asyncio.to_thread(
-        dispatch, database, journal_of(database), policy_of(config),
+        dispatch, database, journal, policy_of(config),
         concurrency=config.alerts.concurrency, public_url=config.alerts.public_url,
     )  # fmt: skip
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +18,7 @@ from subscribers.store import channel_hash, find_many
 
 from .match import Verdict
 from .message import Alert, render
-from .outbox import CANCELLED, FAILED, SENT, Delivery, FoldReport, Journal, Policy, due, fold
+from .outbox import CANCELLED, FAILED, SENT, Delivery, DispatchReport, FoldReport, Journal, Policy, due, fold
 from .send import Outgoing, send_many
 
 Clock = Callable[[], datetime]
@@ -28,22 +27,6 @@ log = logging.getLogger("crswatch.dispatch")
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass
-class DispatchReport:
-    attempted: int = 0
-    sent: int = 0
-    failed: int = 0
-    cancelled: int = 0
-    dead: list[Delivery] = field(default_factory=list)
-
-    def add(self, folded: FoldReport | DispatchReport) -> None:
-        self.sent += folded.sent
-        self.failed += folded.failed
-        self.cancelled += folded.cancelled
-        self.dead += folded.dead
-        self.attempted += getattr(folded, "attempted", 0)
 
 
 def fold_journal(database: Any, journal: Journal, policy: Policy, now: datetime) -> FoldReport:

@@ -179,6 +179,22 @@ def _prune(tx: Any, now: datetime) -> None:
         tx.part(PART).table(TABLE).remove(doc_ids=old)
 
 
+@dataclass
+class DispatchReport:
+    attempted: int = 0
+    sent: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    dead: list[Delivery] = field(default_factory=list)
+
+    def add(self, folded: FoldReport | DispatchReport) -> None:
+        self.sent += folded.sent
+        self.failed += folded.failed
+        self.cancelled += folded.cancelled
+        self.dead += folded.dead
+        self.attempted += getattr(folded, "attempted", 0)
+
+
 class Journal:
     """Append-only results of sends since the last fold, shared by the sending threads."""
 
