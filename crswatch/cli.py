@@ -121,7 +121,7 @@ def check(app: App, source: str | None, dry_run: bool, wait: float) -> None:
 # ------------------------------------------------------------------------------------- draws
 
 
-def _parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+def parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
     if value is None:
         return None
     try:
@@ -138,8 +138,8 @@ def stream_option(help_text: str = "Only this stream (repeatable).") -> Any:
 
 @main.group(invoke_without_command=True)
 @stream_option()
-@click.option("--since", callback=_parse_day, metavar="DATE", help="Draws on or after this date (YYYY-MM-DD).")
-@click.option("--until", callback=_parse_day, metavar="DATE", help="Draws on or before this date (YYYY-MM-DD).")
+@click.option("--since", callback=parse_day, metavar="DATE", help="Draws on or after this date (YYYY-MM-DD).")
+@click.option("--until", callback=parse_day, metavar="DATE", help="Draws on or before this date (YYYY-MM-DD).")
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many draws.")
 @format_option
 @click.pass_context
@@ -218,11 +218,12 @@ def draws_show(app: App, number: str, fmt: str) -> None:
 SUB_BANDS = {"491-500", "481-490", "471-480", "461-470", "451-460", "441-450", "431-440", "421-430", "411-420", "401-410"}
 
 
+from .cli_history import HISTORY_COMMANDS  # noqa: E402
 from .cli_ops import OPS_COMMANDS  # noqa: E402
 from .cli_subscribers import register as _register_subscribers  # noqa: E402
 
 _register_subscribers(main)
-for _command in OPS_COMMANDS:
+for _command in HISTORY_COMMANDS + OPS_COMMANDS:
     main.add_command(_command)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -143,6 +143,9 @@ def send_many(items: Iterable[Outgoing], concurrency: int, on_result: OnResult) 
     routes: dict[str, list[Outgoing]] = {}
     for item in items:
         routes.setdefault(_route(item.url), []).append(item)
+    if not routes:
+        return
+    _warm_up(next(iter(routes.values()))[0].url)
     switch = sys.getswitchinterval()
     sys.setswitchinterval(SWITCH_INTERVAL)  # I/O-bound threads: hand the GIL over promptly
     try:
@@ -207,6 +210,15 @@ def _guard_queue(source: queue.Queue[Any], on_result: OnResult) -> None:
         for entry in [*entries, *iter(source.get, None)]:
             if entry[0].key not in done:
                 on_result(entry[0].key, Result(entry[0].url, False, f"{type(exc).__name__}: {exc}"))
+
+
+def _warm_up(url: str) -> None:
+    """Import apprise and its plugins here, before any worker thread does: two threads importing
+    the same half-initialised module fail with ImportError (seen under load)."""
+    import apprise.plugins.email.base  # noqa: F401
+    import apprise.plugins.email.smtp  # noqa: F401
+
+    load(url)  # the first instantiation loads every plugin module
 
 
 def _route(url: str) -> str:

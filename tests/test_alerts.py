@@ -44,7 +44,7 @@ def cohort(feed: FeedServer, env: dict, smtp: SMTPSink, webhook: WebhookReceiver
 def test_who_receives_which_verdict_for_draw_392(feed: FeedServer, env: dict, smtp: SMTPSink, webhook: WebhookReceiver, cohort: dict) -> None:
     feed.serve(FEED_DAY2)
     result = cli("check", "--source", feed.url, env=env, check=True)
-    assert "alerts: 6 sent, 0 failed" in result.stdout
+    assert "alerts: 6 sent, 0 failed" in result.stdout, cli("deliveries", "--status", "failed", env=env).stdout
     smtp.wait_for(5)
     got = {name: smtp.to(f"{name}@example.com") for name in ("a510", "b509early", "c509late", "d509", "e500", "f495", "g600fr")}
     assert {name: len(mails) for name, mails in got.items()} == {"a510": 1, "b509early": 1, "c509late": 1, "d509": 1, "e500": 1, "f495": 0, "g600fr": 0}

@@ -1,0 +1,157 @@
+"""History commands: stats, whatif, pool, chart — the same filters everywhere."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import errors
+from .app import App
+from .cli import parse_day, stream_option
+from .output import emit, format_option
+
+since_option = click.option("--since", callback=parse_day, metavar="DATE", help="Only draws on or after this date (YYYY-MM-DD).")
+until_option = click.option("--until", callback=parse_day, metavar="DATE", help="Only draws on or before this date (YYYY-MM-DD).")
+
+
+def _records(app: App, streams: tuple[str, ...] = (), since: date | None = None, until: date | None = None) -> list[dict[str, Any]]:
+    from scraper.store import query_draws
+
+    with app.database.reader() as view:
+        records = query_draws(view, streams, since, until)
+    if not records:
+        raise errors.UsageError("no stored draws match (run `crswatch check` first, or widen --stream/--since)")
+    return records
+
+
+@click.command()
+@stream_option()
+@since_option
+@until_option
+@format_option
+@click.pass_obj
+def stats(app: App, streams: tuple[str, ...], since: date | None, until: date | None, fmt: str) -> None:
+    """Per stream: draws, the last one, min/median/max cut-off, invitations, gaps and the trend.
+
+    Streams are never mixed into one average.
+
+    \b
+    Examples:
+      crswatch stats
+      crswatch stats --stream cec --stream french --since 2025-01-01 --format json
+    """
+    from .history import stats as compute
+
+    rows = compute(_records(app, streams, since, until))
+    columns = ("stream", "draws", "last_date", "last_crs", "last_invitations", "min_crs", "median_crs", "max_crs",
+               "invitations", "avg_gap_days", "trend_per_draw", "trend")  # fmt: skip
+    emit(rows, columns, fmt)
+
+
+@click.command()
+@click.option("--score", required=True, type=click.IntRange(0, 1200), help="The CRS score to try.")
+@stream_option("A stream the candidate is eligible for (repeatable) [default: cec fsw fst].")
+@click.option("--profile-created", metavar="DATETIME", help="Profile submission time (ISO 8601), for tie-breaks.")
+@click.option("--within", type=click.IntRange(0, 200), help="Call a miss by at most this many points 'close' [default 10].")
+@since_option
+@until_option
+@format_option
+@click.pass_obj
+def whatif(app: App, score: int, streams: tuple[str, ...], profile_created: str | None, within: int | None, since: date | None, until: date | None, fmt: str) -> None:
+    """The verdict every past draw open to a candidate would have given them, and a summary.
+
+    \b
+    Examples:
+      crswatch whatif --score 510 --stream cec --since 2025-01-01
+      crswatch whatif --score 495 --stream cec --stream french --profile-created 2025-03-01 --format csv
+    """
+    from subscribers import validate
+
+    from .history import whatif as compute
+
+    try:
+        created = validate.profile_created(profile_created)
+    except validate.Problem as exc:
+        raise errors.UsageError(str(exc)) from None
+    chosen = streams or app.config.subscribers.streams
+    result = compute(_records(app, (), since, until), score=score, streams=chosen, profile_created=created,
+                     within=app.config.subscribers.within if within is None else within, since=since)  # fmt: skip
+    emit(result.rows, ("number", "date", "stream", "program", "crs", "verdict"), fmt)
+    if fmt == "table":
+        click.echo(f"\n{result.summary}")
+
+
+@click.command()
+@click.argument("number", required=False)
+@click.option("--score", type=click.IntRange(0, 1200), help="Count the candidates at or above this score's band.")
+@format_option
+@click.pass_obj
+def pool(app: App, number: str | None, score: int | None, fmt: str) -> None:
+    """The CRS score distribution of the pool published with a draw (default: the newest).
+
+    \b
+    Examples:
+      crswatch pool
+      crswatch pool 392 --score 505
+    """
+    from .history import oldest_first, pool_rows
+
+    published = [r for r in oldest_first(_records(app)) if r.get("pool")]
+    if number is not None:
+        index = next((i for i, r in enumerate(published) if r["number"] == number.lstrip("#")), None)
+        if index is None:
+            raise errors.UsageError(f"no stored draw numbered {number!r} has a published pool distribution")
+    elif published:
+        index = len(published) - 1
+    else:
+        raise errors.UsageError("no stored draw has a published pool distribution")
+    record = published[index]
+    previous = next((r for r in reversed(published[:index]) if r.get("pool_as_of") != record.get("pool_as_of")), None)
+    rows, line = pool_rows(record, previous, score)
+    if fmt == "table":
+        click.echo(f"Pool distribution published with draw #{record['number']} ({record['date']}), as of {record.get('pool_as_of')}:")
+    emit(rows, ("band", "candidates", "change"), fmt)
+    if line and fmt == "table":
+        click.echo(f"\n{line}")
+
+
+@click.command()
+@stream_option()
+@since_option
+@until_option
+@click.option("--score", type=click.IntRange(0, 1200), help="Draw a horizontal line at this score.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write a chart to FILE.png or FILE.svg; without it, a terminal summary.")
+@click.pass_obj
+def chart(app: App, streams: tuple[str, ...], since: date | None, until: date | None, score: int | None, output: Path | None) -> None:
+    """Cut-offs over time, one line per stream, invitations as marker size.
+
+    \b
+    Examples:
+      crswatch chart --stream cec --stream pnp --since 2024-01-01 --score 505 -o cutoffs.png
+      crswatch chart --stream cec --since 2025-01-01
+    """
+    from .history import oldest_first, sparkline
+
+    records = oldest_first(_records(app, streams, since, until))
+    if output is None:
+        by_stream: dict[str, list[dict[str, Any]]] = {}
+        for record in records:
+            by_stream.setdefault(record["stream"], []).append(record)
+        width = max(len(s) for s in by_stream)
+        for stream, draws in sorted(by_stream.items(), key=lambda item: -len(item[1])):
+            recent = draws[-40:]
+            click.echo(f"{stream:<{width}}  {sparkline([d['crs'] for d in recent])}  {recent[0]['crs']}→{recent[-1]['crs']} "
+                       f"({len(recent)} draws {recent[0]['date']}..{recent[-1]['date']})")  # fmt: skip
+        return
+    if output.suffix.lower() not in (".png", ".svg"):
+        raise errors.UsageError(f"{output}: the chart file must end in .png or .svg")
+    from .plot import draw_chart
+
+    draw_chart(records, output, score)
+    click.echo(f"wrote {output} ({output.stat().st_size:,} bytes)")
+
+
+HISTORY_COMMANDS = (stats, whatif, pool, chart)
