@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -155,3 +156,95 @@ def chart(app: App, streams: tuple[str, ...], since: date | None, until: date | 
 
 
 HISTORY_COMMANDS = (stats, whatif, pool, chart)
+
+
+# --------------------------------------------------------------------------- forecasting
+
+
+def _series(records: list[dict[str, Any]]) -> dict[str, tuple[list[date], list[int]]]:
+    from .history import oldest_first
+
+    series: dict[str, tuple[list[date], list[int]]] = {}
+    for record in oldest_first(records):
+        dates, cutoffs = series.setdefault(record["stream"], ([], []))
+        dates.append(date.fromisoformat(record["date"]))
+        cutoffs.append(record["crs"])
+    return series
+
+
+@click.command()
+@stream_option()
+@click.option("--score", type=click.IntRange(0, 1200), help="Estimate the chance that this score is invited.")
+@click.option("--draws", "draws", type=click.IntRange(1, 50), default=1, show_default=True, help="Within the next K draws of each stream.")
+@click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True, help="Output format.")
+@click.pass_obj
+def forecast(app: App, streams: tuple[str, ...], score: int | None, draws: int, fmt: str) -> None:
+    """Estimate each stream's next cut-off (80% interval), next draw date and your chances.
+
+    An estimate from the stream's own history only (see `crswatch backtest` for how good it has
+    been): the method, the interval from its past errors, the date from the stream's gaps.
+
+    \b
+    Examples:
+      crswatch forecast --stream cec --score 505 --draws 3
+      crswatch forecast --format json
+    """
+    from .forecast import MIN_HISTORY
+    from .forecast import forecast as compute
+
+    records = _records(app, streams)
+    newest = max(date.fromisoformat(r["date"]) for r in records)
+    rows = []
+    for stream, (dates, cutoffs) in _series(records).items():
+        active = streams or (newest - dates[-1]).days <= 365
+        if len(cutoffs) >= MIN_HISTORY and active and stream != "other":
+            rows.append(compute(stream, dates, cutoffs, score, draws).to_dict())
+    if not rows:
+        raise errors.UsageError(f"no stream has the {MIN_HISTORY} draws a forecast needs")
+    rows.sort(key=lambda r: -r["draws_used"])
+    if fmt == "json":
+        click.echo(json.dumps(rows, indent=2))
+        return
+    columns = ("stream", "next_crs", "low", "high", "next_date", "method", "draws_used") + (("p_invited",) if score is not None else ())
+    emit(rows, columns, "table")
+    click.echo("\nAn estimate, not a promise: next_crs is the method's forecast of the next cut-off (ewm: weighted recent level;")
+    click.echo("last: the last cut-off, where ewm did not beat it in the backtest), low-high its 80% interval from past errors,")
+    click.echo("next_date the last draw plus the stream's median gap" + (f", p_invited the chance of a cut-off at or below {score} within {draws} draw(s)." if score is not None else "."))
+
+
+@click.command()
+@stream_option()
+@since_option
+@format_option
+@click.pass_obj
+def backtest(app: App, streams: tuple[str, ...], since: date | None, fmt: str) -> None:
+    """Walk forward through history: forecast every draw from the draws before it only.
+
+    Per stream: mean absolute error of the method beside two baselines (last cut-off; mean of the
+    last 5), coverage of the 80% interval, Brier score of the invited-probability at a few
+    reference scores, and which method ships.
+
+    \b
+    Examples:
+      crswatch backtest --stream cec --stream pnp --stream french --stream healthcare
+      crswatch backtest --since 2023-01-01 --format csv
+    """
+    from .forecast import backtest as compute
+
+    rows = []
+    for stream, (dates, cutoffs) in _series(_records(app, streams)).items():
+        result = compute(stream, dates, cutoffs, since)
+        if result is not None:
+            rows.append(result.to_dict())
+    if not rows:
+        raise errors.UsageError("not enough draws to backtest (a stream needs at least 8)")
+    rows.sort(key=lambda r: -r["forecasts"])
+    columns = ("stream", "forecasts", "mae_method", "mae_last", "mae_mean5", "coverage_80", "brier_method", "brier_last", "reference_scores", "shipped")
+    emit(rows, columns, fmt)
+    if fmt == "table":
+        click.echo("\nmae_*: mean absolute error in CRS points of the next cut-off (method = ewm; baselines: last cut-off, mean of last 5).")
+        click.echo("coverage_80 should be near 0.80; brier (0 best) scores the invited-probability at the reference scores.")
+        click.echo("shipped: the method `forecast` uses on that stream (ewm only where it beats the last cut-off).")
+
+
+HISTORY_COMMANDS = HISTORY_COMMANDS + (forecast, backtest)
