@@ -64,6 +64,8 @@ def merge_draws(db: TinyDB, draws: Iterable[Draw], now: datetime, malformed: Ite
     stored = {doc["number"]: doc for doc in table.all()}
     changes = Changes(malformed=list(malformed))
     fresh: list[dict[str, Any]] = []
+    edited: dict[str, dict[str, Any]] = {}  # number → new record
+    edited_ids: list[int] = []
     numbers: set[str] = set()
     seen = stamp(now)
     for draw in draws:
@@ -80,13 +82,18 @@ def merge_draws(db: TinyDB, draws: Iterable[Draw], now: datetime, malformed: Ite
                 "updated_at": seen,
                 "revision": old.get("revision", 0) + 1,
             }
-            table.update(record, doc_ids=[old.doc_id])
-            db.table(REVISIONS).insert({"number": draw.number, "replaced_at": seen, "record": dict(old)})
+            edited[draw.number] = record
+            edited_ids.append(old.doc_id)
             changes.changed.append((draw, dict(old)))
         else:
             changes.unchanged += 1
     if fresh:
         table.insert_multiple(fresh)
+    if edited:  # one update and one insert for all edited draws, however many
+        table.update(lambda doc: doc.update(edited[doc["number"]]), doc_ids=edited_ids)
+        db.table(REVISIONS).insert_multiple(
+            {"number": draw.number, "replaced_at": seen, "record": old} for draw, old in changes.changed
+        )
     changes.new.sort(key=draw_order)
     return changes
 
