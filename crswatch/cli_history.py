@@ -161,15 +161,22 @@ HISTORY_COMMANDS = (stats, whatif, pool, chart)
 # --------------------------------------------------------------------------- forecasting
 
 
-def _series(records: list[dict[str, Any]]) -> dict[str, tuple[list[date], list[int]]]:
+def _series(app: App, streams: tuple[str, ...]) -> dict[str, tuple[list[date], list[int], dict[str, Any]]]:
+    """Per stream (all streams when none given): dates, cut-offs and covariates, oldest first."""
+    from .forecast import covariates
     from .history import oldest_first
 
-    series: dict[str, tuple[list[date], list[int]]] = {}
-    for record in oldest_first(records):
-        dates, cutoffs = series.setdefault(record["stream"], ([], []))
-        dates.append(date.fromisoformat(record["date"]))
-        cutoffs.append(record["crs"])
-    return series
+    everything = oldest_first(_records(app))
+    by_stream: dict[str, list[dict[str, Any]]] = {}
+    for record in everything:
+        if not streams or record["stream"] in streams:
+            by_stream.setdefault(record["stream"], []).append(record)
+    if not by_stream:
+        raise errors.UsageError("no stored draws match (run `crswatch check` first, or widen --stream/--since)")
+    return {
+        stream: ([date.fromisoformat(r["date"]) for r in draws], [r["crs"] for r in draws], covariates(draws, everything))
+        for stream, draws in by_stream.items()
+    }
 
 
 @click.command()
@@ -192,13 +199,13 @@ def forecast(app: App, streams: tuple[str, ...], score: int | None, draws: int, 
     from .forecast import MIN_HISTORY
     from .forecast import forecast as compute
 
-    records = _records(app, streams)
-    newest = max(date.fromisoformat(r["date"]) for r in records)
+    series = _series(app, streams)
+    newest = max(dates[-1] for dates, _, _ in series.values())
     rows = []
-    for stream, (dates, cutoffs) in _series(records).items():
+    for stream, (dates, cutoffs, features) in series.items():
         active = streams or (newest - dates[-1]).days <= 365
         if len(cutoffs) >= MIN_HISTORY and active and stream != "other":
-            rows.append(compute(stream, dates, cutoffs, score, draws).to_dict())
+            rows.append(compute(stream, dates, cutoffs, score, draws, features).to_dict())
     if not rows:
         raise errors.UsageError(f"no stream has the {MIN_HISTORY} draws a forecast needs")
     rows.sort(key=lambda r: -r["draws_used"])
@@ -207,8 +214,9 @@ def forecast(app: App, streams: tuple[str, ...], score: int | None, draws: int, 
         return
     columns = ("stream", "next_crs", "low", "high", "next_date", "method", "draws_used") + (("p_invited",) if score is not None else ())
     emit(rows, columns, "table")
-    click.echo("\nAn estimate, not a promise: next_crs is the method's forecast of the next cut-off (ewm: weighted recent level;")
-    click.echo("last: the last cut-off, where ewm did not beat it in the backtest), low-high its 80% interval from past errors,")
+    click.echo("\nAn estimate, not a promise: next_crs is the method's forecast of the next cut-off (ewm: weighted recent level,")
+    click.echo("+size/+pool: adjusted for the last draw's size or the pool's change above the cut-off; last: the last cut-off,")
+    click.echo("where no method beat it in the backtest), low-high its 80% interval from past errors,")
     click.echo("next_date the last draw plus the stream's median gap" + (f", p_invited the chance of a cut-off at or below {score} within {draws} draw(s)." if score is not None else "."))
 
 
@@ -232,19 +240,21 @@ def backtest(app: App, streams: tuple[str, ...], since: date | None, fmt: str) -
     from .forecast import backtest as compute
 
     rows = []
-    for stream, (dates, cutoffs) in _series(_records(app, streams)).items():
-        result = compute(stream, dates, cutoffs, since)
+    for stream, (dates, cutoffs, features) in _series(app, streams).items():
+        result = compute(stream, dates, cutoffs, since, features)
         if result is not None:
             rows.append(result.to_dict())
     if not rows:
         raise errors.UsageError("not enough draws to backtest (a stream needs at least 8)")
     rows.sort(key=lambda r: -r["forecasts"])
-    columns = ("stream", "forecasts", "mae_method", "mae_last", "mae_mean5", "coverage_80", "brier_method", "brier_last", "reference_scores", "shipped")
+    columns = ("stream", "forecasts", "mae_method", "mae_last", "mae_mean5", "mae_size", "mae_pool", "coverage_80", "brier_method", "brier_last",
+               "reference_scores", "shipped")  # fmt: skip
     emit(rows, columns, fmt)
     if fmt == "table":
-        click.echo("\nmae_*: mean absolute error in CRS points of the next cut-off (method = ewm; baselines: last cut-off, mean of last 5).")
+        click.echo("\nmae_*: mean absolute error in CRS points of the next cut-off (method = ewm; size/pool = ewm adjusted for the last")
+        click.echo("draw's size / the pool's change above the cut-off; baselines: last cut-off, mean of last 5).")
         click.echo("coverage_80 should be near 0.80; brier (0 best) scores the invited-probability at the reference scores.")
-        click.echo("shipped: the method `forecast` uses on that stream (ewm only where it beats the last cut-off).")
+        click.echo("shipped: the method `forecast` uses on that stream (the best of ewm, ewm+size, ewm+pool, only where it beats the last cut-off).")
 
 
 HISTORY_COMMANDS = HISTORY_COMMANDS + (forecast, backtest)

@@ -10,17 +10,29 @@ Everything here is pure Python over one stream's draws, oldest first:
 - P(invited within K draws) = 1 - (1 - p)^K, with p the share of past errors that would have put
   the cut-off at or below the score (draws assumed independent: a rough estimate, said so).
 
-`ewm` ships on a stream only when its backtest beats `last` there; otherwise the forecast is the
-last cut-off, and the output says which.
+Two covariates are tried against the plain level, each a least-squares fit of the level's past
+errors on one number known before the draw (`adjusted`):
+
+- `ewm+size`: the stream's last invitations against its usual size (log ratio): a big last draw
+  may have drained the pool above the cut-off;
+- `ewm+pool`: how many thousand candidates the latest published pool distribution gained at or
+  above the stream's last cut-off, against the distribution before it.
+
+A method ships on a stream only when its walk-forward error beats `last` there (the best of `ewm`,
+`ewm+size` and `ewm+pool`); otherwise the forecast is the last cut-off, and the output says which.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import partial
 from typing import Any
+
+from .history import FINE_BANDS
 
 MIN_HISTORY = 5  # draws a stream needs before it is forecast at all
 ALPHA = 0.4
@@ -43,6 +55,82 @@ def ewm(cutoffs: Sequence[int]) -> float:
 
 
 METHODS: dict[str, Method] = {"last": last, "mean5": mean5, "ewm": ewm}
+MIN_FIT = 8  # past errors a covariate fit needs; with fewer, `adjusted` is the plain ewm level
+#: One value per draw plus one for the next draw, each known before that draw (None: unknown).
+Feature = Sequence[float | None]
+
+
+def ewm_levels(cutoffs: Sequence[int]) -> list[float]:
+    """levels[i] == ewm(cutoffs[:i]) for every i >= 1 (levels[0] is unused), in one pass."""
+    levels = [math.nan, float(cutoffs[0])] if cutoffs else [math.nan]
+    for value in cutoffs[1:]:
+        levels.append(ALPHA * value + (1 - ALPHA) * levels[-1])
+    return levels
+
+
+def adjusted(cutoffs: Sequence[int], feature: Feature) -> float:
+    """The ewm level plus a least-squares line of its past errors against the covariate."""
+    levels = ewm_levels(cutoffs)
+    now = len(cutoffs)
+    pairs = [(feature[j], cutoffs[j] - levels[j]) for j in range(MIN_HISTORY, now) if feature[j] is not None]
+    if len(pairs) < MIN_FIT or now >= len(feature) or feature[now] is None:
+        return levels[now]
+    xs, ys = zip(*pairs, strict=True)
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)  # type: ignore[arg-type]
+    spread = sum((x - mx) ** 2 for x in xs)  # type: ignore[operator]
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / spread if spread else 0.0  # type: ignore[operator]
+    return levels[now] + my + slope * (feature[now] - mx)  # type: ignore[operator]
+
+
+def size_feature(invitations: Sequence[int]) -> list[float | None]:
+    """For draw i (and the next one): log of the previous draw's size over the mean log size before it."""
+    out: list[float | None] = [None]
+    logs: list[float] = []
+    for size in invitations:
+        logs.append(math.log(max(size, 1)))
+        out.append(logs[-1] - statistics.fmean(logs))
+    return out
+
+
+def count_at_or_above(pool: Mapping[str, int], score: float) -> float:
+    """Candidates at or above `score` in a published distribution (linear within a band)."""
+    total = 0.0
+    for band in FINE_BANDS:
+        low, high = (int(x) for x in band.split("-"))
+        if low >= score:
+            total += pool.get(band, 0)
+        elif high >= score:
+            total += pool.get(band, 0) * (high - score + 1) / (high - low + 1)
+    return total
+
+
+def pool_feature(stream: Sequence[Mapping[str, Any]], everything: Sequence[Mapping[str, Any]]) -> list[float | None]:
+    """For draw i (and the next one): the change, in thousands, of candidates at or above the
+    stream's previous cut-off between the last two distributions published before draw i."""
+    published = sorted((r["date"], r["pool"]) for r in everything if r.get("pool"))
+    days = [r["date"] for r in stream] + ["9999-12-31"]
+    out: list[float | None] = [None]
+    for i in range(1, len(days)):
+        known = [pool for day, pool in published if day < days[i]][-2:]
+        if len(known) < 2:
+            out.append(None)
+            continue
+        reference = stream[i - 1]["crs"]
+        out.append((count_at_or_above(known[1], reference) - count_at_or_above(known[0], reference)) / 1000)
+    return out
+
+
+def covariates(stream: Sequence[Mapping[str, Any]], everything: Sequence[Mapping[str, Any]]) -> dict[str, list[float | None]]:
+    """Both covariates for one stream's records (oldest first), from stored draw records."""
+    return {"ewm+size": size_feature([r["invitations"] for r in stream]), "ewm+pool": pool_feature(stream, everything)}
+
+
+def candidates(features: Mapping[str, Feature] | None) -> dict[str, Method]:
+    """The methods that may ship: ewm, and ewm adjusted by each covariate given."""
+    methods: dict[str, Method] = {"ewm": ewm}
+    for name, feature in (features or {}).items():
+        methods[name] = partial(adjusted, feature=feature)
+    return methods
 
 
 def walk_forward(cutoffs: Sequence[int], method: Method) -> list[tuple[int, float]]:
@@ -89,18 +177,21 @@ class Forecast:
         return data
 
 
-def choose_method(cutoffs: Sequence[int]) -> str:
-    """`ewm` where its walk-forward MAE beats the last-cut-off baseline on this stream, else `last`."""
+def choose_method(cutoffs: Sequence[int], methods: Mapping[str, Method] | None = None) -> str:
+    """The candidate with the lowest walk-forward MAE, where it beats the last cut-off; else `last`."""
     if len(cutoffs) <= MIN_HISTORY + 2:
         return "last"
-    mae = {name: statistics.mean(abs(e) for e in errors_before(cutoffs, METHODS[name])) for name in ("last", "ewm")}
-    return "ewm" if mae["ewm"] < mae["last"] else "last"
+    mae = {name: statistics.mean(abs(e) for e in errors_before(cutoffs, method)) for name, method in {"last": last, **(methods or {"ewm": ewm})}.items()}
+    best = min((name for name in mae if name != "last"), key=mae.__getitem__)
+    return best if mae[best] < mae["last"] else "last"
 
 
-def forecast(stream: str, dates: Sequence[date], cutoffs: Sequence[int], score: int | None = None, draws: int = 1) -> Forecast:
-    """The next draw of one stream from its history (oldest first)."""
-    name = choose_method(cutoffs)
-    method = METHODS[name]
+def forecast(stream: str, dates: Sequence[date], cutoffs: Sequence[int], score: int | None = None, draws: int = 1,
+             features: Mapping[str, Feature] | None = None) -> Forecast:  # fmt: skip
+    """The next draw of one stream from its history (oldest first); `features` as from `covariates`."""
+    methods = {"last": last, **candidates(features)}
+    name = choose_method(cutoffs, methods)
+    method = methods[name]
     point = method(cutoffs)
     errors = errors_before(cutoffs, method)
     if len(errors) >= 5:
@@ -128,7 +219,7 @@ def invited_probability(point: float, errors: Sequence[float], score: int) -> fl
 class Backtest:
     stream: str
     forecasts: int
-    mae: dict[str, float]  # by method
+    mae: dict[str, float]  # by method (including the covariate methods tried)
     coverage: float  # share of actual cut-offs inside the shipped method's 80% interval
     brier: dict[int, float]  # by reference score, for the shipped method
     brier_last: dict[int, float]  # the same for the last-cut-off baseline
@@ -141,6 +232,8 @@ class Backtest:
             "mae_method": round(self.mae["ewm"], 1),
             "mae_last": round(self.mae["last"], 1),
             "mae_mean5": round(self.mae["mean5"], 1),
+            "mae_size": round(self.mae["ewm+size"], 1) if "ewm+size" in self.mae else None,
+            "mae_pool": round(self.mae["ewm+pool"], 1) if "ewm+pool" in self.mae else None,
             "coverage_80": round(self.coverage, 2),
             "brier_method": round(statistics.mean(self.brier.values()), 3) if self.brier else None,
             "brier_last": round(statistics.mean(self.brier_last.values()), 3) if self.brier_last else None,
@@ -149,22 +242,26 @@ class Backtest:
         }
 
 
-def backtest(stream: str, dates: Sequence[date], cutoffs: Sequence[int], since: date | None = None) -> Backtest | None:
+def backtest(stream: str, dates: Sequence[date], cutoffs: Sequence[int], since: date | None = None,
+             features: Mapping[str, Feature] | None = None) -> Backtest | None:  # fmt: skip
     """Walk forward: every draw (on or after `since`) forecast from the draws before it only."""
     targets = [i for i in range(MIN_HISTORY, len(cutoffs)) if since is None or dates[i] >= since]
     if len(targets) < 3:
         return None
     mae = {}
-    for name, method in METHODS.items():
+    tried = {**METHODS, **candidates(features)}
+    for name, method in tried.items():
         mae[name] = statistics.mean(abs(cutoffs[i] - method(cutoffs[:i])) for i in targets)
-    shipped = "ewm" if mae["ewm"] < mae["last"] else "last"
+    best = min((name for name in tried if name not in ("last", "mean5")), key=mae.__getitem__)
+    shipped = best if mae[best] < mae["last"] else "last"
     references = sorted({round(quantile([cutoffs[i] for i in targets], q)) for q in (0.25, 0.5, 0.75)})
     inside, brier, brier_last = 0, {s: 0.0 for s in references}, {s: 0.0 for s in references}
     for i in targets:
         past = cutoffs[:i]
-        result = forecast(stream, dates[:i], past)
+        known = {name: feature[: i + 1] for name, feature in (features or {}).items()}
+        result = forecast(stream, dates[:i], past, features=known)
         inside += result.low <= cutoffs[i] <= result.high
-        errors = errors_before(past, METHODS[result.method])
+        errors = errors_before(past, {"last": last, **candidates(known)}[result.method])
         last_errors = errors_before(past, last)
         for score in references:
             outcome = 1.0 if score >= cutoffs[i] else 0.0

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from crswatch.forecast import METHODS, backtest, errors_before, ewm, forecast, invited_probability, last, mean5, quantile, walk_forward
+import math
+
+from crswatch.forecast import (METHODS, adjusted, backtest, count_at_or_above, covariates, errors_before, ewm, ewm_levels, forecast,
+                               invited_probability, last, mean5, pool_feature, quantile, size_feature, walk_forward)  # fmt: skip
 from helpers import cli, snapshot
 
 CUTOFFS = [500, 510, 490, 500, 520]
@@ -60,6 +63,37 @@ def test_walk_forward_never_looks_ahead() -> None:
     assert forecast("cec", dates[:39], cutoffs[:39]) == forecast("cec", dates[:39], (cutoffs[:-1] + [9999])[:39])  # …never an input
 
 
+def test_covariates_by_hand() -> None:
+    # size: log of the previous draw's size against the mean log size up to it
+    assert size_feature([100, 100, 400]) == pytest.approx([None, 0, 0, math.log(400) - (2 * math.log(100) + math.log(400)) / 3])
+    assert count_at_or_above({"501-600": 10, "491-500": 100, "481-490": 50}, 496) == 10 + 100 * 5 / 10
+    stream = [{"date": f"2025-0{m}-15", "crs": c} for m, c in ((2, 500), (4, 490), (6, 480))]
+    pools = [{"date": f"2025-0{m}-01", "pool": {"501-600": n, "491-500": 0}} for m, n in ((1, 1000), (3, 3000), (5, 2000))]
+    # draw 0: no earlier cut-off; draw 1: pools of Jan→Mar at 500: +2 (thousand); draw 2: Mar→May at 490: −1; next: at 480, −1
+    assert pool_feature(stream, stream + pools) == [None, 2.0, -1.0, -1.0]
+
+
+def test_adjusted_fits_the_level_errors_on_the_covariate() -> None:
+    cutoffs = [500 + (i * 37) % 41 for i in range(20)]
+    levels = ewm_levels(cutoffs)
+    assert levels[7] == pytest.approx(ewm(cutoffs[:7]))
+    # the level's past errors are exactly twice the covariate, so the fit adds twice the next value
+    feature = [None] * 5 + [(cutoffs[j] - levels[j]) / 2 for j in range(5, 20)] + [5.0]
+    assert adjusted(cutoffs, feature) == pytest.approx(ewm(cutoffs) + 10)
+    assert adjusted(cutoffs[:10], feature[:10] + [None]) == pytest.approx(ewm(cutoffs[:10]))  # unknown covariate: the level
+    assert adjusted(cutoffs[:8], feature[:9]) == pytest.approx(ewm(cutoffs[:8]))  # fewer than 8 past errors: the level
+
+
+def test_covariates_never_look_ahead() -> None:
+    stream = [{"date": f"2025-{m:02}-10", "crs": 480 + m, "invitations": 1000 * m, "pool": {"501-600": 100 * m}} for m in range(1, 13)]
+    before = covariates(stream, stream)
+    for cut in (3, 6, 9):
+        leaked = stream[:cut] + [{**r, "crs": 9999, "invitations": 1, "pool": {"501-600": 10**7}} for r in stream[cut:]]
+        after = covariates(leaked, leaked)
+        for name in before:
+            assert after[name][: cut + 1] == before[name][: cut + 1], name
+
+
 @pytest.fixture
 def filled(env: dict, db_path: Path, tmp_path_factory: pytest.TempPathFactory) -> dict:
     master = tmp_path_factory.getbasetemp() / "forecast.json"
@@ -76,7 +110,9 @@ def test_backtest_on_the_real_snapshot(filled: dict) -> None:
     assert {"cec", "pnp", "french", "healthcare"} <= rows.keys()
     for row in rows.values():
         assert 0.5 <= row["coverage_80"] <= 1.0
-        assert row["shipped"] == ("ewm" if row["mae_method"] < row["mae_last"] else "last")
+        tried = {"ewm": row["mae_method"], "ewm+size": row["mae_size"], "ewm+pool": row["mae_pool"]}
+        best = min(tried, key=tried.__getitem__)
+        assert row["shipped"] == (best if tried[best] < row["mae_last"] else "last")
 
 
 def test_forecast_json_has_the_documented_keys(filled: dict) -> None:
