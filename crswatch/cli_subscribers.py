@@ -17,11 +17,13 @@ STREAM_HELP = "A stream you are eligible for (repeatable): cec fsw fst pnp frenc
 
 
 def public_record(sub: Any, with_token: bool = False) -> dict[str, Any]:
-    """A subscriber as shown to people: channels masked, token only when asked for."""
+    """A subscriber as shown to people: channels masked; the token (only known right after
+    subscribing, stored hashed) only when asked for."""
     doc = sub.to_doc()
     doc["channels"] = [c.masked for c in sub.channels]
-    if not with_token:
-        doc.pop("token")
+    doc.pop("token_hash")
+    if with_token and sub.token:
+        doc["token"] = sub.token
     return doc
 
 
@@ -167,7 +169,9 @@ def test_alert(app: App, subscriber: str) -> None:
 
     with app.database.reader() as view:
         sub = require(view, subscriber).subscriber
-    title, bodies = test_message(sub)
+    from .cycle import links_of
+
+    title, bodies = test_message(sub, links_of(app.config, app.database))
     failed = 0
     for channel in sub.channels:
         result = send(channel.url, title, bodies)

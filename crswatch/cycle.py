@@ -77,8 +77,17 @@ async def deliver(config: Config, database: Database) -> DispatchReport:
 
     return await asyncio.to_thread(
         dispatch, database, journal, policy_of(config),
-        concurrency=config.alerts.concurrency, public_url=config.alerts.public_url,
+        concurrency=config.alerts.concurrency, links=links_of(config, database),
     )  # fmt: skip
+
+
+def links_of(config: Config, database: Database) -> Any:
+    """The subscriber pages for the foot of each alert, when `crswatch serve` is public."""
+    if not config.alerts.public_url:
+        return None
+    from subscribers.links import Links
+
+    return Links(config.alerts.public_url, database.secret("links"))
 
 
 async def run_check(config: Config, database: Database, *, dry_run: bool = False) -> CycleReport:

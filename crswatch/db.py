@@ -17,6 +17,7 @@ mode 0600 (they hold channel URLs with passwords and tokens).
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -179,6 +180,24 @@ class Database:
     def reader(self) -> Iterator[Transaction]:
         """A read-only view of the last committed state (no lock needed: files are replaced whole)."""
         yield Transaction(self, read_only=True)
+
+    def secret(self, name: str) -> bytes:
+        """A random 256-bit key kept beside the database (`<db>.d/<name>.key`, mode 0600), made on
+        first use: it signs the links in alerts, so it lives as long as the subscribers do."""
+        path = self.parts_dir / f"{name}.key"
+        try:
+            return bytes.fromhex(path.read_text().strip())
+        except FileNotFoundError:
+            pass
+        except (OSError, ValueError) as exc:
+            raise DatabaseError(f"cannot read the key {path}: {exc}") from None
+        with self.transaction():  # one writer makes it; the others read what it wrote
+            self.parts_dir.mkdir(mode=0o700, exist_ok=True)
+            if not path.exists():
+                tmp = stage(path, secrets.token_hex(32).encode())
+                os.replace(tmp, path)
+                fsync_dir(self.parts_dir)
+        return bytes.fromhex(path.read_text().strip())
 
     def _ensure_folder(self) -> None:
         try:

@@ -14,6 +14,7 @@ from typing import Any
 
 from scraper.items import Draw
 from scraper.store import DRAWS
+from subscribers.links import Links
 from subscribers.store import channel_hash, find_many
 
 from .match import Verdict
@@ -40,7 +41,7 @@ def fold_journal(database: Any, journal: Journal, policy: Policy, now: datetime)
     return report
 
 
-def dispatch(database: Any, journal: Journal, policy: Policy, *, concurrency: int, public_url: str = "", clock: Clock = utcnow) -> DispatchReport:
+def dispatch(database: Any, journal: Journal, policy: Policy, *, concurrency: int, links: Links | None = None, clock: Clock = utcnow) -> DispatchReport:
     """Send all due deliveries (queued, and failed ones whose next try has come)."""
     started = time.perf_counter()
     report = DispatchReport()
@@ -65,7 +66,7 @@ def dispatch(database: Any, journal: Journal, policy: Policy, *, concurrency: in
             journal.record(delivery, CANCELLED, now, reason)
             continue
         alert = Alert(draw, sub, Verdict(delivery.verdict) if delivery.verdict else None, delivery.kind, delivery.previous)
-        title, bodies = render(alert, public_url)
+        title, bodies = render(alert, links)
         outgoing.append(Outgoing(delivery.id, channel.url, title, bodies))
         by_key[delivery.id] = delivery
     report.attempted = len(outgoing)

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from scraper.items import Draw
+from subscribers.links import Links
 from subscribers.model import Subscriber
 
 from .match import Verdict
@@ -39,8 +40,8 @@ class Alert:
     previous: dict[str, Any] | None = None  # the draw as first announced, for corrections
 
 
-def render(alert: Alert, public_url: str = "") -> tuple[str, dict[str, str]]:
-    """(title, {"text": …, "html": …}) for one alert."""
+def render(alert: Alert, links: Links | None = None) -> tuple[str, dict[str, str]]:
+    """(title, {"text": …, "html": …}) for one alert; with `links`, its manage and unsubscribe pages."""
     draw, sub = alert.draw, alert.subscriber
     headline = HEADLINES[alert.verdict] if alert.verdict else "no longer within your range"
     if alert.verdict is Verdict.CLOSE:
@@ -61,10 +62,10 @@ def render(alert: Alert, public_url: str = "") -> tuple[str, dict[str, str]]:
     verdict_text = explain(alert)
     steps = NEXT_STEPS if alert.verdict is Verdict.INVITED else ""
     link = draw.url or ""
-    stop = _stop(sub, public_url)
+    stop = _stop(sub, links)
     text = "\n".join(f"{label}: {value}" for label, value in lines)
     text += f"\n\n{verdict_text}" + (f"\n\n{steps}" if steps else "")
-    text += (f"\n\nOfficial details: {link}" if link else "") + f"\n\n{stop[0]}"
+    text += (f"\n\nOfficial details: {link}" if link else "") + f"\n\n{stop.text}"
     return title, {"text": text, "html": _html(title, lines, verdict_text, steps, link, stop)}
 
 
@@ -98,25 +99,50 @@ def explain(alert: Alert) -> str:
             return "After IRCC's correction this draw is no longer within your range; please disregard the earlier alert."
 
 
-def test_message(subscriber: Subscriber) -> tuple[str, dict[str, str]]:
+def test_message(subscriber: Subscriber, links: Links | None = None) -> tuple[str, dict[str, str]]:
     title = "crswatch test alert"
     text = (
         f"This is a test from crswatch. Alerts for CRS score {subscriber.score} "
         f"(streams: {' '.join(subscriber.streams)}, within {subscriber.within} points) will arrive here.\n\n"
-        + _stop(subscriber, "")[0]
+        + _stop(subscriber, links).text
     )
     return title, {"text": text, "html": f"<p>{html.escape(text).replace(chr(10), '<br>')}</p>"}
 
 
-def _stop(sub: Subscriber, public_url: str) -> tuple[str, str]:
-    """(sentence, link or "") telling how to stop alerts."""
-    if public_url:
-        link = f"{public_url.rstrip('/')}/unsubscribe/{sub.token}"
-        return f"To stop these alerts: {link}", link
-    return f"To stop these alerts: crswatch unsubscribe {sub.token}", ""
+def confirmation_message(link: str, hours: int) -> tuple[str, dict[str, str]]:
+    """The double opt-in message sent to an address typed into the subscription page."""
+    title = "Confirm your Express Entry draw alerts"
+    text = (
+        "Someone, hopefully you, asked crswatch to send Express Entry draw alerts to this address.\n\n"
+        f"To confirm, open this link within {hours} hours:\n{link}\n\n"
+        "If it was not you, ignore this message: nothing will be sent here unless the link is opened."
+    )
+    e = html.escape
+    body = (
+        "<html><body><p>Someone, hopefully you, asked crswatch to send Express Entry draw alerts to this address.</p>"
+        f"<p><a href=\"{e(link)}\">Confirm your alerts</a> (the link works for {hours} hours).</p>"
+        "<p style='color:#555'>If it was not you, ignore this message: nothing will be sent here unless the link is opened.</p>"
+        "</body></html>"
+    )
+    return title, {"text": text, "html": body}
 
 
-def _html(title: str, lines: list[tuple[str, str]], verdict: str, steps: str, link: str, stop: tuple[str, str]) -> str:
+@dataclass(frozen=True)
+class Stop:
+    text: str  # the sentence(s) for plain text
+    manage: str = ""  # links, when the subscription page is public
+    unsubscribe: str = ""
+
+
+def _stop(sub: Subscriber, links: Links | None) -> Stop:
+    """How to change or stop alerts: the subscriber's own pages, or the command for the operator."""
+    if links:
+        manage, unsubscribe = links.for_subscriber(sub.id)
+        return Stop(f"Change your alerts: {manage}\nTo stop these alerts: {unsubscribe}", manage, unsubscribe)
+    return Stop(f"To stop these alerts, ask the operator to run: crswatch unsubscribe {sub.id}")
+
+
+def _html(title: str, lines: list[tuple[str, str]], verdict: str, steps: str, link: str, stop: Stop) -> str:
     e = html.escape
     rows = "".join(f"<tr><th align='left' style='padding-right:1em'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in lines)
     parts = [f"<h2>{e(title)}</h2>", f"<table>{rows}</table>", f"<p><strong>{e(verdict)}</strong></p>"]
@@ -124,8 +150,10 @@ def _html(title: str, lines: list[tuple[str, str]], verdict: str, steps: str, li
         parts.append(f"<p>{e(steps)}</p>")
     if link:
         parts.append(f"<p><a href=\"{e(link)}\">Official details of draw on canada.ca</a></p>")
-    sentence, url = stop
-    stop_html = f'<a href="{e(url)}">Unsubscribe from these alerts</a>' if url else e(sentence)
+    if stop.unsubscribe:
+        stop_html = f'<a href="{e(stop.manage)}">Change your alerts</a> · <a href="{e(stop.unsubscribe)}">Unsubscribe</a>'
+    else:
+        stop_html = e(stop.text)
     parts.append(f"<p style='color:#555'>{stop_html}</p>")
     return "<html><body>" + "".join(parts) + "</body></html>"
 

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import store, validate
-from .model import ACTIVE, PAUSED, Subscriber, new_token
+from .model import ACTIVE, PAUSED, Subscriber, hash_token, new_token
 from .validate import ChannelCheck, Invalid
 
 
@@ -66,12 +66,14 @@ def subscribe(
 
 def _new(tx: Any, values: dict[str, Any], defaults: Defaults, now: datetime, taken: set[str] | None = None) -> Subscriber:
     subscriber_id = store.unique_id(tx, taken)
+    token = new_token(subscriber_id)
     return Subscriber(
         id=subscriber_id,
         score=values["score"],
         channels=values["channels"],
         created_at=now,
-        token=new_token(subscriber_id),
+        token_hash=hash_token(token),
+        token=token,
         within=values["within"] if values["within"] is not None else defaults.within,
         streams=values["streams"] or defaults.streams,
         name=values["name"],

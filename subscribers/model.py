@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -22,8 +23,13 @@ def new_id() -> str:
 
 
 def new_token(subscriber_id: str) -> str:
-    """An unsubscribe token: the id, a dot, and 128 random bits (the id locates the record)."""
-    return f"{subscriber_id}.{secrets.token_urlsafe(16)}"
+    """An unsubscribe token: the id, a dot, and 192 random bits (the id locates the record)."""
+    return f"{subscriber_id}.{secrets.token_urlsafe(24)}"
+
+
+def hash_token(token: str) -> str:
+    """What is stored of a token: its SHA-256 (a leaked database reveals no usable token)."""
+    return hashlib.sha256(token.strip().encode()).hexdigest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +49,13 @@ class Subscriber:
     score: int
     channels: tuple[Channel, ...]
     created_at: datetime
-    token: str
+    token_hash: str
     within: int = DEFAULT_WITHIN
     streams: tuple[str, ...] = DEFAULT_STREAMS
     name: str | None = None
     profile_created: datetime | None = None
     status: str = ACTIVE
+    token: str | None = field(default=None, compare=False)  # the token itself: only when just made, never stored
 
     @property
     def urls(self) -> tuple[str, ...]:
@@ -72,7 +79,7 @@ class Subscriber:
             "channels": [{"url": c.url, "masked": c.masked} for c in self.channels],
             "created_at": stamp(self.created_at),
             "status": self.status,
-            "token": self.token,
+            "token_hash": self.token_hash,
         }
 
     @classmethod
@@ -87,7 +94,7 @@ class Subscriber:
             channels=tuple(Channel(c["url"], c["masked"]) for c in doc["channels"]),
             created_at=datetime.fromisoformat(doc["created_at"]),
             status=doc.get("status", ACTIVE),
-            token=doc["token"],
+            token_hash=doc.get("token_hash") or hash_token(doc["token"]),  # "token": stored in clear before 0.2
         )
 
 

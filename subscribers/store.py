@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .model import Subscriber, new_id
+from .model import Subscriber, hash_token, new_id
 from .validate import Invalid
 
 SHARDS = 64
@@ -46,7 +46,7 @@ def get(tx: Any, key: str) -> Found | None:
     subscriber_id = key.split(".", 1)[0]
     for doc_id, doc in tx.raw(record_part(subscriber_id), RECORDS).items():
         if doc["id"] == subscriber_id:
-            if "." in key and not hmac.compare_digest(doc["token"], key):
+            if "." in key and not hmac.compare_digest(doc.get("token_hash") or hash_token(doc["token"]), hash_token(key)):
                 return None
             return Found(Subscriber.from_doc(doc), int(doc_id))
     return None

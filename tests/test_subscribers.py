@@ -111,8 +111,10 @@ def test_real_apprise_urls_are_accepted(env: dict, smtp: SMTPSink, webhook: Webh
 
 
 def test_update_pause_resume_unsubscribe(env: dict) -> None:
-    sub_id = _subscribe(env, "--score", "480", "--notify", SECRET_MAIL)
-    token = json.loads(cli("subscribe", "--score", "480", "--notify", SECRET_MAIL, "--format", "json", env=env, check=True).stdout)["token"]
+    created = json.loads(cli("subscribe", "--score", "480", "--notify", SECRET_MAIL, "--format", "json", env=env, check=True).stdout)
+    sub_id, token = created["id"], created["token"]  # the token is shown once, when made; only its hash is stored
+    again = json.loads(cli("subscribe", "--score", "480", "--notify", SECRET_MAIL, "--format", "json", env=env, check=True).stdout)
+    assert again["id"] == sub_id and "token" not in again
     out = cli("update", sub_id, "--score", "486", "--stream", "healthcare", "--within", "0", env=env, check=True).stdout
     assert "score 486, within 0, streams healthcare" in out
     assert "is paused" in cli("pause", sub_id, env=env, check=True).stdout

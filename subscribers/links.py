@@ -1,0 +1,41 @@
+"""The manage/unsubscribe link in every alert: a signed, expiring token naming the subscriber.
+
+Alerts are rendered at send time for any number of subscribers, so their link token must be made
+again from what is stored; a random token could only be stored hashed, and a hash cannot be put
+in an e-mail.  The link therefore carries the subscriber's id signed with the database's own
+256-bit key (HMAC-SHA1 via itsdangerous, checked in constant time) and its issue time: it is
+refused after `LINK_DAYS`, when the signature does not match, or once the subscriber is gone.
+"""
+
+from __future__ import annotations
+
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+
+LINK_DAYS = 400  # every alert carries a fresh link; an old one still works for a year and a bit
+_SALT = "crswatch.subscriber-link"
+
+
+def make(key: bytes, subscriber_id: str) -> str:
+    return URLSafeTimedSerializer(key, salt=_SALT).dumps(subscriber_id)
+
+
+def read(key: bytes, token: str, max_days: float = LINK_DAYS) -> str | None:
+    """The subscriber id a link names, or None when forged, altered or expired."""
+    try:
+        subscriber_id = URLSafeTimedSerializer(key, salt=_SALT).loads(token, max_age=int(max_days * 86400))
+    except BadSignature:  # SignatureExpired is a BadSignature
+        return None
+    return subscriber_id if isinstance(subscriber_id, str) else None
+
+
+class Links:
+    """The public pages of one subscriber, for the foot of every alert."""
+
+    def __init__(self, base_url: str, key: bytes):
+        self.base = base_url.rstrip("/")
+        self.key = key
+
+    def for_subscriber(self, subscriber_id: str) -> tuple[str, str]:
+        """(manage page, unsubscribe page)."""
+        token = make(self.key, subscriber_id)
+        return f"{self.base}/manage/{token}", f"{self.base}/unsubscribe/{token}"

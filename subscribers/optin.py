@@ -1,0 +1,97 @@
+"""Double opt-in: a sign-up waits, pending, until its address follows the link sent to it.
+
+A pending sign-up holds the validated form values and the SHA-256 of a single-use confirmation
+token (256 random bits) that expires.  Confirming removes it and subscribes through
+`manage.subscribe`, the same code as `crswatch subscribe`: an address that is already subscribed
+is updated instead, so neither the form nor the confirmation ever tells whether it was.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from scraper.items import stamp
+
+from . import manage, validate
+from .model import Subscriber, hash_token
+from .validate import ChannelCheck
+
+PART, TABLE = "pending", "pending"
+
+
+@dataclass(frozen=True)
+class SignUp:
+    """What a form asked for, validated: one destination (an apprise URL) and its settings."""
+
+    channel: str
+    score: int
+    within: int | None
+    streams: tuple[str, ...]
+    profile_created: datetime | None
+
+
+def validate_sign_up(*, channel: str, score: Any, within: Any, streams: Iterable[str], profile_created: Any,
+                     check: ChannelCheck, now: datetime | None = None) -> SignUp:  # fmt: skip
+    """Every problem at once (`Invalid`), by the CLI's own rules."""
+    streams = tuple(streams)
+    values = validate.collect(
+        {
+            "score": lambda: validate.score(score),
+            "within": lambda: validate.within(within) if within not in (None, "") else None,
+            "streams": lambda: validate.streams(streams),
+            "profile_created": lambda: validate.profile_created(profile_created, now),
+            "channels": lambda: validate.channels([channel], check),
+        }
+    )
+    return SignUp(values["channels"][0].url, values["score"], values["within"], values["streams"], values["profile_created"])
+
+
+def start(tx: Any, sign_up: SignUp, *, ttl: timedelta, now: datetime | None = None) -> str:
+    """Store the sign-up as pending; return the confirmation token (only its hash is kept).
+    Expired sign-ups are dropped in the same write."""
+    now = now or datetime.now(UTC)
+    token = secrets.token_urlsafe(32)
+    table = tx.part(PART).table(TABLE)
+    expired = [int(k) for k, doc in tx.raw(PART, TABLE).items() if doc["expires"] <= stamp(now)]
+    if expired:
+        table.remove(doc_ids=expired)
+    table.insert(
+        {
+            "h": hash_token(token),
+            "expires": stamp(now + ttl),
+            "channel": sign_up.channel,
+            "score": sign_up.score,
+            "within": sign_up.within,
+            "streams": list(sign_up.streams),
+            "profile_created": stamp(sign_up.profile_created) if sign_up.profile_created else None,
+        }
+    )
+    return token
+
+
+def confirm(tx: Any, token: str, *, check: ChannelCheck, defaults: manage.Defaults, now: datetime | None = None) -> Subscriber | None:
+    """Activate the sign-up this token confirms (once); None when unknown, used or expired."""
+    now = now or datetime.now(UTC)
+    wanted = hash_token(token)
+    match = None
+    for doc_id, doc in tx.raw(PART, TABLE).items():
+        if hmac.compare_digest(doc["h"], wanted):  # every row compared: no early exit
+            match = (int(doc_id), doc)
+    if match is None or match[1]["expires"] <= stamp(now):
+        return None
+    doc_id, doc = match
+    tx.part(PART).table(TABLE).remove(doc_ids=[doc_id])
+    subscriber, _ = manage.subscribe(
+        tx, score=doc["score"], channels=[doc["channel"]], check=check, defaults=defaults, within=doc["within"],
+        streams=doc["streams"], profile_created=doc["profile_created"], now=now,
+    )  # fmt: skip
+    return subscriber
+
+
+def pending_count(tx: Any) -> int:
+    return len(tx.raw(PART, TABLE)) if tx.part_exists(PART) else 0
