@@ -127,4 +127,32 @@ def show_config(app: App, fmt: str) -> None:
             click.echo(f"{key} = {json.dumps(list(value) if isinstance(value, tuple) else value)}")
 
 
-OPS_COMMANDS = (run, status, show_config)
+@click.command()
+@click.option("--host", metavar="ADDRESS", help="Listen on this address [config web.host; default 127.0.0.1].")
+@click.option("--port", type=click.IntRange(1, 65535), help="Listen on this port [config web.port; default 8080].")
+@click.pass_obj
+def serve(app: App, host: str | None, port: int | None) -> None:
+    """Serve the subscription pages (double opt-in sign-up, manage, unsubscribe, latest draws).
+
+    Runs the production WSGI server (waitress, one process, web.threads threads; the rate limits
+    live in that process).  Put it behind a TLS reverse proxy and set alerts.public_url to its
+    public address, web.proxies to 1, and web.email_channel to an apprise URL with {email}.
+
+    \b
+    Examples:
+      crswatch serve
+      crswatch serve --host 0.0.0.0 --port 8080
+    """
+    import waitress
+
+    from .web import create_app
+
+    config = app.config
+    wsgi = create_app(app)
+    host, port = host or config.web.host, port or config.web.port
+    logging.getLogger("crswatch").info("serving on http://%s:%d/", host, port)
+    click.echo(f"crswatch: serving the subscription pages on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+    waitress.serve(wsgi, host=host, port=port, threads=config.web.threads, ident="crswatch", clear_untrusted_proxy_headers=True)
+
+
+OPS_COMMANDS = (run, status, show_config, serve)

@@ -65,6 +65,19 @@ class SubscriberDefaults:
 
 
 @dataclass(frozen=True)
+class Web:
+    host: str = "127.0.0.1"  # `crswatch serve` listens here
+    port: int = 8080
+    threads: int = 8  # waitress worker threads
+    email_channel: str = ""  # apprise URL sending to one address, with {email} where it goes
+    sms_channel: str = ""  # apprise URL sending one SMS, with {phone} (E.164 digits) where it goes
+    confirm_hours: int = 48  # a confirmation link works this long, once
+    client_limit: str = "10/hour"  # sign-ups per client address (limits syntax: N/second|minute|hour|day)
+    destination_limit: str = "3/day"  # confirmation messages per e-mail address or phone number
+    proxies: int = 0  # reverse proxies in front (their X-Forwarded-For is trusted that deep)
+
+
+@dataclass(frozen=True)
 class Config:
     db: Path = field(default_factory=default_db_path)
     source: str = DEFAULT_SOURCE
@@ -72,6 +85,7 @@ class Config:
     alerts: Alerts = field(default_factory=Alerts)
     schedule: Schedule = field(default_factory=Schedule)
     subscribers: SubscriberDefaults = field(default_factory=SubscriberDefaults)
+    web: Web = field(default_factory=Web)
     path: Path | None = None  # the file this came from, if any
 
     def scrapy_overrides(self) -> dict[str, Any]:
@@ -89,10 +103,13 @@ class Config:
         data = asdict(self)
         data["db"], data["path"] = str(self.db), str(self.path) if self.path else None
         data["alerts"]["operator"] = [mask_url(url) for url in self.alerts.operator]
+        for key in ("email_channel", "sms_channel"):
+            if data["web"][key]:
+                data["web"][key] = mask_url(data["web"][key].replace("{email}", "someone@example.com").replace("{phone}", "15550000000"))
         return data
 
 
-_SECTIONS = {"fetch": Fetch, "alerts": Alerts, "schedule": Schedule, "subscribers": SubscriberDefaults}
+_SECTIONS = {"fetch": Fetch, "alerts": Alerts, "schedule": Schedule, "subscribers": SubscriberDefaults, "web": Web}
 
 
 def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Config:

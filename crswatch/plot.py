@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 
 def draw_chart(records: list[dict[str, Any]], output: Path, score: int | None) -> None:
+    _figure(records, score).savefig(output, format=output.suffix.lower().lstrip("."))
+
+
+def draw_chart_bytes(records: list[dict[str, Any]], fmt: str, *, size: tuple[float, float], title: str, score: int | None = None) -> bytes:
+    """The chart as PNG or SVG bytes (for the web page)."""
+    buffer = io.BytesIO()
+    _figure(records, score, size, title).savefig(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def _figure(records: list[dict[str, Any]], score: int | None, size: tuple[float, float] = (11, 6), title: str = "") -> Any:
     import matplotlib.dates as mdates
     from matplotlib.figure import Figure  # no pyplot: no GUI backend machinery, faster start
 
@@ -15,7 +27,7 @@ def draw_chart(records: list[dict[str, Any]], output: Path, score: int | None) -
     for record in records:
         by_stream.setdefault(record["stream"], []).append(record)
     biggest = max(r["invitations"] for r in records) or 1
-    fig = Figure(figsize=(11, 6), dpi=110, layout="constrained")
+    fig = Figure(figsize=size, dpi=110, layout="constrained")
     ax = fig.subplots()
     for stream, draws in sorted(by_stream.items(), key=lambda item: -len(item[1])):
         days = [date.fromisoformat(d["date"]) for d in draws]
@@ -33,7 +45,7 @@ def draw_chart(records: list[dict[str, Any]], output: Path, score: int | None) -
     ax.set_xlabel("Draw date")
     ax.set_ylabel("CRS cut-off")
     first, last = records[0]["date"], records[-1]["date"]
-    ax.set_title(f"Express Entry cut-offs by stream, {first} to {last} (marker size: invitations)")
+    ax.set_title(title or f"Express Entry cut-offs by stream, {first} to {last} (marker size: invitations)")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="best", fontsize=9, frameon=False)
-    fig.savefig(output, format=output.suffix.lower().lstrip("."))
+    return fig

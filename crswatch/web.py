@@ -1,0 +1,295 @@
+"""`crswatch serve`: the subscription pages, a front end over the same code as the CLI.
+
+Candidates subscribe from a phone browser with an e-mail address (and a phone number where the
+operator has set up SMS); nothing is sent to an address until it follows the confirmation link
+sent to it (double opt-in, `subscribers.optin`).  Every alert links back here (`subscribers.links`)
+to change or stop alerts.
+
+Security: CSRF tokens on every form (Flask-WTF); confirmation tokens are 256 random bits stored
+hashed, single-use and expiring; alert links are signed and expiring; every answer to a sign-up is
+the same page whether or not the address is known; sign-ups are rate-limited per client address
+and confirmation messages per destination (moving windows, `limits`); strict CSP, no referrer,
+no framing; channel URLs and secrets are never rendered.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import queue
+import re
+import threading
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
+
+from flask import Flask, Response, abort, g, render_template, request
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from limits import parse as parse_limit
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from scraper.streams import STREAMS, SUBSCRIBABLE
+from subscribers import links as link_tokens
+from subscribers import manage, optin, store
+from subscribers.validate import Invalid
+
+from .app import App
+
+log = logging.getLogger(__name__)
+
+EMAIL = re.compile(r"^[^@\s<>\"'(),;:\\\[\]]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
+PHONE = re.compile(r"^\+?[1-9][0-9]{7,14}$")
+Send = Callable[[str, str, dict[str, str]], None]
+
+
+class Outgoing:
+    """Confirmation messages leave from a worker thread: a sign-up answers at once."""
+
+    def __init__(self, concurrency: int = 8):
+        self.queue: queue.Queue[tuple[str, str, dict[str, str]]] = queue.Queue()
+        self.concurrency = concurrency
+        threading.Thread(target=self._work, name="crswatch-confirmations", daemon=True).start()
+
+    def __call__(self, url: str, title: str, bodies: dict[str, str]) -> None:
+        self.queue.put((url, title, bodies))
+
+    def _work(self) -> None:
+        from notifier.send import Outgoing as Message
+        from notifier.send import mask_url, send_many
+
+        while True:
+            batch = [self.queue.get()]
+            while not self.queue.empty() and len(batch) < 500:
+                batch.append(self.queue.get_nowait())
+            messages = [Message(str(i), url, title, bodies) for i, (url, title, bodies) in enumerate(batch)]
+
+            def report(key: str, result: Any, messages: list[Message] = messages) -> None:
+                if not result.ok:
+                    log.warning("confirmation to %s failed: %s", mask_url(messages[int(key)].url), result.error)
+
+            try:
+                send_many(messages, self.concurrency, report)
+            except Exception:  # one bad batch must not stop the sender
+                log.exception("confirmation batch failed")
+
+
+def create_app(app: App, send: Send | None = None) -> Flask:
+    """The WSGI application.  `send` delivers one confirmation (default: a background sender)."""
+    from notifier.message import confirmation_message
+    from notifier.send import check_url
+
+    config, database = app.config, app.database
+    web = config.web
+    if not web.email_channel:
+        raise Invalid(["web.email_channel is not set: the subscription page needs an apprise URL with {email} to send confirmations"])
+    flask = Flask(__name__)
+    flask.config.update(
+        SECRET_KEY=database.secret("web"),
+        MAX_CONTENT_LENGTH=16 * 1024,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=config.alerts.public_url.startswith("https://"),
+        WTF_CSRF_TIME_LIMIT=2 * 3600,
+        WTF_CSRF_SSL_STRICT=False,  # pages send no Referer (no-referrer policy); the token and SameSite cookie remain
+    )
+    CSRFProtect(flask)
+    if web.proxies:
+        flask.wsgi_app = ProxyFix(flask.wsgi_app, x_for=web.proxies)  # type: ignore[method-assign]
+    limiter = MovingWindowRateLimiter(MemoryStorage())
+    per_client, per_destination = parse_limit(web.client_limit), parse_limit(web.destination_limit)
+    link_key = database.secret("links")
+    deliver = send or Outgoing()
+    ttl = timedelta(hours=web.confirm_hours)
+    defaults = app.subscriber_defaults
+    choices = [(code, STREAMS[code]) for code in SUBSCRIBABLE if code != "other"]
+
+    def base_url() -> str:
+        return (config.alerts.public_url or request.url_root).rstrip("/")
+
+    def page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+        return render_template(template, choices=choices, sms=bool(web.sms_channel), **context), status
+
+    @flask.after_request
+    def headers(response: Response) -> Response:
+        response.headers["Content-Security-Policy"] = (
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+        )
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        if getattr(g, "private", False):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @flask.errorhandler(CSRFError)
+    def csrf_failed(error: CSRFError) -> tuple[str, int]:
+        return page("message.html", 400, title="This form has expired", text="Please go back, reload the page and try again.")
+
+    @flask.errorhandler(404)
+    def not_found(error: Any) -> tuple[str, int]:
+        return page("message.html", 404, title="Page not found", text="This page does not exist.")
+
+    @flask.errorhandler(413)
+    def too_large(error: Any) -> tuple[str, int]:
+        return page("message.html", 413, title="Too much data", text="The form sent was too large.")
+
+    @flask.get("/")
+    def form() -> tuple[str, int]:
+        return page("form.html", values={"within": str(defaults.within), "streams": list(defaults.streams)})
+
+    @flask.post("/")
+    def subscribe() -> tuple[str, int]:
+        if not limiter.hit(per_client, "client", request.remote_addr or "?"):
+            return page("message.html", 429, title="Too many sign-ups", text="Too many sign-ups from your network. Please try again later.")
+        values = {key: request.form.get(key, "").strip()[:200] for key in ("email", "phone", "score", "within", "profile_created")}
+        values["streams"] = [s for s in request.form.getlist("streams")[:20]]
+        destinations, problems = _destinations(values, web.email_channel, web.sms_channel)
+        sign_ups = []
+        for kind, address, url in destinations:
+            try:
+                sign_ups.append((kind, address, optin.validate_sign_up(
+                    channel=url, score=values["score"], within=values["within"], streams=values["streams"],
+                    profile_created=values["profile_created"], check=check_url,
+                )))  # fmt: skip
+            except Invalid as exc:
+                problems += [p for p in exc.problems if p not in problems]
+        if problems:
+            return page("form.html", 400, values=values, problems=[_plain(p) for p in problems])
+        for kind, address, sign_up in sign_ups:
+            digest = hashlib.sha256(address.lower().encode()).hexdigest()
+            if not limiter.hit(per_destination, "destination", digest):
+                log.info("confirmation to a %s not sent: its limit (%s) is reached", kind, web.destination_limit)
+                continue  # the same answer as when it is sent: the page reveals nothing
+            with database.transaction() as tx:
+                token = optin.start(tx, sign_up, ttl=ttl)
+            title, bodies = confirmation_message(f"{base_url()}/confirm/{token}", web.confirm_hours)
+            deliver(sign_up.channel, title, bodies)
+        kinds = " and ".join(kind for kind, _, _ in sign_ups)
+        return page("sent.html", kinds=kinds, hours=web.confirm_hours)
+
+    @flask.get("/confirm/<token>")
+    def confirm(token: str) -> tuple[str, int]:
+        g.private = True
+        if not limiter.hit(per_client, "confirm", request.remote_addr or "?"):
+            return page("message.html", 429, title="Too many attempts", text="Please try again later.")
+        with database.transaction() as tx:
+            subscriber = optin.confirm(tx, token[:100], check=check_url, defaults=defaults)
+        if subscriber is None:
+            return page("message.html", 404, title="This link does not work",
+                        text="It was already used, has expired, or was mistyped. You can subscribe again from the home page.")  # fmt: skip
+        manage_url, _ = link_tokens.Links(base_url(), link_key).for_subscriber(subscriber.id)
+        return page("confirmed.html", subscriber=subscriber, manage_url=manage_url, names=STREAMS)
+
+    def subscriber_of(token: str) -> Any:
+        g.private = True
+        subscriber_id = link_tokens.read(link_key, token[:300])
+        with database.reader() as view:
+            found = store.get(view, subscriber_id) if subscriber_id else None
+        if found is None:
+            abort(404)
+        return found.subscriber
+
+    @flask.get("/unsubscribe/<token>")
+    def unsubscribe_form(token: str) -> tuple[str, int]:
+        subscriber_of(token)
+        return page("unsubscribe.html")
+
+    @flask.post("/unsubscribe/<token>")
+    def unsubscribe(token: str) -> tuple[str, int]:
+        subscriber = subscriber_of(token)
+        with database.transaction() as tx:
+            if store.get(tx, subscriber.id):
+                manage.unsubscribe(tx, subscriber.id)
+        return page("message.html", title="You are unsubscribed", text="No more alerts will be sent to you. Good luck with your application.")
+
+    @flask.route("/manage/<token>", methods=["GET", "POST"])
+    def manage_page(token: str) -> tuple[str, int]:
+        subscriber = subscriber_of(token)
+        problems, saved = [], False
+        if request.method == "POST":
+            form = request.form
+            try:
+                with database.transaction() as tx:
+                    updated = manage.update(
+                        tx, subscriber.id, check=check_url, score=form.get("score", "").strip()[:10],
+                        within=form.get("within", "").strip()[:10], streams=form.getlist("streams")[:20],
+                    )  # fmt: skip
+                    paused = form.get("paused") == "on"
+                    if paused != (not updated.active):
+                        updated = manage.set_status(tx, subscriber.id, active=not paused)
+                subscriber, saved = updated, True
+            except Invalid as exc:
+                problems = [_plain(p) for p in exc.problems]
+        return page("manage.html", 400 if problems else 200, subscriber=subscriber, problems=problems, saved=saved,
+                    unsubscribe_url=f"{base_url()}/unsubscribe/{token}")  # fmt: skip
+
+    _draw_pages(flask, app, page)
+    return flask
+
+
+def _destinations(values: dict[str, Any], email_template: str, sms_template: str) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """[(kind, address, apprise URL)] from the form's e-mail and phone, and the problems found."""
+    destinations, problems = [], []
+    email, phone = values["email"], re.sub(r"[\s().-]", "", values["phone"])
+    if not email and not phone:
+        problems.append("give an e-mail address" + (" or a phone number" if sms_template else ""))
+    if email:
+        if EMAIL.match(email) and len(email) <= 254:
+            destinations.append(("e-mail", email, email_template.replace("{email}", quote(email, safe="@+"))))
+        else:
+            problems.append("the e-mail address does not look valid (like name@example.com)")
+    if phone:
+        if not sms_template:
+            problems.append("this site does not send SMS; leave the phone number empty")
+        elif PHONE.match(phone):
+            destinations.append(("phone", phone, sms_template.replace("{phone}", phone.lstrip("+"))))
+        else:
+            problems.append("the phone number does not look valid (country code and number, like +1 555 123 4567)")
+    return destinations, problems
+
+
+def _plain(problem: str) -> str:
+    """A validation sentence for people who never saw an apprise URL."""
+    if problem.startswith("channel"):
+        return "that address cannot receive messages here; please check it"
+    return problem.replace("profile_created", "profile submission time")
+
+
+def _draw_pages(flask: Flask, app: App, page: Callable[..., tuple[str, int]]) -> None:
+    """/draws: the latest draws and a chart per stream, from the history code."""
+    charts: dict[tuple[str, str], bytes] = {}
+
+    def records() -> list[dict[str, Any]]:
+        from scraper.store import query_draws
+
+        with app.database.reader() as view:
+            return query_draws(view, (), None, None)
+
+    @flask.get("/draws")
+    def draws() -> tuple[str, int]:
+        from .history import oldest_first, stats
+
+        rows = records()
+        newest = sorted(rows, key=lambda r: (r["date"], r["number"]), reverse=True)[:20]
+        recent = [s for s in stats(oldest_first(rows)) if s["stream"] != "other" and s["last_date"] >= "2024-01-01"]
+        return page("draws.html", draws=newest, streams=recent, names=STREAMS)
+
+    @flask.get("/draws/<stream>.png")
+    def chart(stream: str) -> Response:
+        from .history import oldest_first
+        from .plot import draw_chart_bytes
+
+        if stream not in STREAMS:
+            abort(404)
+        rows = [r for r in oldest_first(records()) if r["stream"] == stream and r["date"] >= "2024-01-01"]
+        if not rows:
+            abort(404)
+        key = (stream, f"{len(rows)}:{rows[-1]['number']}:{rows[-1]['crs']}:{rows[-1]['invitations']}")
+        if key not in charts:
+            charts[key] = draw_chart_bytes(rows, "png", size=(7, 3.2), title=f"{STREAMS[stream]}: cut-offs since 2024")
+        response = Response(charts[key], mimetype="image/png")
+        response.headers["Cache-Control"] = "public, max-age=600"
+        return response

@@ -1,0 +1,207 @@
+"""The subscription pages over real HTTP: `crswatch serve` (waitress) in a subprocess, a real SMTP
+server receiving the confirmations, real TinyDB files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+from bs4 import BeautifulSoup
+
+from helpers import FeedServer, cli, snapshot
+from servers import SMTPSink, body_text
+from web import Site, csrf_token, feed_with_draw_393
+
+
+@pytest.fixture
+def site(env: dict, smtp: SMTPSink) -> Iterator[Site]:
+    server = Site(env, smtp)
+    yield server
+    server.close()
+
+
+def _subscribers(env: dict) -> list[dict]:
+    return json.loads(cli("subscribers", "--format", "json", env=env, check=True).stdout)
+
+
+def test_the_form_is_labelled_and_secured(site: Site) -> None:
+    page = site.get("/")
+    assert page.status_code == 200
+    soup = BeautifulSoup(page.text, "html.parser")
+    labels = {label["for"] for label in soup.find_all("label")}
+    for field in soup.find_all("input"):
+        if field["type"] != "hidden":
+            assert field["id"] in labels, f"input {field['name']} has no label"
+    assert soup.find("meta", attrs={"name": "viewport"}) is not None
+    headers = page.headers
+    assert "default-src 'none'" in headers["Content-Security-Policy"] and "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert headers["Referrer-Policy"] == "no-referrer" and headers["X-Frame-Options"] == "DENY"
+    assert "HttpOnly" in headers["Set-Cookie"] and "SameSite=Lax" in headers["Set-Cookie"]
+
+
+def test_sign_up_confirm_manage_unsubscribe(site: Site, env: dict, db_path: Path) -> None:
+    answer = site.sign_up("ana@example.com", score=505, streams=("cec", "french"), within="15", profile_created="2025-09-01T10:00:00")
+    assert answer.status_code == 200 and "Check your e-mail" in answer.text
+    assert _subscribers(env) == []  # pending until confirmed: nothing is sent there yet
+    link = site.confirmation_link("ana@example.com")
+    token = link.rsplit("/", 1)[1]
+    assert len(token) >= 40
+    stored = b"".join(p.read_bytes() for p in [*db_path.parent.glob("*.json"), *db_path.with_name(db_path.name + ".d").glob("*.json")])
+    assert b"ana@example.com" in stored
+    assert token.encode() not in stored  # only its hash is kept
+
+    confirmed = site.get(link.removeprefix(site.base))
+    assert confirmed.status_code == 200 and "Subscription active" in confirmed.text
+    assert confirmed.headers["Cache-Control"] == "no-store"
+    (sub,) = _subscribers(env)
+    assert (sub["score"], sub["within"], sub["streams"], sub["status"]) == (505, 15, ["cec", "french"], "active")
+    assert sub["profile_created"] == "2025-09-01T10:00:00Z"
+    assert site.get(link.removeprefix(site.base)).status_code == 404  # single use
+
+    manage = BeautifulSoup(confirmed.text, "html.parser").find("a", string="change your settings now")["href"]
+    path = manage.removeprefix(site.base)
+    page = site.get(path)
+    assert page.status_code == 200 and "mailto" not in page.text and "127.0.0.1:" + str(site.smtp.port) not in page.text
+    saved = site.post(path, {"score": "512", "within": "5", "streams": ["cec"], "paused": "on"}, csrf_from=path)
+    assert saved.status_code == 200 and "Saved." in saved.text
+    (sub,) = _subscribers(env)
+    assert (sub["score"], sub["within"], sub["streams"], sub["status"]) == (512, 5, ["cec"], "paused")
+    bad = site.post(path, {"score": "5000", "within": "5", "streams": ["cec"]}, csrf_from=path)
+    assert bad.status_code == 400 and "score" in bad.text and _subscribers(env)[0]["score"] == 512
+
+    unsubscribe = path.replace("/manage/", "/unsubscribe/")
+    shown = site.get(unsubscribe)  # a mail scanner's GET changes nothing
+    assert shown.status_code == 200 and len(_subscribers(env)) == 1
+    done = site.post(unsubscribe, {}, csrf_from=unsubscribe)
+    assert done.status_code == 200 and "unsubscribed" in done.text and _subscribers(env) == []
+    assert site.get(unsubscribe).status_code == 404
+
+
+def test_csrf_is_required_on_every_form(site: Site, env: dict) -> None:
+    form = {"email": "x@example.com", "score": "500", "streams": ["cec"]}
+    assert site.post("/", form).status_code == 400
+    assert site.post("/", {**form, "csrf_token": "forged"}).status_code == 400
+    stranger = requests.Session()  # a real token, but from another browser's session
+    refused = stranger.post(site.base + "/", data={**form, "csrf_token": csrf_token(site.get("/").text)}, timeout=10)
+    assert refused.status_code == 400 and "expired" in refused.text
+    assert not site.smtp.messages
+    site.sign_up("x@example.com")
+    site.get(site.confirmation_link("x@example.com").removeprefix(site.base))
+    (sub,) = _subscribers(env)
+    from subscribers.links import make
+
+    key = bytes.fromhex((Path(env["CRSWATCH_DB"] + ".d") / "links.key").read_text())
+    token = make(key, sub["id"])
+    assert site.get(f"/manage/{token}").status_code == 200
+    assert site.post(f"/manage/{token}", {"score": "1", "streams": ["cec"]}).status_code == 400
+    assert site.post(f"/unsubscribe/{token}", {}).status_code == 400
+    assert _subscribers(env)[0]["score"] == 510  # neither form without its token changed anything
+
+
+def test_forged_expired_and_reused_tokens_are_refused(env: dict, smtp: SMTPSink) -> None:
+    site = Site(env, smtp, confirm_hours=0)  # every confirmation link has expired by the time it is opened
+    try:
+        site.sign_up("late@example.com")
+        expired = site.get(site.confirmation_link("late@example.com").removeprefix(site.base))
+        assert expired.status_code == 404 and "does not work" in expired.text
+        assert site.get("/confirm/" + "A" * 43).status_code == 404
+        for forged in ("/manage/abc", "/unsubscribe/abc", "/manage/ImFiY2RlZmdoIg.aaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbb"):
+            assert site.get(forged).status_code == 404
+        assert _subscribers(env) == []
+    finally:
+        site.close()
+
+
+def test_tampered_alert_link_is_refused(site: Site, env: dict) -> None:
+    from subscribers.links import make
+
+    site.sign_up("t@example.com")
+    site.get(site.confirmation_link("t@example.com").removeprefix(site.base))
+    (sub,) = _subscribers(env)
+    key = bytes.fromhex((Path(env["CRSWATCH_DB"] + ".d") / "links.key").read_text())
+    good = make(key, sub["id"])
+    assert site.get(f"/manage/{good}").status_code == 200
+    assert site.get(f"/manage/{make(b'another key' * 3, sub['id'])}").status_code == 404  # right shape, wrong key
+    assert site.get(f"/manage/{good[:-2]}xx").status_code == 404  # altered signature
+    assert site.get(f"/manage/{make(key, 'zzzzzzzz')}").status_code == 404  # signed, but nobody
+
+
+def test_same_answer_for_known_and_unknown_addresses(site: Site, env: dict) -> None:
+    first = site.sign_up("known@example.com")
+    site.get(site.confirmation_link("known@example.com").removeprefix(site.base))
+    again = site.sign_up("known@example.com")
+    unknown = site.sign_up("unknown@example.com")
+    assert first.status_code == again.status_code == unknown.status_code == 200
+    assert again.text == unknown.text == first.text
+    # confirming the second sign-up of a known address updates it: still one subscriber
+    site.get(site.confirmation_link("known@example.com").removeprefix(site.base))
+    assert [s["channels"] for s in _subscribers(env)].count(_subscribers(env)[0]["channels"]) == 1
+
+
+def test_rate_limits_per_client_and_per_destination(env: dict, smtp: SMTPSink) -> None:
+    site = Site(env, smtp, client_limit="4/minute", destination_limit="1/day")
+    try:
+        answers = [site.sign_up("flood@example.com") for _ in range(2)]
+        assert answers[0].text == answers[1].text  # the second is not sent, and the page does not say so
+        smtp.wait_for(1)
+        assert len(smtp.to("flood@example.com")) == 1
+        site.sign_up("other@example.com")
+        site.sign_up("third@example.com")
+        blocked = site.sign_up("fourth@example.com")
+        assert blocked.status_code == 429
+        assert len(smtp.to("fourth@example.com")) == 0
+    finally:
+        site.close()
+
+
+def test_input_is_validated_and_escaped(site: Site) -> None:
+    evil = "<script>alert(1)</script>"
+    answer = site.post("/", {"email": f"{evil}@example.com", "score": evil, "within": "9999", "streams": ["cec", "nope"],
+                             "profile_created": "2999-01-01"}, csrf_from="/")  # fmt: skip
+    assert answer.status_code == 400
+    assert "<script>" not in answer.text and "&lt;script&gt;" in answer.text
+    problems = BeautifulSoup(answer.text, "html.parser").find(id="problems").get_text()
+    assert "e-mail address does not look valid" in problems
+    assert not site.smtp.messages
+
+
+def test_draws_page_and_charts(site: Site, env: dict) -> None:
+    cli("check", "--source", snapshot("2026-01-21").as_uri(), env=env, check=True)
+    page = site.get("/draws")
+    assert page.status_code == 200 and "<td>392</td>" in page.text and "Canadian Experience Class" in page.text
+    images = [img["src"] for img in BeautifulSoup(page.text, "html.parser").find_all("img")]
+    assert "/draws/cec.png" in images
+    chart = site.get("/draws/cec.png")
+    assert chart.status_code == 200 and chart.content.startswith(b"\x89PNG") and 10_000 < len(chart.content) < 500_000
+    assert site.get("/draws/nothing.png").status_code == 404
+
+
+def test_alerts_carry_working_links(site: Site, env: dict, feed: FeedServer) -> None:
+    feed.serve(snapshot("2026-01-20"))
+    cli("check", "--source", feed.url, env=env, check=True)
+    site.sign_up("link@example.com", score=515)
+    site.get(site.confirmation_link("link@example.com").removeprefix(site.base))
+    feed.serve(snapshot("2026-01-21"))
+    assert "alerts: 1 sent" in cli("check", "--source", feed.url, env=env, check=True).stdout
+    (alert,) = [m for m in site.smtp.to("link@example.com") if "#392" in m["Subject"]]
+    text = body_text(alert)
+    unsubscribe = next(word for word in text.split() if "/unsubscribe/" in word)
+    assert site.get(unsubscribe.removeprefix(site.base)).status_code == 200
+    site.post(unsubscribe.removeprefix(site.base), {}, csrf_from=unsubscribe.removeprefix(site.base))
+    feed.serve(feed_with_draw_393())
+    out = cli("check", "--source", feed.url, env=env, check=True).stdout
+    assert "1 new" in out and "sent" not in out
+    assert [m["Subject"] for m in site.smtp.to("link@example.com") if "#393" in m["Subject"]] == []
+
+
+def test_alert_links_expire() -> None:
+    from subscribers.links import make, read
+
+    key = b"k" * 32
+    token = make(key, "abcdefgh")
+    assert read(key, token) == "abcdefgh"
+    assert read(key, token, max_days=-1) is None  # past its age: refused like a forgery
+    assert read(b"x" * 32, token) is None
