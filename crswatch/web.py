@@ -16,10 +16,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
+import os
 import queue
 import re
 import threading
+import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -37,43 +41,93 @@ from subscribers import manage, optin, store
 from subscribers.validate import Invalid
 
 from .app import App
+from .errors import CrswatchError
 
 log = logging.getLogger(__name__)
 
 EMAIL = re.compile(r"^[^@\s<>\"'(),;:\\\[\]]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 PHONE = re.compile(r"^\+?[1-9][0-9]{7,14}$")
 Send = Callable[[str, str, dict[str, str]], None]
+GATHER = 0.5  # seconds a batch of confirmation messages gathers before it is sent
 
 
 class Outgoing:
-    """Confirmation messages leave from a worker thread: a sign-up answers at once."""
+    """Confirmation messages leave from a sender process: a sign-up answers at once, and building
+    and sending e-mails does not take the request threads' CPU (or their GIL).  Messages still
+    queued when the server is killed are lost; the page tells people to subscribe again then."""
 
-    def __init__(self, concurrency: int = 8):
-        self.queue: queue.Queue[tuple[str, str, dict[str, str]]] = queue.Queue()
-        self.concurrency = concurrency
-        threading.Thread(target=self._work, name="crswatch-confirmations", daemon=True).start()
+    def __init__(self, concurrency: int = 2):
+        context = multiprocessing.get_context("spawn")
+        self.queue: Any = context.Queue()
+        context.Process(target=_send_forever, args=(self.queue, concurrency, os.getpid()), name="crswatch-confirmations", daemon=True).start()
 
     def __call__(self, url: str, title: str, bodies: dict[str, str]) -> None:
         self.queue.put((url, title, bodies))
 
-    def _work(self) -> None:
-        from notifier.send import Outgoing as Message
-        from notifier.send import mask_url, send_many
 
+class PendingWriter:
+    """Sign-ups are stored by one thread in batches (group commit): however many arrive at once,
+    they cost one database lock and one write per touched file, and no thread waits on the lock."""
+
+    def __init__(self, database: Any, ttl: timedelta):
+        self.database, self.ttl = database, ttl
+        self.queue: queue.Queue[tuple[optin.SignUp, Future[str]]] = queue.Queue()
+        threading.Thread(target=self._work, name="crswatch-sign-ups", daemon=True).start()
+
+    def start(self, sign_up: optin.SignUp) -> str:
+        """Store one pending sign-up; its confirmation token once it is on disk."""
+        done: Future[str] = Future()
+        self.queue.put((sign_up, done))
+        return done.result(timeout=60)
+
+    def _work(self) -> None:
         while True:
             batch = [self.queue.get()]
-            while not self.queue.empty() and len(batch) < 500:
-                batch.append(self.queue.get_nowait())
-            messages = [Message(str(i), url, title, bodies) for i, (url, title, bodies) in enumerate(batch)]
-
-            def report(key: str, result: Any, messages: list[Message] = messages) -> None:
-                if not result.ok:
-                    log.warning("confirmation to %s failed: %s", mask_url(messages[int(key)].url), result.error)
-
+            while len(batch) < 200:
+                try:
+                    batch.append(self.queue.get_nowait())
+                except queue.Empty:
+                    break
             try:
-                send_many(messages, self.concurrency, report)
-            except Exception:  # one bad batch must not stop the sender
-                log.exception("confirmation batch failed")
+                with self.database.transaction() as tx:
+                    tokens = [optin.start(tx, sign_up, ttl=self.ttl) for sign_up, _ in batch]
+            except Exception as exc:  # the requests waiting on this batch answer with the error
+                for _, done in batch:
+                    done.set_exception(exc)
+                continue
+            for (_, done), token in zip(batch, tokens, strict=True):
+                done.set_result(token)
+
+
+def _send_forever(messages: Any, concurrency: int, parent: int) -> None:
+    """The sender process: send what arrives, in batches, until the server is gone.  A batch
+    gathers for up to `GATHER` seconds: each SMTP session costs tens of milliseconds of CPU to
+    set up, so a few sessions carrying many messages beat one session per sign-up."""
+    from notifier.send import Outgoing as Message
+    from notifier.send import mask_url, send_many
+
+    logging.basicConfig(level=logging.INFO, format="crswatch serve: %(message)s")
+    while os.getppid() == parent:
+        try:
+            batch = [messages.get(timeout=1)]
+        except queue.Empty:
+            continue
+        deadline = time.monotonic() + GATHER
+        while len(batch) < 500 and (left := deadline - time.monotonic()) > 0:
+            try:
+                batch.append(messages.get(timeout=left))
+            except queue.Empty:
+                break
+        items = [Message(str(i), url, title, bodies) for i, (url, title, bodies) in enumerate(batch)]
+
+        def report(key: str, result: Any, items: list[Message] = items) -> None:
+            if not result.ok:
+                log.warning("confirmation to %s failed: %s", mask_url(items[int(key)].url), result.error)
+
+        try:
+            send_many(items, concurrency, report)
+        except Exception:  # one bad batch must not stop the sender
+            log.exception("a batch of confirmations failed")
 
 
 def create_app(app: App, send: Send | None = None) -> Flask:
@@ -85,6 +139,13 @@ def create_app(app: App, send: Send | None = None) -> Flask:
     web = config.web
     if not web.email_channel:
         raise Invalid(["web.email_channel is not set: the subscription page needs an apprise URL with {email} to send confirmations"])
+    for name, template, sample in (("email_channel", web.email_channel, "{email}"), ("sms_channel", web.sms_channel, "{phone}")):
+        if template and sample not in template:
+            raise Invalid([f"web.{name} must contain {sample} where the address goes"])
+        try:  # also loads apprise now rather than in the first sign-up
+            template and check_url(template.replace("{email}", "someone@example.com").replace("{phone}", "15550000000"))
+        except ValueError as exc:
+            raise Invalid([f"web.{name} cannot be used: {exc}"]) from None
     flask = Flask(__name__)
     flask.config.update(
         SECRET_KEY=database.secret("web"),
@@ -102,7 +163,7 @@ def create_app(app: App, send: Send | None = None) -> Flask:
     per_client, per_destination = parse_limit(web.client_limit), parse_limit(web.destination_limit)
     link_key = database.secret("links")
     deliver = send or Outgoing()
-    ttl = timedelta(hours=web.confirm_hours)
+    pending = PendingWriter(database, timedelta(hours=web.confirm_hours))
     defaults = app.subscriber_defaults
     choices = [(code, STREAMS[code]) for code in SUBSCRIBABLE if code != "other"]
 
@@ -131,6 +192,11 @@ def create_app(app: App, send: Send | None = None) -> Flask:
     @flask.errorhandler(404)
     def not_found(error: Any) -> tuple[str, int]:
         return page("message.html", 404, title="Page not found", text="This page does not exist.")
+
+    @flask.errorhandler(CrswatchError)
+    def unavailable(error: CrswatchError) -> tuple[str, int]:
+        log.error("%s", error)
+        return page("message.html", 503, title="Please try again in a minute", text="crswatch is busy or under maintenance.")
 
     @flask.errorhandler(413)
     def too_large(error: Any) -> tuple[str, int]:
@@ -163,8 +229,7 @@ def create_app(app: App, send: Send | None = None) -> Flask:
             if not limiter.hit(per_destination, "destination", digest):
                 log.info("confirmation to a %s not sent: its limit (%s) is reached", kind, web.destination_limit)
                 continue  # the same answer as when it is sent: the page reveals nothing
-            with database.transaction() as tx:
-                token = optin.start(tx, sign_up, ttl=ttl)
+            token = pending.start(sign_up)
             title, bodies = confirmation_message(f"{base_url()}/confirm/{token}", web.confirm_hours)
             deliver(sign_up.channel, title, bodies)
         kinds = " and ".join(kind for kind, _, _ in sign_ups)

@@ -28,10 +28,10 @@ def _crswatch_command(argv: list[str]) -> str:
 
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
-@pytest.mark.parametrize("unit", ["crswatch-check.service", "crswatch-run.service", "crswatch-check.timer"])
+@pytest.mark.parametrize("unit", ["crswatch-check.service", "crswatch-run.service", "crswatch-serve.service", "crswatch-check.timer"])
 def test_systemd_units_verify(unit: str, tmp_path: Path) -> None:
     executable = Path(sys.prefix) / "bin" / "crswatch"
-    for name in ("crswatch-check.service", "crswatch-run.service", "crswatch-check.timer"):
+    for name in ("crswatch-check.service", "crswatch-run.service", "crswatch-serve.service", "crswatch-check.timer"):
         text = (DEPLOY / name).read_text().replace("/opt/crswatch/.venv/bin/crswatch", str(executable))
         (tmp_path / name).write_text(text)
     result = subprocess.run(["systemd-analyze", "verify", str(tmp_path / unit)], capture_output=True, text=True)
@@ -39,7 +39,7 @@ def test_systemd_units_verify(unit: str, tmp_path: Path) -> None:
     assert result.returncode == 0 and not problems, result.stderr
 
 
-@pytest.mark.parametrize("name", ["crswatch-check.service", "crswatch-run.service"])
+@pytest.mark.parametrize("name", ["crswatch-check.service", "crswatch-run.service", "crswatch-serve.service"])
 def test_units_run_existing_commands(name: str) -> None:
     (line,) = [l for l in (DEPLOY / name).read_text().splitlines() if l.startswith("ExecStart=")]
     assert _crswatch_command(shlex.split(line.removeprefix("ExecStart="))) in COMMANDS
@@ -74,6 +74,8 @@ def test_compose_parses_and_names_existing_commands() -> None:
     assert _crswatch_command(service["command"]) == "run"
     assert _crswatch_command(service["healthcheck"]["test"][1:]) == "status"
     assert any(v.endswith(":/data") for v in service["volumes"])
+    web = compose["services"]["web"]
+    assert _crswatch_command(web["command"]) == "serve" and web["volumes"] == service["volumes"]
 
 
 def test_crontab_lines_run_existing_commands() -> None:

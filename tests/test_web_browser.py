@@ -1,0 +1,87 @@
+"""The main journey in a real headless browser (Debian's chromium, driven by selenium):
+subscribe on the form, confirm from the e-mail, get the next draw's alert, unsubscribe from it.
+
+`.ci/run` installs chromium; elsewhere the test is skipped when it is missing (never under CI).
+With CRSWATCH_SCREENSHOTS=DIR the form and the confirmation page are saved there (docs/ holds them).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from helpers import FeedServer, cli, snapshot
+from servers import SMTPSink, body_text
+from web import Site, feed_with_draw_393
+
+CHROMIUM, DRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver") or "/usr/bin/chromedriver"
+if not (Path(CHROMIUM).exists() and Path(DRIVER).exists()) and not os.environ.get("CI"):
+    pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)", allow_module_level=True)
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[object]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / 'chromium'}",
+                 "--window-size=412,1500", "--hide-scrollbars"):  # fmt: skip
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def _shot(driver: object, name: str, tmp_path: Path) -> None:
+    folder = Path(os.environ.get("CRSWATCH_SCREENSHOTS") or tmp_path)
+    folder.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(folder / name))  # type: ignore[attr-defined]
+    assert (folder / name).stat().st_size > 5_000
+
+
+def test_subscribe_confirm_alert_unsubscribe_in_a_browser(browser: object, env: dict, smtp: SMTPSink, feed: FeedServer, tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    feed.serve(snapshot("2026-01-20"))
+    cli("check", "--source", feed.url, env=env, check=True)
+    site = Site(env, smtp)
+    try:
+        driver.get(site.base + "/")  # type: ignore[attr-defined]
+        find = driver.find_element  # type: ignore[attr-defined]
+        find(By.ID, "email").send_keys("mei@example.com")
+        find(By.ID, "score").send_keys("512")
+        find(By.ID, "stream-french").click()
+        _shot(driver, "web-form.png", tmp_path)
+        find(By.CSS_SELECTOR, "button[type=submit]").click()
+        assert "Check your e-mail" in find(By.TAG_NAME, "h1").text
+
+        driver.get(site.confirmation_link("mei@example.com"))  # type: ignore[attr-defined]
+        assert "Subscription active" in find(By.ID, "status").text and "512" in find(By.ID, "status").text
+        _shot(driver, "web-confirmed.png", tmp_path)
+        (sub,) = [s for s in __import__("json").loads(cli("subscribers", "--format", "json", env=env, check=True).stdout)]
+        assert sub["status"] == "active" and sub["streams"] == ["cec", "fsw", "fst", "french"]
+
+        feed.serve(snapshot("2026-01-21"))
+        assert "alerts: 1 sent" in cli("check", "--source", feed.url, env=env, check=True).stdout
+        (alert,) = [m for m in smtp.to("mei@example.com") if "#392" in m["Subject"]]
+        assert "you are invited" in alert["Subject"]
+        unsubscribe = next(word for word in body_text(alert).split() if "/unsubscribe/" in word)
+        driver.get(unsubscribe)  # type: ignore[attr-defined]
+        find(By.CSS_SELECTOR, "button[type=submit]").click()
+        assert "You are unsubscribed" in find(By.TAG_NAME, "h1").text
+
+        feed.serve(feed_with_draw_393())
+        out = cli("check", "--source", feed.url, env=env, check=True).stdout
+        assert "1 new" in out and "sent" not in out
+        assert not [m for m in smtp.to("mei@example.com") if "#393" in m["Subject"]]
+    finally:
+        site.close()
