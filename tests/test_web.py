@@ -4,6 +4,7 @@ server receiving the confirmations, real TinyDB files."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import requests
 from bs4 import BeautifulSoup
 
 from helpers import FeedServer, cli, snapshot
-from servers import SMTPSink, body_text
+from servers import SMTPSink, WebhookReceiver, body_text
 from web import Site, csrf_token, feed_with_draw_393
 
 
@@ -205,3 +206,25 @@ def test_alert_links_expire() -> None:
     assert read(key, token) == "abcdefgh"
     assert read(key, token, max_days=-1) is None  # past its age: refused like a forgery
     assert read(b"x" * 32, token) is None
+
+
+def test_phone_sign_up_goes_through_the_sms_template(env: dict, smtp: SMTPSink, webhook: WebhookReceiver) -> None:
+    # a local webhook stands in for the SMS gateway: the template receives the number in {phone}
+    site = Site(env, smtp, sms_channel=webhook.url("sms/{phone}"))
+    try:
+        assert 'id="phone"' in site.get("/").text
+        answer = site.post("/", {"phone": "+1 (555) 123-4567", "score": "500", "streams": ["cec"]}, csrf_from="/")
+        assert answer.status_code == 200 and "Check your phone" in answer.text
+        deadline = time.monotonic() + 15
+        while not webhook.posts and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (post,) = webhook.posts
+        assert post["path"] == "/sms/15551234567" and "<" not in post["message"]
+        link = next(word for word in post["message"].split() if "/confirm/" in word)
+        assert site.get(link.removeprefix(site.base)).status_code == 200
+        (sub,) = _subscribers(env)
+        assert sub["status"] == "active" and len(sub["channels"]) == 1
+        bad = site.post("/", {"phone": "12", "score": "500", "streams": ["cec"]}, csrf_from="/")
+        assert bad.status_code == 400 and "phone number does not look valid" in bad.text
+    finally:
+        site.close()
