@@ -47,6 +47,17 @@ def _shot(driver: object, name: str, tmp_path: Path) -> None:
     assert (folder / name).stat().st_size > 5_000
 
 
+def _heading(driver: object, expected: str) -> None:
+    """Wait for the page that a click loads (the old page's elements go stale meanwhile)."""
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(
+        lambda d: expected in d.find_element(By.TAG_NAME, "h1").text
+    )
+
+
 def test_subscribe_confirm_alert_unsubscribe_in_a_browser(browser: object, env: dict, smtp: SMTPSink, feed: FeedServer, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 
@@ -62,10 +73,12 @@ def test_subscribe_confirm_alert_unsubscribe_in_a_browser(browser: object, env: 
         find(By.ID, "stream-french").click()
         _shot(driver, "web-form.png", tmp_path)
         find(By.CSS_SELECTOR, "button[type=submit]").click()
-        assert "Check your e-mail" in find(By.TAG_NAME, "h1").text
+        _heading(driver, "Check your e-mail")
 
         driver.get(site.confirmation_link("mei@example.com"))  # type: ignore[attr-defined]
+        _heading(driver, "Your alerts are on")
         assert "Subscription active" in find(By.ID, "status").text and "512" in find(By.ID, "status").text
+        driver.set_window_size(412, 640)  # type: ignore[attr-defined]
         _shot(driver, "web-confirmed.png", tmp_path)
         (sub,) = [s for s in __import__("json").loads(cli("subscribers", "--format", "json", env=env, check=True).stdout)]
         assert sub["status"] == "active" and sub["streams"] == ["cec", "fsw", "fst", "french"]
@@ -76,8 +89,9 @@ def test_subscribe_confirm_alert_unsubscribe_in_a_browser(browser: object, env: 
         assert "you are invited" in alert["Subject"]
         unsubscribe = next(word for word in body_text(alert).split() if "/unsubscribe/" in word)
         driver.get(unsubscribe)  # type: ignore[attr-defined]
+        _heading(driver, "Stop your draw alerts?")
         find(By.CSS_SELECTOR, "button[type=submit]").click()
-        assert "You are unsubscribed" in find(By.TAG_NAME, "h1").text
+        _heading(driver, "You are unsubscribed")
 
         feed.serve(feed_with_draw_393())
         out = cli("check", "--source", feed.url, env=env, check=True).stdout
