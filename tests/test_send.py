@@ -1,0 +1,70 @@
+"""The e-mail fast path of notifier/send.py: the messages it writes and the URLs it may skip parsing."""
+
+from __future__ import annotations
+
+import email.policy
+from email import message_from_bytes
+
+import pytest
+
+from notifier.send import HTML, TEXT, Outgoing, _Accounts, _mails, _only_recipient, load, send
+from servers import SMTPSink
+
+
+@pytest.mark.parametrize(
+    ("url", "address"),
+    [
+        ("mailto://127.0.0.1:25?from=a@example.com&to=mei@example.com", "mei@example.com"),
+        ("mailto://127.0.0.1:25?to=mei%40example.com&from=a@example.com", "mei@example.com"),
+        ("mailtos://u:p@smtp.example.com?to=mei@example.com", "mei@example.com"),
+        ("mailto://127.0.0.1:25?from=a@example.com&to=a@example.com,b@example.com", None),  # two recipients
+        ("mailto://127.0.0.1:25?from=a@example.com&to=Mei <mei@example.com>", None),  # a display name
+        ("mailto://127.0.0.1:25?from=a@example.com&to=mei@example.com&cc=c@example.com", None),
+        ("mailto://127.0.0.1:25?from=a@example.com&to=mei@example.com&to=x@example.com", None),
+        ("mailto://u:p@gmail.com", None),  # the recipient comes from the login: apprise decides
+        ("mailto://127.0.0.1:25?from=a@example.com&to=not-an-address", None),
+    ],
+)
+def test_only_plain_single_recipients_skip_the_parse(url: str, address: str | None) -> None:
+    assert _only_recipient(url) == address
+
+
+def test_a_reused_parse_gives_the_same_recipients_as_apprise() -> None:
+    accounts = _Accounts()
+    urls = [f"mailto://127.0.0.1:2525?from=crswatch@example.com&to=s{i}@example.com" for i in range(3)]
+    for url in urls:
+        plugin, targets = accounts.recipients(Outgoing("k", url))  # type: ignore[misc]
+        assert [address for _, address in targets] == [address for _, address in load(url).targets]
+        assert plugin.from_addr[1] == "crswatch@example.com"
+
+
+def test_messages_are_valid_utf8_multipart_with_our_own_renderings() -> None:
+    url = "mailto://127.0.0.1:2525?from=crswatch@example.com&to=mei@example.com"
+    plugin = load(url)
+    title = "Express Entry draw #392 Programme régional — cut-off 509 (you are invited)"
+    bodies = {TEXT: "Ligne 1: é\nLine 2 " + "x" * 200, HTML: "<p>é &amp; <b>bold</b></p>"}
+    ((recipients, data),) = list(_mails(plugin, Outgoing("k", url, title, bodies), list(plugin.targets)))
+    assert recipients == ["mei@example.com"]
+    assert all(len(line) <= 998 for line in data.split(b"\r\n")) and b"\n" not in data.replace(b"\r\n", b"")
+    message = message_from_bytes(data, policy=email.policy.default)
+    assert message["Subject"] == title and message["To"] == "mei@example.com" and message["From"] == "crswatch@example.com"
+    assert message["Message-ID"] and message["Date"]
+    assert message.get_content_type() == "multipart/alternative"
+    text, html = message.get_payload()
+    assert (text.get_content_type(), html.get_content_type()) == ("text/plain", "text/html")
+    assert text.get_content() == bodies[TEXT] and html.get_content() == bodies[HTML]
+
+
+def test_a_header_value_cannot_inject_lines() -> None:
+    url = "mailto://127.0.0.1:2525?from=crswatch@example.com&to=mei@example.com"
+    plugin = load(url)
+    ((_, data),) = list(_mails(plugin, Outgoing("k", url, "hi\r\nBcc: evil@example.com", {TEXT: "t", HTML: "h"}), list(plugin.targets)))
+    assert b"\r\nBcc:" not in data
+
+
+def test_the_fast_path_delivers_to_a_real_smtp_server(smtp: SMTPSink) -> None:
+    result = send(smtp.url("mei@example.com"), "Über-title", {TEXT: "bödy", HTML: "<p>bödy</p>"})
+    assert result.ok
+    smtp.wait_for(1)
+    (message,) = smtp.to("mei@example.com")
+    assert message["Subject"] == "Über-title"
