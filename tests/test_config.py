@@ -52,3 +52,11 @@ def test_config_command_masks_operator_secrets_and_bad_files_exit_2(env: dict, t
     assert result.returncode == 2 and "unknown key 'max_attemps'" in result.stderr
     missing = cli("--config", str(tmp_path / "nope.toml"), "draws", env=env)
     assert missing.returncode == 2 and "does not exist" in missing.stderr
+
+
+def test_web_sender_templates_are_masked(env: dict, tmp_path: Path) -> None:
+    config = tmp_path / "web.toml"
+    config.write_text('[web]\nemail_channel = "mailtos://user:S3cretPw@smtp.example.com?from=a@example.com&to={email}"\n'
+                      'sms_channel = "twilio://ACSID:T0kenX@15551234567/{phone}"\n')  # fmt: skip
+    out = cli("--config", str(config), "config", env=env, check=True).stdout
+    assert "S3cretPw" not in out and "T0kenX" not in out and "email_channel" in out
