@@ -228,3 +228,8 @@ def test_phone_sign_up_goes_through_the_sms_template(env: dict, smtp: SMTPSink, 
         assert bad.status_code == 400 and "phone number does not look valid" in bad.text
     finally:
         site.close()
+
+
+def test_serve_without_a_sender_exits_2(env: dict) -> None:
+    result = cli("serve", "--port", "1", env=env, timeout=60)
+    assert result.returncode == 2 and "web.email_channel is not set" in result.stderr and "Traceback" not in result.stderr
