@@ -13,6 +13,7 @@ import requests
 from bs4 import BeautifulSoup
 
 from helpers import FeedServer, cli, snapshot
+from subscribers.links import make
 from servers import SMTPSink, WebhookReceiver, body_text
 from web import Site, csrf_token, feed_with_draw_393
 
@@ -26,6 +27,14 @@ def site(env: dict, smtp: SMTPSink) -> Iterator[Site]:
 
 def _subscribers(env: dict) -> list[dict]:
     return json.loads(cli("subscribers", "--format", "json", env=env, check=True).stdout)
+
+
+def _confirmed(site: Site, env: dict, address: str) -> tuple[dict, bytes]:
+    """Sign `address` up and confirm it; (the subscriber, the key that signs alert links)."""
+    site.sign_up(address)
+    site.get(site.confirmation_link(address).removeprefix(site.base))
+    (sub,) = [s for s in _subscribers(env) if s["status"] == "active"]
+    return sub, bytes.fromhex((Path(env["CRSWATCH_DB"] + ".d") / "links.key").read_text())
 
 
 def test_the_form_is_labelled_and_secured(site: Site) -> None:
@@ -89,12 +98,7 @@ def test_csrf_is_required_on_every_form(site: Site, env: dict) -> None:
     refused = stranger.post(site.base + "/", data={**form, "csrf_token": csrf_token(site.get("/").text)}, timeout=10)
     assert refused.status_code == 400 and "expired" in refused.text
     assert not site.smtp.messages
-    site.sign_up("x@example.com")
-    site.get(site.confirmation_link("x@example.com").removeprefix(site.base))
-    (sub,) = _subscribers(env)
-    from subscribers.links import make
-
-    key = bytes.fromhex((Path(env["CRSWATCH_DB"] + ".d") / "links.key").read_text())
+    sub, key = _confirmed(site, env, "x@example.com")
     token = make(key, sub["id"])
     assert site.get(f"/manage/{token}").status_code == 200
     assert site.post(f"/manage/{token}", {"score": "1", "streams": ["cec"]}).status_code == 400
@@ -117,12 +121,7 @@ def test_forged_expired_and_reused_tokens_are_refused(env: dict, smtp: SMTPSink)
 
 
 def test_tampered_alert_link_is_refused(site: Site, env: dict) -> None:
-    from subscribers.links import make
-
-    site.sign_up("t@example.com")
-    site.get(site.confirmation_link("t@example.com").removeprefix(site.base))
-    (sub,) = _subscribers(env)
-    key = bytes.fromhex((Path(env["CRSWATCH_DB"] + ".d") / "links.key").read_text())
+    sub, key = _confirmed(site, env, "t@example.com")
     good = make(key, sub["id"])
     assert site.get(f"/manage/{good}").status_code == 200
     assert site.get(f"/manage/{make(b'another key' * 3, sub['id'])}").status_code == 404  # right shape, wrong key
