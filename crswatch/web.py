@@ -156,7 +156,7 @@ def create_app(app: App, send: Send | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=2 * 3600,
         WTF_CSRF_SSL_STRICT=False,  # pages send no Referer (no-referrer policy); the token and SameSite cookie remain
     )
-    CSRFProtect(flask)
+    csrf = CSRFProtect(flask)
     if web.proxies:
         flask.wsgi_app = ProxyFix(flask.wsgi_app, x_for=web.proxies)  # type: ignore[method-assign]
     limiter = MovingWindowRateLimiter(MemoryStorage())
@@ -263,7 +263,12 @@ def create_app(app: App, send: Send | None = None) -> Flask:
         return page("unsubscribe.html")
 
     @flask.post("/unsubscribe/<token>")
+    @csrf.exempt
     def unsubscribe(token: str) -> tuple[str, int]:
+        # A mail provider's RFC 8058 one-click POST (from the List-Unsubscribe header) carries no
+        # form token: the signed link is the credential.  Any other POST needs the form's token.
+        if request.form.get("List-Unsubscribe") != "One-Click":
+            csrf.protect()
         subscriber = subscriber_of(token)
         with database.transaction() as tx:
             if store.get(tx, subscriber.id):

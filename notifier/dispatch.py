@@ -67,7 +67,8 @@ def dispatch(database: Any, journal: Journal, policy: Policy, *, concurrency: in
             continue
         alert = Alert(draw, sub, Verdict(delivery.verdict) if delivery.verdict else None, delivery.kind, delivery.previous)
         title, bodies = render(alert, links)
-        outgoing.append(Outgoing(delivery.id, channel.url, title, bodies))
+        unsubscribe = links.for_subscriber(sub.id)[1] if links else ""
+        outgoing.append(Outgoing(delivery.id, channel.url, title, bodies, unsubscribe))
         by_key[delivery.id] = delivery
     report.attempted = len(outgoing)
     prepared = time.perf_counter()

@@ -115,6 +115,7 @@ class Outgoing:
     url: str = field(repr=False)
     title: str = ""
     bodies: dict[str, str] = field(default_factory=dict, repr=False)
+    unsubscribe: str = field(default="", repr=False)  # e-mail: List-Unsubscribe (RFC 8058 one-click) address
 
 
 def send(url: str, title: str, bodies: dict[str, str]) -> Result:
@@ -363,6 +364,7 @@ def _mails(plugin: Any, item: Outgoing, targets: list[tuple[str | None, str]]) -
         ("Date", formatdate(localtime=False)),
         ("X-Application", plugin.app_id),
         *((key, str(value)) for key, value in plugin.headers.items()),
+        *([("List-Unsubscribe", f"<{item.unsubscribe}>"), ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")] if item.unsubscribe else []),
     ]
     text = _part("plain", item.bodies[TEXT])
     body = text

@@ -34,8 +34,12 @@ class Links:
     def __init__(self, base_url: str, key: bytes):
         self.base = base_url.rstrip("/")
         self.key = key
+        self._last: tuple[str, tuple[str, str]] | None = None
 
     def for_subscriber(self, subscriber_id: str) -> tuple[str, str]:
-        """(manage page, unsubscribe page)."""
-        token = make(self.key, subscriber_id)
-        return f"{self.base}/manage/{token}", f"{self.base}/unsubscribe/{token}"
+        """(manage page, unsubscribe page); the unsubscribe page also takes RFC 8058 one-click
+        POSTs, so it is the e-mail's List-Unsubscribe address too."""
+        if self._last is None or self._last[0] != subscriber_id:  # the message and its headers ask in turn
+            token = make(self.key, subscriber_id)
+            self._last = (subscriber_id, (f"{self.base}/manage/{token}", f"{self.base}/unsubscribe/{token}"))
+        return self._last[1]
