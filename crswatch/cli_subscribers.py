@@ -137,12 +137,14 @@ def _status_command(active: bool) -> click.Command:
 @click.argument("subscriber")
 @click.pass_obj
 def unsubscribe(app: App, subscriber: str) -> None:
-    """Remove a subscriber and their channels, by id or by the token in every alert.
+    """Remove a subscriber and their channels, by id or by the token shown at subscribe.
+
+    Subscribers of the web page unsubscribe themselves from the link in every alert.
 
     \b
     Examples:
       crswatch unsubscribe k7fq2mxa
-      crswatch unsubscribe k7fq2mxa.Zq3u0GQ1b1Vx3cC4s2mV0A
+      crswatch unsubscribe k7fq2mxa.IQqoWfBZ7oiARMmIjYtpA1RJqwK7lYWJ
     """
     from subscribers.manage import unsubscribe as do_unsubscribe
 
