@@ -64,7 +64,8 @@ def start(tx: Any, sign_up: SignUp, *, ttl: timedelta, now: datetime | None = No
     digest = hash_token(token)
     part = part_of(digest)
     table = tx.part(part).table(TABLE)
-    expired = [int(k) for k, doc in tx.raw(part, TABLE).items() if doc["expires"] <= stamp(now)]
+    cutoff = stamp(now)
+    expired = [int(k) for k, doc in tx.raw(part, TABLE).items() if doc["expires"] <= cutoff]
     if expired:
         table.remove(doc_ids=expired)
     table.insert(
