@@ -237,3 +237,22 @@ def test_phone_sign_up_goes_through_the_sms_template(env: dict, smtp: SMTPSink, 
 def test_serve_without_a_sender_exits_2(env: dict) -> None:
     result = cli("serve", "--port", "1", env=env, timeout=60)
     assert result.returncode == 2 and "web.email_channel is not set" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "mailtos://user:pw@smtp.example.com?from=a@example.com&to=mei.li%2Bx@example.org",
+        "mailtos://user:pw@smtp.example.com?from=a@example.com&to=someone@example.com",
+        "json://127.0.0.1:9/sms/15551234567",
+        "mailto://127.0.0.1:25?from=a@example.com&to=b@example.com",  # not from a template: apprise checks it
+    ],
+)
+def test_template_check_masks_like_apprise(url: str) -> None:
+    from crswatch.web import TemplateCheck
+    from notifier.send import check_url
+
+    check = TemplateCheck(check_url)
+    check.learn("mailtos://user:pw@smtp.example.com?from=a@example.com&to={email}", "{email}")
+    check.learn("json://127.0.0.1:9/sms/{phone}", "{phone}")
+    assert check(url) == check_url(url) and "pw" not in check(url)
