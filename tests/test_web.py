@@ -249,7 +249,7 @@ def test_serve_without_a_sender_exits_2(env: dict) -> None:
     ],
 )
 def test_template_check_masks_like_apprise(url: str) -> None:
-    from crswatch.web import TemplateCheck
+    from crswatch.web.forms import TemplateCheck
     from notifier.send import check_url
 
     check = TemplateCheck(check_url)

@@ -16,17 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import multiprocessing
-import os
-import queue
-import re
-import threading
-import time
 from collections.abc import Callable
-from concurrent.futures import Future
 from datetime import timedelta
 from typing import Any
-from urllib.parse import quote, unquote
 
 from flask import Flask, Response, abort, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -40,94 +32,14 @@ from subscribers import links as link_tokens
 from subscribers import manage, optin, store
 from subscribers.validate import Invalid
 
-from .app import App
-from .errors import CrswatchError
+from ..app import App
+from ..errors import CrswatchError
+from .background import ConfirmationSender, PendingWriter
+from .forms import TemplateCheck, destinations, plain
 
 log = logging.getLogger(__name__)
 
-EMAIL = re.compile(r"^[^@\s<>\"'(),;:\\\[\]]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
-PHONE = re.compile(r"^\+?[1-9][0-9]{7,14}$")
 Send = Callable[[str, str, dict[str, str]], None]
-GATHER = 0.5  # seconds a batch of confirmation messages gathers before it is sent
-
-
-class Outgoing:
-    """Confirmation messages leave from a sender process: a sign-up answers at once, and building
-    and sending e-mails does not take the request threads' CPU (or their GIL).  Messages still
-    queued when the server is killed are lost; the page tells people to subscribe again then."""
-
-    def __init__(self, concurrency: int = 2):
-        context = multiprocessing.get_context("spawn")
-        self.queue: Any = context.Queue()
-        context.Process(target=_send_forever, args=(self.queue, concurrency, os.getpid()), name="crswatch-confirmations", daemon=True).start()
-
-    def __call__(self, url: str, title: str, bodies: dict[str, str]) -> None:
-        self.queue.put((url, title, bodies))
-
-
-class PendingWriter:
-    """Sign-ups are stored by one thread in batches (group commit): however many arrive at once,
-    they cost one database lock and one write per touched file, and no thread waits on the lock."""
-
-    def __init__(self, database: Any, ttl: timedelta):
-        self.database, self.ttl = database, ttl
-        self.queue: queue.Queue[tuple[optin.SignUp, Future[str]]] = queue.Queue()
-        threading.Thread(target=self._work, name="crswatch-sign-ups", daemon=True).start()
-
-    def start(self, sign_up: optin.SignUp) -> str:
-        """Store one pending sign-up; its confirmation token once it is on disk."""
-        done: Future[str] = Future()
-        self.queue.put((sign_up, done))
-        return done.result(timeout=60)
-
-    def _work(self) -> None:
-        while True:
-            batch = [self.queue.get()]
-            while len(batch) < 200:
-                try:
-                    batch.append(self.queue.get_nowait())
-                except queue.Empty:
-                    break
-            try:
-                with self.database.transaction() as tx:
-                    tokens = [optin.start(tx, sign_up, ttl=self.ttl) for sign_up, _ in batch]
-            except Exception as exc:  # the requests waiting on this batch answer with the error
-                for _, done in batch:
-                    done.set_exception(exc)
-                continue
-            for (_, done), token in zip(batch, tokens, strict=True):
-                done.set_result(token)
-
-
-def _send_forever(messages: Any, concurrency: int, parent: int) -> None:
-    """The sender process: send what arrives, in batches, until the server is gone.  A batch
-    gathers for up to `GATHER` seconds: each SMTP session costs tens of milliseconds of CPU to
-    set up, so a few sessions carrying many messages beat one session per sign-up."""
-    from notifier.send import Outgoing as Message
-    from notifier.send import mask_url, send_many
-
-    logging.basicConfig(level=logging.INFO, format="crswatch serve: %(message)s")
-    while os.getppid() == parent:
-        try:
-            batch = [messages.get(timeout=1)]
-        except queue.Empty:
-            continue
-        deadline = time.monotonic() + GATHER
-        while len(batch) < 500 and (left := deadline - time.monotonic()) > 0:
-            try:
-                batch.append(messages.get(timeout=left))
-            except queue.Empty:
-                break
-        items = [Message(str(i), url, title, bodies) for i, (url, title, bodies) in enumerate(batch)]
-
-        def report(key: str, result: Any, items: list[Message] = items) -> None:
-            if not result.ok:
-                log.warning("confirmation to %s failed: %s", mask_url(items[int(key)].url), result.error)
-
-        try:
-            send_many(items, concurrency, report)
-        except Exception:  # one bad batch must not stop the sender
-            log.exception("a batch of confirmations failed")
 
 
 def create_app(app: App, send: Send | None = None) -> Flask:
@@ -163,7 +75,7 @@ def create_app(app: App, send: Send | None = None) -> Flask:
     limiter = MovingWindowRateLimiter(MemoryStorage())
     per_client, per_destination = parse_limit(web.client_limit), parse_limit(web.destination_limit)
     link_key = database.secret("links")
-    deliver = send or Outgoing()
+    deliver = send or ConfirmationSender()
     pending = PendingWriter(database, timedelta(hours=web.confirm_hours))
     defaults = app.subscriber_defaults
     choices = [(code, STREAMS[code]) for code in SUBSCRIBABLE if code != "other"]
@@ -212,10 +124,10 @@ def create_app(app: App, send: Send | None = None) -> Flask:
         if not limiter.hit(per_client, "client", request.remote_addr or "?"):
             return page("message.html", 429, title="Too many sign-ups", text="Too many sign-ups from your network. Please try again later.")
         values = {key: request.form.get(key, "").strip()[:200] for key in ("email", "phone", "score", "within", "profile_created")}
-        values["streams"] = [s for s in request.form.getlist("streams")[:20]]
-        destinations, problems = _destinations(values, web.email_channel, web.sms_channel)
+        values["streams"] = request.form.getlist("streams")[:20]
+        wanted, problems = destinations(values, web.email_channel, web.sms_channel)
         sign_ups = []
-        for kind, address, url in destinations:
+        for kind, address, url in wanted:
             try:
                 sign_ups.append((kind, address, optin.validate_sign_up(
                     channel=url, score=values["score"], within=values["within"], streams=values["streams"],
@@ -224,7 +136,7 @@ def create_app(app: App, send: Send | None = None) -> Flask:
             except Invalid as exc:
                 problems += [p for p in exc.problems if p not in problems]
         if problems:
-            return page("form.html", 400, values=values, problems=[_plain(p) for p in problems])
+            return page("form.html", 400, values=values, problems=[plain(p) for p in problems])
         for kind, address, sign_up in sign_ups:
             digest = hashlib.sha256(address.lower().encode()).hexdigest()
             if not limiter.hit(per_destination, "destination", digest):
@@ -293,69 +205,12 @@ def create_app(app: App, send: Send | None = None) -> Flask:
                         updated = manage.set_status(tx, subscriber.id, active=not paused)
                 subscriber, saved = updated, True
             except Invalid as exc:
-                problems = [_plain(p) for p in exc.problems]
+                problems = [plain(p) for p in exc.problems]
         return page("manage.html", 400 if problems else 200, subscriber=subscriber, problems=problems, saved=saved,
                     unsubscribe_url=f"{base_url()}/unsubscribe/{token}")  # fmt: skip
 
     _draw_pages(flask, app, page)
     return flask
-
-
-class TemplateCheck:
-    """The channel check for sign-ups, whose URLs are the operator's templates with an address
-    put in.  apprise checks each template once, at start (about a millisecond a parse); a URL
-    that is a known template plus an address the form's rules accepted gets the template's masked
-    form with that address.  Any other URL goes through apprise's full check."""
-
-    SAMPLES = {"{email}": "someone@example.com", "{phone}": "15550000000"}
-
-    def __init__(self, full: Callable[[str], str]):
-        self.full = full
-        self.templates: list[tuple[str, str, re.Pattern[str], str, str, bool]] = []  # prefix, suffix, rule, masked, sample as shown, quoted
-
-    def learn(self, template: str, placeholder: str) -> None:
-        sample = self.SAMPLES[placeholder]
-        masked = self.full(template.replace(placeholder, sample))
-        shown = next((form for form in (quote(sample, safe=""), sample) if form in masked), "")
-        prefix, _, suffix = template.partition(placeholder)
-        rule = EMAIL if placeholder == "{email}" else PHONE
-        self.templates.append((prefix, suffix, rule, masked, shown, shown != sample))
-
-    def __call__(self, url: str) -> str:
-        for prefix, suffix, rule, masked, shown, quoted in self.templates:
-            if shown and url.startswith(prefix) and url.endswith(suffix) and len(url) > len(prefix) + len(suffix):
-                address = unquote(url[len(prefix) : len(url) - len(suffix)])
-                if rule.match(address):
-                    return masked.replace(shown, quote(address, safe="") if quoted else address)
-        return self.full(url)
-
-
-def _destinations(values: dict[str, Any], email_template: str, sms_template: str) -> tuple[list[tuple[str, str, str]], list[str]]:
-    """[(kind, address, apprise URL)] from the form's e-mail and phone, and the problems found."""
-    destinations, problems = [], []
-    email, phone = values["email"], re.sub(r"[\s().-]", "", values["phone"])
-    if not email and not phone:
-        problems.append("give an e-mail address" + (" or a phone number" if sms_template else ""))
-    if email:
-        if EMAIL.match(email) and len(email) <= 254:
-            destinations.append(("e-mail", email, email_template.replace("{email}", quote(email, safe="@+"))))
-        else:
-            problems.append("the e-mail address does not look valid (like name@example.com)")
-    if phone:
-        if not sms_template:
-            problems.append("this site does not send SMS; leave the phone number empty")
-        elif PHONE.match(phone):
-            destinations.append(("phone", phone, sms_template.replace("{phone}", phone.lstrip("+"))))
-        else:
-            problems.append("the phone number does not look valid (country code and number, like +1 555 123 4567)")
-    return destinations, problems
-
-
-def _plain(problem: str) -> str:
-    """A validation sentence for people who never saw an apprise URL."""
-    if problem.startswith("channel"):
-        return "that address cannot receive messages here; please check it"
-    return problem.replace("profile_created", "profile submission time")
 
 
 def _draw_pages(flask: Flask, app: App, page: Callable[..., tuple[str, int]]) -> None:
@@ -370,7 +225,7 @@ def _draw_pages(flask: Flask, app: App, page: Callable[..., tuple[str, int]]) ->
 
     @flask.get("/draws")
     def draws() -> tuple[str, int]:
-        from .history import oldest_first, stats
+        from ..history import oldest_first, stats
 
         rows = records()
         newest = sorted(rows, key=lambda r: (r["date"], r["number"]), reverse=True)[:20]
@@ -379,8 +234,8 @@ def _draw_pages(flask: Flask, app: App, page: Callable[..., tuple[str, int]]) ->
 
     @flask.get("/draws/<stream>.png")
     def chart(stream: str) -> Response:
-        from .history import oldest_first
-        from .plot import draw_chart_bytes
+        from ..history import oldest_first
+        from ..plot import draw_chart_bytes
 
         if stream not in STREAMS:
             abort(404)
