@@ -150,9 +150,16 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     config = app.config
     wsgi = create_app(app)
     host, port = host or config.web.host, port or config.web.port
+    try:
+        server = waitress.create_server(wsgi, host=host, port=port, threads=config.web.threads, ident="crswatch", clear_untrusted_proxy_headers=True)
+    except OSError as exc:
+        raise errors.UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --host/--port") from None
     logging.getLogger("crswatch").info("serving on http://%s:%d/", host, port)
     click.echo(f"crswatch: serving the subscription pages on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
-    waitress.serve(wsgi, host=host, port=port, threads=config.web.threads, ident="crswatch", clear_untrusted_proxy_headers=True)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
 
 
 OPS_COMMANDS = (run, status, show_config, serve)

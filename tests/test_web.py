@@ -256,3 +256,14 @@ def test_template_check_masks_like_apprise(url: str) -> None:
     check.learn("mailtos://user:pw@smtp.example.com?from=a@example.com&to={email}", "{email}")
     check.learn("json://127.0.0.1:9/sms/{phone}", "{phone}")
     assert check(url) == check_url(url) and "pw" not in check(url)
+
+
+def test_serve_on_a_busy_port_exits_2(env: dict, smtp: SMTPSink) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        Site(env, smtp).close()  # writes a working configuration
+        result = cli("serve", "--port", str(taken.getsockname()[1]), env=env, timeout=60)
+    assert result.returncode == 2 and "cannot listen on 127.0.0.1:" in result.stderr and "Traceback" not in result.stderr
