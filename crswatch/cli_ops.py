@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import signal
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -156,6 +157,7 @@ def serve(app: App, host: str | None, port: int | None) -> None:
         raise errors.UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --host/--port") from None
     logging.getLogger("crswatch").info("serving on http://%s:%d/", host, port)
     click.echo(f"crswatch: serving the subscription pages on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # systemd/docker stop: a clean exit 0
     try:
         server.run()
     except KeyboardInterrupt:

@@ -234,6 +234,12 @@ def test_phone_sign_up_goes_through_the_sms_template(env: dict, smtp: SMTPSink, 
         site.close()
 
 
+def test_serve_stops_cleanly_on_sigterm(site: Site) -> None:
+    assert site.get("/").status_code == 200
+    site.process.terminate()
+    assert site.process.wait(timeout=20) == 0
+
+
 def test_serve_without_a_sender_exits_2(env: dict) -> None:
     result = cli("serve", "--port", "1", env=env, timeout=60)
     assert result.returncode == 2 and "web.email_channel is not set" in result.stderr and "Traceback" not in result.stderr
