@@ -7,6 +7,10 @@ rewrites the whole file on every insert.  So each transaction here:
 2. reads each file it touches once into memory (`SnapshotStorage`),
 3. lets the caller use the ordinary TinyDB API on that snapshot (every write stays in memory),
 4. writes each changed file once: temp file in the same folder, fsync, `os.replace`, fsync the folder.
+   When several files change, a commit record (`<db>.commit`, listing the staged temp files) is
+   made durable before the first rename, so that a kill between two renames is rolled forward
+   by the next transaction: a multi-file change (a subscriber and its channel index, an import
+   over many shards) lands whole or not at all.
 
 A database is the main file (`--db PATH`: draws, revisions, status) plus `<PATH>.d/` holding the
 outbox and the subscriber shards, so that no operation reads or writes more than it needs.
@@ -72,9 +76,10 @@ class Transaction:
     subscribe reads and writes a few small files, never all subscribers.
     """
 
-    def __init__(self, database: Database, read_only: bool):
+    def __init__(self, database: Database, read_only: bool, atomic: bool = True):
         self.database = database
         self.read_only = read_only
+        self.atomic = atomic
         self._storages: dict[str, SnapshotStorage] = {}
         self._dbs: dict[str, TinyDB] = {}
 
@@ -113,11 +118,18 @@ class Transaction:
         # same ids and de-duplicated), never draws marked seen without their deliveries.
         dirty.sort(key=lambda s: s.path == self.database.path)
         staged = [(s, stage(s.path, orjson.dumps(s.read()))) for s in dirty]
+        record = self.database.commit_path if self.atomic and len(staged) > 1 else None
+        if record:
+            os.replace(stage(record, orjson.dumps([[tmp, str(s.path)] for s, tmp in staged])), record)
+            fsync_dir(record.parent)
         for storage, tmp in staged:
             os.replace(tmp, storage.path)
             storage.dirty = False
         for folder in {s.path.parent for s in dirty}:
             fsync_dir(folder)
+        if record:
+            record.unlink()
+            fsync_dir(record.parent)
 
 
 
@@ -133,6 +145,10 @@ class Database:
         return self.path.with_name(self.path.name + ".lock")
 
     @property
+    def commit_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".commit")
+
+    @property
     def parts_dir(self) -> Path:
         return self.path.with_name(self.path.name + ".d")
 
@@ -140,10 +156,11 @@ class Database:
         return self.path if name == MAIN else self.parts_dir / f"{name}.json"
 
     @contextmanager
-    def transaction(self, commit: bool = True) -> Iterator[Transaction]:
+    def transaction(self, commit: bool = True, atomic: bool = True) -> Iterator[Transaction]:
         """Lock, yield a Transaction, and write what changed atomically if the block succeeds.
 
-        With commit=False (a rehearsal, `--dry-run`) nothing is written."""
+        With commit=False (a rehearsal, `--dry-run`) nothing is written.  atomic=False skips the
+        commit record, for changes whose files are independent of each other."""
         self._ensure_folder()
         lock = FileLock(self.lock_path, timeout=self.lock_timeout, mode=0o600)
         try:
@@ -151,7 +168,8 @@ class Database:
         except Timeout:
             raise DatabaseBusy(f"the database {self.path} is locked by another crswatch process") from None
         try:
-            tx = Transaction(self, read_only=False)
+            self._roll_forward()
+            tx = Transaction(self, read_only=False, atomic=atomic)
             yield tx
             if commit:
                 try:
@@ -180,6 +198,22 @@ class Database:
     def reader(self) -> Iterator[Transaction]:
         """A read-only view of the last committed state (no lock needed: files are replaced whole)."""
         yield Transaction(self, read_only=True)
+
+    def _roll_forward(self) -> None:
+        """Finish a multi-file commit that a kill interrupted between its renames (under the lock)."""
+        try:
+            pairs = orjson.loads(self.commit_path.read_bytes())
+        except FileNotFoundError:
+            return
+        except (OSError, orjson.JSONDecodeError) as exc:
+            raise DatabaseError(f"cannot read the commit record {self.commit_path}: {exc}; the database was left untouched") from None
+        for tmp, final in pairs:
+            if Path(tmp).exists():
+                os.replace(tmp, final)
+        for folder in {Path(final).parent for _, final in pairs}:
+            fsync_dir(folder)
+        self.commit_path.unlink()
+        fsync_dir(self.commit_path.parent)
 
     def secret(self, name: str) -> bytes:
         """A random 256-bit key kept beside the database (`<db>.d/<name>.key`, mode 0600), made on

@@ -58,7 +58,7 @@ class PendingWriter:
                 except queue.Empty:
                     break
             try:
-                with self.database.transaction() as tx:
+                with self.database.transaction(atomic=False) as tx:  # pending shards are independent
                     tokens = [optin.start(tx, sign_up, ttl=self.ttl) for sign_up, _ in batch]
             except Exception as exc:  # the requests waiting on this batch answer with the error
                 for _, done in batch:
