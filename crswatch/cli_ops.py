@@ -148,9 +148,9 @@ def serve(app: App, host: str | None, port: int | None) -> None:
 
     from .web import create_app
 
-    config = app.config
+    config = app.with_config(web=replace(app.config.web, host=host or app.config.web.host, port=port or app.config.web.port))
     wsgi = create_app(app)
-    host, port = host or config.web.host, port or config.web.port
+    host, port = config.web.host, config.web.port
     try:
         server = waitress.create_server(wsgi, host=host, port=port, threads=config.web.threads, ident="crswatch", clear_untrusted_proxy_headers=True)
     except OSError as exc:

@@ -106,11 +106,22 @@ def test_csrf_is_required_on_every_form(site: Site, env: dict) -> None:
     assert _subscribers(env)[0]["score"] == 510  # neither form without its token changed anything
 
 
-def test_forged_expired_and_reused_tokens_are_refused(env: dict, smtp: SMTPSink) -> None:
-    site = Site(env, smtp, confirm_hours=0)  # every confirmation link has expired by the time it is opened
+def _age_pending_sign_ups(db_path: Path) -> None:
+    """Make every pending sign-up's confirmation link older than its expiry (as two days would)."""
+    for shard in db_path.with_name(db_path.name + ".d").glob("pending-*.json"):
+        data = json.loads(shard.read_text())
+        for doc in data.get("pending", {}).values():
+            doc["expires"] = "2000-01-01T00:00:00.000000Z"
+        shard.write_text(json.dumps(data))
+
+
+def test_forged_expired_and_reused_tokens_are_refused(env: dict, smtp: SMTPSink, db_path: Path) -> None:
+    site = Site(env, smtp)
     try:
         site.sign_up("late@example.com")
-        expired = site.get(site.confirmation_link("late@example.com").removeprefix(site.base))
+        link = site.confirmation_link("late@example.com")
+        _age_pending_sign_ups(db_path)
+        expired = site.get(link.removeprefix(site.base))
         assert expired.status_code == 404 and "does not work" in expired.text
         assert site.get("/confirm/" + "A" * 43).status_code == 404
         for forged in ("/manage/abc", "/unsubscribe/abc", "/manage/ImFiY2RlZmdoIg.aaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbb"):
@@ -273,3 +284,14 @@ def test_serve_on_a_busy_port_exits_2(env: dict, smtp: SMTPSink) -> None:
         Site(env, smtp).close()  # writes a working configuration
         result = cli("serve", "--port", str(taken.getsockname()[1]), env=env, timeout=60)
     assert result.returncode == 2 and "cannot listen on 127.0.0.1:" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [("client_limit", '"10 per hr"', "must read like 10/hour"),
+                                                       ("confirm_hours", "0", "confirm_hours must be at least 1"),
+                                                       ("email_channel", '"mailto://127.0.0.1:25?from=a@example.com"', "must contain {email}")])  # fmt: skip
+def test_serve_refuses_a_bad_web_configuration(env: dict, key: str, value: str, message: str) -> None:
+    config = Path(env["CRSWATCH_CONFIG"])
+    settings = {"email_channel": '"mailto://127.0.0.1:25?from=a@example.com&to={email}"', key: value}
+    config.write_text("[web]\n" + "".join(f"{k} = {v}\n" for k, v in settings.items()))
+    result = cli("serve", "--port", "1", env=env, timeout=60)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr

@@ -73,15 +73,23 @@ def create_app(app: App, send: Send | None = None) -> Flask:
     if web.proxies:
         flask.wsgi_app = ProxyFix(flask.wsgi_app, x_for=web.proxies)  # type: ignore[method-assign]
     limiter = MovingWindowRateLimiter(MemoryStorage())
-    per_client, per_destination = parse_limit(web.client_limit), parse_limit(web.destination_limit)
+    try:
+        per_client, per_destination = parse_limit(web.client_limit), parse_limit(web.destination_limit)
+    except ValueError:
+        raise Invalid([f"web.client_limit / web.destination_limit must read like 10/hour or 3/day, not {web.client_limit!r} / {web.destination_limit!r}"]) from None
+    if web.confirm_hours < 1:
+        raise Invalid([f"web.confirm_hours must be at least 1, not {web.confirm_hours}"])
     link_key = database.secret("links")
     deliver = send or ConfirmationSender()
     pending = PendingWriter(database, timedelta(hours=web.confirm_hours))
     defaults = app.subscriber_defaults
     choices = [(code, STREAMS[code]) for code in SUBSCRIBABLE if code != "other"]
 
+    # Links in messages never come from the request's Host header (which a client chooses).
+    own_url = (config.alerts.public_url or f"http://{web.host}:{web.port}").rstrip("/")
+
     def base_url() -> str:
-        return (config.alerts.public_url or request.url_root).rstrip("/")
+        return own_url
 
     def page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
         return render_template(template, choices=choices, sms=bool(web.sms_channel), **context), status
