@@ -98,6 +98,8 @@ def _print_status(data: dict[str, Any]) -> None:
     click.echo("newest draw:   " + (f"#{draw['number']} {draw['date']} {draw['program']}: {draw['invitations']:,} invitations, CRS {draw['crs']}" if draw else "none stored"))
     d = data["deliveries"]
     click.echo(f"deliveries:    {d['queued']} queued, {d['failed']} failed, {d['dead']} dead, {d['sent']} sent")
+    if data["pending_sign_ups"]:
+        click.echo(f"sign-ups:      {data['pending_sign_ups']} waiting for confirmation (crswatch serve)")
     s = data["scheduler"]
     click.echo(f"scheduler:     running (pid {s['pid']}), next run {s['next_run']}" if s["running"] else "scheduler:     not running (cron or manual checks)")
 

@@ -28,6 +28,7 @@ def report(view: Any, config: Any, now: datetime) -> dict[str, Any]:
     """Everything `crswatch status` shows, and whether it is healthy."""
     from notifier.outbox import counts
     from scraper.store import query_draws
+    from subscribers.optin import pending_count
 
     from .schedule import Plan, Window, expected_interval, parse_duration, plan_of
 
@@ -68,6 +69,7 @@ def report(view: Any, config: Any, now: datetime) -> dict[str, Any]:
         "consecutive_failures": failures,
         "newest_draw": {k: newest[0][k] for k in ("number", "date", "program", "stream", "invitations", "crs")} if newest else None,
         "deliveries": {k: outbox.get(k, 0) for k in ("queued", "failed", "dead", "sent")},
+        "pending_sign_ups": pending_count(view),
         "scheduler": {"running": True, "pid": run.get("pid"), "next_run": run.get("next_run"), "heartbeat": run.get("heartbeat")} if schedule else {"running": False},
     }
 

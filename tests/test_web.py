@@ -56,6 +56,7 @@ def test_sign_up_confirm_manage_unsubscribe(site: Site, env: dict, db_path: Path
     answer = site.sign_up("ana@example.com", score=505, streams=("cec", "french"), within="15", profile_created="2025-09-01T10:00:00")
     assert answer.status_code == 200 and "Check your e-mail" in answer.text
     assert _subscribers(env) == []  # pending until confirmed: nothing is sent there yet
+    assert json.loads(cli("status", "--format", "json", env=env).stdout)["pending_sign_ups"] == 1
     link = site.confirmation_link("ana@example.com")
     token = link.rsplit("/", 1)[1]
     assert len(token) >= 40
