@@ -26,6 +26,8 @@ COMMANDS = {
     "pool": ["pool", "--score", "505"],
     "chart (terminal)": ["chart", "--since", "2024-01-01"],
     "chart -o png": ["chart", "--stream", "cec", "--stream", "pnp", "--score", "505", "-o", "{tmp}/c.png"],
+    "chart -o svg": ["chart", "--score", "505", "-o", "{tmp}/c.svg"],
+    "chart -o png (all)": ["chart", "--score", "505", "-o", "{tmp}/all.png"],
     "draws": ["draws"],
     "forecast": ["forecast", "--score", "505", "--draws", "3"],
     "backtest": ["backtest"],

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
-import struct
+from collections import Counter
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
+from PIL import Image
 
 from helpers import cli, snapshot
 
@@ -71,15 +74,25 @@ def test_pool_bands_of_392_add_up_to_the_published_total(filled: dict) -> None:
 @pytest.mark.parametrize("suffix", [".png", ".svg"])
 def test_chart_writes_a_valid_image(filled: dict, tmp_path: Path, suffix: str) -> None:
     output = tmp_path / f"chart{suffix}"
-    cli("chart", "--stream", "cec", "--stream", "pnp", "--since", "2024-01-01", "--score", "505", "-o", str(output), env=filled, check=True)
+    out = cli("chart", "--stream", "cec", "--stream", "pnp", "--since", "2024-01-01", "--score", "505", "-o", str(output), env=filled, check=True).stdout
     data = output.read_bytes()
-    assert 20_000 < len(data) < 2_000_000
+    assert out == f"wrote {output} ({len(data):,} bytes)\n"
+    drawn = json.loads(cli("draws", "--stream", "cec", "--stream", "pnp", "--since", "2024-01-01", "--format", "json", env=filled, check=True).stdout)
     if suffix == ".png":
-        assert data[:8] == b"\x89PNG\r\n\x1a\n"
-        width, height = struct.unpack(">II", data[16:24])
-        assert width >= 800 and height >= 400
+        assert 20_000 < len(data) < 2_000_000
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()
+            assert image.format == "PNG" and image.size == (1210, 660)
+            colors = {color for _, color in image.getcolors(1_000_000)}
+        assert {(0x1F, 0x77, 0xB4), (0xFF, 0x7F, 0x0E)} <= colors  # both streams, in their own colours
     else:
-        assert b"<svg" in data[:500] and b"CRS cut-off" in data and b"your score 505" in data
+        assert 5_000 < len(data) < 2_000_000
+        root = ElementTree.fromstring(data)
+        svg = "{http://www.w3.org/2000/svg}"
+        assert len(root.findall(f"{svg}circle")) == len(drawn)  # one marker per draw
+        texts = [t.text for t in root.iter(f"{svg}text")]
+        streams = Counter(d["stream"] for d in drawn)
+        assert {"CRS cut-off", "Draw date", "your score 505", f"cec ({streams['cec']} draws)", f"pnp ({streams['pnp']} draws)"} <= set(texts)
 
 
 def test_chart_without_a_file_is_a_terminal_summary(filled: dict) -> None:

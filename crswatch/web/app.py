@@ -243,7 +243,7 @@ def _draw_pages(flask: Flask, app: App, page: Callable[..., tuple[str, int]]) ->
     @flask.get("/draws/<stream>.png")
     def chart(stream: str) -> Response:
         from ..history import oldest_first
-        from ..plot import draw_chart_bytes
+        from ..plot import chart_bytes
 
         if stream not in STREAMS:
             abort(404)
@@ -252,7 +252,7 @@ def _draw_pages(flask: Flask, app: App, page: Callable[..., tuple[str, int]]) ->
             abort(404)
         key = (stream, f"{len(rows)}:{rows[-1]['number']}:{rows[-1]['crs']}:{rows[-1]['invitations']}")
         if key not in charts:
-            charts[key] = draw_chart_bytes(rows, "png", size=(7, 3.2), title=f"{STREAMS[stream]}: cut-offs since 2024")
+            charts[key] = chart_bytes(rows, "png", size=(770, 352), title=f"{STREAMS[stream]}: cut-offs since 2024")
         response = Response(charts[key], mimetype="image/png")
         response.headers["Cache-Control"] = "public, max-age=600"
         return response
