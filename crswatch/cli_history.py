@@ -151,7 +151,10 @@ def chart(app: App, streams: tuple[str, ...], since: date | None, until: date | 
         raise errors.UsageError(f"{output}: the chart file must end in .png or .svg")
     from .plot import draw_chart
 
-    draw_chart(records, output, score)
+    try:
+        draw_chart(records, output, score)
+    except OSError as exc:
+        raise errors.UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     click.echo(f"wrote {output} ({output.stat().st_size:,} bytes)")
 
 

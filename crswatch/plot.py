@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -41,7 +42,14 @@ INK, GRID, FRAME = "#222222", "#e6e6e6", "#444444"
 
 
 def draw_chart(records: list[dict[str, Any]], output: Path, score: int | None) -> None:
-    output.write_bytes(chart_bytes(records, output.suffix.lower().lstrip("."), score=score))
+    """Write the chart whole or not at all (a temporary file beside it, then a rename)."""
+    data = chart_bytes(records, output.suffix.lower().lstrip("."), score=score)
+    partial = output.with_name(f".{output.name}.partial")
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, output)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def chart_bytes(records: list[dict[str, Any]], fmt: str, *, score: int | None = None, title: str = "",

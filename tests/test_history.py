@@ -104,4 +104,6 @@ def test_filters_with_no_match_and_bad_values(filled: dict) -> None:
     result = cli("stats", "--since", "2030-01-01", env=filled)
     assert result.returncode == 2 and "no stored draws match" in result.stderr
     assert cli("chart", "-o", "chart.gif", env=filled).returncode == 2
+    nowhere = cli("chart", "-o", "/nonexistent-dir/chart.png", env=filled)
+    assert (nowhere.returncode, nowhere.stderr) == (2, "crswatch: error: cannot write /nonexistent-dir/chart.png: No such file or directory\n")
     assert cli("pool", "91a", env=filled).returncode == 2  # the oldest rounds published no distribution
