@@ -158,7 +158,7 @@ def score_label(score: int, frame: Frame, avoid: list[tuple[float, float]]) -> T
     x, anchor = min(spans, key=hidden)
     if y - ascent(LEGEND) < frame.top + 2:  # no room above the line: write below it
         y += 10 + ascent(LEGEND)
-    return Text(x, y, text, LEGEND, anchor)
+    return Text(x, y, text, LEGEND, anchor, halo=True)
 
 
 def _by_stream(records: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:

@@ -55,6 +55,7 @@ class Text:
     anchor: str = "start"  # start | middle | end
     color: str = "#222222"
     vertical: bool = False  # turned 90 degrees counter-clockwise, read bottom to top
+    halo: bool = False  # a white outline, to stay readable over lines
 
 
 Shape = Line | Dot | Box
@@ -121,8 +122,9 @@ def _svg_shape(shape: Shape) -> str:
 
 def _svg_text(text: Text) -> str:
     turn = f' transform="rotate(-90 {text.x:.1f} {text.y:.1f})"' if text.vertical else ""
+    halo = ' stroke="#ffffff" stroke-width="3" stroke-linejoin="round" paint-order="stroke"' if text.halo else ""
     return (f'<text x="{text.x:.1f}" y="{text.y:.1f}" font-size="{text.size}" text-anchor="{text.anchor}" '
-            f'fill="{text.color}"{turn}>{escape(text.text)}</text>')  # fmt: skip
+            f'fill="{text.color}"{turn}{halo}>{escape(text.text)}</text>')  # fmt: skip
 
 
 # --------------------------------------------------------------------------- PNG
@@ -155,7 +157,8 @@ def png(scene: Scene) -> bytes:
             _vertical(image, text)
         else:
             anchor = {"start": "ls", "middle": "ms", "end": "rs"}[text.anchor]
-            draw.text((text.x, text.y), text.text, fill=text.color, font=font(text.size), anchor=anchor)
+            halo = {"stroke_width": 2, "stroke_fill": "#ffffff"} if text.halo else {}
+            draw.text((text.x, text.y), text.text, fill=text.color, font=font(text.size), anchor=anchor, **halo)
     buffer = io.BytesIO()
     image.save(buffer, "PNG")
     return buffer.getvalue()

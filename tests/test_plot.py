@@ -117,6 +117,7 @@ CASES = {
         (770, 352),
     ),
     "one draw, score far above": ([REAL[-1]], 900, (770, 352)),
+    "every stream on a small chart": (REAL, 505, (770, 420)),
     "cec in 2025, score at the top": (
         [r for r in REAL if r["stream"] == "cec" and r["date"] >= "2025-01-01"],
         547,
