@@ -91,6 +91,8 @@ def test_chart_writes_a_valid_image(filled: dict, tmp_path: Path, suffix: str) -
         svg = "{http://www.w3.org/2000/svg}"
         assert len(root.findall(f"{svg}circle")) == len(drawn)  # one marker per draw
         texts = [t.text for t in root.iter(f"{svg}text")]
+        (label,) = [t for t in root.iter(f"{svg}text") if t.text == "your score 505"]
+        assert label.get("paint-order") == "stroke" and label.get("stroke") == "#ffffff"  # a halo over the lines
         streams = Counter(d["stream"] for d in drawn)
         assert {"CRS cut-off", "Draw date", "your score 505", f"cec ({streams['cec']} draws)", f"pnp ({streams['pnp']} draws)"} <= set(texts)
 
