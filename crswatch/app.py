@@ -34,4 +34,4 @@ class App:
     def subscriber_defaults(self) -> Any:
         from subscribers.manage import Defaults
 
-        return Defaults(within=self.config.subscribers.within, streams=self.config.subscribers.streams)
+        return Defaults(self.config.subscribers.within, self.config.subscribers.streams, self.config.streams.subscribable)

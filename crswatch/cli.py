@@ -90,12 +90,15 @@ def main(ctx: click.Context, db: str | None, config_path: str | None, verbose: i
 @click.option("--source", metavar="URL", envvar="CRSWATCH_SOURCE", help="Feed URL (http, https or file) [env CRSWATCH_SOURCE].")
 @click.option("--dry-run", is_flag=True, help="Fetch and match, print what would happen; store and send nothing.")
 @click.option("--wait", type=click.FloatRange(min=0), default=10.0, show_default=True, metavar="SECONDS", help="How long to wait for another running check before giving up (exit 6).")
+@click.option("--accept-edit", "accept", multiple=True, metavar="NUMBER", help="Store IRCC's edit of this draw although it moves its date or stream (held otherwise; repeatable).")
 @click.pass_obj
-def check(app: App, source: str | None, dry_run: bool, wait: float) -> None:
+def check(app: App, source: str | None, dry_run: bool, wait: float, accept: tuple[str, ...]) -> None:
     """Run one cycle: fetch the feed, store new and changed draws, alert subscribers.
 
     Exit 0 when the cycle ran; 3 when the feed could not be fetched, 4 when it was rejected,
-    6 when another check is running.  Made for cron.
+    6 when another check is running, 9 when the rest was stored but some rounds are held
+    (unreadable or implausible: listed on stderr, in `status` and to the operator).
+    Made for cron.
 
     \b
     Example:
@@ -108,7 +111,7 @@ def check(app: App, source: str | None, dry_run: bool, wait: float) -> None:
     config = app.with_config(source=source)
     database = app.database
     with database.cycle_lock(timeout=wait):
-        report = run_reactor(lambda: run_check(config, database, dry_run=dry_run))
+        report = run_reactor(lambda: run_check(config, database, dry_run=dry_run, accept=tuple(a.lstrip("#") for a in accept)))
     for draw in report.new_draws[-20:] if not report.first_run else []:
         click.echo(f"new draw #{draw.number} {draw.date} {draw.program}: {draw.invitations:,} invitations, CRS {draw.crs}")
     if dry_run:
@@ -116,6 +119,10 @@ def check(app: App, source: str | None, dry_run: bool, wait: float) -> None:
             verdict = (delivery.verdict or "range withdrawn").replace("_", " ")
             click.echo(f"would alert {delivery.subscriber} via {delivery.masked}: #{delivery.draw} {delivery.kind}: {verdict}")
     click.echo(report.summary())
+    for held in report.held:
+        click.echo(f"crswatch: error: round #{held.number or '?'} held, not stored: {held.reason}", err=True)
+    if report.held:
+        sys.exit(errors.HELD)
 
 
 # ------------------------------------------------------------------------------------- draws
@@ -130,10 +137,17 @@ def parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> 
         raise click.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD)") from None
 
 
-def stream_option(help_text: str = "Only this stream (repeatable).") -> Any:
-    from scraper.streams import STREAMS
+def _known_streams(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    """Stream codes are the built-in ones plus those `[streams]` in the configuration adds."""
+    labels = ctx.find_object(App).config.streams.labels
+    for value in values:
+        if value not in labels:
+            raise click.BadParameter(f"{value!r} is not a stream code; valid: {', '.join(labels)} (see: crswatch streams)")
+    return values
 
-    return click.option("--stream", "streams", multiple=True, type=click.Choice(tuple(STREAMS)), help=help_text)
+
+def stream_option(help_text: str = "Only this stream (repeatable; codes: crswatch streams).") -> Any:
+    return click.option("--stream", "streams", multiple=True, metavar="CODE", callback=_known_streams, help=help_text)
 
 
 @main.group(invoke_without_command=True)
@@ -213,6 +227,52 @@ def draws_show(app: App, number: str, fmt: str) -> None:
             click.echo(f"{indent}{band:<10}{count:>10,}")
     else:
         click.echo("\nPool distribution: not published with this draw")
+
+
+@main.command("streams")
+@format_option
+@click.pass_obj
+def streams_command(app: App, fmt: str) -> None:
+    """List the stream codes: their labels, the draw names seen for each (with counts and the last
+    date), and the names waiting in `other` with their draw numbers.
+
+    A name in `other` is one crswatch does not know.  Teach it in the configuration file
+    (`[streams]`, see the README); the next check re-classifies its draws and sends late alerts.
+
+    \b
+    Examples:
+      crswatch streams
+      crswatch streams --format json
+    """
+    from scraper.store import names_seen
+
+    known = app.config.streams
+    with app.database.reader() as view:
+        seen = names_seen(view)
+    rows = []
+    for code, label in known.labels.items():
+        names = [n for n in seen if n["stream"] == code]
+        rows.append({
+            "code": code,
+            "label": label,
+            "draws": sum(n["draws"] for n in names),
+            "last": max((n["last"] for n in names), default=None),
+            "names": [{k: n[k] for k in ("name", "draws", "last")} | ({"numbers": n["numbers"]} if code == "other" else {}) for n in names],
+        })  # fmt: skip
+    for code in sorted({n["stream"] for n in seen} - set(known.labels)):  # a code that left the configuration
+        names = [n for n in seen if n["stream"] == code]
+        rows.append({"code": code, "label": "(no longer configured)", "draws": sum(n["draws"] for n in names),
+                     "last": max(n["last"] for n in names), "names": [{k: n[k] for k in ("name", "draws", "last")} for n in names]})  # fmt: skip
+    if fmt == "json":
+        emit(rows, ("code", "label", "draws", "last", "names"), fmt)
+        return
+    flat = [
+        {"code": row["code"], "label": row["label"], "name": name["name"], "draws": name["draws"], "last": name["last"],
+         "numbers": " ".join(name.get("numbers", []))}
+        for row in rows for name in row["names"] or [{"name": "", "draws": 0, "last": None}]
+    ]  # fmt: skip
+    columns = ("code", "label", "name", "draws", "last", "numbers")
+    emit(flat, columns if fmt == "csv" or any(r["numbers"] for r in flat) else columns[:-1], fmt)
 
 
 SUB_BANDS = {"491-500", "481-490", "471-480", "461-470", "451-460", "441-450", "431-440", "421-430", "411-420", "401-410"}

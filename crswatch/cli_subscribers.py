@@ -112,7 +112,7 @@ def update(app: App, subscriber: str, score: str | None, within: str | None, str
     with app.database.transaction() as tx:
         sub = do_update(
             tx, subscriber, check=_check, score=score, within=within, streams=streams,
-            channels=channels, profile_created=profile_created, name=name,
+            channels=channels, profile_created=profile_created, name=name, choices=app.config.streams.subscribable,
         )  # fmt: skip
     click.echo(f"updated {sub.id}: score {sub.score}, within {sub.within}, streams {' '.join(sub.streams)}, {len(sub.channels)} channel(s)")
 

@@ -9,10 +9,12 @@ from __future__ import annotations
 import os
 import tomllib
 from dataclasses import asdict, dataclass, field, fields, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-DEFAULT_SOURCE = "https://www.canada.ca/content/dam/ircc/documents/json/ee_rounds_123_en.json"
+from scraper import DEFAULT_SOURCE
+from scraper.streams import BUILTIN, StreamMap
 
 
 class ConfigError(ValueError):
@@ -36,6 +38,7 @@ class Fetch:
     timeout: float = 30.0  # seconds per attempt
     retries: int = 3  # extra attempts on timeouts and 5xx
     delay: float = 2.0  # seconds between attempts (AutoThrottle grows it on slow answers)
+    redirect_hosts: tuple[str, ...] = ()  # hosts besides canada.ca and the source's own a redirect may reach
 
 
 @dataclass(frozen=True)
@@ -86,7 +89,15 @@ class Config:
     schedule: Schedule = field(default_factory=Schedule)
     subscribers: SubscriberDefaults = field(default_factory=SubscriberDefaults)
     web: Web = field(default_factory=Web)
+    # [streams]: draw names the operator taught crswatch (name → code) and new codes (code → label)
+    stream_names: tuple[tuple[str, str], ...] = ()
+    stream_labels: tuple[tuple[str, str], ...] = ()
     path: Path | None = None  # the file this came from, if any
+
+    @cached_property
+    def streams(self) -> StreamMap:
+        """The built-in stream table plus `[streams]` (checked when the file is read)."""
+        return BUILTIN.with_names(dict(self.stream_names), dict(self.stream_labels))
 
     def scrapy_overrides(self) -> dict[str, Any]:
         return {
@@ -94,6 +105,8 @@ class Config:
             "RETRY_TIMES": self.fetch.retries,
             "DOWNLOAD_DELAY": self.fetch.delay,
             "AUTOTHROTTLE_START_DELAY": self.fetch.delay,
+            "CRSWATCH_STREAMS": self.streams,
+            "CRSWATCH_REDIRECT_HOSTS": list(self.fetch.redirect_hosts),
         }
 
     def masked(self) -> dict[str, Any]:
@@ -102,6 +115,9 @@ class Config:
 
         data = asdict(self)
         data["db"], data["path"] = str(self.db), str(self.path) if self.path else None
+        data["streams"] = {name: code for name, code in self.stream_names}
+        data["stream_labels"] = dict(self.stream_labels)
+        del data["stream_names"]
         data["alerts"]["operator"] = [mask_url(url) for url in self.alerts.operator]
         for key in ("email_channel", "sms_channel"):
             if data["web"][key]:
@@ -145,9 +161,37 @@ def _apply_file(config: Config, file: Path) -> Config:
             top["db"] = Path(_typed(value, str, f"{file}: db")).expanduser()
         elif key == "source":
             top["source"] = _typed(value, str, f"{file}: source")
+        elif key == "streams":
+            top["stream_names"], top["stream_labels"] = _streams(value, f"{file}: [streams]")
         else:
-            raise ConfigError(f"{file}: unknown key {key!r} (known: db, source, {', '.join(_SECTIONS)})")
+            raise ConfigError(f"{file}: unknown key {key!r} (known: db, source, streams, {', '.join(_SECTIONS)})")
     return replace(config, **top)
+
+
+def _streams(table: Any, where: str) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """`"Draw name" = "code"` or `"Draw name" = { code = "new", label = "What it is" }`."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where} must be a table")
+    names: dict[str, str] = {}
+    labels: dict[str, str] = {}
+    for name, value in table.items():
+        if isinstance(value, dict):
+            unknown = set(value) - {"code", "label"}
+            if unknown or not isinstance(value.get("code"), str) or not isinstance(value.get("label", ""), str):
+                raise ConfigError(f'{where} "{name}" must be a code or {{ code = "...", label = "..." }}')
+            code, label = value["code"], value.get("label", "")
+            if label:
+                labels[code] = label
+        elif isinstance(value, str):
+            code = value
+        else:
+            raise ConfigError(f'{where} "{name}" must be a code or {{ code = "...", label = "..." }}')
+        names[name] = code.strip().lower()
+    try:
+        BUILTIN.with_names(names, labels)
+    except ValueError as exc:
+        raise ConfigError(f"{where} {exc}") from None
+    return tuple(names.items()), tuple(labels.items())
 
 
 def _section(current: Any, values: dict[str, Any], where: str) -> Any:

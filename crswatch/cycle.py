@@ -8,15 +8,16 @@ database step is a short transaction; the cycle lock (held by the caller) keeps 
 from __future__ import annotations
 
 import asyncio
+import html
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from notifier.outbox import Delivery, DispatchReport, Journal, Policy
-from scraper.items import Draw, FeedOutcome, stamp
+from scraper.items import Draw, FeedOutcome, Malformed, stamp
 from scraper.parse import FeedError
-from scraper.store import Changes, merge_draws, vet_harvest
+from scraper.store import DRAWS, Changes, merge_draws, recognise, vet_harvest
 
 from .config import Config
 from .db import Database
@@ -39,9 +40,15 @@ class CycleReport:
     planned: list[Delivery] = field(default_factory=list)  # dry run: what would be queued
     delivery: DispatchReport = field(default_factory=DispatchReport)
 
+    @property
+    def held(self) -> list[Malformed]:
+        return self.changes.malformed
+
     def summary(self) -> str:
         if self.outcome == "unchanged":
             text = f"check: feed unchanged ({self.message})"
+            if self.changes.recognised:
+                text += f"; {len(self.changes.recognised)} draw(s) recognised"
         else:
             text = f"check: {self.changes.summary()}"
             if self.first_run:
@@ -90,8 +97,12 @@ def links_of(config: Config, database: Database) -> Any:
     return Links(config.alerts.public_url, database.secret("links"))
 
 
-async def run_check(config: Config, database: Database, *, dry_run: bool = False) -> CycleReport:
-    """One cycle.  Raises FetchFailed / FeedRejected (after recording the status)."""
+async def run_check(config: Config, database: Database, *, dry_run: bool = False, accept: tuple[str, ...] = ()) -> CycleReport:
+    """One cycle.  Raises FetchFailed / FeedRejected (after recording the status).
+
+    Rounds that cannot be stored (unreadable, implausible, a doubtful edit not in `accept`) are
+    held: the report lists them, the status keeps them, and the feed's validators are not kept,
+    so the next check reads the whole feed again and picks each one up once it is fixed."""
     from scraper.crawl import fetch
 
     with database.reader() as view:
@@ -110,11 +121,16 @@ async def run_check(config: Config, database: Database, *, dry_run: bool = False
             raise FetchFailed(f"cannot fetch {config.source}: {outcome.reason}")
         raise FeedRejected(f"feed rejected, nothing stored: {outcome.reason}")
     if outcome.status == "unchanged":
-        after = _record(database, now, "unchanged", outcome.reason, dry_run)
-        _notify_operator(config, before, after, dead=retried.dead, dry_run=dry_run)
-        return CycleReport("unchanged", outcome.reason, dry_run=dry_run, delivery=retried)
+        report = CycleReport("unchanged", outcome.reason, dry_run=dry_run, delivery=retried)
+        with database.transaction(commit=not dry_run) as tx:
+            _recognise(tx, config, now, report)
+            after = _update_status(tx, now, "unchanged", outcome.reason)
+        if not dry_run and report.queued:
+            report.delivery.add(await deliver(config, database))
+        _notify_operator(config, before, after, dead=report.delivery.dead, dry_run=dry_run)
+        return report
 
-    report, after, rejection = _store(config, database, harvest, now, dry_run)
+    report, after, rejection = _store(config, database, harvest, now, dry_run, accept)
     if rejection is not None:
         _notify_operator(config, before, after, dead=retried.dead, dry_run=dry_run)
         raise FeedRejected(f"feed rejected, nothing stored: {rejection}")
@@ -125,7 +141,7 @@ async def run_check(config: Config, database: Database, *, dry_run: bool = False
     return report
 
 
-def _store(config: Config, database: Database, harvest: Any, now: datetime, dry_run: bool) -> tuple[CycleReport, dict[str, Any], str | None]:
+def _store(config: Config, database: Database, harvest: Any, now: datetime, dry_run: bool, accept: tuple[str, ...] = ()) -> tuple[CycleReport, dict[str, Any], str | None]:
     """Merge the draws and queue their alerts in one transaction (so neither exists without the other)."""
     from notifier.fanout import plan
     from notifier.outbox import queue
@@ -137,7 +153,7 @@ def _store(config: Config, database: Database, harvest: Any, now: datetime, dry_
             vet_harvest(harvest, stored)
         except FeedError as exc:
             return CycleReport("rejected"), _update_status(tx, now, "rejected", str(exc)), str(exc)
-        changes = merge_draws(tx, harvest.draws, now, harvest.malformed)
+        changes = merge_draws(tx, harvest.draws, now, harvest.malformed, accept)
         report = CycleReport("updated", changes=changes, first_run=stored == 0, dry_run=dry_run)
         if not report.first_run and (changes.new or changes.changed):
             seen = stamp(now)
@@ -146,9 +162,30 @@ def _store(config: Config, database: Database, harvest: Any, now: datetime, dry_
             deliveries = plan(new, edited, iter_docs(tx), now)
             report.planned = deliveries
             report.queued = queue(tx, deliveries)
-        put_meta(tx, "feed", _validators(config.source, harvest.outcome))
-        after = _update_status(tx, now, "updated", changes.summary(), new=[d.number for d in changes.new])
+        _recognise(tx, config, now, report)
+        # with a round held, the next check must read the whole feed again (no 304, no same-body skip)
+        put_meta(tx, "feed", _validators(config.source, harvest.outcome) if not changes.malformed else {})
+        after = _update_status(tx, now, "updated", changes.summary(), new=[d.number for d in changes.new], held=changes.malformed)
     return report, after, None
+
+
+def _recognise(tx: Any, config: Config, now: datetime, report: CycleReport) -> None:
+    """Re-classify draws stored as `other` that `[streams]` now names; queue their late alerts."""
+    from notifier.fanout import plan
+    from notifier.outbox import queue
+    from subscribers.store import iter_docs
+
+    if report.first_run or not len(tx.table(DRAWS)):
+        return
+    recognised = recognise(tx, config.streams, now)
+    if not recognised:
+        return
+    report.changes.recognised = recognised
+    deliveries = plan([], [], iter_docs(tx), now, late=recognised)
+    report.planned += deliveries
+    report.queued += queue(tx, deliveries)
+    for draw, _ in recognised:
+        log.warning("draw #%s %r recognised as stream %s", draw.number, draw.program, draw.stream)
 
 
 def _validators(source: str, outcome: FeedOutcome) -> dict[str, Any]:
@@ -160,7 +197,7 @@ def _record(database: Database, now: datetime, outcome: str, message: str, dry_r
         return _update_status(tx, now, outcome, message)
 
 
-def _update_status(tx: Any, now: datetime, outcome: str, message: str, new: list[str] | None = None) -> dict[str, Any]:
+def _update_status(tx: Any, now: datetime, outcome: str, message: str, new: list[str] | None = None, held: list[Malformed] | None = None) -> dict[str, Any]:
     status = get_meta(tx, "status")
     ok = outcome in ("updated", "unchanged")
     status.update(
@@ -170,6 +207,8 @@ def _update_status(tx: Any, now: datetime, outcome: str, message: str, new: list
         new=new or [],
         consecutive_failures=0 if ok else status.get("consecutive_failures", 0) + 1,
     )
+    if outcome == "updated":  # a feed that was read says what is held now; other outcomes keep the list
+        status["held"] = [{"number": m.number, "reason": m.reason} for m in held or []]
     if ok:
         status["last_success_at"] = stamp(now)
     put_meta(tx, "status", status)
@@ -191,8 +230,9 @@ def send_operator(config: Config, messages: list[tuple[str, str]]) -> None:
     from notifier.send import send
 
     for title, text in messages:
+        body = html.escape(text).replace("\n", "<br>")  # names and reasons come from the feed
         for url in config.alerts.operator:
-            result = send(url, title, {"text": text, "html": f"<p>{text}</p>"})
+            result = send(url, title, {"text": text, "html": f"<p>{body}</p>"})
             if not result.ok:
                 from notifier.send import mask_url
 

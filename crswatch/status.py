@@ -56,6 +56,9 @@ def report(view: Any, config: Any, now: datetime) -> dict[str, Any]:
     failures = status.get("consecutive_failures", 0)
     if failures >= config.alerts.operator_after_failures:
         problems.append(f"the feed failed {failures} checks in a row: {status.get('message', '')}")
+    held = status.get("held") or []
+    for round_ in held:
+        problems.append(f"round #{round_.get('number') or '?'} held, not stored: {round_.get('reason')}")
     if outbox.get("dead"):
         problems.append(f"{outbox['dead']} dead deliveries (see: crswatch deliveries --status dead)")
     return {
@@ -65,6 +68,7 @@ def report(view: Any, config: Any, now: datetime) -> dict[str, Any]:
         "last_outcome": status.get("outcome"),
         "last_message": status.get("message"),
         "last_new_draws": status.get("new", []),
+        "held": held,
         "last_success_at": last_success,
         "consecutive_failures": failures,
         "newest_draw": {k: newest[0][k] for k in ("number", "date", "program", "stream", "invitations", "crs")} if newest else None,

@@ -11,7 +11,7 @@ from subscribers.model import ACTIVE
 from subscribers.store import channel_hash
 
 from .match import Verdict, verdict
-from .message import CORRECTION, NEW
+from .message import CORRECTION, LATE, NEW
 from .outbox import Delivery, delivery_id
 
 
@@ -20,38 +20,41 @@ def plan(
     changed: list[tuple[Draw, dict[str, Any], dict[str, Any]]],
     subscribers: Iterable[dict[str, Any]],
     now: datetime,
+    late: list[tuple[Draw, dict[str, Any]]] = (),  # type: ignore[assignment]
 ) -> list[Delivery]:
     """Deliveries for new draws and for corrections whose verdict changed, oldest draw first.
 
-    `new` holds (draw, stored record); `changed` holds (draw, stored record, previous record).
+    `new` holds (draw, stored record); `changed` holds (draw, stored record, previous record);
+    `late` holds (draw, record while it was `other`) for draws whose name was recognised only
+    now: those who hear of it now and did not before get one alert, marked late.
     Only active subscribers who subscribed before a draw was first seen are alerted about it.
     """
     now_stamp = stamp(now)
-    work = [(draw, record, None) for draw, record in new] + list(changed)
+    work = [(draw, record, None, NEW) for draw, record in new]
+    work += [(draw, record, previous, CORRECTION) for draw, record, previous in changed]
+    work += [(draw, previous, previous, LATE) for draw, previous in late]
     work.sort(key=lambda item: (item[0].date, item[1].get("first_seen", "")))
     deliveries: list[Delivery] = []
     docs = [doc for doc in subscribers if doc.get("status", ACTIVE) == ACTIVE]
-    for draw, record, previous in work:
+    for draw, record, previous, kind in work:
         first_seen = record.get("first_seen", now_stamp)
         revision = record.get("revision", 0)
         for doc in docs:
             if doc["created_at"] >= first_seen:
                 continue  # subscribed after the draw was first seen
-            now_verdict = _verdict(draw.stream, draw.crs, draw.tie_break, doc)
+            said = _verdict(draw.stream, draw.crs, draw.tie_break, doc)
             if previous is None:
-                if now_verdict is None:
+                if said is None:
                     continue
-                kind, said = NEW, now_verdict
             else:
                 before = _verdict(previous["stream"], previous["crs"], _when(previous.get("tie_break")), doc)
-                if before == now_verdict:
-                    continue
-                kind, said = CORRECTION, now_verdict
+                if before == said or (kind == LATE and (before is not None or said is None)):
+                    continue  # nothing new to say; a late alert only for those who heard nothing
             for channel in doc["channels"]:
                 digest = channel_hash(channel["url"])
                 deliveries.append(
                     Delivery(
-                        id=delivery_id(draw.number, revision, doc["id"], digest),
+                        id=delivery_id(draw.number, revision, doc["id"], digest, kind),
                         draw=draw.number,
                         revision=revision,
                         subscriber=doc["id"],
@@ -61,7 +64,7 @@ def plan(
                         kind=kind,
                         queued_at=now_stamp,
                         seq=len(deliveries),
-                        previous=_summary(previous) if previous else None,
+                        previous=_summary(previous) if previous and kind == CORRECTION else _late(previous) if kind == LATE else None,
                     )
                 )
     return deliveries
@@ -79,6 +82,10 @@ def _verdict(stream: str, crs: int, tie_break: datetime | None, doc: dict[str, A
 
 def _when(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
+
+
+def _late(record: dict[str, Any]) -> dict[str, Any]:
+    return {"first_seen": record.get("first_seen"), "stream": record.get("stream")}
 
 
 def _summary(record: dict[str, Any]) -> dict[str, Any]:

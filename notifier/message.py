@@ -14,7 +14,7 @@ from subscribers.model import Subscriber
 
 from .match import Verdict
 
-NEW, CORRECTION = "new", "correction"
+NEW, CORRECTION, LATE = "new", "correction", "late"
 
 HEADLINES = {
     Verdict.INVITED: "you are invited",
@@ -46,13 +46,15 @@ def render(alert: Alert, links: Links | None = None) -> tuple[str, dict[str, str
     headline = HEADLINES[alert.verdict] if alert.verdict else "no longer within your range"
     if alert.verdict is Verdict.CLOSE:
         headline = f"close: {draw.crs - sub.score} points short"
-    prefix = "Correction: " if alert.kind == CORRECTION else ""
+    prefix = {CORRECTION: "Correction: ", LATE: "Late: "}.get(alert.kind, "")
     title = f"{prefix}Express Entry draw #{draw.number} {draw.program}: cut-off {draw.crs} ({headline})"
     lines: list[tuple[str, str]] = []
     if alert.kind == CORRECTION and alert.previous:
         lines.append(("Correction", f"IRCC changed this draw after it was announced ({_changes(alert.previous, draw)})."))
+    if alert.kind == LATE:
+        lines.append(("Late alert", f"published on {_day(draw)}, recognised now: crswatch did not know this program's name until today."))
     lines += [
-        ("Draw", f"#{draw.number}, {draw.date:%B} {draw.date.day}, {draw.date.year}"),
+        ("Draw", f"#{draw.number}, {_day(draw)}"),
         ("Program", draw.program),
         ("Invitations", f"{draw.invitations:,}"),
         ("CRS cut-off", str(draw.crs)),
@@ -156,6 +158,10 @@ def _html(title: str, lines: list[tuple[str, str]], verdict: str, steps: str, li
         stop_html = e(stop.text)
     parts.append(f"<p style='color:#555'>{stop_html}</p>")
     return "<html><body>" + "".join(parts) + "</body></html>"
+
+
+def _day(draw: Draw) -> str:
+    return f"{draw.date:%B} {draw.date.day}, {draw.date.year}"
 
 
 def _stamp(moment: datetime | None) -> str:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import json
+
 from scraper.items import Draw
+from scraper.streams import OTHER
 
 from .outbox import Delivery
 
@@ -33,13 +36,25 @@ def notices(
         out.append(Notice("crswatch: the feed was rejected as malformed", f"Nothing was stored. Reason: {after.get('message', '')}"))
     if after.get("outcome") in ("updated", "unchanged") and before.get("consecutive_failures", 0) >= failures_threshold:
         out.append(Notice("crswatch: the feed is back", f"A check succeeded after {before['consecutive_failures']} failures."))
-    for draw in new_draws:
-        if draw.stream == "other":
+    held_before = {(h.get("number"), h.get("reason")) for h in before.get("held") or []}
+    for held in after.get("held") or []:
+        if (held.get("number"), held.get("reason")) not in held_before:
             out.append(
                 Notice(
-                    f"crswatch: draw #{draw.number} has an unknown program",
-                    f"'{draw.program}' matches no known stream; it was stored as 'other' and only subscribers of "
-                    "'other' were alerted. Map it in scraper/streams.py if it is a renamed category.",
+                    f"crswatch: round #{held.get('number') or '?'} is held, not stored",
+                    f"{held.get('reason')}. Nobody was alerted about it. Every check reads the feed again and "
+                    "stores the round once it can be read and is plausible; `crswatch status` lists what is held.",
+                )
+            )
+    for draw in new_draws:
+        if draw.stream == OTHER:
+            out.append(Notice(f"crswatch: draw #{draw.number} has an unknown program", unknown_name(draw.program)))
+        fields = [w for w in draw.warnings if not w.startswith("unknown draw name")]
+        if fields:
+            out.append(
+                Notice(
+                    f"crswatch: draw #{draw.number} was stored with fields left empty",
+                    "Stored and alerted; these optional fields could not be read and were left empty: " + "; ".join(fields),
                 )
             )
     if dead:
@@ -51,3 +66,15 @@ def notices(
             )
         )
     return out
+
+
+def unknown_name(program: str) -> str:
+    """What the operator reads about an unknown draw name, with the configuration that maps it."""
+    name = json.dumps(program, ensure_ascii=False)  # a TOML basic string: quotes and backslashes escaped
+    return (
+        f"{name} matches no known stream: it was stored as 'other' and only subscribers of 'other' were alerted. "
+        "If it is a known category under a new name, add to the configuration file:\n\n"
+        f'[streams]\n{name} = "healthcare"    # the existing code it belongs to (see: crswatch streams)\n\n'
+        f'or, for a new category:\n\n[streams]\n{name} = {{ code = "newcode", label = "What it is" }}\n\n'
+        "The next check re-classifies the draw and sends each subscriber it concerns one late alert."
+    )

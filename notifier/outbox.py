@@ -54,7 +54,7 @@ class Delivery:
     channel: str  # channel hash: the URL itself stays in the subscriber record
     masked: str  # the channel URL with secrets hidden, for listings
     verdict: str | None
-    kind: str  # "new" | "correction"
+    kind: str  # "new" | "correction" | "late"
     queued_at: str
     seq: int = 0  # order within one queueing: oldest draw first
     status: str = QUEUED
@@ -62,7 +62,7 @@ class Delivery:
     next_try: str | None = None
     last_error: str = ""
     sent_at: str | None = None
-    previous: dict[str, Any] | None = field(default=None)  # the draw as first announced (corrections)
+    previous: dict[str, Any] | None = field(default=None)  # the draw as first announced (corrections), first seen (late)
 
     def to_doc(self) -> dict[str, Any]:
         return asdict(self)
@@ -72,8 +72,10 @@ class Delivery:
         return cls(**{k: doc[k] for k in cls.__dataclass_fields__ if k in doc})
 
 
-def delivery_id(draw: str, revision: int, subscriber: str, channel: str) -> str:
-    return f"{draw}/{revision}/{subscriber}/{channel}"
+def delivery_id(draw: str, revision: int, subscriber: str, channel: str, kind: str = "new") -> str:
+    """One id per alert that may ever be sent: a late alert (a draw recognised after it was
+    stored) has its own, so it can never collide with the draw's other alerts."""
+    return f"{draw}/{revision}/{subscriber}/{channel}" + ("/late" if kind == "late" else "")
 
 
 def queue(tx: Any, deliveries: Iterable[Delivery]) -> int:

@@ -8,15 +8,17 @@ cannot be read; the tolerant fields (draw time, tie-break, pool, link) become No
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
-from typing import Any
-from urllib.parse import urljoin
+from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
 
 import orjson
 
 from .items import POOL_BANDS, Draw
-from .streams import stream_of
+from .streams import BUILTIN, OTHER, StreamMap
 
+T = TypeVar("T")
 PUBLIC_SITE = "https://www.canada.ca"
 _CANADASITE = "/content/canadasite"
 
@@ -34,7 +36,17 @@ class FeedError(ValueError):
 
 
 class RoundError(ValueError):
-    """One round cannot be read (it is set aside; the rest of the feed is stored)."""
+    """One round cannot be read (it is held; the rest of the feed is stored)."""
+
+
+class Implausible(RoundError):
+    """A round that reads but cannot be true (a cut-off of 0, a date next month): held until fixed."""
+
+
+#: Plausible values of a round; anything outside is held, never stored or alerted.
+CRS_RANGE = (1, 1200)
+INVITATIONS_RANGE = (1, 100_000)
+FUTURE_SLACK = timedelta(days=1)  # IRCC's date is Ottawa's; a day covers every time zone
 
 
 # ---------------------------------------------------------------------------------------- feed
@@ -64,8 +76,12 @@ def parse_feed(body: bytes) -> list[Any]:
 # --------------------------------------------------------------------------------------- round
 
 
-def parse_round(raw: Any) -> Draw:
-    """One raw round → a `Draw`; RoundError when a required field cannot be read."""
+def parse_round(raw: Any, streams: StreamMap = BUILTIN) -> Draw:
+    """One raw round → a `Draw`; RoundError when a required field cannot be read.
+
+    Required: number, date, program name, invitations, cut-off.  Every other field is optional:
+    one that cannot be read is stored empty with a warning, never a reason to lose the round.
+    """
     if not isinstance(raw, dict):
         raise RoundError("the round is not a JSON object")
     warnings: list[str] = []
@@ -76,15 +92,17 @@ def parse_round(raw: Any) -> Draw:
     program = " ".join(_text(raw.get("drawName")).split())
     if not program:
         raise RoundError("drawName is missing")
-    stream = stream_of(program)
+    stream = streams.code_of(program)
     if stream is None:
-        stream = "other"
+        stream = OTHER
         warnings.append(f"unknown draw name {program!r}: stored as stream 'other'")
     invitations = parse_int(raw.get("drawSize"), "drawSize")
     crs = parse_int(raw.get("drawCRS"), "drawCRS")
-    drawn_at = _tolerant(raw, "drawDateTime", day, warnings)
-    tie_break = _tolerant(raw, "drawCutOff", day, warnings)
-    pool, pool_as_of = _pool(raw, warnings)
+    drawn_at = _optional("drawDateTime", lambda: _stamp_of(raw, "drawDateTime", day, warnings), warnings)
+    tie_break = _optional("drawCutOff", lambda: _stamp_of(raw, "drawCutOff", day, warnings), warnings)
+    pool, pool_as_of = _optional("pool distribution", lambda: _pool(raw, warnings), warnings) or (None, None)
+    programs = _optional("drawText2", lambda: split_programs(_text(raw.get("drawText2"))), warnings) or ()
+    url = _optional("link", lambda: round_url(raw, warnings), warnings)
     return Draw(
         number=number,
         date=day,
@@ -94,13 +112,23 @@ def parse_round(raw: Any) -> Draw:
         crs=crs,
         drawn_at=drawn_at,
         tie_break=tie_break,
-        eligible_programs=split_programs(_text(raw.get("drawText2"))),
-        url=round_url(raw),
+        eligible_programs=programs,
+        url=url,
         pool=pool,
         pool_as_of=pool_as_of,
         raw=raw,
         warnings=tuple(warnings),
     )
+
+
+def vet_round(draw: Draw, now: datetime) -> None:
+    """Implausible when a round reads but cannot be true; it is then held until IRCC fixes it."""
+    if not CRS_RANGE[0] <= draw.crs <= CRS_RANGE[1]:
+        raise Implausible(f"cut-off {draw.crs} is outside {CRS_RANGE[0]}-{CRS_RANGE[1]}")
+    if not INVITATIONS_RANGE[0] <= draw.invitations <= INVITATIONS_RANGE[1]:
+        raise Implausible(f"{draw.invitations:,} invitations is outside {INVITATIONS_RANGE[0]}-{INVITATIONS_RANGE[1]:,}")
+    if datetime.combine(draw.date, datetime.min.time(), UTC) > now + FUTURE_SLACK:
+        raise Implausible(f"the draw is dated {draw.date}, more than a day in the future")
 
 
 def parse_int(value: Any, name: str) -> int:
@@ -128,7 +156,7 @@ def parse_draw_date(raw: dict[str, Any]) -> date:
     raise RoundError(f"drawDate {iso!r} is not a date")
 
 
-_LONG_DATE = re.compile(r"([a-z]+)\.?\s*(\d{1,2})\s*[,.]?\s*(\d{4})")
+_LONG_DATE = re.compile(r"([a-z]+)\.?\s*(\d{1,2})(?:st|nd|rd|th)?\s*[,.]?\s*(\d{4})")
 
 
 def parse_long_date(text: str) -> date | None:
@@ -142,10 +170,10 @@ def parse_long_date(text: str) -> date | None:
         return None
 
 
-# "January 21, 2026 at 12:37:42 UTC" and its ~20 irregular spellings: a missing comma, "at",
+# "January 21, 2026 at 12:37:42 UTC" and its ~20 irregular spellings: an ordinal day ("21st"), a missing comma, "at",
 # year or "UTC"; a stray AM/PM on a 24-hour time; "March 02. 2024"; an ISO date repeated.
 _STAMP = re.compile(
-    r"""(?P<month>[a-z]+)\.?\s*(?P<day>\d{1,2})\s*[,.]?\s*(?P<year>\d{4})?\s*,?\s*
+    r"""(?P<month>[a-z]+)\.?\s*(?P<day>\d{1,2})(?:st|nd|rd|th)?\s*[,.]?\s*(?P<year>\d{4})?\s*,?\s*
         (?:at)?\s*(?P<iso>\d{4}-\d{2}-\d{2})?\s*
         (?P<h>\d{1,2}):(?P<m>\d{2}):(?P<s>\d{2})\s*(?P<ampm>[ap]\.?m\.?)?\s*(?:utc|gmt|z)?""",
     re.VERBOSE,
@@ -166,7 +194,10 @@ def parse_stamp(text: str, draw_date: date | None = None) -> datetime | None:
         hour = hour % 12 + (12 if match["ampm"].startswith("p") else 0)
     month, day = MONTHS[match["month"]], int(match["day"])
     if match["iso"]:
-        iso = date.fromisoformat(match["iso"])
+        try:
+            iso = date.fromisoformat(match["iso"])
+        except ValueError:  # "2025-02-30": an impossible date is never guessed at
+            return None
         if (iso.month, iso.day) != (month, day) or (match["year"] and int(match["year"]) != iso.year):
             return None
         year = iso.year
@@ -190,26 +221,41 @@ def split_programs(text: str) -> tuple[str, ...]:
     return tuple(part for part in (p.strip() for p in parts) if part)
 
 
-def round_url(raw: dict[str, Any]) -> str | None:
-    """The public www.canada.ca link of the round, from the first field with an <a href>."""
+def round_url(raw: dict[str, Any], warnings: list[str] | None = None) -> str | None:
+    """The public www.canada.ca link of the round, from the first field with a usable <a href>.
+
+    Only https links on canada.ca hosts go into messages; any other href (javascript:, another
+    site, a broken address) is dropped with a warning."""
     from bs4 import BeautifulSoup  # noqa: PLC0415 — only rounds with HTML need it
 
     for key in ("drawNumberURL", "mitext", "DrawText1"):
         html = _text(raw.get(key))
         if "href" not in html:
             continue
-        anchor = BeautifulSoup(html, "html.parser").find("a", href=True)
-        if anchor is not None:
-            return public_url(str(anchor["href"]))
+        for anchor in BeautifulSoup(html, "html.parser").find_all("a", href=True):
+            url = public_url(str(anchor["href"]))
+            if url is not None:
+                return url
+            if warnings is not None:
+                warnings.append(f"{key} link {str(anchor['href'])[:80]!r} is not an https link on canada.ca; dropped")
     return None
 
 
-def public_url(href: str) -> str:
-    """An href from the feed → its absolute public address (`/content/canadasite` dropped)."""
-    href = href.strip()
+def public_url(href: str) -> str | None:
+    """An href from the feed → its absolute public address (`/content/canadasite` dropped), or
+    None unless that is an https address on canada.ca."""
+    href = "".join(href.split())  # browsers drop whitespace inside URLs; so do we, before checking
     if href.startswith(_CANADASITE + "/"):
         href = href[len(_CANADASITE) :]
-    return urljoin(PUBLIC_SITE + "/", href)
+    try:
+        url = urljoin(PUBLIC_SITE + "/", href)
+        parts = urlsplit(url)
+        host = (parts.hostname or "").rstrip(".")
+    except ValueError:  # "http://[::1" and the like
+        return None
+    if parts.scheme != "https" or parts.username or parts.password or parts.port not in (None, 443):
+        return None
+    return url if host == "canada.ca" or host.endswith(".canada.ca") else None
 
 
 # ------------------------------------------------------------------------------------- helpers
@@ -219,7 +265,16 @@ def _text(value: Any) -> str:
     return value.strip() if isinstance(value, str) else ("" if value is None else str(value).strip())
 
 
-def _tolerant(raw: dict[str, Any], key: str, day: date, warnings: list[str]) -> datetime | None:
+def _optional(name: str, read: Callable[[], T], warnings: list[str]) -> T | None:
+    """An optional field: whatever goes wrong reading it, the round is kept and the field empty."""
+    try:
+        return read()
+    except Exception as exc:  # noqa: BLE001 — an optional field never costs the round
+        warnings.append(f"{name} could not be read ({type(exc).__name__}: {exc}); stored as none")
+        return None
+
+
+def _stamp_of(raw: dict[str, Any], key: str, day: date, warnings: list[str]) -> datetime | None:
     text = _text(raw.get(key))
     if not text:
         return None

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from .items import Draw, FeedOutcome, Malformed, RawRound
-from .parse import RoundError, parse_round
+from .parse import RoundError, parse_round, vet_round
+from .streams import BUILTIN, StreamMap
 
 log = logging.getLogger(__name__)
 
@@ -27,17 +30,31 @@ class Harvest:
 
 
 class ParsePipeline:
-    """RawRound → Draw; a round that cannot be read becomes `Malformed` (with a warning)."""
+    """RawRound → Draw; a round that cannot be read, or cannot be true, becomes `Malformed`.
+
+    Nothing is ever dropped here: whatever goes wrong with one round, it reaches the harvest as
+    a `Draw` or as a `Malformed` that the cycle reports and holds.  The stream names come from
+    the `CRSWATCH_STREAMS` setting (the built-in table plus the operator's `[streams]`)."""
+
+    def __init__(self, streams: StreamMap = BUILTIN, now: Callable[[], datetime] = lambda: datetime.now(UTC)):
+        self.streams = streams
+        self.now = now
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> ParsePipeline:
+        return cls(crawler.settings.get("CRSWATCH_STREAMS") or BUILTIN)
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, RawRound):
             return item
+        number = item.raw.get("drawNumber") if isinstance(item.raw, dict) else None
         try:
-            draw = parse_round(item.raw)
-        except RoundError as exc:
-            number = item.raw.get("drawNumber") if isinstance(item.raw, dict) else None
-            log.warning("round at position %d (number %r) set aside: %s", item.position, number, exc)
-            return Malformed(item.position, str(number) if number else None, str(exc))
+            draw = parse_round(item.raw, self.streams)
+            vet_round(draw, self.now())
+        except Exception as exc:  # noqa: BLE001 — a round is held with a reason, never lost
+            reason = str(exc) if isinstance(exc, RoundError) else f"could not be read ({type(exc).__name__}: {exc})"
+            log.warning("round at position %d (number %r) held: %s", item.position, number, reason)
+            return Malformed(item.position, str(number) if number else None, reason)
         for warning in draw.warnings:
             log.warning("round %s: %s", draw.number, warning)
         return draw

@@ -75,4 +75,7 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.defaultheaders.DefaultHeadersMiddleware": None,
     "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
+    # Sees a 3xx before RedirectMiddleware (600) does: responses pass in descending order.
+    "scraper.middlewares.RedirectGuard": 650,
 }
+CRSWATCH_REDIRECT_HOSTS: list[str] = []  # hosts besides canada.ca and the source's own a redirect may reach

@@ -18,6 +18,7 @@ from tinydb import TinyDB
 from .items import Draw, Malformed, stamp
 from .parse import FeedError
 from .pipelines import Harvest
+from .streams import OTHER, StreamMap
 
 DRAWS = "draws"
 REVISIONS = "draw_revisions"
@@ -35,12 +36,15 @@ class Changes:
     new: list[Draw] = field(default_factory=list)
     changed: list[tuple[Draw, dict[str, Any]]] = field(default_factory=list)  # (draw, old record)
     unchanged: int = 0
-    malformed: list[Malformed] = field(default_factory=list)
+    malformed: list[Malformed] = field(default_factory=list)  # held: unreadable, implausible, or an edit to look at
+    recognised: list[tuple[Draw, dict[str, Any]]] = field(default_factory=list)  # (draw, record while `other`)
 
     def summary(self) -> str:
         text = f"{len(self.new)} new, {len(self.changed)} changed, {self.unchanged} unchanged"
+        if self.recognised:
+            text += f", {len(self.recognised)} recognised"
         if self.malformed:
-            text += f", {len(self.malformed)} malformed set aside"
+            text += f", {len(self.malformed)} held"
         return text
 
 
@@ -54,12 +58,15 @@ def vet_harvest(harvest: Harvest, stored: int) -> None:
         raise FeedError(f"the feed lists {listed} rounds but {stored} are stored: it looks truncated")
 
 
-def count_draws(db: TinyDB) -> int:
-    return len(db.table(DRAWS))
+def merge_draws(
+    db: TinyDB, draws: Iterable[Draw], now: datetime, malformed: Iterable[Malformed] = (), accept: Iterable[str] = ()
+) -> Changes:
+    """Store new draws, update edited ones (old version to the revision log), delete nothing.
 
-
-def merge_draws(db: TinyDB, draws: Iterable[Draw], now: datetime, malformed: Iterable[Malformed] = ()) -> Changes:
-    """Store new draws, update edited ones (old version to the revision log), delete nothing."""
+    An edit that moves a stored draw to another date or another stream is not a correction to
+    send to everyone but something for the operator to look at: it is held (`Changes.malformed`)
+    unless its number is in `accept`."""
+    accepted = set(accept)
     table = db.table(DRAWS)
     stored = {doc["number"]: doc for doc in table.all()}
     changes = Changes(malformed=list(malformed))
@@ -77,6 +84,11 @@ def merge_draws(db: TinyDB, draws: Iterable[Draw], now: datetime, malformed: Ite
             fresh.append(draw.to_record() | {"first_seen": seen, "updated_at": seen, "revision": 0})
             changes.new.append(draw)
         elif old.get("raw") != draw.raw:
+            doubt = doubtful_edit(old, draw)
+            if doubt and draw.number not in accepted:
+                changes.malformed.append(Malformed(-1, draw.number, f"edit held for the operator: {doubt} (accept with: crswatch check --accept-edit {draw.number})"))
+                changes.unchanged += 1
+                continue
             record = draw.to_record() | {
                 "first_seen": old.get("first_seen", seen),
                 "updated_at": seen,
@@ -96,6 +108,33 @@ def merge_draws(db: TinyDB, draws: Iterable[Draw], now: datetime, malformed: Ite
         )
     changes.new.sort(key=draw_order)
     return changes
+
+
+def doubtful_edit(old: dict[str, Any], draw: Draw) -> str | None:
+    """Why an edit of a stored draw needs an operator's look (another date or stream), or None.
+
+    Dates are compared as dates: IRCC once rewrote "2023-04-12" as "12-04-2023", the same day.
+    A draw stored as `other` may take a known stream: that is the name being recognised."""
+    if old.get("date") != draw.date.isoformat():
+        return f"#{draw.number} moved from {old.get('date')} to {draw.date.isoformat()}"
+    if old.get("stream") not in (draw.stream, OTHER):
+        return f"#{draw.number} moved from stream {old.get('stream')} to {draw.stream}"
+    return None
+
+
+def recognise(db: TinyDB, streams: StreamMap, now: datetime) -> list[tuple[Draw, dict[str, Any]]]:
+    """Draws stored as `other` whose name `streams` now knows: re-classified in this transaction.
+
+    Returns (draw as re-classified, record as it was).  Each draw leaves `other` once, so a
+    mapping that changes again later re-classifies nothing twice."""
+    table = db.table(DRAWS)
+    found = [(doc, code) for doc in table.all() if doc["stream"] == OTHER and (code := streams.code_of(doc["program"])) not in (None, OTHER)]
+    if not found:
+        return []
+    seen = stamp(now)
+    updates = {doc.doc_id: {"stream": code, "recognised_at": seen, "stream_was": OTHER} for doc, code in found}
+    table.update(lambda doc: doc.update(updates[doc.doc_id]), doc_ids=list(updates))
+    return [(Draw.from_record(dict(doc) | updates[doc.doc_id]), dict(doc)) for doc, _ in found]
 
 
 def draw_order(draw: Draw | dict[str, Any]) -> tuple[Any, ...]:
@@ -133,6 +172,19 @@ def find_draw(db: TinyDB, number: str) -> dict[str, Any] | None:
         if doc["number"] == number:
             return doc
     return None
+
+
+def names_seen(db: TinyDB) -> list[dict[str, Any]]:
+    """Every (stream, draw name) stored: how many draws, the last date, their numbers (newest first)."""
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for doc in db.table(DRAWS).all():
+        groups.setdefault((doc["stream"], doc["program"]), []).append(doc)
+    out = []
+    for (stream, name), docs in groups.items():
+        docs.sort(key=draw_order, reverse=True)
+        out.append({"stream": stream, "name": name, "draws": len(docs), "last": docs[0]["date"], "numbers": [d["number"] for d in docs]})
+    out.sort(key=lambda n: n["last"], reverse=True)  # the wording in use now first
+    return out
 
 
 def revisions_of(db: TinyDB, number: str) -> list[dict[str, Any]]:

@@ -17,11 +17,14 @@ from . import store, validate
 from .model import ACTIVE, PAUSED, Subscriber, hash_token, new_token
 from .validate import ChannelCheck, Invalid
 
+from scraper.streams import SUBSCRIBABLE
+
 
 @dataclass(frozen=True)
 class Defaults:
     within: int
     streams: tuple[str, ...]
+    choices: tuple[str, ...] = SUBSCRIBABLE  # the streams a subscriber may choose
 
 
 def subscribe(
@@ -45,7 +48,7 @@ def subscribe(
         {
             "score": lambda: validate.score(score),
             "within": lambda: validate.within(within) if within is not None else None,
-            "streams": lambda: validate.streams(streams) if streams else None,
+            "streams": lambda: validate.streams(streams, defaults.choices) if streams else None,
             "profile_created": lambda: validate.profile_created(profile_created, now),
             "name": lambda: validate.name(name),
             "channels": lambda: validate.channels(channels, check),
@@ -99,6 +102,7 @@ def update(
     profile_created: str | None = None,
     name: str | None = None,
     now: datetime | None = None,
+    choices: tuple[str, ...] = SUBSCRIBABLE,
 ) -> Subscriber:
     """Change what was given; channels given replace the subscriber's channels."""
     streams, channels = tuple(streams), tuple(channels)
@@ -107,7 +111,7 @@ def update(
         {
             "score": lambda: validate.score(score) if score is not None else None,
             "within": lambda: validate.within(within) if within is not None else None,
-            "streams": lambda: validate.streams(streams) if streams else None,
+            "streams": lambda: validate.streams(streams, choices) if streams else None,
             "profile_created": lambda: validate.profile_created(profile_created, now),
             "name": lambda: validate.name(name),
             "channels": lambda: validate.channels(channels, check) if channels else None,
@@ -158,7 +162,7 @@ def import_csv(tx: Any, text: str, *, check: ChannelCheck, defaults: Defaults, n
     for row in reader:
         line = reader.line_num
         try:
-            values = _row_values(row, check, now)
+            values = _row_values(row, check, now, defaults.choices)
         except Invalid as exc:
             problems += [f"line {line}: {p}" for p in exc.problems]
             continue
@@ -172,14 +176,14 @@ def import_csv(tx: Any, text: str, *, check: ChannelCheck, defaults: Defaults, n
     return _store_rows(tx, [v for _, v in rows], defaults, now)
 
 
-def _row_values(row: dict[str, Any], check: ChannelCheck, now: datetime) -> dict[str, Any]:
+def _row_values(row: dict[str, Any], check: ChannelCheck, now: datetime, choices: tuple[str, ...]) -> dict[str, Any]:
     cell = {k: (row.get(k) or "").strip() for k in IMPORT_COLUMNS}
     return validate.collect(
         {
             "name": lambda: validate.name(cell["name"]),
             "score": lambda: validate.score(cell["score"]),
             "within": lambda: validate.within(cell["within"]) if cell["within"] else None,
-            "streams": lambda: validate.streams([cell["streams"]]) if cell["streams"] else None,
+            "streams": lambda: validate.streams([cell["streams"]], choices) if cell["streams"] else None,
             "profile_created": lambda: validate.profile_created(cell["profile_created"], now),
             "channels": lambda: validate.channels(cell["channels"].split(), check),
         }

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scraper.items import stamp
+from scraper.streams import SUBSCRIBABLE
 
 from . import manage, validate
 from .model import Subscriber, hash_token
@@ -41,14 +42,14 @@ class SignUp:
 
 
 def validate_sign_up(*, channel: str, score: Any, within: Any, streams: Iterable[str], profile_created: Any,
-                     check: ChannelCheck, now: datetime | None = None) -> SignUp:  # fmt: skip
+                     check: ChannelCheck, now: datetime | None = None, choices: tuple[str, ...] = SUBSCRIBABLE) -> SignUp:  # fmt: skip
     """Every problem at once (`Invalid`), by the CLI's own rules."""
     streams = tuple(streams)
     values = validate.collect(
         {
             "score": lambda: validate.score(score),
             "within": lambda: validate.within(within) if within not in (None, "") else None,
-            "streams": lambda: validate.streams(streams),
+            "streams": lambda: validate.streams(streams, choices),
             "profile_created": lambda: validate.profile_created(profile_created, now),
             "channels": lambda: validate.channels([channel], check),
         }

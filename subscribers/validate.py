@@ -7,7 +7,7 @@ stage does not depend on the one downstream of it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,19 +42,20 @@ def within(value: Any) -> int:
     return _int_in(value, WITHIN_RANGE, "within", "a number of points")
 
 
-def streams(values: Iterable[str]) -> tuple[str, ...]:
+def streams(values: Iterable[str], known: Collection[str] = SUBSCRIBABLE) -> tuple[str, ...]:
+    """Stream codes chosen from `known` (the built-in ones and those `[streams]` adds)."""
     chosen: list[str] = []
     for value in values:
         for code in str(value).replace(",", " ").split():
             code = code.strip().lower()
             if code == "general":
                 raise Problem("stream 'general' needs no subscription: general draws are open to every subscriber")
-            if code not in SUBSCRIBABLE:
-                raise Problem(f"unknown stream {code!r}; valid streams: {' '.join(SUBSCRIBABLE)}")
+            if code not in known:
+                raise Problem(f"unknown stream {code!r}; valid streams: {' '.join(known)}")
             if code not in chosen:
                 chosen.append(code)
     if not chosen:
-        raise Problem(f"no stream given; valid streams: {' '.join(SUBSCRIBABLE)}")
+        raise Problem(f"no stream given; valid streams: {' '.join(known)}")
     return tuple(chosen)
 
 

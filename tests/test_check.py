@@ -117,14 +117,19 @@ def test_5xx_is_retried_by_scrapy(feed: FeedServer, env: dict, db_path: Path) ->
     assert len(feed.requests) == 2
 
 
-def test_malformed_round_is_set_aside_then_picked_up_once_fixed(feed: FeedServer, env: dict, db_path: Path) -> None:
+def test_malformed_round_is_held_then_picked_up_once_fixed(feed: FeedServer, env: dict, db_path: Path) -> None:
     document = json.loads(snapshot("2026-01-21").read_bytes())
     document["rounds"][0]["drawCRS"] = "TBD"
     feed.serve(json.dumps(document).encode())
-    result = cli("check", "--source", feed.url, env=env, check=True)
-    assert "392 new" in result.stdout and "1 malformed set aside" in result.stdout
-    assert "drawCRS 'TBD' is not a number" in result.stderr
+    result = cli("check", "--source", feed.url, env=env)
+    assert result.returncode == 9, result.stderr
+    assert "392 new" in result.stdout and "1 held" in result.stdout
+    assert "crswatch: error: round #392 held, not stored: drawCRS 'TBD' is not a number" in result.stderr
     assert "392" not in _numbers(db_path)
+    status = cli("status", "--format", "json", env=env)
+    assert status.returncode == 7 and json.loads(status.stdout)["held"] == [{"number": "392", "reason": "drawCRS 'TBD' is not a number"}]
+    again = cli("check", "--source", feed.url, env=env)  # the same body is read again, still held
+    assert again.returncode == 9 and "0 new" in again.stdout and "1 held" in again.stdout
     document["rounds"][0]["drawCRS"] = "509"
     feed.serve(json.dumps(document).encode())
     result = cli("check", "--source", feed.url, env=env, check=True)

@@ -27,7 +27,6 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from scraper.streams import STREAMS, SUBSCRIBABLE
 from subscribers import links as link_tokens
 from subscribers import manage, optin, store
 from subscribers.validate import Invalid
@@ -83,7 +82,8 @@ def create_app(app: App, send: Send | None = None) -> Flask:
     deliver = send or ConfirmationSender()
     pending = PendingWriter(database, timedelta(hours=web.confirm_hours))
     defaults = app.subscriber_defaults
-    choices = [(code, STREAMS[code]) for code in SUBSCRIBABLE if code != "other"]
+    labels = config.streams.labels
+    choices = [(code, labels[code]) for code in defaults.choices if code != "other"]
 
     # Links in messages never come from the request's Host header (which a client chooses).
     own_url = (config.alerts.public_url or f"http://{web.host}:{web.port}").rstrip("/")
@@ -139,7 +139,7 @@ def create_app(app: App, send: Send | None = None) -> Flask:
             try:
                 sign_ups.append((kind, address, optin.validate_sign_up(
                     channel=url, score=values["score"], within=values["within"], streams=values["streams"],
-                    profile_created=values["profile_created"], check=check,
+                    profile_created=values["profile_created"], check=check, choices=defaults.choices,
                 )))  # fmt: skip
             except Invalid as exc:
                 problems += [p for p in exc.problems if p not in problems]
@@ -167,7 +167,7 @@ def create_app(app: App, send: Send | None = None) -> Flask:
             return page("message.html", 404, title="This link does not work",
                         text="It was already used, has expired, or was mistyped. You can subscribe again from the home page.")  # fmt: skip
         manage_url, _ = link_tokens.Links(base_url(), link_key).for_subscriber(subscriber.id)
-        return page("confirmed.html", subscriber=subscriber, manage_url=manage_url, names=STREAMS)
+        return page("confirmed.html", subscriber=subscriber, manage_url=manage_url, names=labels)
 
     def subscriber_of(token: str) -> Any:
         g.private = True
@@ -207,6 +207,7 @@ def create_app(app: App, send: Send | None = None) -> Flask:
                     updated = manage.update(
                         tx, subscriber.id, check=check_url, score=form.get("score", "").strip()[:10],
                         within=form.get("within", "").strip()[:10], streams=form.getlist("streams")[:20],
+                        choices=defaults.choices,
                     )  # fmt: skip
                     paused = form.get("paused") == "on"
                     if paused != (not updated.active):
@@ -238,21 +239,21 @@ def _draw_pages(flask: Flask, app: App, page: Callable[..., tuple[str, int]]) ->
         rows = records()
         newest = sorted(rows, key=lambda r: (r["date"], r["number"]), reverse=True)[:20]
         recent = [s for s in stats(oldest_first(rows)) if s["stream"] != "other" and s["last_date"] >= "2024-01-01"]
-        return page("draws.html", draws=newest, streams=recent, names=STREAMS)
+        return page("draws.html", draws=newest, streams=recent, names=labels)
 
     @flask.get("/draws/<stream>.png")
     def chart(stream: str) -> Response:
         from ..history import oldest_first
         from ..plot import chart_bytes
 
-        if stream not in STREAMS:
+        if stream not in labels:
             abort(404)
         rows = [r for r in oldest_first(records()) if r["stream"] == stream and r["date"] >= "2024-01-01"]
         if not rows:
             abort(404)
         key = (stream, f"{len(rows)}:{rows[-1]['number']}:{rows[-1]['crs']}:{rows[-1]['invitations']}")
         if key not in charts:
-            charts[key] = chart_bytes(rows, "png", size=(770, 352), title=f"{STREAMS[stream]}: cut-offs since 2024")
+            charts[key] = chart_bytes(rows, "png", size=(770, 352), title=f"{labels[stream]}: cut-offs since 2024")
         response = Response(charts[key], mimetype="image/png")
         response.headers["Cache-Control"] = "public, max-age=600"
         return response

@@ -6,6 +6,8 @@ It only fetches and splits: parsing rounds into `Draw`s happens in the pipelines
 from __future__ import annotations
 
 import hashlib
+import stat
+from pathlib import Path
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -13,10 +15,10 @@ import scrapy
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
+from .. import DEFAULT_SOURCE
 from ..items import FeedOutcome, RawRound
 from ..parse import FeedError, parse_feed
 
-DEFAULT_SOURCE = "https://www.canada.ca/content/dam/ircc/documents/json/ee_rounds_123_en.json"
 
 
 class RoundsSpider(scrapy.Spider):
@@ -27,7 +29,12 @@ class RoundsSpider(scrapy.Spider):
         self.source = source
         self.validators = validators or {}
 
-    async def start(self) -> AsyncIterator[scrapy.Request]:
+    async def start(self) -> AsyncIterator[scrapy.Request | FeedOutcome]:
+        if self.source.startswith("file:"):
+            refusal = check_file(self.source, self.settings.getint("DOWNLOAD_MAXSIZE"))
+            if refusal is not None:  # no request at all: nothing to retry, nothing read
+                yield refusal
+                return
         yield scrapy.Request(
             self.source,
             headers=conditional_headers(self.validators),
@@ -65,6 +72,22 @@ class RoundsSpider(scrapy.Spider):
             yield FeedOutcome("rejected", f"the feed is larger than {limit:,} bytes")
             return
         yield FeedOutcome("failed", describe_failure(failure))
+
+
+def check_file(source: str, limit: int) -> FeedOutcome | None:
+    """A file:// source is checked before it is read: it exists, is a file, and is not too big."""
+    from w3lib.url import file_uri_to_path
+
+    path = Path(file_uri_to_path(source))
+    try:
+        info = path.stat()
+    except OSError as exc:
+        return FeedOutcome("failed", f"cannot read {path}: {exc.strerror}")
+    if not stat.S_ISREG(info.st_mode):
+        return FeedOutcome("failed", f"{path} is not a file")
+    if limit and info.st_size > limit:
+        return FeedOutcome("rejected", f"the feed is larger than {limit:,} bytes")
+    return None
 
 
 def conditional_headers(validators: dict[str, Any]) -> dict[str, str]:
