@@ -76,6 +76,8 @@ class Runner:
                 with self.database.cycle_lock(timeout=0.5):
                     report = await run_check(self.config, self.database)
                 line = report.summary()
+                for held in report.held:
+                    log.warning("round #%s held, not stored: %s", held.number or "?", held.reason)
             except Busy:
                 line = "skipped: another crswatch check is running"
             except CrswatchError as exc:

@@ -262,7 +262,14 @@ def public_url(href: str) -> str | None:
 
 
 def _text(value: Any) -> str:
-    return value.strip() if isinstance(value, str) else ("" if value is None else str(value).strip())
+    """A field as text: every value in the feed is a string; a bare number is read as one."""
+    if isinstance(value, str):
+        return value.strip()
+    if value is None:
+        return ""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise RoundError(f"{type(value).__name__} {str(value)[:40]!r} where text was expected")
 
 
 def _optional(name: str, read: Callable[[], T], warnings: list[str]) -> T | None:

@@ -53,7 +53,7 @@ class ParsePipeline:
             vet_round(draw, self.now())
         except Exception as exc:  # noqa: BLE001 — a round is held with a reason, never lost
             reason = str(exc) if isinstance(exc, RoundError) else f"could not be read ({type(exc).__name__}: {exc})"
-            log.warning("round at position %d (number %r) held: %s", item.position, number, reason)
+            log.info("round at position %d (number %r) held: %s", item.position, number, reason)
             return Malformed(item.position, str(number) if number else None, reason)
         for warning in draw.warnings:
             log.warning("round %s: %s", draw.number, warning)

@@ -132,9 +132,9 @@ def recognise(db: TinyDB, streams: StreamMap, now: datetime) -> list[tuple[Draw,
     if not found:
         return []
     seen = stamp(now)
-    updates = {doc.doc_id: {"stream": code, "recognised_at": seen, "stream_was": OTHER} for doc, code in found}
-    table.update(lambda doc: doc.update(updates[doc.doc_id]), doc_ids=list(updates))
-    return [(Draw.from_record(dict(doc) | updates[doc.doc_id]), dict(doc)) for doc, _ in found]
+    updates = {doc["number"]: {"stream": code, "recognised_at": seen, "stream_was": OTHER} for doc, code in found}
+    table.update(lambda doc: doc.update(updates[doc["number"]]), doc_ids=[doc.doc_id for doc, _ in found])
+    return [(Draw.from_record(dict(doc) | updates[doc["number"]]), dict(doc)) for doc, _ in found]
 
 
 def draw_order(draw: Draw | dict[str, Any]) -> tuple[Any, ...]:
