@@ -225,6 +225,7 @@ def create_app(app: App, send: Send | None = None) -> Flask:
 def _draw_pages(flask: Flask, app: App, page: Callable[..., tuple[str, int]]) -> None:
     """/draws: the latest draws and a chart per stream, from the history code."""
     charts: dict[tuple[str, str], bytes] = {}
+    labels = app.config.streams.labels
 
     def records() -> list[dict[str, Any]]:
         from scraper.store import query_draws
