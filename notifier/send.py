@@ -3,23 +3,22 @@
 Each channel is sent on its own so that every result is known and one bad channel never blocks
 another.  The body format is chosen here per channel (HTML for e-mail, plain text elsewhere) and
 passed to apprise explicitly, so apprise never converts a body on its own.  E-mail fan-out reuses
-SMTP sessions (apprise's SMTP controller, settings parsed by apprise from each mailto:// URL) and
-builds each message from crswatch's own text and HTML renderings.
+SMTP sessions (`notifier.smtp`, on smtplib, with the settings apprise parsed from each mailto://
+URL) and builds each message from crswatch's own text and HTML renderings.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-import queue
+import re
 import secrets
 import sys
 import threading
 import time
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from email.header import Header
 from email.utils import formataddr, formatdate, make_msgid
 from dataclasses import dataclass, field
@@ -159,30 +158,59 @@ SWITCH_INTERVAL = 0.0005
 
 
 def _dispatch_routes(routes: dict[str, list[Outgoing]], concurrency: int, on_result: OnResult) -> None:
-    mail = [batch for route, batch in routes.items() if route.startswith("mail:")]
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="send") as pool:
         for route, batch in routes.items():
             if not route.startswith("mail:"):
                 pool.submit(_guard, _send_plugins, batch, on_result)
-        for batch in mail:
-            sessions = max(1, min(SMTP_SESSIONS_PER_SERVER, concurrency, len(batch)))
-            queues: list[queue.Queue[Any]] = [queue.Queue(maxsize=256) for _ in range(sessions)]
-            for q in queues:
-                pool.submit(_guard_queue, q, on_result)
-            # This thread parses URLs and builds messages; the sessions only talk SMTP, so they are
-            # never kept waiting for the GIL by CPU work of their own.
-            accounts = _Accounts()
-            for item in batch:  # one channel's messages stay in one session, in order
-                queues[zlib.crc32(item.url.encode()) % sessions].put(_prepare_mail(item, accounts))
-            for q in queues:
-                q.put(None)
+        for route, batch in routes.items():
+            if route.startswith("mail:"):
+                _send_mail_route(pool, batch, concurrency, on_result)
+
+
+def _send_mail_route(pool: ThreadPoolExecutor, items: list[Outgoing], concurrency: int, on_result: OnResult) -> None:
+    """This thread parses URLs and writes messages; the sessions (`notifier.smtp`) only talk SMTP,
+    so they are never kept waiting for the GIL by CPU work of their own.  One channel's messages
+    form one batch and stay in order; a message apprise's own plugin must send goes that way."""
+    from .smtp import Mail, Route
+
+    by_channel: dict[str, list[Outgoing]] = {}
+    for item in items:
+        by_channel.setdefault(item.url, []).append(item)
+    accounts = _Accounts()
+    routes: dict[Any, Route] = {}
+    urls = {item.key: item.url for item in items}
+
+    def on_mail(key: str, ok: bool, error: str) -> None:
+        on_result(key, Result(urls[key], ok, error))
+
+    try:
+        for channel_items in by_channel.values():
+            batch, account = [], None
+            for item in channel_items:
+                plugin, account, parts = _prepare_mail(item, accounts)
+                if parts is None:
+                    pool.submit(_guard, _send_plugins, [item], on_result)
+                    continue
+                batch.append(Mail(item.key, plugin.from_addr[1], parts))
+            if not batch:
+                continue
+            route = routes.get(account)
+            if route is None:
+                sessions = max(1, min(SMTP_SESSIONS_PER_SERVER, concurrency, len(by_channel)))
+                route = routes[account] = Route(account, sessions)
+                for _ in range(sessions):
+                    pool.submit(route.run_session, on_mail)
+            route.put(batch)
+    finally:
+        for route in routes.values():
+            route.close()
 
 
 class _Accounts:
     """Apprise parses every mailto:// URL in about half a millisecond.  The URLs of one route
     differ only in their recipients (`to=`), so each route is parsed once, with its first URL, and
-    a URL whose only difference is one plain address (which apprise's own `is_email` accepts)
-    reuses that parse with its own recipient.  Anything else is parsed whole."""
+    a URL whose only difference is one plain address reuses that parse with its own recipient.
+    Anything else is parsed whole."""
 
     def __init__(self) -> None:
         self.plugins: dict[str, Any] = {}
@@ -199,63 +227,41 @@ class _Accounts:
         return known, [(None, address)]
 
 
-def _only_recipient(url: str) -> str | None:
-    """The address of a mailto:// URL whose query names exactly one recipient in `to=` (no cc,
-    bcc or display name); None otherwise."""
-    from urllib.parse import parse_qsl
+_PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
 
-    from apprise.utils.parse import is_email
+
+def _only_recipient(url: str) -> str | None:
+    """The address of a mailto:// URL whose query names exactly one plain recipient in `to=` (no
+    cc, bcc or display name); None otherwise (then apprise parses the URL whole)."""
+    from urllib.parse import parse_qsl
 
     _, _, query = url.partition("?")
     pairs = [(k.lower(), v) for k, v in parse_qsl(query, keep_blank_values=True)]
     targets = [v for k, v in pairs if k in ("to", "cc", "bcc", "name")]
     if [k for k, _ in pairs].count("to") != 1 or len(targets) != 1:
         return None
-    found = is_email(targets[0].strip())
-    return found["full_email"] if found and found["full_email"] == targets[0].strip() else None
+    address = targets[0].strip()
+    return address if _PLAIN_ADDRESS.fullmatch(address) else None
 
 
-def _prepare_mail(item: Outgoing, accounts: _Accounts | None = None) -> tuple[Outgoing, Any, list[tuple[list[str], bytes]] | None]:
-    """(item, plugin, messages); messages None when the item must go through its plugin instead."""
+def _prepare_mail(item: Outgoing, accounts: _Accounts) -> tuple[Any, Any, list[tuple[list[str], bytes]] | None]:
+    """(plugin, SMTP account, messages); messages None when the item must go through its plugin."""
+    from .smtp import account_of
+
     try:
-        parsed = (accounts or _Accounts()).recipients(item)
+        parsed = accounts.recipients(item)
         plugin = parsed[0] if parsed else None
-        if parsed is None or _mail_account(plugin) is None:
-            return item, plugin, None
-        return item, plugin, list(_mails(plugin, item, parsed[1]))
+        account = account_of(plugin) if plugin is not None else None
+        if parsed is None or account is None:
+            return plugin, None, None
+        return plugin, account, list(_mails(plugin, item, parsed[1]))
     except Exception:  # noqa: BLE001 - the plugin path reports the error for this item
-        return item, None, None
-
-
-def _guard_queue(source: queue.Queue[Any], on_result: OnResult) -> None:
-    """Feed a mail session from a queue; whatever happens, drain it so that nothing is left unsaid."""
-    entries: list[Any] = []
-
-    def items() -> Iterator[Any]:
-        while (entry := source.get()) is not None:
-            entries.append(entry)
-            yield entry
-
-    done: set[str] = set()
-
-    def record(key: str, result: Result) -> None:
-        done.add(key)
-        on_result(key, result)
-
-    try:
-        _mail_session(items(), record)
-    except Exception as exc:  # noqa: BLE001
-        for entry in [*entries, *iter(source.get, None)]:
-            if entry[0].key not in done:
-                on_result(entry[0].key, Result(entry[0].url, False, f"{type(exc).__name__}: {exc}"))
+        return None, None, None
 
 
 def _warm_up(url: str) -> None:
-    """Import apprise and its plugins here, before any worker thread does: two threads importing
+    """Load apprise and its plugins here, before any worker thread does: two threads importing
     the same half-initialised module fail with ImportError (seen under load)."""
-    import apprise.plugins.email.base  # noqa: F401
-    import apprise.plugins.email.smtp  # noqa: F401
-
     load(url)  # the first instantiation loads every plugin module
 
 
@@ -298,54 +304,6 @@ def _send_plugins(items: list[Outgoing], on_result: OnResult) -> None:
         with _captured() as lines:
             ok = bool(plugin.notify(body=item.bodies[fmt], title=item.title, body_format=fmt))
         on_result(item.key, Result(item.url, ok, "" if ok else _last(lines) or "the service refused the message"))
-
-
-def _mail_account(plugin: Any) -> tuple[Any, ...] | None:
-    """What identifies one SMTP login (messages with the same account can share a session)."""
-    try:
-        from apprise.plugins.email.base import NotifyEmail
-    except ImportError:  # pragma: no cover - another apprise layout: send one by one
-        return None
-    if not isinstance(plugin, NotifyEmail) or not hasattr(plugin, "secure_mode") or plugin.pgp_mode != "no":
-        return None
-    return (plugin.smtp_host, plugin.port, plugin.secure_mode, plugin.user, plugin.password, plugin.verify_certificate)
-
-
-def _mail_session(entries: Iterable[tuple[Outgoing, Any, list[tuple[list[str], bytes]] | None]], on_result: OnResult) -> None:
-    """Send prepared e-mails over one SMTP session, opened with apprise's own SMTP controller from
-    the first channel's settings.  A channel that needs another server (or PGP) goes through its
-    plugin.  After a connection error, the rest of this session's messages fail with it."""
-    from apprise.plugins.email.smtp import SMTP_EXCEPTIONS, AppriseSMTPController
-
-    account: tuple[Any, ...] | None = None
-    smtp = None
-    error = ""
-    with _captured() as lines, ExitStack() as stack:
-        for item, plugin, messages in entries:
-            if error:
-                on_result(item.key, Result(item.url, False, error))
-                continue
-            if messages is None or (account and _mail_account(plugin) != account):
-                _send_plugins([item], on_result)
-                continue
-            try:
-                if smtp is None:
-                    account = _mail_account(plugin)
-                    smtp = stack.enter_context(
-                        AppriseSMTPController(
-                            host=plugin.smtp_host, port=plugin.port, secure_mode=plugin.secure_mode, user=plugin.user,
-                            password=plugin.password, verify_certificate=plugin.verify_certificate,
-                            socket_connect_timeout=plugin.socket_connect_timeout,
-                        )  # fmt: skip
-                    )
-                del lines[:]
-                ok = all(smtp.sendmail(plugin.from_addr[1], rcpts, data) for rcpts, data in messages)
-            except SMTP_EXCEPTIONS as exc:
-                host = f"{account[0]}:{account[1]}" if account else "?"
-                error = f"cannot deliver through the SMTP server {host}: {exc.__class__.__name__}: {exc}"
-                on_result(item.key, Result(item.url, False, error))
-                continue
-            on_result(item.key, Result(item.url, ok, "" if ok else _last(lines) or "the SMTP server refused the message"))
 
 
 def _mails(plugin: Any, item: Outgoing, targets: list[tuple[str | None, str]]) -> Iterator[tuple[list[str], bytes]]:

@@ -25,15 +25,32 @@ def free_port() -> int:
 class SMTPSink:
     """aiosmtpd on 127.0.0.1 keeping every message it accepts."""
 
-    def __init__(self, port: int | None = None, delay: float = 0.0) -> None:
+    def __init__(self, port: int | None = None, delay: float = 0.0, misbehave: dict[str, str] | None = None) -> None:
         self.port = port or free_port()
         self.delay = delay  # seconds per message: a slow server, for kill tests
+        # recipient → "drop" (close the connection at DATA), "stall" (never answer DATA), "refuse" (554)
+        self.misbehave = misbehave or {}
         self.messages: list[Message] = []
+        self.connections = 0
         self.lock = threading.Lock()
         sink = self
 
         class Handler:
+            async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]) -> list[str]:  # noqa: N802
+                with sink.lock:
+                    sink.connections += 1
+                session.host_name = hostname
+                return responses
+
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+                trouble = {sink.misbehave.get(r) for r in envelope.rcpt_tos} - {None}
+                if "drop" in trouble:
+                    server.transport.close()
+                    return "421 closing"
+                if "stall" in trouble:
+                    await asyncio.sleep(30)
+                if "refuse" in trouble:
+                    return "554 5.7.1 message refused"
                 if sink.delay:
                     await asyncio.sleep(sink.delay)
                 message = message_from_bytes(envelope.original_content or envelope.content, policy=email.policy.default)
@@ -101,3 +118,33 @@ class WebhookReceiver:
     def close(self) -> None:
         self.httpd.shutdown()
         self.httpd.server_close()
+
+
+class SilentServer:
+    """A TCP server on 127.0.0.1 that accepts connections and never says a word (a stalled SMTP server)."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.accepted: list[socket.socket] = []
+        self.running = True
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def port(self) -> int:
+        return self.sock.getsockname()[1]
+
+    def _accept(self) -> None:
+        while self.running:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted.append(conn)
+
+    def close(self) -> None:
+        self.running = False
+        self.sock.close()
+        for conn in self.accepted:
+            conn.close()
