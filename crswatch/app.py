@@ -20,7 +20,9 @@ class App:
 
     @cached_property
     def config(self) -> Config:
-        return load_config(self.config_path, db=self.db_override)
+        config = load_config(self.config_path, db=self.db_override)
+        remember_config(config)
+        return config
 
     @cached_property
     def database(self) -> Database:
@@ -28,6 +30,7 @@ class App:
 
     def with_config(self, **overrides: Any) -> Config:
         self.__dict__["config"] = replace(self.config, **{k: v for k, v in overrides.items() if v is not None})
+        remember_config(self.config)
         return self.config
 
     @property
@@ -35,3 +38,12 @@ class App:
         from subscribers.manage import Defaults
 
         return Defaults(self.config.subscribers.within, self.config.subscribers.streams, self.config.streams.subscribable)
+
+
+def remember_config(config: Config) -> None:
+    """The configuration's secrets, for the log filter and error lines (see notifier.mask)."""
+    from notifier.mask import remember_url
+
+    for url in (config.source, *config.alerts.operator, config.web.email_channel, config.web.sms_channel):
+        if url:
+            remember_url(url)

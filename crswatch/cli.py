@@ -50,13 +50,19 @@ class CrswatchGroup(click.Group):
 
 
 def _fail(message: str, code: int) -> None:
-    click.echo(f"crswatch: error: {message}", err=True)
+    from notifier.mask import mask_text
+
+    click.echo(f"crswatch: error: {mask_text(message)}", err=True)
     sys.exit(code)
 
 
 def _setup_logging(verbose: int) -> None:
     level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+    from notifier.mask import SecretFilter
+
     logging.basicConfig(level=level, format="crswatch: %(levelname)s: %(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:  # every record, third-party ones included, is masked
+        handler.addFilter(SecretFilter())
     if verbose < 2:
         for noisy in ("scrapy", "twisted", "py.warnings", "filelock", "apscheduler"):
             logging.getLogger(noisy).setLevel(logging.CRITICAL if not verbose else logging.WARNING)
@@ -106,6 +112,7 @@ def check(app: App, source: str | None, dry_run: bool, wait: float, accept: tupl
       crswatch check --source file:///tmp/ee_rounds_123_en.json --dry-run
     """
     from .cycle import run_check
+    from notifier.mask import scrub
     from scraper.crawl import run_reactor
 
     config = app.with_config(source=source)
@@ -117,7 +124,7 @@ def check(app: App, source: str | None, dry_run: bool, wait: float, accept: tupl
     if dry_run:
         for delivery in report.planned:
             verdict = (delivery.verdict or "range withdrawn").replace("_", " ")
-            click.echo(f"would alert {delivery.subscriber} via {delivery.masked}: #{delivery.draw} {delivery.kind}: {verdict}")
+            click.echo(f"would alert {delivery.subscriber} via {scrub(delivery.masked)}: #{delivery.draw} {delivery.kind}: {verdict}")
     click.echo(report.summary())
     for held in report.held:
         click.echo(f"crswatch: error: round #{held.number or '?'} held, not stored: {held.reason}", err=True)

@@ -53,10 +53,12 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
     except ScheduleError as exc:
         raise errors.UsageError(str(exc)) from None
     runner = Runner(config, app.database, plan, config.schedule.cron)
+    from notifier.mask import SecretFilter
 
     logging.getLogger("crswatch.run").setLevel(logging.INFO)
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"))
+    handler.addFilter(SecretFilter())
     logging.getLogger("crswatch.run").addHandler(handler)
     logging.getLogger("crswatch.run").propagate = False
     run_reactor(lambda: runner.serve(max_cycles))

@@ -8,6 +8,8 @@ from typing import Any
 
 import click
 
+from notifier.mask import mask_text, scrub
+
 from . import errors
 from .app import App
 from .output import emit, format_option
@@ -20,7 +22,7 @@ def public_record(sub: Any, with_token: bool = False) -> dict[str, Any]:
     """A subscriber as shown to people: channels masked; the token (only known right after
     subscribing, stored hashed) only when asked for."""
     doc = sub.to_doc()
-    doc["channels"] = [c.masked for c in sub.channels]
+    doc["channels"] = [scrub(c.masked) for c in sub.channels]  # stored forms of older releases kept header values
     doc.pop("token_hash")
     if with_token and sub.token:
         doc["token"] = sub.token
@@ -178,7 +180,7 @@ def test_alert(app: App, subscriber: str) -> None:
     for channel in sub.channels:
         result = send(channel.url, title, bodies)
         failed += not result.ok
-        click.echo(f"{channel.masked}: " + ("delivered" if result.ok else f"FAILED: {result.error}"))
+        click.echo(f"{scrub(channel.masked)}: " + ("delivered" if result.ok else f"FAILED: {mask_text(result.error)}"))
     if failed:
         click.echo(f"crswatch: error: {failed} of {len(sub.channels)} channel(s) failed", err=True)
         sys.exit(errors.DELIVERY_FAILED)
@@ -235,7 +237,7 @@ def deliveries(app: App, status: str | None, draw: str | None, fmt: str) -> None
 
     with app.database.reader() as view:
         rows = listing(view, status, draw.lstrip("#") if draw else None)
-    emit(({**d.to_doc(), "channel": d.masked} for d in rows), DELIVERY_COLUMNS, fmt)
+    emit(({**d.to_doc(), "masked": scrub(d.masked), "channel": scrub(d.masked), "last_error": mask_text(d.last_error)} for d in rows), DELIVERY_COLUMNS, fmt)
 
 
 @click.command()

@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from .mask import remember, remember_difference
+
 TEXT, HTML = "text", "html"
 
 
@@ -50,14 +52,19 @@ def check_url(url: str) -> str:
     plugin = load(url)
     if plugin is None:
         raise ValueError(f"apprise cannot read this {scheme}:// URL (missing or malformed parts)")
-    return _short(plugin.url(privacy=True))
+    from .mask import scrub
+
+    private = short(plugin.url(privacy=True))
+    remember_difference(url, private)
+    return scrub(private)
 
 
 # Parameters apprise writes into every URL it prints; left out of listings for readability.
 _DEFAULT_PARAMS = frozenset({"overflow=upstream", "retry=0", "wait=0.5", "optional=no", "cto=15.0"})
 
 
-def _short(masked: str) -> str:
+def short(masked: str) -> str:
+    """An apprise URL without the parameters apprise writes into every URL it prints."""
     base, sep, query = masked.partition("?")
     kept = [p for p in query.split("&") if p and p not in _DEFAULT_PARAMS]
     return base + (sep + "&".join(kept) if kept else "")
@@ -75,15 +82,6 @@ def _schema_names(entry: dict[str, Any]) -> list[str]:
         value = entry.get(key) or ()
         names += [value] if isinstance(value, str) else list(value)
     return names
-
-
-def mask_url(url: str) -> str:
-    """A channel URL with its secrets hidden (apprise's `url(privacy=True)`)."""
-    plugin = load(url)
-    if not plugin:
-        scheme, sep, _ = url.partition("://")
-        return f"{scheme}://…" if sep else "<invalid channel URL>"
-    return _short(plugin.url(privacy=True))
 
 
 def body_format(plugin: Any) -> str:
@@ -196,6 +194,7 @@ def _send_mail_route(pool: ThreadPoolExecutor, items: list[Outgoing], concurrenc
                 continue
             route = routes.get(account)
             if route is None:
+                remember(account.password or "")
                 sessions = max(1, min(SMTP_SESSIONS_PER_SERVER, concurrency, len(by_channel)))
                 route = routes[account] = Route(account, sessions)
                 for _ in range(sessions):
@@ -299,6 +298,7 @@ def _send_plugins(items: list[Outgoing], on_result: OnResult) -> None:
         if plugin is None:
             on_result(item.key, Result(item.url, False, "apprise cannot read this channel URL"))
             continue
+        remember_difference(item.url, short(plugin.url(privacy=True)))  # for the log filter, at any verbosity
         fmt = body_format(plugin)
         _pace(plugin)
         with _captured() as lines:
@@ -401,5 +401,8 @@ def _captured() -> Iterator[list[str]]:
 
 
 def _last(lines: list[str]) -> str:
+    """apprise's last word on a failed send, masked: it often names the service URL with its token."""
+    from .mask import mask_text
+
     cleaned = [line.strip() for line in lines if line.strip()]
-    return cleaned[-1][:300] if cleaned else ""
+    return mask_text(cleaned[-1][:300]) if cleaned else ""

@@ -73,7 +73,8 @@ def _send_forever(messages: Any, concurrency: int, parent: int) -> None:
     gathers for up to `GATHER` seconds: each SMTP session costs tens of milliseconds of CPU to
     set up, so a few sessions carrying many messages beat one session per sign-up."""
     from notifier.send import Outgoing as Message
-    from notifier.send import mask_url, send_many
+    from notifier.mask import mask_url
+    from notifier.send import send_many
 
     logging.basicConfig(level=logging.INFO, format="crswatch serve: %(message)s")
     while os.getppid() == parent:

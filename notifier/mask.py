@@ -1,0 +1,146 @@
+"""The one place that decides what of a URL may be shown: everything crswatch prints, logs or renders
+goes through `mask_url` (one URL) or `mask_text` (a line that may hold URLs and known secrets).
+
+- apprise's own privacy form for the channels apprise reads (`slack://T...2/A...D/T...Q`);
+- then, for any URL: the password of `user:password@`, the value of every header parameter
+  (`+Authorization=Bearer …`), the values of query parameters named like secrets (token, key,
+  password, …), and, for webhook schemes (json://, xml://, form://), every path segment after the
+  host (`json://host/services/SECRET`): webhook paths are capabilities;
+- `mask_text` also replaces every secret registered with `remember` (the parts of each channel URL
+  that apprise's privacy form hides, the operator's and web's URLs, the feed's password) and long
+  token-like path segments of any https URL (Slack, Discord and Telegram APIs put tokens there).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import threading
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+
+HIDDEN = "****"
+WEBHOOK_SCHEMES = frozenset({"json", "jsons", "xml", "xmls", "form", "forms"})
+_SECRET_NAMES = re.compile(r"(?i)(token|secret|key|pass|pwd|auth|sig|sid|session|code|credential)")
+_URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,15}://[^\s'\"<>`]+")
+# a path segment that looks like a credential: long, mixed letters and digits, or "digits:token"
+_TOKENISH = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-:.=]{16,}$|^(?:bot)?\d{5,}:[A-Za-z0-9_-]{10,}$")
+_MIN_SECRET = 4  # shorter fragments are not remembered (they would mask ordinary words)
+
+
+def mask_url(url: str) -> str:
+    """A URL as it may be shown anywhere."""
+    scheme = url.partition("://")[0].lower()
+    if scheme and scheme not in ("http", "https", "file") and "://" in url:
+        private = _apprise_private(url)
+        if private is None:
+            return f"{scheme}://{HIDDEN}"
+        url = private
+    return scrub(url)
+
+
+def scrub(url: str) -> str:
+    """The generic rules (userinfo, header values, secret-named parameters, webhook paths), no apprise."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+    except ValueError:
+        return f"{url.partition('://')[0]}://{HIDDEN}"
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        user, sep, password = userinfo.partition(":")
+        netloc = f"{user}:{HIDDEN}@{host}" if sep and password and password != HIDDEN else netloc
+    path = parts.path
+    if parts.scheme.lower() in WEBHOOK_SCHEMES:
+        path = "/".join(HIDDEN if segment else segment for segment in path.split("/"))
+    elif parts.scheme.lower() in ("http", "https"):
+        path = "/".join(HIDDEN if _TOKENISH.match(segment) else segment for segment in path.split("/"))
+    query = "&".join(_param(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
+
+
+def _param(name: str, value: str) -> str:
+    secret = name.startswith(("+", "%2B", "%2b")) or (_SECRET_NAMES.search(name) and value not in ("yes", "no", "true", "false"))
+    return f"{quote(name, safe='+-_.')}={HIDDEN if secret and value else quote(value, safe='@:/,.-_')}"
+
+
+def _apprise_private(url: str) -> str | None:
+    from .send import load, short  # apprise is only loaded when a channel URL is masked
+
+    plugin = load(url)
+    if plugin is None:
+        return None
+    private = short(plugin.url(privacy=True))
+    remember_difference(url, private)
+    return private
+
+
+# ------------------------------------------------------------------------------ known secrets
+
+_lock = threading.Lock()
+_secrets: set[str] = set()
+_pattern: re.Pattern[str] | None = None
+
+
+def remember(*secrets: str) -> None:
+    """Secrets to mask wherever they appear in a log line (see `SecretFilter`)."""
+    global _pattern
+    fresh = {s for s in secrets if s and len(s) >= _MIN_SECRET and s != HIDDEN} - _secrets
+    if fresh:
+        with _lock:
+            _secrets.update(fresh)
+            _pattern = None
+
+
+def remember_url(url: str) -> None:
+    """Remember the secret parts of a URL: its password, header values, webhook path, and what
+    apprise's privacy form hides (when apprise is loaded)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return
+    if parts.password:
+        remember(parts.password)
+    remember(*(value for name, value in parse_qsl(parts.query) if name.startswith("+") or _SECRET_NAMES.search(name)))
+    if parts.scheme.lower() in WEBHOOK_SCHEMES:
+        remember(*(segment for segment in parts.path.split("/") if len(segment) >= 8))
+    if "apprise" in sys.modules and parts.scheme.lower() not in ("http", "https", "file"):
+        _apprise_private(url)
+
+
+def remember_difference(url: str, private: str) -> None:
+    """What apprise's privacy form hides of a URL: every word of it the private form lacks."""
+    shown = set(re.findall(r"[A-Za-z0-9_\-]+", private))
+    remember(*(word for word in re.findall(r"[A-Za-z0-9_\-]{6,}", url) if word not in shown))
+
+
+def mask_text(text: str) -> str:
+    """A line as it may be printed or logged: every URL masked, every remembered secret hidden."""
+    if "://" in text:
+        text = _URL.sub(lambda m: scrub(m.group(0)), text)
+    pattern = _known()
+    return pattern.sub(HIDDEN, text) if pattern is not None else text
+
+
+def _known() -> re.Pattern[str] | None:
+    global _pattern
+    with _lock:
+        if _pattern is None and _secrets:
+            _pattern = re.compile("|".join(re.escape(s) for s in sorted(_secrets, key=len, reverse=True)))
+        return _pattern
+
+
+class SecretFilter(logging.Filter):
+    """Masks every log record that passes a handler, whichever library logged it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record is logging's problem, not ours
+            return True
+        masked = mask_text(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
+        return True
