@@ -198,6 +198,9 @@ def _record(database: Database, now: datetime, outcome: str, message: str, dry_r
 
 
 def _update_status(tx: Any, now: datetime, outcome: str, message: str, new: list[str] | None = None, held: list[Malformed] | None = None) -> dict[str, Any]:
+    from notifier.mask import mask_text
+
+    message = mask_text(message)  # kept, shown by `status` and sent to the operator
     status = get_meta(tx, "status")
     ok = outcome in ("updated", "unchanged")
     status.update(

@@ -23,8 +23,13 @@ HIDDEN = "****"
 WEBHOOK_SCHEMES = frozenset({"json", "jsons", "xml", "xmls", "form", "forms"})
 _SECRET_NAMES = re.compile(r"(?i)(token|secret|key|pass|pwd|auth|sig|sid|session|code|credential)")
 _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,15}://[^\s'\"<>`]+")
-# a path segment that looks like a credential: long, mixed letters and digits, or "digits:token"
-_TOKENISH = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9_\-:.=]{16,}$|^(?:bot)?\d{5,}:[A-Za-z0-9_-]{10,}$")
+# a path segment that looks like a credential (no file name): a run of 10+ letters and digits
+# mixing both, as in Slack, Discord and Telegram tokens or Twilio SIDs
+_TOKEN_RUN = re.compile(r"(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{10,}")
+
+
+def _tokenish(segment: str) -> bool:
+    return "." not in segment and _TOKEN_RUN.search(segment) is not None
 _MIN_SECRET = 4  # shorter fragments are not remembered (they would mask ordinary words)
 
 
@@ -54,7 +59,7 @@ def scrub(url: str) -> str:
     if parts.scheme.lower() in WEBHOOK_SCHEMES:
         path = "/".join(HIDDEN if segment else segment for segment in path.split("/"))
     elif parts.scheme.lower() in ("http", "https"):
-        path = "/".join(HIDDEN if _TOKENISH.match(segment) else segment for segment in path.split("/"))
+        path = "/".join(HIDDEN if _tokenish(segment) else segment for segment in path.split("/"))
     query = "&".join(_param(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True))
     return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
 

@@ -35,9 +35,10 @@ class RoundsSpider(scrapy.Spider):
             if refusal is not None:  # no request at all: nothing to retry, nothing read
                 yield refusal
                 return
+        url, credentials = split_credentials(self.source)
         yield scrapy.Request(
-            self.source,
-            headers=conditional_headers(self.validators),
+            url,
+            headers=conditional_headers(self.validators) | credentials,
             callback=self.parse,
             errback=self.failed,
             dont_filter=True,
@@ -88,6 +89,22 @@ def check_file(source: str, limit: int) -> FeedOutcome | None:
     if limit and info.st_size > limit:
         return FeedOutcome("rejected", f"the feed is larger than {limit:,} bytes")
     return None
+
+
+def split_credentials(source: str) -> tuple[str, dict[str, str]]:
+    """A source with `user:password@` → the URL without them, and a Basic Authorization header
+    (Scrapy cannot fetch a URL with credentials in it, and a URL gets logged)."""
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
+    from w3lib.http import basic_auth_header
+
+    parts = urlsplit(source)
+    if parts.scheme not in ("http", "https") or "@" not in parts.netloc:
+        return source, {}
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    header = basic_auth_header(unquote(user), unquote(password)).decode("ascii")
+    return urlunsplit(parts._replace(netloc=host)), {"Authorization": header}
 
 
 def conditional_headers(validators: dict[str, Any]) -> dict[str, str]:
