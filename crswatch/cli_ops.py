@@ -156,7 +156,13 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     wsgi = create_app(app)
     host, port = config.web.host, config.web.port
     try:
-        server = waitress.create_server(wsgi, host=host, port=port, threads=config.web.threads, ident="crswatch", clear_untrusted_proxy_headers=True)
+        server = waitress.create_server(
+            wsgi, host=host, port=port, threads=config.web.threads, ident="crswatch", clear_untrusted_proxy_headers=True,
+            # waitress itself refuses what no page needs, before buffering any of it (a form is < 16 KB):
+            max_request_body_size=MAX_BODY, max_request_header_size=MAX_HEADERS,
+            # idle and slow clients are dropped soon, and many connections fit: one client cannot hold the server
+            connection_limit=config.web.connections, channel_timeout=config.web.idle_timeout, cleanup_interval=max(1, config.web.idle_timeout // 2),
+        )  # fmt: skip
     except OSError as exc:
         raise errors.UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --host/--port") from None
     logging.getLogger("crswatch").info("serving on http://%s:%d/", host, port)
@@ -167,5 +173,8 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     except KeyboardInterrupt:
         pass
 
+
+MAX_BODY = 64 * 1024  # bytes of a request body waitress accepts (Flask then refuses a form over 16 KB)
+MAX_HEADERS = 32 * 1024
 
 OPS_COMMANDS = (run, status, show_config, serve)

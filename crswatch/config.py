@@ -78,6 +78,8 @@ class Web:
     client_limit: str = "10/hour"  # sign-ups per client address (limits syntax: N/second|minute|hour|day)
     destination_limit: str = "3/day"  # confirmation messages per e-mail address or phone number
     proxies: int = 0  # reverse proxies in front (their X-Forwarded-For is trusted that deep)
+    connections: int = 1000  # open connections waitress keeps at most (idle ones included)
+    idle_timeout: int = 10  # seconds a connection may stay idle or trickle before it is closed
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ refused after `LINK_DAYS`, when the signature does not match, or once the subscr
 
 from __future__ import annotations
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 LINK_DAYS = 400  # every alert carries a fresh link; an old one still works for a year and a bit
 _SALT = "crswatch.subscriber-link"
@@ -21,11 +21,22 @@ def make(key: bytes, subscriber_id: str) -> str:
 
 def read(key: bytes, token: str, max_days: float = LINK_DAYS) -> str | None:
     """The subscriber id a link names, or None when forged, altered or expired."""
+    state, subscriber_id = check(key, token, max_days)
+    return subscriber_id if state == VALID else None
+
+
+VALID, EXPIRED, INVALID = "valid", "expired", "invalid"
+
+
+def check(key: bytes, token: str, max_days: float = LINK_DAYS) -> tuple[str, str | None]:
+    """(valid | expired | invalid, subscriber id when valid): an expired link can be explained."""
     try:
         subscriber_id = URLSafeTimedSerializer(key, salt=_SALT).loads(token, max_age=int(max_days * 86400))
-    except BadSignature:  # SignatureExpired is a BadSignature
-        return None
-    return subscriber_id if isinstance(subscriber_id, str) else None
+    except SignatureExpired:
+        return EXPIRED, None
+    except BadSignature:
+        return INVALID, None
+    return (VALID, subscriber_id) if isinstance(subscriber_id, str) else (INVALID, None)
 
 
 class Links:

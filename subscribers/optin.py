@@ -1,9 +1,11 @@
 """Double opt-in: a sign-up waits, pending, until its address follows the link sent to it.
 
 A pending sign-up holds the validated form values and the SHA-256 of a single-use confirmation
-token (256 random bits) that expires.  Confirming removes it and subscribes through
+token (256 random bits) that expires.  Following the link only shows the sign-up (`lookup`): mail
+scanners open links, so only the page's POST confirms (`confirm`), which subscribes through
 `manage.subscribe`, the same code as `crswatch subscribe`: an address that is already subscribed
-is updated instead, so neither the form nor the confirmation ever tells whether it was.
+is updated instead, so neither the form nor the confirmation ever tells whether it was.  A used
+or expired sign-up is kept a week (`KEEP`) so that a second visit can say what happened.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from .model import Subscriber, hash_token
 from .validate import ChannelCheck
 
 TABLE = "pending"
+KEEP = timedelta(days=7)  # a used or expired sign-up is remembered this long past its expiry
+PENDING, USED, EXPIRED = "pending", "used", "expired"
 SHARDS = 4  # pending sign-ups spread over a few part files by token hash: small rewrites, few fsyncs per batch
 
 
@@ -65,7 +69,7 @@ def start(tx: Any, sign_up: SignUp, *, ttl: timedelta, now: datetime | None = No
     digest = hash_token(token)
     part = part_of(digest)
     table = tx.part(part).table(TABLE)
-    cutoff = stamp(now)
+    cutoff = stamp(now - KEEP)
     expired = [int(k) for k, doc in tx.raw(part, TABLE).items() if doc["expires"] <= cutoff]
     if expired:
         table.remove(doc_ids=expired)
@@ -83,19 +87,29 @@ def start(tx: Any, sign_up: SignUp, *, ttl: timedelta, now: datetime | None = No
     return token
 
 
-def confirm(tx: Any, token: str, *, check: ChannelCheck, defaults: manage.Defaults, now: datetime | None = None) -> Subscriber | None:
-    """Activate the sign-up this token confirms (once); None when unknown, used or expired."""
+def lookup(tx: Any, token: str, now: datetime | None = None) -> tuple[str, dict[str, Any]] | None:
+    """(state, sign-up) for a confirmation token: pending, used or expired; None when unknown."""
     now = now or datetime.now(UTC)
     wanted = hash_token(token)
     part = part_of(wanted)
     match = None
     for doc_id, doc in tx.raw(part, TABLE).items():
         if hmac.compare_digest(doc["h"], wanted):  # every row compared: no early exit
-            match = (int(doc_id), doc)
-    if match is None or match[1]["expires"] <= stamp(now):
+            match = dict(doc, doc_id=int(doc_id))
+    if match is None:
         return None
-    doc_id, doc = match
-    tx.part(part).table(TABLE).remove(doc_ids=[doc_id])
+    state = USED if match.get("used") else EXPIRED if match["expires"] <= stamp(now) else PENDING
+    return state, match
+
+
+def confirm(tx: Any, token: str, *, check: ChannelCheck, defaults: manage.Defaults, now: datetime | None = None) -> Subscriber | None:
+    """Activate the sign-up this token confirms (once); None when unknown, used or expired."""
+    now = now or datetime.now(UTC)
+    found = lookup(tx, token, now)
+    if found is None or found[0] != PENDING:
+        return None
+    doc = found[1]
+    tx.part(part_of(doc["h"])).table(TABLE).update({"used": stamp(now)}, doc_ids=[doc["doc_id"]])
     subscriber, _ = manage.subscribe(
         tx, score=doc["score"], channels=[doc["channel"]], check=check, defaults=defaults, within=doc["within"],
         streams=doc["streams"], profile_created=doc["profile_created"], now=now,
@@ -103,6 +117,10 @@ def confirm(tx: Any, token: str, *, check: ChannelCheck, defaults: manage.Defaul
     return subscriber
 
 
-def pending_count(tx: Any) -> int:
+def pending_count(tx: Any, now: datetime | None = None) -> int:
+    """Sign-ups waiting for confirmation (neither used nor expired)."""
+    cutoff = stamp(now or datetime.now(UTC))
     parts = (f"pending-{shard:02d}" for shard in range(SHARDS))
-    return sum(len(tx.raw(part, TABLE)) for part in parts if tx.part_exists(part))
+    return sum(
+        1 for part in parts if tx.part_exists(part) for doc in tx.raw(part, TABLE).values() if not doc.get("used") and doc["expires"] > cutoff
+    )

@@ -4,6 +4,7 @@ server receiving the confirmations, real TinyDB files."""
 from __future__ import annotations
 
 import json
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,7 +33,7 @@ def _subscribers(env: dict) -> list[dict]:
 def _confirmed(site: Site, env: dict, address: str) -> tuple[dict, bytes]:
     """Sign `address` up and confirm it; (the subscriber, the key that signs alert links)."""
     site.sign_up(address)
-    site.get(site.confirmation_link(address).removeprefix(site.base))
+    site.confirm(site.confirmation_link(address))
     (sub,) = [s for s in _subscribers(env) if s["status"] == "active"]
     return sub, bytes.fromhex((Path(env["CRSWATCH_DB"] + ".d") / "links.key").read_text())
 
@@ -64,13 +65,18 @@ def test_sign_up_confirm_manage_unsubscribe(site: Site, env: dict, db_path: Path
     assert b"ana@example.com" in stored
     assert token.encode() not in stored  # only its hash is kept
 
-    confirmed = site.get(link.removeprefix(site.base))
+    shown = site.get(link.removeprefix(site.base))  # what a mail scanner does: nothing changes
+    assert shown.status_code == 200 and "Confirm my alerts" in shown.text and "505" in shown.text
+    assert shown.headers["Cache-Control"] == "no-store" and _subscribers(env) == []
+    confirmed = site.confirm(link)
     assert confirmed.status_code == 200 and "Subscription active" in confirmed.text
     assert confirmed.headers["Cache-Control"] == "no-store"
     (sub,) = _subscribers(env)
     assert (sub["score"], sub["within"], sub["streams"], sub["status"]) == (505, 15, ["cec", "french"], "active")
     assert sub["profile_created"] == "2025-09-01T10:00:00Z"
-    assert site.get(link.removeprefix(site.base)).status_code == 404  # single use
+    again = site.get(link.removeprefix(site.base))  # single use, and a second visit says so
+    assert again.status_code == 410 and "already used" in again.text
+    assert site.post(link.removeprefix(site.base), {}, csrf_from="/").status_code == 410
 
     manage = BeautifulSoup(confirmed.text, "html.parser").find("a", string="change your settings now")["href"]
     path = manage.removeprefix(site.base)
@@ -88,7 +94,8 @@ def test_sign_up_confirm_manage_unsubscribe(site: Site, env: dict, db_path: Path
     assert shown.status_code == 200 and len(_subscribers(env)) == 1
     done = site.post(unsubscribe, {}, csrf_from=unsubscribe)
     assert done.status_code == 200 and "unsubscribed" in done.text and _subscribers(env) == []
-    assert site.get(unsubscribe).status_code == 404
+    again = site.get(unsubscribe)
+    assert again.status_code == 410 and "You are unsubscribed" in again.text
 
 
 def test_csrf_is_required_on_every_form(site: Site, env: dict) -> None:
@@ -123,7 +130,8 @@ def test_forged_expired_and_reused_tokens_are_refused(env: dict, smtp: SMTPSink,
         link = site.confirmation_link("late@example.com")
         _age_pending_sign_ups(db_path)
         expired = site.get(link.removeprefix(site.base))
-        assert expired.status_code == 404 and "does not work" in expired.text
+        assert expired.status_code == 410 and "has expired" in expired.text
+        assert site.post(link.removeprefix(site.base), {}, csrf_from="/").status_code == 410
         assert site.get("/confirm/" + "A" * 43).status_code == 404
         for forged in ("/manage/abc", "/unsubscribe/abc", "/manage/ImFiY2RlZmdoIg.aaaaaa.bbbbbbbbbbbbbbbbbbbbbbbbbbb"):
             assert site.get(forged).status_code == 404
@@ -138,18 +146,19 @@ def test_tampered_alert_link_is_refused(site: Site, env: dict) -> None:
     assert site.get(f"/manage/{good}").status_code == 200
     assert site.get(f"/manage/{make(b'another key' * 3, sub['id'])}").status_code == 404  # right shape, wrong key
     assert site.get(f"/manage/{good[:-2]}xx").status_code == 404  # altered signature
-    assert site.get(f"/manage/{make(key, 'zzzzzzzz')}").status_code == 404  # signed, but nobody
+    gone = site.get(f"/manage/{make(key, 'zzzzzzzz')}")  # signed, but nobody (any more)
+    assert gone.status_code == 410 and "You are unsubscribed" in gone.text
 
 
 def test_same_answer_for_known_and_unknown_addresses(site: Site, env: dict) -> None:
     first = site.sign_up("known@example.com")
-    site.get(site.confirmation_link("known@example.com").removeprefix(site.base))
+    site.confirm(site.confirmation_link("known@example.com"))
     again = site.sign_up("known@example.com")
     unknown = site.sign_up("unknown@example.com")
     assert first.status_code == again.status_code == unknown.status_code == 200
     assert again.text == unknown.text == first.text
     # confirming the second sign-up of a known address updates it: still one subscriber
-    site.get(site.confirmation_link("known@example.com").removeprefix(site.base))
+    site.confirm(site.confirmation_link("known@example.com", nth=2))
     assert [s["channels"] for s in _subscribers(env)].count(_subscribers(env)[0]["channels"]) == 1
 
 
@@ -195,7 +204,7 @@ def test_alerts_carry_working_links(site: Site, env: dict, feed: FeedServer) -> 
     feed.serve(snapshot("2026-01-20"))
     cli("check", "--source", feed.url, env=env, check=True)
     site.sign_up("link@example.com", score=515)
-    site.get(site.confirmation_link("link@example.com").removeprefix(site.base))
+    site.confirm(site.confirmation_link("link@example.com"))
     feed.serve(snapshot("2026-01-21"))
     assert "alerts: 1 sent" in cli("check", "--source", feed.url, env=env, check=True).stdout
     (alert,) = [m for m in site.smtp.to("link@example.com") if "#392" in m["Subject"]]
@@ -237,7 +246,7 @@ def test_phone_sign_up_goes_through_the_sms_template(env: dict, smtp: SMTPSink, 
         (post,) = webhook.posts
         assert post["path"] == "/sms/15551234567" and "<" not in post["message"]
         link = next(word for word in post["message"].split() if "/confirm/" in word)
-        assert site.get(link.removeprefix(site.base)).status_code == 200
+        assert site.confirm(link).status_code == 200
         (sub,) = _subscribers(env)
         assert sub["status"] == "active" and len(sub["channels"]) == 1
         bad = site.post("/", {"phone": "12", "score": "500", "streams": ["cec"]}, csrf_from="/")
@@ -296,3 +305,36 @@ def test_serve_refuses_a_bad_web_configuration(env: dict, key: str, value: str, 
     config.write_text("[web]\n" + "".join(f"{k} = {v}\n" for k, v in settings.items()))
     result = cli("serve", "--port", "1", env=env, timeout=60)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_waitress_refuses_a_huge_body_before_buffering_it(site: Site) -> None:
+    with socket.create_connection(("127.0.0.1", site.port), timeout=10) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                     b"Content-Length: 1000000000\r\n\r\n" + b"a" * 65536)  # fmt: skip
+        status_line = sock.recv(4096).split(b"\r\n", 1)[0]
+    assert b" 413 " in status_line
+
+
+def test_idle_connections_cannot_hold_the_server(env: dict, smtp: SMTPSink) -> None:
+    site = Site(env, smtp, idle_timeout=2)
+    idle = []
+    try:
+        for _ in range(150):
+            idle.append(socket.create_connection(("127.0.0.1", site.port), timeout=20))
+        assert site.get("/").status_code == 200  # 150 idle connections from one client: still served
+        for sock in idle[:5]:
+            assert sock.recv(1) == b""  # and the server closed them after web.idle_timeout
+    finally:
+        for sock in idle:
+            sock.close()
+        site.close()
+
+
+def test_redirects_never_echo_the_request_host(site: Site) -> None:
+    redirects = []
+    for path in ("//draws", "/draws/", "//", "/static//style.css"):
+        answer = site.http.get(site.base + path, headers={"Host": "evil.example"}, allow_redirects=False, timeout=10)
+        if 300 <= answer.status_code < 400:
+            redirects.append(answer.headers["Location"])
+    assert redirects, "no path redirected: the test tests nothing"
+    assert not [r for r in redirects if "evil.example" in r]

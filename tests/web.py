@@ -68,12 +68,17 @@ class Site:
     def sign_up(self, email: str, score: int = 510, streams: tuple[str, ...] = ("cec",), **extra: Any) -> requests.Response:
         return self.post("/", {"email": email, "score": str(score), "streams": list(streams), **extra}, csrf_from="/")
 
-    def confirmation_link(self, email: str, timeout: float = 15) -> str:
-        """The link in the newest confirmation message to `email`."""
+    def confirm(self, link: str) -> requests.Response:
+        """Follow a confirmation link and press its button, as a person would (the GET alone changes nothing)."""
+        path = link.removeprefix(self.base)
+        return self.post(path, {}, csrf_from=path)
+
+    def confirmation_link(self, email: str, timeout: float = 15, nth: int = 1) -> str:
+        """The link in the newest confirmation message to `email`, once `nth` of them arrived."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             mails = [m for m in self.smtp.to(email) if "Confirm" in m["Subject"]]
-            if mails:
+            if len(mails) >= nth:
                 return next(link for link in LINK.findall(body_text(mails[-1])) if "/confirm/" in link)
             time.sleep(0.05)
         raise AssertionError(f"no confirmation reached {email}")

@@ -19,6 +19,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, Response, abort, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -104,6 +105,11 @@ def create_app(app: App, send: Send | None = None) -> Flask:
         response.headers["X-Frame-Options"] = "DENY"
         if getattr(g, "private", False):
             response.headers["Cache-Control"] = "no-store"
+        location = response.headers.get("Location")
+        if location:  # werkzeug's own redirects (merged slashes…) name the request's Host: never echo it
+            parts = urlsplit(location)
+            if parts.netloc and parts.netloc != urlsplit(own_url).netloc:
+                response.headers["Location"] = urlunsplit(("", "", parts.path or "/", parts.query, ""))
         return response
 
     @flask.errorhandler(CSRFError)
@@ -156,24 +162,53 @@ def create_app(app: App, send: Send | None = None) -> Flask:
         kinds = " and ".join(kind for kind, _, _ in sign_ups)
         return page("sent.html", kinds=kinds, hours=web.confirm_hours)
 
+    def sign_up_gone(state: str | None) -> tuple[str, int]:
+        if state == optin.USED:
+            return page("message.html", 410, title="This link was already used",
+                        text="The alerts it asked for are active. Every alert ends with links to change or stop them.")  # fmt: skip
+        if state == optin.EXPIRED:
+            return page("message.html", 410, title="This link has expired",
+                        text=f"Confirmation links work for {web.confirm_hours} hours. Please subscribe again from the home page.")  # fmt: skip
+        return page("message.html", 404, title="This link does not work",
+                    text="It may be mistyped, or so old that it was forgotten. You can subscribe again from the home page.")  # fmt: skip
+
     @flask.get("/confirm/<token>")
+    def confirm_form(token: str) -> tuple[str, int]:
+        # A GET never changes anything: mail scanners open links.  It shows what the sign-up asks.
+        g.private = True
+        if not limiter.hit(per_client, "confirm", request.remote_addr or "?"):
+            return page("message.html", 429, title="Too many attempts", text="Please try again later.")
+        with database.reader() as view:
+            found = optin.lookup(view, token[:100])
+        if found is None or found[0] != optin.PENDING:
+            return sign_up_gone(found[0] if found else None)
+        return page("confirm.html", sign_up=found[1], names=labels)
+
+    @flask.post("/confirm/<token>")
     def confirm(token: str) -> tuple[str, int]:
         g.private = True
         if not limiter.hit(per_client, "confirm", request.remote_addr or "?"):
             return page("message.html", 429, title="Too many attempts", text="Please try again later.")
         with database.transaction() as tx:
             subscriber = optin.confirm(tx, token[:100], check=check_url, defaults=defaults)
+            found = optin.lookup(tx, token[:100]) if subscriber is None else None
         if subscriber is None:
-            return page("message.html", 404, title="This link does not work",
-                        text="It was already used, has expired, or was mistyped. You can subscribe again from the home page.")  # fmt: skip
+            return sign_up_gone(found[0] if found else None)
         manage_url, _ = link_tokens.Links(base_url(), link_key).for_subscriber(subscriber.id)
         return page("confirmed.html", subscriber=subscriber, manage_url=manage_url, names=labels)
 
     def subscriber_of(token: str) -> Any:
+        """The subscriber a signed link names; a link that no longer works says why (HTTP 410)."""
         g.private = True
-        subscriber_id = link_tokens.read(link_key, token[:300])
+        state, subscriber_id = link_tokens.check(link_key, token[:300])
+        if state == link_tokens.EXPIRED:
+            abort(Response(*page("message.html", 410, title="This link has expired",
+                                 text="Links in alerts work for 400 days; the newest alert you received has a working one.")))  # fmt: skip
         with database.reader() as view:
             found = store.get(view, subscriber_id) if subscriber_id else None
+        if found is None and subscriber_id:
+            abort(Response(*page("message.html", 410, title="You are unsubscribed",
+                                 text="No alerts are sent for this subscription any more. You can subscribe again from the home page.")))  # fmt: skip
         if found is None:
             abort(404)
         return found.subscriber
