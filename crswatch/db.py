@@ -20,6 +20,7 @@ mode 0600 (they hold channel URLs with passwords and tokens).
 
 from __future__ import annotations
 
+import glob
 import os
 import secrets
 import tempfile
@@ -137,7 +138,10 @@ class Database:
     """A crswatch database: `transaction()` to change it, `reader()` to look."""
 
     def __init__(self, path: str | os.PathLike[str], lock_timeout: float = 30.0):
-        self.path = Path(path).expanduser()
+        # A --db that is a symlink is followed: writes replace the real file (and its parts, locks
+        # and keys live beside it), never the link with a regular file beside the real one.
+        path = Path(path).expanduser()
+        self.path = path.resolve() if path.is_symlink() else path
         self.lock_timeout = lock_timeout
 
     @property
@@ -168,7 +172,9 @@ class Database:
         except Timeout:
             raise DatabaseBusy(f"the database {self.path} is locked by another crswatch process") from None
         try:
+            self._check_main()
             self._roll_forward()
+            self._remove_stale()
             tx = Transaction(self, read_only=False, atomic=atomic)
             yield tx
             if commit:
@@ -197,6 +203,7 @@ class Database:
     @contextmanager
     def reader(self) -> Iterator[Transaction]:
         """A read-only view of the last committed state (no lock needed: files are replaced whole)."""
+        self._check_main()
         yield Transaction(self, read_only=True)
 
     def _roll_forward(self) -> None:
@@ -214,6 +221,30 @@ class Database:
             fsync_dir(folder)
         self.commit_path.unlink()
         fsync_dir(self.commit_path.parent)
+
+    def _check_main(self) -> None:
+        """Every command, whichever files it reads, first makes sure --db is a crswatch database
+        (or does not exist yet): a cheap look at its first bytes, the whole file is read by `load`."""
+        try:
+            with self.path.open("rb") as handle:
+                head = handle.read(256).lstrip()
+        except FileNotFoundError:
+            return
+        except IsADirectoryError:
+            raise DatabaseError(f"the database {self.path} is a folder, not a crswatch database") from None
+        except OSError as exc:
+            raise DatabaseError(f"cannot read the database {self.path}: {exc.strerror}") from None
+        if not head or not head.startswith(b"{"):
+            load(self.path)  # says precisely what is wrong
+
+    def _remove_stale(self) -> None:
+        """Temp files a killed or failed write left behind (under the lock, after the roll-forward,
+        none is in use): removed, so that a full disk does not stay full."""
+        stale = list(self.path.parent.glob(f".{glob.escape(self.path.name)}.*.tmp"))
+        if self.parts_dir.is_dir():
+            stale += self.parts_dir.glob(".*.tmp")
+        for tmp in stale:
+            tmp.unlink(missing_ok=True)
 
     def secret(self, name: str) -> bytes:
         """A random 256-bit key kept beside the database (`<db>.d/<name>.key`, mode 0600), made on
@@ -241,15 +272,24 @@ class Database:
 
 
 def load(path: Path) -> dict[str, Any] | None:
-    """The file's tables, None when the file does not exist yet; DatabaseError when unreadable."""
+    """The file's tables, None when the file does not exist yet; DatabaseError when unreadable.
+
+    An empty file is not an empty database: crswatch never writes one (every write is a whole
+    JSON document, renamed into place), so an empty file means something else truncated it, and
+    treating it as new would store the history as a "first check" and alert nobody."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return None
+    except IsADirectoryError:
+        raise DatabaseError(f"the database {path} is a folder, not a crswatch database") from None
     except OSError as exc:
         raise DatabaseError(f"cannot read the database {path}: {exc.strerror}") from None
     if not data.strip():
-        return None
+        raise DatabaseError(
+            f"the database {path} is empty ({len(data)} bytes), not a crswatch database; it was left untouched "
+            "(restore it from a backup, or remove it to start afresh)"
+        )
     try:
         tables = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
