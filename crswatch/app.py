@@ -13,20 +13,29 @@ from .db import Database
 class App:
     """What every command shares: the configuration and the database, both opened lazily."""
 
-    def __init__(self, db: str | None, config_path: str | None, verbose: int):
+    def __init__(self, db: str | None, config_path: str | None, verbose: int, store: str | None = None):
         self.db_override = db
+        self.store_override = store
         self.config_path = config_path
         self.verbose = verbose
 
     @cached_property
     def config(self) -> Config:
-        config = load_config(self.config_path, db=self.db_override)
+        config = load_config(self.config_path, db=self.db_override, store=self.store_override)
         remember_config(config)
         return config
 
     @cached_property
     def database(self) -> Database:
         return Database(self.config.db)
+
+    @cached_property
+    def store(self) -> Any:
+        """The SQL store (subscribers, deliveries, sign-ups, status), migrated on first use."""
+        from store.sql import Store
+
+        self.database.check()  # --db must be usable (its folder exists, it is a draws file) before anything is made beside it
+        return Store(self.config.store_url)
 
     def with_config(self, **overrides: Any) -> Config:
         self.__dict__["config"] = replace(self.config, **{k: v for k, v in overrides.items() if v is not None})

@@ -18,6 +18,7 @@ from . import errors
 from .app import App
 from .config import ConfigError
 from .output import emit, format_option
+from store.errors import StoreError, StoreURLError
 from subscribers.validate import Invalid
 
 DRAW_COLUMNS = ("number", "date", "stream", "program", "invitations", "crs", "tie_break")
@@ -35,6 +36,10 @@ class CrswatchGroup(click.Group):
             _fail(str(exc), exc.exit_code)
         except ConfigError as exc:
             _fail(str(exc), errors.USAGE)
+        except StoreURLError as exc:
+            _fail(str(exc), errors.USAGE)
+        except StoreError as exc:
+            _fail(str(exc), errors.DATABASE)
         except Invalid as exc:
             for problem in exc.problems:
                 click.echo(f"crswatch: error: {problem}", err=True)
@@ -73,11 +78,12 @@ def _setup_logging(verbose: int) -> None:
 
 @click.group(cls=CrswatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--db", metavar="PATH", envvar="CRSWATCH_DB", help="Database file [env CRSWATCH_DB; default ~/.local/share/crswatch/crswatch.json].")
+@click.option("--store", metavar="URL", envvar="CRSWATCH_STORE", help="SQL store for subscribers and deliveries [env CRSWATCH_STORE; default a SQLite file beside --db].")
 @click.option("--config", "config_path", metavar="PATH", help="TOML configuration file [env CRSWATCH_CONFIG; default ~/.config/crswatch/config.toml].")
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debugging).")
 @click.version_option(package_name="crswatch")
 @click.pass_context
-def main(ctx: click.Context, db: str | None, config_path: str | None, verbose: int) -> None:
+def main(ctx: click.Context, db: str | None, store: str | None, config_path: str | None, verbose: int) -> None:
     """Watch IRCC's Express Entry rounds and alert subscribers when a draw reaches their CRS score.
 
     \b
@@ -86,7 +92,7 @@ def main(ctx: click.Context, db: str | None, config_path: str | None, verbose: i
       crswatch draws --limit 5       # the newest stored draws
     """
     _setup_logging(verbose)
-    ctx.obj = App(db, config_path, verbose)
+    ctx.obj = App(db, config_path, verbose, store)
 
 
 # ------------------------------------------------------------------------------------- check
@@ -118,7 +124,7 @@ def check(app: App, source: str | None, dry_run: bool, wait: float, accept: tupl
     config = app.with_config(source=source)
     database = app.database
     with database.cycle_lock(timeout=wait):
-        report = run_reactor(lambda: run_check(config, database, dry_run=dry_run, accept=tuple(a.lstrip("#") for a in accept)))
+        report = run_reactor(lambda: run_check(config, database, app.store, dry_run=dry_run, accept=tuple(a.lstrip("#") for a in accept)))
     for draw in report.new_draws[-20:] if not report.first_run else []:
         click.echo(f"new draw #{draw.number} {draw.date} {draw.program}: {draw.invitations:,} invitations, CRS {draw.crs}")
     if dry_run:

@@ -52,7 +52,7 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
         trigger_for(plan, config.schedule.cron)  # validate before starting
     except ScheduleError as exc:
         raise errors.UsageError(str(exc)) from None
-    runner = Runner(config, app.database, plan, config.schedule.cron)
+    runner = Runner(config, app.database, app.store, plan, config.schedule.cron)
     from notifier.mask import SecretFilter
 
     logging.getLogger("crswatch.run").setLevel(logging.INFO)
@@ -80,8 +80,8 @@ def status(app: App, fmt: str) -> None:
     """
     from .status import report
 
-    with app.database.reader() as view:
-        data = report(view, app.config, datetime.now(UTC))
+    with app.database.reader() as view, app.store.read() as conn:
+        data = report(view, conn, app.config, datetime.now(UTC), app.store.where.shown)
     if fmt == "json":
         click.echo(json.dumps(data, indent=2))
     else:
@@ -92,6 +92,7 @@ def status(app: App, fmt: str) -> None:
 
 def _print_status(data: dict[str, Any]) -> None:
     click.echo(f"health:        {'OK' if data['healthy'] else 'UNHEALTHY'}")
+    click.echo(f"store:         {data['store']}")
     for problem in data["problems"]:
         click.echo(f"  warning: {problem}")
     click.echo(f"last check:    {data['last_check_at'] or 'never'} ({data['last_outcome'] or '-'}: {data['last_message'] or ''})")
@@ -153,7 +154,11 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     from .web import create_app
 
     config = app.with_config(web=replace(app.config.web, host=host or app.config.web.host, port=port or app.config.web.port))
-    wsgi = create_app(app)
+    from .cycle import policy_of
+    from .web.background import ConfirmationSender
+
+    sender = ConfirmationSender(app.store, policy_of(config))
+    wsgi = create_app(app, sender)
     host, port = config.web.host, config.web.port
     try:
         server = waitress.create_server(
@@ -168,10 +173,13 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     logging.getLogger("crswatch").info("serving on http://%s:%d/", host, port)
     click.echo(f"crswatch: serving the subscription pages on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # systemd/docker stop: a clean exit 0
+    sender.start()
     try:
         server.run()
     except KeyboardInterrupt:
         pass
+    finally:
+        sender.stop()
 
 
 MAX_BODY = 64 * 1024  # bytes of a request body waitress accepts (Flask then refuses a form over 16 KB)

@@ -58,7 +58,7 @@ def subscribe(app: App, score: str, channels: tuple[str, ...], within: str | Non
     """
     from subscribers.manage import subscribe as do_subscribe
 
-    with app.database.transaction() as tx:
+    with app.store.write() as tx:
         sub, created = do_subscribe(
             tx, score=score, channels=channels, check=_check, defaults=app.subscriber_defaults,
             within=within, streams=streams, profile_created=profile_created, name=name,
@@ -88,7 +88,7 @@ def list_subscribers(app: App, fmt: str) -> None:
     """
     from subscribers.store import iter_all
 
-    with app.database.reader() as view:
+    with app.store.read() as view:
         emit((public_record(s) for s in iter_all(view)), LIST_COLUMNS, fmt)
 
 
@@ -111,7 +111,7 @@ def update(app: App, subscriber: str, score: str | None, within: str | None, str
     """
     from subscribers.manage import update as do_update
 
-    with app.database.transaction() as tx:
+    with app.store.write() as tx:
         sub = do_update(
             tx, subscriber, check=_check, score=score, within=within, streams=streams,
             channels=channels, profile_created=profile_created, name=name, choices=app.config.streams.subscribable,
@@ -128,7 +128,7 @@ def _status_command(active: bool) -> click.Command:
     def command(app: App, subscriber: str) -> None:
         from subscribers.manage import set_status
 
-        with app.database.transaction() as tx:
+        with app.store.write() as tx:
             sub = set_status(tx, subscriber, active)
         click.echo(f"{sub.id} is {sub.status}")
 
@@ -150,7 +150,7 @@ def unsubscribe(app: App, subscriber: str) -> None:
     """
     from subscribers.manage import unsubscribe as do_unsubscribe
 
-    with app.database.transaction() as tx:
+    with app.store.write() as tx:
         sub = do_unsubscribe(tx, subscriber)
     click.echo(f"unsubscribed {sub.id}")
 
@@ -171,11 +171,11 @@ def test_alert(app: App, subscriber: str) -> None:
     from notifier.send import send
     from subscribers.store import require
 
-    with app.database.reader() as view:
+    with app.store.read() as view:
         sub = require(view, subscriber).subscriber
     from .cycle import links_of
 
-    title, bodies = test_message(sub, links_of(app.config, app.database))
+    title, bodies = test_message(sub, links_of(app.config, app.store))
     failed = 0
     for channel in sub.channels:
         result = send(channel.url, title, bodies)
@@ -207,7 +207,7 @@ def import_(app: App, csv_file: Path) -> None:
         text = csv_file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise errors.UsageError(f"cannot read {csv_file}: {exc}") from None
-    with app.database.transaction() as tx:
+    with app.store.write() as tx:
         created, updated = import_csv(tx, text, check=_check, defaults=app.subscriber_defaults)
     click.echo(f"imported {created + updated} row(s): {created} new, {updated} updated")
 
@@ -235,9 +235,9 @@ def deliveries(app: App, status: str | None, draw: str | None, fmt: str) -> None
     """
     from notifier.outbox import listing
 
-    with app.database.reader() as view:
+    with app.store.read() as view:
         rows = listing(view, status, draw.lstrip("#") if draw else None)
-    emit(({**d.to_doc(), "masked": scrub(d.masked), "channel": scrub(d.masked), "last_error": mask_text(d.last_error)} for d in rows), DELIVERY_COLUMNS, fmt)
+    emit(({**{k: v for k, v in d.to_doc().items() if k != "payload"}, "masked": scrub(d.masked), "channel": scrub(d.masked), "last_error": mask_text(d.last_error)} for d in rows), DELIVERY_COLUMNS, fmt)
 
 
 @click.command()
@@ -256,7 +256,7 @@ def retry(app: App, ids: tuple[str, ...], all_dead: bool) -> None:
 
     if not ids and not all_dead:
         raise errors.UsageError("give delivery ids (see: crswatch deliveries --status dead) or --dead")
-    with app.database.transaction() as tx:
+    with app.store.write() as tx:
         count = requeue(tx, ids, all_dead)
     if ids and count < len(ids):
         raise errors.UsageError(f"re-queued {count} of {len(ids)}: the others are unknown or not dead")

@@ -85,6 +85,7 @@ class Web:
 @dataclass(frozen=True)
 class Config:
     db: Path = field(default_factory=default_db_path)
+    store: str = ""  # SQL store URL (sqlite:///… or postgresql+psycopg://…); default: a SQLite file beside db
     source: str = DEFAULT_SOURCE
     fetch: Fetch = field(default_factory=Fetch)
     alerts: Alerts = field(default_factory=Alerts)
@@ -95,6 +96,12 @@ class Config:
     stream_names: tuple[tuple[str, str], ...] = ()
     stream_labels: tuple[tuple[str, str], ...] = ()
     path: Path | None = None  # the file this came from, if any
+
+    @property
+    def store_url(self) -> str:
+        from store.sql import default_url
+
+        return self.store or default_url(self.db)
 
     @cached_property
     def streams(self) -> StreamMap:
@@ -118,6 +125,7 @@ class Config:
         data = asdict(self)
         data["db"], data["path"] = str(self.db), str(self.path) if self.path else None
         data["source"] = mask_url(self.source)
+        data["store"] = mask_url(self.store_url)
         data["streams"] = {name: code for name, code in self.stream_names}
         data["stream_labels"] = dict(self.stream_labels)
         del data["stream_names"]
@@ -164,10 +172,12 @@ def _apply_file(config: Config, file: Path) -> Config:
             top["db"] = Path(_typed(value, str, f"{file}: db")).expanduser()
         elif key == "source":
             top["source"] = _typed(value, str, f"{file}: source")
+        elif key == "store":
+            top["store"] = _typed(value, str, f"{file}: store")
         elif key == "streams":
             top["stream_names"], top["stream_labels"] = _streams(value, f"{file}: [streams]")
         else:
-            raise ConfigError(f"{file}: unknown key {key!r} (known: db, source, streams, {', '.join(_SECTIONS)})")
+            raise ConfigError(f"{file}: unknown key {key!r} (known: db, store, source, streams, {', '.join(_SECTIONS)})")
     return replace(config, **top)
 
 
@@ -229,6 +239,8 @@ def _apply_env(config: Config) -> Config:
     env = os.environ
     if env.get("CRSWATCH_DB"):
         config = replace(config, db=Path(env["CRSWATCH_DB"]).expanduser())
+    if env.get("CRSWATCH_STORE"):
+        config = replace(config, store=env["CRSWATCH_STORE"])
     if env.get("CRSWATCH_SOURCE"):
         config = replace(config, source=env["CRSWATCH_SOURCE"])
     alerts = config.alerts

@@ -14,10 +14,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from notifier.outbox import Delivery, DispatchReport, Journal, Policy
+from notifier.message import CORRECTION, LATE, NEW
+from notifier.outbox import Delivery, DispatchReport, Policy, announce, announced_any
 from scraper.items import Draw, FeedOutcome, Malformed, stamp
 from scraper.parse import FeedError
 from scraper.store import DRAWS, Changes, merge_draws, recognise, vet_harvest
+from store import kv
+from store.sql import Store
 
 from .config import Config
 from .db import Database
@@ -67,37 +70,35 @@ class CycleReport:
         return self.changes.new
 
 
-def journal_of(database: Database) -> Journal:
-    return Journal(database.parts_dir / "outbox.journal")
-
-
 def policy_of(config: Config) -> Policy:
     return Policy(config.alerts.retry_base, config.alerts.retry_cap, config.alerts.max_attempts)
 
 
-async def deliver(config: Config, database: Database) -> DispatchReport:
+async def deliver(config: Config, store: Store, kinds: tuple[str, ...] = ()) -> DispatchReport:
     """Send every due delivery (in a worker thread: the event loop stays free)."""
-    journal = journal_of(database)
-    if not database.part_path("outbox").exists() and not journal.path.exists():
-        return DispatchReport()  # nothing was ever queued: skip loading the notifier
+    from notifier.outbox import any_due
+
+    with store.read() as conn:
+        if not any_due(conn, datetime.now(UTC)):
+            return DispatchReport()  # nothing to send: skip loading the notifier
     from notifier.dispatch import dispatch
 
     return await asyncio.to_thread(
-        dispatch, database, journal, policy_of(config),
-        concurrency=config.alerts.concurrency, links=links_of(config, database),
+        dispatch, store, policy_of(config), concurrency=config.alerts.concurrency, links=links_of(config, store), kinds=kinds,
     )  # fmt: skip
 
 
-def links_of(config: Config, database: Database) -> Any:
+def links_of(config: Config, store: Store) -> Any:
     """The subscriber pages for the foot of each alert, when `crswatch serve` is public."""
     if not config.alerts.public_url:
         return None
+    from store.kv import secret
     from subscribers.links import Links
 
-    return Links(config.alerts.public_url, database.secret("links"))
+    return Links(config.alerts.public_url, secret(store, "links"))
 
 
-async def run_check(config: Config, database: Database, *, dry_run: bool = False, accept: tuple[str, ...] = ()) -> CycleReport:
+async def run_check(config: Config, database: Database, store: Store, *, dry_run: bool = False, accept: tuple[str, ...] = ()) -> CycleReport:
     """One cycle.  Raises FetchFailed / FeedRejected (after recording the status).
 
     Rounds that cannot be stored (unreadable, implausible, a doubtful edit not in `accept`) are
@@ -107,101 +108,116 @@ async def run_check(config: Config, database: Database, *, dry_run: bool = False
 
     with database.reader() as view:
         feed_state = get_meta(view, "feed")
-        before = get_meta(view, "status")
-    retried = DispatchReport() if dry_run else await deliver(config, database)  # due retries first
+    with store.read() as conn:
+        before = kv.get(conn, "status")
+    retried = DispatchReport() if dry_run else await deliver(config, store)  # due retries first
     validators = feed_state if feed_state.get("source") == config.source else {}
     harvest = await fetch(config.source, validators, config.scrapy_overrides())
     outcome = harvest.outcome or FeedOutcome("failed", "the crawl ended without a result")
     now = datetime.now(UTC)
 
     if outcome.status in ("failed", "rejected"):
-        after = _record(database, now, outcome.status, outcome.reason, dry_run)
+        with store.write(commit=not dry_run) as conn:
+            after = _update_status(conn, now, outcome.status, outcome.reason)
         _notify_operator(config, before, after, dead=retried.dead, dry_run=dry_run)
         if outcome.status == "failed":
             raise FetchFailed(f"cannot fetch {config.source}: {outcome.reason}")
         raise FeedRejected(f"feed rejected, nothing stored: {outcome.reason}")
     if outcome.status == "unchanged":
         report = CycleReport("unchanged", outcome.reason, dry_run=dry_run, delivery=retried)
-        with database.transaction(commit=not dry_run) as tx:
-            _recognise(tx, config, now, report)
-            after = _update_status(tx, now, "unchanged", outcome.reason)
+        with database.transaction(commit=not dry_run) as tx, store.write(commit=not dry_run) as conn:
+            _recognise(tx, conn, config, now, report)
+            after = _update_status(conn, now, "unchanged", outcome.reason)
         if not dry_run and report.queued:
-            report.delivery.add(await deliver(config, database))
+            report.delivery.add(await deliver(config, store))
         _notify_operator(config, before, after, dead=report.delivery.dead, dry_run=dry_run)
         return report
 
-    report, after, rejection = _store(config, database, harvest, now, dry_run, accept)
+    report, after, rejection = _store(config, database, store, harvest, now, dry_run, accept)
     if rejection is not None:
         _notify_operator(config, before, after, dead=retried.dead, dry_run=dry_run)
         raise FeedRejected(f"feed rejected, nothing stored: {rejection}")
     report.delivery = retried
     if not dry_run and report.queued:
-        report.delivery.add(await deliver(config, database))
+        report.delivery.add(await deliver(config, store))
     _notify_operator(config, before, after, new_draws=report.new_draws, dead=report.delivery.dead, dry_run=dry_run)
     return report
 
 
-def _store(config: Config, database: Database, harvest: Any, now: datetime, dry_run: bool, accept: tuple[str, ...] = ()) -> tuple[CycleReport, dict[str, Any], str | None]:
-    """Merge the draws and queue their alerts in one transaction (so neither exists without the other)."""
-    from notifier.fanout import plan
-    from notifier.outbox import queue
-    from subscribers.store import iter_docs
-
-    with database.transaction(commit=not dry_run) as tx:
-        stored = len(tx.table("draws"))
+def _store(config: Config, database: Database, store: Store, harvest: Any, now: datetime, dry_run: bool,
+           accept: tuple[str, ...] = ()) -> tuple[CycleReport, dict[str, Any], str | None]:  # fmt: skip
+    """Merge the draws, announce them and queue their alerts.  The SQL transaction commits first,
+    then the draws file: after a kill between the two, the next check finds the draws new again,
+    but they are announced already, so nothing is planned twice and the queued alerts go out."""
+    with database.transaction(commit=not dry_run) as tx, store.write(commit=not dry_run) as conn:
+        stored = len(tx.table(DRAWS))
         try:
             vet_harvest(harvest, stored)
         except FeedError as exc:
-            return CycleReport("rejected"), _update_status(tx, now, "rejected", str(exc)), str(exc)
+            return CycleReport("rejected"), _update_status(conn, now, "rejected", str(exc)), str(exc)
         changes = merge_draws(tx, harvest.draws, now, harvest.malformed, accept)
-        report = CycleReport("updated", changes=changes, first_run=stored == 0, dry_run=dry_run)
-        if not report.first_run and (changes.new or changes.changed):
-            seen = stamp(now)
-            new = [(d, {"first_seen": seen, "revision": 0}) for d in changes.new]
-            edited = [(d, {"first_seen": old.get("first_seen", seen), "revision": old.get("revision", 0) + 1}, old) for d, old in changes.changed]
-            deliveries = plan(new, edited, iter_docs(tx), now)
-            report.planned = deliveries
-            report.queued = queue(tx, deliveries)
-        _recognise(tx, config, now, report)
+        first_run = stored == 0 and not announced_any(conn)
+        report = CycleReport("updated", changes=changes, first_run=first_run, dry_run=dry_run)
+        seen = stamp(now)
+        new = [(d, {"first_seen": seen, "revision": 0}) for d in changes.new]
+        edited = [(d, {"first_seen": old.get("first_seen", seen), "revision": old.get("revision", 0) + 1}, old) for d, old in changes.changed]
+        fresh = announce(conn, [(d.number, 0, NEW, seen, d.to_record()) for d, _ in new]
+                         + [(d.number, rec["revision"], CORRECTION, seen, d.to_record()) for d, rec, _ in edited])  # fmt: skip
+        if not first_run:
+            _plan(conn, report, now, [(d, rec) for d, rec in new if (d.number, 0, NEW) in fresh],
+                  [item for item in edited if (item[0].number, item[1]["revision"], CORRECTION) in fresh])  # fmt: skip
+        _recognise(tx, conn, config, now, report)
         # with a round held, the next check must read the whole feed again (no 304, no same-body skip)
         put_meta(tx, "feed", _validators(config.source, harvest.outcome) if not changes.malformed else {})
-        after = _update_status(tx, now, "updated", changes.summary(), new=[d.number for d in changes.new], held=changes.malformed)
+        after = _update_status(conn, now, "updated", changes.summary(), new=[d.number for d in changes.new], held=changes.malformed)
     return report, after, None
 
 
-def _recognise(tx: Any, config: Config, now: datetime, report: CycleReport) -> None:
-    """Re-classify draws stored as `other` that `[streams]` now names; queue their late alerts."""
+def _plan(conn: Any, report: CycleReport, now: datetime, new: list[tuple[Draw, dict[str, Any]]],
+          edited: list[tuple[Draw, dict[str, Any], dict[str, Any]]] = (), late: list[tuple[Draw, dict[str, Any]]] = ()) -> None:  # type: ignore[assignment]  # fmt: skip
+    """Plan and queue the alerts of what was announced now: matched against the subscribers whose
+    score and margin reach the lowest cut-off involved (the database filters), with each draw's
+    first sighting on any host deciding who had subscribed before it."""
     from notifier.fanout import plan
-    from notifier.outbox import queue
+    from notifier.outbox import first_seen, queue
     from subscribers.store import iter_docs
 
-    if report.first_run or not len(tx.table(DRAWS)):
+    if not (new or edited or late):
         return
-    recognised = recognise(tx, config.streams, now)
-    if not recognised:
-        return
-    report.changes.recognised = recognised
-    deliveries = plan([], [], iter_docs(tx), now, late=recognised)
+    cutoffs = [d.crs for d, _ in new] + [min(d.crs, old["crs"]) for d, _, old in edited] + [d.crs for d, _ in late]
+    seen = first_seen(conn, {d.number for d, *_ in [*new, *edited, *late]})
+    new = [(d, rec | {"first_seen": seen.get(d.number, rec["first_seen"])}) for d, rec in new]
+    edited = [(d, rec | {"first_seen": seen.get(d.number, rec["first_seen"])}, old) for d, rec, old in edited]
+    late = [(d, old | {"first_seen": seen.get(d.number, old.get("first_seen"))}) for d, old in late]
+    deliveries = plan(new, edited, iter_docs(conn, reach=min(cutoffs), active_only=True), now, late=late)
     report.planned += deliveries
-    report.queued += queue(tx, deliveries)
-    for draw, _ in recognised:
-        log.warning("draw #%s %r recognised as stream %s", draw.number, draw.program, draw.stream)
+    report.queued += queue(conn, deliveries)
 
 
 def _validators(source: str, outcome: FeedOutcome) -> dict[str, Any]:
     return {"source": source, "etag": outcome.etag, "last_modified": outcome.last_modified, "sha256": outcome.sha256}
 
 
-def _record(database: Database, now: datetime, outcome: str, message: str, dry_run: bool) -> dict[str, Any]:
-    with database.transaction(commit=not dry_run) as tx:
-        return _update_status(tx, now, outcome, message)
+def _recognise(tx: Any, conn: Any, config: Config, now: datetime, report: CycleReport) -> None:
+    """Re-classify draws stored as `other` that `[streams]` now names; queue their late alerts."""
+    if report.first_run or not len(tx.table(DRAWS)):
+        return
+    recognised = recognise(tx, config.streams, now)
+    if not recognised:
+        return
+    report.changes.recognised = recognised
+    seen = stamp(now)
+    fresh = announce(conn, [(d.number, old.get("revision", 0), LATE, seen, d.to_record()) for d, old in recognised])
+    _plan(conn, report, now, [], [], [(d, old) for d, old in recognised if (d.number, old.get("revision", 0), LATE) in fresh])
+    for draw, _ in recognised:
+        log.warning("draw #%s %r recognised as stream %s", draw.number, draw.program, draw.stream)
 
 
-def _update_status(tx: Any, now: datetime, outcome: str, message: str, new: list[str] | None = None, held: list[Malformed] | None = None) -> dict[str, Any]:
+def _update_status(conn: Any, now: datetime, outcome: str, message: str, new: list[str] | None = None, held: list[Malformed] | None = None) -> dict[str, Any]:
     from notifier.mask import mask_text
 
     message = mask_text(message)  # kept, shown by `status` and sent to the operator
-    status = get_meta(tx, "status")
+    status = kv.get(conn, "status")
     ok = outcome in ("updated", "unchanged")
     status.update(
         last_check_at=stamp(now),
@@ -214,7 +230,7 @@ def _update_status(tx: Any, now: datetime, outcome: str, message: str, new: list
         status["held"] = [{"number": m.number, "reason": m.reason} for m in held or []]
     if ok:
         status["last_success_at"] = stamp(now)
-    put_meta(tx, "status", status)
+    kv.put(conn, "status", status)
     return status
 
 

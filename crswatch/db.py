@@ -222,6 +222,11 @@ class Database:
         self.commit_path.unlink()
         fsync_dir(self.commit_path.parent)
 
+    def check(self) -> None:
+        """DatabaseError unless --db is a crswatch draws file or does not exist yet (its folder is made)."""
+        self._ensure_folder()
+        self._check_main()
+
     def _check_main(self) -> None:
         """Every command, whichever files it reads, first makes sure --db is a crswatch database
         (or does not exist yet): a cheap look at its first bytes, the whole file is read by `load`."""

@@ -17,15 +17,16 @@ from .cycle import run_check, send_operator
 from .db import Database
 from .errors import Busy, CrswatchError
 from .schedule import Plan, expected_interval, trigger_for
-from .status import get_meta, put_meta
+from store import kv
+from store.sql import Store
 
 log = logging.getLogger("crswatch.run")
 SHUTDOWN_GRACE = 120.0  # seconds a cycle in progress may take to finish after SIGTERM
 
 
 class Runner:
-    def __init__(self, config: Config, database: Database, plan: Plan, cron: str = ""):
-        self.config, self.database, self.plan, self.cron = config, database, plan, cron
+    def __init__(self, config: Config, database: Database, store: Store, plan: Plan, cron: str = ""):
+        self.config, self.database, self.store, self.plan, self.cron = config, database, store, plan, cron
         self.current: asyncio.Task[Any] | None = None
         self.cycles = 0
         self.job: Any = None
@@ -74,7 +75,7 @@ class Runner:
             self._warn_if_missed(started)
             try:
                 with self.database.cycle_lock(timeout=0.5):
-                    report = await run_check(self.config, self.database)
+                    report = await run_check(self.config, self.database, self.store)
                 line = report.summary()
                 for held in report.held:
                     log.warning("round #%s held, not stored: %s", held.number or "?", held.reason)
@@ -96,15 +97,15 @@ class Runner:
 
     def _heartbeat(self, next_run: datetime | None, stopped: bool = False) -> None:
         try:
-            with self.database.transaction() as tx:
-                record = get_meta(tx, "run")
+            with self.store.write() as conn:
+                record = kv.get(conn, "run")
                 record.update(
                     pid=os.getpid(), host=socket.gethostname(), heartbeat=stamp(datetime.now(UTC)),
                     next_run=stamp(next_run) if next_run else None, stopped=stopped,
                     schedule={"every": self.config.schedule.every, "outside_every": self.config.schedule.outside_every,
                               "window": self.config.schedule.window, "cron": self.cron},
                 )  # fmt: skip
-                put_meta(tx, "run", record)
+                kv.put(conn, "run", record)
         except CrswatchError as exc:
             log.warning("could not record the scheduler's heartbeat: %s", exc)
 
@@ -112,8 +113,8 @@ class Runner:
         """Tell the operator once when no check has succeeded for 1.5x the expected interval."""
         if not self.config.alerts.operator:
             return
-        with self.database.reader() as view:
-            status, run = get_meta(view, "status"), get_meta(view, "run")
+        with self.store.read() as conn:
+            status, run = kv.get(conn, "status"), kv.get(conn, "run")
         last = status.get("last_success_at")
         if not last:
             return
@@ -122,5 +123,5 @@ class Runner:
         if overdue and run.get("missed_warned") != last:
             age = timedelta(seconds=int((now - since).total_seconds()))
             send_operator(self.config, [("crswatch: missed checks", f"No check has succeeded for {age} (last success {last}).")])
-            with self.database.transaction() as tx:
-                put_meta(tx, "run", {**get_meta(tx, "run"), "missed_warned": last})
+            with self.store.write() as conn:
+                kv.put(conn, "run", {**kv.get(conn, "run"), "missed_warned": last})

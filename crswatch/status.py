@@ -1,4 +1,7 @@
-"""The run's own small records in the `meta` table: feed validators and the last check's status."""
+"""What `crswatch status` reports; and the per-host feed validators kept beside the draws (TinyDB).
+
+The check's status, the scheduler's heartbeat and the operator-notice state are shared by every
+host and live in the SQL store (`store.kv`)."""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ from typing import Any
 
 from tinydb import Query, TinyDB
 
-from scraper.items import stamp
 
 META = "meta"
 
@@ -21,20 +23,18 @@ def put_meta(db: TinyDB, key: str, values: dict[str, Any]) -> None:
     db.table(META).upsert({"key": key, **values}, Query().key == key)
 
 
-iso = stamp
-
-
-def report(view: Any, config: Any, now: datetime) -> dict[str, Any]:
+def report(view: Any, conn: Any, config: Any, now: datetime, store: str = "") -> dict[str, Any]:
     """Everything `crswatch status` shows, and whether it is healthy."""
     from notifier.outbox import counts
     from scraper.store import query_draws
+    from store import kv
     from subscribers.optin import pending_count
 
     from .schedule import Plan, Window, expected_interval, parse_duration, plan_of
 
-    status, run = get_meta(view, "status"), get_meta(view, "run")
+    status, run = kv.get(conn, "status"), kv.get(conn, "run")
     newest = query_draws(view, limit=1)
-    outbox = counts(view)
+    outbox = counts(conn)
     schedule = run.get("schedule") if _alive(run, now) else None
     plan: Plan = plan_of(config.schedule)
     cron = config.schedule.cron
@@ -73,7 +73,8 @@ def report(view: Any, config: Any, now: datetime) -> dict[str, Any]:
         "consecutive_failures": failures,
         "newest_draw": {k: newest[0][k] for k in ("number", "date", "program", "stream", "invitations", "crs")} if newest else None,
         "deliveries": {k: outbox.get(k, 0) for k in ("queued", "failed", "dead", "sent")},
-        "pending_sign_ups": pending_count(view),
+        "pending_sign_ups": pending_count(conn),
+        "store": store,
         "scheduler": {"running": True, "pid": run.get("pid"), "next_run": run.get("next_run"), "heartbeat": run.get("heartbeat")} if schedule else {"running": False},
     }
 

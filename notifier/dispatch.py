@@ -1,25 +1,26 @@
-"""Dispatch: send every due delivery of the outbox, record each result, fold the results in.
+"""Dispatch: claim due deliveries, send them, store each result before that worker sends again.
 
-The database is handed in by the app (which alone opens it); each step here is a short
-transaction, so `subscribe` or `status` never wait for a whole fan-out.
+The store is handed in by the app; each step is a short transaction, so `subscribe` or `status`
+never wait for a whole fan-out, and several hosts may dispatch from one store at once (claims).
 """
 
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 from scraper.items import Draw
-from scraper.store import DRAWS
 from subscribers.links import Links
 from subscribers.store import channel_hash, find_many
 
 from .match import Verdict
 from .message import Alert, render
-from .outbox import CANCELLED, FAILED, SENT, Delivery, DispatchReport, FoldReport, Journal, Policy, due, fold
+from .outbox import CONFIRMATION, Delivery, DispatchReport, Policy, cancel, claim, claimant, records, record
 from .send import Outgoing, send_many
 
 Clock = Callable[[], datetime]
@@ -30,58 +31,100 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def fold_journal(database: Any, journal: Journal, policy: Policy, now: datetime) -> FoldReport:
-    """Fold the journal into the outbox (one transaction), then clear it.  Idempotent."""
-    entries = journal.entries()
-    if not entries:
-        return FoldReport()
-    with database.transaction() as tx:
-        report = fold(tx, entries, policy, now)
-    journal.clear()
-    return report
-
-
-def dispatch(database: Any, journal: Journal, policy: Policy, *, concurrency: int, links: Links | None = None, clock: Clock = utcnow) -> DispatchReport:
-    """Send all due deliveries (queued, and failed ones whose next try has come)."""
-    started = time.perf_counter()
+def dispatch(store: Any, policy: Policy, *, concurrency: int, links: Links | None = None, clock: Clock = utcnow,
+             kinds: tuple[str, ...] = ()) -> DispatchReport:  # fmt: skip
+    """Send every due delivery (queued, and failed ones whose next try has come), chunk by chunk."""
     report = DispatchReport()
-    report.add(fold_journal(database, journal, policy, clock()))  # results left by a killed run
-    now = clock()
-    with database.reader() as view:
-        pending = due(view, now)
-        if not pending:
-            return report
-        wanted = {d.draw for d in pending}
-        draws = {doc["number"]: Draw.from_record(doc) for doc in view.raw("main", DRAWS).values() if doc["number"] in wanted}
-        subscribers = find_many(view, {d.subscriber for d in pending})
+    owner = claimant()
+    while True:
+        started = time.perf_counter()
+        with store.write() as conn:
+            claimed = claim(conn, clock(), owner, only_kinds=kinds)
+            if not claimed:
+                return report
+            outgoing, by_key = _prepare(conn, claimed, links, owner, report)
+        report.attempted += len(outgoing)
+        prepared = time.perf_counter()
+        with Results(store, policy, owner, clock, report) as results:
+            send_many(outgoing, concurrency, lambda key, result: results.save(by_key[key], result.ok, result.error))
+        log.info("dispatch: %d claimed, prepared in %.2f s, sent in %.2f s", len(claimed), prepared - started, time.perf_counter() - prepared)
+
+
+def _prepare(conn: Any, claimed: list[Delivery], links: Links | None, owner: str, report: DispatchReport) -> tuple[list[Outgoing], dict[str, Delivery]]:
+    draws = {key: Draw.from_record(rec) for key, rec in records(conn, {(d.draw, d.revision, d.kind) for d in claimed if d.kind != CONFIRMATION}).items()}
+    subscribers = find_many(conn, {d.subscriber for d in claimed if d.kind != CONFIRMATION})
     outgoing: list[Outgoing] = []
     by_key: dict[str, Delivery] = {}
-    for delivery in pending:
+    for delivery in claimed:
+        if delivery.kind == CONFIRMATION:
+            payload = delivery.payload or {}
+            if not payload.get("url"):
+                report.cancelled += cancel(conn, delivery, "nothing to send", owner)
+                continue
+            outgoing.append(Outgoing(delivery.id, payload["url"], payload["title"], payload["bodies"]))
+            by_key[delivery.id] = delivery
+            continue
         found = subscribers.get(delivery.subscriber)
         sub = found.subscriber if found else None
         channel = next((c for c in sub.channels if channel_hash(c.url) == delivery.channel), None) if sub else None
-        draw = draws.get(delivery.draw)
+        draw = draws.get((delivery.draw, delivery.revision, delivery.kind))
         if sub is None or channel is None or draw is None or not sub.active:
             reason = "unsubscribed" if sub is None else "channel removed" if channel is None else "paused" if not sub.active else "draw missing"
-            journal.record(delivery, CANCELLED, now, reason)
+            report.cancelled += cancel(conn, delivery, reason, owner)
             continue
         alert = Alert(draw, sub, Verdict(delivery.verdict) if delivery.verdict else None, delivery.kind, delivery.previous)
         title, bodies = render(alert, links)
         unsubscribe = links.for_subscriber(sub.id)[1] if links else ""
         outgoing.append(Outgoing(delivery.id, channel.url, title, bodies, unsubscribe))
         by_key[delivery.id] = delivery
-    report.attempted = len(outgoing)
-    prepared = time.perf_counter()
+    return outgoing, by_key
 
-    def on_result(key: str, result: Any) -> None:
-        journal.record(by_key[key], SENT if result.ok else FAILED, clock(), result.error)
 
-    send_many(outgoing, concurrency, on_result)
-    journal.sync()
-    sent = time.perf_counter()
-    report.add(fold_journal(database, journal, policy, clock()))
-    log.info(
-        "dispatch: %d due, prepared in %.2f s, sent in %.2f s, folded in %.2f s",
-        len(pending), prepared - started, sent - prepared, time.perf_counter() - sent,
-    )
-    return report
+class Results:
+    """Stores results as they come: a worker's `save` returns once its result is committed, so a
+    kill re-sends at most the messages in flight.  Results that arrive together share one
+    transaction (one thread writes; the workers only wait)."""
+
+    def __init__(self, store: Any, policy: Policy, owner: str, clock: Clock, report: DispatchReport):
+        self.store, self.policy, self.owner, self.clock, self.report = store, policy, owner, clock, report
+        self.queue: queue.Queue[tuple[Delivery, bool, str, datetime, threading.Event] | None] = queue.Queue()
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="results", daemon=True)
+
+    def __enter__(self) -> Results:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error is not None and exc[0] is None:
+            raise self.error
+
+    def save(self, delivery: Delivery, ok: bool, error: str) -> None:
+        done = threading.Event()
+        self.queue.put((delivery, ok, error, self.clock(), done))
+        done.wait()
+
+    def _run(self) -> None:
+        while (item := self.queue.get()) is not None:
+            batch = [item]
+            while True:
+                try:
+                    more = self.queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self.queue.put(None)
+                    break
+                batch.append(more)
+            try:
+                if self.error is None:
+                    with self.store.write() as conn:
+                        for delivery, ok, error, at, _ in batch:
+                            self.report.count(record(conn, delivery, ok, error, at, self.policy, self.owner))
+            except Exception as exc:  # noqa: BLE001 - reported after the send; the claims lapse
+                self.error = exc
+            finally:
+                for *_, done in batch:
+                    done.set()

@@ -1,4 +1,5 @@
-"""The outbox: one delivery per (draw, subscriber, channel), written before anything is sent.
+"""The outbox: one delivery per (draw, revision, kind, subscriber, channel), written before anything
+is sent, in the SQL store.
 
     queued ──send ok──▶ sent
        │
@@ -6,32 +7,39 @@
                            ▲            │
                            └──retry─────┘            `crswatch retry` puts dead ones back in the queue
 
-Sending never writes the outbox file directly: each result is appended to a journal
-(`outbox.journal`, one line, flushed before the next message leaves that worker) and the journal
-is folded into the outbox in one transaction.  A process killed at any instant therefore loses no
-result except those of the messages in flight, which are sent again by the next check (at most
-`concurrency` duplicates).  The outbox stores no channel URL: the delivery names the channel by
-a hash and the URL is read from the subscriber at send time.
+The delivery id is the primary key, so planning the same alert twice (a rerun, a second host)
+queues it once.  A sender *claims* due deliveries (`SELECT … FOR UPDATE SKIP LOCKED` on
+PostgreSQL; SQLite's write transaction is exclusive anyway) for a lease, so two hosts never send
+the same one; a killed sender's claims return when the lease ends, or at once on its own host
+(its process is gone).  Each result is committed before that worker sends its next message, so a
+kill at any instant re-sends at most the messages in flight.  The outbox stores no channel URL:
+the delivery names the channel by a hash and the URL is read from the subscriber at send time
+(a confirmation, rendered in advance, carries its message until it is sent).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-import threading
+import socket
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta
-from pathlib import Path
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from scraper.items import stamp
 
-PART, TABLE = "outbox", "deliveries"
+from .tables import announcements, deliveries
+
 QUEUED, SENT, FAILED, DEAD, CANCELLED = "queued", "sent", "failed", "dead", "cancelled"
+CONFIRMATION = "confirmation"  # a delivery kind besides the alerts' new / correction / late
 STATUSES = (QUEUED, SENT, FAILED, DEAD, CANCELLED)
 KEEP_SENT = timedelta(days=30)  # finished deliveries are pruned after this
+LEASE = timedelta(minutes=5)  # a claim lasts this long (a chunk is sent in seconds)
+CHUNK = 1000  # deliveries claimed at a time: several senders share a large fan-out
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,7 @@ class Delivery:
     last_error: str = ""
     sent_at: str | None = None
     previous: dict[str, Any] | None = field(default=None)  # the draw as first announced (corrections), first seen (late)
+    payload: dict[str, Any] | None = field(default=None, repr=False)  # a message rendered in advance (confirmations)
 
     def to_doc(self) -> dict[str, Any]:
         return asdict(self)
@@ -71,6 +80,19 @@ class Delivery:
     def from_doc(cls, doc: dict[str, Any]) -> Delivery:
         return cls(**{k: doc[k] for k in cls.__dataclass_fields__ if k in doc})
 
+    def to_row(self) -> dict[str, Any]:
+        row = self.to_doc()
+        row["previous"] = orjson.dumps(self.previous).decode() if self.previous is not None else None
+        row["payload"] = orjson.dumps(self.payload).decode() if self.payload is not None else None
+        return row
+
+    @classmethod
+    def from_row(cls, row: Any) -> Delivery:
+        doc = dict(row)
+        doc["previous"] = orjson.loads(doc["previous"]) if doc.get("previous") else None
+        doc["payload"] = orjson.loads(doc["payload"]) if doc.get("payload") else None
+        return cls.from_doc(doc)
+
 
 def delivery_id(draw: str, revision: int, subscriber: str, channel: str, kind: str = "new") -> str:
     """One id per alert that may ever be sent: a late alert (a draw recognised after it was
@@ -78,107 +100,194 @@ def delivery_id(draw: str, revision: int, subscriber: str, channel: str, kind: s
     return f"{draw}/{revision}/{subscriber}/{channel}" + ("/late" if kind == "late" else "")
 
 
-def queue(tx: Any, deliveries: Iterable[Delivery]) -> int:
-    """Add deliveries not already in the outbox (by id): one insert for the whole batch."""
-    known = {doc["id"] for doc in tx.raw(PART, TABLE).values()}
-    fresh = [d.to_doc() for d in deliveries if d.id not in known]
-    if fresh:
-        tx.part(PART).table(TABLE).insert_multiple(fresh)
-    return len(fresh)
+def confirmation(url: str, masked: str, token: str, title: str, bodies: dict[str, str], now: datetime | None = None) -> Delivery:
+    """A sign-up's confirmation message as a delivery: rendered now (it carries the one-time link,
+    kept only until it is sent), sent, retried and dead-lettered like any alert."""
+    key = hashlib.sha256(token.encode()).hexdigest()
+    return Delivery(
+        id=f"confirm/{key[:32]}", draw="", revision=0, subscriber=key[:32], channel=key[:24], masked=masked, verdict=None,
+        kind=CONFIRMATION, queued_at=stamp(now or datetime.now(UTC)), payload={"url": url, "title": title, "bodies": bodies},
+    )  # fmt: skip
 
 
-def due(view: Any, now: datetime) -> list[Delivery]:
-    """Queued deliveries and failed ones whose next try has come, oldest first."""
-    stamp = _iso(now)
-    rows = [
-        Delivery.from_doc(doc)
-        for doc in view.raw(PART, TABLE).values()
-        if doc["status"] == QUEUED or (doc["status"] == FAILED and (doc["next_try"] or "") <= stamp)
-    ]
-    rows.sort(key=lambda d: (d.queued_at, d.seq))
-    return rows
+# ------------------------------------------------------------------------------- announcements
 
 
-def listing(view: Any, status: str | None = None, draw: str | None = None) -> list[Delivery]:
-    rows = [
-        Delivery.from_doc(doc)
-        for doc in view.raw(PART, TABLE).values()
-        if (status is None or doc["status"] == status) and (draw is None or doc["draw"] == draw)
-    ]
-    rows.sort(key=lambda d: (d.queued_at, d.seq))
-    return rows
+def announce(conn: Connection, items: Iterable[tuple[str, int, str, str, dict[str, Any]]]) -> set[tuple[str, int, str]]:
+    """Record (draw, revision, kind, first seen, record) as announced; return those that were not
+    yet (on any host): only those are planned."""
+    rows = [{"draw": d, "revision": r, "kind": k, "first_seen": f, "record": orjson.dumps(rec).decode()} for d, r, k, f, rec in items]
+    fresh: set[tuple[str, int, str]] = set()
+    for row in rows:  # one at a time: RETURNING with ON CONFLICT DO NOTHING, portable
+        statement = _insert_ignoring(conn, announcements, row).returning(announcements.c.draw, announcements.c.revision, announcements.c.kind)
+        fresh.update(tuple(r) for r in conn.execute(statement))
+    return fresh
 
 
-def counts(view: Any) -> dict[str, int]:
-    totals = dict.fromkeys(STATUSES, 0)
-    for doc in view.raw(PART, TABLE).values():
-        totals[doc["status"]] = totals.get(doc["status"], 0) + 1
-    return totals
+def first_seen(conn: Connection, draws: Iterable[str]) -> dict[str, str]:
+    """When each draw was first seen by any host."""
+    wanted = list(set(draws))
+    query = select(announcements.c.draw, func.min(announcements.c.first_seen)).where(announcements.c.draw.in_(wanted)).group_by(announcements.c.draw)
+    return dict(conn.execute(query).all()) if wanted else {}
 
 
-def requeue(tx: Any, ids: Iterable[str] = (), all_dead: bool = False) -> int:
-    """Put dead deliveries back in the queue (by id, or all of them)."""
-    wanted = set(ids)
-    doc_ids = [
-        int(k)
-        for k, doc in tx.raw(PART, TABLE).items()
-        if doc["status"] == DEAD and (all_dead or doc["id"] in wanted)
-    ]
-    if doc_ids:
-        tx.part(PART).table(TABLE).update({"status": QUEUED, "attempts": 0, "next_try": None}, doc_ids=doc_ids)
-    return len(doc_ids)
+def announced_any(conn: Connection) -> bool:
+    return conn.execute(select(announcements.c.draw).limit(1)).first() is not None
+
+
+def records(conn: Connection, keys: Iterable[tuple[str, int, str]]) -> dict[tuple[str, int, str], dict[str, Any]]:
+    """The draw records deliveries were planned from, by (draw, revision, kind)."""
+    wanted = set(keys)
+    draws = {draw for draw, _, _ in wanted}
+    found = {}
+    if draws:
+        for draw, revision, kind, record in conn.execute(
+            select(announcements.c.draw, announcements.c.revision, announcements.c.kind, announcements.c.record).where(announcements.c.draw.in_(draws))
+        ):
+            if (draw, revision, kind) in wanted:
+                found[(draw, revision, kind)] = orjson.loads(record)
+    return found
+
+
+# ------------------------------------------------------------------------------------ the queue
+
+
+def queue(conn: Connection, planned: Iterable[Delivery]) -> int:
+    """Add deliveries not already in the outbox (by id); returns how many were added."""
+    added = 0
+    rows = [d.to_row() for d in planned]
+    for start in range(0, len(rows), 500):
+        result = conn.execute(_insert_ignoring(conn, deliveries, None), rows[start : start + 500])
+        added += max(result.rowcount, 0)
+    return added
+
+
+def _insert_ignoring(conn: Connection, table: Any, values: dict[str, Any] | None) -> Any:
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    statement = dialect_insert(table)
+    if values is not None:
+        statement = statement.values(values)
+    return statement.on_conflict_do_nothing()
+
+
+def claimant() -> str:
+    """Who holds a claim: this host and process."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim(conn: Connection, now: datetime, owner: str, limit: int = CHUNK, only_kinds: tuple[str, ...] = ()) -> list[Delivery]:
+    """Claim up to `limit` due deliveries (queued, or failed whose next try has come), oldest first,
+    that nobody holds: never two senders for one delivery."""
+    at = _iso(now)
+    _release_dead_claims(conn, at)
+    due = and_(
+        or_(deliveries.c.status == QUEUED, and_(deliveries.c.status == FAILED, deliveries.c.next_try <= at)),
+        or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < at),
+    )
+    if only_kinds:
+        due = and_(due, deliveries.c.kind.in_(only_kinds))
+    query = select(deliveries.c.id).where(due).order_by(deliveries.c.queued_at, deliveries.c.seq).limit(limit)
+    ids = list(conn.scalars(query.with_for_update(skip_locked=True)))
+    if not ids:
+        return []
+    conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(claimed_until=_iso(now + LEASE), claimed_by=owner))
+    rows = conn.execute(select(deliveries).where(deliveries.c.id.in_(ids))).mappings().all()
+    found = sorted((Delivery.from_row(r) for r in rows), key=lambda d: (d.queued_at, d.seq))
+    return found
+
+
+def _release_dead_claims(conn: Connection, at: str) -> None:
+    """Claims of processes on this host that are gone (killed) end now, not when their lease does."""
+    host = socket.gethostname()
+    holders = conn.scalars(
+        select(deliveries.c.claimed_by).where(deliveries.c.claimed_until >= at, deliveries.c.claimed_by.like(f"{host}:%")).distinct()
+    ).all()
+    gone = [holder for holder in holders if not _alive(int(holder.rsplit(":", 1)[1]))]
+    if gone:
+        conn.execute(update(deliveries).where(deliveries.c.claimed_by.in_(gone)).values(claimed_until=None, claimed_by=None))
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @dataclass
-class FoldReport:
-    sent: int = 0
-    failed: int = 0
-    dead: list[Delivery] = field(default_factory=list)
-    cancelled: int = 0
+class Outcome:
+    """What became of one delivery's attempt (for the report)."""
+
+    status: str
+    delivery: Delivery
 
 
-def fold(tx: Any, entries: list[dict[str, Any]], policy: Policy, now: datetime) -> FoldReport:
-    """Apply journal entries to the outbox in one update (idempotent: safe to fold twice)."""
-    report = FoldReport()
-    if not entries:
-        return report
-    docs = {doc["id"]: (int(k), doc) for k, doc in tx.raw(PART, TABLE).items()}
-    changes: dict[int, dict[str, Any]] = {}
-    for entry in entries:
-        found = docs.get(entry["id"])
-        if found is None:
-            continue
-        _, doc = found
-        current = {**doc, **changes.get(entry["id"], {})}
-        if current["status"] in (SENT, DEAD, CANCELLED) or entry["attempt"] <= current["attempts"] and entry["result"] != SENT:
-            continue  # already folded, or finished
-        update: dict[str, Any]
-        if entry["result"] == SENT:
-            update = {"status": SENT, "sent_at": entry["at"], "attempts": max(current["attempts"], entry["attempt"]), "last_error": ""}
-            report.sent += 1
-        elif entry["result"] == CANCELLED:
-            update = {"status": CANCELLED, "last_error": entry.get("error", "")}
-            report.cancelled += 1
-        elif entry["attempt"] >= policy.max_attempts:
-            update = {"status": DEAD, "attempts": entry["attempt"], "last_error": entry.get("error", ""), "next_try": None}
-            report.dead.append(Delivery.from_doc({**current, **update}))
-        else:
-            retry_at = datetime.fromisoformat(entry["at"]) + timedelta(seconds=policy.delay(entry["attempt"]))
-            update = {"status": FAILED, "attempts": entry["attempt"], "last_error": entry.get("error", ""), "next_try": _iso(retry_at)}
-            report.failed += 1
-        changes[entry["id"]] = {**changes.get(entry["id"], {}), **update}
-    if changes:
-        doc_ids = [docs[key][0] for key in changes]
-        tx.part(PART).table(TABLE).update(lambda doc: doc.update(changes[doc["id"]]), doc_ids=doc_ids)
-    _prune(tx, now)
-    return report
+def record(conn: Connection, delivery: Delivery, ok: bool, error: str, at: datetime, policy: Policy, owner: str) -> Outcome | None:
+    """Store one attempt's result: sent, failed (with its next try) or dead.  Only the claim's
+    holder records it, and only once (None otherwise)."""
+    attempts = delivery.attempts + 1
+    if ok:
+        values: dict[str, Any] = {"status": SENT, "sent_at": _iso(at), "attempts": attempts, "last_error": "", "payload": None}
+    elif attempts >= policy.max_attempts:
+        values = {"status": DEAD, "attempts": attempts, "last_error": error, "next_try": None}
+    else:
+        values = {"status": FAILED, "attempts": attempts, "last_error": error, "next_try": _iso(at + timedelta(seconds=policy.delay(attempts)))}
+    values |= {"claimed_until": None, "claimed_by": None}
+    mine = and_(deliveries.c.id == delivery.id, deliveries.c.claimed_by == owner, deliveries.c.status.in_((QUEUED, FAILED)))
+    if conn.execute(update(deliveries).where(mine).values(values)).rowcount != 1:
+        return None
+    return Outcome(values["status"], Delivery.from_doc({**delivery.to_doc(), **values}))
 
 
-def _prune(tx: Any, now: datetime) -> None:
+def cancel(conn: Connection, delivery: Delivery, reason: str, owner: str) -> bool:
+    mine = and_(deliveries.c.id == delivery.id, deliveries.c.claimed_by == owner, deliveries.c.status.in_((QUEUED, FAILED)))
+    values = {"status": CANCELLED, "last_error": reason, "claimed_until": None, "claimed_by": None, "payload": None}
+    return conn.execute(update(deliveries).where(mine).values(values)).rowcount == 1
+
+
+def listing(conn: Connection, status: str | None = None, draw: str | None = None) -> list[Delivery]:
+    query = select(deliveries)
+    if status is not None:
+        query = query.where(deliveries.c.status == status)
+    if draw is not None:
+        query = query.where(deliveries.c.draw == draw)
+    return [Delivery.from_row(r) for r in conn.execute(query.order_by(deliveries.c.queued_at, deliveries.c.seq)).mappings()]
+
+
+def counts(conn: Connection) -> dict[str, int]:
+    totals = dict.fromkeys(STATUSES, 0)
+    for status, number in conn.execute(select(deliveries.c.status, func.count()).group_by(deliveries.c.status)):
+        totals[status] = number
+    return totals
+
+
+def any_due(conn: Connection, now: datetime) -> bool:
+    at = _iso(now)
+    due = or_(deliveries.c.status == QUEUED, and_(deliveries.c.status == FAILED, deliveries.c.next_try <= at))
+    return conn.execute(select(deliveries.c.id).where(due).limit(1)).first() is not None
+
+
+def requeue(conn: Connection, ids: Iterable[str] = (), all_dead: bool = False) -> int:
+    """Put dead deliveries back in the queue (by id, or all of them)."""
+    condition = deliveries.c.status == DEAD
+    if not all_dead:
+        condition = and_(condition, deliveries.c.id.in_(list(ids)))
+    return conn.execute(update(deliveries).where(condition).values(status=QUEUED, attempts=0, next_try=None)).rowcount
+
+
+def prune(conn: Connection, now: datetime) -> None:
+    """Finished deliveries older than KEEP_SENT go (an announced draw is never planned again)."""
     horizon = _iso(now - KEEP_SENT)
-    old = [int(k) for k, doc in tx.raw(PART, TABLE).items() if doc["status"] in (SENT, CANCELLED) and (doc.get("sent_at") or doc["queued_at"]) < horizon]
-    if old:
-        tx.part(PART).table(TABLE).remove(doc_ids=old)
+    finished = deliveries.c.status.in_((SENT, CANCELLED))
+    conn.execute(delete(deliveries).where(finished, func.coalesce(deliveries.c.sent_at, deliveries.c.queued_at) < horizon))
 
 
 @dataclass
@@ -189,55 +298,23 @@ class DispatchReport:
     cancelled: int = 0
     dead: list[Delivery] = field(default_factory=list)
 
-    def add(self, folded: FoldReport | DispatchReport) -> None:
-        self.sent += folded.sent
-        self.failed += folded.failed
-        self.cancelled += folded.cancelled
-        self.dead += folded.dead
-        self.attempted += getattr(folded, "attempted", 0)
+    def add(self, other: DispatchReport) -> None:
+        self.sent += other.sent
+        self.failed += other.failed
+        self.cancelled += other.cancelled
+        self.dead += other.dead
+        self.attempted += other.attempted
+
+    def count(self, outcome: Outcome | None) -> None:
+        if outcome is None:
+            return
+        if outcome.status == SENT:
+            self.sent += 1
+        elif outcome.status == FAILED:
+            self.failed += 1
+        elif outcome.status == DEAD:
+            self.dead.append(outcome.delivery)
 
 
-class Journal:
-    """Append-only results of sends since the last fold, shared by the sending threads."""
-
-    def __init__(self, path: Path):
-        self.path = path
-        self._lock = threading.Lock()
-        self._fd: int | None = None
-
-    def record(self, delivery: Delivery, result: str, at: datetime, error: str = "") -> None:
-        line = orjson.dumps({"id": delivery.id, "result": result, "attempt": delivery.attempts + 1, "at": _iso(at), "error": error}) + b"\n"
-        with self._lock:
-            if self._fd is None:
-                self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
-            os.write(self._fd, line)  # in the kernel now: survives a kill of this process
-
-    def sync(self) -> None:
-        with self._lock:
-            if self._fd is not None:
-                os.fsync(self._fd)
-
-    def entries(self) -> list[dict[str, Any]]:
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            return []
-        entries = []
-        for line in data.splitlines():
-            try:
-                entries.append(orjson.loads(line))
-            except orjson.JSONDecodeError:
-                continue  # a line cut by a crash: its message counts as in flight
-        return entries
-
-    def clear(self) -> None:
-        with self._lock:
-            if self._fd is not None:
-                os.close(self._fd)
-                self._fd = None
-            self.path.unlink(missing_ok=True)
-
-
-_iso = stamp
-
+def _iso(moment: datetime) -> str:
+    return stamp(moment)

@@ -10,28 +10,28 @@ or expired sign-up is kept a week (`KEEP`) so that a second visit can say what h
 
 from __future__ import annotations
 
-import hmac
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
+from sqlalchemy import Connection, func, select
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import insert as sql_insert
+from sqlalchemy import update as sql_update
+
 from scraper.items import stamp
 from scraper.streams import SUBSCRIBABLE
 
 from . import manage, validate
 from .model import Subscriber, hash_token
+from .tables import pending
 from .validate import ChannelCheck
 
-TABLE = "pending"
 KEEP = timedelta(days=7)  # a used or expired sign-up is remembered this long past its expiry
 PENDING, USED, EXPIRED = "pending", "used", "expired"
-SHARDS = 4  # pending sign-ups spread over a few part files by token hash: small rewrites, few fsyncs per batch
-
-
-def part_of(digest: str) -> str:
-    return f"pending-{int(digest[:8], 16) % SHARDS:02d}"
 
 
 @dataclass(frozen=True)
@@ -61,66 +61,56 @@ def validate_sign_up(*, channel: str, score: Any, within: Any, streams: Iterable
     return SignUp(values["channels"][0].url, values["score"], values["within"], values["streams"], values["profile_created"])
 
 
-def start(tx: Any, sign_up: SignUp, *, ttl: timedelta, now: datetime | None = None) -> str:
+def start(conn: Connection, sign_up: SignUp, *, ttl: timedelta, now: datetime | None = None) -> str:
     """Store the sign-up as pending; return the confirmation token (only its hash is kept).
-    Expired sign-ups are dropped in the same write."""
+    Sign-ups forgotten for a week past their expiry are dropped in the same transaction."""
     now = now or datetime.now(UTC)
     token = secrets.token_urlsafe(32)
-    digest = hash_token(token)
-    part = part_of(digest)
-    table = tx.part(part).table(TABLE)
-    cutoff = stamp(now - KEEP)
-    expired = [int(k) for k, doc in tx.raw(part, TABLE).items() if doc["expires"] <= cutoff]
-    if expired:
-        table.remove(doc_ids=expired)
-    table.insert(
-        {
-            "h": digest,
-            "expires": stamp(now + ttl),
-            "channel": sign_up.channel,
-            "score": sign_up.score,
-            "within": sign_up.within,
-            "streams": list(sign_up.streams),
-            "profile_created": stamp(sign_up.profile_created) if sign_up.profile_created else None,
-        }
+    conn.execute(sql_delete(pending).where(pending.c.expires <= stamp(now - KEEP)))
+    conn.execute(
+        sql_insert(pending).values(
+            token_hash=hash_token(token),
+            expires=stamp(now + ttl),
+            channel=sign_up.channel,
+            score=sign_up.score,
+            within=sign_up.within,
+            streams=orjson.dumps(list(sign_up.streams)).decode(),
+            profile_created=stamp(sign_up.profile_created) if sign_up.profile_created else None,
+        )
     )
     return token
 
 
-def lookup(tx: Any, token: str, now: datetime | None = None) -> tuple[str, dict[str, Any]] | None:
-    """(state, sign-up) for a confirmation token: pending, used or expired; None when unknown."""
+def lookup(conn: Connection, token: str, now: datetime | None = None) -> tuple[str, dict[str, Any]] | None:
+    """(state, sign-up) for a confirmation token: pending, used or expired; None when unknown.
+    Found by the token's SHA-256 (the primary key): the token itself is never stored."""
     now = now or datetime.now(UTC)
-    wanted = hash_token(token)
-    part = part_of(wanted)
-    match = None
-    for doc_id, doc in tx.raw(part, TABLE).items():
-        if hmac.compare_digest(doc["h"], wanted):  # every row compared: no early exit
-            match = dict(doc, doc_id=int(doc_id))
-    if match is None:
+    row = conn.execute(select(pending).where(pending.c.token_hash == hash_token(token))).mappings().first()
+    if row is None:
         return None
-    state = USED if match.get("used") else EXPIRED if match["expires"] <= stamp(now) else PENDING
-    return state, match
+    doc = {**row, "streams": orjson.loads(row["streams"])}
+    state = USED if doc["used"] else EXPIRED if doc["expires"] <= stamp(now) else PENDING
+    return state, doc
 
 
-def confirm(tx: Any, token: str, *, check: ChannelCheck, defaults: manage.Defaults, now: datetime | None = None) -> Subscriber | None:
+def confirm(conn: Connection, token: str, *, check: ChannelCheck, defaults: manage.Defaults, now: datetime | None = None) -> Subscriber | None:
     """Activate the sign-up this token confirms (once); None when unknown, used or expired."""
     now = now or datetime.now(UTC)
-    found = lookup(tx, token, now)
+    found = lookup(conn, token, now)
     if found is None or found[0] != PENDING:
         return None
     doc = found[1]
-    tx.part(part_of(doc["h"])).table(TABLE).update({"used": stamp(now)}, doc_ids=[doc["doc_id"]])
+    used = conn.execute(sql_update(pending).where((pending.c.token_hash == doc["token_hash"]) & pending.c.used.is_(None)).values(used=stamp(now)))
+    if used.rowcount != 1:
+        return None  # another request confirmed it a moment ago
     subscriber, _ = manage.subscribe(
-        tx, score=doc["score"], channels=[doc["channel"]], check=check, defaults=defaults, within=doc["within"],
+        conn, score=doc["score"], channels=[doc["channel"]], check=check, defaults=defaults, within=doc["within"],
         streams=doc["streams"], profile_created=doc["profile_created"], now=now,
     )  # fmt: skip
     return subscriber
 
 
-def pending_count(tx: Any, now: datetime | None = None) -> int:
+def pending_count(conn: Connection, now: datetime | None = None) -> int:
     """Sign-ups waiting for confirmation (neither used nor expired)."""
     cutoff = stamp(now or datetime.now(UTC))
-    parts = (f"pending-{shard:02d}" for shard in range(SHARDS))
-    return sum(
-        1 for part in parts if tx.part_exists(part) for doc in tx.raw(part, TABLE).values() if not doc.get("used") and doc["expires"] > cutoff
-    )
+    return conn.scalar(select(func.count()).select_from(pending).where(pending.c.used.is_(None) & (pending.c.expires > cutoff))) or 0

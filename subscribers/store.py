@@ -1,101 +1,87 @@
-"""Subscribers in TinyDB, sharded so that one subscribe costs the same at 100,000 as at 10.
+"""Subscribers in SQL: one row per subscriber, one row per channel.
 
-Records live in `SHARDS` part files (`subscribers-NN`, by a hash of the id); a channel index,
-sharded the same way by a hash of the URL (`channels-NN`), finds the subscriber who already uses a
-channel.  A subscribe or update therefore reads and writes two or three small files.  The index
-holds hashes, never the URLs themselves.
+A channel's key (a hash of the destination) is the primary key of `channels`, so one destination
+belongs to one subscriber: the database itself keeps that rule.  Every function takes the
+Connection of the caller's transaction (`store.sql.Store.write()` / `read()`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+from sqlalchemy import Connection, and_, func, select, true
+from sqlalchemy import delete as sql_delete
+from sqlalchemy import insert as sql_insert
+from sqlalchemy import update as sql_update
+
 from .model import Subscriber, hash_token, new_id
+from .tables import channels, subscribers
 from .validate import Invalid
-
-SHARDS = 64
-RECORDS, INDEX = "subscribers", "channels"
-
-
-def record_part(subscriber_id: str) -> str:
-    return f"subscribers-{zlib.crc32(subscriber_id.encode()) % SHARDS:02d}"
 
 
 def channel_hash(url: str) -> str:
     return hashlib.blake2b(url.strip().encode(), digest_size=12).hexdigest()
 
 
-def index_part(digest: str) -> str:
-    return f"channels-{int(digest[:8], 16) % SHARDS:02d}"
-
-
 @dataclass
 class Found:
     subscriber: Subscriber
-    doc_id: int
+    doc_id: int = 0
 
 
-def get(tx: Any, key: str) -> Found | None:
+def get(conn: Connection, key: str) -> Found | None:
     """The subscriber with this id, or whose unsubscribe token this is."""
     key = key.strip()
     subscriber_id = key.split(".", 1)[0]
-    for doc_id, doc in tx.raw(record_part(subscriber_id), RECORDS).items():
-        if doc["id"] == subscriber_id:
-            if "." in key and not hmac.compare_digest(doc.get("token_hash") or hash_token(doc["token"]), hash_token(key)):
-                return None
-            return Found(Subscriber.from_doc(doc), int(doc_id))
-    return None
+    found = find_many(conn, [subscriber_id]).get(subscriber_id)
+    if found is not None and "." in key and not hmac.compare_digest(found.subscriber.token_hash, hash_token(key)):
+        return None
+    return found
 
 
-def require(tx: Any, key: str) -> Found:
-    found = get(tx, key)
+def require(conn: Connection, key: str) -> Found:
+    found = get(conn, key)
     if found is None:
         raise Invalid([f"no subscriber with id or token {key.split('.', 1)[0]!r} (see: crswatch subscribers)"])
     return found
 
 
-def owners(tx: Any, urls: Iterable[str]) -> dict[str, str]:
-    """{url: subscriber id} for the given channels that are already subscribed (one scan per
-    index shard touched, however many URLs)."""
-    by_part: dict[str, dict[str, str]] = {}
-    for url in urls:
-        digest = channel_hash(url)
-        by_part.setdefault(index_part(digest), {})[digest] = url
-    found = {}
-    for part, wanted in by_part.items():
-        for doc in tx.raw(part, INDEX).values():
-            if doc["h"] in wanted:
-                found[wanted[doc["h"]]] = doc["id"]
+def owners(conn: Connection, urls: Iterable[str]) -> dict[str, str]:
+    """{url: subscriber id} for the given channels that are already subscribed."""
+    by_key = {channel_hash(url): url for url in urls}
+    found: dict[str, str] = {}
+    keys = list(by_key)
+    for start in range(0, len(keys), 500):
+        rows = conn.execute(select(channels.c.key, channels.c.subscriber).where(channels.c.key.in_(keys[start : start + 500])))
+        found.update({by_key[key]: owner for key, owner in rows})
     return found
 
 
-def find_many(tx: Any, ids: Iterable[str]) -> dict[str, Found]:
-    """{id: Found} for the ids that exist (one scan per shard touched)."""
-    by_part: dict[str, set[str]] = {}
-    for subscriber_id in ids:
-        by_part.setdefault(record_part(subscriber_id), set()).add(subscriber_id)
-    found = {}
-    for part, wanted in by_part.items():
-        for doc_id, doc in tx.raw(part, RECORDS).items():
-            if doc["id"] in wanted:
-                found[doc["id"]] = Found(Subscriber.from_doc(doc), int(doc_id))
+def find_many(conn: Connection, ids: Iterable[str]) -> dict[str, Found]:
+    """{id: Found} for the ids that exist."""
+    wanted = list(set(ids))
+    found: dict[str, Found] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        docs = _docs(conn, subscribers.c.id.in_(chunk))
+        found.update({doc["id"]: Found(Subscriber.from_doc(doc)) for doc in docs})
     return found
 
 
-def all_ids(tx: Any) -> set[str]:
-    return {doc["id"] for part in _existing_parts(tx) for doc in tx.raw(part, RECORDS).values()}
+def all_ids(conn: Connection) -> set[str]:
+    return set(conn.scalars(select(subscribers.c.id)))
 
 
-def unique_id(tx: Any, taken: set[str] | None = None) -> str:
+def unique_id(conn: Connection, taken: set[str] | None = None) -> str:
     """A fresh id; pass `taken` (from `all_ids`) when making many, to check without re-reading."""
     while True:
         candidate = new_id()
-        exists = candidate in taken if taken is not None else get(tx, candidate) is not None
+        exists = candidate in taken if taken is not None else get(conn, candidate) is not None
         if exists:
             continue
         if taken is not None:
@@ -103,78 +89,72 @@ def unique_id(tx: Any, taken: set[str] | None = None) -> str:
         return candidate
 
 
-def insert(tx: Any, subscribers: Iterable[Subscriber]) -> None:
-    """Store new subscribers: one insert_multiple per touched shard, however many there are."""
-    by_part: dict[str, list[dict[str, Any]]] = {}
-    for sub in subscribers:
-        by_part.setdefault(record_part(sub.id), []).append(sub.to_doc())
-    for part, docs in by_part.items():
-        tx.part(part).table(RECORDS).insert_multiple(docs)
-    _index(tx, [(c["url"], sub["id"]) for docs in by_part.values() for sub in docs for c in sub["channels"]])
+def insert(conn: Connection, new: Iterable[Subscriber]) -> None:
+    rows = [_row(sub) for sub in new]
+    if rows:
+        conn.execute(sql_insert(subscribers), rows)
+        conn.execute(sql_insert(channels), [c for sub in new for c in _channel_rows(sub)])
 
 
-def replace_all(tx: Any, pairs: Iterable[tuple[Found, Subscriber]]) -> None:
-    """Write new versions of stored subscribers (one update per touched shard) and re-index."""
-    by_part: dict[str, dict[int, dict[str, Any]]] = {}
-    added, dropped = [], []
-    for found, new in pairs:
-        by_part.setdefault(record_part(new.id), {})[found.doc_id] = new.to_doc()
-        old_urls, new_urls = set(found.subscriber.urls), set(new.urls)
-        added += [(url, new.id) for url in new_urls - old_urls]
-        dropped += [(url, new.id) for url in old_urls - new_urls]
-    for part, docs in by_part.items():
-        by_id = {doc["id"]: doc for doc in docs.values()}
-        tx.part(part).table(RECORDS).update(lambda doc: doc.update(by_id[doc["id"]]), doc_ids=list(docs))
-    _unindex(tx, dropped)
-    _index(tx, added)
+def replace_all(conn: Connection, pairs: Iterable[tuple[Found, Subscriber]]) -> None:
+    """Write new versions of stored subscribers; their channels are replaced."""
+    pairs = list(pairs)
+    for _, new in pairs:
+        values = _row(new)
+        conn.execute(sql_update(subscribers).where(subscribers.c.id == new.id).values({k: v for k, v in values.items() if k != "id"}))
+    ids = [new.id for _, new in pairs]
+    if ids:
+        conn.execute(sql_delete(channels).where(channels.c.subscriber.in_(ids)))
+        conn.execute(sql_insert(channels), [c for _, new in pairs for c in _channel_rows(new)])
 
 
-def delete(tx: Any, found: Found) -> None:
-    tx.part(record_part(found.subscriber.id)).table(RECORDS).remove(doc_ids=[found.doc_id])
-    _unindex(tx, [(url, found.subscriber.id) for url in found.subscriber.urls])
+def delete(conn: Connection, found: Found) -> None:
+    conn.execute(sql_delete(channels).where(channels.c.subscriber == found.subscriber.id))
+    conn.execute(sql_delete(subscribers).where(subscribers.c.id == found.subscriber.id))
 
 
-def iter_all(tx: Any) -> Iterator[Subscriber]:
-    """Every subscriber, one shard in memory at a time (for listing)."""
-    for doc in iter_docs(tx):
+def iter_all(conn: Connection) -> Iterator[Subscriber]:
+    for doc in iter_docs(conn):
         yield Subscriber.from_doc(doc)
 
 
-def iter_docs(tx: Any) -> Iterator[dict[str, Any]]:
-    """Every subscriber record as stored (plain dicts), one shard in memory at a time: the fast
-    path for matching 100,000 subscribers without building objects for those not concerned."""
-    for part in _existing_parts(tx):
-        docs = list(tx.raw(part, RECORDS).values())
-        tx.release(part)
-        yield from docs
+def iter_docs(conn: Connection, reach: int | None = None, active_only: bool = False) -> Iterator[dict[str, Any]]:
+    """Subscriber records as plain dicts, channels included; with `reach`, only those whose score
+    plus margin reaches it (a cut-off they are within): the database does the first filter, so
+    matching a draw against 100,000 subscribers reads only the few it may concern."""
+    condition: Any = true()
+    if reach is not None:
+        condition = and_(condition, subscribers.c.score + subscribers.c.within >= reach)
+    if active_only:
+        condition = and_(condition, subscribers.c.status == "active")
+    yield from _docs(conn, condition)
 
 
-def count(tx: Any) -> int:
-    return sum(len(tx.raw(part, RECORDS)) for part in _existing_parts(tx))
+def count(conn: Connection) -> int:
+    return conn.scalar(select(func.count()).select_from(subscribers)) or 0
 
 
-def _existing_parts(tx: Any) -> Iterator[str]:
-    for shard in range(SHARDS):
-        part = f"subscribers-{shard:02d}"
-        if tx.part_exists(part):
-            yield part
+def _docs(conn: Connection, condition: Any) -> list[dict[str, Any]]:
+    rows = conn.execute(select(subscribers).where(condition).order_by(subscribers.c.created_at, subscribers.c.id)).mappings().all()
+    if not rows:
+        return []
+    by_id = {row["id"]: {**row, "streams": orjson.loads(row["streams"]), "channels": []} for row in rows}
+    ids = list(by_id)
+    for start in range(0, len(ids), 500):
+        query = select(channels.c.subscriber, channels.c.url, channels.c.masked).where(channels.c.subscriber.in_(ids[start : start + 500]))
+        for owner, url, masked in conn.execute(query.order_by(channels.c.subscriber, channels.c.position)):
+            by_id[owner]["channels"].append({"url": url, "masked": masked})
+    return list(by_id.values())
 
 
-def _index(tx: Any, pairs: list[tuple[str, str]]) -> None:
-    by_part: dict[str, list[dict[str, str]]] = {}
-    for url, subscriber_id in pairs:
-        digest = channel_hash(url)
-        by_part.setdefault(index_part(digest), []).append({"h": digest, "id": subscriber_id})
-    for part, docs in by_part.items():
-        tx.part(part).table(INDEX).insert_multiple(docs)
+def _row(sub: Subscriber) -> dict[str, Any]:
+    doc = sub.to_doc()
+    return {k: doc[k] for k in ("id", "name", "score", "within", "profile_created", "created_at", "status", "token_hash")} | {
+        "streams": orjson.dumps(doc["streams"]).decode()
+    }
 
 
-def _unindex(tx: Any, pairs: list[tuple[str, str]]) -> None:
-    by_part: dict[str, set[tuple[str, str]]] = {}
-    for url, subscriber_id in pairs:
-        digest = channel_hash(url)
-        by_part.setdefault(index_part(digest), set()).add((digest, subscriber_id))
-    for part, gone in by_part.items():
-        doomed = [int(k) for k, doc in tx.raw(part, INDEX).items() if (doc["h"], doc["id"]) in gone]
-        if doomed:
-            tx.part(part).table(INDEX).remove(doc_ids=doomed)
+def _channel_rows(sub: Subscriber) -> list[dict[str, Any]]:
+    return [{"key": channel_hash(c.url), "subscriber": sub.id, "position": i, "url": c.url, "masked": c.masked} for i, c in enumerate(sub.channels)]
+
+

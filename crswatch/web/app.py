@@ -24,30 +24,33 @@ from urllib.parse import urlsplit, urlunsplit
 from flask import Flask, Response, abort, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from limits import parse as parse_limit
-from limits.storage import MemoryStorage
-from limits.strategies import MovingWindowRateLimiter
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from subscribers import links as link_tokens
-from subscribers import manage, optin, store
+from notifier.outbox import confirmation, queue
+from store import limits
+from store.kv import secret
+from subscribers import manage, optin
+from subscribers import store as subscribers
 from subscribers.validate import Invalid
 
 from ..app import App
 from ..errors import CrswatchError
-from .background import ConfirmationSender, PendingWriter
+from .background import ConfirmationSender
+
 from .forms import TemplateCheck, destinations, plain
 
 log = logging.getLogger(__name__)
 
-Send = Callable[[str, str, dict[str, str]], None]
 
 
-def create_app(app: App, send: Send | None = None) -> Flask:
-    """The WSGI application.  `send` delivers one confirmation (default: a background sender)."""
+def create_app(app: App, sender: ConfirmationSender | None = None) -> Flask:
+    """The WSGI application; `sender` is woken when a confirmation is queued (`crswatch serve`
+    runs one; without it, confirmations wait for the next `check`)."""
     from notifier.message import confirmation_message
     from notifier.send import check_url
 
-    config, database = app.config, app.database
+    config, store = app.config, app.store
     web = config.web
     if not web.email_channel:
         raise Invalid(["web.email_channel is not set: the subscription page needs an apprise URL with {email} to send confirmations"])
@@ -61,7 +64,7 @@ def create_app(app: App, send: Send | None = None) -> Flask:
             raise Invalid([f"web.{name} cannot be used: {exc}"]) from None
     flask = Flask(__name__)
     flask.config.update(
-        SECRET_KEY=database.secret("web"),
+        SECRET_KEY=secret(store, "web"),
         MAX_CONTENT_LENGTH=16 * 1024,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
@@ -72,16 +75,19 @@ def create_app(app: App, send: Send | None = None) -> Flask:
     csrf = CSRFProtect(flask)
     if web.proxies:
         flask.wsgi_app = ProxyFix(flask.wsgi_app, x_for=web.proxies)  # type: ignore[method-assign]
-    limiter = MovingWindowRateLimiter(MemoryStorage())
     try:
         per_client, per_destination = parse_limit(web.client_limit), parse_limit(web.destination_limit)
     except ValueError:
         raise Invalid([f"web.client_limit / web.destination_limit must read like 10/hour or 3/day, not {web.client_limit!r} / {web.destination_limit!r}"]) from None
     if web.confirm_hours < 1:
         raise Invalid([f"web.confirm_hours must be at least 1, not {web.confirm_hours}"])
-    link_key = database.secret("links")
-    deliver = send or ConfirmationSender()
-    pending = PendingWriter(database, timedelta(hours=web.confirm_hours))
+    link_key = secret(store, "links")
+    ttl = timedelta(hours=web.confirm_hours)
+
+    def allowed(limit: Any, scope: str, who: str) -> bool:
+        """A moving-window limit kept in the store: shared by every `serve` process."""
+        with store.write() as conn:
+            return limits.hit(conn, f"{scope}:{who}", limit.amount, limit.get_expiry())
     defaults = app.subscriber_defaults
     labels = config.streams.labels
     choices = [(code, labels[code]) for code in defaults.choices if code != "other"]
@@ -135,7 +141,7 @@ def create_app(app: App, send: Send | None = None) -> Flask:
 
     @flask.post("/")
     def subscribe() -> tuple[str, int]:
-        if not limiter.hit(per_client, "client", request.remote_addr or "?"):
+        if not allowed(per_client, "client", request.remote_addr or "?"):
             return page("message.html", 429, title="Too many sign-ups", text="Too many sign-ups from your network. Please try again later.")
         values = {key: request.form.get(key, "").strip()[:200] for key in ("email", "phone", "score", "within", "profile_created")}
         values["streams"] = request.form.getlist("streams")[:20]
@@ -153,12 +159,15 @@ def create_app(app: App, send: Send | None = None) -> Flask:
             return page("form.html", 400, values=values, problems=[plain(p) for p in problems])
         for kind, address, sign_up in sign_ups:
             digest = hashlib.sha256(address.lower().encode()).hexdigest()
-            if not limiter.hit(per_destination, "destination", digest):
+            if not allowed(per_destination, "destination", digest):
                 log.info("confirmation to a %s not sent: its limit (%s) is reached", kind, web.destination_limit)
                 continue  # the same answer as when it is sent: the page reveals nothing
-            token = pending.start(sign_up)
-            title, bodies = confirmation_message(f"{base_url()}/confirm/{token}", web.confirm_hours)
-            deliver(sign_up.channel, title, bodies)
+            with store.write() as conn:  # the sign-up and its confirmation message, together
+                token = optin.start(conn, sign_up, ttl=ttl)
+                title, bodies = confirmation_message(f"{base_url()}/confirm/{token}", web.confirm_hours)
+                queue(conn, [confirmation(sign_up.channel, check(sign_up.channel), token, title, bodies)])
+        if sender is not None:
+            sender.wake.set()
         kinds = " and ".join(kind for kind, _, _ in sign_ups)
         return page("sent.html", kinds=kinds, hours=web.confirm_hours)
 
@@ -176,9 +185,9 @@ def create_app(app: App, send: Send | None = None) -> Flask:
     def confirm_form(token: str) -> tuple[str, int]:
         # A GET never changes anything: mail scanners open links.  It shows what the sign-up asks.
         g.private = True
-        if not limiter.hit(per_client, "confirm", request.remote_addr or "?"):
+        if not allowed(per_client, "confirm", request.remote_addr or "?"):
             return page("message.html", 429, title="Too many attempts", text="Please try again later.")
-        with database.reader() as view:
+        with store.read() as view:
             found = optin.lookup(view, token[:100])
         if found is None or found[0] != optin.PENDING:
             return sign_up_gone(found[0] if found else None)
@@ -187,9 +196,9 @@ def create_app(app: App, send: Send | None = None) -> Flask:
     @flask.post("/confirm/<token>")
     def confirm(token: str) -> tuple[str, int]:
         g.private = True
-        if not limiter.hit(per_client, "confirm", request.remote_addr or "?"):
+        if not allowed(per_client, "confirm", request.remote_addr or "?"):
             return page("message.html", 429, title="Too many attempts", text="Please try again later.")
-        with database.transaction() as tx:
+        with store.write() as tx:
             subscriber = optin.confirm(tx, token[:100], check=check_url, defaults=defaults)
             found = optin.lookup(tx, token[:100]) if subscriber is None else None
         if subscriber is None:
@@ -204,8 +213,8 @@ def create_app(app: App, send: Send | None = None) -> Flask:
         if state == link_tokens.EXPIRED:
             abort(Response(*page("message.html", 410, title="This link has expired",
                                  text="Links in alerts work for 400 days; the newest alert you received has a working one.")))  # fmt: skip
-        with database.reader() as view:
-            found = store.get(view, subscriber_id) if subscriber_id else None
+        with store.read() as view:
+            found = subscribers.get(view, subscriber_id) if subscriber_id else None
         if found is None and subscriber_id:
             abort(Response(*page("message.html", 410, title="You are unsubscribed",
                                  text="No alerts are sent for this subscription any more. You can subscribe again from the home page.")))  # fmt: skip
@@ -226,8 +235,8 @@ def create_app(app: App, send: Send | None = None) -> Flask:
         if request.form.get("List-Unsubscribe") != "One-Click":
             csrf.protect()
         subscriber = subscriber_of(token)
-        with database.transaction() as tx:
-            if store.get(tx, subscriber.id):
+        with store.write() as tx:
+            if subscribers.get(tx, subscriber.id):
                 manage.unsubscribe(tx, subscriber.id)
         return page("message.html", title="You are unsubscribed", text="No more alerts will be sent to you. Good luck with your application.")
 
@@ -238,7 +247,7 @@ def create_app(app: App, send: Send | None = None) -> Flask:
         if request.method == "POST":
             form = request.form
             try:
-                with database.transaction() as tx:
+                with store.write() as tx:
                     updated = manage.update(
                         tx, subscriber.id, check=check_url, score=form.get("score", "").strip()[:10],
                         within=form.get("within", "").strip()[:10], streams=form.getlist("streams")[:20],
@@ -265,7 +274,7 @@ def _draw_pages(flask: Flask, app: App, page: Callable[..., tuple[str, int]]) ->
     def records() -> list[dict[str, Any]]:
         from scraper.store import query_draws
 
-        with app.database.reader() as view:
+        with app.database.reader() as view:  # the draws: this host's file
             return query_draws(view, (), None, None)
 
     @flask.get("/draws")

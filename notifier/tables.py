@@ -1,0 +1,41 @@
+"""The notifier stage's tables (created by the store's migrations, read only through this stage)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+#: Each (draw, revision, kind) announced once across every host: planning is idempotent, and the
+#: first host to see a draw fixes its "first seen" for everyone.  `record` is the draw as announced.
+announcements = Table(
+    "announcements", metadata,
+    Column("draw", String(16), primary_key=True),
+    Column("revision", Integer, primary_key=True),
+    Column("kind", String(16), primary_key=True),
+    Column("first_seen", String(40), nullable=False),
+    Column("record", Text, nullable=False),
+)  # fmt: skip
+
+deliveries = Table(
+    "deliveries", metadata,
+    Column("id", String(160), primary_key=True),
+    Column("draw", String(16), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("subscriber", String(64), nullable=False),
+    Column("channel", String(64), nullable=False),
+    Column("masked", Text, nullable=False),
+    Column("verdict", String(16)),
+    Column("queued_at", String(40), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_try", String(40)),
+    Column("last_error", Text, nullable=False),
+    Column("sent_at", String(40)),
+    Column("previous", Text),
+    Column("payload", Text),
+    Column("claimed_until", String(40)),
+    Column("claimed_by", String(80)),
+)  # fmt: skip

@@ -1,0 +1,42 @@
+"""The subscribers stage's tables (created by the store's migrations, read only through this stage)."""
+
+from __future__ import annotations
+
+from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+subscribers = Table(
+    "subscribers", metadata,
+    Column("id", String(16), primary_key=True),
+    Column("name", Text),
+    Column("score", Integer, nullable=False),
+    Column("within", Integer, nullable=False),
+    Column("streams", Text, nullable=False),
+    Column("profile_created", String(40)),
+    Column("created_at", String(40), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("token_hash", String(64), nullable=False),
+)  # fmt: skip
+
+channels = Table(
+    "channels", metadata,
+    Column("key", String(64), primary_key=True),
+    Column("subscriber", String(16), ForeignKey("subscribers.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("masked", Text, nullable=False),
+)  # fmt: skip
+
+pending = Table(
+    "pending", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("channel", Text, nullable=False),
+    Column("score", Integer, nullable=False),
+    Column("within", Integer),
+    Column("streams", Text, nullable=False),
+    Column("profile_created", String(40)),
+    Column("expires", String(40), nullable=False),
+    Column("used", String(40)),
+)  # fmt: skip
+
