@@ -124,6 +124,7 @@ def _engine(place: Where) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: a power loss may lose the last commits, never corrupt
             cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA secure_delete=ON")  # erased values (a sent confirmation's link) are zeroed, not left in free pages
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 

@@ -120,3 +120,28 @@ def read_db(path: Path) -> dict[str, Any]:
 
 def table(path: Path, name: str) -> list[dict[str, Any]]:
     return list(read_db(path).get(name, {}).values())
+
+
+def store_of(env: dict[str, str]) -> Any:
+    """The SQL store a CLI environment uses (its default SQLite file, unless CRSWATCH_STORE says)."""
+    from store.sql import Store, default_url
+
+    return Store(env.get("CRSWATCH_STORE") or default_url(Path(env["CRSWATCH_DB"])))
+
+
+def stored_status(env: dict[str, str]) -> dict[str, Any]:
+    """The last check's status as the store keeps it."""
+    from store import kv
+
+    store = store_of(env)
+    try:
+        with store.read() as conn:
+            return kv.get(conn, "status")
+    finally:
+        store.dispose()
+
+
+def outbox(env: dict[str, str]) -> list[dict[str, Any]]:
+    """Every delivery in the store's outbox, as `crswatch deliveries --format json` lists them."""
+    result = cli("deliveries", "--format", "json", env=env, check=True)
+    return json.loads(result.stdout)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import FeedServer, cli, read_db, snapshot, table
+from helpers import outbox, FeedServer, cli, read_db, snapshot, table
 from servers import SMTPSink, WebhookReceiver, body_text
 
 FEED_DAY1, FEED_DAY2 = snapshot("2026-01-20"), snapshot("2026-01-21")
@@ -213,6 +213,6 @@ def test_kill_mid_fanout_then_rerun_loses_nothing(feed: FeedServer, env: dict, t
         assert len(per_person) == 1000, "no alert lost"
         duplicates = sum(n - 1 for n in per_person.values())
         assert duplicates <= 16, f"{duplicates} duplicates: more than were in flight"
-        assert {d["status"] for d in table(Path(env["CRSWATCH_DB"]).with_name("crswatch.json.d") / "outbox.json", "deliveries")} == {"sent"}
+        assert {d["status"] for d in outbox(env)} == {"sent"}
     finally:
         slow.stop()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import SNAPSHOTS, FeedServer, cli, read_db, snapshot, table
+from helpers import stored_status, SNAPSHOTS, FeedServer, cli, read_db, snapshot, table
 
 
 def _numbers(db: Path) -> set[str]:
@@ -22,7 +22,7 @@ def test_new_draw_between_two_snapshots_over_http(feed: FeedServer, env: dict, d
     second = cli("check", "--source", feed.url, env=env, check=True)
     assert "new draw #392 2026-01-21 Canadian Experience Class: 6,000 invitations, CRS 509" in second.stdout
     assert "check: 1 new, 0 changed, 392 unchanged" in second.stdout
-    status = next(m for m in table(db_path, "meta") if m["key"] == "status")
+    status = stored_status(env)
     assert status["new"] == ["392"] and status["outcome"] == "updated"
     stored = {d["number"]: d for d in table(db_path, "draws")}
     assert stored["392"]["crs"] == 509 and stored["392"]["tie_break"] == "2025-10-29T04:35:24Z"
@@ -39,7 +39,7 @@ def test_replay_in_date_order_reports_every_draw_new_exactly_once(env: dict, db_
     seen: list[str] = []
     for path in SNAPSHOTS:
         cli("check", "--source", path.as_uri(), env=env, check=True)
-        status = next(m for m in table(db_path, "meta") if m["key"] == "status")
+        status = stored_status(env)
         seen.extend(status["new"])
     assert len(seen) == len(set(seen)) == len(_numbers(db_path)) == 393
 
@@ -53,7 +53,7 @@ def test_conditional_get_answers_unchanged_without_rewriting_draws(feed: FeedSer
     assert feed.requests[1]["If-None-Match"] == '"v1"'
     assert feed.requests[1]["If-Modified-Since"] == "Wed, 21 Jan 2026 13:00:00 GMT"
     assert read_db(db_path)["draws"] == draws_before
-    status = next(m for m in table(db_path, "meta") if m["key"] == "status")
+    status = stored_status(env)
     assert status["outcome"] == "unchanged"
 
 
@@ -98,8 +98,7 @@ def test_bad_feeds_are_rejected_and_lose_nothing(
     assert "Traceback" not in result.stderr
     after = read_db(db_path)
     assert after["draws"] == before["draws"]
-    status_record = next(m for m in after["meta"].values() if m["key"] == "status")
-    assert status_record["consecutive_failures"] == 1
+    assert stored_status(env)["consecutive_failures"] == 1
 
 
 def test_unreachable_server_is_a_fetch_failure(env: dict, db_path: Path) -> None:

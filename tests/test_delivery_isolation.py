@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from helpers import FeedServer, cli, snapshot, table
+from helpers import FeedServer, cli, outbox, snapshot
 from notifier.send import HTML, TEXT, Outgoing, Result, send_many
 from servers import SilentServer, SMTPSink, WebhookReceiver
 
@@ -79,7 +79,7 @@ def test_a_bad_recipient_is_retried_and_dead_alone_end_to_end(feed: FeedServer, 
         assert "0 sent, 0 failed (will retry), 1 dead" in second.stdout
         sink.wait_for(30)
         assert len(sink.messages) == 30
-        outbox = table(Path(env["CRSWATCH_DB"]).with_name("crswatch.json.d") / "outbox.json", "deliveries")
-        assert sorted(d["status"] for d in outbox).count("sent") == 30 and [d["status"] for d in outbox].count("dead") == 1
+        statuses = [d["status"] for d in outbox(env)]
+        assert statuses.count("sent") == 30 and statuses.count("dead") == 1
     finally:
         sink.stop()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -17,8 +19,13 @@ SECRETS = ("S3cretPassw0rd", "TIiajkdnlazkcOXrIdevi7FQ", "0f1e2d3c4b5a69788796a5
 
 
 def _db_bytes(db_path: Path) -> dict[str, bytes]:
-    files = [db_path, *sorted(db_path.with_name(db_path.name + ".d").glob("*.json"))]
-    return {str(p): p.read_bytes() for p in files if p.exists()}
+    """The draws file's bytes and the SQL store's content (a dump: SQLite's pages may move)."""
+    found = {str(db_path): db_path.read_bytes()} if db_path.exists() else {}
+    store = db_path.with_name(db_path.stem + ".sqlite")
+    if store.exists():
+        with closing(sqlite3.connect(store)) as conn:
+            found[str(store)] = "\n".join(conn.iterdump()).encode()
+    return found
 
 
 def _subscribe(env: dict, *args: str) -> str:

@@ -4,6 +4,9 @@ server receiving the confirmations, real TinyDB files."""
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
 import socket
 import time
 from collections.abc import Iterator
@@ -13,7 +16,8 @@ import pytest
 import requests
 from bs4 import BeautifulSoup
 
-from helpers import FeedServer, cli, snapshot
+from helpers import FeedServer, cli, snapshot, store_of
+from scraper.items import stamp
 from subscribers.links import make
 from servers import SMTPSink, WebhookReceiver, body_text
 from web import Site, csrf_token, feed_with_draw_393
@@ -35,7 +39,17 @@ def _confirmed(site: Site, env: dict, address: str) -> tuple[dict, bytes]:
     site.sign_up(address)
     site.confirm(site.confirmation_link(address))
     (sub,) = [s for s in _subscribers(env) if s["status"] == "active"]
-    return sub, bytes.fromhex((Path(env["CRSWATCH_DB"] + ".d") / "links.key").read_text())
+    return sub, _link_key(env)
+
+
+def _link_key(env: dict) -> bytes:
+    from store.kv import secret
+
+    store = store_of(env)
+    try:
+        return secret(store, "links")
+    finally:
+        store.dispose()
 
 
 def test_the_form_is_labelled_and_secured(site: Site) -> None:
@@ -61,9 +75,15 @@ def test_sign_up_confirm_manage_unsubscribe(site: Site, env: dict, db_path: Path
     link = site.confirmation_link("ana@example.com")
     token = link.rsplit("/", 1)[1]
     assert len(token) >= 40
-    stored = b"".join(p.read_bytes() for p in [*db_path.parent.glob("*.json"), *db_path.with_name(db_path.name + ".d").glob("*.json")])
-    assert b"ana@example.com" in stored
-    assert token.encode() not in stored  # only its hash is kept
+    def stored() -> bytes:
+        with closing(sqlite3.connect(db_path.with_name(db_path.stem + ".sqlite"))) as conn:
+            return "\n".join(conn.iterdump()).encode()
+
+    deadline = time.monotonic() + 10  # the message, link included, is erased once the server accepted it
+    while token.encode() in stored() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert b"ana@example.com" in stored()
+    assert token.encode() not in stored()  # only its hash is kept
 
     shown = site.get(link.removeprefix(site.base))  # what a mail scanner does: nothing changes
     assert shown.status_code == 200 and "Confirm my alerts" in shown.text and "505" in shown.text
@@ -114,13 +134,18 @@ def test_csrf_is_required_on_every_form(site: Site, env: dict) -> None:
     assert _subscribers(env)[0]["score"] == 510  # neither form without its token changed anything
 
 
-def _age_pending_sign_ups(db_path: Path) -> None:
+def _age_pending_sign_ups(env: dict) -> None:
     """Make every pending sign-up's confirmation link older than its expiry (as two days would)."""
-    for shard in db_path.with_name(db_path.name + ".d").glob("pending-*.json"):
-        data = json.loads(shard.read_text())
-        for doc in data.get("pending", {}).values():
-            doc["expires"] = "2000-01-01T00:00:00.000000Z"
-        shard.write_text(json.dumps(data))
+    from sqlalchemy import update
+
+    from subscribers.tables import pending
+
+    store = store_of(env)
+    try:
+        with store.write() as conn:
+            conn.execute(update(pending).values(expires=stamp(datetime.now(UTC) - timedelta(hours=1))))
+    finally:
+        store.dispose()
 
 
 def test_forged_expired_and_reused_tokens_are_refused(env: dict, smtp: SMTPSink, db_path: Path) -> None:
@@ -128,7 +153,7 @@ def test_forged_expired_and_reused_tokens_are_refused(env: dict, smtp: SMTPSink,
     try:
         site.sign_up("late@example.com")
         link = site.confirmation_link("late@example.com")
-        _age_pending_sign_ups(db_path)
+        _age_pending_sign_ups(env)
         expired = site.get(link.removeprefix(site.base))
         assert expired.status_code == 410 and "has expired" in expired.text
         assert site.post(link.removeprefix(site.base), {}, csrf_from="/").status_code == 410
