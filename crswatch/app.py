@@ -34,8 +34,12 @@ class App:
         """The SQL store (subscribers, deliveries, sign-ups, status), migrated on first use."""
         from store.sql import Store
 
+        from .upgrade import upgrade
+
         self.database.check()  # --db must be usable (its folder exists, it is a draws file) before anything is made beside it
-        return Store(self.config.store_url)
+        store = Store(self.config.store_url)
+        upgrade(self.database, store)  # an earlier release's files, moved in once
+        return store
 
     def with_config(self, **overrides: Any) -> Config:
         self.__dict__["config"] = replace(self.config, **{k: v for k, v in overrides.items() if v is not None})

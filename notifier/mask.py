@@ -60,13 +60,19 @@ def scrub(url: str) -> str:
         path = "/".join(HIDDEN if segment else segment for segment in path.split("/"))
     elif parts.scheme.lower() in ("http", "https"):
         path = "/".join(HIDDEN if _tokenish(segment) else segment for segment in path.split("/"))
-    query = "&".join(_param(name, value) for name, value in parse_qsl(parts.query, keep_blank_values=True))
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    query = "&".join(_param(name, value) for name, value in pairs) if any(_secret(n, v) for n, v in pairs) else parts.query
+    if (netloc, path, query) == (parts.netloc, parts.path, parts.query):
+        return url  # nothing to hide: as given (urlunsplit would not give `sqlite:////abs/path` back)
     return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
 
 
+def _secret(name: str, value: str) -> bool:
+    return bool(value) and (name.startswith(("+", "%2B", "%2b")) or bool(_SECRET_NAMES.search(name) and value not in ("yes", "no", "true", "false")))
+
+
 def _param(name: str, value: str) -> str:
-    secret = name.startswith(("+", "%2B", "%2b")) or (_SECRET_NAMES.search(name) and value not in ("yes", "no", "true", "false"))
-    return f"{quote(name, safe='+-_.')}={HIDDEN if secret and value else quote(value, safe='@:/,.-_')}"
+    return f"{quote(name, safe='+-_.')}={HIDDEN if _secret(name, value) else quote(value, safe='@:/,.-_')}"
 
 
 def _apprise_private(url: str) -> str | None:

@@ -1,0 +1,131 @@
+"""Opening a database made by an earlier release: its private state moves into the SQL store.
+
+Up to 0.1, subscribers, sign-ups, the outbox (with its journal), the keys and the status lived in
+TinyDB files under `<db>.d/` and in the draws file's `meta` table.  On the first use of the store,
+all of it is copied in one transaction (a failure leaves the store as it was and the old files in
+place), then `<db>.d/` is renamed `<db>.d.migrated` for the operator to remove once satisfied.
+Every draw already stored is recorded as announced, so nothing is alerted twice after the upgrade.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from scraper.items import Draw
+from store import kv
+from store.sql import Store
+
+from .db import DatabaseError, Database
+
+log = logging.getLogger("crswatch")
+
+
+def upgrade(database: Database, store: Store) -> None:
+    """Move an earlier release's state into `store` (once; a no-op afterwards)."""
+    from notifier.outbox import announced_any
+
+    old = database.path.with_name(database.path.name + ".d")
+    if not old.is_dir():
+        if not database.path.exists():
+            return
+        with store.read() as conn:
+            if announced_any(conn):
+                return
+    main = _json(database.path) or {}
+    draws = list((main.get("draws") or {}).values())
+    with store.write() as conn:
+        store.lock(conn, "crswatch-upgrade")
+        if not announced_any(conn) and draws:
+            _announce_history(conn, draws)
+        if old.is_dir():
+            counts = _move(conn, old, main)
+            log.warning("moved %s from %s into the store %s", counts, old, store.where.shown)
+    if old.is_dir():
+        old.rename(old.with_name(old.name + ".migrated"))
+
+
+def _announce_history(conn: Any, draws: list[dict[str, Any]]) -> None:
+    from notifier.message import NEW
+    from notifier.outbox import announce
+
+    announce(conn, [(d["number"], 0, NEW, d.get("first_seen") or d.get("updated_at") or "", Draw.from_record(d).to_record()) for d in draws])
+
+
+def _move(conn: Any, old: Path, main: dict[str, Any]) -> dict[str, int]:
+    from notifier.outbox import Delivery, Policy, queue
+    from subscribers import store as subscribers
+    from subscribers.model import Subscriber
+    from subscribers.tables import pending
+
+    people = [Subscriber.from_doc(doc) for doc in _docs(old, "subscribers-*.json", "subscribers")]
+    subscribers.insert(conn, people)
+    waiting = list(_docs(old, "pending-*.json", "pending"))
+    if waiting:
+        conn.execute(
+            pending.insert(),
+            [{"token_hash": d["h"], "channel": d["channel"], "score": d["score"], "within": d.get("within"),
+              "streams": orjson.dumps(d.get("streams") or []).decode(), "profile_created": d.get("profile_created"),
+              "expires": d["expires"], "used": d.get("used")} for d in waiting],
+        )  # fmt: skip
+    outbox = {doc["id"]: doc for doc in _docs(old, "outbox.json", "deliveries")}
+    for entry in _journal(old / "outbox.journal"):  # results a killed run had not folded in yet
+        doc = outbox.get(entry.get("id"))
+        if doc is None or doc["status"] in ("sent", "dead", "cancelled") or entry.get("attempt", 0) <= doc["attempts"] and entry.get("result") != "sent":
+            continue
+        if entry["result"] == "sent":
+            doc.update(status="sent", sent_at=entry["at"], attempts=max(doc["attempts"], entry["attempt"]), last_error="")
+        elif entry["result"] == "cancelled":
+            doc.update(status="cancelled", last_error=entry.get("error", ""))
+        else:
+            at = datetime.fromisoformat(entry["at"]) + timedelta(seconds=Policy().delay(entry["attempt"]))
+            doc.update(status="failed", attempts=entry["attempt"], last_error=entry.get("error", ""), next_try=at.astimezone(UTC).isoformat().replace("+00:00", "Z"))
+    queue(conn, [Delivery.from_doc(doc) for doc in outbox.values()])
+    for name in ("links", "web"):
+        key = old / f"{name}.key"
+        if key.exists():
+            kv.put(conn, f"key:{name}", {"hex": key.read_text().strip()})
+    for doc in (main.get("meta") or {}).values():
+        if doc.get("key") in ("status", "run"):
+            kv.put(conn, doc["key"], {k: v for k, v in doc.items() if k != "key"})
+    return {"subscribers": len(people), "deliveries": len(outbox), "pending sign-ups": len(waiting)}  # type: ignore[dict-item]
+
+
+def _docs(folder: Path, pattern: str, table: str) -> Iterator[dict[str, Any]]:
+    for path in sorted(folder.glob(pattern)):
+        data = _json(path)
+        if data is None:
+            raise DatabaseError(f"{path} is empty or unreadable; the earlier release's data was left in place")
+        yield from (data.get(table) or {}).values()
+
+
+def _json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise DatabaseError(f"cannot read {path}: {exc.strerror}") from None
+    try:
+        return orjson.loads(data) if data.strip() else None
+    except orjson.JSONDecodeError as exc:
+        raise DatabaseError(f"{path} is corrupt ({exc}); the earlier release's data was left in place") from None
+
+
+def _journal(path: Path) -> list[dict[str, Any]]:
+    try:
+        lines = path.read_bytes().splitlines()
+    except FileNotFoundError:
+        return []
+    entries = []
+    for line in lines:
+        try:
+            entries.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            continue  # a line cut by a kill: that message counts as in flight
+    return entries
