@@ -101,7 +101,8 @@ class Config:
     def store_url(self) -> str:
         from store.sql import default_url
 
-        return self.store or default_url(self.db)
+        db = self.db.expanduser()
+        return self.store or default_url(db.resolve() if db.is_symlink() else db)  # beside the real draws file
 
     @cached_property
     def streams(self) -> StreamMap:

@@ -38,7 +38,7 @@ def where(url: str) -> Where:
     try:
         parsed = make_url(url)
     except exc.ArgumentError:
-        raise StoreURLError(f"the store URL is not a database URL (expected sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB)") from None
+        raise StoreURLError("the store URL is not a database URL (expected sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB)") from None
     dialect = parsed.get_backend_name()
     if dialect not in ("sqlite", "postgresql"):
         raise StoreURLError(f"the store must be SQLite or PostgreSQL, not {dialect!r}")

@@ -46,46 +46,6 @@ def test_a_failed_transaction_writes_nothing(tmp_path: Path) -> None:
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
 
 
-def _killed_between_renames(database: Database, monkeypatch: pytest.MonkeyPatch, renames: int) -> None:
-    """Commit a change to three files, but die after `renames` calls of os.replace (the first
-    is the commit record's own)."""
-    import crswatch.db as db
-
-    real, calls = os.replace, []
-
-    def replace(src: str, dst: str) -> None:
-        if len(calls) == renames:
-            raise KeyboardInterrupt("killed")
-        calls.append(dst)
-        real(src, dst)
-
-    monkeypatch.setattr(db.os, "replace", replace)
-    with pytest.raises(KeyboardInterrupt), database.transaction() as tx:
-        for name in ("main", "shard-a", "shard-b"):
-            tx.part(name).table("items").insert({"v": "new"})
-    monkeypatch.setattr(db.os, "replace", real)
-
-
-def _values(database: Database) -> list[list[str]]:
-    with database.reader() as view:
-        return [[d["v"] for d in view.part(name).table("items").all()] for name in ("main", "shard-a", "shard-b")]
-
-
-@pytest.mark.parametrize("renames", [0, 1, 2, 3])
-def test_a_kill_between_renames_is_rolled_forward(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, renames: int) -> None:
-    database = Database(tmp_path / "db.json")
-    with database.transaction() as tx:
-        for name in ("main", "shard-a", "shard-b"):
-            tx.part(name).table("items").insert({"v": "old"})
-    _killed_between_renames(database, monkeypatch, renames)
-    if renames == 0:  # killed before the commit record was made durable: nothing happened
-        assert _values(database) == [["old"]] * 3
-    with database.transaction():
-        pass  # the next transaction finishes the interrupted commit
-    expected = [["old"]] * 3 if renames == 0 else [["old", "new"]] * 3
-    assert _values(database) == expected and not database.commit_path.exists()
-
-
 def test_corrupt_file_is_never_replaced(tmp_path: Path) -> None:
     path = tmp_path / "db.json"
     path.write_text("[1, 2, 3]")

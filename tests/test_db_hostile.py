@@ -27,14 +27,12 @@ def test_a_symlinked_db_is_followed(env: dict, tmp_path: Path) -> None:
     cli("check", "--source", snapshot("2026-01-21").as_uri(), env=env, check=True)
     assert link.is_symlink() and link.resolve() == real
     assert "392" in {d["number"] for d in json.loads(real.read_bytes())["draws"].values()}
-    assert not (tmp_path / "link.json.d").exists()
+    assert not (tmp_path / "link.sqlite").exists() and (tmp_path / "data" / "real.sqlite").exists()
 
 
 def test_temp_files_of_a_killed_write_are_removed_by_the_next(env: dict, db_path: Path) -> None:
     cli("check", "--source", snapshot("2026-01-20").as_uri(), env=env, check=True)
-    parts = db_path.with_name(db_path.name + ".d")
-    parts.mkdir(exist_ok=True)
-    leftovers = [db_path.parent / f".{db_path.name}.abc123.tmp", parts / ".outbox.json.xyz.tmp"]
+    leftovers = [db_path.parent / f".{db_path.name}.abc123.tmp", db_path.parent / f".{db_path.name}.xyz.tmp"]
     for tmp in leftovers:
         tmp.write_bytes(b"x" * 1000)
     unrelated = db_path.parent / ".other-program.tmp"

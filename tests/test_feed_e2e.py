@@ -46,7 +46,7 @@ def test_unknown_category_is_taught_then_each_eligible_subscriber_gets_one_late_
     assert other["names"] == [{"name": PHYSICIANS, "draws": 1, "last": "2026-01-21", "numbers": ["392"]}]
 
     config = Path(env["CRSWATCH_CONFIG"])
-    config.write_text(config.read_text() + f'\n[streams]\n"Physicians with Canadian work experience" = "cec"\n')
+    config.write_text(config.read_text() + '\n[streams]\n"Physicians with Canadian work experience" = "cec"\n')
     second = cli("check", "--source", feed.url, env=env, check=True)  # the feed itself is unchanged
     assert "feed unchanged" in second.stdout and "1 draw(s) recognised" in second.stdout and "alerts: 2 sent" in second.stdout
     smtp.wait_for(3)

@@ -6,7 +6,7 @@ rules are tested beyond the spellings IRCC happened to publish so far.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
 from hypothesis import given, settings
@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from helpers import snapshot
 from scraper.items import RawRound
 from scraper.middlewares import redirect_allowed
-from scraper.parse import Implausible, RoundError, parse_feed, parse_long_date, parse_round, parse_stamp, public_url, vet_round
+from scraper.parse import Implausible, parse_feed, parse_long_date, parse_round, parse_stamp, public_url, vet_round
 from scraper.pipelines import ParsePipeline
 from scraper.streams import ALIASES, BUILTIN, OTHER, name_key, stream_of
 
