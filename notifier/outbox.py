@@ -154,12 +154,11 @@ def records(conn: Connection, keys: Iterable[tuple[str, int, str]]) -> dict[tupl
 
 def queue(conn: Connection, planned: Iterable[Delivery]) -> int:
     """Add deliveries not already in the outbox (by id); returns how many were added."""
-    added = 0
     rows = [d.to_row() for d in planned]
-    for start in range(0, len(rows), 500):
-        result = conn.execute(_insert_ignoring(conn, deliveries, None), rows[start : start + 500])
-        added += max(result.rowcount, 0)
-    return added
+    if not rows:
+        return 0
+    # RETURNING names only the rows inserted (SQLAlchemy sends them as multi-row VALUES batches)
+    return len(conn.execute(_insert_ignoring(conn, deliveries, None).returning(deliveries.c.id), rows).all())
 
 
 def _insert_ignoring(conn: Connection, table: Any, values: dict[str, Any] | None) -> Any:

@@ -42,8 +42,11 @@ def where(url: str) -> Where:
     dialect = parsed.get_backend_name()
     if dialect not in ("sqlite", "postgresql"):
         raise StoreURLError(f"the store must be SQLite or PostgreSQL, not {dialect!r}")
-    if dialect == "postgresql" and parsed.get_driver_name() not in ("psycopg",):
-        raise StoreURLError("use the psycopg driver for PostgreSQL: postgresql+psycopg://USER:PASSWORD@HOST/DB")
+    if dialect == "postgresql":
+        if "+" in parsed.drivername and parsed.get_driver_name() != "psycopg":
+            raise StoreURLError("use the psycopg driver for PostgreSQL: postgresql+psycopg://USER:PASSWORD@HOST/DB")
+        parsed = parsed.set(drivername="postgresql+psycopg")  # the one driver crswatch installs
+        url = parsed.render_as_string(hide_password=False)
     return Where(url, parsed.render_as_string(hide_password=True), dialect)
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 import pytest
 
 from helpers import FAST_CONFIG, SNAPSHOTS, FeedServer
+from pg import PostgresServer
 from servers import SMTPSink, WebhookReceiver
 
 
@@ -57,3 +58,18 @@ def webhook() -> Iterator[WebhookReceiver]:
     receiver = WebhookReceiver()
     yield receiver
     receiver.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty store on each engine."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.sqlite'}"
+    return request.getfixturevalue("postgres_server").new_database()

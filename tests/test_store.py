@@ -1,0 +1,192 @@
+"""The SQL store on both engines: a SQLite file and a real PostgreSQL server (started by the tests)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import exc, text
+
+from helpers import cli
+from notifier.outbox import (DEAD, FAILED, QUEUED, SENT, Delivery, Policy, announce, claim, counts, first_seen, listing, queue,
+                             record, requeue)  # fmt: skip
+from notifier.send import check_url
+from pg import PostgresServer
+from store import kv, limits
+from store.errors import StoreError, StoreURLError
+from store.sql import Store, where
+from subscribers import manage
+from subscribers import store as subscribers
+
+NOW = datetime(2026, 1, 21, 13, tzinfo=UTC)
+DEFAULTS = manage.Defaults(10, ("cec",))
+
+
+@pytest.fixture
+def store(store_url: str) -> Store:
+    opened = Store(store_url).open()
+    yield opened
+    opened.dispose()
+
+
+def _delivery(n: int, draw: str = "392", kind: str = "new") -> Delivery:
+    return Delivery(id=f"{draw}/0/s{n}/c{n}", draw=draw, revision=0, subscriber=f"s{n}", channel=f"c{n}", masked="m", verdict="invited",
+                    kind=kind, queued_at="2026-01-21T13:00:00.000000Z", seq=n)  # fmt: skip
+
+
+def test_subscribers_round_trip_and_one_destination_one_subscriber(store: Store) -> None:
+    url = "mailto://127.0.0.1:25?from=a@example.com&to=dana@example.com"
+    with store.write() as conn:
+        sub, created = manage.subscribe(conn, score=505, channels=[url], check=check_url, defaults=DEFAULTS, now=NOW)
+    assert created
+    with store.write() as conn:
+        again, created = manage.subscribe(conn, score=510, channels=[url], check=check_url, defaults=DEFAULTS, now=NOW)
+    assert not created and again.id == sub.id
+    with store.read() as conn:
+        assert subscribers.count(conn) == 1 and subscribers.require(conn, sub.id).subscriber.score == 510
+        assert subscribers.owners(conn, [url]) == {url: sub.id}
+        assert [d["id"] for d in subscribers.iter_docs(conn, reach=515)] == [sub.id]
+        assert list(subscribers.iter_docs(conn, reach=521)) == []
+    with pytest.raises(exc.IntegrityError), store.write() as conn:  # the database itself keeps the rule
+        other = again.with_changes(id="zzzzzzzz")
+        subscribers.insert(conn, [other])
+    with store.write() as conn:
+        manage.unsubscribe(conn, sub.id)
+    with store.read() as conn:
+        assert subscribers.count(conn) == 0 and subscribers.owners(conn, [url]) == {}
+
+
+def test_planning_is_idempotent_and_first_seen_is_shared(store: Store) -> None:
+    with store.write() as conn:
+        assert announce(conn, [("392", 0, "new", "2026-01-21T13:00:00Z", {"n": 1})]) == {("392", 0, "new")}
+        assert queue(conn, [_delivery(i) for i in range(5)]) == 5
+    with store.write() as conn:  # a second host, or a rerun, announces and plans the same draw
+        assert announce(conn, [("392", 0, "new", "2026-01-21T14:00:00Z", {"n": 2})]) == set()
+        assert queue(conn, [_delivery(i) for i in range(7)]) == 2
+        assert first_seen(conn, ["392"]) == {"392": "2026-01-21T13:00:00Z"}
+    with store.read() as conn:
+        assert counts(conn)[QUEUED] == 7
+
+
+def test_claims_never_overlap_and_a_lease_ends(store: Store) -> None:
+    with store.write() as conn:
+        queue(conn, [_delivery(i) for i in range(40)])
+    with store.write() as conn:
+        first = claim(conn, NOW, "hostA:1", limit=25)
+    with store.write() as conn:
+        second = claim(conn, NOW, "hostB:2", limit=25)
+    assert len(first) == 25 and len(second) == 15 and not {d.id for d in first} & {d.id for d in second}
+    with store.write() as conn:
+        assert claim(conn, NOW, "hostC:3") == []  # all held
+        assert record(conn, first[0], True, "", NOW, Policy(), "hostB:2") is None  # only the holder records
+        assert record(conn, first[0], True, "", NOW, Policy(), "hostA:1").status == SENT
+        assert record(conn, first[0], True, "", NOW, Policy(), "hostA:1") is None  # once
+    with store.write() as conn:  # hostA died: its lease ends, another host takes over
+        later = claim(conn, NOW + timedelta(minutes=6), "hostC:3")
+    assert {d.id for d in later} == {d.id for d in [*first[1:], *second]}
+
+
+def test_a_killed_sender_on_this_host_loses_its_claims_at_once(store: Store) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    gone = f"{os.uname().nodename}:{dead.stdout.strip()}"
+    with store.write() as conn:
+        queue(conn, [_delivery(i) for i in range(3)])
+        assert len(claim(conn, NOW, gone)) == 3
+    with store.write() as conn:
+        assert len(claim(conn, NOW, "me:1")) == 3
+
+
+def test_concurrent_senders_split_the_work(store: Store) -> None:
+    with store.write() as conn:
+        queue(conn, [_delivery(i) for i in range(300)])
+    taken: dict[str, list[str]] = {}
+
+    def sender(name: str) -> None:
+        mine = taken.setdefault(name, [])
+        while True:
+            with store.write() as conn:
+                batch = claim(conn, NOW, name, limit=7)
+            if not batch:
+                return
+            mine += [d.id for d in batch]
+
+    threads = [threading.Thread(target=sender, args=(f"h{i}:{i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    everything = [i for ids in taken.values() for i in ids]
+    assert len(everything) == len(set(everything)) == 300
+
+
+def test_failures_back_off_then_die_and_can_be_requeued(store: Store) -> None:
+    policy = Policy(retry_base=60, retry_cap=3600, max_attempts=2)
+    with store.write() as conn:
+        queue(conn, [_delivery(1)])
+        (d,) = claim(conn, NOW, "a:1")
+        assert record(conn, d, False, "down", NOW, policy, "a:1").status == FAILED
+        assert claim(conn, NOW + timedelta(seconds=59), "a:1") == []
+        (d,) = claim(conn, NOW + timedelta(seconds=61), "a:1")
+        assert record(conn, d, False, "down", NOW, policy, "a:1").status == DEAD
+        assert requeue(conn, all_dead=True) == 1
+        assert [x.status for x in listing(conn)] == [QUEUED]
+
+
+def test_limits_and_keys_are_shared(store: Store) -> None:
+    with store.write() as conn:
+        assert [limits.hit(conn, "client:1", 2, 60, now=100.0 + i) for i in range(3)] == [True, True, False]
+        assert limits.hit(conn, "client:1", 2, 60, now=200.0)
+        kv.put(conn, "status", {"outcome": "updated"})
+        kv.put(conn, "status", {"outcome": "unchanged"})
+        assert kv.get(conn, "status") == {"outcome": "unchanged"}
+    assert kv.secret(store, "links") == kv.secret(Store(store.where.url), "links")
+
+
+@pytest.mark.parametrize(
+    ("url", "error", "message"),
+    [
+        ("mysql://u:pw@h/db", StoreURLError, "SQLite or PostgreSQL"),
+        ("not a url", StoreURLError, "not a database URL"),
+        ("postgresql+asyncpg://u:pw@h/db", StoreURLError, "psycopg"),
+    ],
+)
+def test_bad_store_urls(url: str, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        where(url)
+
+
+def test_unreachable_wrong_password_and_missing_tables(postgres_server: PostgresServer) -> None:
+    closed = Store("postgresql+psycopg://postgres:Sekrit99@127.0.0.1:9/crswatch")
+    with pytest.raises(StoreError, match="cannot use the store postgresql\\+psycopg://postgres:\\*\\*\\*@127.0.0.1:9/crswatch") as caught:
+        closed.open()
+    assert "Sekrit99" not in str(caught.value)
+    wrong = Store(postgres_server.url(password="Wrong-pw-11"))
+    with pytest.raises(StoreError, match="password authentication failed") as caught:
+        wrong.open()
+    assert "Wrong-pw-11" not in str(caught.value)
+    url = postgres_server.new_database()
+    Store(url).open().dispose()
+    broken = Store(url)
+    with broken.write() as conn:
+        conn.execute(text("DROP TABLE deliveries"))
+    with pytest.raises(StoreError, match="not a usable crswatch store"), broken.read() as conn:
+        counts(conn)
+
+
+def test_cli_store_errors_are_one_line_and_change_nothing(env: dict, postgres_server: PostgresServer) -> None:
+    for url, code in [("mysql://u:pw@h/db", 2), ("postgresql+psycopg://postgres:Sekrit99@127.0.0.1:9/x", 5),
+                      (postgres_server.url(password="Wrong-pw-11"), 5)]:  # fmt: skip
+        result = cli("--store", url, "subscribers", env=env)
+        assert result.returncode == code, result.stderr
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("crswatch: error:")
+        assert "Sekrit99" not in result.stderr and "Wrong-pw-11" not in result.stderr
+
+
+def test_status_names_the_store(env: dict, postgres_server: PostgresServer) -> None:
+    url = postgres_server.new_database()
+    out = cli("--store", url, "status", env=env).stdout
+    assert "store:         postgresql+psycopg://postgres:***@127.0.0.1" in out and "crswatch-test-pw" not in out
