@@ -39,7 +39,7 @@ def dispatch(store: Any, policy: Policy, *, concurrency: int, links: Links | Non
     while True:
         started = time.perf_counter()
         with store.write() as conn:
-            claimed = claim(conn, clock(), owner, only_kinds=kinds)
+            claimed = claim(conn, clock(), owner, only_kinds=kinds, lease=policy.lease)
             if not claimed:
                 return report
             outgoing, by_key = _prepare(conn, claimed, links, owner, report)

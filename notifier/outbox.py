@@ -47,6 +47,7 @@ class Policy:
     retry_base: float = 60.0
     retry_cap: float = 6 * 3600.0
     max_attempts: int = 8
+    lease: float = LEASE.total_seconds()  # seconds a sender's claim lasts
 
     def delay(self, attempts: int) -> float:
         """Capped exponential backoff: base, 2×base, 4×base, … up to the cap."""
@@ -172,12 +173,18 @@ def _insert_ignoring(conn: Connection, table: Any, values: dict[str, Any] | None
     return statement.on_conflict_do_nothing()
 
 
+def host_name() -> str:
+    """This host's name in claims: $CRSWATCH_HOST, else the machine's (containers may share one)."""
+    return os.environ.get("CRSWATCH_HOST") or socket.gethostname()
+
+
 def claimant() -> str:
     """Who holds a claim: this host and process."""
-    return f"{socket.gethostname()}:{os.getpid()}"
+    return f"{host_name()}:{os.getpid()}"
 
 
-def claim(conn: Connection, now: datetime, owner: str, limit: int = CHUNK, only_kinds: tuple[str, ...] = ()) -> list[Delivery]:
+def claim(conn: Connection, now: datetime, owner: str, limit: int = CHUNK, only_kinds: tuple[str, ...] = (),
+          lease: float = LEASE.total_seconds()) -> list[Delivery]:  # fmt: skip
     """Claim up to `limit` due deliveries (queued, or failed whose next try has come), oldest first,
     that nobody holds: never two senders for one delivery."""
     at = _iso(now)
@@ -192,7 +199,7 @@ def claim(conn: Connection, now: datetime, owner: str, limit: int = CHUNK, only_
     ids = list(conn.scalars(query.with_for_update(skip_locked=True)))
     if not ids:
         return []
-    conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(claimed_until=_iso(now + LEASE), claimed_by=owner))
+    conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(claimed_until=_iso(now + timedelta(seconds=lease)), claimed_by=owner))
     rows = conn.execute(select(deliveries).where(deliveries.c.id.in_(ids))).mappings().all()
     found = sorted((Delivery.from_row(r) for r in rows), key=lambda d: (d.queued_at, d.seq))
     return found
@@ -200,7 +207,7 @@ def claim(conn: Connection, now: datetime, owner: str, limit: int = CHUNK, only_
 
 def _release_dead_claims(conn: Connection, at: str) -> None:
     """Claims of processes on this host that are gone (killed) end now, not when their lease does."""
-    host = socket.gethostname()
+    host = host_name()
     holders = conn.scalars(
         select(deliveries.c.claimed_by).where(deliveries.c.claimed_until >= at, deliveries.c.claimed_by.like(f"{host}:%")).distinct()
     ).all()
