@@ -36,10 +36,11 @@ def dispatch(store: Any, policy: Policy, *, concurrency: int, links: Links | Non
     """Send every due delivery (queued, and failed ones whose next try has come), chunk by chunk."""
     report = DispatchReport()
     owner = claimant()
+    began = clock()  # a failure retried "now" waits for the next dispatch, not this one's next chunk
     while True:
         started = time.perf_counter()
         with store.write() as conn:
-            claimed = claim(conn, clock(), owner, only_kinds=kinds, lease=policy.lease)
+            claimed = claim(conn, clock(), owner, only_kinds=kinds, lease=policy.lease, due_by=began)
             if not claimed:
                 return report
             outgoing, by_key = _prepare(conn, claimed, links, owner, report)

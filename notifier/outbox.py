@@ -184,13 +184,13 @@ def claimant() -> str:
 
 
 def claim(conn: Connection, now: datetime, owner: str, limit: int = CHUNK, only_kinds: tuple[str, ...] = (),
-          lease: float = LEASE.total_seconds()) -> list[Delivery]:  # fmt: skip
-    """Claim up to `limit` due deliveries (queued, or failed whose next try has come), oldest first,
-    that nobody holds: never two senders for one delivery."""
+          lease: float = LEASE.total_seconds(), due_by: datetime | None = None) -> list[Delivery]:  # fmt: skip
+    """Claim up to `limit` due deliveries (queued, or failed whose next try has come by `due_by`,
+    default now), oldest first, that nobody holds: never two senders for one delivery."""
     at = _iso(now)
     _release_dead_claims(conn, at)
     due = and_(
-        or_(deliveries.c.status == QUEUED, and_(deliveries.c.status == FAILED, deliveries.c.next_try <= at)),
+        or_(deliveries.c.status == QUEUED, and_(deliveries.c.status == FAILED, deliveries.c.next_try <= _iso(due_by or now))),
         or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < at),
     )
     if only_kinds:
