@@ -20,7 +20,7 @@ from subscribers.store import channel_hash, find_many
 
 from .match import Verdict
 from .message import Alert, render
-from .outbox import CONFIRMATION, Delivery, DispatchReport, Policy, cancel, claim, claimant, records, record
+from .outbox import CONFIRMATION, Delivery, DispatchReport, Policy, cancel, claim, claimant, record, record_sent, records
 from .send import Outgoing, send_many
 
 Clock = Callable[[], datetime]
@@ -46,8 +46,8 @@ def dispatch(store: Any, policy: Policy, *, concurrency: int, links: Links | Non
             outgoing, by_key = _prepare(conn, claimed, links, owner, report)
         report.attempted += len(outgoing)
         prepared = time.perf_counter()
-        with Results(store, policy, owner, clock, report) as results:
-            send_many(outgoing, concurrency, lambda key, result: results.save(by_key[key], result.ok, result.error))
+        with Results(store, policy, owner, clock, report, bound=concurrency) as results:
+            send_many(outgoing, concurrency, lambda key, result: results.save(by_key[key], result.ok, result.error), results.gate.acquire)
         log.info("dispatch: %d claimed, prepared in %.2f s, sent in %.2f s", len(claimed), prepared - started, time.perf_counter() - prepared)
 
 
@@ -82,13 +82,15 @@ def _prepare(conn: Any, claimed: list[Delivery], links: Links | None, owner: str
 
 
 class Results:
-    """Stores results as they come: a worker's `save` returns once its result is committed, so a
-    kill re-sends at most the messages in flight.  Results that arrive together share one
-    transaction (one thread writes; the workers only wait)."""
+    """Stores results as they come.  At most `bound` messages are in flight, counting from the
+    moment one is about to leave until its result is committed (`gate`), so a kill re-sends at
+    most that many.  One thread writes, a group of results per transaction; the senders only wait
+    when the bound is reached."""
 
-    def __init__(self, store: Any, policy: Policy, owner: str, clock: Clock, report: DispatchReport):
+    def __init__(self, store: Any, policy: Policy, owner: str, clock: Clock, report: DispatchReport, bound: int):
         self.store, self.policy, self.owner, self.clock, self.report = store, policy, owner, clock, report
-        self.queue: queue.Queue[tuple[Delivery, bool, str, datetime, threading.Event] | None] = queue.Queue()
+        self.gate = threading.BoundedSemaphore(max(1, bound))
+        self.queue: queue.Queue[tuple[Delivery, bool, str, datetime] | None] = queue.Queue()
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._run, name="results", daemon=True)
 
@@ -103,9 +105,7 @@ class Results:
             raise self.error
 
     def save(self, delivery: Delivery, ok: bool, error: str) -> None:
-        done = threading.Event()
-        self.queue.put((delivery, ok, error, self.clock(), done))
-        done.wait()
+        self.queue.put((delivery, ok, error, self.clock()))
 
     def _run(self) -> None:
         while (item := self.queue.get()) is not None:
@@ -122,10 +122,12 @@ class Results:
             try:
                 if self.error is None:
                     with self.store.write() as conn:
-                        for delivery, ok, error, at, _ in batch:
-                            self.report.count(record(conn, delivery, ok, error, at, self.policy, self.owner))
+                        self.report.sent += record_sent(conn, [d for d, ok, *_ in batch if ok], batch[-1][3], self.owner)
+                        for delivery, ok, error, at in batch:
+                            if not ok:
+                                self.report.count(record(conn, delivery, ok, error, at, self.policy, self.owner))
             except Exception as exc:  # noqa: BLE001 - reported after the send; the claims lapse
                 self.error = exc
             finally:
-                for *_, done in batch:
-                    done.set()
+                for _ in batch:
+                    self.gate.release()

@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from email.header import Header
 from email.utils import formataddr, formatdate, make_msgid
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Any
 
 from .mask import remember, remember_difference
@@ -130,11 +130,12 @@ SMTP_SESSIONS_PER_SERVER = 4
 PACE = {"tgram": 1 / 25, "telegram": 1 / 25}
 
 
-def send_many(items: Iterable[Outgoing], concurrency: int, on_result: OnResult) -> None:
+def send_many(items: Iterable[Outgoing], concurrency: int, on_result: OnResult, before_send: Callable[[], Any] = lambda: None) -> None:
     """Send every item, at most `concurrency` in flight; `on_result(key, result)` for each as it
     completes (from worker threads).  E-mails through the same SMTP server share a few sessions,
     so ten thousand alerts cost a few connections, not ten thousand, and each still gets its own
-    result.  One channel's messages are sent in the order given."""
+    result.  One channel's messages are sent in the order given.  `before_send()` is called before
+    each message leaves (the caller's bound on messages in flight, released by its `on_result`)."""
     _install_log_capture()
     routes: dict[str, list[Outgoing]] = {}
     for item in items:
@@ -145,7 +146,7 @@ def send_many(items: Iterable[Outgoing], concurrency: int, on_result: OnResult) 
     switch = sys.getswitchinterval()
     sys.setswitchinterval(SWITCH_INTERVAL)  # I/O-bound threads: hand the GIL over promptly
     try:
-        _dispatch_routes(routes, concurrency, on_result)
+        _dispatch_routes(routes, concurrency, on_result, before_send)
     finally:
         sys.setswitchinterval(switch)
 
@@ -155,17 +156,18 @@ def send_many(items: Iterable[Outgoing], concurrency: int, on_result: OnResult) 
 SWITCH_INTERVAL = 0.0005
 
 
-def _dispatch_routes(routes: dict[str, list[Outgoing]], concurrency: int, on_result: OnResult) -> None:
+def _dispatch_routes(routes: dict[str, list[Outgoing]], concurrency: int, on_result: OnResult, before_send: Callable[[], Any]) -> None:
+    plugins = partial(_send_plugins, before_send=before_send)
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="send") as pool:
         for route, batch in routes.items():
             if not route.startswith("mail:"):
-                pool.submit(_guard, _send_plugins, batch, on_result)
+                pool.submit(_guard, plugins, batch, on_result)
         for route, batch in routes.items():
             if route.startswith("mail:"):
-                _send_mail_route(pool, batch, concurrency, on_result)
+                _send_mail_route(pool, batch, concurrency, on_result, before_send)
 
 
-def _send_mail_route(pool: ThreadPoolExecutor, items: list[Outgoing], concurrency: int, on_result: OnResult) -> None:
+def _send_mail_route(pool: ThreadPoolExecutor, items: list[Outgoing], concurrency: int, on_result: OnResult, before_send: Callable[[], Any]) -> None:
     """This thread parses URLs and writes messages; the sessions (`notifier.smtp`) only talk SMTP,
     so they are never kept waiting for the GIL by CPU work of their own.  One channel's messages
     form one batch and stay in order; a message apprise's own plugin must send goes that way."""
@@ -187,7 +189,7 @@ def _send_mail_route(pool: ThreadPoolExecutor, items: list[Outgoing], concurrenc
             for item in channel_items:
                 plugin, account, parts = _prepare_mail(item, accounts)
                 if parts is None:
-                    pool.submit(_guard, _send_plugins, [item], on_result)
+                    pool.submit(_guard, partial(_send_plugins, before_send=before_send), [item], on_result)
                     continue
                 batch.append(Mail(item.key, plugin.from_addr[1], parts))
             if not batch:
@@ -198,7 +200,7 @@ def _send_mail_route(pool: ThreadPoolExecutor, items: list[Outgoing], concurrenc
                 sessions = max(1, min(SMTP_SESSIONS_PER_SERVER, concurrency, len(by_channel)))
                 route = routes[account] = Route(account, sessions)
                 for _ in range(sessions):
-                    pool.submit(route.run_session, on_mail)
+                    pool.submit(route.run_session, on_mail, before_send)
             route.put(batch)
     finally:
         for route in routes.values():
@@ -291,9 +293,10 @@ def _guard(function: Callable[[list[Outgoing], OnResult], None], items: list[Out
                 on_result(item.key, Result(item.url, False, f"{type(exc).__name__}: {exc}"))
 
 
-def _send_plugins(items: list[Outgoing], on_result: OnResult) -> None:
+def _send_plugins(items: list[Outgoing], on_result: OnResult, before_send: Callable[[], Any] = lambda: None) -> None:
     """Send through apprise's plugin for the channel, one message after the other."""
     for item in items:
+        before_send()
         plugin = load(item.url)
         if plugin is None:
             on_result(item.key, Result(item.url, False, "apprise cannot read this channel URL"))

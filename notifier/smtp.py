@@ -99,12 +99,13 @@ class Route:
         for _ in range(self.sessions):
             self.batches.put(None)
 
-    def run_session(self, on_mail: OnMail) -> None:
+    def run_session(self, on_mail: OnMail, before_send: Callable[[], Any] = lambda: None) -> None:
         """One session: send batches until the queue is closed (run by `sessions` threads)."""
         session = Session(self.account)
         try:
             while (batch := self.batches.get()) is not None:
                 for mail in batch:
+                    before_send()
                     if self.down:
                         on_mail(mail.key, False, self.down)
                         continue
