@@ -138,7 +138,7 @@ async def run_check(config: Config, database: Database, store: Store, *, dry_run
         _notify_operator(config, before, after, dead=retried.dead, dry_run=dry_run)
         raise FeedRejected(f"feed rejected, nothing stored: {rejection}")
     report.delivery = retried
-    if not dry_run and report.queued:
+    if not dry_run:  # what this check queued, and what another host queued and has not sent yet
         report.delivery.add(await deliver(config, store))
     _notify_operator(config, before, after, new_draws=report.new_draws, dead=report.delivery.dead, dry_run=dry_run)
     return report
