@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, func, select, true
+from sqlalchemy import Connection, and_, func, literal, select, true, tuple_
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import insert as sql_insert
 from sqlalchemy import update as sql_update
@@ -127,15 +127,26 @@ def iter_docs(conn: Connection, reach: int | None = None, active_only: bool = Fa
         condition = and_(condition, subscribers.c.score + subscribers.c.within >= reach)
     if active_only:
         condition = and_(condition, subscribers.c.status == "active")
-    yield from _docs(conn, condition)
+    key = tuple_(subscribers.c.created_at, subscribers.c.id)
+    after: Any = true()
+    while True:  # a page at a time, oldest first: listing 100,000 subscribers streams in little memory
+        page = _docs(conn, and_(condition, after), limit=PAGE)
+        yield from page
+        if len(page) < PAGE:
+            return
+        after = key > tuple_(literal(page[-1]["created_at"]), literal(page[-1]["id"]))
 
 
 def count(conn: Connection) -> int:
     return conn.scalar(select(func.count()).select_from(subscribers)) or 0
 
 
-def _docs(conn: Connection, condition: Any) -> list[dict[str, Any]]:
-    rows = conn.execute(select(subscribers).where(condition).order_by(subscribers.c.created_at, subscribers.c.id)).mappings().all()
+PAGE = 2000
+
+
+def _docs(conn: Connection, condition: Any, limit: int | None = None) -> list[dict[str, Any]]:
+    query = select(subscribers).where(condition).order_by(subscribers.c.created_at, subscribers.c.id)
+    rows = conn.execute(query.limit(limit) if limit else query).mappings().all()
     if not rows:
         return []
     by_id = {row["id"]: {**row, "streams": orjson.loads(row["streams"]), "channels": []} for row in rows}
