@@ -16,7 +16,7 @@ import pytest
 import requests
 from bs4 import BeautifulSoup
 
-from helpers import FeedServer, cli, snapshot, store_of
+from helpers import FeedServer, cli, outbox, snapshot, store_of
 from scraper.items import stamp
 from subscribers.links import make
 from servers import SMTPSink, WebhookReceiver, body_text
@@ -363,3 +363,42 @@ def test_redirects_never_echo_the_request_host(site: Site) -> None:
             redirects.append(answer.headers["Location"])
     assert redirects, "no path redirected: the test tests nothing"
     assert not [r for r in redirects if "evil.example" in r]
+
+
+def test_a_confirmation_waits_in_the_outbox_while_the_mail_server_is_down(env: dict) -> None:
+    smtp = SMTPSink()  # not started: the mail server is down
+    site = Site(env, smtp)
+    config = Path(env["CRSWATCH_CONFIG"])
+    config.write_text(config.read_text().replace("retry_base = 1\n", "retry_base = 0.2\n"))  # for the check below
+    try:
+        assert site.sign_up("wait@example.com").status_code == 200
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            waiting = [d for d in outbox(env) if d["kind"] == "confirmation"]
+            if waiting and waiting[0]["status"] == "failed":
+                break
+            time.sleep(0.1)
+        (waiting,) = [d for d in outbox(env) if d["kind"] == "confirmation"]
+        assert waiting["status"] == "failed" and "payload" not in waiting
+    finally:
+        site.close()  # serve stops with the confirmation unsent
+    smtp.start()
+    try:
+        time.sleep(0.3)
+        result = cli("check", "--source", snapshot("2026-01-21").as_uri(), env=env, check=True)  # any sender delivers it
+        assert "1 sent" in result.stdout
+        assert [m["Subject"] for m in smtp.to("wait@example.com")] == ["Confirm your Express Entry draw alerts"]
+        assert [d["status"] for d in outbox(env) if d["kind"] == "confirmation"] == ["sent"]
+    finally:
+        smtp.stop()
+
+
+def test_two_serve_processes_share_their_rate_limits(env: dict, smtp: SMTPSink) -> None:
+    first = Site(env, smtp, client_limit="2/minute")
+    second = Site(env, smtp, client_limit="2/minute")
+    try:
+        assert [first.sign_up(f"r{i}@example.com").status_code for i in range(2)] == [200, 200]
+        assert second.sign_up("r2@example.com").status_code == 429
+    finally:
+        first.close()
+        second.close()
