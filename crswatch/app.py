@@ -27,7 +27,9 @@ class App:
 
     @cached_property
     def database(self) -> Database:
-        return Database(self.config.db)
+        from .config import default_db_path
+
+        return Database(self.config.db, create_folder=self.config.db == default_db_path())
 
     @cached_property
     def store(self) -> Any:

@@ -10,6 +10,7 @@ import logging
 import os
 import sys
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import click
@@ -29,6 +30,36 @@ DRAW_KEYS = ("number", "date", "drawn_at", "program", "stream", "invitations", "
 class CrswatchGroup(click.Group):
     """Turns expected failures into one line on stderr and a documented exit code."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """click's own usage errors too: one line `crswatch: error: …`, exit 2; a closed pipe
+        (`crswatch draws | head -1`) ends quietly with exit 0."""
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+            try:
+                sys.stdout.flush()  # here, not at exit, where a closed pipe would be reported
+            except BrokenPipeError:
+                _quiet_pipe()
+            return result
+        except click.UsageError as exc:
+            hint = f" (see: crswatch {exc.ctx.command_path.partition(' ')[2]} --help)".replace("crswatch  --help", "crswatch --help") if exc.ctx else ""
+            _fail(exc.format_message().replace("\n", " ") + hint, errors.USAGE)
+        except click.ClickException as exc:
+            _fail(exc.format_message(), exc.exit_code)
+        except click.Abort:
+            _fail("interrupted", 130)
+        except BrokenPipeError:
+            _quiet_pipe()
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list with whole one-line descriptions (click cuts them at 45 characters)."""
+        rows = [(name, command.get_short_help_str(limit=300)) for name in self.list_commands(ctx)
+                if (command := self.get_command(ctx, name)) is not None and not command.hidden]  # fmt: skip
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -44,6 +75,8 @@ class CrswatchGroup(click.Group):
             for problem in exc.problems:
                 click.echo(f"crswatch: error: {problem}", err=True)
             sys.exit(errors.USAGE)
+        except BrokenPipeError:
+            _quiet_pipe()
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
@@ -52,6 +85,13 @@ class CrswatchGroup(click.Group):
             if os.environ.get("CRSWATCH_DEBUG"):
                 raise
             _fail(f"internal error: {type(exc).__name__}: {exc} (set CRSWATCH_DEBUG=1 for details)", errors.INTERNAL)
+
+
+def _quiet_pipe() -> None:
+    """The reader went away (`| head`): stop writing, say nothing, succeed."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
 
 
 def _fail(message: str, code: int) -> None:
@@ -121,6 +161,8 @@ def check(app: App, source: str | None, dry_run: bool, wait: float, accept: tupl
     from notifier.mask import scrub
     from scraper.crawl import run_reactor
 
+    if source and "://" not in source:
+        raise errors.UsageError(f"--source {source!r} is not a URL; for a file use file://{Path(source).expanduser().resolve()}")
     config = app.with_config(source=source)
     database = app.database
     with database.cycle_lock(timeout=wait):
@@ -139,6 +181,11 @@ def check(app: App, source: str | None, dry_run: bool, wait: float, accept: tupl
 
 
 # ------------------------------------------------------------------------------------- draws
+
+
+def _order(since: date | None, until: date | None) -> None:
+    if since and until and since > until:
+        raise errors.UsageError(f"--since {since} is after --until {until}")
 
 
 def parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
@@ -184,8 +231,11 @@ def draws(ctx: click.Context, streams: tuple[str, ...], since: date | None, unti
     from scraper.store import query_draws
 
     app: App = ctx.obj
+    _order(since, until)
     with app.database.reader() as view:
         rows = query_draws(view, streams, since, until, limit)
+        if not rows and not query_draws(view, limit=1) and fmt == "table":
+            click.echo("no draws are stored yet: run `crswatch check` first", err=True)
     if fmt == "table":
         emit(rows, DRAW_COLUMNS, fmt)
     else:

@@ -11,7 +11,7 @@ import click
 
 from . import errors
 from .app import App
-from .cli import parse_day, stream_option
+from .cli import _order, parse_day, stream_option
 from .output import emit, format_option
 
 since_option = click.option("--since", callback=parse_day, metavar="DATE", help="Only draws on or after this date (YYYY-MM-DD).")
@@ -21,10 +21,14 @@ until_option = click.option("--until", callback=parse_day, metavar="DATE", help=
 def _records(app: App, streams: tuple[str, ...] = (), since: date | None = None, until: date | None = None) -> list[dict[str, Any]]:
     from scraper.store import query_draws
 
+    _order(since, until)
     with app.database.reader() as view:
         records = query_draws(view, streams, since, until)
+        empty = not records and not query_draws(view, limit=1)
+    if empty:
+        raise errors.UsageError("no draws are stored yet: run `crswatch check` first")
     if not records:
-        raise errors.UsageError("no stored draws match (run `crswatch check` first, or widen --stream/--since)")
+        raise errors.UsageError("no stored draws match (widen --stream, --since or --until)")
     return records
 
 

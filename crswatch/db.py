@@ -93,12 +93,14 @@ class Transaction:
 class Database:
     """A crswatch database: `transaction()` to change it, `reader()` to look."""
 
-    def __init__(self, path: str | os.PathLike[str], lock_timeout: float = 30.0):
+    def __init__(self, path: str | os.PathLike[str], lock_timeout: float = 30.0, create_folder: bool = True):
         # A --db that is a symlink is followed: writes replace the real file (and its parts, locks
         # and keys live beside it), never the link with a regular file beside the real one.
         path = Path(path).expanduser()
         self.path = path.resolve() if path.is_symlink() else path
         self.lock_timeout = lock_timeout
+        self.create_folder = create_folder  # the default place is made on first use; a --db given is not
+        self._checked: tuple[int, int] | None = None
 
     @property
     def lock_path(self) -> Path:
@@ -145,6 +147,8 @@ class Database:
     @contextmanager
     def reader(self) -> Iterator[Transaction]:
         """A read-only view of the last committed state (no lock needed: files are replaced whole)."""
+        if not self.create_folder and not self.path.parent.is_dir():
+            self._ensure_folder()  # says what is wrong
         self._check_main()
         yield Transaction(self, read_only=True)
 
@@ -154,19 +158,18 @@ class Database:
         self._check_main()
 
     def _check_main(self) -> None:
-        """Every command, whichever files it reads, first makes sure --db is a crswatch database
-        (or does not exist yet): a cheap look at its first bytes, the whole file is read by `load`."""
+        """Every command, whichever data it uses, first makes sure --db is a crswatch draws file
+        (or does not exist yet): a file of another program is never used, nor written beside."""
         try:
-            with self.path.open("rb") as handle:
-                head = handle.read(256).lstrip()
+            info = self.path.stat()
         except FileNotFoundError:
             return
-        except IsADirectoryError:
-            raise DatabaseError(f"the database {self.path} is a folder, not a crswatch database") from None
         except OSError as exc:
             raise DatabaseError(f"cannot read the database {self.path}: {exc.strerror}") from None
-        if not head or not head.startswith(b"{"):
-            load(self.path)  # says precisely what is wrong
+        if self._checked == (info.st_mtime_ns, info.st_size):
+            return
+        load(self.path)  # DatabaseError unless it is TinyDB's JSON: tables of documents
+        self._checked = (info.st_mtime_ns, info.st_size)
 
     def _remove_stale(self) -> None:
         """Temp files a killed or failed write left behind (under the lock, after the roll-forward,
@@ -175,6 +178,8 @@ class Database:
             tmp.unlink(missing_ok=True)
 
     def _ensure_folder(self) -> None:
+        if not self.create_folder and not self.path.parent.is_dir():
+            raise DatabaseError(f"the folder of the database {self.path} does not exist (create it, or choose another --db)")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

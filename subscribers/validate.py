@@ -122,7 +122,16 @@ def _int_in(value: Any, bounds: tuple[int, int], label: str, what: str) -> int:
     try:
         number = int(text)
     except ValueError:
-        raise Problem(f"{label} {text!r} is not a number; give {what} from {bounds[0]} to {bounds[1]}") from None
+        kind = "not a whole number" if _decimal(text) else "not a number"
+        raise Problem(f"{label} {text!r} is {kind}; give {what} from {bounds[0]} to {bounds[1]}") from None
     if not bounds[0] <= number <= bounds[1]:
         raise Problem(f"{label} {number} is out of range; give {what} from {bounds[0]} to {bounds[1]}")
     return number
+
+
+def _decimal(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -24,6 +24,8 @@ def test_two_run_processes_share_one_store_and_a_kill_loses_and_doubles_nothing(
     config.write_text(config.read_text().replace("[alerts]\n", "[alerts]\nlease = 3\n"))  # a dead host's claims return after 3 s
     hosts = [{**env, "CRSWATCH_STORE": store, "CRSWATCH_DB": str(tmp_path / f"host{i}" / "draws.json"), "CRSWATCH_HOST": f"host{i}"}
              for i in (1, 2)]  # fmt: skip
+    for i in (1, 2):
+        (tmp_path / f"host{i}").mkdir()
     processes: list[subprocess.Popen[bytes]] = []
     try:
         feed.serve(snapshot("2026-01-20"))

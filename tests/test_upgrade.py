@@ -20,6 +20,10 @@ PREVIOUS = "fa36d5dfb240f8cf1988d721d18aeab89911e7d1"  # the last release with T
 
 @pytest.fixture(scope="module")
 def previous(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from importlib.metadata import version
+
+    if int(version("apprise").split(".")[0]) < 2:  # the lowest-versions run
+        pytest.skip("the previous release could not send with apprise < 2 (fixed since); its files are tested with apprise 2")
     folder = tmp_path_factory.mktemp("previous-release")
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", PREVIOUS], capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
