@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,16 @@ from .output import emit, format_option
 
 since_option = click.option("--since", callback=parse_day, metavar="DATE", help="Only draws on or after this date (YYYY-MM-DD).")
 until_option = click.option("--until", callback=parse_day, metavar="DATE", help="Only draws on or before this date (YYYY-MM-DD).")
+
+
+def _today(app: App) -> date:
+    """Today, or the newest stored draw's date when that is later (a feed from the future in tests)."""
+    from scraper.store import query_draws
+
+    with app.database.reader() as view:
+        newest = query_draws(view, limit=1)
+    latest = date.fromisoformat(newest[0]["date"]) if newest else date.today()
+    return max(date.today(), latest)
 
 
 def _records(app: App, streams: tuple[str, ...] = (), since: date | None = None, until: date | None = None) -> list[dict[str, Any]]:
@@ -82,6 +92,8 @@ def whatif(app: App, score: int, streams: tuple[str, ...], profile_created: str 
     except validate.Problem as exc:
         raise errors.UsageError(str(exc)) from None
     chosen = streams or app.config.subscribers.streams
+    if since is None and until is None:  # a window that means something today: the last two years
+        since = _today(app) - timedelta(days=730)
     result = compute(_records(app, (), since, until), score=score, streams=chosen, profile_created=created,
                      within=app.config.subscribers.within if within is None else within, since=since)  # fmt: skip
     emit(result.rows, ("number", "date", "stream", "program", "crs", "verdict"), fmt)
@@ -216,9 +228,19 @@ def forecast(app: App, streams: tuple[str, ...], score: int | None, draws: int, 
     if not rows:
         raise errors.UsageError(f"no stream has the {MIN_HISTORY} draws a forecast needs")
     rows.sort(key=lambda r: -r["draws_used"])
+    today = max(newest, date.today())
+    for row in rows:  # a date already past is no forecast: the draw is overdue
+        row["overdue"] = bool(row["next_date"] and row["next_date"] < today.isoformat())
+        if score is not None and "p_invited" not in row:
+            row["p_invited"] = None  # too little history for a number
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
         return
+    for row in rows:
+        if row.pop("overdue"):
+            row["next_date"] = f"overdue since {row['next_date']}"
+        if score is not None and row["p_invited"] is None:
+            row["p_invited"] = "too little history"
     columns = ("stream", "next_crs", "low", "high", "next_date", "method", "draws_used") + (("p_invited",) if score is not None else ())
     emit(rows, columns, "table")
     click.echo("\nAn estimate, not a promise: next_crs is the method's forecast of the next cut-off (ewm: weighted recent level,")

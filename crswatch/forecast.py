@@ -7,8 +7,10 @@ Everything here is pure Python over one stream's draws, oldest first:
 - the 80% interval is the forecast plus the 10th and 90th percentiles of the method's own past
   one-step errors on that stream (walk-forward, so only errors already observable);
 - the next date is the last draw plus the median of the stream's last 10 gaps;
-- P(invited within K draws) = 1 - (1 - p)^K, with p the share of past errors that would have put
-  the cut-off at or below the score (draws assumed independent: a rough estimate, said so).
+- P(invited within K draws) = 1 - (1 - p)^K, with p from the same past errors as the interval: the
+  share that would have put the cut-off at or below the score, smoothed ((k + ½) / (n + 1)) so that
+  a handful of draws never claims certainty.  With fewer than MIN_ERRORS past errors there is no
+  probability at all (draws assumed independent: a rough estimate, said so).
 
 Two covariates are tried against the plain level, each a least-squares fit of the level's past
 errors on one number known before the draw (`adjusted`):
@@ -35,6 +37,7 @@ from typing import Any
 from .history import FINE_BANDS
 
 MIN_HISTORY = 5  # draws a stream needs before it is forecast at all
+MIN_ERRORS = 5  # past one-step errors needed for an interval from errors and for a probability
 ALPHA = 0.4
 Method = Callable[[Sequence[int]], float]
 
@@ -194,7 +197,7 @@ def forecast(stream: str, dates: Sequence[date], cutoffs: Sequence[int], score: 
     method = methods[name]
     point = method(cutoffs)
     errors = errors_before(cutoffs, method)
-    if len(errors) >= 5:
+    if len(errors) >= MIN_ERRORS:
         low, high = point + quantile(errors, 0.1), point + quantile(errors, 0.9)
     else:
         spread = (max(cutoffs) - min(cutoffs)) / 2
@@ -202,17 +205,17 @@ def forecast(stream: str, dates: Sequence[date], cutoffs: Sequence[int], score: 
     gaps = [(b - a).days for a, b in zip(dates, dates[1:], strict=False)][-10:]
     next_date = dates[-1] + timedelta(days=round(statistics.median(gaps))) if gaps else None
     p = None
-    if score is not None:
+    if score is not None and len(errors) >= MIN_ERRORS:  # too little history: no number at all
         p_one = invited_probability(point, errors, score)
         p = 1 - (1 - p_one) ** max(1, draws)
     return Forecast(stream, name, point, low, high, next_date, len(cutoffs), p)
 
 
 def invited_probability(point: float, errors: Sequence[float], score: int) -> float:
-    """Share of past errors with which the cut-off would have been at or below `score`."""
-    if not errors:
-        return 1.0 if score >= point else 0.0
-    return sum(1 for e in errors if point + e <= score) / len(errors)
+    """Share of past errors with which the cut-off would have been at or below `score`, smoothed:
+    (k + ½) / (n + 1) is never 0 or 1, however few the errors (and near k / n with many)."""
+    hits = sum(1 for e in errors if point + e <= score)
+    return (hits + 0.5) / (len(errors) + 1)
 
 
 @dataclass(frozen=True)

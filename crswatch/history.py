@@ -105,11 +105,15 @@ def whatif(records: Iterable[dict[str, Any]], *, score: int, streams: Sequence[s
         rows.append({"number": record["number"], "date": record["date"], "stream": record["stream"],
                      "program": record["program"], "crs": record["crs"], "verdict": label})  # fmt: skip
     invited = [r for r in rows if r["verdict"] == "invited"]
+    close = [r for r in rows if r["verdict"] in ("at the cut-off", "just missed") or r["verdict"].startswith("close by")]
     period = f" since {since.isoformat()}" if since else ""
-    summary = f"invited in {len(invited)} of {len(rows)} draws{period}"
+    summary = f"invited in {len(invited)} of {len(rows)} draws{period}, close (within {within} points or at the cut-off) in {len(close)}"
     if invited:
         last = invited[-1]
-        summary += f"; last time on {last['date']} (#{last['number']} {last['program']}, cut-off {last['crs']})"
+        summary += f"; last invited on {last['date']} (#{last['number']} {last['program']}, cut-off {last['crs']})"
+    if close:
+        nearest = close[-1]
+        summary += f"; last close miss on {nearest['date']} (#{nearest['number']}, cut-off {nearest['crs']}: {nearest['verdict']})"
     return WhatIf(rows, summary)
 
 

@@ -90,6 +90,9 @@ class Window:
         raise AssertionError("a window has at least one day")
 
 
+JITTER_SHARE = 0.1  # the jitter is at most this share of the interval
+
+
 @dataclass(frozen=True)
 class Plan:
     """How often to check."""
@@ -97,7 +100,12 @@ class Plan:
     every: float
     outside_every: float
     window: Window | None
-    jitter: float = 0.0
+    jitter: float = 0.0  # the configured maximum; see jitter_at
+
+    def jitter_at(self, moment: datetime) -> float:
+        """The random delay's bound at `moment`: the configured jitter, but never more than a tenth
+        of the interval (a 15 s jitter must not swallow `--every 1s`)."""
+        return min(self.jitter, JITTER_SHARE * self.interval_at(moment))
 
     def interval_at(self, moment: datetime) -> float:
         return self.every if self.window is None or self.window.contains(moment) else self.outside_every
@@ -134,7 +142,7 @@ def trigger_for(plan: Plan, cron: str = "") -> object:
 
     class WindowTrigger(BaseTrigger):
         def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime:
-            return self._apply_jitter(plan.next_run(now.astimezone(UTC)), plan.jitter, now)
+            return self._apply_jitter(plan.next_run(now.astimezone(UTC)), plan.jitter_at(now.astimezone(UTC)), now)
 
         def __str__(self) -> str:
             return f"window trigger (every {plan.every:g}s, outside {plan.outside_every:g}s)"

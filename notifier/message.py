@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from scraper.items import Draw
+from scraper.streams import short_name
 from subscribers.links import Links
 from subscribers.model import Subscriber
 
@@ -16,11 +17,12 @@ from .match import Verdict
 
 NEW, CORRECTION, LATE = "new", "correction", "late"
 
+#: The verdict first in every subject, short enough for a phone.
 HEADLINES = {
-    Verdict.INVITED: "you are invited",
-    Verdict.AT_CUTOFF: "you are exactly at the cut-off",
-    Verdict.JUST_MISSED: "just missed on the tie-break",
-    Verdict.CLOSE: "close",
+    Verdict.INVITED: "Invited",
+    Verdict.AT_CUTOFF: "At the cut-off",
+    Verdict.JUST_MISSED: "Just missed (tie-break)",
+    Verdict.CLOSE: "Close",
 }
 
 NEXT_STEPS = (
@@ -43,11 +45,11 @@ class Alert:
 def render(alert: Alert, links: Links | None = None) -> tuple[str, dict[str, str]]:
     """(title, {"text": …, "html": …}) for one alert; with `links`, its manage and unsubscribe pages."""
     draw, sub = alert.draw, alert.subscriber
-    headline = HEADLINES[alert.verdict] if alert.verdict else "no longer within your range"
+    headline = HEADLINES[alert.verdict] if alert.verdict else "No longer in your range"
     if alert.verdict is Verdict.CLOSE:
-        headline = f"close: {draw.crs - sub.score} points short"
+        headline = f"Close ({plural(draw.crs - sub.score, 'point')} short)"
     prefix = {CORRECTION: "Correction: ", LATE: "Late: "}.get(alert.kind, "")
-    title = f"{prefix}Express Entry draw #{draw.number} {draw.program}: cut-off {draw.crs} ({headline})"
+    title = f"{prefix}{headline}: #{draw.number} {short_name(draw.stream, draw.program)}, cut-off {draw.crs}"
     lines: list[tuple[str, str]] = []
     if alert.kind == CORRECTION and alert.previous:
         lines.append(("Correction", f"IRCC changed this draw after it was announced ({_changes(alert.previous, draw)})."))
@@ -96,7 +98,7 @@ def explain(alert: Alert) -> str:
             )
         case Verdict.CLOSE:
             gap = draw.crs - sub.score
-            return f"Not this time: the cut-off was {gap} point{'s' if gap != 1 else ''} above your score (you asked to hear within {sub.within})."
+            return f"Not this time: the cut-off was {plural(gap, 'point')} above your score (you asked to hear within {plural(sub.within, 'point')})."
         case _:
             return "After IRCC's correction this draw is no longer within your range; please disregard the earlier alert."
 
@@ -166,6 +168,11 @@ def _day(draw: Draw) -> str:
 
 def _stamp(moment: datetime | None) -> str:
     return f"{moment:%B} {moment.day}, {moment.year} at {moment:%H:%M:%S} UTC" if moment else "an unknown time"
+
+
+def plural(count: int, word: str) -> str:
+    """ "1 point", "2 points", "6,000 invitations" """
+    return f"{count:,} {word}{'' if abs(count) == 1 else 's'}"
 
 
 def _difference(points: int) -> str:

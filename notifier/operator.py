@@ -61,7 +61,7 @@ def notices(
         sample = ", ".join(f"{d.id} ({d.last_error})" for d in dead[:5])
         out.append(
             Notice(
-                f"crswatch: {len(dead)} deliveries are dead",
+                f"crswatch: {len(dead)} {'delivery is' if len(dead) == 1 else 'deliveries are'} dead",
                 f"They failed every retry and will not be tried again: {sample}. Re-queue with: crswatch retry --dead",
             )
         )

@@ -20,7 +20,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from email.header import Header
-from email.utils import formataddr, formatdate, make_msgid
+from datetime import UTC, datetime
+from email.utils import format_datetime, formataddr, make_msgid
 from dataclasses import dataclass, field
 from functools import lru_cache, partial
 from typing import Any
@@ -322,7 +323,7 @@ def _mails(plugin: Any, item: Outgoing, targets: list[tuple[str | None, str]]) -
         ("From", formataddr((plugin.from_addr[0] or "", plugin.from_addr[1]))),
         *([("Cc", ", ".join(cc))] if cc else []),
         *([("Reply-To", ", ".join(sorted(plugin.reply_to)))] if plugin.reply_to else []),
-        ("Date", formatdate(localtime=False)),
+        ("Date", format_datetime(datetime.now(UTC))),  # "+0000": the time is known to be UTC
         ("X-Application", plugin.app_id),
         *((key, str(value)) for key, value in plugin.headers.items()),
         *([("List-Unsubscribe", f"<{item.unsubscribe}>"), ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")] if item.unsubscribe else []),

@@ -39,6 +39,13 @@ STREAMS: dict[str, str] = {
     "other": "A draw name crswatch does not know yet",
 }
 
+#: Short names for subjects that must fit a phone's notification ("Invited: #392 CEC, cut-off 509").
+SHORT: dict[str, str] = {
+    "general": "all programs", "cec": "CEC", "fsw": "FSW", "fst": "FST", "pnp": "PNP", "french": "French",
+    "healthcare": "Healthcare", "stem": "STEM", "trades": "Trades", "transport": "Transport",
+    "agriculture": "Agriculture", "education": "Education",
+}  # fmt: skip
+
 #: Streams a subscriber may choose among the built-in ones (general draws are open to everyone).
 SUBSCRIBABLE = tuple(code for code in STREAMS if code != GENERAL)
 
@@ -136,6 +143,11 @@ def _keys(aliases: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
 
 
 BUILTIN = StreamMap()
+
+
+def short_name(code: str, program: str) -> str:
+    """A stream's short name, or the program's name cut to fit (operator-added and unknown ones)."""
+    return SHORT.get(code) or (program if len(program) <= 28 else program[:27].rstrip() + "…")
 
 
 def stream_of(name: str) -> str | None:

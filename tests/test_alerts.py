@@ -50,20 +50,23 @@ def test_who_receives_which_verdict_for_draw_392(feed: FeedServer, env: dict, sm
     assert {name: len(mails) for name, mails in got.items()} == {"a510": 1, "b509early": 1, "c509late": 1, "d509": 1, "e500": 1, "f495": 0, "g600fr": 0}
 
     invited = got["a510"][0]
-    assert invited["Subject"].startswith("Express Entry draw #392 Canadian Experience Class: cut-off 509 (you are invited)")
+    assert invited["Subject"] == "Invited: #392 CEC, cut-off 509"  # the verdict first, short enough for a phone
     assert "text/html" in {p.get_content_type() for p in invited.walk()}
     text = body_text(invited)
     for fragment in ("6,000", "509", "October 29, 2025 at 04:35:24 UTC", "510 (1 point above the cut-off)", "60 days",
                      "police certificates", "medical", "invitations.html?q=392", f"crswatch unsubscribe {cohort['a510']}"):  # fmt: skip
         assert fragment in text, fragment
-    assert "invited" in body_text(got["b509early"][0]) and "before the tie-break time" in body_text(got["b509early"][0])
+    assert got["b509early"][0]["Subject"].startswith("Invited:") and "before the tie-break time" in body_text(got["b509early"][0])
     assert "you just missed this draw" in body_text(got["c509late"][0])
     assert "only profiles submitted before October 29, 2025 at 04:35:24 UTC were invited" in body_text(got["d509"][0])
-    assert "9 points" in body_text(got["e500"][0]) and "close: 9 points short" in got["e500"][0]["Subject"]
+    assert "9 points" in body_text(got["e500"][0]) and got["e500"][0]["Subject"] == "Close (9 points short): #392 CEC, cut-off 509"
+    assert got["c509late"][0]["Subject"] == "Just missed (tie-break): #392 CEC, cut-off 509"
+    assert got["d509"][0]["Subject"] == "At the cut-off: #392 CEC, cut-off 509"
+    assert invited["Date"].endswith("+0000")
     assert "60 days" not in body_text(got["e500"][0])
 
     (post,) = webhook.posts
-    assert "#392" in post["title"] and "you are invited" in post["title"]
+    assert post["title"] == "Invited: #392 CEC, cut-off 509"
     assert "<" not in post["message"] and "Your score: 520 (11 points above the cut-off)" in post["message"]
 
     again = cli("check", "--source", feed.url, env=env, check=True)
@@ -89,7 +92,7 @@ def test_several_new_draws_arrive_oldest_first(feed: FeedServer, env: dict, smtp
     assert "alerts: 4 sent" in cli("check", "--source", feed.url, env=env, check=True).stdout
     smtp.wait_for(4)
     subjects = [m["Subject"] for m in smtp.to("many@example.com")]
-    assert [s.split()[3] for s in subjects] == ["#389", "#390", "#391", "#392"]
+    assert [s.split(": ")[1].split()[0] for s in subjects] == ["#389", "#390", "#391", "#392"]
 
 
 def test_a_correction_alerts_only_those_whose_verdict_changed(feed: FeedServer, env: dict, smtp: SMTPSink, webhook: WebhookReceiver, cohort: dict) -> None:
@@ -107,7 +110,7 @@ def test_a_correction_alerts_only_those_whose_verdict_changed(feed: FeedServer, 
     # 510: invited → close; 509 ×3: invited/just missed/at cut-off → close; 500: close by 9 → nothing (12 > within)
     changed = {m["X-Envelope-To"].split("@")[0] for m in smtp.messages}
     assert changed == {"a510", "b509early", "c509late", "d509", "e500"}
-    assert all(m["Subject"].startswith("Correction: Express Entry draw #392") for m in smtp.messages)
+    assert all(m["Subject"].startswith("Correction: ") and "#392 CEC" in m["Subject"] for m in smtp.messages)
     assert "cut-off 509 → 512" in body_text(smtp.to("a510@example.com")[0])
     assert "no longer within your range" in body_text(smtp.to("e500@example.com")[0])
     assert not smtp.to("late@example.com") and late
@@ -153,7 +156,7 @@ def test_dead_deliveries_reach_the_operator_once_and_can_be_requeued(feed: FeedS
     time.sleep(0.3)
     cli("check", "--source", feed.url, env=env, check=True)
     notices = [p for p in webhook.posts if p["path"] == "/operator"]
-    assert len(notices) == 1 and "1 deliveries are dead" in notices[0]["title"]
+    assert len(notices) == 1 and "1 delivery is dead" in notices[0]["title"]
     assert len(json.loads(cli("deliveries", "--status", "dead", "--format", "json", env=env).stdout)) == 1
     assert "re-queued 1 dead delivery" in cli("retry", "--dead", env=env, check=True).stdout
     assert json.loads(cli("deliveries", "--status", "queued", "--format", "json", env=env).stdout)[0]["attempts"] == 0

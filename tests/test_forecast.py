@@ -27,6 +27,14 @@ def test_methods_by_hand() -> None:
     assert invited_probability(500, [-10, 0, 10, 20], 505) == 0.5
 
 
+@pytest.mark.parametrize("score", [0, 300, 505, 509, 1200])
+def test_a_probability_is_never_certain(score: int) -> None:
+    from crswatch.forecast import invited_probability
+
+    p = invited_probability(505.0, [-10.0, -5.0, 0.0, 5.0, 10.0], score)
+    assert 0 < p < 1
+
+
 def test_forecast_on_a_synthetic_history() -> None:
     cutoffs = [500, 510, 490, 500, 520, 505, 495, 515]
     dates = [date(2025, 1, 1) + timedelta(days=14 * i) for i in range(len(cutoffs))]
@@ -41,8 +49,14 @@ def test_forecast_on_a_synthetic_history() -> None:
     assert result.next_date == date(2025, 4, 23)  # the last draw + the median gap of 14 days
     spread = (520 - 490) / 2  # fewer than 5 past errors: half the range either side
     assert (result.low, result.high) == pytest.approx((point - spread, point + spread))
-    # one draw: the cut-off lands at or below 510 with 2 of the 3 past errors; within 2 draws 1-(1/3)^2
-    assert result.p_invited == pytest.approx(1 - (1 / 3) ** 2)
+    # three past errors are too few for a probability: none is given (never a 0 or a 1 from a handful)
+    assert result.p_invited is None
+    longer = cutoffs + [505, 500, 512, 498]
+    many = forecast("cec", [date(2025, 1, 1) + timedelta(days=14 * i) for i in range(len(longer))], longer, score=510, draws=2)
+    errors = errors_before(longer, ewm if many.method == "ewm" else last)
+    hits = sum(1 for e in errors if many.next_crs + e <= 510)
+    p_one = (hits + 0.5) / (len(errors) + 1)  # the interval's own errors, smoothed
+    assert many.p_invited == pytest.approx(1 - (1 - p_one) ** 2)
     short = forecast("cec", dates[:7], cutoffs[:7])
     assert short.method == "last" and short.next_crs == 495  # too short a history: the baseline
 

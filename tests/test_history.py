@@ -48,7 +48,10 @@ def test_whatif_for_a_510_cec_candidate(filled: dict) -> None:
     assert verdicts["392"] == "invited" and verdicts["390"] == "close by 1" and verdicts["387"] == "close by 5"
     assert verdicts["347"] == "below by 37"
     out = cli("whatif", "--score", "510", "--stream", "cec", "--since", "2025-01-01", env=filled, check=True).stdout
-    assert out.strip().endswith("invited in 1 of 17 draws since 2025-01-01; last time on 2026-01-21 (#392 Canadian Experience Class, cut-off 509)")
+    assert out.strip().endswith("invited in 1 of 17 draws since 2025-01-01, close (within 10 points or at the cut-off) in 4; last invited on 2026-01-21 "
+                                "(#392 Canadian Experience Class, cut-off 509); last close miss on 2026-01-07 (#390, cut-off 511: close by 1)")
+    default = cli("whatif", "--score", "510", "--stream", "cec", env=filled, check=True).stdout
+    assert "draws since 2024-" in default.strip().splitlines()[-1]  # the last two years, said so
 
 
 def test_whatif_tie_break_uses_the_alert_rules(filled: dict) -> None:

@@ -84,3 +84,14 @@ def test_cron_expression_is_toronto_time() -> None:
     assert fire.astimezone(UTC) == datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
     with pytest.raises(ScheduleError):
         trigger_for(PLAN, "every day")
+
+
+def test_jitter_never_swallows_the_interval() -> None:
+    from datetime import UTC, datetime
+
+    from crswatch.schedule import Plan
+
+    noon = datetime(2026, 1, 21, 17, tzinfo=UTC)
+    assert Plan(every=1, outside_every=1800, window=None, jitter=15).jitter_at(noon) == 0.1
+    assert Plan(every=300, outside_every=1800, window=None, jitter=15).jitter_at(noon) == 15
+    assert Plan(every=30, outside_every=1800, window=None, jitter=15).jitter_at(noon) == 3

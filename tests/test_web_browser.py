@@ -89,7 +89,7 @@ def test_subscribe_confirm_alert_unsubscribe_in_a_browser(browser: object, env: 
         feed.serve(snapshot("2026-01-21"))
         assert "alerts: 1 sent" in cli("check", "--source", feed.url, env=env, check=True).stdout
         (alert,) = [m for m in smtp.to("mei@example.com") if "#392" in m["Subject"]]
-        assert "you are invited" in alert["Subject"]
+        assert alert["Subject"].startswith("Invited: #392")
         unsubscribe = next(word for word in body_text(alert).split() if "/unsubscribe/" in word)
         driver.get(unsubscribe)  # type: ignore[attr-defined]
         _heading(driver, "Stop your draw alerts?")
