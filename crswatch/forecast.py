@@ -175,8 +175,8 @@ class Forecast:
             "method": self.method,
             "draws_used": self.draws_used,
         }
-        if self.p_invited is not None:
-            data["p_invited"] = round(self.p_invited, 3)
+        if self.p_invited is not None:  # shown to 3 places, so never as a certain 0 or 1
+            data["p_invited"] = min(0.999, max(0.001, round(self.p_invited, 3)))
         return data
 
 
