@@ -54,7 +54,7 @@ def subscribe(app: App, score: str, channels: tuple[str, ...], within: str | Non
       crswatch subscribe --score 505 --notify 'mailto://me:app-password@gmail.com'
       crswatch subscribe --score 472 --stream cec --stream french --within 20 \\
           --profile-created 2025-10-01T14:30:00Z \\
-          --notify 'twilio://ACCOUNT_SID:AUTH_TOKEN@15551234567/15557654321'
+          --notify 'twilio://AC0123456789abcdef0123456789abcdef:0123456789abcdef0123456789abcdef@15551234567/15557654321'
     """
     from subscribers.manage import subscribe as do_subscribe
 

@@ -52,12 +52,54 @@ def check_url(url: str) -> str:
         raise ValueError(f"apprise knows no service {scheme!r}")
     plugin = load(url)
     if plugin is None:
-        raise ValueError(f"apprise cannot read this {scheme}:// URL (missing or malformed parts)")
+        raise ValueError(f"apprise cannot read this {scheme}:// URL: {why_not(url, scheme)}")
     from .mask import scrub
 
     private = short(plugin.url(privacy=True))
     remember_difference(url, private)
     return scrub(private)
+
+
+def why_not(url: str, scheme: str) -> str:
+    """Which part of a URL apprise refused, found with apprise's own URL templates and token rules
+    (`Apprise.details()`): "account_sid 'ACCOUNT_SID' is not of the form ^AC[a-f0-9]+$ (…)"."""
+    entry = next((s for s in _apprise().Apprise().details()["schemas"] if scheme in {n.lower() for n in _schema_names(s)}), None)
+    if entry is None:
+        return "missing or malformed parts"
+    details = entry.get("details") or {}
+    tokens = details.get("tokens") or {}
+    templates = sorted(details.get("templates") or (), key=len, reverse=True)
+    base = url.split("?", 1)[0]
+    for template in templates:
+        pattern = _template_pattern(template, scheme)
+        match = pattern.fullmatch(base) if pattern else None
+        if match is None:
+            continue
+        for name, value in match.groupdict().items():
+            rule = (tokens.get(name) or {}).get("regex")
+            if value and rule and not re.match(rule[0], value, re.IGNORECASE if "i" in (rule[1] if len(rule) > 1 else "") else 0):
+                shown = value if not (tokens.get(name) or {}).get("private") else value[:2] + "…"
+                return f"{name} {shown!r} is not of the form {rule[0]} (apprise's {entry.get('service_name')} URL: {template.replace('{schema}', scheme)})"
+        return f"a part is missing or malformed (apprise's {entry.get('service_name')} URL: {template.replace('{schema}', scheme)})"
+    shown = " or ".join(t.replace("{schema}", scheme) for t in templates[:2])
+    return f"it does not fit apprise's {entry.get('service_name')} URL" + (f": {shown}" if shown else "")
+
+
+def _template_pattern(template: str, scheme: str) -> re.Pattern[str] | None:
+    parts = re.split(r"(\{[a-z_]+\})", template)
+    regex = ""
+    for part in parts:
+        if part == "{schema}":
+            regex += re.escape(scheme)
+        elif part.startswith("{") and part.endswith("}"):
+            name = part[1:-1]
+            regex += f"(?P<{name}>.*)" if name == "targets" else f"(?P<{name}>[^:@/]*)"
+        else:
+            regex += re.escape(part)
+    try:
+        return re.compile(regex, re.IGNORECASE)
+    except re.error:
+        return None
 
 
 # Parameters apprise writes into every URL it prints; left out of listings for readability.
