@@ -175,7 +175,7 @@ def test_alert(app: App, subscriber: str) -> None:
         sub = require(view, subscriber).subscriber
     from .cycle import links_of
 
-    title, bodies = test_message(sub, links_of(app.config, app.store))
+    title, bodies = test_message(sub, links_of(app.config, app.store), app.config.alerts.contact)
     failed = 0
     for channel in sub.channels:
         result = send(channel.url, title, bodies)

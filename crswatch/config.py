@@ -50,6 +50,7 @@ class Alerts:
     operator: tuple[str, ...] = ()  # apprise URLs of the operator
     operator_after_failures: int = 3  # feed failures in a row before the operator hears of it
     public_url: str = ""  # base URL of `crswatch serve`, for links in alerts
+    contact: str = ""  # an address recipients can write to (the footer of alerts, and their Reply-To)
     lease: float = 300.0  # seconds a sender's claim on deliveries lasts (another host takes over a dead one's after it)
 
 

@@ -85,6 +85,7 @@ async def deliver(config: Config, store: Store, kinds: tuple[str, ...] = ()) -> 
 
     return await asyncio.to_thread(
         dispatch, store, policy_of(config), concurrency=config.alerts.concurrency, links=links_of(config, store), kinds=kinds,
+        contact=config.alerts.contact,
     )  # fmt: skip
 
 

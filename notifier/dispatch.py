@@ -32,7 +32,7 @@ def utcnow() -> datetime:
 
 
 def dispatch(store: Any, policy: Policy, *, concurrency: int, links: Links | None = None, clock: Clock = utcnow,
-             kinds: tuple[str, ...] = ()) -> DispatchReport:  # fmt: skip
+             kinds: tuple[str, ...] = (), contact: str = "") -> DispatchReport:  # fmt: skip
     """Send every due delivery (queued, and failed ones whose next try has come), chunk by chunk."""
     report = DispatchReport()
     owner = claimant()
@@ -43,7 +43,7 @@ def dispatch(store: Any, policy: Policy, *, concurrency: int, links: Links | Non
             claimed = claim(conn, clock(), owner, only_kinds=kinds, lease=policy.lease, due_by=began)
             if not claimed:
                 return report
-            outgoing, by_key = _prepare(conn, claimed, links, owner, report)
+            outgoing, by_key = _prepare(conn, claimed, links, owner, report, contact)
         report.attempted += len(outgoing)
         prepared = time.perf_counter()
         with Results(store, policy, owner, clock, report, bound=concurrency) as results:
@@ -51,7 +51,8 @@ def dispatch(store: Any, policy: Policy, *, concurrency: int, links: Links | Non
         log.info("dispatch: %d claimed, prepared in %.2f s, sent in %.2f s", len(claimed), prepared - started, time.perf_counter() - prepared)
 
 
-def _prepare(conn: Any, claimed: list[Delivery], links: Links | None, owner: str, report: DispatchReport) -> tuple[list[Outgoing], dict[str, Delivery]]:
+def _prepare(conn: Any, claimed: list[Delivery], links: Links | None, owner: str, report: DispatchReport,
+             contact: str = "") -> tuple[list[Outgoing], dict[str, Delivery]]:  # fmt: skip
     draws = {key: Draw.from_record(rec) for key, rec in records(conn, {(d.draw, d.revision, d.kind) for d in claimed if d.kind != CONFIRMATION}).items()}
     subscribers = find_many(conn, {d.subscriber for d in claimed if d.kind != CONFIRMATION})
     outgoing: list[Outgoing] = []
@@ -74,9 +75,9 @@ def _prepare(conn: Any, claimed: list[Delivery], links: Links | None, owner: str
             report.cancelled += cancel(conn, delivery, reason, owner)
             continue
         alert = Alert(draw, sub, Verdict(delivery.verdict) if delivery.verdict else None, delivery.kind, delivery.previous)
-        title, bodies = render(alert, links)
+        title, bodies = render(alert, links, contact)
         unsubscribe = links.for_subscriber(sub.id)[1] if links else ""
-        outgoing.append(Outgoing(delivery.id, channel.url, title, bodies, unsubscribe))
+        outgoing.append(Outgoing(delivery.id, channel.url, title, bodies, unsubscribe, contact))
         by_key[delivery.id] = delivery
     return outgoing, by_key
 

@@ -42,7 +42,7 @@ class Alert:
     previous: dict[str, Any] | None = None  # the draw as first announced, for corrections
 
 
-def render(alert: Alert, links: Links | None = None) -> tuple[str, dict[str, str]]:
+def render(alert: Alert, links: Links | None = None, contact: str = "") -> tuple[str, dict[str, str]]:
     """(title, {"text": …, "html": …}) for one alert; with `links`, its manage and unsubscribe pages."""
     draw, sub = alert.draw, alert.subscriber
     headline = HEADLINES[alert.verdict] if alert.verdict else "No longer in your range"
@@ -66,7 +66,7 @@ def render(alert: Alert, links: Links | None = None) -> tuple[str, dict[str, str
     verdict_text = explain(alert)
     steps = NEXT_STEPS if alert.verdict is Verdict.INVITED else ""
     link = draw.url or ""
-    stop = _stop(sub, links)
+    stop = _stop(sub, links, contact)
     text = "\n".join(f"{label}: {value}" for label, value in lines)
     text += f"\n\n{verdict_text}" + (f"\n\n{steps}" if steps else "")
     text += (f"\n\nOfficial details: {link}" if link else "") + f"\n\n{stop.text}"
@@ -103,12 +103,12 @@ def explain(alert: Alert) -> str:
             return "After IRCC's correction this draw is no longer within your range; please disregard the earlier alert."
 
 
-def test_message(subscriber: Subscriber, links: Links | None = None) -> tuple[str, dict[str, str]]:
+def test_message(subscriber: Subscriber, links: Links | None = None, contact: str = "") -> tuple[str, dict[str, str]]:
     title = "crswatch test alert"
     text = (
         f"This is a test from crswatch. Alerts for CRS score {subscriber.score} "
         f"(streams: {' '.join(subscriber.streams)}, within {subscriber.within} points) will arrive here.\n\n"
-        + _stop(subscriber, links).text
+        + _stop(subscriber, links, contact).text
     )
     return title, {"text": text, "html": f"<p>{html.escape(text).replace(chr(10), '<br>')}</p>"}
 
@@ -138,11 +138,15 @@ class Stop:
     unsubscribe: str = ""
 
 
-def _stop(sub: Subscriber, links: Links | None) -> Stop:
-    """How to change or stop alerts: the subscriber's own pages, or the command for the operator."""
+def _stop(sub: Subscriber, links: Links | None, contact: str = "") -> Stop:
+    """How to change or stop alerts: the subscriber's own pages; else a person to write to (the
+    operator's `[alerts] contact`, also the e-mails' Reply-To); else the operator's command."""
+    ask = f" Questions: {contact}" if contact else ""
     if links:
         manage, unsubscribe = links.for_subscriber(sub.id)
-        return Stop(f"Change your alerts: {manage}\nTo stop these alerts: {unsubscribe}", manage, unsubscribe)
+        return Stop(f"Change your alerts: {manage}\nTo stop these alerts: {unsubscribe}{ask}", manage, unsubscribe)
+    if contact:
+        return Stop(f"To stop these alerts or change them, reply to this message or write to {contact} (your subscription: {sub.id}).")
     return Stop(f"To stop these alerts, ask the operator to run: crswatch unsubscribe {sub.id}")
 
 

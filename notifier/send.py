@@ -156,6 +156,7 @@ class Outgoing:
     title: str = ""
     bodies: dict[str, str] = field(default_factory=dict, repr=False)
     unsubscribe: str = field(default="", repr=False)  # e-mail: List-Unsubscribe (RFC 8058 one-click) address
+    reply_to: str = ""  # e-mail: Reply-To, the operator's contact (unless the channel URL names one)
 
 
 def send(url: str, title: str, bodies: dict[str, str]) -> Result:
@@ -364,7 +365,7 @@ def _mails(plugin: Any, item: Outgoing, targets: list[tuple[str | None, str]]) -
         ("Subject", _subject(item.title)),
         ("From", formataddr((plugin.from_addr[0] or "", plugin.from_addr[1]))),
         *([("Cc", ", ".join(cc))] if cc else []),
-        *([("Reply-To", ", ".join(sorted(plugin.reply_to)))] if plugin.reply_to else []),
+        *([("Reply-To", ", ".join(sorted(plugin.reply_to)))] if plugin.reply_to else [("Reply-To", item.reply_to)] if item.reply_to else []),
         ("Date", format_datetime(datetime.now(UTC))),  # "+0000": the time is known to be UTC
         ("X-Application", plugin.app_id),
         *((key, str(value)) for key, value in plugin.headers.items()),

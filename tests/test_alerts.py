@@ -219,3 +219,19 @@ def test_kill_mid_fanout_then_rerun_loses_nothing(feed: FeedServer, env: dict, t
         assert {d["status"] for d in outbox(env)} == {"sent"}
     finally:
         slow.stop()
+
+
+def test_without_public_url_the_contact_is_the_way_out(feed: FeedServer, env: dict, smtp: SMTPSink) -> None:
+    config = Path(env["CRSWATCH_CONFIG"])
+    config.write_text(config.read_text().replace("[alerts]\n", '[alerts]\ncontact = "help@crs.example"\n'))
+    feed.serve(FEED_DAY1)
+    cli("check", "--source", feed.url, env=env, check=True)
+    sub_id = _subscribe(env, "--score", "520", "--notify", smtp.url("kim@example.com"))
+    feed.serve(FEED_DAY2)
+    cli("check", "--source", feed.url, env=env, check=True)
+    smtp.wait_for(1)
+    (alert,) = smtp.to("kim@example.com")
+    assert alert["Reply-To"] == "help@crs.example"
+    text = body_text(alert)
+    assert f"reply to this message or write to help@crs.example (your subscription: {sub_id})" in text
+    assert "ask the operator to run" not in text
