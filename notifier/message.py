@@ -113,19 +113,21 @@ def test_message(subscriber: Subscriber, links: Links | None = None, contact: st
     return title, {"text": text, "html": f"<p>{html.escape(text).replace(chr(10), '<br>')}</p>"}
 
 
-def confirmation_message(link: str, hours: int) -> tuple[str, dict[str, str]]:
+def confirmation_message(link: str, hours: int, settings: str = "") -> tuple[str, dict[str, str]]:
     """The double opt-in message sent to an address typed into the subscription page."""
     title = "Confirm your Express Entry draw alerts"
+    asked = f"The alerts asked for: {settings}\n\n" if settings else ""
     text = (
         "Someone, hopefully you, asked crswatch to send Express Entry draw alerts to this address.\n\n"
-        f"To confirm, open this link within {hours} hours:\n{link}\n\n"
-        "If it was not you, ignore this message: nothing will be sent here unless the link is opened."
+        f"{asked}To confirm, open this link within {hours} hours:\n{link}\n\n"
+        "If it was not you, ignore this message: nothing will be sent here unless someone confirms on that page."
     )
     e = html.escape
     body = (
         "<html><body><p>Someone, hopefully you, asked crswatch to send Express Entry draw alerts to this address.</p>"
-        f"<p><a href=\"{e(link)}\">Confirm your alerts</a> (the link works for {hours} hours).</p>"
-        "<p style='color:#555'>If it was not you, ignore this message: nothing will be sent here unless the link is opened.</p>"
+        + (f"<p>The alerts asked for: {e(settings)}</p>" if settings else "")
+        + f"<p><a href=\"{e(link)}\">Confirm your alerts</a> (the link works for {hours} hours).</p>"
+        "<p style='color:#555'>If it was not you, ignore this message: nothing will be sent here unless someone confirms on that page.</p>"
         "</body></html>"
     )
     return title, {"text": text, "html": body}

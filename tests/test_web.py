@@ -75,6 +75,9 @@ def test_sign_up_confirm_manage_unsubscribe(site: Site, env: dict, db_path: Path
     link = site.confirmation_link("ana@example.com")
     token = link.rsplit("/", 1)[1]
     assert len(token) >= 40
+    (confirmation,) = site.smtp.to("ana@example.com")  # it repeats what was asked for
+    assert "CRS score 505, close means within 15 points, for: Canadian Experience Class; French-language proficiency category; " \
+           "profile submitted 2025-09-01 10:00:00 UTC." in body_text(confirmation)
     def stored() -> bytes:
         with closing(sqlite3.connect(db_path.with_name(db_path.stem + ".sqlite"))) as conn:
             return "\n".join(conn.iterdump()).encode()
@@ -102,10 +105,13 @@ def test_sign_up_confirm_manage_unsubscribe(site: Site, env: dict, db_path: Path
     path = manage.removeprefix(site.base)
     page = site.get(path)
     assert page.status_code == 200 and "mailto" not in page.text and "127.0.0.1:" + str(site.smtp.port) not in page.text
-    saved = site.post(path, {"score": "512", "within": "5", "streams": ["cec"], "paused": "on"}, csrf_from=path)
+    field = BeautifulSoup(page.text, "html.parser").find("input", id="profile_created")
+    assert field["value"] == "2025-09-01T10:00:00" and "UTC" in page.text  # the time the at-the-cut-off alert asks for
+    saved = site.post(path, {"score": "512", "within": "5", "streams": ["cec"], "paused": "on", "profile_created": "2025-08-01T09:30:00"}, csrf_from=path)
     assert saved.status_code == 200 and "Saved." in saved.text
     (sub,) = _subscribers(env)
     assert (sub["score"], sub["within"], sub["streams"], sub["status"]) == (512, 5, ["cec"], "paused")
+    assert sub["profile_created"] == "2025-08-01T09:30:00Z"
     bad = site.post(path, {"score": "5000", "within": "5", "streams": ["cec"]}, csrf_from=path)
     assert bad.status_code == 400 and "score" in bad.text and _subscribers(env)[0]["score"] == 512
 

@@ -98,6 +98,15 @@ def create_app(app: App, sender: ConfirmationSender | None = None) -> Flask:
     def base_url() -> str:
         return own_url
 
+    def settings(sign_up: Any) -> str:
+        """The sign-up's choices in words, repeated in its confirmation message."""
+        within = defaults.within if sign_up.within is None else sign_up.within
+        text = f"CRS score {sign_up.score}, close means within {within} point{'' if within == 1 else 's'}, for: "
+        text += "; ".join(labels.get(code, code) for code in sign_up.streams)
+        if sign_up.profile_created:
+            text += f"; profile submitted {sign_up.profile_created:%Y-%m-%d %H:%M:%S} UTC"
+        return text + "."
+
     def page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
         return render_template(template, choices=choices, sms=bool(web.sms_channel), **context), status
 
@@ -164,7 +173,7 @@ def create_app(app: App, sender: ConfirmationSender | None = None) -> Flask:
                 continue  # the same answer as when it is sent: the page reveals nothing
             with store.write() as conn:  # the sign-up and its confirmation message, together
                 token = optin.start(conn, sign_up, ttl=ttl)
-                title, bodies = confirmation_message(f"{base_url()}/confirm/{token}", web.confirm_hours)
+                title, bodies = confirmation_message(f"{base_url()}/confirm/{token}", web.confirm_hours, settings(sign_up))
                 queue(conn, [confirmation(sign_up.channel, check(sign_up.channel), token, title, bodies)])
         if sender is not None:
             sender.wake.set()
@@ -251,7 +260,7 @@ def create_app(app: App, sender: ConfirmationSender | None = None) -> Flask:
                     updated = manage.update(
                         tx, subscriber.id, check=check_url, score=form.get("score", "").strip()[:10],
                         within=form.get("within", "").strip()[:10], streams=form.getlist("streams")[:20],
-                        choices=defaults.choices,
+                        profile_created=form.get("profile_created", "").strip()[:40] or None, choices=defaults.choices,
                     )  # fmt: skip
                     paused = form.get("paused") == "on"
                     if paused != (not updated.active):
