@@ -11,7 +11,7 @@ import click
 
 from . import errors
 from .app import App
-from .cli import _order, parse_day, stream_option
+from .cli import SUB_BANDS, _order, parse_day, stream_option
 from .output import emit, format_option
 
 since_option = click.option("--since", callback=parse_day, metavar="DATE", help="Only draws on or after this date (YYYY-MM-DD).")
@@ -129,7 +129,9 @@ def pool(app: App, number: str | None, score: int | None, fmt: str) -> None:
     previous = next((r for r in reversed(published[:index]) if r.get("pool_as_of") != record.get("pool_as_of")), None)
     rows, line = pool_rows(record, previous, score)
     if fmt == "table":
-        click.echo(f"Pool distribution published with draw #{record['number']} ({record['date']}), as of {record.get('pool_as_of')}:")
+        since = f"; change since {previous.get('pool_as_of')} (draw #{previous['number']})" if previous else ""
+        click.echo(f"Pool distribution published with draw #{record['number']} ({record['date']}), as of {record.get('pool_as_of')}{since}:")
+        rows = [{**row, "band": ("  " if row["band"] in SUB_BANDS else "") + row["band"]} for row in rows]  # sub-bands indented
     emit(rows, ("band", "candidates", "change"), fmt)
     if line and fmt == "table":
         click.echo(f"\n{line}")

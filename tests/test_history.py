@@ -72,6 +72,8 @@ def test_pool_bands_of_392_add_up_to_the_published_total(filled: dict) -> None:
     assert rows["451-500"] == sum(rows[b] for b in fine[2:7])
     out = cli("pool", "--score", "505", env=filled, check=True).stdout
     assert "17,018 candidates at or above the 501-600 band (score 505) as of 2026-01-19; -4,554 since 2026-01-04 (draw #390)" in out
+    assert "as of 2026-01-19; change since 2026-01-04 (draw #390):" in out  # the comparison's date, named
+    assert "\n  491-500 " in out and "\n451-500 " in out  # sub-bands indented under their band
 
 
 @pytest.mark.parametrize("suffix", [".png", ".svg"])
