@@ -154,16 +154,22 @@ def chart(app: App, streams: tuple[str, ...], since: date | None, until: date | 
     """
     from .history import oldest_first, sparkline
 
-    records = oldest_first(_records(app, streams, since, until))
+    # the general draws are open to every candidate: `whatif --stream X` counts them, so X's chart shows them
+    records = oldest_first(_records(app, (*streams, "general") if streams else (), since, until))
     if output is None:
         by_stream: dict[str, list[dict[str, Any]]] = {}
         for record in records:
             by_stream.setdefault(record["stream"], []).append(record)
         width = max(len(s) for s in by_stream)
         for stream, draws in sorted(by_stream.items(), key=lambda item: -len(item[1])):
-            recent = draws[-40:]
-            click.echo(f"{stream:<{width}}  {sparkline([d['crs'] for d in recent])}  {recent[0]['crs']}→{recent[-1]['crs']} "
-                       f"({len(recent)} draws {recent[0]['date']}..{recent[-1]['date']})")  # fmt: skip
+            recent = draws[-TERMINAL_DRAWS:]
+            shown = f"the last {len(recent)} of {len(draws)} draws" if len(recent) < len(draws) else f"{len(recent)} draws"
+            scale = [d["crs"] for d in recent] + ([score] if score is not None else [])
+            click.echo(f"{stream:<{width}}  {sparkline([d['crs'] for d in recent], (min(scale), max(scale)))}  {recent[0]['crs']}→{recent[-1]['crs']} "
+                       f"({shown}, {recent[0]['date']}..{recent[-1]['date']})")  # fmt: skip
+            if score is not None:  # the --score line: a mark under each draw whose cut-off it reached
+                reached = "".join("▔" if d["crs"] <= score else " " for d in recent)
+                click.echo(f"{'':<{width}}  {reached}  ▔ = cut-off at or below {score} ({sum(d['crs'] <= score for d in recent)} of {len(recent)})")
         return
     if output.suffix.lower() not in (".png", ".svg"):
         raise errors.UsageError(f"{output}: the chart file must end in .png or .svg")
@@ -175,6 +181,8 @@ def chart(app: App, streams: tuple[str, ...], since: date | None, until: date | 
         raise errors.UsageError(f"cannot write {output}: {exc.strerror or exc}") from None
     click.echo(f"wrote {output} ({output.stat().st_size:,} bytes)")
 
+
+TERMINAL_DRAWS = 40  # draws per stream in the terminal chart (it says when there were more)
 
 HISTORY_COMMANDS = (stats, whatif, pool, chart)
 

@@ -135,8 +135,8 @@ def pool_rows(record: dict[str, Any], previous: dict[str, Any] | None, score: in
     return rows, line
 
 
-def sparkline(values: Sequence[float]) -> str:
+def sparkline(values: Sequence[float], scale: tuple[float, float] | None = None) -> str:
     bars = "▁▂▃▄▅▆▇█"
-    low, high = min(values), max(values)
+    low, high = scale or (min(values), max(values))
     span = (high - low) or 1
     return "".join(bars[int((v - low) / span * (len(bars) - 1))] for v in values)

@@ -141,8 +141,24 @@ def marks(streams: dict[str, list[dict[str, Any]]], paths: dict[str, list[tuple[
         for (x, y), draw in zip(paths[stream], draws, strict=True)
     ]
     for stream, points in paths.items():
-        shapes.append(Line(tuple(points), colors[stream], 1.6) if len(points) > 1 else Dot(*points[0], 2.5, colors[stream]))
+        for run in _runs(points, [date.fromisoformat(d["date"]) for d in streams[stream]]):
+            shapes.append(Line(tuple(run), colors[stream], 1.6) if len(run) > 1 else Dot(*run[0], 2.5, colors[stream]))
     return shapes
+
+
+#: A stream's line breaks where it had no draw for longer than this: a line over the gap would
+#: suggest cut-offs nobody published (FST: 2020, then 2023).
+GAP = timedelta(days=365)
+
+
+def _runs(points: list[tuple[float, float]], days: list[date]) -> list[list[tuple[float, float]]]:
+    """The points split where two draws lie more than GAP apart."""
+    runs: list[list[tuple[float, float]]] = [[points[0]]] if points else []
+    for previous, day, point in zip(days, days[1:], points[1:], strict=False):
+        if day - previous > GAP:
+            runs.append([])
+        runs[-1].append(point)
+    return runs
 
 
 def score_label(score: int, frame: Frame, avoid: list[tuple[float, float]]) -> Text:

@@ -82,7 +82,9 @@ def test_chart_writes_a_valid_image(filled: dict, tmp_path: Path, suffix: str) -
     out = cli("chart", "--stream", "cec", "--stream", "pnp", "--since", "2024-01-01", "--score", "505", "-o", str(output), env=filled, check=True).stdout
     data = output.read_bytes()
     assert out == f"wrote {output} ({len(data):,} bytes)\n"
-    drawn = json.loads(cli("draws", "--stream", "cec", "--stream", "pnp", "--since", "2024-01-01", "--format", "json", env=filled, check=True).stdout)
+    # the general draws too: open to every candidate, as whatif counts them
+    drawn = json.loads(cli("draws", "--stream", "cec", "--stream", "pnp", "--stream", "general", "--since", "2024-01-01", "--format", "json", env=filled, check=True).stdout)
+    assert any(d["stream"] == "general" for d in drawn)
     if suffix == ".png":
         assert 20_000 < len(data) < 2_000_000
         with Image.open(io.BytesIO(data)) as image:
@@ -114,3 +116,9 @@ def test_filters_with_no_match_and_bad_values(filled: dict) -> None:
     nowhere = cli("chart", "-o", "/nonexistent-dir/chart.png", env=filled)
     assert (nowhere.returncode, nowhere.stderr) == (2, "crswatch: error: cannot write /nonexistent-dir/chart.png: No such file or directory\n")
     assert cli("pool", "91a", env=filled).returncode == 2  # the oldest rounds published no distribution
+
+
+def test_the_terminal_chart_says_what_it_shows(filled: dict) -> None:
+    out = cli("chart", "--stream", "cec", "--score", "505", env=filled, check=True).stdout
+    assert "the last 40 of 55 draws" in out and "general" in out  # the general draws are open to CEC candidates too
+    assert "▔ = cut-off at or below 505 (13 of 40)" in out

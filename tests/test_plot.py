@@ -182,3 +182,13 @@ def test_png_paints_shapes_below_text() -> None:
         assert image.getpixel((60, 30)) == (0xD6, 0x27, 0x28)
         assert image.getpixel((5, 5)) == (255, 255, 255)
         assert image.crop((70, 25, 100, 42)).convert("L").getextrema()[0] < 100  # the text was drawn
+
+
+def test_a_line_breaks_over_a_gap_of_more_than_a_year() -> None:
+    from datetime import date
+
+    from crswatch.plot import _runs
+
+    days = [date(2020, 1, 1), date(2020, 6, 1), date(2022, 1, 1), date(2022, 2, 1)]
+    points = [(float(i), float(i)) for i in range(4)]
+    assert _runs(points, days) == [[(0.0, 0.0), (1.0, 1.0)], [(2.0, 2.0), (3.0, 3.0)]]
