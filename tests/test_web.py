@@ -229,6 +229,10 @@ def test_draws_page_and_charts(site: Site, env: dict) -> None:
     chart = site.get("/draws/cec.png")
     assert chart.status_code == 200 and chart.content.startswith(b"\x89PNG") and 10_000 < len(chart.content) < 500_000
     assert site.get("/draws/nothing.png").status_code == 404
+    captions = {c.get_text(" ", strip=True).split(":")[0]: c.get_text(" ", strip=True) for c in BeautifulSoup(page.text, "html.parser").find_all("figcaption")}
+    since_2024 = json.loads(cli("draws", "--stream", "cec", "--since", "2024-01-01", "--format", "json", env=env, check=True).stdout)
+    assert f"{len(since_2024)} draws since 2024" in captions["Canadian Experience Class"]  # counts what the chart shows
+    assert "no current trend" in captions["All-program draws (No Program Specified / General), open to every candidate"]  # last one 2024-04
 
 
 def test_alerts_carry_working_links(site: Site, env: dict, feed: FeedServer) -> None:

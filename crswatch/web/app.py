@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -292,7 +292,11 @@ def _draw_pages(flask: Flask, app: App, page: Callable[..., tuple[str, int]]) ->
 
         rows = records()
         newest = sorted(rows, key=lambda r: (r["date"], r["number"]), reverse=True)[:20]
-        recent = [s for s in stats(oldest_first(rows)) if s["stream"] != "other" and s["last_date"] >= "2024-01-01"]
+        since = "2024-01-01"  # what the charts show, and so what their captions count
+        newest_date = newest[0]["date"] if newest else since
+        stale = (date.fromisoformat(newest_date) - timedelta(days=365)).isoformat()
+        recent = [s | ({"trend": None} if s["last_date"] < stale else {})  # no draw for a year: no current trend
+                  for s in stats(oldest_first([r for r in rows if r["date"] >= since])) if s["stream"] != "other"]  # fmt: skip
         return page("draws.html", draws=newest, streams=recent, names=labels)
 
     @flask.get("/draws/<stream>.png")
