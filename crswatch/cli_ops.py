@@ -157,9 +157,10 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     from .cycle import policy_of
     from .web.background import ConfirmationSender
 
-    sender = ConfirmationSender(app.store, policy_of(config))
-    wsgi = create_app(app, sender)
     host, port = config.web.host, config.web.port
+    _free(host, port)  # a taken port is said before anything is made on disk
+    sender = ConfirmationSender(lambda: app.store, policy_of(config))
+    wsgi = create_app(app, sender)
     try:
         server = waitress.create_server(
             wsgi, host=host, port=port, threads=config.web.threads, ident="crswatch", clear_untrusted_proxy_headers=True,
@@ -180,6 +181,16 @@ def serve(app: App, host: str | None, port: int | None) -> None:
         pass
     finally:
         sender.stop()
+
+
+def _free(host: str, port: int) -> None:
+    import socket
+
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as exc:
+        raise errors.UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --host/--port") from None
 
 
 MAX_BODY = 64 * 1024  # bytes of a request body waitress accepts (Flask then refuses a form over 16 KB)

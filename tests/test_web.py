@@ -327,8 +327,15 @@ def test_serve_on_a_busy_port_exits_2(env: dict, smtp: SMTPSink) -> None:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         Site(env, smtp).close()  # writes a working configuration
+        before = _files(env)
         result = cli("serve", "--port", str(taken.getsockname()[1]), env=env, timeout=60)
     assert result.returncode == 2 and "cannot listen on 127.0.0.1:" in result.stderr and "Traceback" not in result.stderr
+    assert _files(env) == before  # nothing changed on disk
+
+
+def _files(env: dict) -> dict[str, bytes]:
+    folder = Path(env["CRSWATCH_DB"]).parent
+    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and not p.name.endswith((".lock", "-wal", "-shm"))}
 
 
 @pytest.mark.parametrize(("key", "value", "message"), [("client_limit", '"10 per hr"', "must read like 10/hour"),
@@ -338,8 +345,10 @@ def test_serve_refuses_a_bad_web_configuration(env: dict, key: str, value: str, 
     config = Path(env["CRSWATCH_CONFIG"])
     settings = {"email_channel": '"mailto://127.0.0.1:25?from=a@example.com&to={email}"', key: value}
     config.write_text("[web]\n" + "".join(f"{k} = {v}\n" for k, v in settings.items()))
+    before = _files(env)
     result = cli("serve", "--port", "1", env=env, timeout=60)
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert _files(env) == before  # no store, no key made for a server that never started
 
 
 def test_waitress_refuses_a_huge_body_before_buffering_it(site: Site) -> None:

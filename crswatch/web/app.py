@@ -50,7 +50,7 @@ def create_app(app: App, sender: ConfirmationSender | None = None) -> Flask:
     from notifier.message import confirmation_message
     from notifier.send import check_url
 
-    config, store = app.config, app.store
+    config = app.config
     web = config.web
     if not web.email_channel:
         raise Invalid(["web.email_channel is not set: the subscription page needs an apprise URL with {email} to send confirmations"])
@@ -62,6 +62,13 @@ def create_app(app: App, sender: ConfirmationSender | None = None) -> Flask:
             template and check.learn(template, placeholder)
         except ValueError as exc:
             raise Invalid([f"web.{name} cannot be used: {exc}"]) from None
+    try:
+        per_client, per_destination = parse_limit(web.client_limit), parse_limit(web.destination_limit)
+    except ValueError:
+        raise Invalid([f"web.client_limit / web.destination_limit must read like 10/hour or 3/day, not {web.client_limit!r} / {web.destination_limit!r}"]) from None
+    if web.confirm_hours < 1:
+        raise Invalid([f"web.confirm_hours must be at least 1, not {web.confirm_hours}"])
+    store = app.store  # only once the configuration is known to be good: a bad one changes nothing on disk
     flask = Flask(__name__)
     flask.config.update(
         SECRET_KEY=secret(store, "web"),
@@ -75,12 +82,6 @@ def create_app(app: App, sender: ConfirmationSender | None = None) -> Flask:
     csrf = CSRFProtect(flask)
     if web.proxies:
         flask.wsgi_app = ProxyFix(flask.wsgi_app, x_for=web.proxies)  # type: ignore[method-assign]
-    try:
-        per_client, per_destination = parse_limit(web.client_limit), parse_limit(web.destination_limit)
-    except ValueError:
-        raise Invalid([f"web.client_limit / web.destination_limit must read like 10/hour or 3/day, not {web.client_limit!r} / {web.destination_limit!r}"]) from None
-    if web.confirm_hours < 1:
-        raise Invalid([f"web.confirm_hours must be at least 1, not {web.confirm_hours}"])
     link_key = secret(store, "links")
     ttl = timedelta(hours=web.confirm_hours)
 

@@ -16,7 +16,7 @@ POLL = 5.0  # seconds between looks for due retries when no sign-up wakes the se
 
 class ConfirmationSender:
     def __init__(self, store: Any, policy: Any, concurrency: int = 4):
-        self.store, self.policy, self.concurrency = store, policy, concurrency
+        self._store, self.policy, self.concurrency = store, policy, concurrency  # the store, or a function giving it
         self.wake = threading.Event()
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="confirmations", daemon=True)
@@ -37,7 +37,8 @@ class ConfirmationSender:
             self.wake.wait(POLL)
             self.wake.clear()
             try:
-                report = dispatch(self.store, self.policy, concurrency=self.concurrency, kinds=(CONFIRMATION,))
+                store = self._store() if callable(self._store) else self._store
+                report = dispatch(store, self.policy, concurrency=self.concurrency, kinds=(CONFIRMATION,))
                 if report.failed or report.dead:
                     log.warning("confirmations: %d sent, %d failed (will retry), %d dead", report.sent, report.failed, len(report.dead))
             except Exception as exc:  # noqa: BLE001 - the outbox keeps them; the next round tries again
