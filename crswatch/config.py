@@ -254,4 +254,11 @@ def _apply_env(config: Config) -> Config:
             raise ConfigError(f"CRSWATCH_RETRY_BASE must be a number of seconds, not {env['CRSWATCH_RETRY_BASE']!r}") from None
     if env.get("CRSWATCH_OPERATOR"):
         alerts = replace(alerts, operator=tuple(env["CRSWATCH_OPERATOR"].split()))
-    return replace(config, alerts=alerts)
+    if env.get("CRSWATCH_PUBLIC_URL"):
+        alerts = replace(alerts, public_url=env["CRSWATCH_PUBLIC_URL"])
+    web = config.web  # a container's senders come from its environment (compose, systemd), not the image
+    if env.get("CRSWATCH_WEB_EMAIL_CHANNEL"):
+        web = replace(web, email_channel=env["CRSWATCH_WEB_EMAIL_CHANNEL"])
+    if env.get("CRSWATCH_WEB_SMS_CHANNEL"):
+        web = replace(web, sms_channel=env["CRSWATCH_WEB_SMS_CHANNEL"])
+    return replace(config, alerts=alerts, web=web)

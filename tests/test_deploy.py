@@ -91,3 +91,47 @@ def test_example_configuration_loads(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(key, raising=False)
     config = load_config(DEPLOY / "config.example.toml")
     assert config.alerts.max_attempts == 8 and config.schedule.window == "mon-fri 08:00-20:00"
+
+
+def test_the_image_copies_every_package() -> None:
+    import tomllib
+
+    packages = {p.split(".")[0] for p in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]}
+    copied = {line.split()[1] for line in (DEPLOY / "Dockerfile").read_text().splitlines() if line.startswith("COPY ")}
+    assert packages <= copied, packages - copied
+
+
+def test_the_web_service_starts_with_the_example_configuration_and_the_documented_environment(tmp_path: Path) -> None:
+    """What the compose `web` service runs, with the image's configuration and deploy/.env's variables."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from servers import free_port
+
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    web = compose["services"]["web"]
+    assert "CRSWATCH_WEB_EMAIL_CHANNEL" in web["environment"]  # documented, and required by compose (:?)
+    port = free_port()
+    command = [a if a != "8080" else str(port) for a in web["command"][1:]]
+    command = [a if a != "0.0.0.0" else "127.0.0.1" for a in command]
+    env = {**os.environ, "CRSWATCH_CONFIG": str(DEPLOY / "config.example.toml"), "CRSWATCH_DB": str(tmp_path / "crswatch.json"),
+           "CRSWATCH_WEB_EMAIL_CHANNEL": "mailto://127.0.0.1:2525?from=alerts@example.org&to={email}", "HOME": str(tmp_path)}  # fmt: skip
+    server = subprocess.Popen([sys.executable, "-m", "crswatch", *command], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and server.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        assert server.poll() is None, server.stderr.read() if server.stderr else ""
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:
+            assert page.status == 200
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
