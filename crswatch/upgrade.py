@@ -85,6 +85,10 @@ def _move(conn: Any, old: Path, main: dict[str, Any]) -> dict[str, int]:
         else:
             at = datetime.fromisoformat(entry["at"]) + timedelta(seconds=Policy().delay(entry["attempt"]))
             doc.update(status="failed", attempts=entry["attempt"], last_error=entry.get("error", ""), next_try=at.astimezone(UTC).isoformat().replace("+00:00", "Z"))
+    # 0.1 named a channel by a hash of its URL's spelling; now by its destination (subscribers.identity)
+    renamed = {_old_hash(c.url): subscribers.channel_hash(c.url) for person in people for c in person.channels}
+    for doc in outbox.values():
+        doc["channel"] = renamed.get(doc["channel"], doc["channel"])
     queue(conn, [Delivery.from_doc(doc) for doc in outbox.values()])
     for name in ("links", "web"):
         key = old / f"{name}.key"
@@ -94,6 +98,12 @@ def _move(conn: Any, old: Path, main: dict[str, Any]) -> dict[str, int]:
         if doc.get("key") in ("status", "run"):
             kv.put(conn, doc["key"], {k: v for k, v in doc.items() if k != "key"})
     return {"subscribers": len(people), "deliveries": len(outbox), "pending sign-ups": len(waiting)}  # type: ignore[dict-item]
+
+
+def _old_hash(url: str) -> str:
+    import hashlib
+
+    return hashlib.blake2b(url.strip().encode(), digest_size=12).hexdigest()
 
 
 def _docs(folder: Path, pattern: str, table: str) -> Iterator[dict[str, Any]]:

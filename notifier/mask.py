@@ -17,7 +17,7 @@ import logging
 import re
 import sys
 import threading
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 HIDDEN = "****"
 WEBHOOK_SCHEMES = frozenset({"json", "jsons", "xml", "xmls", "form", "forms"})
@@ -121,8 +121,8 @@ def remember_url(url: str) -> None:
 
 def remember_difference(url: str, private: str) -> None:
     """What apprise's privacy form hides of a URL: every word of it the private form lacks."""
-    shown = set(re.findall(r"[A-Za-z0-9_\-]+", private))
-    remember(*(word for word in re.findall(r"[A-Za-z0-9_\-]{6,}", url) if word not in shown))
+    shown = set(re.findall(r"[A-Za-z0-9_\-]+", unquote(private)))
+    remember(*(word for word in re.findall(r"[A-Za-z0-9_\-]{6,}", unquote(url)) if word not in shown))
 
 
 def mask_text(text: str) -> str:

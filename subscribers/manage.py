@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import store, validate
+from .identity import destination_key
 from .model import ACTIVE, PAUSED, Subscriber, hash_token, new_token
 from .validate import ChannelCheck, Invalid
 
@@ -85,9 +86,11 @@ def _new(tx: Any, values: dict[str, Any], defaults: Defaults, now: datetime, tak
 
 
 def _merged(base: Subscriber, values: dict[str, Any]) -> Subscriber:
-    """`base` with the given values; channels are added to the ones it has."""
-    channels = base.channels + tuple(c for c in values["channels"] if c.url not in base.urls)
-    return base.with_changes(**{**values, "channels": channels})
+    """`base` with the given values; channels are added to the ones it has, and a channel naming
+    a destination it has already replaces that one (the newer spelling: a new password, say)."""
+    given = {destination_key(c.url): c for c in values["channels"]}
+    kept = tuple(given.pop(destination_key(c.url), c) for c in base.channels)
+    return base.with_changes(**{**values, "channels": kept + tuple(given.values())})
 
 
 def update(

@@ -7,7 +7,6 @@ Connection of the caller's transaction (`store.sql.Store.write()` / `read()`).
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -19,13 +18,15 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import insert as sql_insert
 from sqlalchemy import update as sql_update
 
+from .identity import destination_key
 from .model import Subscriber, hash_token, new_id
 from .tables import channels, subscribers
 from .validate import Invalid
 
 
 def channel_hash(url: str) -> str:
-    return hashlib.blake2b(url.strip().encode(), digest_size=12).hexdigest()
+    """The key of the destination a channel URL names (see `identity`)."""
+    return destination_key(url)
 
 
 @dataclass

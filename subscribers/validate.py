@@ -13,6 +13,7 @@ from typing import Any
 
 from scraper.streams import SUBSCRIBABLE
 
+from .identity import destination_key
 from .model import Channel
 
 # URL → its masked form when usable; raises ValueError saying why not (the notifier's apprise wrapper)
@@ -78,8 +79,8 @@ def channels(values: Iterable[str], check: ChannelCheck) -> tuple[Channel, ...]:
     clean: list[Channel] = []
     for position, value in enumerate(values, 1):
         url = str(value).strip()
-        if not url or url in (c.url for c in clean):
-            continue
+        if not url or destination_key(url) in (destination_key(c.url) for c in clean):
+            continue  # the same destination twice
         try:
             clean.append(Channel(url, check(url)))
         except ValueError as exc:
