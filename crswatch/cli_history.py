@@ -246,17 +246,23 @@ def forecast(app: App, streams: tuple[str, ...], score: int | None, draws: int, 
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
         return
+    yours = app.config.subscribers.streams
+    others = not streams and any(row["stream"] not in (*yours, "general") for row in rows)
     for row in rows:
         if row.pop("overdue"):
             row["next_date"] = f"overdue since {row['next_date']}"
+        if others and row["stream"] not in (*yours, "general"):
+            row["stream"] += " *"  # not one of the candidate's streams: said, not hidden
         if score is not None and row["p_invited"] is None:
             row["p_invited"] = "too little history"
     columns = ("stream", "next_crs", "low", "high", "next_date", "method", "draws_used") + (("p_invited",) if score is not None else ())
     emit(rows, columns, "table")
+    if others:
+        click.echo(f"\n* not among your streams (subscribers.streams: {' '.join(yours)}); choose yours with --stream.")
     click.echo("\nAn estimate, not a promise: next_crs is the method's forecast of the next cut-off (ewm: weighted recent level,")
     click.echo("+size/+pool: adjusted for the last draw's size or the pool's change above the cut-off; last: the last cut-off,")
     click.echo("where no method beat it in the backtest), low-high its 80% interval from past errors,")
-    click.echo("next_date the last draw plus the stream's median gap" + (f", p_invited the chance of a cut-off at or below {score} within {draws} draw(s)." if score is not None else "."))
+    click.echo("next_date the last draw plus the stream's median gap" + (f", p_invited the chance of a cut-off at or below {score} within {draws} draw{'s' if draws != 1 else ''}." if score is not None else "."))
 
 
 @click.command()

@@ -116,7 +116,7 @@ def update(app: App, subscriber: str, score: str | None, within: str | None, str
             tx, subscriber, check=_check, score=score, within=within, streams=streams,
             channels=channels, profile_created=profile_created, name=name, choices=app.config.streams.subscribable,
         )  # fmt: skip
-    click.echo(f"updated {sub.id}: score {sub.score}, within {sub.within}, streams {' '.join(sub.streams)}, {len(sub.channels)} channel(s)")
+    click.echo(f"updated {sub.id}: score {sub.score}, within {sub.within}, streams {' '.join(sub.streams)}, {len(sub.channels)} channel{'s' if len(sub.channels) != 1 else ''}")
 
 
 def _status_command(active: bool) -> click.Command:
@@ -182,7 +182,7 @@ def test_alert(app: App, subscriber: str) -> None:
         failed += not result.ok
         click.echo(f"{scrub(channel.masked)}: " + ("delivered" if result.ok else f"FAILED: {mask_text(result.error)}"))
     if failed:
-        click.echo(f"crswatch: error: {failed} of {len(sub.channels)} channel(s) failed", err=True)
+        click.echo(f"crswatch: error: {failed} of {len(sub.channels)} channel{'s' if len(sub.channels) != 1 else ''} failed", err=True)
         sys.exit(errors.DELIVERY_FAILED)
 
 

@@ -51,13 +51,15 @@ class CycleReport:
         if self.outcome == "unchanged":
             text = f"check: feed unchanged ({self.message})"
             if self.changes.recognised:
-                text += f"; {len(self.changes.recognised)} draw(s) recognised"
+                count = len(self.changes.recognised)
+                text += f"; {count} draw{'s' if count != 1 else ''} recognised"
         else:
             text = f"check: {self.changes.summary()}"
             if self.first_run:
                 text += " (first check: history stored, nobody alerted)"
         if self.dry_run:
-            return text + f"; {len(self.planned)} alert(s) would be sent [dry run: nothing stored or sent]"
+            count = len(self.planned)
+            return text + f"; {count} alert{'s' if count != 1 else ''} would be sent [dry run: nothing stored or sent]"
         d = self.delivery
         if d.attempted or d.sent or d.failed or d.dead or d.cancelled:
             text += f"; alerts: {d.sent} sent, {d.failed} failed (will retry), {len(d.dead)} dead"

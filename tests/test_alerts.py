@@ -79,7 +79,7 @@ def test_dry_run_prints_and_changes_nothing(feed: FeedServer, env: dict, db_path
     feed.serve(FEED_DAY2)
     result = cli("check", "--dry-run", "--source", feed.url, env=env, check=True)
     assert result.stdout.count("would alert") == 6 and "#392 new: invited" in result.stdout
-    assert "6 alert(s) would be sent" in result.stdout
+    assert "6 alerts would be sent" in result.stdout
     assert read_db(db_path) == before and not smtp.messages
     assert "example.com" in result.stdout
 

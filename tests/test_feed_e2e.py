@@ -48,7 +48,7 @@ def test_unknown_category_is_taught_then_each_eligible_subscriber_gets_one_late_
     config = Path(env["CRSWATCH_CONFIG"])
     config.write_text(config.read_text() + '\n[streams]\n"Physicians with Canadian work experience" = "cec"\n')
     second = cli("check", "--source", feed.url, env=env, check=True)  # the feed itself is unchanged
-    assert "feed unchanged" in second.stdout and "1 draw(s) recognised" in second.stdout and "alerts: 2 sent" in second.stdout
+    assert "feed unchanged" in second.stdout and "1 draw recognised" in second.stdout and "alerts: 2 sent" in second.stdout
     smtp.wait_for(3)
     assert [len(smtp.to(f"{n}@example.com")) for n in ("doc", "cec", "low", "other")] == [1, 1, 0, 1]
     late = smtp.to("doc@example.com")[0]

@@ -204,4 +204,4 @@ def test_test_alert_reports_a_channel_that_is_down(env: dict, smtp: SMTPSink) ->
     lines = result.stdout.strip().splitlines()
     assert lines[0].endswith("delivered")
     assert "FAILED" in lines[1] and "down%40example.com" in lines[1] or "down@example.com" in lines[1]
-    assert "1 of 2 channel(s) failed" in result.stderr
+    assert "1 of 2 channels failed" in result.stderr
