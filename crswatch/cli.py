@@ -41,7 +41,8 @@ class CrswatchGroup(click.Group):
                 _quiet_pipe()
             return result
         except click.UsageError as exc:
-            hint = f" (see: crswatch {exc.ctx.command_path.partition(' ')[2]} --help)".replace("crswatch  --help", "crswatch --help") if exc.ctx else ""
+            words = exc.ctx.command_path.split()[1:] if exc.ctx else []
+            hint = f" (see: {' '.join(['crswatch', *words, '--help'])})" if exc.ctx else ""
             _fail(exc.format_message().replace("\n", " ") + hint, errors.USAGE)
         except click.ClickException as exc:
             _fail(exc.format_message(), exc.exit_code)

@@ -25,8 +25,8 @@ def test_a_closed_pipe_ends_quietly(env: dict) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["draws", "--frobnicate"], "No such option '--frobnicate'"),
-        (["nope"], "No such command 'nope'"),
+        (["draws", "--frobnicate"], "--frobnicate"),  # click's own wording differs between versions
+        (["nope"], "'nope'"),
         (["draws", "--limit", "x"], "'x' is not a valid integer"),
         (["draws", "--since", "2025-01-01", "--until", "2024-01-01"], "--since 2025-01-01 is after --until 2024-01-01"),
         (["stats", "--since", "2025-01-01", "--until", "2024-01-01"], "--since 2025-01-01 is after --until 2024-01-01"),
@@ -39,6 +39,7 @@ def test_every_usage_error_is_one_line_with_exit_2(env: dict, args: list[str], m
     result = cli(*args, env=env)
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("crswatch: error: ") and message in result.stderr
+    assert "-m crswatch" not in result.stderr
     assert result.stdout == ""
 
 
