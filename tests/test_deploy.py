@@ -135,3 +135,21 @@ def test_the_web_service_starts_with_the_example_configuration_and_the_documente
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_docker_compose_config_accepts_the_documented_environment(tmp_path: Path) -> None:
+    """`docker-compose config` (Debian's docker-compose; scripts/test installs it) resolves the file
+    with deploy/.env's variables, and refuses to start the web service without a sender."""
+    compose = shutil.which("docker-compose")
+    if compose is None:
+        pytest.skip("docker-compose is not installed (scripts/test installs it)")
+    sender = "mailtos://alerts:PASSWORD@smtp.example.org?to={email}"
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "CRSWATCH_WEB_EMAIL_CHANNEL": sender, "CRSWATCH_PUBLIC_URL": "https://alerts.example.org"}
+    result = subprocess.run([compose, "-f", str(DEPLOY / "compose.yaml"), "config"], env=env, capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    resolved = yaml.safe_load(result.stdout)
+    web = resolved["services"]["web"]["environment"]
+    assert web["CRSWATCH_WEB_EMAIL_CHANNEL"] == sender and web["CRSWATCH_PUBLIC_URL"] == "https://alerts.example.org"
+    missing = subprocess.run([compose, "-f", str(DEPLOY / "compose.yaml"), "config"], env={k: v for k, v in env.items() if k != "CRSWATCH_WEB_EMAIL_CHANNEL"},
+                             capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
+    assert missing.returncode != 0 and "set it in deploy/.env" in missing.stderr
