@@ -123,12 +123,12 @@ class Config:
 
     def masked(self) -> dict[str, Any]:
         """The effective configuration as a dict, every channel URL masked."""
-        from notifier.mask import mask_url
+        from notifier.mask import mask_url, scrub
 
         data = asdict(self)
         data["db"], data["path"] = str(self.db), str(self.path) if self.path else None
         data["source"] = mask_url(self.source)
-        data["store"] = mask_url(self.store_url)
+        data["store"] = scrub(self.store_url)  # a database URL: its password hidden, the rest as given
         data["streams"] = {name: code for name, code in self.stream_names}
         data["stream_labels"] = dict(self.stream_labels)
         del data["stream_names"]

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+from pathlib import Path
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -190,3 +191,7 @@ def test_status_names_the_store(env: dict, postgres_server: PostgresServer) -> N
     url = postgres_server.new_database()
     out = cli("--store", url, "status", env=env).stdout
     assert "store:         postgresql+psycopg://postgres:***@127.0.0.1" in out and "crswatch-test-pw" not in out
+    shown = cli("--store", url, "config", env=env, check=True).stdout
+    assert 'store = "postgresql+psycopg://postgres:****@127.0.0.1:' in shown and "crswatch-test-pw" not in shown
+    default = cli("config", env=env, check=True).stdout
+    assert f'store = "sqlite:///{Path(env["CRSWATCH_DB"]).with_suffix(".sqlite")}"' in default
