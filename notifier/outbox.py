@@ -118,11 +118,11 @@ def announce(conn: Connection, items: Iterable[tuple[str, int, str, str, dict[st
     """Record (draw, revision, kind, first seen, record) as announced; return those that were not
     yet (on any host): only those are planned."""
     rows = [{"draw": d, "revision": r, "kind": k, "first_seen": f, "record": orjson.dumps(rec).decode()} for d, r, k, f, rec in items]
-    fresh: set[tuple[str, int, str]] = set()
-    for row in rows:  # one at a time: RETURNING with ON CONFLICT DO NOTHING, portable
-        statement = _insert_ignoring(conn, announcements, row).returning(announcements.c.draw, announcements.c.revision, announcements.c.kind)
-        fresh.update(tuple(r) for r in conn.execute(statement))
-    return fresh
+    if not rows:
+        return set()
+    # one statement: RETURNING names only the rows inserted (multi-row VALUES batches, as in `queue`)
+    statement = _insert_ignoring(conn, announcements, None).returning(announcements.c.draw, announcements.c.revision, announcements.c.kind)
+    return {tuple(r) for r in conn.execute(statement, rows)}  # type: ignore[misc]
 
 
 def first_seen(conn: Connection, draws: Iterable[str]) -> dict[str, str]:

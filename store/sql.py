@@ -159,18 +159,28 @@ def migrate(store: Store) -> None:
 
     Alembic's documented way to migrate on a connection of one's own: the connection goes to
     `env.py` through `Config.attributes` (see migrations/env.py)."""
+    if _current(store) == head_revision():
+        return  # the usual case, answered without loading Alembic (every command opens the store)
     from alembic import command
     from alembic.config import Config
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    head = ScriptDirectory.from_config(config).get_current_head()
-    with _errors(store), store.engine.connect() as conn:
-        if MigrationContext.configure(conn).get_current_revision() == head:
-            return
     with _errors(store), store.engine.connect().execution_options(crswatch_write=True) as conn, conn.begin():
         store.lock(conn, "crswatch-migrate")
         config.attributes["connection"] = conn
         command.upgrade(config, "head")
+
+
+def head_revision() -> str:
+    """The newest migration: the scripts are named by their revision, `NNNN_what.py`, in order."""
+    return max(path.name.split("_", 1)[0] for path in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
+
+
+def _current(store: Store) -> str | None:
+    """The schema revision the store is at, or None when it has none yet (or cannot say)."""
+    try:
+        with store.engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except exc.DBAPIError:
+        return None  # no table yet, or no server: the migration says which, in one line

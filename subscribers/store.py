@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, func, literal, select, true, tuple_
+from sqlalchemy import Connection, and_, bindparam, func, literal, select, true, tuple_
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import insert as sql_insert
 from sqlalchemy import update as sql_update
@@ -100,9 +100,11 @@ def insert(conn: Connection, new: Iterable[Subscriber]) -> None:
 def replace_all(conn: Connection, pairs: Iterable[tuple[Found, Subscriber]]) -> None:
     """Write new versions of stored subscribers; their channels are replaced."""
     pairs = list(pairs)
-    for _, new in pairs:
-        values = _row(new)
-        conn.execute(sql_update(subscribers).where(subscribers.c.id == new.id).values({k: v for k, v in values.items() if k != "id"}))
+    if not pairs:
+        return
+    # one executemany, however many changed: each row's other columns become the SET clause
+    rows = [{k: v for k, v in _row(new).items() if k != "id"} | {"key_id": new.id} for _, new in pairs]
+    conn.execute(sql_update(subscribers).where(subscribers.c.id == bindparam("key_id")), rows)
     ids = [new.id for _, new in pairs]
     if ids:
         conn.execute(sql_delete(channels).where(channels.c.subscriber.in_(ids)))

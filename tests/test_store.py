@@ -195,3 +195,14 @@ def test_status_names_the_store(env: dict, postgres_server: PostgresServer) -> N
     assert 'store = "postgresql+psycopg://postgres:****@127.0.0.1:' in shown and "crswatch-test-pw" not in shown
     default = cli("config", env=env, check=True).stdout
     assert f'store = "sqlite:///{Path(env["CRSWATCH_DB"]).with_suffix(".sqlite")}"' in default
+
+
+def test_the_fast_schema_check_knows_alembics_head() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from store.sql import MIGRATIONS, head_revision
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
