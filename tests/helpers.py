@@ -15,6 +15,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("CRSWATCH_SHARED", ROOT.parent / "shared" / "ircc"))
+README_TEXT = (ROOT / "README.md").read_text()
 SNAPSHOTS = sorted(SHARED.glob("ee_rounds_123_en.*.json"))  # file names sort by capture date
 
 
