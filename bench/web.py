@@ -43,7 +43,7 @@ def free_port() -> int:
 
 def build(db: Path, count: int, smtp_port: int) -> float:
     from crswatch.app import App
-    from crswatch.db import Database
+    from store.draws import Database
     from subscribers.manage import import_csv
 
     lines = ["name,score,within,streams,profile_created,channels"]

@@ -7,7 +7,7 @@ from functools import cached_property
 from typing import Any
 
 from .config import Config, load_config
-from .db import Database
+from store.draws import Database
 
 
 class App:

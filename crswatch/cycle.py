@@ -10,9 +10,13 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+
+from filelock import FileLock, Timeout
 
 from notifier.message import CORRECTION, LATE, NEW
 from notifier.outbox import Delivery, DispatchReport, Policy, announce, announced_any
@@ -22,12 +26,29 @@ from scraper.store import DRAWS, Changes, merge_draws, recognise, vet_harvest
 from store import kv
 from store.sql import Store
 
+from store.draws import Database
+
 from .config import Config
-from .db import Database
-from .errors import FeedRejected, FetchFailed
+from .errors import Busy, FeedRejected, FetchFailed
 from .status import get_meta, put_meta
 
 log = logging.getLogger("crswatch")
+
+
+@contextmanager
+def cycle_lock(database: Database, timeout: float = 10.0) -> Iterator[None]:
+    """One check cycle at a time on a draws file (cron `check` and `run` alike).  Not the file's
+    own lock: a cycle holds this one for minutes while its transactions stay short."""
+    database.ensure_folder()
+    lock = FileLock(database.path.with_name(database.path.name + ".cycle.lock"), timeout=timeout, mode=0o600)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise Busy(f"another crswatch check is running on {database.path} (waited {timeout:g}s); try again later") from None
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 @dataclass

@@ -13,11 +13,12 @@ from typing import Any
 from scraper.items import stamp
 
 from .config import Config
-from .cycle import run_check, send_operator
-from .db import Database
+from .cycle import cycle_lock, run_check, send_operator
+from store.draws import Database
 from .errors import Busy, CrswatchError
 from .schedule import Plan, expected_interval, trigger_for
 from store import kv
+from store.errors import StoreBusy, StoreError
 from store.sql import Store
 
 log = logging.getLogger("crswatch.run")
@@ -74,14 +75,14 @@ class Runner:
         try:
             self._warn_if_missed(started)
             try:
-                with self.database.cycle_lock(timeout=0.5):
+                with cycle_lock(self.database, timeout=0.5):
                     report = await run_check(self.config, self.database, self.store)
                 line = report.summary()
                 for held in report.held:
                     log.warning("round #%s held, not stored: %s", held.number or "?", held.reason)
-            except Busy:
+            except (Busy, StoreBusy):
                 line = "skipped: another crswatch check is running"
-            except CrswatchError as exc:
+            except (CrswatchError, StoreError) as exc:
                 line = f"failed: {exc}"
             except Exception as exc:  # noqa: BLE001 - one bad cycle never stops the process
                 log.exception("cycle crashed")
@@ -106,7 +107,7 @@ class Runner:
                               "window": self.config.schedule.window, "cron": self.cron},
                 )  # fmt: skip
                 kv.put(conn, "run", record)
-        except CrswatchError as exc:
+        except (CrswatchError, StoreError) as exc:
             log.warning("could not record the scheduler's heartbeat: %s", exc)
 
     def _warn_if_missed(self, now: datetime) -> None:

@@ -21,7 +21,8 @@ from scraper.items import Draw
 from store import kv
 from store.sql import Store
 
-from .db import DatabaseError, Database
+from store.draws import Database
+from store.errors import DatabaseError
 
 log = logging.getLogger("crswatch")
 

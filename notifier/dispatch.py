@@ -18,7 +18,7 @@ from scraper.items import Draw
 from subscribers.links import Links
 from subscribers.store import channel_hash, find_many
 
-from .match import Verdict
+from scraper.invited import Verdict
 from .message import Alert, render
 from .outbox import CONFIRMATION, Delivery, DispatchReport, Policy, cancel, claim, claimant, record, record_sent, records
 from .send import Outgoing, send_many

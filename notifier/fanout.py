@@ -10,7 +10,7 @@ from scraper.items import Draw, stamp
 from subscribers.model import ACTIVE
 from subscribers.store import channel_hash
 
-from .match import Verdict, verdict
+from scraper.invited import Verdict, verdict
 from .message import CORRECTION, LATE, NEW
 from .outbox import Delivery, delivery_id
 

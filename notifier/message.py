@@ -13,7 +13,7 @@ from scraper.streams import short_name
 from subscribers.links import Links
 from subscribers.model import Subscriber
 
-from .match import Verdict
+from scraper.invited import Verdict
 
 NEW, CORRECTION, LATE = "new", "correction", "late"
 

@@ -16,6 +16,10 @@ POOL_BANDS: tuple[str, ...] = (
     "401-450", "441-450", "431-440", "421-430", "411-420", "401-410", "351-400", "301-350",
     "0-300", "total",
 )  # fmt: skip
+#: The ten-point bands IRCC also sums into 451-500 and 401-450 (shown indented under them).
+SUB_BANDS: frozenset[str] = frozenset(f"{low}-{low + 9}" for low in range(401, 500, 10))
+#: The bands that do not overlap, highest first: every profile is in exactly one.
+FINE_BANDS: tuple[str, ...] = tuple(b for b in POOL_BANDS if b not in ("451-500", "401-450", "total"))
 
 
 @dataclass(frozen=True, slots=True)

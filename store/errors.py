@@ -7,3 +7,15 @@ class StoreError(Exception):
 
 class StoreURLError(StoreError):
     """The store URL itself is wrong (a usage error)."""
+
+
+class StoreBusy(StoreError):
+    """Another process held a lock for longer than the wait allowed."""
+
+
+class DatabaseError(StoreError):
+    """The draws file cannot be read or written (it is never silently replaced)."""
+
+
+class DatabaseBusy(StoreBusy):
+    """Another process held the draws file's lock for longer than the timeout."""

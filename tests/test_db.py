@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from crswatch.db import Database, DatabaseError
+from store.draws import Database
+from store.errors import DatabaseError
 from helpers import snapshot
 from scraper.parse import parse_feed, parse_round
 from scraper.store import merge_draws, query_draws

@@ -11,7 +11,7 @@ import pytest
 
 import math
 
-from crswatch.forecast import (METHODS, adjusted, backtest, count_at_or_above, covariates, errors_before, ewm, ewm_levels, forecast,
+from history.forecast import (METHODS, adjusted, backtest, count_at_or_above, covariates, errors_before, ewm, ewm_levels, forecast,
                                invited_probability, last, mean5, pool_feature, quantile, size_feature, walk_forward)  # fmt: skip
 from helpers import cli, snapshot
 
@@ -29,7 +29,7 @@ def test_methods_by_hand() -> None:
 
 @pytest.mark.parametrize("score", [0, 300, 505, 509, 1200])
 def test_a_probability_is_never_certain(score: int) -> None:
-    from crswatch.forecast import invited_probability
+    from history.forecast import invited_probability
 
     p = invited_probability(505.0, [-10.0, -5.0, 0.0, 5.0, 10.0], score)
     assert 0 < p < 1

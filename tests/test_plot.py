@@ -12,9 +12,9 @@ from xml.etree import ElementTree
 import pytest
 from PIL import Image
 
-from crswatch import plot, render
-from crswatch.plot import date_ticks, layout, marker_radius, nice_ticks
-from crswatch.render import Dot, Line, Scene, Text, text_width
+from history import chart as plot, render
+from history.chart import date_ticks, layout, marker_radius, nice_ticks
+from history.render import Dot, Line, Scene, Text, text_width
 from helpers import snapshot
 from scraper.parse import RoundError, parse_feed, parse_round
 
@@ -22,7 +22,7 @@ SVG = "{http://www.w3.org/2000/svg}"
 
 
 def _records() -> list[dict]:
-    from crswatch.history import oldest_first
+    from history.stats import oldest_first
 
     records = []
     for raw in parse_feed(snapshot("2026-01-21").read_bytes()):
@@ -187,7 +187,7 @@ def test_png_paints_shapes_below_text() -> None:
 def test_a_line_breaks_over_a_gap_of_more_than_a_year() -> None:
     from datetime import date
 
-    from crswatch.plot import _runs
+    from history.chart import _runs
 
     days = [date(2020, 1, 1), date(2020, 6, 1), date(2022, 1, 1), date(2022, 2, 1)]
     points = [(float(i), float(i)) for i in range(4)]

@@ -14,7 +14,7 @@ import pytest
 from helpers import FeedServer, cli, snapshot
 from notifier.mask import mask_url, scrub
 from servers import SMTPSink, WebhookReceiver
-from web import Site
+from pages import Site
 
 SECRETS = {
     "mailpw": "Mailpass7734x",

@@ -20,7 +20,7 @@ from helpers import FeedServer, cli, outbox, snapshot, store_of
 from scraper.items import stamp
 from subscribers.links import make
 from servers import SMTPSink, WebhookReceiver, body_text
-from web import Site, csrf_token, feed_with_draw_393
+from pages import Site, csrf_token, feed_with_draw_393
 
 
 @pytest.fixture
@@ -311,7 +311,7 @@ def test_serve_without_a_sender_exits_2(env: dict) -> None:
     ],
 )
 def test_template_check_masks_like_apprise(url: str) -> None:
-    from crswatch.web.forms import TemplateCheck
+    from web.forms import TemplateCheck
     from notifier.send import check_url
 
     check = TemplateCheck(check_url)

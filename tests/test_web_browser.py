@@ -16,7 +16,7 @@ import pytest
 
 from helpers import FeedServer, cli, snapshot
 from servers import SMTPSink, body_text
-from web import Site, feed_with_draw_393
+from pages import Site, feed_with_draw_393
 
 CHROMIUM, DRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver") or "/usr/bin/chromedriver"
 if not (Path(CHROMIUM).exists() and Path(DRIVER).exists()) and not os.environ.get("CI"):

@@ -13,11 +13,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from notifier.match import Verdict, verdict
+from scraper.invited import Verdict, verdict
+from scraper.items import FINE_BANDS, SUB_BANDS
 
-#: The pool bands that do not overlap (dd3 and dd9 are sums of the ten-point bands below them).
-FINE_BANDS = ("601-1200", "501-600", "491-500", "481-490", "471-480", "461-470", "451-460", "441-450",
-              "431-440", "421-430", "411-420", "401-410", "351-400", "301-350", "0-300")  # fmt: skip
 TREND_DRAWS = 5
 
 

@@ -1,145 +1,31 @@
-"""The `crswatch` command line.  Every command has an example in its --help.
-
-Commands import what they need when they run (Scrapy and apprise are slow to import; `draws`
-and `subscribers` need neither).
-"""
+"""The draws commands: `check` (one cycle), `draws`, `draws show` and `streams`."""
 
 from __future__ import annotations
 
-import logging
-import os
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 import click
 
-from . import errors
-from .app import App
-from .config import ConfigError
+from scraper.items import SUB_BANDS
+
+from .. import errors
+from ..app import App
+from ..cycle import cycle_lock
+from .common import check_order, parse_day, stream_option
 from .output import emit, format_option
-from store.errors import StoreError, StoreURLError
-from subscribers.validate import Invalid
 
 DRAW_COLUMNS = ("number", "date", "stream", "program", "invitations", "crs", "tie_break")
 DRAW_KEYS = ("number", "date", "drawn_at", "program", "stream", "invitations", "crs", "tie_break",
              "url", "eligible_programs", "pool_as_of")  # fmt: skip
 
 
-class CrswatchGroup(click.Group):
-    """Turns expected failures into one line on stderr and a documented exit code."""
-
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        """click's own usage errors too: one line `crswatch: error: …`, exit 2; a closed pipe
-        (`crswatch draws | head -1`) ends quietly with exit 0."""
-        try:
-            result = super().main(*args, standalone_mode=False, **kwargs)
-            try:
-                sys.stdout.flush()  # here, not at exit, where a closed pipe would be reported
-            except BrokenPipeError:
-                _quiet_pipe()
-            return result
-        except click.UsageError as exc:
-            words = exc.ctx.command_path.split()[1:] if exc.ctx else []
-            hint = f" (see: {' '.join(['crswatch', *words, '--help'])})" if exc.ctx else ""
-            _fail(exc.format_message().replace("\n", " ") + hint, errors.USAGE)
-        except click.ClickException as exc:
-            _fail(exc.format_message(), exc.exit_code)
-        except click.Abort:
-            _fail("interrupted", 130)
-        except BrokenPipeError:
-            _quiet_pipe()
-        except click.exceptions.Exit as exc:
-            sys.exit(exc.exit_code)
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """The command list with whole one-line descriptions (click cuts them at 45 characters)."""
-        rows = [(name, command.get_short_help_str(limit=300)) for name in self.list_commands(ctx)
-                if (command := self.get_command(ctx, name)) is not None and not command.hidden]  # fmt: skip
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except errors.CrswatchError as exc:
-            _fail(str(exc), exc.exit_code)
-        except ConfigError as exc:
-            _fail(str(exc), errors.USAGE)
-        except StoreURLError as exc:
-            _fail(str(exc), errors.USAGE)
-        except StoreError as exc:
-            _fail(str(exc), errors.DATABASE)
-        except Invalid as exc:
-            for problem in exc.problems:
-                click.echo(f"crswatch: error: {problem}", err=True)
-            sys.exit(errors.USAGE)
-        except BrokenPipeError:
-            _quiet_pipe()
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
-        except KeyboardInterrupt:
-            _fail("interrupted", 130)
-        except Exception as exc:  # a bug: say so in one line, full traceback on request
-            if os.environ.get("CRSWATCH_DEBUG"):
-                raise
-            _fail(f"internal error: {type(exc).__name__}: {exc} (set CRSWATCH_DEBUG=1 for details)", errors.INTERNAL)
-
-
-def _quiet_pipe() -> None:
-    """The reader went away (`| head`): stop writing, say nothing, succeed."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    sys.exit(0)
-
-
-def _fail(message: str, code: int) -> None:
-    from notifier.mask import mask_text
-
-    click.echo(f"crswatch: error: {mask_text(message)}", err=True)
-    sys.exit(code)
-
-
-def _setup_logging(verbose: int) -> None:
-    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
-    from notifier.mask import SecretFilter
-
-    logging.basicConfig(level=level, format="crswatch: %(levelname)s: %(message)s", stream=sys.stderr)
-    for handler in logging.getLogger().handlers:  # every record, third-party ones included, is masked
-        handler.addFilter(SecretFilter())
-    if verbose < 2:
-        for noisy in ("scrapy", "twisted", "py.warnings", "filelock", "apscheduler"):
-            logging.getLogger(noisy).setLevel(logging.CRITICAL if not verbose else logging.WARNING)
-        # apprise's own log lines are captured per delivery and reported once, by crswatch
-        logging.getLogger("apprise").propagate = False
-    logging.captureWarnings(True)
-
-
-@click.group(cls=CrswatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", metavar="PATH", envvar="CRSWATCH_DB", help="Database file [env CRSWATCH_DB; default ~/.local/share/crswatch/crswatch.json].")
-@click.option("--store", metavar="URL", envvar="CRSWATCH_STORE", help="SQL store for subscribers and deliveries [env CRSWATCH_STORE; default a SQLite file beside --db].")
-@click.option("--config", "config_path", metavar="PATH", help="TOML configuration file [env CRSWATCH_CONFIG; default ~/.config/crswatch/config.toml].")
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debugging).")
-@click.version_option(package_name="crswatch")
-@click.pass_context
-def main(ctx: click.Context, db: str | None, store: str | None, config_path: str | None, verbose: int) -> None:
-    """Watch IRCC's Express Entry rounds and alert subscribers when a draw reaches their CRS score.
-
-    \b
-    Quick start:
-      crswatch check                 # fetch the feed, store new draws, send alerts
-      crswatch draws --limit 5       # the newest stored draws
-    """
-    _setup_logging(verbose)
-    ctx.obj = App(db, config_path, verbose, store)
-
 
 # ------------------------------------------------------------------------------------- check
 
 
-@main.command()
+@click.command()
 @click.option("--source", metavar="URL", envvar="CRSWATCH_SOURCE", help="Feed URL (http, https or file) [env CRSWATCH_SOURCE].")
 @click.option("--dry-run", is_flag=True, help="Fetch and match, print what would happen; store and send nothing.")
 @click.option("--wait", type=click.FloatRange(min=0), default=10.0, show_default=True, metavar="SECONDS", help="How long to wait for another running check before giving up (exit 6).")
@@ -158,7 +44,7 @@ def check(app: App, source: str | None, dry_run: bool, wait: float, accept: tupl
       crswatch check
       crswatch check --source file:///tmp/ee_rounds_123_en.json --dry-run
     """
-    from .cycle import run_check
+    from ..cycle import run_check
     from notifier.mask import scrub
     from scraper.crawl import run_reactor
 
@@ -166,7 +52,7 @@ def check(app: App, source: str | None, dry_run: bool, wait: float, accept: tupl
         raise errors.UsageError(f"--source {source!r} is not a URL; for a file use file://{Path(source).expanduser().resolve()}")
     config = app.with_config(source=source)
     database = app.database
-    with database.cycle_lock(timeout=wait):
+    with cycle_lock(database, timeout=wait):
         report = run_reactor(lambda: run_check(config, database, app.store, dry_run=dry_run, accept=tuple(a.lstrip("#") for a in accept)))
     for draw in report.new_draws[-20:] if not report.first_run else []:
         click.echo(f"new draw #{draw.number} {draw.date} {draw.program}: {draw.invitations:,} invitations, CRS {draw.crs}")
@@ -181,37 +67,7 @@ def check(app: App, source: str | None, dry_run: bool, wait: float, accept: tupl
         sys.exit(errors.HELD)
 
 
-# ------------------------------------------------------------------------------------- draws
-
-
-def _order(since: date | None, until: date | None) -> None:
-    if since and until and since > until:
-        raise errors.UsageError(f"--since {since} is after --until {until}")
-
-
-def parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD)") from None
-
-
-def _known_streams(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
-    """Stream codes are the built-in ones plus those `[streams]` in the configuration adds."""
-    labels = ctx.find_object(App).config.streams.labels
-    for value in values:
-        if value not in labels:
-            raise click.BadParameter(f"{value!r} is not a stream code; valid: {', '.join(labels)} (see: crswatch streams)")
-    return values
-
-
-def stream_option(help_text: str = "Only this stream (repeatable; codes: crswatch streams).") -> Any:
-    return click.option("--stream", "streams", multiple=True, metavar="CODE", callback=_known_streams, help=help_text)
-
-
-@main.group(invoke_without_command=True)
+@click.group(invoke_without_command=True)
 @stream_option()
 @click.option("--since", callback=parse_day, metavar="DATE", help="Draws on or after this date (YYYY-MM-DD).")
 @click.option("--until", callback=parse_day, metavar="DATE", help="Draws on or before this date (YYYY-MM-DD).")
@@ -232,7 +88,7 @@ def draws(ctx: click.Context, streams: tuple[str, ...], since: date | None, unti
     from scraper.store import query_draws
 
     app: App = ctx.obj
-    _order(since, until)
+    check_order(since, until)
     with app.database.reader() as view:
         rows = query_draws(view, streams, since, until, limit)
         if not rows and not query_draws(view, limit=1) and fmt == "table":
@@ -293,7 +149,7 @@ def draws_show(app: App, number: str, fmt: str) -> None:
         click.echo("\nPool distribution: not published with this draw")
 
 
-@main.command("streams")
+@click.command("streams")
 @format_option
 @click.pass_obj
 def streams_command(app: App, fmt: str) -> None:
@@ -339,16 +195,5 @@ def streams_command(app: App, fmt: str) -> None:
     emit(flat, columns if fmt == "csv" or any(r["numbers"] for r in flat) else columns[:-1], fmt)
 
 
-SUB_BANDS = {"491-500", "481-490", "471-480", "461-470", "451-460", "441-450", "431-440", "421-430", "411-420", "401-410"}
 
-
-from .cli_history import HISTORY_COMMANDS  # noqa: E402
-from .cli_ops import OPS_COMMANDS  # noqa: E402
-from .cli_subscribers import register as _register_subscribers  # noqa: E402
-
-_register_subscribers(main)
-for _command in HISTORY_COMMANDS + OPS_COMMANDS:
-    main.add_command(_command)
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
+COMMANDS = (check, draws, streams_command)

@@ -29,13 +29,14 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from subscribers import links as link_tokens
 from notifier.outbox import confirmation, queue
 from store import limits
+from store.errors import StoreError
 from store.kv import secret
 from subscribers import manage, optin
 from subscribers import store as subscribers
 from subscribers.validate import Invalid
 
-from ..app import App
-from ..errors import CrswatchError
+from crswatch.app import App
+from crswatch.errors import CrswatchError
 from .background import ConfirmationSender
 
 from .forms import TemplateCheck, destinations, plain
@@ -137,7 +138,8 @@ def create_app(app: App, sender: ConfirmationSender | None = None) -> Flask:
         return page("message.html", 404, title="Page not found", text="This page does not exist.")
 
     @flask.errorhandler(CrswatchError)
-    def unavailable(error: CrswatchError) -> tuple[str, int]:
+    @flask.errorhandler(StoreError)
+    def unavailable(error: Exception) -> tuple[str, int]:
         log.error("%s", error)
         return page("message.html", 503, title="Please try again in a minute", text="crswatch is busy or under maintenance.")
 
@@ -289,7 +291,7 @@ def _draw_pages(flask: Flask, app: App, page: Callable[..., tuple[str, int]]) ->
 
     @flask.get("/draws")
     def draws() -> tuple[str, int]:
-        from ..history import oldest_first, stats
+        from history.stats import oldest_first, stats
 
         rows = records()
         newest = sorted(rows, key=lambda r: (r["date"], r["number"]), reverse=True)[:20]
@@ -302,8 +304,8 @@ def _draw_pages(flask: Flask, app: App, page: Callable[..., tuple[str, int]]) ->
 
     @flask.get("/draws/<stream>.png")
     def chart(stream: str) -> Response:
-        from ..history import oldest_first
-        from ..plot import chart_bytes
+        from history.stats import oldest_first
+        from history.chart import chart_bytes
 
         if stream not in labels:
             abort(404)

@@ -10,8 +10,8 @@ import click
 
 from notifier.mask import mask_text, scrub
 
-from . import errors
-from .app import App
+from .. import errors
+from ..app import App
 from .output import emit, format_option
 
 LIST_COLUMNS = ("id", "name", "status", "score", "within", "streams", "profile_created", "channels", "created_at")
@@ -173,7 +173,7 @@ def test_alert(app: App, subscriber: str) -> None:
 
     with app.store.read() as view:
         sub = require(view, subscriber).subscriber
-    from .cycle import links_of
+    from ..cycle import links_of
 
     title, bodies = test_message(sub, links_of(app.config, app.store), app.config.alerts.contact)
     failed = 0
@@ -266,7 +266,4 @@ def retry(app: App, ids: tuple[str, ...], all_dead: bool) -> None:
 ALERT_COMMANDS = (deliveries, retry)
 
 
-def register(group: click.Group) -> None:
-    commands = (subscribe, list_subscribers, update, _status_command(False), _status_command(True), unsubscribe, test_alert, import_)
-    for command in commands + ALERT_COMMANDS:
-        group.add_command(command)
+COMMANDS = (subscribe, list_subscribers, update, _status_command(False), _status_command(True), unsubscribe, test_alert, import_, *ALERT_COMMANDS)

@@ -9,9 +9,11 @@ from typing import Any
 
 import click
 
-from . import errors
-from .app import App
-from .cli import SUB_BANDS, _order, parse_day, stream_option
+from .. import errors
+from ..app import App
+from scraper.items import SUB_BANDS
+
+from .common import check_order, parse_day, stream_option
 from .output import emit, format_option
 
 since_option = click.option("--since", callback=parse_day, metavar="DATE", help="Only draws on or after this date (YYYY-MM-DD).")
@@ -31,7 +33,7 @@ def _today(app: App) -> date:
 def _records(app: App, streams: tuple[str, ...] = (), since: date | None = None, until: date | None = None) -> list[dict[str, Any]]:
     from scraper.store import query_draws
 
-    _order(since, until)
+    check_order(since, until)
     with app.database.reader() as view:
         records = query_draws(view, streams, since, until)
         empty = not records and not query_draws(view, limit=1)
@@ -58,7 +60,7 @@ def stats(app: App, streams: tuple[str, ...], since: date | None, until: date | 
       crswatch stats
       crswatch stats --stream cec --stream french --since 2025-01-01 --format json
     """
-    from .history import stats as compute
+    from history.stats import stats as compute
 
     rows = compute(_records(app, streams, since, until))
     columns = ("stream", "draws", "last_date", "last_crs", "last_invitations", "min_crs", "median_crs", "max_crs",
@@ -85,7 +87,7 @@ def whatif(app: App, score: int, streams: tuple[str, ...], profile_created: str 
     """
     from subscribers import validate
 
-    from .history import whatif as compute
+    from history.stats import whatif as compute
 
     try:
         created = validate.profile_created(profile_created)
@@ -114,7 +116,7 @@ def pool(app: App, number: str | None, score: int | None, fmt: str) -> None:
       crswatch pool
       crswatch pool 392 --score 505
     """
-    from .history import oldest_first, pool_rows
+    from history.stats import oldest_first, pool_rows
 
     published = [r for r in oldest_first(_records(app)) if r.get("pool")]
     if number is not None:
@@ -152,7 +154,7 @@ def chart(app: App, streams: tuple[str, ...], since: date | None, until: date | 
       crswatch chart --stream cec --stream pnp --since 2024-01-01 --score 505 -o cutoffs.png
       crswatch chart --stream cec --since 2025-01-01
     """
-    from .history import oldest_first, sparkline
+    from history.stats import oldest_first, sparkline
 
     # the general draws are open to every candidate: `whatif --stream X` counts them, so X's chart shows them
     records = oldest_first(_records(app, (*streams, "general") if streams else (), since, until))
@@ -173,7 +175,7 @@ def chart(app: App, streams: tuple[str, ...], since: date | None, until: date | 
         return
     if output.suffix.lower() not in (".png", ".svg"):
         raise errors.UsageError(f"{output}: the chart file must end in .png or .svg")
-    from .plot import draw_chart
+    from history.chart import draw_chart
 
     try:
         draw_chart(records, output, score)
@@ -184,7 +186,6 @@ def chart(app: App, streams: tuple[str, ...], since: date | None, until: date | 
 
 TERMINAL_DRAWS = 40  # draws per stream in the terminal chart (it says when there were more)
 
-HISTORY_COMMANDS = (stats, whatif, pool, chart)
 
 
 # --------------------------------------------------------------------------- forecasting
@@ -192,8 +193,8 @@ HISTORY_COMMANDS = (stats, whatif, pool, chart)
 
 def _series(app: App, streams: tuple[str, ...]) -> dict[str, tuple[list[date], list[int], dict[str, Any]]]:
     """Per stream (all streams when none given): dates, cut-offs and covariates, oldest first."""
-    from .forecast import covariates
-    from .history import oldest_first
+    from history.forecast import covariates
+    from history.stats import oldest_first
 
     everything = oldest_first(_records(app))
     by_stream: dict[str, list[dict[str, Any]]] = {}
@@ -225,8 +226,8 @@ def forecast(app: App, streams: tuple[str, ...], score: int | None, draws: int, 
       crswatch forecast --stream cec --score 505 --draws 3
       crswatch forecast --format json
     """
-    from .forecast import MIN_HISTORY
-    from .forecast import forecast as compute
+    from history.forecast import MIN_HISTORY
+    from history.forecast import forecast as compute
 
     series = _series(app, streams)
     newest = max(dates[-1] for dates, _, _ in series.values())
@@ -282,7 +283,7 @@ def backtest(app: App, streams: tuple[str, ...], since: date | None, fmt: str) -
       crswatch backtest --stream cec --stream pnp --stream french --stream healthcare
       crswatch backtest --since 2023-01-01 --format csv
     """
-    from .forecast import backtest as compute
+    from history.forecast import backtest as compute
 
     rows = []
     for stream, (dates, cutoffs, features) in _series(app, streams).items():
@@ -302,4 +303,4 @@ def backtest(app: App, streams: tuple[str, ...], since: date | None, fmt: str) -
         click.echo("shipped: the method `forecast` uses on that stream (the best of ewm, ewm+size, ewm+pool, only where it beats the last cut-off).")
 
 
-HISTORY_COMMANDS = HISTORY_COMMANDS + (forecast, backtest)
+COMMANDS = (stats, whatif, pool, chart, forecast, backtest)

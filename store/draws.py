@@ -29,17 +29,7 @@ from filelock import FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.storages import Storage
 
-from .errors import DATABASE, Busy, CrswatchError
-
-
-class DatabaseError(CrswatchError):
-    """The database file cannot be read or written (it is never silently replaced)."""
-
-    exit_code = DATABASE
-
-
-class DatabaseBusy(Busy):
-    """Another process held the database lock for longer than the timeout."""
+from .errors import DatabaseBusy, DatabaseError
 
 
 class SnapshotStorage(Storage):
@@ -110,7 +100,7 @@ class Database:
     def transaction(self, commit: bool = True) -> Iterator[Transaction]:
         """Lock, yield a Transaction, and write what changed atomically if the block succeeds.
         With commit=False (a rehearsal, `--dry-run`) nothing is written."""
-        self._ensure_folder()
+        self.ensure_folder()
         lock = FileLock(self.lock_path, timeout=self.lock_timeout, mode=0o600)
         try:
             lock.acquire()
@@ -130,31 +120,16 @@ class Database:
             lock.release()
 
     @contextmanager
-    def cycle_lock(self, timeout: float = 10.0) -> Iterator[None]:
-        """One check cycle at a time (cron `check` and `run` alike).  Not the database lock:
-        a cycle holds it for minutes while its database transactions stay short."""
-        self._ensure_folder()
-        lock = FileLock(self.path.with_name(self.path.name + ".cycle.lock"), timeout=timeout, mode=0o600)
-        try:
-            lock.acquire()
-        except Timeout:
-            raise Busy(f"another crswatch check is running on {self.path} (waited {timeout:g}s); try again later") from None
-        try:
-            yield
-        finally:
-            lock.release()
-
-    @contextmanager
     def reader(self) -> Iterator[Transaction]:
         """A read-only view of the last committed state (no lock needed: files are replaced whole)."""
         if not self.create_folder and not self.path.parent.is_dir():
-            self._ensure_folder()  # says what is wrong
+            self.ensure_folder()  # says what is wrong
         self._check_main()
         yield Transaction(self, read_only=True)
 
     def check(self) -> None:
         """DatabaseError unless --db is a crswatch draws file or does not exist yet (its folder is made)."""
-        self._ensure_folder()
+        self.ensure_folder()
         self._check_main()
 
     def _check_main(self) -> None:
@@ -177,7 +152,7 @@ class Database:
         for tmp in self.path.parent.glob(f".{glob.escape(self.path.name)}.*.tmp"):
             tmp.unlink(missing_ok=True)
 
-    def _ensure_folder(self) -> None:
+    def ensure_folder(self) -> None:
         if not self.create_folder and not self.path.parent.is_dir():
             raise DatabaseError(f"the folder of the database {self.path} does not exist (create it, or choose another --db)")
         try:

@@ -12,8 +12,8 @@ from typing import Any
 
 import click
 
-from . import errors
-from .app import App
+from .. import errors
+from ..app import App
 
 
 @click.command()
@@ -41,8 +41,8 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
     """
     from scraper.crawl import run_reactor
 
-    from .runner import Runner
-    from .schedule import ScheduleError, plan_of, trigger_for
+    from ..runner import Runner
+    from ..schedule import ScheduleError, plan_of, trigger_for
 
     config = app.with_config(source=source)
     changes = {"every": every, "window": window, "outside_every": outside_every, "jitter": jitter, "cron": cron}
@@ -78,7 +78,7 @@ def status(app: App, fmt: str) -> None:
       crswatch status
       crswatch status --format json
     """
-    from .status import report
+    from ..status import report
 
     with app.database.reader() as view, app.store.read() as conn:
         data = report(view, conn, app.config, datetime.now(UTC), app.store.where.shown)
@@ -151,11 +151,11 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     """
     import waitress
 
-    from .web import create_app
+    from web import create_app
 
     config = app.with_config(web=replace(app.config.web, host=host or app.config.web.host, port=port or app.config.web.port))
-    from .cycle import policy_of
-    from .web.background import ConfirmationSender
+    from ..cycle import policy_of
+    from web.background import ConfirmationSender
 
     host, port = config.web.host, config.web.port
     _free(host, port)  # a taken port is said before anything is made on disk
@@ -196,4 +196,4 @@ def _free(host: str, port: int) -> None:
 MAX_BODY = 64 * 1024  # bytes of a request body waitress accepts (Flask then refuses a form over 16 KB)
 MAX_HEADERS = 32 * 1024
 
-OPS_COMMANDS = (run, status, show_config, serve)
+COMMANDS = (run, status, show_config, serve)

@@ -1,0 +1,12 @@
+"""The command line: the `main` group and one module per command group."""
+
+from __future__ import annotations
+
+from . import draws, history, ops, subscribers
+from .main import main
+
+for _module in (draws, history, subscribers, ops):
+    for _command in _module.COMMANDS:
+        main.add_command(_command)
+
+__all__ = ["main"]

@@ -1,0 +1,38 @@
+"""What several commands share: the stream option, dates and their order."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import click
+
+from .. import errors
+from ..app import App
+
+
+def check_order(since: date | None, until: date | None) -> None:
+    if since and until and since > until:
+        raise errors.UsageError(f"--since {since} is after --until {until}")
+
+
+def parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date (use YYYY-MM-DD)") from None
+
+
+def _known_streams(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
+    """Stream codes are the built-in ones plus those `[streams]` in the configuration adds."""
+    labels = ctx.find_object(App).config.streams.labels
+    for value in values:
+        if value not in labels:
+            raise click.BadParameter(f"{value!r} is not a stream code; valid: {', '.join(labels)} (see: crswatch streams)")
+    return values
+
+
+def stream_option(help_text: str = "Only this stream (repeatable; codes: crswatch streams).") -> Any:
+    return click.option("--stream", "streams", multiple=True, metavar="CODE", callback=_known_streams, help=help_text)

@@ -1,0 +1,134 @@
+"""The `crswatch` group: global options, logging, and one line `crswatch: error: …` with a
+documented exit code for every expected failure (see `errors`).  The commands live in one module
+per group (`draws`, `history`, `subscribers`, `ops`) and are added in `crswatch.cli`.
+
+Commands import what they need when they run (Scrapy and apprise are slow to import; `draws`
+and `subscribers` need neither).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+import click
+
+from store.errors import StoreBusy, StoreError, StoreURLError
+from subscribers.validate import Invalid
+
+from .. import errors
+from ..app import App
+from ..config import ConfigError
+
+
+class CrswatchGroup(click.Group):
+    """Turns expected failures into one line on stderr and a documented exit code."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """click's own usage errors too: one line `crswatch: error: …`, exit 2; a closed pipe
+        (`crswatch draws | head -1`) ends quietly with exit 0."""
+        try:
+            result = super().main(*args, standalone_mode=False, **kwargs)
+            try:
+                sys.stdout.flush()  # here, not at exit, where a closed pipe would be reported
+            except BrokenPipeError:
+                _quiet_pipe()
+            return result
+        except click.UsageError as exc:
+            words = exc.ctx.command_path.split()[1:] if exc.ctx else []
+            hint = f" (see: {' '.join(['crswatch', *words, '--help'])})" if exc.ctx else ""
+            _fail(exc.format_message().replace("\n", " ") + hint, errors.USAGE)
+        except click.ClickException as exc:
+            _fail(exc.format_message(), exc.exit_code)
+        except click.Abort:
+            _fail("interrupted", 130)
+        except BrokenPipeError:
+            _quiet_pipe()
+        except click.exceptions.Exit as exc:
+            sys.exit(exc.exit_code)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list with whole one-line descriptions (click cuts them at 45 characters)."""
+        rows = [(name, command.get_short_help_str(limit=300)) for name in self.list_commands(ctx)
+                if (command := self.get_command(ctx, name)) is not None and not command.hidden]  # fmt: skip
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except errors.CrswatchError as exc:
+            _fail(str(exc), exc.exit_code)
+        except ConfigError as exc:
+            _fail(str(exc), errors.USAGE)
+        except StoreBusy as exc:
+            _fail(str(exc), errors.BUSY)
+        except StoreURLError as exc:
+            _fail(str(exc), errors.USAGE)
+        except StoreError as exc:
+            _fail(str(exc), errors.DATABASE)
+        except Invalid as exc:
+            for problem in exc.problems:
+                click.echo(f"crswatch: error: {problem}", err=True)
+            sys.exit(errors.USAGE)
+        except BrokenPipeError:
+            _quiet_pipe()
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            _fail("interrupted", 130)
+        except Exception as exc:  # a bug: say so in one line, full traceback on request
+            if os.environ.get("CRSWATCH_DEBUG"):
+                raise
+            _fail(f"internal error: {type(exc).__name__}: {exc} (set CRSWATCH_DEBUG=1 for details)", errors.INTERNAL)
+
+
+def _quiet_pipe() -> None:
+    """The reader went away (`| head`): stop writing, say nothing, succeed."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
+
+
+def _fail(message: str, code: int) -> None:
+    from notifier.mask import mask_text
+
+    click.echo(f"crswatch: error: {mask_text(message)}", err=True)
+    sys.exit(code)
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+    from notifier.mask import SecretFilter
+
+    logging.basicConfig(level=level, format="crswatch: %(levelname)s: %(message)s", stream=sys.stderr)
+    for handler in logging.getLogger().handlers:  # every record, third-party ones included, is masked
+        handler.addFilter(SecretFilter())
+    if verbose < 2:
+        for noisy in ("scrapy", "twisted", "py.warnings", "filelock", "apscheduler"):
+            logging.getLogger(noisy).setLevel(logging.CRITICAL if not verbose else logging.WARNING)
+        # apprise's own log lines are captured per delivery and reported once, by crswatch
+        logging.getLogger("apprise").propagate = False
+    logging.captureWarnings(True)
+
+
+@click.group(cls=CrswatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--db", metavar="PATH", envvar="CRSWATCH_DB", help="Database file [env CRSWATCH_DB; default ~/.local/share/crswatch/crswatch.json].")
+@click.option("--store", metavar="URL", envvar="CRSWATCH_STORE", help="SQL store for subscribers and deliveries [env CRSWATCH_STORE; default a SQLite file beside --db].")
+@click.option("--config", "config_path", metavar="PATH", help="TOML configuration file [env CRSWATCH_CONFIG; default ~/.config/crswatch/config.toml].")
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debugging).")
+@click.version_option(package_name="crswatch")
+@click.pass_context
+def main(ctx: click.Context, db: str | None, store: str | None, config_path: str | None, verbose: int) -> None:
+    """Watch IRCC's Express Entry rounds and alert subscribers when a draw reaches their CRS score.
+
+    \b
+    Quick start:
+      crswatch check                 # fetch the feed, store new draws, send alerts
+      crswatch draws --limit 5       # the newest stored draws
+    """
+    _setup_logging(verbose)
+    ctx.obj = App(db, config_path, verbose, store)
