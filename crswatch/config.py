@@ -262,3 +262,30 @@ def _apply_env(config: Config) -> Config:
     if env.get("CRSWATCH_WEB_SMS_CHANNEL"):
         web = replace(web, sms_channel=env["CRSWATCH_WEB_SMS_CHANNEL"])
     return replace(config, alerts=alerts, web=web)
+
+
+def web_problems(web: Web) -> list[str]:
+    """What keeps `crswatch serve` from starting with this [web] section (empty when it can)."""
+    from limits import parse as parse_limit
+
+    from notifier.send import check_url
+
+    problems = []
+    if not web.email_channel:
+        problems.append("web.email_channel is not set: the subscription page needs an apprise URL with {email} to send confirmations")
+    for name, template, placeholder, sample in (("email_channel", web.email_channel, "{email}", "someone@example.com"),
+                                                ("sms_channel", web.sms_channel, "{phone}", "15550000000")):  # fmt: skip
+        if template and placeholder not in template:
+            problems.append(f"web.{name} must contain {placeholder} where the address goes")
+        elif template:
+            try:
+                check_url(template.replace(placeholder, sample))
+            except ValueError as exc:
+                problems.append(f"web.{name} cannot be used: {exc}")
+    try:
+        parse_limit(web.client_limit), parse_limit(web.destination_limit)
+    except ValueError:
+        problems.append(f"web.client_limit / web.destination_limit must read like 10/hour or 3/day, not {web.client_limit!r} / {web.destination_limit!r}")
+    if web.confirm_hours < 1:
+        problems.append(f"web.confirm_hours must be at least 1, not {web.confirm_hours}")
+    return problems

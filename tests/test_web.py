@@ -302,22 +302,27 @@ def test_serve_without_a_sender_exits_2(env: dict) -> None:
 
 
 @pytest.mark.parametrize(
-    "url",
+    ("web", "problem"),
     [
-        "mailtos://user:pw@smtp.example.com?from=a@example.com&to=mei.li%2Bx@example.org",
-        "mailtos://user:pw@smtp.example.com?from=a@example.com&to=someone@example.com",
-        "json://127.0.0.1:9/sms/15551234567",
-        "mailto://127.0.0.1:25?from=a@example.com&to=b@example.com",  # not from a template: apprise checks it
+        ({}, "web.email_channel is not set"),
+        ({"email_channel": "mailto://127.0.0.1:25?from=a@example.com"}, "web.email_channel must contain {email}"),
+        ({"email_channel": "nope://{email}"}, "web.email_channel cannot be used: apprise knows no service 'nope'"),
+        ({"email_channel": "mailto://127.0.0.1:25?from=a@example.com&to={email}", "sms_channel": "json://x/sms"}, "web.sms_channel must contain {phone}"),
+        ({"email_channel": "mailto://127.0.0.1:25?from=a@example.com&to={email}", "client_limit": "lots"}, "must read like 10/hour"),
+        ({"email_channel": "mailto://127.0.0.1:25?from=a@example.com&to={email}", "confirm_hours": 0}, "web.confirm_hours must be at least 1"),
     ],
 )
-def test_template_check_masks_like_apprise(url: str) -> None:
-    from web.forms import TemplateCheck
-    from notifier.send import check_url
+def test_the_web_configuration_is_checked_in_config(web: dict, problem: str) -> None:
+    from crswatch.config import Web, web_problems
 
-    check = TemplateCheck(check_url)
-    check.learn("mailtos://user:pw@smtp.example.com?from=a@example.com&to={email}", "{email}")
-    check.learn("json://127.0.0.1:9/sms/{phone}", "{phone}")
-    assert check(url) == check_url(url) and "pw" not in check(url)
+    problems = web_problems(Web(**web))
+    assert len(problems) == 1 and problem in problems[0], problems
+
+
+def test_a_good_web_configuration_has_no_problem() -> None:
+    from crswatch.config import Web, web_problems
+
+    assert web_problems(Web(email_channel="mailto://127.0.0.1:25?from=a@example.com&to={email}", sms_channel="json://127.0.0.1:9/sms/{phone}")) == []
 
 
 def test_serve_on_a_busy_port_exits_2(env: dict, smtp: SMTPSink) -> None:

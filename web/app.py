@@ -16,60 +16,77 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import Flask, Response, abort, g, render_template, request
+from flask import Blueprint, Flask, Response, abort, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from limits import RateLimitItem
 from limits import parse as parse_limit
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from subscribers import links as link_tokens
+from crswatch.app import App
+from crswatch.config import Config, web_problems
+from crswatch.errors import CrswatchError
+from notifier.message import confirmation_message
 from notifier.outbox import confirmation, queue
+from notifier.send import check_url
 from store import limits
 from store.errors import StoreError
 from store.kv import secret
+from store.draws import Database
+from store.sql import Store
+from subscribers import links as link_tokens
 from subscribers import manage, optin
 from subscribers import store as subscribers
+from subscribers.manage import Defaults
+from subscribers.model import Subscriber
 from subscribers.validate import Invalid
 
-from crswatch.app import App
-from crswatch.errors import CrswatchError
 from .background import ConfirmationSender
-
-from .forms import TemplateCheck, destinations, plain
+from .forms import destinations, plain
 
 log = logging.getLogger(__name__)
+pages = Blueprint("pages", __name__)
+csrf = CSRFProtect()
+Page = tuple[str, int]
 
+
+@dataclass(frozen=True)
+class Site:
+    """What every view needs, made once when the app is (`site()` gives it to a view)."""
+
+    config: Config
+    store: Store
+    defaults: Defaults
+    link_key: bytes
+    per_client: RateLimitItem
+    per_destination: RateLimitItem
+    own_url: str  # links in messages never come from the request's Host header (which a client chooses)
+    sender: ConfirmationSender | None
+    database: Database  # the draws: this host's file
+    charts: dict[tuple[str, str], bytes] = field(default_factory=dict)  # per stream and data version
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return self.config.streams.labels
+
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        return [(code, self.labels[code]) for code in self.defaults.choices if code != "other"]
 
 
 def create_app(app: App, sender: ConfirmationSender | None = None) -> Flask:
     """The WSGI application; `sender` is woken when a confirmation is queued (`crswatch serve`
     runs one; without it, confirmations wait for the next `check`)."""
-    from notifier.message import confirmation_message
-    from notifier.send import check_url
-
     config = app.config
-    web = config.web
-    if not web.email_channel:
-        raise Invalid(["web.email_channel is not set: the subscription page needs an apprise URL with {email} to send confirmations"])
-    check = TemplateCheck(check_url)
-    for name, template, placeholder in (("email_channel", web.email_channel, "{email}"), ("sms_channel", web.sms_channel, "{phone}")):
-        if template and placeholder not in template:
-            raise Invalid([f"web.{name} must contain {placeholder} where the address goes"])
-        try:  # also loads apprise now rather than in the first sign-up
-            template and check.learn(template, placeholder)
-        except ValueError as exc:
-            raise Invalid([f"web.{name} cannot be used: {exc}"]) from None
-    try:
-        per_client, per_destination = parse_limit(web.client_limit), parse_limit(web.destination_limit)
-    except ValueError:
-        raise Invalid([f"web.client_limit / web.destination_limit must read like 10/hour or 3/day, not {web.client_limit!r} / {web.destination_limit!r}"]) from None
-    if web.confirm_hours < 1:
-        raise Invalid([f"web.confirm_hours must be at least 1, not {web.confirm_hours}"])
+    problems = web_problems(config.web)
+    if problems:
+        raise Invalid(problems)
     store = app.store  # only once the configuration is known to be good: a bad one changes nothing on disk
+    web = config.web
     flask = Flask(__name__)
     flask.config.update(
         SECRET_KEY=secret(store, "web"),
@@ -80,241 +97,267 @@ def create_app(app: App, sender: ConfirmationSender | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=2 * 3600,
         WTF_CSRF_SSL_STRICT=False,  # pages send no Referer (no-referrer policy); the token and SameSite cookie remain
     )
-    csrf = CSRFProtect(flask)
+    flask.extensions["crswatch"] = Site(
+        config=config, store=store, defaults=app.subscriber_defaults, link_key=secret(store, "links"),
+        per_client=parse_limit(web.client_limit), per_destination=parse_limit(web.destination_limit),
+        own_url=(config.alerts.public_url or f"http://{web.host}:{web.port}").rstrip("/"), sender=sender,
+        database=app.database,
+    )  # fmt: skip
+    csrf.init_app(flask)
     if web.proxies:
         flask.wsgi_app = ProxyFix(flask.wsgi_app, x_for=web.proxies)  # type: ignore[method-assign]
-    link_key = secret(store, "links")
-    ttl = timedelta(hours=web.confirm_hours)
-
-    def allowed(limit: Any, scope: str, who: str) -> bool:
-        """A moving-window limit kept in the store: shared by every `serve` process."""
-        with store.write() as conn:
-            return limits.hit(conn, f"{scope}:{who}", limit.amount, limit.get_expiry())
-    defaults = app.subscriber_defaults
-    labels = config.streams.labels
-    choices = [(code, labels[code]) for code in defaults.choices if code != "other"]
-
-    # Links in messages never come from the request's Host header (which a client chooses).
-    own_url = (config.alerts.public_url or f"http://{web.host}:{web.port}").rstrip("/")
-
-    def base_url() -> str:
-        return own_url
-
-    def settings(sign_up: Any) -> str:
-        """The sign-up's choices in words, repeated in its confirmation message."""
-        within = defaults.within if sign_up.within is None else sign_up.within
-        text = f"CRS score {sign_up.score}, close means within {within} point{'' if within == 1 else 's'}, for: "
-        text += "; ".join(labels.get(code, code) for code in sign_up.streams)
-        if sign_up.profile_created:
-            text += f"; profile submitted {sign_up.profile_created:%Y-%m-%d %H:%M:%S} UTC"
-        return text + "."
-
-    def page(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
-        return render_template(template, choices=choices, sms=bool(web.sms_channel), **context), status
-
-    @flask.after_request
-    def headers(response: Response) -> Response:
-        response.headers["Content-Security-Policy"] = (
-            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
-        )
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        if getattr(g, "private", False):
-            response.headers["Cache-Control"] = "no-store"
-        location = response.headers.get("Location")
-        if location:  # werkzeug's own redirects (merged slashes…) name the request's Host: never echo it
-            parts = urlsplit(location)
-            if parts.netloc and parts.netloc != urlsplit(own_url).netloc:
-                response.headers["Location"] = urlunsplit(("", "", parts.path or "/", parts.query, ""))
-        return response
-
-    @flask.errorhandler(CSRFError)
-    def csrf_failed(error: CSRFError) -> tuple[str, int]:
-        return page("message.html", 400, title="This form has expired", text="Please go back, reload the page and try again.")
-
-    @flask.errorhandler(404)
-    def not_found(error: Any) -> tuple[str, int]:
-        return page("message.html", 404, title="Page not found", text="This page does not exist.")
-
-    @flask.errorhandler(CrswatchError)
-    @flask.errorhandler(StoreError)
-    def unavailable(error: Exception) -> tuple[str, int]:
-        log.error("%s", error)
-        return page("message.html", 503, title="Please try again in a minute", text="crswatch is busy or under maintenance.")
-
-    @flask.errorhandler(413)
-    def too_large(error: Any) -> tuple[str, int]:
-        return page("message.html", 413, title="Too much data", text="The form sent was too large.")
-
-    @flask.get("/")
-    def form() -> tuple[str, int]:
-        return page("form.html", values={"within": str(defaults.within), "streams": list(defaults.streams)})
-
-    @flask.post("/")
-    def subscribe() -> tuple[str, int]:
-        if not allowed(per_client, "client", request.remote_addr or "?"):
-            return page("message.html", 429, title="Too many sign-ups", text="Too many sign-ups from your network. Please try again later.")
-        values = {key: request.form.get(key, "").strip()[:200] for key in ("email", "phone", "score", "within", "profile_created")}
-        values["streams"] = request.form.getlist("streams")[:20]
-        wanted, problems = destinations(values, web.email_channel, web.sms_channel)
-        sign_ups = []
-        for kind, address, url in wanted:
-            try:
-                sign_ups.append((kind, address, optin.validate_sign_up(
-                    channel=url, score=values["score"], within=values["within"], streams=values["streams"],
-                    profile_created=values["profile_created"], check=check, choices=defaults.choices,
-                )))  # fmt: skip
-            except Invalid as exc:
-                problems += [p for p in exc.problems if p not in problems]
-        if problems:
-            return page("form.html", 400, values=values, problems=[plain(p) for p in problems])
-        for kind, address, sign_up in sign_ups:
-            digest = hashlib.sha256(address.lower().encode()).hexdigest()
-            if not allowed(per_destination, "destination", digest):
-                log.info("confirmation to a %s not sent: its limit (%s) is reached", kind, web.destination_limit)
-                continue  # the same answer as when it is sent: the page reveals nothing
-            with store.write() as conn:  # the sign-up and its confirmation message, together
-                token = optin.start(conn, sign_up, ttl=ttl)
-                title, bodies = confirmation_message(f"{base_url()}/confirm/{token}", web.confirm_hours, settings(sign_up))
-                queue(conn, [confirmation(sign_up.channel, check(sign_up.channel), token, title, bodies)])
-        if sender is not None:
-            sender.wake.set()
-        kinds = " and ".join(kind for kind, _, _ in sign_ups)
-        return page("sent.html", kinds=kinds, hours=web.confirm_hours)
-
-    def sign_up_gone(state: str | None) -> tuple[str, int]:
-        if state == optin.USED:
-            return page("message.html", 410, title="This link was already used",
-                        text="The alerts it asked for are active. Every alert ends with links to change or stop them.")  # fmt: skip
-        if state == optin.EXPIRED:
-            return page("message.html", 410, title="This link has expired",
-                        text=f"Confirmation links work for {web.confirm_hours} hours. Please subscribe again from the home page.")  # fmt: skip
-        return page("message.html", 404, title="This link does not work",
-                    text="It may be mistyped, or so old that it was forgotten. You can subscribe again from the home page.")  # fmt: skip
-
-    @flask.get("/confirm/<token>")
-    def confirm_form(token: str) -> tuple[str, int]:
-        # A GET never changes anything: mail scanners open links.  It shows what the sign-up asks.
-        g.private = True
-        if not allowed(per_client, "confirm", request.remote_addr or "?"):
-            return page("message.html", 429, title="Too many attempts", text="Please try again later.")
-        with store.read() as view:
-            found = optin.lookup(view, token[:100])
-        if found is None or found[0] != optin.PENDING:
-            return sign_up_gone(found[0] if found else None)
-        return page("confirm.html", sign_up=found[1], names=labels)
-
-    @flask.post("/confirm/<token>")
-    def confirm(token: str) -> tuple[str, int]:
-        g.private = True
-        if not allowed(per_client, "confirm", request.remote_addr or "?"):
-            return page("message.html", 429, title="Too many attempts", text="Please try again later.")
-        with store.write() as tx:
-            subscriber = optin.confirm(tx, token[:100], check=check_url, defaults=defaults)
-            found = optin.lookup(tx, token[:100]) if subscriber is None else None
-        if subscriber is None:
-            return sign_up_gone(found[0] if found else None)
-        manage_url, _ = link_tokens.Links(base_url(), link_key).for_subscriber(subscriber.id)
-        return page("confirmed.html", subscriber=subscriber, manage_url=manage_url, names=labels)
-
-    def subscriber_of(token: str) -> Any:
-        """The subscriber a signed link names; a link that no longer works says why (HTTP 410)."""
-        g.private = True
-        state, subscriber_id = link_tokens.check(link_key, token[:300])
-        if state == link_tokens.EXPIRED:
-            abort(Response(*page("message.html", 410, title="This link has expired",
-                                 text="Links in alerts work for 400 days; the newest alert you received has a working one.")))  # fmt: skip
-        with store.read() as view:
-            found = subscribers.get(view, subscriber_id) if subscriber_id else None
-        if found is None and subscriber_id:
-            abort(Response(*page("message.html", 410, title="You are unsubscribed",
-                                 text="No alerts are sent for this subscription any more. You can subscribe again from the home page.")))  # fmt: skip
-        if found is None:
-            abort(404)
-        return found.subscriber
-
-    @flask.get("/unsubscribe/<token>")
-    def unsubscribe_form(token: str) -> tuple[str, int]:
-        subscriber_of(token)
-        return page("unsubscribe.html")
-
-    @flask.post("/unsubscribe/<token>")
-    @csrf.exempt
-    def unsubscribe(token: str) -> tuple[str, int]:
-        # A mail provider's RFC 8058 one-click POST (from the List-Unsubscribe header) carries no
-        # form token: the signed link is the credential.  Any other POST needs the form's token.
-        if request.form.get("List-Unsubscribe") != "One-Click":
-            csrf.protect()
-        subscriber = subscriber_of(token)
-        with store.write() as tx:
-            if subscribers.get(tx, subscriber.id):
-                manage.unsubscribe(tx, subscriber.id)
-        return page("message.html", title="You are unsubscribed", text="No more alerts will be sent to you. Good luck with your application.")
-
-    @flask.route("/manage/<token>", methods=["GET", "POST"])
-    def manage_page(token: str) -> tuple[str, int]:
-        subscriber = subscriber_of(token)
-        problems, saved = [], False
-        if request.method == "POST":
-            form = request.form
-            try:
-                with store.write() as tx:
-                    updated = manage.update(
-                        tx, subscriber.id, check=check_url, score=form.get("score", "").strip()[:10],
-                        within=form.get("within", "").strip()[:10], streams=form.getlist("streams")[:20],
-                        profile_created=form.get("profile_created", "").strip()[:40] or None, choices=defaults.choices,
-                    )  # fmt: skip
-                    paused = form.get("paused") == "on"
-                    if paused != (not updated.active):
-                        updated = manage.set_status(tx, subscriber.id, active=not paused)
-                subscriber, saved = updated, True
-            except Invalid as exc:
-                problems = [plain(p) for p in exc.problems]
-        return page("manage.html", 400 if problems else 200, subscriber=subscriber, problems=problems, saved=saved,
-                    unsubscribe_url=f"{base_url()}/unsubscribe/{token}")  # fmt: skip
-
-    _draw_pages(flask, app, page)
+    flask.register_blueprint(pages)
     return flask
 
 
-def _draw_pages(flask: Flask, app: App, page: Callable[..., tuple[str, int]]) -> None:
-    """/draws: the latest draws and a chart per stream, from the history code."""
-    charts: dict[tuple[str, str], bytes] = {}
-    labels = app.config.streams.labels
+def site() -> Site:
+    return current_app.extensions["crswatch"]  # type: ignore[no-any-return]
 
-    def records() -> list[dict[str, Any]]:
-        from scraper.store import query_draws
 
-        with app.database.reader() as view:  # the draws: this host's file
-            return query_draws(view, (), None, None)
+def allowed(limit: RateLimitItem, scope: str, who: str) -> bool:
+    """A moving-window limit kept in the store: shared by every `serve` process."""
+    with site().store.write() as conn:
+        return limits.hit(conn, f"{scope}:{who}", limit.amount, limit.get_expiry())
 
-    @flask.get("/draws")
-    def draws() -> tuple[str, int]:
-        from history.stats import oldest_first, stats
 
-        rows = records()
-        newest = sorted(rows, key=lambda r: (r["date"], r["number"]), reverse=True)[:20]
-        since = "2024-01-01"  # what the charts show, and so what their captions count
-        newest_date = newest[0]["date"] if newest else since
-        stale = (date.fromisoformat(newest_date) - timedelta(days=365)).isoformat()
-        recent = [s | ({"trend": None} if s["last_date"] < stale else {})  # no draw for a year: no current trend
-                  for s in stats(oldest_first([r for r in rows if r["date"] >= since])) if s["stream"] != "other"]  # fmt: skip
-        return page("draws.html", draws=newest, streams=recent, names=labels)
+def page(template: str, status: int = 200, **context: Any) -> Page:
+    return render_template(template, choices=site().choices, sms=bool(site().config.web.sms_channel), **context), status
 
-    @flask.get("/draws/<stream>.png")
-    def chart(stream: str) -> Response:
-        from history.stats import oldest_first
-        from history.chart import chart_bytes
 
-        if stream not in labels:
-            abort(404)
-        rows = [r for r in oldest_first(records()) if r["stream"] == stream and r["date"] >= "2024-01-01"]
-        if not rows:
-            abort(404)
-        key = (stream, f"{len(rows)}:{rows[-1]['number']}:{rows[-1]['crs']}:{rows[-1]['invitations']}")
-        if key not in charts:
-            charts[key] = chart_bytes(rows, "png", size=(770, 352), title=f"{labels[stream]}: cut-offs since 2024")
-        response = Response(charts[key], mimetype="image/png")
-        response.headers["Cache-Control"] = "public, max-age=600"
-        return response
+def settings(sign_up: optin.SignUp) -> str:
+    """The sign-up's choices in words, repeated in its confirmation message."""
+    defaults, labels = site().defaults, site().labels
+    within = defaults.within if sign_up.within is None else sign_up.within
+    text = f"CRS score {sign_up.score}, close means within {within} point{'' if within == 1 else 's'}, for: "
+    text += "; ".join(labels.get(code, code) for code in sign_up.streams)
+    if sign_up.profile_created:
+        text += f"; profile submitted {sign_up.profile_created:%Y-%m-%d %H:%M:%S} UTC"
+    return text + "."
+
+
+@pages.after_app_request
+def headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    )
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    if getattr(g, "private", False):
+        response.headers["Cache-Control"] = "no-store"
+    location = response.headers.get("Location")
+    if location:  # werkzeug's own redirects (merged slashes…) name the request's Host: never echo it
+        parts = urlsplit(location)
+        if parts.netloc and parts.netloc != urlsplit(site().own_url).netloc:
+            response.headers["Location"] = urlunsplit(("", "", parts.path or "/", parts.query, ""))
+    return response
+
+
+@pages.app_errorhandler(CSRFError)
+def csrf_failed(error: CSRFError) -> Page:
+    return page("message.html", 400, title="This form has expired", text="Please go back, reload the page and try again.")
+
+
+@pages.app_errorhandler(404)
+def not_found(error: Exception) -> Page:
+    return page("message.html", 404, title="Page not found", text="This page does not exist.")
+
+
+@pages.app_errorhandler(CrswatchError)
+@pages.app_errorhandler(StoreError)
+def unavailable(error: Exception) -> Page:
+    log.error("%s", error)
+    return page("message.html", 503, title="Please try again in a minute", text="crswatch is busy or under maintenance.")
+
+
+@pages.app_errorhandler(413)
+def too_large(error: Exception) -> Page:
+    return page("message.html", 413, title="Too much data", text="The form sent was too large.")
+
+
+@pages.get("/")
+def form() -> Page:
+    defaults = site().defaults
+    return page("form.html", values={"within": str(defaults.within), "streams": list(defaults.streams)})
+
+
+@pages.post("/")
+def subscribe() -> Page:
+    here = site()
+    web = here.config.web
+    if not allowed(here.per_client, "client", request.remote_addr or "?"):
+        return page("message.html", 429, title="Too many sign-ups", text="Too many sign-ups from your network. Please try again later.")
+    values: dict[str, Any] = {key: request.form.get(key, "").strip()[:200] for key in ("email", "phone", "score", "within", "profile_created")}
+    values["streams"] = request.form.getlist("streams")[:20]
+    wanted, problems = destinations(values, web.email_channel, web.sms_channel)
+    sign_ups = []
+    for kind, address, url in wanted:
+        try:
+            sign_ups.append((kind, address, optin.validate_sign_up(
+                channel=url, score=values["score"], within=values["within"], streams=values["streams"],
+                profile_created=values["profile_created"], check=check_url, choices=here.defaults.choices,
+            )))  # fmt: skip
+        except Invalid as exc:
+            problems += [p for p in exc.problems if p not in problems]
+    if problems:
+        return page("form.html", 400, values=values, problems=[plain(p) for p in problems])
+    ttl = timedelta(hours=web.confirm_hours)
+    for kind, address, sign_up in sign_ups:
+        digest = hashlib.sha256(address.lower().encode()).hexdigest()
+        if not allowed(here.per_destination, "destination", digest):
+            log.info("confirmation to a %s not sent: its limit (%s) is reached", kind, web.destination_limit)
+            continue  # the same answer as when it is sent: the page reveals nothing
+        with here.store.write() as conn:  # the sign-up and its confirmation message, together
+            token = optin.start(conn, sign_up, ttl=ttl)
+            title, bodies = confirmation_message(f"{here.own_url}/confirm/{token}", web.confirm_hours, settings(sign_up))
+            queue(conn, [confirmation(sign_up.channel, check_url(sign_up.channel), token, title, bodies)])
+    if here.sender is not None:
+        here.sender.wake.set()
+    kinds = " and ".join(kind for kind, _, _ in sign_ups)
+    return page("sent.html", kinds=kinds, hours=web.confirm_hours)
+
+
+def sign_up_gone(state: str | None) -> Page:
+    if state == optin.USED:
+        return page("message.html", 410, title="This link was already used",
+                    text="The alerts it asked for are active. Every alert ends with links to change or stop them.")  # fmt: skip
+    if state == optin.EXPIRED:
+        return page("message.html", 410, title="This link has expired",
+                    text=f"Confirmation links work for {site().config.web.confirm_hours} hours. Please subscribe again from the home page.")  # fmt: skip
+    return page("message.html", 404, title="This link does not work",
+                text="It may be mistyped, or so old that it was forgotten. You can subscribe again from the home page.")  # fmt: skip
+
+
+@pages.get("/confirm/<token>")
+def confirm_form(token: str) -> Page:
+    # A GET never changes anything: mail scanners open links.  It shows what the sign-up asks.
+    g.private = True
+    if not allowed(site().per_client, "confirm", request.remote_addr or "?"):
+        return page("message.html", 429, title="Too many attempts", text="Please try again later.")
+    with site().store.read() as view:
+        found = optin.lookup(view, token[:100])
+    if found is None or found[0] != optin.PENDING:
+        return sign_up_gone(found[0] if found else None)
+    return page("confirm.html", sign_up=found[1], names=site().labels)
+
+
+@pages.post("/confirm/<token>")
+def confirm(token: str) -> Page:
+    g.private = True
+    here = site()
+    if not allowed(here.per_client, "confirm", request.remote_addr or "?"):
+        return page("message.html", 429, title="Too many attempts", text="Please try again later.")
+    with here.store.write() as tx:
+        subscriber = optin.confirm(tx, token[:100], check=check_url, defaults=here.defaults)
+        found = optin.lookup(tx, token[:100]) if subscriber is None else None
+    if subscriber is None:
+        return sign_up_gone(found[0] if found else None)
+    manage_url, _ = link_tokens.Links(here.own_url, here.link_key).for_subscriber(subscriber.id)
+    return page("confirmed.html", subscriber=subscriber, manage_url=manage_url, names=here.labels)
+
+
+def subscriber_of(token: str) -> Subscriber:
+    """The subscriber a signed link names; a link that no longer works says why (HTTP 410)."""
+    g.private = True
+    state, subscriber_id = link_tokens.check(site().link_key, token[:300])
+    if state == link_tokens.EXPIRED:
+        abort(Response(*page("message.html", 410, title="This link has expired",
+                             text="Links in alerts work for 400 days; the newest alert you received has a working one.")))  # fmt: skip
+    with site().store.read() as view:
+        found = subscribers.get(view, subscriber_id) if subscriber_id else None
+    if found is None and subscriber_id:
+        abort(Response(*page("message.html", 410, title="You are unsubscribed",
+                             text="No alerts are sent for this subscription any more. You can subscribe again from the home page.")))  # fmt: skip
+    if found is None:
+        abort(404)
+    return found.subscriber
+
+
+@pages.get("/unsubscribe/<token>")
+def unsubscribe_form(token: str) -> Page:
+    subscriber_of(token)
+    return page("unsubscribe.html")
+
+
+@pages.post("/unsubscribe/<token>")
+@csrf.exempt
+def unsubscribe(token: str) -> Page:
+    # A mail provider's RFC 8058 one-click POST (from the List-Unsubscribe header) carries no
+    # form token: the signed link is the credential.  Any other POST needs the form's token.
+    if request.form.get("List-Unsubscribe") != "One-Click":
+        csrf.protect()
+    subscriber = subscriber_of(token)
+    with site().store.write() as tx:
+        if subscribers.get(tx, subscriber.id):
+            manage.unsubscribe(tx, subscriber.id)
+    return page("message.html", title="You are unsubscribed", text="No more alerts will be sent to you. Good luck with your application.")
+
+
+@pages.route("/manage/<token>", methods=["GET", "POST"])
+def manage_page(token: str) -> Page:
+    subscriber = subscriber_of(token)
+    problems: list[str] = []
+    saved = False
+    if request.method == "POST":
+        form = request.form
+        try:
+            with site().store.write() as tx:
+                updated = manage.update(
+                    tx, subscriber.id, check=check_url, score=form.get("score", "").strip()[:10],
+                    within=form.get("within", "").strip()[:10], streams=form.getlist("streams")[:20],
+                    profile_created=form.get("profile_created", "").strip()[:40] or None, choices=site().defaults.choices,
+                )  # fmt: skip
+                paused = form.get("paused") == "on"
+                if paused != (not updated.active):
+                    updated = manage.set_status(tx, subscriber.id, active=not paused)
+            subscriber, saved = updated, True
+        except Invalid as exc:
+            problems = [plain(p) for p in exc.problems]
+    return page("manage.html", 400 if problems else 200, subscriber=subscriber, problems=problems, saved=saved,
+                unsubscribe_url=f"{site().own_url}/unsubscribe/{token}")  # fmt: skip
+
+
+# --------------------------------------------------------------------------- the draws
+#: What the charts show, and so what their captions count.
+CHARTS_SINCE = "2024-01-01"
+
+
+def records() -> list[dict[str, Any]]:
+    from scraper.store import query_draws
+
+    with site().database.reader() as view:
+        return query_draws(view, (), None, None)
+
+
+@pages.get("/draws")
+def draws() -> Page:
+    from history.stats import oldest_first, stats
+
+    rows = records()
+    newest = sorted(rows, key=lambda r: (r["date"], r["number"]), reverse=True)[:20]
+    since = CHARTS_SINCE
+    newest_date = newest[0]["date"] if newest else since
+    stale = (date.fromisoformat(newest_date) - timedelta(days=365)).isoformat()
+    recent = [s | ({"trend": None} if s["last_date"] < stale else {})  # no draw for a year: no current trend
+              for s in stats(oldest_first([r for r in rows if r["date"] >= since])) if s["stream"] != "other"]  # fmt: skip
+    return page("draws.html", draws=newest, streams=recent, names=site().labels)
+
+
+@pages.get("/draws/<stream>.png")
+def chart(stream: str) -> Response:
+    from history.chart import chart_bytes
+    from history.stats import oldest_first
+
+    labels = site().labels
+    if stream not in labels:
+        abort(404)
+    rows = [r for r in oldest_first(records()) if r["stream"] == stream and r["date"] >= CHARTS_SINCE]
+    if not rows:
+        abort(404)
+    key = (stream, f"{len(rows)}:{rows[-1]['number']}:{rows[-1]['crs']}:{rows[-1]['invitations']}")
+    charts = site().charts
+    if key not in charts:
+        charts[key] = chart_bytes(rows, "png", size=(770, 352), title=f"{labels[stream]}: cut-offs since 2024")
+    response = Response(charts[key], mimetype="image/png")
+    response.headers["Cache-Control"] = "public, max-age=600"
+    return response
