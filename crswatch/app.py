@@ -6,8 +6,9 @@ from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
-from .config import Config, load_config
 from store.draws import Database
+
+from .config import Config, load_config
 
 
 class App:

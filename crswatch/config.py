@@ -13,6 +13,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from notifier.policy import Policy
 from scraper import DEFAULT_SOURCE
 from scraper.streams import BUILTIN, StreamMap
 
@@ -43,15 +44,15 @@ class Fetch:
 
 @dataclass(frozen=True)
 class Alerts:
-    retry_base: float = 60.0  # first retry delay of a failed delivery, seconds; doubles each try
-    retry_cap: float = 6 * 3600.0  # longest delay between two tries
-    max_attempts: int = 8  # a delivery that failed this many times is dead
+    retry_base: float = Policy.retry_base  # first retry delay of a failed delivery, seconds; doubles each try
+    retry_cap: float = Policy.retry_cap  # longest delay between two tries
+    max_attempts: int = Policy.max_attempts  # a delivery that failed this many times is dead
     concurrency: int = 16  # deliveries in flight at once
     operator: tuple[str, ...] = ()  # apprise URLs of the operator
     operator_after_failures: int = 3  # feed failures in a row before the operator hears of it
     public_url: str = ""  # base URL of `crswatch serve`, for links in alerts
     contact: str = ""  # an address recipients can write to (the footer of alerts, and their Reply-To)
-    lease: float = 300.0  # seconds a sender's claim on deliveries lasts (another host takes over a dead one's after it)
+    lease: float = Policy.lease  # seconds a sender's claim on deliveries lasts (another host takes over a dead one's after it)
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) ->
     config = _apply_env(config)
     for key, value in overrides.items():
         if value is not None:
-            config = replace(config, **{key: Path(value).expanduser() if key == "db" else value})
+            config = replace(config, **{key: Path(value).expanduser() if key == "db" else value})  # type: ignore[arg-type]  # a checked field name
     return config
 
 

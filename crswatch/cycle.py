@@ -17,16 +17,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from filelock import FileLock, Timeout
+from sqlalchemy import Connection
 
 from notifier.message import CORRECTION, LATE, NEW
 from notifier.outbox import Delivery, DispatchReport, Policy, announce, announced_any
 from scraper.items import Draw, FeedOutcome, Malformed, stamp
 from scraper.parse import FeedError
-from scraper.store import DRAWS, Changes, merge_draws, recognise, vet_harvest
+from scraper.store import DRAWS, Changes, Tables, merge_draws, recognise, vet_harvest
 from store import kv
-from store.sql import Store
-
 from store.draws import Database
+from store.sql import Store
 
 from .config import Config
 from .errors import Busy, FeedRejected, FetchFailed
@@ -183,9 +183,8 @@ def _store(config: Config, database: Database, store: Store, harvest: Any, now: 
         first_run = stored == 0 and not announced_any(conn)
         report = CycleReport("updated", changes=changes, first_run=first_run, dry_run=dry_run)
         seen = stamp(now)
-        new = [(d, {"first_seen": seen, "revision": 0}) for d in changes.new]
-        edited = [(d, {"first_seen": old.get("first_seen", seen), "revision": old.get("revision", 0) + 1}, old) for d, old in changes.changed]
-        fresh = announce(conn, [(d.number, 0, NEW, seen, d.to_record()) for d, _ in new]
+        new, edited = changes.new_records(), changes.changed_records()  # as merge_draws stored them
+        fresh = announce(conn, [(d.number, rec["revision"], NEW, seen, d.to_record()) for d, rec in new]
                          + [(d.number, rec["revision"], CORRECTION, seen, d.to_record()) for d, rec, _ in edited])  # fmt: skip
         if not first_run:
             _plan(conn, report, now, [(d, rec) for d, rec in new if (d.number, 0, NEW) in fresh],
@@ -197,7 +196,7 @@ def _store(config: Config, database: Database, store: Store, harvest: Any, now: 
     return report, after, None
 
 
-def _plan(conn: Any, report: CycleReport, now: datetime, new: list[tuple[Draw, dict[str, Any]]],
+def _plan(conn: Connection, report: CycleReport, now: datetime, new: list[tuple[Draw, dict[str, Any]]],
           edited: list[tuple[Draw, dict[str, Any], dict[str, Any]]] = (), late: list[tuple[Draw, dict[str, Any]]] = ()) -> None:  # type: ignore[assignment]  # fmt: skip
     """Plan and queue the alerts of what was announced now: matched against the subscribers whose
     score and margin reach the lowest cut-off involved (the database filters), with each draw's
@@ -209,7 +208,7 @@ def _plan(conn: Any, report: CycleReport, now: datetime, new: list[tuple[Draw, d
     if not (new or edited or late):
         return
     cutoffs = [d.crs for d, _ in new] + [min(d.crs, old["crs"]) for d, _, old in edited] + [d.crs for d, _ in late]
-    seen = first_seen(conn, {d.number for d, *_ in [*new, *edited, *late]})
+    seen = first_seen(conn, {d.number for d, _ in new} | {d.number for d, _, _ in edited} | {d.number for d, _ in late})
     new = [(d, rec | {"first_seen": seen.get(d.number, rec["first_seen"])}) for d, rec in new]
     edited = [(d, rec | {"first_seen": seen.get(d.number, rec["first_seen"])}, old) for d, rec, old in edited]
     late = [(d, old | {"first_seen": seen.get(d.number, old.get("first_seen"))}) for d, old in late]
@@ -222,7 +221,7 @@ def _validators(source: str, outcome: FeedOutcome) -> dict[str, Any]:
     return {"source": source, "etag": outcome.etag, "last_modified": outcome.last_modified, "sha256": outcome.sha256}
 
 
-def _recognise(tx: Any, conn: Any, config: Config, now: datetime, report: CycleReport) -> None:
+def _recognise(tx: Tables, conn: Connection, config: Config, now: datetime, report: CycleReport) -> None:
     """Re-classify draws stored as `other` that `[streams]` now names; queue their late alerts."""
     if report.first_run or not len(tx.table(DRAWS)):
         return
@@ -237,7 +236,7 @@ def _recognise(tx: Any, conn: Any, config: Config, now: datetime, report: CycleR
         log.warning("draw #%s %r recognised as stream %s", draw.number, draw.program, draw.stream)
 
 
-def _update_status(conn: Any, now: datetime, outcome: str, message: str, new: list[str] | None = None, held: list[Malformed] | None = None) -> dict[str, Any]:
+def _update_status(conn: Connection, now: datetime, outcome: str, message: str, new: list[str] | None = None, held: list[Malformed] | None = None) -> dict[str, Any]:
     from notifier.mask import mask_text
 
     message = mask_text(message)  # kept, shown by `status` and sent to the operator

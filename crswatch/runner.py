@@ -11,15 +11,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from scraper.items import stamp
+from store import kv
+from store.draws import Database
+from store.errors import StoreBusy, StoreError
+from store.sql import Store
 
 from .config import Config
 from .cycle import cycle_lock, run_check, send_operator
-from store.draws import Database
 from .errors import Busy, CrswatchError
 from .schedule import Plan, expected_interval, trigger_for
-from store import kv
-from store.errors import StoreBusy, StoreError
-from store.sql import Store
 
 log = logging.getLogger("crswatch.run")
 SHUTDOWN_GRACE = 120.0  # seconds a cycle in progress may take to finish after SIGTERM

@@ -6,24 +6,30 @@ host and live in the SQL store (`store.kv`)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from tinydb import Query, TinyDB
+from tinydb import Query
 
+from scraper.store import Tables
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from .config import Config
 
 META = "meta"
 
 
-def get_meta(db: TinyDB, key: str) -> dict[str, Any]:
+def get_meta(db: Tables, key: str) -> dict[str, Any]:
     doc = db.table(META).get(Query().key == key)
     return dict(doc) if doc else {}
 
 
-def put_meta(db: TinyDB, key: str, values: dict[str, Any]) -> None:
+def put_meta(db: Tables, key: str, values: dict[str, Any]) -> None:
     db.table(META).upsert({"key": key, **values}, Query().key == key)
 
 
-def report(view: Any, conn: Any, config: Any, now: datetime, store: str = "") -> dict[str, Any]:
+def report(view: Tables, conn: Connection, config: Config, now: datetime, store: str = "") -> dict[str, Any]:
     """Everything `crswatch status` shows, and whether it is healthy."""
     from notifier.outbox import counts
     from scraper.store import query_draws

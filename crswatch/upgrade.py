@@ -16,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from sqlalchemy import Connection
 
 from scraper.items import Draw
 from store import kv
-from store.sql import Store
-
 from store.draws import Database
 from store.errors import DatabaseError
+from store.sql import Store
 
 log = logging.getLogger("crswatch")
 
@@ -51,14 +51,14 @@ def upgrade(database: Database, store: Store) -> None:
         old.rename(old.with_name(old.name + ".migrated"))
 
 
-def _announce_history(conn: Any, draws: list[dict[str, Any]]) -> None:
+def _announce_history(conn: Connection, draws: list[dict[str, Any]]) -> None:
     from notifier.message import NEW
     from notifier.outbox import announce
 
     announce(conn, [(d["number"], 0, NEW, d.get("first_seen") or d.get("updated_at") or "", Draw.from_record(d).to_record()) for d in draws])
 
 
-def _move(conn: Any, old: Path, main: dict[str, Any]) -> dict[str, int]:
+def _move(conn: Connection, old: Path, main: dict[str, Any]) -> dict[str, int]:
     from notifier.outbox import Delivery, Policy, queue
     from subscribers import store as subscribers
     from subscribers.model import Subscriber
@@ -98,7 +98,7 @@ def _move(conn: Any, old: Path, main: dict[str, Any]) -> dict[str, int]:
     for doc in (main.get("meta") or {}).values():
         if doc.get("key") in ("status", "run"):
             kv.put(conn, doc["key"], {k: v for k, v in doc.items() if k != "key"})
-    return {"subscribers": len(people), "deliveries": len(outbox), "pending sign-ups": len(waiting)}  # type: ignore[dict-item]
+    return {"subscribers": len(people), "deliveries": len(outbox), "pending sign-ups": len(waiting)}
 
 
 def _old_hash(url: str) -> str:

@@ -77,15 +77,15 @@ def figure(records: Sequence[dict[str, Any]], *, score: int | None = None, title
         color = PALETTE[k % len(PALETTE)]
         when_drawn = [date.fromisoformat(d["date"]) for d in draws]
         cutoffs = [d["crs"] for d in draws]
-        ax.scatter(when_drawn, cutoffs, s=[marker_area(d["invitations"], biggest) for d in draws], color=color,
+        ax.scatter(mdates.date2num(when_drawn), cutoffs, s=[marker_area(d["invitations"], biggest) for d in draws], color=color,
                    alpha=0.45, linewidths=0, zorder=2)  # fmt: skip
         for run in runs(when_drawn, cutoffs):
-            ax.plot(*zip(*run, strict=True), color=color, linewidth=1.6, marker="o" if len(run) == 1 else None,
+            ax.plot(mdates.date2num([day for day, _ in run]), [crs for _, crs in run], color=color, linewidth=1.6, marker="o" if len(run) == 1 else None,
                     markersize=3, zorder=3)  # fmt: skip
         handles.append(Line2D([], [], color=color, linewidth=2.5, label=f"{stream} ({len(draws)} draw{'s' if len(draws) > 1 else ''})"))
     # Outside the axes, under them: the legend never hides a draw (above them, constrained layout
     # would not keep it off the title).
-    column = 45 + 7.5 * max(len(h.get_label()) for h in handles)  # pixels: swatch, gap, and ~7.5 px a character
+    column = 45 + 7.5 * max(len(str(h.get_label())) for h in handles)  # pixels: swatch, gap, and ~7.5 px a character
     fig.legend(handles=handles, loc="outside lower center", ncols=max(1, min(len(handles), int((size[0] - 20) // column))), frameon=False)
     locator = mdates.AutoDateLocator(minticks=3, maxticks=max(3, size[0] // 110))
     ax.xaxis.set_major_locator(locator)
@@ -95,7 +95,7 @@ def figure(records: Sequence[dict[str, Any]], *, score: int | None = None, title
     ax.grid(color="#e6e6e6", linewidth=1, zorder=0)
     ax.set_axisbelow(True)
     if len(set(days)) == 1:
-        ax.set_xlim(days[0] - timedelta(days=3), days[0] + timedelta(days=3))
+        ax.set_xlim(mdates.date2num(days[0] - timedelta(days=3)), mdates.date2num(days[0] + timedelta(days=3)))
     if score is not None:
         ax.axhline(score, color="#000000", linewidth=1.2, linestyle=(0, (5, 3)), zorder=4)
         ax.margins(y=0.08)

@@ -79,9 +79,9 @@ def adjusted(cutoffs: Sequence[int], feature: Feature) -> float:
     if len(pairs) < MIN_FIT or now >= len(feature) or feature[now] is None:
         return levels[now]
     xs, ys = zip(*pairs, strict=True)
-    mx, my = statistics.fmean(xs), statistics.fmean(ys)  # type: ignore[arg-type]
-    spread = sum((x - mx) ** 2 for x in xs)  # type: ignore[operator]
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / spread if spread else 0.0  # type: ignore[operator]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    spread = sum((x - mx) ** 2 for x in xs)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / spread if spread else 0.0
     return levels[now] + my + slope * (feature[now] - mx)  # type: ignore[operator]
 
 

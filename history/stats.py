@@ -1,7 +1,7 @@
 """Draw history: the questions candidates ask, computed from the stored draw records.
 
 Pure functions over plain draw records (as stored) so that every command — stats, whatif, pool,
-chart — filters the same way.  The what-if verdicts come from `notifier.match`, the same code
+chart — filters the same way.  The what-if verdicts come from `scraper.invited`, the same code
 that decides alerts.
 """
 
@@ -127,9 +127,9 @@ def pool_rows(record: dict[str, Any], previous: dict[str, Any] | None, score: in
     above = [b for b in FINE_BANDS if int(b.split("-")[0]) >= floor]
     count = sum(pool[b] for b in above)
     line = f"{count:,} candidates at or above the {band} band (score {score}) as of {record.get('pool_as_of')}"
-    if before:
+    if before and previous:
         earlier = sum(before[b] for b in above)
-        line += f"; {count - earlier:+,} since {previous.get('pool_as_of')} (draw #{previous['number']})"  # type: ignore[index]
+        line += f"; {count - earlier:+,} since {previous.get('pool_as_of')} (draw #{previous['number']})"
     return rows, line
 
 

@@ -14,13 +14,27 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Connection
+
+from scraper.invited import Verdict
 from scraper.items import Draw
+from store.sql import Store
 from subscribers.links import Links
 from subscribers.store import channel_hash, find_many
 
-from scraper.invited import Verdict
 from .message import Alert, render
-from .outbox import CONFIRMATION, Delivery, DispatchReport, Policy, cancel, claim, claimant, record, record_sent, records
+from .outbox import (
+    CONFIRMATION,
+    Delivery,
+    DispatchReport,
+    Policy,
+    cancel,
+    claim,
+    claimant,
+    record,
+    record_sent,
+    records,
+)
 from .send import Outgoing, send_many
 
 Clock = Callable[[], datetime]
@@ -31,7 +45,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def dispatch(store: Any, policy: Policy, *, concurrency: int, links: Links | None = None, clock: Clock = utcnow,
+def dispatch(store: Store, policy: Policy, *, concurrency: int, links: Links | None = None, clock: Clock = utcnow,
              kinds: tuple[str, ...] = (), contact: str = "") -> DispatchReport:  # fmt: skip
     """Send every due delivery (queued, and failed ones whose next try has come), chunk by chunk."""
     report = DispatchReport()
@@ -51,7 +65,7 @@ def dispatch(store: Any, policy: Policy, *, concurrency: int, links: Links | Non
         log.info("dispatch: %d claimed, prepared in %.2f s, sent in %.2f s", len(claimed), prepared - started, time.perf_counter() - prepared)
 
 
-def _prepare(conn: Any, claimed: list[Delivery], links: Links | None, owner: str, report: DispatchReport,
+def _prepare(conn: Connection, claimed: list[Delivery], links: Links | None, owner: str, report: DispatchReport,
              contact: str = "") -> tuple[list[Outgoing], dict[str, Delivery]]:  # fmt: skip
     draws = {key: Draw.from_record(rec) for key, rec in records(conn, {(d.draw, d.revision, d.kind) for d in claimed if d.kind != CONFIRMATION}).items()}
     subscribers = find_many(conn, {d.subscriber for d in claimed if d.kind != CONFIRMATION})
@@ -88,7 +102,7 @@ class Results:
     most that many.  One thread writes, a group of results per transaction; the senders only wait
     when the bound is reached."""
 
-    def __init__(self, store: Any, policy: Policy, owner: str, clock: Clock, report: DispatchReport, bound: int):
+    def __init__(self, store: Store, policy: Policy, owner: str, clock: Clock, report: DispatchReport, bound: int):
         self.store, self.policy, self.owner, self.clock, self.report = store, policy, owner, clock, report
         self.gate = threading.BoundedSemaphore(max(1, bound))
         self.queue: queue.Queue[tuple[Delivery, bool, str, datetime] | None] = queue.Queue()

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from scraper.items import Draw, stamp
+from scraper.invited import Verdict, may_concern, verdict
+from scraper.items import Draw, from_iso, stamp
 from subscribers.model import ACTIVE
 from subscribers.store import channel_hash
 
-from scraper.invited import Verdict, verdict
 from .message import CORRECTION, LATE, NEW
 from .outbox import Delivery, delivery_id
 
@@ -20,7 +20,7 @@ def plan(
     changed: list[tuple[Draw, dict[str, Any], dict[str, Any]]],
     subscribers: Iterable[dict[str, Any]],
     now: datetime,
-    late: list[tuple[Draw, dict[str, Any]]] = (),  # type: ignore[assignment]
+    late: Sequence[tuple[Draw, dict[str, Any]]] = (),
 ) -> list[Delivery]:
     """Deliveries for new draws and for corrections whose verdict changed, oldest draw first.
 
@@ -30,7 +30,7 @@ def plan(
     Only active subscribers who subscribed before a draw was first seen are alerted about it.
     """
     now_stamp = stamp(now)
-    work = [(draw, record, None, NEW) for draw, record in new]
+    work: list[tuple[Draw, dict[str, Any], dict[str, Any] | None, str]] = [(draw, record, None, NEW) for draw, record in new]
     work += [(draw, record, previous, CORRECTION) for draw, record, previous in changed]
     work += [(draw, previous, previous, LATE) for draw, previous in late]
     work.sort(key=lambda item: (item[0].date, item[1].get("first_seen", "")))
@@ -47,7 +47,7 @@ def plan(
                 if said is None:
                     continue
             else:
-                before = _verdict(previous["stream"], previous["crs"], _when(previous.get("tie_break")), doc)
+                before = _verdict(previous["stream"], previous["crs"], from_iso(previous.get("tie_break")), doc)
                 if before == said or (kind == LATE and (before is not None or said is None)):
                     continue  # nothing new to say; a late alert only for those who heard nothing
             for channel in doc["channels"]:
@@ -64,24 +64,19 @@ def plan(
                         kind=kind,
                         queued_at=now_stamp,
                         seq=len(deliveries),
-                        previous=_summary(previous) if previous and kind == CORRECTION else _late(previous) if kind == LATE else None,
+                        previous=_summary(previous) if previous and kind == CORRECTION else _late(previous) if kind == LATE and previous else None,
                     )
                 )
     return deliveries
 
 
 def _verdict(stream: str, crs: int, tie_break: datetime | None, doc: dict[str, Any]) -> Verdict | None:
-    score = doc["score"]
-    if score < crs - doc["within"] or not (stream == "general" or stream in doc["streams"]):
-        return None  # the fast path: most of 100,000 subscribers stop here
-    return verdict(
-        stream=stream, crs=crs, tie_break=tie_break, score=score, within=doc["within"],
-        streams=doc["streams"], profile_created=_when(doc.get("profile_created")),
-    )  # fmt: skip
+    score, within, streams = doc["score"], doc["within"], doc["streams"]
+    if not may_concern(stream=stream, crs=crs, score=score, within=within, streams=streams):
+        return None  # the profile time is read only for the few it may concern
+    return verdict(stream=stream, crs=crs, tie_break=tie_break, score=score, within=within, streams=streams,
+                   profile_created=from_iso(doc.get("profile_created")))  # fmt: skip
 
-
-def _when(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None
 
 
 def _late(record: dict[str, Any]) -> dict[str, Any]:

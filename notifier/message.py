@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from scraper.invited import Verdict
 from scraper.items import Draw
 from scraper.streams import short_name
 from subscribers.links import Links
 from subscribers.model import Subscriber
-
-from scraper.invited import Verdict
 
 NEW, CORRECTION, LATE = "new", "correction", "late"
 

@@ -32,26 +32,14 @@ from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
 from scraper.items import stamp
 
+from .policy import LEASE, Policy
 from .tables import announcements, deliveries
 
 QUEUED, SENT, FAILED, DEAD, CANCELLED = "queued", "sent", "failed", "dead", "cancelled"
 CONFIRMATION = "confirmation"  # a delivery kind besides the alerts' new / correction / late
 STATUSES = (QUEUED, SENT, FAILED, DEAD, CANCELLED)
 KEEP_SENT = timedelta(days=30)  # finished deliveries are pruned after this
-LEASE = timedelta(minutes=5)  # a claim lasts this long (a chunk is sent in seconds)
 CHUNK = 1000  # deliveries claimed at a time: several senders share a large fan-out
-
-
-@dataclass(frozen=True)
-class Policy:
-    retry_base: float = 60.0
-    retry_cap: float = 6 * 3600.0
-    max_attempts: int = 8
-    lease: float = LEASE.total_seconds()  # seconds a sender's claim lasts
-
-    def delay(self, attempts: int) -> float:
-        """Capped exponential backoff: base, 2×base, 4×base, … up to the cap."""
-        return min(self.retry_cap, self.retry_base * 2 ** max(0, attempts - 1))
 
 
 @dataclass(frozen=True)
@@ -122,7 +110,7 @@ def announce(conn: Connection, items: Iterable[tuple[str, int, str, str, dict[st
         return set()
     # one statement: RETURNING names only the rows inserted (multi-row VALUES batches, as in `queue`)
     statement = _insert_ignoring(conn, announcements, None).returning(announcements.c.draw, announcements.c.revision, announcements.c.kind)
-    return {tuple(r) for r in conn.execute(statement, rows)}  # type: ignore[misc]
+    return {tuple(r) for r in conn.execute(statement, rows)}
 
 
 def first_seen(conn: Connection, draws: Iterable[str]) -> dict[str, str]:
@@ -163,11 +151,9 @@ def queue(conn: Connection, planned: Iterable[Delivery]) -> int:
 
 
 def _insert_ignoring(conn: Connection, table: Any, values: dict[str, Any] | None) -> Any:
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    statement = dialect_insert(table)
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    statement: Any = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(table)
     if values is not None:
         statement = statement.values(values)
     return statement.on_conflict_do_nothing()
@@ -187,10 +173,10 @@ def claim(conn: Connection, now: datetime, owner: str, limit: int = CHUNK, only_
           lease: float = LEASE.total_seconds(), due_by: datetime | None = None) -> list[Delivery]:  # fmt: skip
     """Claim up to `limit` due deliveries (queued, or failed whose next try has come by `due_by`,
     default now), oldest first, that nobody holds: never two senders for one delivery."""
-    at = _iso(now)
+    at = stamp(now)
     _release_dead_claims(conn, at)
     due = and_(
-        or_(deliveries.c.status == QUEUED, and_(deliveries.c.status == FAILED, deliveries.c.next_try <= _iso(due_by or now))),
+        or_(deliveries.c.status == QUEUED, and_(deliveries.c.status == FAILED, deliveries.c.next_try <= stamp(due_by or now))),
         or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < at),
     )
     if only_kinds:
@@ -199,7 +185,7 @@ def claim(conn: Connection, now: datetime, owner: str, limit: int = CHUNK, only_
     ids = list(conn.scalars(query.with_for_update(skip_locked=True)))
     if not ids:
         return []
-    conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(claimed_until=_iso(now + timedelta(seconds=lease)), claimed_by=owner))
+    conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(claimed_until=stamp(now + timedelta(seconds=lease)), claimed_by=owner))
     rows = conn.execute(select(deliveries).where(deliveries.c.id.in_(ids))).mappings().all()
     found = sorted((Delivery.from_row(r) for r in rows), key=lambda d: (d.queued_at, d.seq))
     return found
@@ -241,11 +227,11 @@ def record(conn: Connection, delivery: Delivery, ok: bool, error: str, at: datet
     holder records it, and only once (None otherwise)."""
     attempts = delivery.attempts + 1
     if ok:
-        values: dict[str, Any] = {"status": SENT, "sent_at": _iso(at), "attempts": attempts, "last_error": "", "payload": None}
+        values: dict[str, Any] = {"status": SENT, "sent_at": stamp(at), "attempts": attempts, "last_error": "", "payload": None}
     elif attempts >= policy.max_attempts:
         values = {"status": DEAD, "attempts": attempts, "last_error": error, "next_try": None}
     else:
-        values = {"status": FAILED, "attempts": attempts, "last_error": error, "next_try": _iso(at + timedelta(seconds=policy.delay(attempts)))}
+        values = {"status": FAILED, "attempts": attempts, "last_error": error, "next_try": stamp(at + timedelta(seconds=policy.delay(attempts)))}
     values |= {"claimed_until": None, "claimed_by": None}
     mine = and_(deliveries.c.id == delivery.id, deliveries.c.claimed_by == owner, deliveries.c.status.in_((QUEUED, FAILED)))
     if conn.execute(update(deliveries).where(mine).values(values)).rowcount != 1:
@@ -258,7 +244,7 @@ def record_sent(conn: Connection, sent: list[Delivery], at: datetime, owner: str
     if not sent:
         return 0
     mine = and_(deliveries.c.id.in_([d.id for d in sent]), deliveries.c.claimed_by == owner, deliveries.c.status.in_((QUEUED, FAILED)))
-    values = {"status": SENT, "sent_at": _iso(at), "attempts": deliveries.c.attempts + 1, "last_error": "", "payload": None,
+    values = {"status": SENT, "sent_at": stamp(at), "attempts": deliveries.c.attempts + 1, "last_error": "", "payload": None,
               "claimed_until": None, "claimed_by": None}  # fmt: skip
     return conn.execute(update(deliveries).where(mine).values(values)).rowcount
 
@@ -286,7 +272,7 @@ def counts(conn: Connection) -> dict[str, int]:
 
 
 def any_due(conn: Connection, now: datetime) -> bool:
-    at = _iso(now)
+    at = stamp(now)
     due = or_(deliveries.c.status == QUEUED, and_(deliveries.c.status == FAILED, deliveries.c.next_try <= at))
     return conn.execute(select(deliveries.c.id).where(due).limit(1)).first() is not None
 
@@ -301,7 +287,7 @@ def requeue(conn: Connection, ids: Iterable[str] = (), all_dead: bool = False) -
 
 def prune(conn: Connection, now: datetime) -> None:
     """Finished deliveries older than KEEP_SENT go (an announced draw is never planned again)."""
-    horizon = _iso(now - KEEP_SENT)
+    horizon = stamp(now - KEEP_SENT)
     finished = deliveries.c.status.in_((SENT, CANCELLED))
     conn.execute(delete(deliveries).where(finished, func.coalesce(deliveries.c.sent_at, deliveries.c.queued_at) < horizon))
 
@@ -331,6 +317,3 @@ class DispatchReport:
         elif outcome.status == DEAD:
             self.dead.append(outcome.delivery)
 
-
-def _iso(moment: datetime) -> str:
-    return stamp(moment)

@@ -19,10 +19,10 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from email.header import Header
-from datetime import UTC, datetime
-from email.utils import format_datetime, formataddr, make_msgid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.header import Header
+from email.utils import format_datetime, formataddr, make_msgid
 from functools import lru_cache, partial
 from typing import Any
 
@@ -135,11 +135,6 @@ def body_format(plugin: Any) -> str:
     return HTML if str(getattr(first, "value", first)) == HTML and HTML in formats else TEXT
 
 
-def format_of(url: str) -> str:
-    plugin = load(url)
-    return body_format(plugin) if plugin else TEXT
-
-
 @dataclass(frozen=True)
 class Result:
     url: str = field(repr=False)  # secret: never in a repr or log line
@@ -238,6 +233,7 @@ def _send_mail_route(pool: ThreadPoolExecutor, items: list[Outgoing], concurrenc
                 batch.append(Mail(item.key, plugin.from_addr[1], parts))
             if not batch:
                 continue
+            assert account is not None  # a batch holds mails, each of which named its account
             route = routes.get(account)
             if route is None:
                 remember(account.password or "")

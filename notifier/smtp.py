@@ -21,9 +21,9 @@ their alert.  Other servers and channels are sent from other threads meanwhile.
 
 from __future__ import annotations
 
+import queue
 import smtplib
 import ssl
-import queue
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -138,7 +138,7 @@ class Session:
                 self.smtp = self._connect()
             assert self.smtp is not None
             try:
-                refused = {}
+                refused: dict[str, tuple[int, bytes]] = {}
                 for recipients, data in mail.parts:
                     refused |= self.smtp.sendmail(mail.sender, recipients, data)
             except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:

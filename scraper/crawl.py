@@ -45,7 +45,9 @@ def run_reactor(main: Callable[[], Awaitable[T]]) -> T:
     from scrapy.utils.reactor import install_reactor
 
     install_reactor(ASYNCIO_REACTOR)
-    from twisted.internet import reactor
+    from twisted.internet import reactor as installed
+
+    reactor: Any = installed  # the module stands for the installed reactor (typed as an interface)
 
     outcome: dict[str, Any] = {}
 

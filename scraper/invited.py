@@ -28,6 +28,12 @@ def is_open(draw_stream: str, streams: Collection[str]) -> bool:
     return draw_stream == "general" or draw_stream in streams
 
 
+def may_concern(*, stream: str, crs: int, score: int, within: int, streams: Collection[str]) -> bool:
+    """The pre-filter: False when the draw can give this subscriber no verdict at all.  Cheap, and
+    where most of 100,000 subscribers stop, before their profile time is even read."""
+    return score >= crs - within and is_open(stream, streams)
+
+
 def verdict(
     *,
     stream: str,
@@ -38,7 +44,7 @@ def verdict(
     streams: Collection[str],
     profile_created: datetime | None,
 ) -> Verdict | None:
-    if not is_open(stream, streams):
+    if not may_concern(stream=stream, crs=crs, score=score, within=within, streams=streams):
         return None
     if score > crs:
         return Verdict.INVITED
@@ -46,6 +52,4 @@ def verdict(
         if tie_break is None or profile_created is None:
             return Verdict.AT_CUTOFF
         return Verdict.INVITED if profile_created < tie_break else Verdict.JUST_MISSED
-    if crs - within <= score:
-        return Verdict.CLOSE
-    return None
+    return Verdict.CLOSE  # crs - within <= score < crs

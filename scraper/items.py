@@ -22,6 +22,9 @@ SUB_BANDS: frozenset[str] = frozenset(f"{low}-{low + 9}" for low in range(401, 5
 FINE_BANDS: tuple[str, ...] = tuple(b for b in POOL_BANDS if b not in ("451-500", "401-450", "total"))
 
 
+_Date = date
+
+
 @dataclass(frozen=True, slots=True)
 class Draw:
     """One round of invitations, parsed.  `raw` is the round exactly as published."""
@@ -37,7 +40,7 @@ class Draw:
     eligible_programs: tuple[str, ...] = ()
     url: str | None = None
     pool: dict[str, int] | None = None
-    pool_as_of: date | None = None
+    pool_as_of: _Date | None = None  # (`date` is a field's name in here)
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
@@ -46,12 +49,12 @@ class Draw:
         return {
             "number": self.number,
             "date": self.date.isoformat(),
-            "drawn_at": _iso(self.drawn_at),
+            "drawn_at": iso(self.drawn_at),
             "program": self.program,
             "stream": self.stream,
             "invitations": self.invitations,
             "crs": self.crs,
-            "tie_break": _iso(self.tie_break),
+            "tie_break": iso(self.tie_break),
             "eligible_programs": list(self.eligible_programs),
             "url": self.url,
             "pool": self.pool,
@@ -68,8 +71,8 @@ class Draw:
             stream=rec["stream"],
             invitations=rec["invitations"],
             crs=rec["crs"],
-            drawn_at=_from_iso(rec.get("drawn_at")),
-            tie_break=_from_iso(rec.get("tie_break")),
+            drawn_at=from_iso(rec.get("drawn_at")),
+            tie_break=from_iso(rec.get("tie_break")),
             eligible_programs=tuple(rec.get("eligible_programs") or ()),
             url=rec.get("url"),
             pool=rec.get("pool"),
@@ -111,7 +114,8 @@ class Malformed:
     reason: str
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
+    """A moment as the records keep it: ISO 8601, UTC written Z (None stays None)."""
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
@@ -121,5 +125,6 @@ def stamp(moment: datetime) -> str:
     return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
-def _from_iso(value: str | None) -> datetime | None:
+def from_iso(value: str | None) -> datetime | None:
+    """A moment a record keeps (`iso` or `stamp`), read back; None or empty stays None."""
     return datetime.fromisoformat(value) if value else None

@@ -8,8 +8,8 @@ cannot be read; the tolerant fields (draw time, tie-break, pool, link) become No
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
 from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 

@@ -7,8 +7,8 @@ is the app's job (`crswatch.cycle`), which owns the database.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 

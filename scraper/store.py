@@ -11,14 +11,22 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
-from tinydb import TinyDB
+from tinydb.table import Table
 
 from .items import Draw, Malformed, stamp
 from .parse import FeedError
 from .pipelines import Harvest
 from .streams import OTHER, StreamMap
+
+
+class Tables(Protocol):
+    """What this module needs of the draws file: its TinyDB tables by name (`store.draws`'s
+    transactions and read-only views are such)."""
+
+    def table(self, name: str) -> Table: ...
+
 
 DRAWS = "draws"
 REVISIONS = "draw_revisions"
@@ -38,6 +46,14 @@ class Changes:
     unchanged: int = 0
     malformed: list[Malformed] = field(default_factory=list)  # held: unreadable, implausible, or an edit to look at
     recognised: list[tuple[Draw, dict[str, Any]]] = field(default_factory=list)  # (draw, record while `other`)
+    stored: dict[str, dict[str, Any]] = field(default_factory=dict)  # number → the record as now stored, new and changed ones
+
+    def new_records(self) -> list[tuple[Draw, dict[str, Any]]]:
+        return [(draw, self.stored[draw.number]) for draw in self.new]
+
+    def changed_records(self) -> list[tuple[Draw, dict[str, Any], dict[str, Any]]]:
+        """(draw, record now, record before) for every edited draw."""
+        return [(draw, self.stored[draw.number], old) for draw, old in self.changed]
 
     def summary(self) -> str:
         text = f"{len(self.new)} new, {len(self.changed)} changed, {self.unchanged} unchanged"
@@ -59,7 +75,7 @@ def vet_harvest(harvest: Harvest, stored: int) -> None:
 
 
 def merge_draws(
-    db: TinyDB, draws: Iterable[Draw], now: datetime, malformed: Iterable[Malformed] = (), accept: Iterable[str] = ()
+    db: Tables, draws: Iterable[Draw], now: datetime, malformed: Iterable[Malformed] = (), accept: Iterable[str] = ()
 ) -> Changes:
     """Store new draws, update edited ones (old version to the revision log), delete nothing.
 
@@ -83,6 +99,7 @@ def merge_draws(
         if old is None:
             fresh.append(draw.to_record() | {"first_seen": seen, "updated_at": seen, "revision": 0})
             changes.new.append(draw)
+            changes.stored[draw.number] = fresh[-1]
         elif old.get("raw") != draw.raw:
             doubt = doubtful_edit(old, draw)
             if doubt and draw.number not in accepted:
@@ -94,7 +111,7 @@ def merge_draws(
                 "updated_at": seen,
                 "revision": old.get("revision", 0) + 1,
             }
-            edited[draw.number] = record
+            edited[draw.number] = changes.stored[draw.number] = record
             edited_ids.append(old.doc_id)
             changes.changed.append((draw, dict(old)))
         else:
@@ -122,7 +139,7 @@ def doubtful_edit(old: dict[str, Any], draw: Draw) -> str | None:
     return None
 
 
-def recognise(db: TinyDB, streams: StreamMap, now: datetime) -> list[tuple[Draw, dict[str, Any]]]:
+def recognise(db: Tables, streams: StreamMap, now: datetime) -> list[tuple[Draw, dict[str, Any]]]:
     """Draws stored as `other` whose name `streams` now knows: re-classified in this transaction.
 
     Returns (draw as re-classified, record as it was).  Each draw leaves `other` once, so a
@@ -147,7 +164,7 @@ def draw_order(draw: Draw | dict[str, Any]) -> tuple[Any, ...]:
 
 
 def query_draws(
-    db: TinyDB,
+    db: Tables,
     streams: Iterable[str] = (),
     since: date | None = None,
     until: date | None = None,
@@ -157,7 +174,7 @@ def query_draws(
     wanted = set(streams)
     low = since.isoformat() if since else ""
     high = until.isoformat() if until else "9999"
-    rows = [
+    rows: list[dict[str, Any]] = [
         doc
         for doc in db.table(DRAWS).all()
         if (not wanted or doc["stream"] in wanted) and low <= doc["date"] <= high
@@ -166,7 +183,7 @@ def query_draws(
     return rows[:limit] if limit else rows
 
 
-def find_draw(db: TinyDB, number: str) -> dict[str, Any] | None:
+def find_draw(db: Tables, number: str) -> dict[str, Any] | None:
     number = number.strip().lstrip("#")
     for doc in db.table(DRAWS).all():
         if doc["number"] == number:
@@ -174,7 +191,7 @@ def find_draw(db: TinyDB, number: str) -> dict[str, Any] | None:
     return None
 
 
-def names_seen(db: TinyDB) -> list[dict[str, Any]]:
+def names_seen(db: Tables) -> list[dict[str, Any]]:
     """Every (stream, draw name) stored: how many draws, the last date, their numbers (newest first)."""
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for doc in db.table(DRAWS).all():
@@ -187,5 +204,5 @@ def names_seen(db: TinyDB) -> list[dict[str, Any]]:
     return out
 
 
-def revisions_of(db: TinyDB, number: str) -> list[dict[str, Any]]:
+def revisions_of(db: Tables, number: str) -> list[dict[str, Any]]:
     return [doc for doc in db.table(REVISIONS).all() if doc["number"] == number]

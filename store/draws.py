@@ -28,6 +28,7 @@ import orjson
 from filelock import FileLock, Timeout
 from tinydb import TinyDB
 from tinydb.storages import Storage
+from tinydb.table import Table
 
 from .errors import DatabaseBusy, DatabaseError
 
@@ -67,7 +68,7 @@ class Transaction:
             self._db = TinyDB(storage=lambda: storage)
         return self._db
 
-    def table(self, name: str) -> Any:
+    def table(self, name: str) -> Table:
         return self.db.table(name)
 
     def flush(self) -> None:

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import secrets as random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import Column, Connection, MetaData, String, Table, Text, select, update
+
+if TYPE_CHECKING:
+    from .sql import Store
 
 metadata = MetaData()
 meta = Table("meta", metadata, Column("key", String(64), primary_key=True), Column("value", Text, nullable=False))
@@ -23,7 +26,7 @@ def put(conn: Connection, key: str, value: dict[str, Any]) -> None:
         conn.execute(meta.insert().values(key=key, value=data))
 
 
-def secret(store: Any, name: str) -> bytes:
+def secret(store: Store, name: str) -> bytes:
     """A random 256-bit key kept in the store, made on first use and shared by every host (it
     signs the links in alerts: a link made by one host works on another's `serve`)."""
     key = f"key:{name}"

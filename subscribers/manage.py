@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import Connection
+
+from scraper.streams import SUBSCRIBABLE
+
 from . import store, validate
 from .identity import destination_key
 from .model import ACTIVE, PAUSED, Subscriber, hash_token, new_token
 from .validate import ChannelCheck, Invalid
-
-from scraper.streams import SUBSCRIBABLE
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,7 @@ class Defaults:
 
 
 def subscribe(
-    tx: Any,
+    tx: Connection,
     *,
     score: Any,
     channels: Iterable[str],
@@ -68,7 +70,7 @@ def subscribe(
     return subscriber, True
 
 
-def _new(tx: Any, values: dict[str, Any], defaults: Defaults, now: datetime, taken: set[str] | None = None) -> Subscriber:
+def _new(tx: Connection, values: dict[str, Any], defaults: Defaults, now: datetime, taken: set[str] | None = None) -> Subscriber:
     subscriber_id = store.unique_id(tx, taken)
     token = new_token(subscriber_id)
     return Subscriber(
@@ -94,7 +96,7 @@ def _merged(base: Subscriber, values: dict[str, Any]) -> Subscriber:
 
 
 def update(
-    tx: Any,
+    tx: Connection,
     key: str,
     *,
     check: ChannelCheck,
@@ -131,14 +133,14 @@ def update(
     return updated
 
 
-def set_status(tx: Any, key: str, active: bool) -> Subscriber:
+def set_status(tx: Connection, key: str, active: bool) -> Subscriber:
     found = store.require(tx, key)
     updated = found.subscriber.with_changes(status=ACTIVE if active else PAUSED)
     store.replace_all(tx, [(found, updated)])
     return updated
 
 
-def unsubscribe(tx: Any, key: str) -> Subscriber:
+def unsubscribe(tx: Connection, key: str) -> Subscriber:
     found = store.require(tx, key)
     store.delete(tx, found)
     return found.subscriber
@@ -147,7 +149,7 @@ def unsubscribe(tx: Any, key: str) -> Subscriber:
 IMPORT_COLUMNS = ("name", "score", "within", "streams", "profile_created", "channels")
 
 
-def import_csv(tx: Any, text: str, *, check: ChannelCheck, defaults: Defaults, now: datetime | None = None) -> tuple[int, int]:
+def import_csv(tx: Connection, text: str, *, check: ChannelCheck, defaults: Defaults, now: datetime | None = None) -> tuple[int, int]:
     """Import rows `name,score,within,streams,profile_created,channels` in one batch.
 
     All rows are validated first; any bad row → nothing imported and `Invalid` lists every bad
@@ -193,7 +195,7 @@ def _row_values(row: dict[str, Any], check: ChannelCheck, now: datetime, choices
     )
 
 
-def _store_rows(tx: Any, rows: list[dict[str, Any]], defaults: Defaults, now: datetime) -> tuple[int, int]:
+def _store_rows(tx: Connection, rows: list[dict[str, Any]], defaults: Defaults, now: datetime) -> tuple[int, int]:
     """One batch: one scan of the channel index, one read and one write per touched shard."""
     owner_of = store.owners(tx, (c.url for values in rows for c in values["channels"]))
     existing = store.find_many(tx, set(owner_of.values()))

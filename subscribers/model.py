@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from scraper.items import stamp
+from scraper.items import from_iso, iso, stamp
 
 DEFAULT_WITHIN = 10  # points below the cut-off that still deserve a "close" alert
 DEFAULT_STREAMS = ("cec", "fsw", "fst")
@@ -75,7 +75,7 @@ class Subscriber:
             "score": self.score,
             "within": self.within,
             "streams": list(self.streams),
-            "profile_created": _iso(self.profile_created),
+            "profile_created": iso(self.profile_created),
             "channels": [{"url": c.url, "masked": c.masked} for c in self.channels],
             "created_at": stamp(self.created_at),
             "status": self.status,
@@ -90,17 +90,10 @@ class Subscriber:
             score=doc["score"],
             within=doc["within"],
             streams=tuple(doc["streams"]),
-            profile_created=_parse(doc.get("profile_created")),
+            profile_created=from_iso(doc.get("profile_created")),
             channels=tuple(Channel(c["url"], c["masked"]) for c in doc["channels"]),
             created_at=datetime.fromisoformat(doc["created_at"]),
             status=doc.get("status", ACTIVE),
             token_hash=doc.get("token_hash") or hash_token(doc["token"]),  # "token": stored in clear before 0.2
         )
 
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat().replace("+00:00", "Z") if moment else None
-
-
-def _parse(text: str | None) -> datetime | None:
-    return datetime.fromisoformat(text) if text else None

@@ -1,4 +1,4 @@
-"""The matching table: every verdict, every boundary, from the rules in notifier/match.py."""
+"""The matching table: every verdict, every boundary, from the rule in scraper/invited.py."""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -34,9 +35,9 @@ from notifier.message import confirmation_message
 from notifier.outbox import confirmation, queue
 from notifier.send import check_url
 from store import limits
+from store.draws import Database
 from store.errors import StoreError
 from store.kv import secret
-from store.draws import Database
 from store.sql import Store
 from subscribers import links as link_tokens
 from subscribers import manage, optin
@@ -70,7 +71,7 @@ class Site:
     charts: dict[tuple[str, str], bytes] = field(default_factory=dict)  # per stream and data version
 
     @property
-    def labels(self) -> dict[str, str]:
+    def labels(self) -> Mapping[str, str]:
         return self.config.streams.labels
 
     @property
@@ -111,7 +112,7 @@ def create_app(app: App, sender: ConfirmationSender | None = None) -> Flask:
 
 
 def site() -> Site:
-    return current_app.extensions["crswatch"]  # type: ignore[no-any-return]
+    return current_app.extensions["crswatch"]
 
 
 def allowed(limit: RateLimitItem, scope: str, who: str) -> bool:

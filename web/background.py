@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from collections.abc import Callable
+
+from notifier.policy import Policy
+from store.sql import Store
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +18,7 @@ POLL = 5.0  # seconds between looks for due retries when no sign-up wakes the se
 
 
 class ConfirmationSender:
-    def __init__(self, store: Any, policy: Any, concurrency: int = 4):
+    def __init__(self, store: Store | Callable[[], Store], policy: Policy, concurrency: int = 4):
         self._store, self.policy, self.concurrency = store, policy, concurrency  # the store, or a function giving it
         self.wake = threading.Event()
         self.stopped = threading.Event()

@@ -27,7 +27,9 @@ def parse_day(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 def _known_streams(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> tuple[str, ...]:
     """Stream codes are the built-in ones plus those `[streams]` in the configuration adds."""
-    labels = ctx.find_object(App).config.streams.labels
+    app = ctx.find_object(App)
+    assert app is not None  # made by the main group before any option of a command is read
+    labels = app.config.streams.labels
     for value in values:
         if value not in labels:
             raise click.BadParameter(f"{value!r} is not a stream code; valid: {', '.join(labels)} (see: crswatch streams)")

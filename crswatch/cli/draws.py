@@ -44,9 +44,10 @@ def check(app: App, source: str | None, dry_run: bool, wait: float, accept: tupl
       crswatch check
       crswatch check --source file:///tmp/ee_rounds_123_en.json --dry-run
     """
-    from ..cycle import run_check
     from notifier.mask import scrub
     from scraper.crawl import run_reactor
+
+    from ..cycle import run_check
 
     if source and "://" not in source:
         raise errors.UsageError(f"--source {source!r} is not a URL; for a file use file://{Path(source).expanduser().resolve()}")

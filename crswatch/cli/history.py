@@ -9,10 +9,10 @@ from typing import Any
 
 import click
 
-from .. import errors
-from ..app import App
 from scraper.items import SUB_BANDS
 
+from .. import errors
+from ..app import App
 from .common import check_order, parse_day, stream_option
 from .output import emit, format_option
 
@@ -85,9 +85,8 @@ def whatif(app: App, score: int, streams: tuple[str, ...], profile_created: str 
       crswatch whatif --score 510 --stream cec --since 2025-01-01
       crswatch whatif --score 495 --stream cec --stream french --profile-created 2025-03-01 --format csv
     """
-    from subscribers import validate
-
     from history.stats import whatif as compute
+    from subscribers import validate
 
     try:
         created = validate.profile_created(profile_created)

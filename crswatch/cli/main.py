@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -26,11 +27,12 @@ from ..config import ConfigError
 class CrswatchGroup(click.Group):
     """Turns expected failures into one line on stderr and a documented exit code."""
 
-    def main(self, *args: Any, **kwargs: Any) -> Any:
+    def main(self, args: Sequence[str] | None = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:  # fmt: skip
         """click's own usage errors too: one line `crswatch: error: …`, exit 2; a closed pipe
         (`crswatch draws | head -1`) ends quietly with exit 0."""
         try:
-            result = super().main(*args, standalone_mode=False, **kwargs)
+            result = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
             try:
                 sys.stdout.flush()  # here, not at exit, where a closed pipe would be reported
             except BrokenPipeError:

@@ -154,8 +154,9 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     from web import create_app
 
     config = app.with_config(web=replace(app.config.web, host=host or app.config.web.host, port=port or app.config.web.port))
-    from ..cycle import policy_of
     from web.background import ConfirmationSender
+
+    from ..cycle import policy_of
 
     host, port = config.web.host, config.web.port
     _free(host, port)  # a taken port is said before anything is made on disk

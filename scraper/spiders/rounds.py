@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import stat
-from pathlib import Path
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 from typing import Any
 
 import scrapy
@@ -18,7 +18,6 @@ from twisted.python.failure import Failure
 from .. import DEFAULT_SOURCE
 from ..items import FeedOutcome, RawRound
 from ..parse import FeedError, parse_feed
-
 
 
 class RoundsSpider(scrapy.Spider):

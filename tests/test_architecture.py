@@ -1,0 +1,70 @@
+"""The layout's rules, read from the code (every import, those inside functions too): data flows
+one way through the stages, the read side reads draws only, the store knows no domain."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from helpers import ROOT
+
+STAGES = ("scraper", "subscribers", "notifier")  # in the order data flows
+OURS = (*STAGES, "history", "store", "web", "crswatch")
+#: package → the packages of ours it may import (itself aside)
+ALLOWED = {
+    "scraper": {"store"},
+    "subscribers": {"scraper", "store"},
+    "notifier": {"scraper", "subscribers", "store"},
+    "history": {"scraper"},
+    "store": set(),
+    "web": {*STAGES, "history", "store", "crswatch"},
+    "crswatch": {*STAGES, "history", "store", "web"},
+}
+
+
+def imports(package: str) -> list[tuple[str, int, str]]:
+    """(file, line, top-level package of ours) for every import in a package."""
+    found = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue  # relative imports stay inside the package
+            found += [(str(path.relative_to(ROOT)), node.lineno, name.split(".")[0]) for name in names if name.split(".")[0] in OURS]
+    return found
+
+
+#: The schema's history names the stages' tables; a data migration may call a stage's pure rule
+#: (0002 re-keys channels with `subscribers.identity`).  The engine itself (store/*.py) may not.
+EXCEPTIONS = {("store/migrations/", "subscribers")}
+
+
+@pytest.mark.parametrize("package", ALLOWED)
+def test_each_package_imports_only_what_the_layout_allows(package: str) -> None:
+    wrong = [f"{file}:{line} imports {name}" for file, line, name in imports(package)
+             if name != package and name not in ALLOWED[package] and not any(file.startswith(f) and name == n for f, n in EXCEPTIONS)]  # fmt: skip
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_rules_are_checked_for_every_package() -> None:
+    packages = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests", "bench"}
+    assert packages == set(ALLOWED)
+
+
+def test_a_broken_rule_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "scraper").mkdir()
+    (tmp_path / "scraper" / "bad.py").write_text("def f():\n    from notifier.outbox import queue\n    import crswatch.cli\n")
+    monkeypatch.setattr("test_architecture.ROOT", tmp_path)
+    assert [name for _, _, name in imports("scraper")] == ["notifier", "crswatch"]
+
+
+def test_the_readme_draws_the_tree() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Architecture", 1)[1].split("\n## ", 1)[0]
+    for package in ALLOWED:
+        assert f"{package}/" in section, package
