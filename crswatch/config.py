@@ -80,6 +80,7 @@ class Web:
     confirm_hours: int = 48  # a confirmation link works this long, once
     client_limit: str = "10/hour"  # sign-ups per client address (limits syntax: N/second|minute|hour|day)
     destination_limit: str = "3/day"  # confirmation messages per e-mail address or phone number
+    api_limit: str = "1200/minute"  # reads of /api and the feeds per client address (kept in each serve process)
     proxies: int = 0  # reverse proxies in front (their X-Forwarded-For is trusted that deep)
     connections: int = 1000  # open connections waitress keeps at most (idle ones included)
     idle_timeout: int = 10  # seconds a connection may stay idle or trickle before it is closed
@@ -284,9 +285,10 @@ def web_problems(web: Web) -> list[str]:
             except ValueError as exc:
                 problems.append(f"web.{name} cannot be used: {exc}")
     try:
-        parse_limit(web.client_limit), parse_limit(web.destination_limit)
+        parse_limit(web.client_limit), parse_limit(web.destination_limit), parse_limit(web.api_limit)
     except ValueError:
-        problems.append(f"web.client_limit / web.destination_limit must read like 10/hour or 3/day, not {web.client_limit!r} / {web.destination_limit!r}")
+        problems.append(f"web.client_limit / web.destination_limit / web.api_limit must read like 10/hour or 3/day, not "
+                        f"{web.client_limit!r} / {web.destination_limit!r} / {web.api_limit!r}")  # fmt: skip
     if web.confirm_hours < 1:
         problems.append(f"web.confirm_hours must be at least 1, not {web.confirm_hours}")
     return problems

@@ -46,6 +46,7 @@ from subscribers.manage import Defaults
 from subscribers.model import Subscriber
 from subscribers.validate import Invalid
 
+from .api import api
 from .background import ConfirmationSender
 from .forms import destinations, plain
 
@@ -68,7 +69,9 @@ class Site:
     own_url: str  # links in messages never come from the request's Host header (which a client chooses)
     sender: ConfirmationSender | None
     database: Database  # the draws: this host's file
+    api_limit: RateLimitItem
     charts: dict[tuple[str, str], bytes] = field(default_factory=dict)  # per stream and data version
+    answers: dict[Any, tuple[bytes, str]] = field(default_factory=dict)  # the open data, per query and data version (web.api)
 
     @property
     def labels(self) -> Mapping[str, str]:
@@ -102,12 +105,13 @@ def create_app(app: App, sender: ConfirmationSender | None = None) -> Flask:
         config=config, store=store, defaults=app.subscriber_defaults, link_key=secret(store, "links"),
         per_client=parse_limit(web.client_limit), per_destination=parse_limit(web.destination_limit),
         own_url=(config.alerts.public_url or f"http://{web.host}:{web.port}").rstrip("/"), sender=sender,
-        database=app.database,
+        database=app.database, api_limit=parse_limit(web.api_limit),
     )  # fmt: skip
     csrf.init_app(flask)
     if web.proxies:
         flask.wsgi_app = ProxyFix(flask.wsgi_app, x_for=web.proxies)  # type: ignore[method-assign]
     flask.register_blueprint(pages)
+    flask.register_blueprint(api)
     return flask
 
 

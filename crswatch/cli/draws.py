@@ -8,17 +8,15 @@ from pathlib import Path
 
 import click
 
+from history.answers import DRAW_KEYS
 from scraper.items import SUB_BANDS
 
 from .. import errors
 from ..app import App
-from ..cycle import cycle_lock
 from .common import check_order, parse_day, stream_option
 from .output import emit, format_option
 
 DRAW_COLUMNS = ("number", "date", "stream", "program", "invitations", "crs", "tie_break")
-DRAW_KEYS = ("number", "date", "drawn_at", "program", "stream", "invitations", "crs", "tie_break",
-             "url", "eligible_programs", "pool_as_of")  # fmt: skip
 
 
 
@@ -47,7 +45,7 @@ def check(app: App, source: str | None, dry_run: bool, wait: float, accept: tupl
     from notifier.mask import scrub
     from scraper.crawl import run_reactor
 
-    from ..cycle import run_check
+    from ..cycle import cycle_lock, run_check
 
     if source and "://" not in source:
         raise errors.UsageError(f"--source {source!r} is not a URL; for a file use file://{Path(source).expanduser().resolve()}")
@@ -97,7 +95,7 @@ def draws(ctx: click.Context, streams: tuple[str, ...], since: date | None, unti
     if fmt == "table":
         emit(rows, DRAW_COLUMNS, fmt)
     else:
-        emit(({k: row.get(k) for k in DRAW_KEYS} for row in rows), DRAW_KEYS, fmt)
+        emit(({k: row.get(k) for k in DRAW_KEYS} for row in rows), DRAW_KEYS, fmt)  # the shape of history.answers.draw_list
 
 
 @draws.command("show")
@@ -114,16 +112,16 @@ def draws_show(app: App, number: str, fmt: str) -> None:
     """
     import json
 
-    from scraper.store import find_draw, revisions_of
+    from history.answers import draw_detail
 
     with app.database.reader() as view:
-        record = find_draw(view, number)
-        revisions = revisions_of(view, record["number"]) if record else []
+        record = draw_detail(view, number)
     if record is None:
         raise errors.UsageError(f"no draw numbered {number!r} is stored (try: crswatch draws --limit 5)")
     if fmt == "json":
-        click.echo(json.dumps(dict(record) | {"revisions": revisions}, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(record, indent=2, ensure_ascii=False))
         return
+    revisions = record["revisions"]
     fields = [
         ("Draw", f"#{record['number']}"),
         ("Date", record["date"]),
@@ -165,25 +163,10 @@ def streams_command(app: App, fmt: str) -> None:
       crswatch streams
       crswatch streams --format json
     """
-    from scraper.store import names_seen
+    from history.answers import stream_list
 
-    known = app.config.streams
     with app.database.reader() as view:
-        seen = names_seen(view)
-    rows = []
-    for code, label in known.labels.items():
-        names = [n for n in seen if n["stream"] == code]
-        rows.append({
-            "code": code,
-            "label": label,
-            "draws": sum(n["draws"] for n in names),
-            "last": max((n["last"] for n in names), default=None),
-            "names": [{k: n[k] for k in ("name", "draws", "last")} | ({"numbers": n["numbers"]} if code == "other" else {}) for n in names],
-        })  # fmt: skip
-    for code in sorted({n["stream"] for n in seen} - set(known.labels)):  # a code that left the configuration
-        names = [n for n in seen if n["stream"] == code]
-        rows.append({"code": code, "label": "(no longer configured)", "draws": sum(n["draws"] for n in names),
-                     "last": max(n["last"] for n in names), "names": [{k: n[k] for k in ("name", "draws", "last")} for n in names]})  # fmt: skip
+        rows = stream_list(view, app.config.streams.labels)
     if fmt == "json":
         emit(rows, ("code", "label", "draws", "last", "names"), fmt)
         return

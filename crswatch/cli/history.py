@@ -225,24 +225,13 @@ def forecast(app: App, streams: tuple[str, ...], score: int | None, draws: int, 
       crswatch forecast --stream cec --score 505 --draws 3
       crswatch forecast --format json
     """
-    from history.forecast import MIN_HISTORY
-    from history.forecast import forecast as compute
+    from history.answers import NoAnswer, forecast_rows
+    from history.stats import oldest_first
 
-    series = _series(app, streams)
-    newest = max(dates[-1] for dates, _, _ in series.values())
-    rows = []
-    for stream, (dates, cutoffs, features) in series.items():
-        active = streams or (newest - dates[-1]).days <= 365
-        if len(cutoffs) >= MIN_HISTORY and active and stream != "other":
-            rows.append(compute(stream, dates, cutoffs, score, draws, features).to_dict())
-    if not rows:
-        raise errors.UsageError(f"no stream has the {MIN_HISTORY} draws a forecast needs")
-    rows.sort(key=lambda r: -r["draws_used"])
-    today = max(newest, date.today())
-    for row in rows:  # a date already past is no forecast: the draw is overdue
-        row["overdue"] = bool(row["next_date"] and row["next_date"] < today.isoformat())
-        if score is not None and "p_invited" not in row:
-            row["p_invited"] = None  # too little history for a number
+    try:
+        rows = forecast_rows(oldest_first(_records(app)), streams, score, draws, date.today())
+    except NoAnswer as exc:
+        raise errors.UsageError(str(exc)) from None
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
         return
