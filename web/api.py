@@ -69,7 +69,8 @@ def cached(kind: str, make: Callable[[], tuple[bytes, str]]) -> Response:
     if modified:
         response.last_modified = modified
     response.headers["Cache-Control"] = "public, max-age=60"
-    return response.make_conditional(request)
+    response.make_conditional(request)  # turns itself into a 304 when the client has this version
+    return response
 
 
 @api.before_request
@@ -248,7 +249,7 @@ def _atom(stream: str | None) -> bytes:
         if row.get("url"):
             entry.link(href=row["url"], rel="alternate", type="text/html")
     fg.updated(newest)
-    return fg.atom_str(pretty=False)  # type: ignore[no-any-return]
+    return fg.atom_str(pretty=False)
 
 
 def _facts(row: dict[str, Any]) -> str:
