@@ -5,29 +5,17 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from scraper.invited import Verdict
 from scraper.items import Draw
-from scraper.streams import short_name
+from scraper.streams import label, short_name
 from subscribers.links import Links
 from subscribers.model import Subscriber
 
+from .i18n import Texts
+
 NEW, CORRECTION, LATE = "new", "correction", "late"
-
-#: The verdict first in every subject, short enough for a phone.
-HEADLINES = {
-    Verdict.INVITED: "Invited",
-    Verdict.AT_CUTOFF: "At the cut-off",
-    Verdict.JUST_MISSED: "Just missed (tie-break)",
-    Verdict.CLOSE: "Close",
-}
-
-NEXT_STEPS = (
-    "What to do next: sign in to your IRCC account and look for the invitation to apply (ITA). "
-    "It is valid for 60 days, so start your police certificates and the immigration medical exam now."
-)
 
 
 @dataclass(frozen=True)
@@ -42,93 +30,139 @@ class Alert:
 
 
 def render(alert: Alert, links: Links | None = None, contact: str = "") -> tuple[str, dict[str, str]]:
-    """(title, {"text": …, "html": …}) for one alert; with `links`, its manage and unsubscribe pages."""
+    """(title, {"text": …, "html": …}) for one alert, in the subscriber's language; with `links`,
+    its manage and unsubscribe pages."""
     draw, sub = alert.draw, alert.subscriber
-    headline = HEADLINES[alert.verdict] if alert.verdict else "No longer in your range"
-    if alert.verdict is Verdict.CLOSE:
-        headline = f"Close ({plural(draw.crs - sub.score, 'point')} short)"
-    prefix = {CORRECTION: "Correction: ", LATE: "Late: "}.get(alert.kind, "")
-    title = f"{prefix}{headline}: #{draw.number} {short_name(draw.stream, draw.program)}, cut-off {draw.crs}"
+    t = Texts(sub.language)
+    _, ngettext = t.gettext, t.ngettext
+    title = _("{prefix}{headline}: #{number} {stream}, cut-off {crs}").format(
+        prefix={CORRECTION: _("Correction: "), LATE: _("Late: ")}.get(alert.kind, ""),
+        headline=headline(alert, t), number=draw.number, stream=short_name(draw.stream, draw.program, sub.language), crs=draw.crs,
+    )  # fmt: skip
     lines: list[tuple[str, str]] = []
     if alert.kind == CORRECTION and alert.previous:
-        lines.append(("Correction", f"IRCC changed this draw after it was announced ({_changes(alert.previous, draw)})."))
+        lines.append((_("Correction"), _("IRCC changed this draw after it was announced ({changes}).").format(changes=_changes(alert.previous, draw, t))))
     if alert.kind == LATE:
-        lines.append(("Late alert", f"published on {_day(draw)}, recognised now: crswatch did not know this program's name until today."))
+        lines.append((_("Late alert"), _("published on {day}, recognised now: crswatch did not know this program's name until today.").format(day=t.day(draw.date))))
+    tie = _("profiles submitted before {moment}").format(moment=t.moment(draw.tie_break)) if draw.tie_break else _("not published")
     lines += [
-        ("Draw", f"#{draw.number}, {_day(draw)}"),
-        ("Program", draw.program),
-        ("Invitations", f"{draw.invitations:,}"),
-        ("CRS cut-off", str(draw.crs)),
-        ("Tie-break", f"profiles submitted before {_stamp(draw.tie_break)}" if draw.tie_break else "not published"),
-        ("Your score", f"{sub.score} ({_difference(sub.score - draw.crs)})"),
+        (_("Draw"), _("#{number}, {day}").format(number=draw.number, day=t.day(draw.date))),
+        (_("Program"), program(draw, sub.language)),
+        (_("Invitations"), t.number(draw.invitations)),
+        (_("CRS cut-off"), str(draw.crs)),
+        (_("Tie-break"), tie),
+        (_("Your score"), f"{sub.score} ({_difference(sub.score - draw.crs, t)})"),
     ]
-    verdict_text = explain(alert)
-    steps = NEXT_STEPS if alert.verdict is Verdict.INVITED else ""
+    verdict_text = explain(alert, t)
+    steps = next_steps(t) if alert.verdict is Verdict.INVITED else ""
     link = draw.url or ""
-    stop = _stop(sub, links, contact)
-    text = "\n".join(f"{label}: {value}" for label, value in lines)
+    stop = _stop(sub, links, contact, t)
+    text = "\n".join(_("{label}: {value}").format(label=label, value=value) for label, value in lines)
     text += f"\n\n{verdict_text}" + (f"\n\n{steps}" if steps else "")
-    text += (f"\n\nOfficial details: {link}" if link else "") + f"\n\n{stop.text}"
-    return title, {"text": text, "html": _html(title, lines, verdict_text, steps, link, stop)}
+    text += ("\n\n" + _("Official details: {link}").format(link=link) if link else "") + f"\n\n{stop.text}"
+    return title, {"text": text, "html": _html(title, lines, verdict_text, steps, link, stop, t)}
 
 
-def explain(alert: Alert) -> str:
+def headline(alert: Alert, t: Texts) -> str:
+    """The verdict first in every subject, short enough for a phone."""
+    _, ngettext = t.gettext, t.ngettext
+    match alert.verdict:
+        case Verdict.INVITED:
+            return _("Invited")
+        case Verdict.AT_CUTOFF:
+            return _("At the cut-off")
+        case Verdict.JUST_MISSED:
+            return _("Just missed (tie-break)")
+        case Verdict.CLOSE:
+            gap = alert.draw.crs - alert.subscriber.score
+            return ngettext("Close ({count} point short)", "Close ({count} points short)", gap).format(count=t.number(gap))
+        case _:
+            return _("No longer in your range")
+
+
+def program(draw: Draw, language: str) -> str:
+    """The draw's program or category: as IRCC named it, or in French from the table beside the
+    stream codes (a name crswatch does not know stays as IRCC published it)."""
+    if language == "fr" and draw.stream != "other":
+        return label(draw.stream, "fr") or draw.program
+    return draw.program
+
+
+def next_steps(t: Texts) -> str:
+    return t.gettext(
+        "What to do next: sign in to your IRCC account and look for the invitation to apply (ITA). "
+        "It is valid for 60 days, so start your police certificates and the immigration medical exam now."
+    )
+
+
+def explain(alert: Alert, t: Texts | None = None) -> str:
     """The verdict in plain words."""
+    t = t or Texts(alert.subscriber.language)
+    _, ngettext = t.gettext, t.ngettext
     draw, sub = alert.draw, alert.subscriber
-    tie = _stamp(draw.tie_break) if draw.tie_break else None
+    tie = t.moment(draw.tie_break) if draw.tie_break else None
     match alert.verdict:
         case Verdict.INVITED if sub.score > draw.crs:
-            return f"Your score {sub.score} is above the cut-off {draw.crs}: you should have received an invitation to apply."
+            return _("Your score {score} is above the cut-off {crs}: you should have received an invitation to apply.").format(score=sub.score, crs=draw.crs)
         case Verdict.INVITED:
-            return (
-                f"Your score equals the cut-off {draw.crs} and your profile was submitted on {_stamp(sub.profile_created)}, "
-                f"before the tie-break time {tie}: you should have received an invitation to apply."
-            )
+            return _(
+                "Your score equals the cut-off {crs} and your profile was submitted on {submitted}, "
+                "before the tie-break time {tie}: you should have received an invitation to apply."
+            ).format(crs=draw.crs, submitted=t.moment(sub.profile_created), tie=tie)
         case Verdict.AT_CUTOFF:
-            rule = f"only profiles submitted before {tie} were invited" if tie else "IRCC did not publish the tie-break time"
-            return (
-                f"Your score equals the cut-off {draw.crs}: {rule}. "
+            rule = _("only profiles submitted before {tie} were invited").format(tie=tie) if tie else _("IRCC did not publish the tie-break time")
+            return _(
+                "Your score equals the cut-off {crs}: {rule}. "
                 "Check your IRCC account; add your profile submission time to your subscription for an exact answer."
-            )
+            ).format(crs=draw.crs, rule=rule)
         case Verdict.JUST_MISSED:
-            return (
-                f"Your score equals the cut-off {draw.crs}, but your profile was submitted on {_stamp(sub.profile_created)}, "
-                f"not before the tie-break time {tie}: you just missed this draw."
-            )
+            return _(
+                "Your score equals the cut-off {crs}, but your profile was submitted on {submitted}, "
+                "not before the tie-break time {tie}: you just missed this draw."
+            ).format(crs=draw.crs, submitted=t.moment(sub.profile_created), tie=tie)
         case Verdict.CLOSE:
-            gap = draw.crs - sub.score
-            return f"Not this time: the cut-off was {plural(gap, 'point')} above your score (you asked to hear within {plural(sub.within, 'point')})."
+            gap, within = draw.crs - sub.score, sub.within
+            return _("Not this time: the cut-off was {gap} above your score (you asked to hear within {within}).").format(
+                gap=ngettext("{count} point", "{count} points", gap).format(count=t.number(gap)),
+                within=ngettext("{count} point", "{count} points", within).format(count=t.number(within)),
+            )
         case _:
-            return "After IRCC's correction this draw is no longer within your range; please disregard the earlier alert."
+            return _("After IRCC's correction this draw is no longer within your range; please disregard the earlier alert.")
 
 
 def test_message(subscriber: Subscriber, links: Links | None = None, contact: str = "") -> tuple[str, dict[str, str]]:
-    title = "crswatch test alert"
+    t = Texts(subscriber.language)
+    _ = t.gettext
+    title = _("crswatch test alert")
     text = (
-        f"This is a test from crswatch. Alerts for CRS score {subscriber.score} "
-        f"(streams: {' '.join(subscriber.streams)}, within {subscriber.within} points) will arrive here.\n\n"
-        + _stop(subscriber, links, contact).text
-    )
+        _("This is a test from crswatch. Alerts for CRS score {score} (streams: {streams}, within {within} points) will arrive here.").format(
+            score=subscriber.score, streams=" ".join(subscriber.streams), within=subscriber.within)
+        + "\n\n" + _stop(subscriber, links, contact, t).text
+    )  # fmt: skip
     return title, {"text": text, "html": f"<p>{html.escape(text).replace(chr(10), '<br>')}</p>"}
 
 
-def confirmation_message(link: str, hours: int, settings: str = "") -> tuple[str, dict[str, str]]:
+def confirmation_message(link: str, hours: int, settings: str = "", language: str = "en") -> tuple[str, dict[str, str]]:
     """The double opt-in message sent to an address typed into the subscription page."""
-    title = "Confirm your Express Entry draw alerts"
-    asked = f"The alerts asked for: {settings}\n\n" if settings else ""
+    t = Texts(language)
+    _ = t.gettext
+    title = _("Confirm your Express Entry draw alerts")
+    someone = _("Someone, hopefully you, asked crswatch to send Express Entry draw alerts to this address.")
+    asked = _("The alerts asked for: {settings}").format(settings=settings) if settings else ""
+    ignore = _("If it was not you, ignore this message: nothing will be sent here unless someone confirms on that page.")
+    confirm = _("Confirm your alerts")
     text = (
-        "Someone, hopefully you, asked crswatch to send Express Entry draw alerts to this address.\n\n"
-        f"{asked}To confirm, open this link within {hours} hours:\n{link}\n\n"
-        "If it was not you, ignore this message: nothing will be sent here unless someone confirms on that page."
-    )
+        f"{someone}\n\n" + (f"{asked}\n\n" if asked else "")
+        + _("To confirm, open this link within {hours} hours:").format(hours=hours) + f"\n{link}\n\n{ignore}"
+    )  # fmt: skip
     e = html.escape
     body = (
-        "<html><body><p>Someone, hopefully you, asked crswatch to send Express Entry draw alerts to this address.</p>"
-        + (f"<p>The alerts asked for: {e(settings)}</p>" if settings else "")
-        + f"<p><a href=\"{e(link)}\">Confirm your alerts</a> (the link works for {hours} hours).</p>"
-        "<p style='color:#555'>If it was not you, ignore this message: nothing will be sent here unless someone confirms on that page.</p>"
-        "</body></html>"
-    )
+        f"<html><body><p>{e(someone)}</p>"
+        + (f"<p>{e(asked)}</p>" if asked else "")
+        + f"<p><a href=\"{e(link)}\">{e(confirm)}</a> "
+        + e(_("(the link works for {hours} hours).").format(hours=hours)) + "</p>"
+        f"<p style='color:#555'>{e(ignore)}</p></body></html>"
+    )  # fmt: skip
     return title, {"text": text, "html": body}
 
 
@@ -139,60 +173,61 @@ class Stop:
     unsubscribe: str = ""
 
 
-def _stop(sub: Subscriber, links: Links | None, contact: str = "") -> Stop:
+def _stop(sub: Subscriber, links: Links | None, contact: str = "", t: Texts | None = None) -> Stop:
     """How to change or stop alerts: the subscriber's own pages; else a person to write to (the
     operator's `[alerts] contact`, also the e-mails' Reply-To); else the operator's command."""
-    ask = f" Questions: {contact}" if contact else ""
+    t = t or Texts(sub.language)
+    _ = t.gettext
+    ask = " " + _("Questions: {contact}").format(contact=contact) if contact else ""
     if links:
         manage, unsubscribe = links.for_subscriber(sub.id)
-        return Stop(f"Change your alerts: {manage}\nTo stop these alerts: {unsubscribe}{ask}", manage, unsubscribe)
+        text = _("Change your alerts: {manage}").format(manage=manage) + "\n" + _("To stop these alerts: {unsubscribe}").format(unsubscribe=unsubscribe)
+        return Stop(text + ask, manage, unsubscribe)
     if contact:
-        return Stop(f"To stop these alerts or change them, reply to this message or write to {contact} (your subscription: {sub.id}).")
-    return Stop(f"To stop these alerts, ask the operator to run: crswatch unsubscribe {sub.id}")
+        return Stop(_("To stop these alerts or change them, reply to this message or write to {contact} (your subscription: {id}).").format(contact=contact, id=sub.id))
+    return Stop(_("To stop these alerts, ask the operator to run: crswatch unsubscribe {id}").format(id=sub.id))
 
 
-def _html(title: str, lines: list[tuple[str, str]], verdict: str, steps: str, link: str, stop: Stop) -> str:
-    e = html.escape
+def _html(title: str, lines: list[tuple[str, str]], verdict: str, steps: str, link: str, stop: Stop, t: Texts) -> str:
+    _, e = t.gettext, html.escape
     rows = "".join(f"<tr><th align='left' style='padding-right:1em'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in lines)
     parts = [f"<h2>{e(title)}</h2>", f"<table>{rows}</table>", f"<p><strong>{e(verdict)}</strong></p>"]
     if steps:
         parts.append(f"<p>{e(steps)}</p>")
     if link:
-        parts.append(f"<p><a href=\"{e(link)}\">Official details of draw on canada.ca</a></p>")
+        details = _("Official details of draw on canada.ca")
+        parts.append(f"<p><a href=\"{e(link)}\">{e(details)}</a></p>")
     if stop.unsubscribe:
-        stop_html = f'<a href="{e(stop.manage)}">Change your alerts</a> · <a href="{e(stop.unsubscribe)}">Unsubscribe</a>'
+        change, leave = _("Change your alerts"), _("Unsubscribe")
+        stop_html = f'<a href="{e(stop.manage)}">{e(change)}</a> · <a href="{e(stop.unsubscribe)}">{e(leave)}</a>'
     else:
         stop_html = e(stop.text)
     parts.append(f"<p style='color:#555'>{stop_html}</p>")
-    return "<html><body>" + "".join(parts) + "</body></html>"
-
-
-def _day(draw: Draw) -> str:
-    return f"{draw.date:%B} {draw.date.day}, {draw.date.year}"
-
-
-def _stamp(moment: datetime | None) -> str:
-    return f"{moment:%B} {moment.day}, {moment.year} at {moment:%H:%M:%S} UTC" if moment else "an unknown time"
+    return f"<html lang=\"{t.language}\"><body>" + "".join(parts) + "</body></html>"
 
 
 def plural(count: int, word: str) -> str:
-    """ "1 point", "2 points", "6,000 invitations" """
+    """ "1 point", "2 points", "6,000 invitations" (English: the command line's own lines)"""
     return f"{count:,} {word}{'' if abs(count) == 1 else 's'}"
 
 
-def _difference(points: int) -> str:
+def _difference(points: int, t: Texts) -> str:
+    _, ngettext = t.gettext, t.ngettext
     if points == 0:
-        return "exactly the cut-off"
-    unit = "point" if abs(points) == 1 else "points"
-    return f"{abs(points)} {unit} {'above' if points > 0 else 'below'} the cut-off"
+        return _("exactly the cut-off")
+    count = t.number(abs(points))
+    if points > 0:
+        return ngettext("{count} point above the cut-off", "{count} points above the cut-off", abs(points)).format(count=count)
+    return ngettext("{count} point below the cut-off", "{count} points below the cut-off", abs(points)).format(count=count)
 
 
-def _changes(previous: dict[str, Any], draw: Draw) -> str:
+def _changes(previous: dict[str, Any], draw: Draw, t: Texts) -> str:
+    _ = t.gettext
     changes = []
     if previous.get("crs") != draw.crs:
-        changes.append(f"cut-off {previous.get('crs')} → {draw.crs}")
+        changes.append(_("cut-off {before} → {after}").format(before=previous.get("crs"), after=draw.crs))
     if previous.get("invitations") != draw.invitations:
-        changes.append(f"invitations {previous.get('invitations'):,} → {draw.invitations:,}")
+        changes.append(_("invitations {before} → {after}").format(before=t.number(previous.get("invitations") or 0), after=t.number(draw.invitations)))
     if previous.get("tie_break") != (draw.to_record()["tie_break"]):
-        changes.append("tie-break time")
-    return ", ".join(changes) or "details"
+        changes.append(_("tie-break time"))
+    return ", ".join(changes) or _("details")

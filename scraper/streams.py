@@ -39,11 +39,33 @@ STREAMS: dict[str, str] = {
     "other": "A draw name crswatch does not know yet",
 }
 
+#: The same labels in French, in IRCC's own terms (its French rounds page and category names).
+STREAMS_FR: dict[str, str] = {
+    "general": "Rondes pour tous les programmes (aucun programme spécifié), ouvertes à tous les candidats",
+    "cec": "Catégorie de l'expérience canadienne",
+    "fsw": "Programme des travailleurs qualifiés (fédéral)",
+    "fst": "Programme des travailleurs de métiers spécialisés (fédéral)",
+    "pnp": "Programme des candidats des provinces",
+    "french": "Catégorie de la maîtrise de la langue française",
+    "healthcare": "Catégorie des professions de la santé (et des services sociaux)",
+    "stem": "Catégorie des professions en sciences, technologies, génie et mathématiques (STGM)",
+    "trades": "Catégorie des métiers",
+    "transport": "Catégorie des professions du transport",
+    "agriculture": "Catégorie des professions de l'agriculture et de l'agroalimentaire",
+    "education": "Catégorie des professions de l'éducation",
+    "other": "Un nom de ronde que crswatch ne connaît pas encore",
+}
+
 #: Short names for subjects that must fit a phone's notification ("Invited: #392 CEC, cut-off 509").
 SHORT: dict[str, str] = {
     "general": "all programs", "cec": "CEC", "fsw": "FSW", "fst": "FST", "pnp": "PNP", "french": "French",
     "healthcare": "Healthcare", "stem": "STEM", "trades": "Trades", "transport": "Transport",
     "agriculture": "Agriculture", "education": "Education",
+}  # fmt: skip
+SHORT_FR: dict[str, str] = {
+    "general": "tous les programmes", "cec": "CEC", "fsw": "PTQF", "fst": "PTMSF", "pnp": "PCP", "french": "Français",
+    "healthcare": "Santé", "stem": "STGM", "trades": "Métiers", "transport": "Transport",
+    "agriculture": "Agriculture", "education": "Éducation",
 }  # fmt: skip
 
 #: Streams a subscriber may choose among the built-in ones (general draws are open to everyone).
@@ -145,9 +167,17 @@ def _keys(aliases: Mapping[str, tuple[str, ...]]) -> dict[str, str]:
 BUILTIN = StreamMap()
 
 
-def short_name(code: str, program: str) -> str:
+def short_name(code: str, program: str, language: str = "en") -> str:
     """A stream's short name, or the program's name cut to fit (operator-added and unknown ones)."""
-    return SHORT.get(code) or (program if len(program) <= 28 else program[:27].rstrip() + "…")
+    short = (SHORT_FR if language == "fr" else SHORT).get(code)
+    return short or (program if len(program) <= 28 else program[:27].rstrip() + "…")
+
+
+def label(code: str, language: str = "en", labels: Mapping[str, str] = STREAMS) -> str | None:
+    """A stream's label in this language; None for codes only the operator named (no French for those)."""
+    if language == "fr":
+        return STREAMS_FR.get(code)
+    return labels.get(code)
 
 
 def stream_of(name: str) -> str | None:

@@ -41,6 +41,7 @@ def subscribe(
     streams: Iterable[str] = (),
     profile_created: str | None = None,
     name: str | None = None,
+    language: str | None = None,
     now: datetime | None = None,
 ) -> tuple[Subscriber, bool]:
     """A new subscriber, or — when one of the channels is already subscribed — that subscriber
@@ -54,6 +55,7 @@ def subscribe(
             "streams": lambda: validate.streams(streams, defaults.choices) if streams else None,
             "profile_created": lambda: validate.profile_created(profile_created, now),
             "name": lambda: validate.name(name),
+            "language": lambda: validate.language(language),
             "channels": lambda: validate.channels(channels, check),
         }
     )
@@ -84,6 +86,7 @@ def _new(tx: Connection, values: dict[str, Any], defaults: Defaults, now: dateti
         streams=values["streams"] or defaults.streams,
         name=values["name"],
         profile_created=values["profile_created"],
+        language=values.get("language") or "en",
     )
 
 
@@ -106,6 +109,7 @@ def update(
     channels: Iterable[str] = (),
     profile_created: str | None = None,
     name: str | None = None,
+    language: str | None = None,
     now: datetime | None = None,
     choices: tuple[str, ...] = SUBSCRIBABLE,
 ) -> Subscriber:
@@ -119,6 +123,7 @@ def update(
             "streams": lambda: validate.streams(streams, choices) if streams else None,
             "profile_created": lambda: validate.profile_created(profile_created, now),
             "name": lambda: validate.name(name),
+            "language": lambda: validate.language(language),
             "channels": lambda: validate.channels(channels, check) if channels else None,
         }
     )
@@ -127,7 +132,7 @@ def update(
         if others:
             raise Invalid([f"a channel given is already used by subscriber {sorted(others)[0]}"])
     if all(v is None for v in values.values()):
-        raise Invalid(["nothing to change: give --score, --within, --stream, --notify, --profile-created or --name"])
+        raise Invalid(["nothing to change: give --score, --within, --stream, --notify, --profile-created, --name or --language"])
     updated = found.subscriber.with_changes(**values)
     store.replace_all(tx, [(found, updated)])
     return updated
@@ -147,6 +152,7 @@ def unsubscribe(tx: Connection, key: str) -> Subscriber:
 
 
 IMPORT_COLUMNS = ("name", "score", "within", "streams", "profile_created", "channels")
+OPTIONAL_COLUMNS = ("language",)  # may be left out of the header
 
 
 def import_csv(tx: Connection, text: str, *, check: ChannelCheck, defaults: Defaults, now: datetime | None = None) -> tuple[int, int]:
@@ -182,7 +188,7 @@ def import_csv(tx: Connection, text: str, *, check: ChannelCheck, defaults: Defa
 
 
 def _row_values(row: dict[str, Any], check: ChannelCheck, now: datetime, choices: tuple[str, ...]) -> dict[str, Any]:
-    cell = {k: (row.get(k) or "").strip() for k in IMPORT_COLUMNS}
+    cell = {k: (row.get(k) or "").strip() for k in IMPORT_COLUMNS + OPTIONAL_COLUMNS}
     return validate.collect(
         {
             "name": lambda: validate.name(cell["name"]),
@@ -190,6 +196,7 @@ def _row_values(row: dict[str, Any], check: ChannelCheck, now: datetime, choices
             "within": lambda: validate.within(cell["within"]) if cell["within"] else None,
             "streams": lambda: validate.streams([cell["streams"]], choices) if cell["streams"] else None,
             "profile_created": lambda: validate.profile_created(cell["profile_created"], now),
+            "language": lambda: validate.language(cell["language"]),
             "channels": lambda: validate.channels(cell["channels"].split(), check),
         }
     )

@@ -13,6 +13,8 @@ from scraper.items import from_iso, iso, stamp
 DEFAULT_WITHIN = 10  # points below the cut-off that still deserve a "close" alert
 DEFAULT_STREAMS = ("cec", "fsw", "fst")
 ACTIVE, PAUSED = "active", "paused"
+#: The languages alerts, confirmations and pages are written in (gettext catalogues for each but English).
+LANGUAGES = ("en", "fr")
 
 _ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: ids are read aloud and typed
 
@@ -55,6 +57,7 @@ class Subscriber:
     name: str | None = None
     profile_created: datetime | None = None
     status: str = ACTIVE
+    language: str = "en"  # one of LANGUAGES: what its messages are written in
     token: str | None = field(default=None, compare=False)  # the token itself: only when just made, never stored
 
     @property
@@ -79,6 +82,7 @@ class Subscriber:
             "channels": [{"url": c.url, "masked": c.masked} for c in self.channels],
             "created_at": stamp(self.created_at),
             "status": self.status,
+            "language": self.language,
             "token_hash": self.token_hash,
         }
 
@@ -94,6 +98,7 @@ class Subscriber:
             channels=tuple(Channel(c["url"], c["masked"]) for c in doc["channels"]),
             created_at=datetime.fromisoformat(doc["created_at"]),
             status=doc.get("status", ACTIVE),
+            language=doc.get("language") or "en",
             token_hash=doc.get("token_hash") or hash_token(doc["token"]),  # "token": stored in clear before 0.2
         )
 

@@ -43,10 +43,12 @@ class SignUp:
     within: int | None
     streams: tuple[str, ...]
     profile_created: datetime | None
+    language: str = "en"  # of the confirmation message and the alerts
 
 
 def validate_sign_up(*, channel: str, score: Any, within: Any, streams: Iterable[str], profile_created: Any,
-                     check: ChannelCheck, now: datetime | None = None, choices: tuple[str, ...] = SUBSCRIBABLE) -> SignUp:  # fmt: skip
+                     check: ChannelCheck, now: datetime | None = None, choices: tuple[str, ...] = SUBSCRIBABLE,
+                     language: str = "en") -> SignUp:  # fmt: skip
     """Every problem at once (`Invalid`), by the CLI's own rules."""
     streams = tuple(streams)
     values = validate.collect(
@@ -56,9 +58,11 @@ def validate_sign_up(*, channel: str, score: Any, within: Any, streams: Iterable
             "streams": lambda: validate.streams(streams, choices),
             "profile_created": lambda: validate.profile_created(profile_created, now),
             "channels": lambda: validate.channels([channel], check),
+            "language": lambda: validate.language(language),
         }
     )
-    return SignUp(values["channels"][0].url, values["score"], values["within"], values["streams"], values["profile_created"])
+    return SignUp(values["channels"][0].url, values["score"], values["within"], values["streams"], values["profile_created"],
+                  values["language"] or "en")  # fmt: skip
 
 
 def start(conn: Connection, sign_up: SignUp, *, ttl: timedelta, now: datetime | None = None) -> str:
@@ -76,6 +80,7 @@ def start(conn: Connection, sign_up: SignUp, *, ttl: timedelta, now: datetime | 
             within=sign_up.within,
             streams=orjson.dumps(list(sign_up.streams)).decode(),
             profile_created=stamp(sign_up.profile_created) if sign_up.profile_created else None,
+            language=sign_up.language,
         )
     )
     return token
@@ -105,7 +110,7 @@ def confirm(conn: Connection, token: str, *, check: ChannelCheck, defaults: mana
         return None  # another request confirmed it a moment ago
     subscriber, _ = manage.subscribe(
         conn, score=doc["score"], channels=[doc["channel"]], check=check, defaults=defaults, within=doc["within"],
-        streams=doc["streams"], profile_created=doc["profile_created"], now=now,
+        streams=doc["streams"], profile_created=doc["profile_created"], language=doc.get("language"), now=now,
     )  # fmt: skip
     return subscriber
 

@@ -163,7 +163,7 @@ def _docs(conn: Connection, condition: Any, limit: int | None = None) -> list[di
 
 def _row(sub: Subscriber) -> dict[str, Any]:
     doc = sub.to_doc()
-    return {k: doc[k] for k in ("id", "name", "score", "within", "profile_created", "created_at", "status", "token_hash")} | {
+    return {k: doc[k] for k in ("id", "name", "score", "within", "profile_created", "created_at", "status", "language", "token_hash")} | {
         "streams": orjson.dumps(doc["streams"]).decode()
     }
 

@@ -17,6 +17,7 @@ subscribers = Table(
     Column("created_at", String(40), nullable=False),
     Column("status", String(16), nullable=False),
     Column("token_hash", String(64), nullable=False),
+    Column("language", String(8), nullable=False, server_default="en"),
 )  # fmt: skip
 
 channels = Table(
@@ -38,5 +39,6 @@ pending = Table(
     Column("profile_created", String(40)),
     Column("expires", String(40), nullable=False),
     Column("used", String(40)),
+    Column("language", String(8), nullable=False, server_default="en"),
 )  # fmt: skip
 

@@ -90,6 +90,18 @@ def channels(values: Iterable[str], check: ChannelCheck) -> tuple[Channel, ...]:
     return tuple(clean)
 
 
+def language(value: str | None) -> str | None:
+    """en or fr (any case); None when not given."""
+    from .model import LANGUAGES
+
+    if value is None or not value.strip():
+        return None
+    code = value.strip().lower()
+    if code not in LANGUAGES:
+        raise Problem(f"unknown language {value!r}; valid languages: {' '.join(LANGUAGES)}")
+    return code
+
+
 def name(value: str | None) -> str | None:
     if value is None or not value.strip():
         return None

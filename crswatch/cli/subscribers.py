@@ -14,7 +14,7 @@ from .. import errors
 from ..app import App
 from .output import emit, format_option
 
-LIST_COLUMNS = ("id", "name", "status", "score", "within", "streams", "profile_created", "channels", "created_at")
+LIST_COLUMNS = ("id", "name", "status", "score", "within", "streams", "language", "profile_created", "channels", "created_at")
 STREAM_HELP = "A stream you are eligible for (repeatable): cec fsw fst pnp french healthcare stem trades transport agriculture education other."
 
 
@@ -42,9 +42,11 @@ def _check(url: str) -> str:
 @click.option("--stream", "streams", multiple=True, metavar="S", help=STREAM_HELP + " [default: cec fsw fst]")
 @click.option("--profile-created", metavar="DATETIME", help="When your Express Entry profile was submitted (ISO 8601), for tie-breaks.")
 @click.option("--name", metavar="TEXT", help="A name to recognise the subscriber by.")
+@click.option("--language", metavar="LANG", help="The language of the alerts: en or fr [default en].")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True, help="Output format.")
 @click.pass_obj
-def subscribe(app: App, score: str, channels: tuple[str, ...], within: str | None, streams: tuple[str, ...], profile_created: str | None, name: str | None, fmt: str) -> None:
+def subscribe(app: App, score: str, channels: tuple[str, ...], within: str | None, streams: tuple[str, ...], profile_created: str | None,
+              name: str | None, language: str | None, fmt: str) -> None:  # fmt: skip
     """Subscribe a CRS score to draw alerts; prints the new subscriber's id.
 
     Subscribing a channel that is already subscribed updates that subscriber instead.
@@ -52,6 +54,7 @@ def subscribe(app: App, score: str, channels: tuple[str, ...], within: str | Non
     \b
     Examples:
       crswatch subscribe --score 505 --notify 'mailto://me:app-password@gmail.com'
+      crswatch subscribe --score 468 --stream french --language fr --notify 'mailto://me:app-password@gmail.com'
       crswatch subscribe --score 472 --stream cec --stream french --within 20 \\
           --profile-created 2025-10-01T14:30:00Z \\
           --notify 'twilio://AC0123456789abcdef0123456789abcdef:0123456789abcdef0123456789abcdef@15551234567/15557654321'
@@ -61,7 +64,7 @@ def subscribe(app: App, score: str, channels: tuple[str, ...], within: str | Non
     with app.store.write() as tx:
         sub, created = do_subscribe(
             tx, score=score, channels=channels, check=_check, defaults=app.subscriber_defaults,
-            within=within, streams=streams, profile_created=profile_created, name=name,
+            within=within, streams=streams, profile_created=profile_created, name=name, language=language,
         )  # fmt: skip
     if fmt == "json":
         import json
@@ -100,21 +103,24 @@ def list_subscribers(app: App, fmt: str) -> None:
 @click.option("--notify", "channels", multiple=True, metavar="URL", help="Replace the channels (repeatable).")
 @click.option("--profile-created", metavar="DATETIME", help="Profile submission time (ISO 8601).")
 @click.option("--name", metavar="TEXT", help="New name.")
+@click.option("--language", metavar="LANG", help="The language of the alerts: en or fr.")
 @click.pass_obj
-def update(app: App, subscriber: str, score: str | None, within: str | None, streams: tuple[str, ...], channels: tuple[str, ...], profile_created: str | None, name: str | None) -> None:
+def update(app: App, subscriber: str, score: str | None, within: str | None, streams: tuple[str, ...], channels: tuple[str, ...],
+           profile_created: str | None, name: str | None, language: str | None) -> None:  # fmt: skip
     """Change a subscriber (by id or token): score, margin, streams, channels, profile time.
 
     \b
     Examples:
       crswatch update k7fq2mxa --score 512
       crswatch update k7fq2mxa --stream cec --stream healthcare --within 15
+      crswatch update k7fq2mxa --language fr
     """
     from subscribers.manage import update as do_update
 
     with app.store.write() as tx:
         sub = do_update(
             tx, subscriber, check=_check, score=score, within=within, streams=streams,
-            channels=channels, profile_created=profile_created, name=name, choices=app.config.streams.subscribable,
+            channels=channels, profile_created=profile_created, name=name, language=language, choices=app.config.streams.subscribable,
         )  # fmt: skip
     click.echo(f"updated {sub.id}: score {sub.score}, within {sub.within}, streams {' '.join(sub.streams)}, {len(sub.channels)} channel{'s' if len(sub.channels) != 1 else ''}")
 
