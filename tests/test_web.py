@@ -176,7 +176,8 @@ def test_tampered_alert_link_is_refused(site: Site, env: dict) -> None:
     good = make(key, sub["id"])
     assert site.get(f"/manage/{good}").status_code == 200
     assert site.get(f"/manage/{make(b'another key' * 3, sub['id'])}").status_code == 404  # right shape, wrong key
-    assert site.get(f"/manage/{good[:-2]}xx").status_code == 404  # altered signature
+    altered = good[:-6] + ("A" if good[-6] != "A" else "B") + good[-5:]  # not the last character, whose low bits base64 may ignore
+    assert site.get(f"/manage/{altered}").status_code == 404  # altered signature
     gone = site.get(f"/manage/{make(key, 'zzzzzzzz')}")  # signed, but nobody (any more)
     assert gone.status_code == 410 and "You are unsubscribed" in gone.text
 

@@ -23,6 +23,8 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, Flask, Response, abort, current_app, g, render_template, request
+from flask_babel import Babel, force_locale, get_locale
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from limits import RateLimitItem
 from limits import parse as parse_limit
@@ -43,7 +45,8 @@ from subscribers import links as link_tokens
 from subscribers import manage, optin
 from subscribers import store as subscribers
 from subscribers.manage import Defaults
-from subscribers.model import Subscriber
+from subscribers.model import LANGUAGES, Subscriber
+from scraper.streams import label
 from subscribers.validate import Invalid
 
 from .api import api
@@ -77,9 +80,13 @@ class Site:
     def labels(self) -> Mapping[str, str]:
         return self.config.streams.labels
 
-    @property
-    def choices(self) -> list[tuple[str, str]]:
-        return [(code, self.labels[code]) for code in self.defaults.choices if code != "other"]
+    def names(self, language: str) -> dict[str, str]:
+        """Stream code → label in this language (an operator's own streams keep their label)."""
+        return {code: label(code, language, self.labels) or text for code, text in self.labels.items()}
+
+    def choices(self, language: str) -> list[tuple[str, str]]:
+        names = self.names(language)
+        return [(code, names[code]) for code in self.defaults.choices if code != "other"]
 
 
 def create_app(app: App, sender: ConfirmationSender | None = None) -> Flask:
@@ -108,6 +115,7 @@ def create_app(app: App, sender: ConfirmationSender | None = None) -> Flask:
         database=app.database, api_limit=parse_limit(web.api_limit),
     )  # fmt: skip
     csrf.init_app(flask)
+    Babel(flask, locale_selector=language)  # the catalogue in web/translations (scripts/i18n)
     if web.proxies:
         flask.wsgi_app = ProxyFix(flask.wsgi_app, x_for=web.proxies)  # type: ignore[method-assign]
     flask.register_blueprint(pages)
@@ -119,6 +127,26 @@ def site() -> Site:
     return current_app.extensions["crswatch"]
 
 
+LANGUAGE_COOKIE = "lang"
+ROUNDS_URL = {
+    "en": "https://www.canada.ca/en/immigration-refugees-citizenship/corporate/mandate/policies-operational-instructions-agreements/ministerial-instructions/express-entry-rounds.html",
+    "fr": "https://www.canada.ca/fr/immigration-refugies-citoyennete/organisation/mandat/politiques-instructions-operationnelles-ententes/instructions-ministerielles/rondes-entree-express.html",
+}
+
+
+def language() -> str:
+    """The page's language: the switch's `?lang=`, else the choice kept in a cookie, else the
+    browser's Accept-Language, else English."""
+    for chosen in (request.args.get("lang"), request.cookies.get(LANGUAGE_COOKIE)):
+        if chosen in LANGUAGES:
+            return chosen
+    return request.accept_languages.best_match(LANGUAGES) or "en"
+
+
+def current_language() -> str:
+    return str(get_locale() or "en")
+
+
 def allowed(limit: RateLimitItem, scope: str, who: str) -> bool:
     """A moving-window limit kept in the store: shared by every `serve` process."""
     with site().store.write() as conn:
@@ -126,17 +154,24 @@ def allowed(limit: RateLimitItem, scope: str, who: str) -> bool:
 
 
 def page(template: str, status: int = 200, **context: Any) -> Page:
-    return render_template(template, choices=site().choices, sms=bool(site().config.web.sms_channel), **context), status
+    here, lang = site(), current_language()
+    return render_template(
+        template, choices=here.choices(lang), names=here.names(lang), sms=bool(here.config.web.sms_channel), language=lang,
+        rounds_url=ROUNDS_URL[lang], **context,
+    ), status  # fmt: skip
 
 
 def settings(sign_up: optin.SignUp) -> str:
-    """The sign-up's choices in words, repeated in its confirmation message."""
-    defaults, labels = site().defaults, site().labels
-    within = defaults.within if sign_up.within is None else sign_up.within
-    text = f"CRS score {sign_up.score}, close means within {within} point{'' if within == 1 else 's'}, for: "
-    text += "; ".join(labels.get(code, code) for code in sign_up.streams)
+    """The sign-up's choices in words, repeated in its confirmation message (in its language)."""
+    from flask_babel import ngettext
+
+    within = site().defaults.within if sign_up.within is None else sign_up.within
+    names = site().names(sign_up.language)
+    text = ngettext("CRS score %(score)s, close means within %(num)s point, for: ", "CRS score %(score)s, close means within %(num)s points, for: ",
+                    within, score=sign_up.score)  # fmt: skip
+    text += "; ".join(names.get(code, code) for code in sign_up.streams)
     if sign_up.profile_created:
-        text += f"; profile submitted {sign_up.profile_created:%Y-%m-%d %H:%M:%S} UTC"
+        text += _("; profile submitted %(moment)s UTC", moment=f"{sign_up.profile_created:%Y-%m-%d %H:%M:%S}")
     return text + "."
 
 
@@ -150,6 +185,12 @@ def headers(response: Response) -> Response:
     response.headers["X-Frame-Options"] = "DENY"
     if getattr(g, "private", False):
         response.headers["Cache-Control"] = "no-store"
+    chosen = request.args.get("lang")
+    if chosen in LANGUAGES and chosen != request.cookies.get(LANGUAGE_COOKIE):  # the switch: kept for the next pages
+        response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=365 * 86400, samesite="Lax", httponly=True,
+                            secure=site().config.alerts.public_url.startswith("https://"))  # fmt: skip
+    response.vary.add("Accept-Language")
+    response.vary.add("Cookie")
     location = response.headers.get("Location")
     if location:  # werkzeug's own redirects (merged slashes…) name the request's Host: never echo it
         parts = urlsplit(location)
@@ -160,24 +201,24 @@ def headers(response: Response) -> Response:
 
 @pages.app_errorhandler(CSRFError)
 def csrf_failed(error: CSRFError) -> Page:
-    return page("message.html", 400, title="This form has expired", text="Please go back, reload the page and try again.")
+    return page("message.html", 400, title=_("This form has expired"), text=_("Please go back, reload the page and try again."))
 
 
 @pages.app_errorhandler(404)
 def not_found(error: Exception) -> Page:
-    return page("message.html", 404, title="Page not found", text="This page does not exist.")
+    return page("message.html", 404, title=_("Page not found"), text=_("This page does not exist."))
 
 
 @pages.app_errorhandler(CrswatchError)
 @pages.app_errorhandler(StoreError)
 def unavailable(error: Exception) -> Page:
     log.error("%s", error)
-    return page("message.html", 503, title="Please try again in a minute", text="crswatch is busy or under maintenance.")
+    return page("message.html", 503, title=_("Please try again in a minute"), text=_("crswatch is busy or under maintenance."))
 
 
 @pages.app_errorhandler(413)
 def too_large(error: Exception) -> Page:
-    return page("message.html", 413, title="Too much data", text="The form sent was too large.")
+    return page("message.html", 413, title=_("Too much data"), text=_("The form sent was too large."))
 
 
 @pages.get("/")
@@ -191,8 +232,9 @@ def subscribe() -> Page:
     here = site()
     web = here.config.web
     if not allowed(here.per_client, "client", request.remote_addr or "?"):
-        return page("message.html", 429, title="Too many sign-ups", text="Too many sign-ups from your network. Please try again later.")
-    values: dict[str, Any] = {key: request.form.get(key, "").strip()[:200] for key in ("email", "phone", "score", "within", "profile_created")}
+        return page("message.html", 429, title=_("Too many sign-ups"), text=_("Too many sign-ups from your network. Please try again later."))
+    values: dict[str, Any] = {key: request.form.get(key, "").strip()[:200] for key in ("email", "phone", "score", "within", "profile_created", "language")}
+    values["language"] = values["language"] if values["language"] in LANGUAGES else current_language()
     values["streams"] = request.form.getlist("streams")[:20]
     wanted, problems = destinations(values, web.email_channel, web.sms_channel)
     sign_ups = []
@@ -200,7 +242,7 @@ def subscribe() -> Page:
         try:
             sign_ups.append((kind, address, optin.validate_sign_up(
                 channel=url, score=values["score"], within=values["within"], streams=values["streams"],
-                profile_created=values["profile_created"], check=check_url, choices=here.defaults.choices,
+                profile_created=values["profile_created"], check=check_url, choices=here.defaults.choices, language=values["language"],
             )))  # fmt: skip
         except Invalid as exc:
             problems += [p for p in exc.problems if p not in problems]
@@ -214,23 +256,26 @@ def subscribe() -> Page:
             continue  # the same answer as when it is sent: the page reveals nothing
         with here.store.write() as conn:  # the sign-up and its confirmation message, together
             token = optin.start(conn, sign_up, ttl=ttl)
-            title, bodies = confirmation_message(f"{here.own_url}/confirm/{token}", web.confirm_hours, settings(sign_up))
+            with force_locale(sign_up.language):  # the message and its settings in the language chosen for the alerts
+                asked = settings(sign_up)
+            title, bodies = confirmation_message(f"{here.own_url}/confirm/{token}", web.confirm_hours, asked, sign_up.language)
             queue(conn, [confirmation(sign_up.channel, check_url(sign_up.channel), token, title, bodies)])
     if here.sender is not None:
         here.sender.wake.set()
-    kinds = " and ".join(kind for kind, _, _ in sign_ups)
+    sent = {kind for kind, _address, _sign_up in sign_ups}
+    kinds = _("e-mail and phone") if len(sent) == 2 else _("e-mail") if "e-mail" in sent else _("phone") if sent else ""
     return page("sent.html", kinds=kinds, hours=web.confirm_hours)
 
 
 def sign_up_gone(state: str | None) -> Page:
     if state == optin.USED:
-        return page("message.html", 410, title="This link was already used",
-                    text="The alerts it asked for are active. Every alert ends with links to change or stop them.")  # fmt: skip
+        return page("message.html", 410, title=_("This link was already used"),
+                    text=_("The alerts it asked for are active. Every alert ends with links to change or stop them."))  # fmt: skip
     if state == optin.EXPIRED:
-        return page("message.html", 410, title="This link has expired",
-                    text=f"Confirmation links work for {site().config.web.confirm_hours} hours. Please subscribe again from the home page.")  # fmt: skip
-    return page("message.html", 404, title="This link does not work",
-                text="It may be mistyped, or so old that it was forgotten. You can subscribe again from the home page.")  # fmt: skip
+        return page("message.html", 410, title=_("This link has expired"),
+                    text=_("Confirmation links work for %(hours)s hours. Please subscribe again from the home page.", hours=site().config.web.confirm_hours))  # fmt: skip
+    return page("message.html", 404, title=_("This link does not work"),
+                text=_("It may be mistyped, or so old that it was forgotten. You can subscribe again from the home page."))  # fmt: skip
 
 
 @pages.get("/confirm/<token>")
@@ -238,12 +283,12 @@ def confirm_form(token: str) -> Page:
     # A GET never changes anything: mail scanners open links.  It shows what the sign-up asks.
     g.private = True
     if not allowed(site().per_client, "confirm", request.remote_addr or "?"):
-        return page("message.html", 429, title="Too many attempts", text="Please try again later.")
+        return page("message.html", 429, title=_("Too many attempts"), text=_("Please try again later."))
     with site().store.read() as view:
         found = optin.lookup(view, token[:100])
     if found is None or found[0] != optin.PENDING:
         return sign_up_gone(found[0] if found else None)
-    return page("confirm.html", sign_up=found[1], names=site().labels)
+    return page("confirm.html", sign_up=found[1])
 
 
 @pages.post("/confirm/<token>")
@@ -251,14 +296,14 @@ def confirm(token: str) -> Page:
     g.private = True
     here = site()
     if not allowed(here.per_client, "confirm", request.remote_addr or "?"):
-        return page("message.html", 429, title="Too many attempts", text="Please try again later.")
+        return page("message.html", 429, title=_("Too many attempts"), text=_("Please try again later."))
     with here.store.write() as tx:
         subscriber = optin.confirm(tx, token[:100], check=check_url, defaults=here.defaults)
         found = optin.lookup(tx, token[:100]) if subscriber is None else None
     if subscriber is None:
         return sign_up_gone(found[0] if found else None)
-    manage_url, _ = link_tokens.Links(here.own_url, here.link_key).for_subscriber(subscriber.id)
-    return page("confirmed.html", subscriber=subscriber, manage_url=manage_url, names=here.labels)
+    manage_url, _unsubscribe_url = link_tokens.Links(here.own_url, here.link_key).for_subscriber(subscriber.id)
+    return page("confirmed.html", subscriber=subscriber, manage_url=manage_url)
 
 
 def subscriber_of(token: str) -> Subscriber:
@@ -266,13 +311,13 @@ def subscriber_of(token: str) -> Subscriber:
     g.private = True
     state, subscriber_id = link_tokens.check(site().link_key, token[:300])
     if state == link_tokens.EXPIRED:
-        abort(Response(*page("message.html", 410, title="This link has expired",
-                             text="Links in alerts work for 400 days; the newest alert you received has a working one.")))  # fmt: skip
+        abort(Response(*page("message.html", 410, title=_("This link has expired"),
+                             text=_("Links in alerts work for 400 days; the newest alert you received has a working one."))))  # fmt: skip
     with site().store.read() as view:
         found = subscribers.get(view, subscriber_id) if subscriber_id else None
     if found is None and subscriber_id:
-        abort(Response(*page("message.html", 410, title="You are unsubscribed",
-                             text="No alerts are sent for this subscription any more. You can subscribe again from the home page.")))  # fmt: skip
+        abort(Response(*page("message.html", 410, title=_("You are unsubscribed"),
+                             text=_("No alerts are sent for this subscription any more. You can subscribe again from the home page."))))  # fmt: skip
     if found is None:
         abort(404)
     return found.subscriber
@@ -295,7 +340,7 @@ def unsubscribe(token: str) -> Page:
     with site().store.write() as tx:
         if subscribers.get(tx, subscriber.id):
             manage.unsubscribe(tx, subscriber.id)
-    return page("message.html", title="You are unsubscribed", text="No more alerts will be sent to you. Good luck with your application.")
+    return page("message.html", title=_("You are unsubscribed"), text=_("No more alerts will be sent to you. Good luck with your application."))
 
 
 @pages.route("/manage/<token>", methods=["GET", "POST"])
@@ -311,6 +356,7 @@ def manage_page(token: str) -> Page:
                     tx, subscriber.id, check=check_url, score=form.get("score", "").strip()[:10],
                     within=form.get("within", "").strip()[:10], streams=form.getlist("streams")[:20],
                     profile_created=form.get("profile_created", "").strip()[:40] or None, choices=site().defaults.choices,
+                    language=form.get("language", "").strip()[:8] or None,
                 )  # fmt: skip
                 paused = form.get("paused") == "on"
                 if paused != (not updated.active):
@@ -345,7 +391,35 @@ def draws() -> Page:
     stale = (date.fromisoformat(newest_date) - timedelta(days=365)).isoformat()
     recent = [s | ({"trend": None} if s["last_date"] < stale else {})  # no draw for a year: no current trend
               for s in stats(oldest_first([r for r in rows if r["date"] >= since])) if s["stream"] != "other"]  # fmt: skip
-    return page("draws.html", draws=newest, streams=recent, names=site().labels)
+    return page("draws.html", draws=newest, streams=recent, program=draw_program, number=draw_number, trend=trend_text)
+
+
+def draw_program(row: dict[str, Any]) -> str:
+    """A draw's program in the page's language (IRCC's own name for one crswatch does not know)."""
+    if current_language() == "fr" and row["stream"] != "other":
+        return label(row["stream"], "fr") or row["program"]
+    return str(row["program"])
+
+
+def draw_number(value: int) -> str:
+    from flask_babel import format_decimal
+
+    return format_decimal(value)
+
+
+def trend_text(row: dict[str, Any]) -> str:
+    from flask_babel import ngettext
+
+    from history.stats import TREND_DRAWS
+
+    slope, draws = row.get("trend_per_draw"), min(TREND_DRAWS, row["draws"])
+    if slope is None:
+        return _("not enough draws")
+    if abs(slope) < 1:
+        return ngettext("flat over the last %(num)s draw", "flat over the last %(num)s draws", draws)
+    if slope > 0:
+        return _("rising %(points)s points per draw over the last %(draws)s", points=f"{abs(slope):g}", draws=draws)
+    return _("falling %(points)s points per draw over the last %(draws)s", points=f"{abs(slope):g}", draws=draws)
 
 
 @pages.get("/draws/<stream>.png")

@@ -7,6 +7,8 @@ import re
 from typing import Any
 from urllib.parse import quote
 
+from flask_babel import gettext as _
+
 EMAIL = re.compile(r"^[^@\s<>\"'(),;:\\\[\]]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,63}$")
 PHONE = re.compile(r"^\+?[1-9][0-9]{7,14}$")
 
@@ -16,24 +18,38 @@ def destinations(values: dict[str, Any], email_template: str, sms_template: str)
     destinations, problems = [], []
     email, phone = values["email"], re.sub(r"[\s().-]", "", values["phone"])
     if not email and not phone:
-        problems.append("give an e-mail address" + (" or a phone number" if sms_template else ""))
+        problems.append(_("give an e-mail address or a phone number") if sms_template else _("give an e-mail address"))
     if email:
         if EMAIL.match(email) and len(email) <= 254:
             destinations.append(("e-mail", email, email_template.replace("{email}", quote(email, safe="@+"))))
         else:
-            problems.append("the e-mail address does not look valid (like name@example.com)")
+            problems.append(_("the e-mail address does not look valid (like name@example.com)"))
     if phone:
         if not sms_template:
-            problems.append("this site does not send SMS; leave the phone number empty")
+            problems.append(_("this site does not send SMS; leave the phone number empty"))
         elif PHONE.match(phone):
             destinations.append(("phone", phone, sms_template.replace("{phone}", phone.lstrip("+"))))
         else:
-            problems.append("the phone number does not look valid (country code and number, like +1 555 123 4567)")
+            problems.append(_("the phone number does not look valid (country code and number, like +1 555 123 4567)"))
     return destinations, problems
 
 
 def plain(problem: str) -> str:
-    """A validation sentence for people who never saw an apprise URL."""
-    if problem.startswith("channel"):
-        return "that address cannot receive messages here; please check it"
-    return problem.replace("profile_created", "profile submission time")
+    """A validation sentence for people who never saw an apprise URL, in the page's language.
+
+    The subscribers stage words its problems for the command line ("score 2000 is out of
+    range; give a CRS score from 0 to 1200"); each field's problem is said here in the form's words."""
+    field = problem.split(" ", 1)[0]
+    if field == "channel":
+        return _("that address cannot receive messages here; please check it")
+    if field == "score":
+        return _("give your CRS score as a whole number from 0 to 1200")
+    if field == "within":
+        return _("give the closeness margin as a whole number of points from 0 to 200")
+    if field == "profile_created":
+        return _("the profile submission time is not valid or is in the future")
+    if "stream" in problem:
+        return _("choose at least one program or category")
+    if field == "unknown" and "language" in problem:
+        return _("choose English or French for your alerts")
+    return problem  # already the form's words (the destinations' problems)
