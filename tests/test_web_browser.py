@@ -102,3 +102,46 @@ def test_subscribe_confirm_alert_unsubscribe_in_a_browser(browser: object, env: 
         assert not [m for m in smtp.to("mei@example.com") if "#393" in m["Subject"]]
     finally:
         site.close()
+
+
+def test_the_french_journey_in_a_browser(browser: object, env: dict, smtp: SMTPSink, feed: FeedServer, tmp_path: Path) -> None:
+    """The same journey in French: the EN/FR switch, a French form and confirmation, a French alert."""
+    from selenium.webdriver.common.by import By
+
+    driver = browser
+    feed.serve(snapshot("2026-01-20"))
+    cli("check", "--source", feed.url, env=env, check=True)
+    site = Site(env, smtp)
+    try:
+        driver.get(site.base + "/")  # type: ignore[attr-defined]
+        find = driver.find_element  # type: ignore[attr-defined]
+        find(By.ID, "switch").click()
+        _heading(driver, "Recevez une alerte quand une ronde atteint votre note")
+        assert find(By.ID, "language-fr").is_selected()  # alerts in the page's language unless changed
+        find(By.ID, "email").send_keys("amelie@example.com")
+        find(By.ID, "score").send_keys("505")
+        find(By.ID, "stream-french").click()
+        _shot(driver, "web-form-fr.png", tmp_path)
+        find(By.CSS_SELECTOR, "button[type=submit]").click()
+        _heading(driver, "Vérifiez votre courriel")
+
+        driver.get(site.confirmation_link("amelie@example.com"))  # type: ignore[attr-defined]
+        _heading(driver, "Confirmez vos alertes")
+        assert "Catégorie de la maîtrise de la langue française" in find(By.ID, "settings").text
+        find(By.CSS_SELECTOR, "button[type=submit]").click()
+        _heading(driver, "Vos alertes sont activées")
+        driver.set_window_size(412, 640)  # type: ignore[attr-defined]
+        _shot(driver, "web-confirmed-fr.png", tmp_path)
+
+        feed.serve(snapshot("2026-01-21"))
+        assert "alerts: 1 sent" in cli("check", "--source", feed.url, env=env, check=True).stdout
+        (alert,) = [m for m in smtp.to("amelie@example.com") if "392" in m["Subject"]]
+        assert alert["Subject"] == "Proche (à 4 points) : nº 392 CEC, note minimale 509"  # 505, within 10 of 509
+        assert "Pas cette fois" in body_text(alert)
+        unsubscribe = next(word for word in body_text(alert).split() if "/unsubscribe/" in word)
+        driver.get(unsubscribe)  # type: ignore[attr-defined]
+        _heading(driver, "Arrêter vos alertes de rondes?")
+        find(By.CSS_SELECTOR, "button[type=submit]").click()
+        _heading(driver, "Vous êtes désabonné")
+    finally:
+        site.close()
