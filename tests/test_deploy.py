@@ -153,3 +153,15 @@ def test_docker_compose_config_accepts_the_documented_environment(tmp_path: Path
     missing = subprocess.run([compose, "-f", str(DEPLOY / "compose.yaml"), "config"], env={k: v for k, v in env.items() if k != "CRSWATCH_WEB_EMAIL_CHANNEL"},
                              capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
     assert missing.returncode != 0 and "set it in deploy/.env" in missing.stderr
+
+
+def test_the_example_configuration_names_every_key() -> None:
+    import dataclasses
+    import tomllib
+
+    from crswatch.config import Config
+
+    example = tomllib.loads((DEPLOY / "config.example.toml").read_text())
+    for section in ("fetch", "alerts", "schedule", "subscribers", "web"):
+        keys = {f.name for f in dataclasses.fields(getattr(Config(), section))}
+        assert keys <= set(example[section]), f"[{section}] lacks {sorted(keys - set(example[section]))}"

@@ -203,3 +203,11 @@ def test_a_french_sign_up_gets_a_french_confirmation_and_french_alerts(env: dict
     text = body_text(alerts[0])
     assert "Invitations : 6\u00a0000" in text and "21 janvier 2026" in text and "Modifier vos alertes" in text
     feed.close()
+
+
+def test_the_readme_french_example_is_what_crswatch_writes() -> None:
+    readme = (ROOT / "README.md").read_text()
+    example = readme.split("## Languages", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
+    title, bodies = render(Alert(DRAW, _subscriber(510), Verdict.INVITED))
+    written = (title + "\n\n" + bodies["text"]).replace("\u00a0", " ")
+    assert written.startswith(example.rstrip("\n")), written

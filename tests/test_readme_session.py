@@ -92,7 +92,7 @@ class Session:
             text = text.replace(actual, printed)
         for pattern, stands_for in STAMPS:
             text = pattern.sub(stands_for, text)
-        return [line.rstrip() for line in text.rstrip("\n").splitlines()]
+        return _apprise_forms([line.rstrip() for line in text.rstrip("\n").splitlines()])
 
     def subscribe(self, line: str, who: str) -> list[str]:
         result = subprocess.run([sys.executable, "-m", "crswatch", *self.command(line)], env=self.env, capture_output=True, text=True, timeout=60, check=False)
@@ -109,7 +109,21 @@ def expected(line: str) -> list[str]:
     lines = PRINTED[line]
     for pattern, stands_for in STAMPS:
         lines = [pattern.sub(stands_for, x) for x in lines]
-    return [x.rstrip() for x in lines]
+    return _apprise_forms([x.rstrip() for x in lines])
+
+
+#: The README shows the newest allowed versions.  In the run on the lowest ones (scripts/test sets
+#: CRSWATCH_LOWEST_VERSIONS), apprise 1.9.0 writes the query of a masked channel URL differently
+#: ("?format=html&cto=15&from=…"), which also moves the table's columns: there, and only there,
+#: those queries and the padding are compared loosely.
+LOOSE = bool(os.environ.get("CRSWATCH_LOWEST_VERSIONS"))
+QUERY = re.compile(r"(\w+://[^\s?]+)\?[^\s:]*")
+
+
+def _apprise_forms(lines: list[str]) -> list[str]:
+    if not LOOSE:
+        return lines
+    return [" ".join(QUERY.sub(r"\1?…", line).split()) for line in lines]
 
 
 def _cut(lines: list[str]) -> list[str]:
