@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
-from scraper.items import Draw
+from scraper.items import Draw, iso
 from store import kv
 from store.draws import Database
 from store.errors import DatabaseError
@@ -60,20 +60,15 @@ def _announce_history(conn: Connection, draws: list[dict[str, Any]]) -> None:
 
 def _move(conn: Connection, old: Path, main: dict[str, Any]) -> dict[str, int]:
     from notifier.outbox import Delivery, Policy, queue
+    from subscribers import optin
     from subscribers import store as subscribers
     from subscribers.model import Subscriber
-    from subscribers.tables import pending
 
     people = [Subscriber.from_doc(doc) for doc in _docs(old, "subscribers-*.json", "subscribers")]
     subscribers.insert(conn, people)
     waiting = list(_docs(old, "pending-*.json", "pending"))
-    if waiting:
-        conn.execute(
-            pending.insert(),
-            [{"token_hash": d["h"], "channel": d["channel"], "score": d["score"], "within": d.get("within"),
-              "streams": orjson.dumps(d.get("streams") or []).decode(), "profile_created": d.get("profile_created"),
-              "expires": d["expires"], "used": d.get("used")} for d in waiting],
-        )  # fmt: skip
+    optin.restore(conn, [{"token_hash": d["h"], "channel": d["channel"], "score": d["score"], "within": d.get("within"), "streams": d.get("streams"),
+                          "profile_created": d.get("profile_created"), "expires": d["expires"], "used": d.get("used")} for d in waiting])  # fmt: skip
     outbox = {doc["id"]: doc for doc in _docs(old, "outbox.json", "deliveries")}
     for entry in _journal(old / "outbox.journal"):  # results a killed run had not folded in yet
         doc = outbox.get(entry.get("id"))
@@ -85,7 +80,7 @@ def _move(conn: Connection, old: Path, main: dict[str, Any]) -> dict[str, int]:
             doc.update(status="cancelled", last_error=entry.get("error", ""))
         else:
             at = datetime.fromisoformat(entry["at"]) + timedelta(seconds=Policy().delay(entry["attempt"]))
-            doc.update(status="failed", attempts=entry["attempt"], last_error=entry.get("error", ""), next_try=at.astimezone(UTC).isoformat().replace("+00:00", "Z"))
+            doc.update(status="failed", attempts=entry["attempt"], last_error=entry.get("error", ""), next_try=iso(at.astimezone(UTC)))
     # 0.1 named a channel by a hash of its URL's spelling; now by its destination (subscribers.identity)
     renamed = {_old_hash(c.url): subscribers.channel_hash(c.url) for person in people for c in person.channels}
     for doc in outbox.values():

@@ -115,6 +115,13 @@ def confirm(conn: Connection, token: str, *, check: ChannelCheck, defaults: mana
     return subscriber
 
 
+def restore(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Put back sign-ups kept elsewhere (an earlier release's files): each with its token's hash,
+    channel, score, within, streams, profile time, expiry and use, as `start` stores them."""
+    if rows:
+        conn.execute(sql_insert(pending), [{**row, "streams": orjson.dumps(list(row.get("streams") or [])).decode()} for row in rows])
+
+
 def pending_count(conn: Connection, now: datetime | None = None) -> int:
     """Sign-ups waiting for confirmation (neither used nor expired)."""
     cutoff = stamp(now or datetime.now(UTC))

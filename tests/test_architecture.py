@@ -68,3 +68,22 @@ def test_the_readme_draws_the_tree() -> None:
     section = readme.split("## Architecture", 1)[1].split("\n## ", 1)[0]
     for package in ALLOWED:
         assert f"{package}/" in section, package
+
+
+def _modules_imported(package: str) -> list[tuple[str, str]]:
+    found = []
+    for path in sorted((ROOT / package).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found += [(str(path.relative_to(ROOT)), node.module)] + [(str(path.relative_to(ROOT)), f"{node.module}.{a.name}") for a in node.names]
+            elif isinstance(node, ast.Import):
+                found += [(str(path.relative_to(ROOT)), a.name) for a in node.names]
+    return found
+
+
+@pytest.mark.parametrize("package", [p for p in ALLOWED if p != "store"])
+def test_no_package_reads_another_stages_tables(package: str) -> None:
+    """A stage's tables are read and written through that stage's functions only."""
+    wrong = [f"{file} imports {module}" for file, module in _modules_imported(package)
+             if module.endswith(".tables") and module.split(".")[0] != package]  # fmt: skip
+    assert not wrong, "\n".join(wrong)
