@@ -155,6 +155,8 @@ async def run_check(config: Config, database: Database, store: Store, *, dry_run
         if not dry_run and report.queued:
             report.delivery.add(await deliver(config, store))
         _notify_operator(config, before, after, dead=report.delivery.dead, dry_run=dry_run)
+        if not dry_run:
+            tidy(config, store, now)
         return report
 
     report, after, rejection = _store(config, database, store, harvest, now, dry_run, accept)
@@ -165,7 +167,24 @@ async def run_check(config: Config, database: Database, store: Store, *, dry_run
     if not dry_run:  # what this check queued, and what another host queued and has not sent yet
         report.delivery.add(await deliver(config, store))
     _notify_operator(config, before, after, new_draws=report.new_draws, dead=report.delivery.dead, dry_run=dry_run)
+    if not dry_run:
+        tidy(config, store, now)
     return report
+
+
+def tidy(config: Config, store: Store, now: datetime) -> None:
+    """What the store no longer needs: finished deliveries past their keeping time, and rate-limit
+    hits older than the longest window any limit looks at."""
+    from limits import parse as parse_limit
+
+    from notifier.outbox import prune
+    from store import limits
+
+    web = config.web
+    longest = max(parse_limit(limit).get_expiry() for limit in (web.client_limit, web.destination_limit))
+    with store.write() as conn:
+        prune(conn, now)
+        limits.prune(conn, older_than=longest, now=now.timestamp())
 
 
 def _store(config: Config, database: Database, store: Store, harvest: Any, now: datetime, dry_run: bool,

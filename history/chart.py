@@ -149,10 +149,6 @@ def marker_area(invitations: int, biggest: int) -> float:
     return 12 + 140 * invitations / biggest
 
 
-def marker_radius(invitations: int, biggest: int) -> float:
-    """The marker's radius in pixels at this chart's resolution."""
-    return math.sqrt(marker_area(invitations, biggest) / math.pi) * DPI / 72
-
 
 def _metadata(fmt: str) -> dict[str, Any]:
     """No creation date in the file: the same draws give the same bytes (cached, compared)."""

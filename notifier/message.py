@@ -206,10 +206,6 @@ def _html(title: str, lines: list[tuple[str, str]], verdict: str, steps: str, li
     return f"<html lang=\"{t.language}\"><body>" + "".join(parts) + "</body></html>"
 
 
-def plural(count: int, word: str) -> str:
-    """ "1 point", "2 points", "6,000 invitations" (English: the command line's own lines)"""
-    return f"{count:,} {word}{'' if abs(count) == 1 else 's'}"
-
 
 def _difference(points: int, t: Texts) -> str:
     _, ngettext = t.gettext, t.ngettext

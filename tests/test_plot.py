@@ -15,7 +15,7 @@ from PIL import Image
 
 from helpers import snapshot
 from history import chart as plot
-from history.chart import chart_bytes, figure, marker_radius, runs
+from history.chart import chart_bytes, figure, runs
 from scraper.parse import RoundError, parse_feed, parse_round
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -101,8 +101,7 @@ def test_every_draw_is_drawn_and_no_text_overlaps_or_leaves_the_image(case: str)
 
 
 def test_marker_area_grows_with_invitations() -> None:
-    assert marker_radius(0, 5000) == pytest.approx(2.72, abs=0.01)
-    assert marker_radius(5000, 5000) == pytest.approx(9.66, abs=0.01)
+    assert plot.marker_area(0, 5000) == 12 and plot.marker_area(5000, 5000) == 152
     assert plot.marker_area(2500, 5000) - plot.marker_area(0, 5000) == pytest.approx((plot.marker_area(5000, 5000) - plot.marker_area(0, 5000)) / 2)
 
 

@@ -206,3 +206,24 @@ def test_the_fast_schema_check_knows_alembics_head() -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     assert head_revision() == ScriptDirectory.from_config(config).get_current_head()
+
+
+def test_a_check_tidies_the_store(store: Store) -> None:
+    """Finished deliveries go after KEEP_SENT, rate-limit hits after the longest window; what is
+    still waiting, and what is recent, stays."""
+    from crswatch.config import Config
+    from crswatch.cycle import tidy
+    from notifier.outbox import KEEP_SENT
+
+    old = NOW - KEEP_SENT - timedelta(days=1)
+    with store.write() as conn:
+        queue(conn, [_delivery(1), _delivery(2), _delivery(3)])
+        first, second, _third = claim(conn, old, "me")
+        record(conn, first, True, "", old, Policy(), owner="me")  # sent long ago
+        record(conn, second, True, "", NOW, Policy(), owner="me")  # sent now
+        limits.hit(conn, "client:old", 10, 60, now=NOW.timestamp() - 2 * 86400)
+        limits.hit(conn, "client:new", 10, 60, now=NOW.timestamp() - 60)
+    tidy(Config(), store, NOW)
+    with store.read() as conn:
+        assert sorted(d.id for d in listing(conn)) == ["392/0/s2/c2", "392/0/s3/c3"]  # the queued one stays
+        assert conn.execute(text("SELECT key FROM hits")).scalars().all() == ["client:new"]
