@@ -58,15 +58,21 @@ def _heading(driver: object, expected: str) -> None:
     )
 
 
+def _start(driver: object, env: dict, smtp: SMTPSink, feed: FeedServer) -> Site:
+    """The history up to #391 stored, `serve` running, the browser on its home page."""
+    feed.serve(snapshot("2026-01-20"))
+    cli("check", "--source", feed.url, env=env, check=True)
+    site = Site(env, smtp)
+    driver.get(site.base + "/")  # type: ignore[attr-defined]
+    return site
+
+
 def test_subscribe_confirm_alert_unsubscribe_in_a_browser(browser: object, env: dict, smtp: SMTPSink, feed: FeedServer, tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
 
     driver = browser
-    feed.serve(snapshot("2026-01-20"))
-    cli("check", "--source", feed.url, env=env, check=True)
-    site = Site(env, smtp)
+    site = _start(driver, env, smtp, feed)
     try:
-        driver.get(site.base + "/")  # type: ignore[attr-defined]
         find = driver.find_element  # type: ignore[attr-defined]
         find(By.ID, "email").send_keys("mei@example.com")
         find(By.ID, "score").send_keys("512")
@@ -109,11 +115,8 @@ def test_the_french_journey_in_a_browser(browser: object, env: dict, smtp: SMTPS
     from selenium.webdriver.common.by import By
 
     driver = browser
-    feed.serve(snapshot("2026-01-20"))
-    cli("check", "--source", feed.url, env=env, check=True)
-    site = Site(env, smtp)
+    site = _start(driver, env, smtp, feed)
     try:
-        driver.get(site.base + "/")  # type: ignore[attr-defined]
         find = driver.find_element  # type: ignore[attr-defined]
         find(By.ID, "switch").click()
         _heading(driver, "Recevez une alerte quand une ronde atteint votre note")

@@ -55,14 +55,18 @@ def version() -> tuple[str, datetime | None]:
 
 
 def cached(kind: str, make: Callable[[], tuple[bytes, str]]) -> Response:
-    """The answer for this request (made once per data version), or 304 to a conditional GET."""
+    """The answer for this request (made once per data version), or 304 to a conditional GET;
+    404 when nothing stored answers it (`NoAnswer`)."""
     tag, modified = version()
     key = (kind, request.full_path, tag)
     answers: dict[Any, tuple[bytes, str]] = _site().answers
     if key not in answers:
         if len(answers) >= CACHED:
             answers.clear()
-        answers[key] = make()
+        try:
+            answers[key] = make()
+        except NoAnswer as exc:
+            return _error(404, str(exc))
     body, mimetype = answers[key]
     response = Response(body, mimetype=mimetype)
     response.set_etag(hashlib.blake2b(f"{tag}|{request.full_path}".encode(), digest_size=10).hexdigest())
@@ -156,10 +160,7 @@ def draw(number: str) -> Response:
             raise NoAnswer(f"no draw numbered {number[:20]!r} is stored")
         return _json(found)
 
-    try:
-        return cached("draw", make)
-    except NoAnswer as exc:
-        return _error(404, str(exc))
+    return cached("draw", make)
 
 
 @api.get("/api/streams")
@@ -183,10 +184,7 @@ def forecast() -> Response:
             records = oldest_first(query_draws(view))
         return _json(forecast_rows(records, streams, score, draws, date.today()))
 
-    try:
-        return cached("forecast", make)
-    except NoAnswer as exc:
-        return _error(404, str(exc))
+    return cached("forecast", make)
 
 
 @api.get("/api/openapi.json")
