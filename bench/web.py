@@ -43,14 +43,16 @@ def free_port() -> int:
 
 def build(db: Path, count: int, smtp_port: int) -> float:
     from crswatch.app import App
-    from store.draws import Database
+    from store.sql import Store, default_url
     from subscribers.manage import import_csv
 
     lines = ["name,score,within,streams,profile_created,channels"]
     lines += [f",{400 + i % 200},10,cec,,mailto://127.0.0.1:{smtp_port}?from=crswatch@example.com&to=s{i}@example.com" for i in range(count)]
     start = time.perf_counter()
-    with Database(db).transaction() as tx:  # the import path, with a trivial URL check (apprise's parse is not measured here)
-        import_csv(tx, "\n".join(lines) + "\n", check=lambda url: "mailto://…", defaults=App(None, None, 0).subscriber_defaults)
+    store = Store(default_url(db)).open()  # the SQL store beside the draws file, as `serve` opens it
+    with store.write() as conn:  # the import path, with a trivial URL check (apprise's parse is not measured here)
+        import_csv(conn, "\n".join(lines) + "\n", check=lambda url: "mailto://…", defaults=App(None, None, 0).subscriber_defaults)
+    store.dispose()
     return time.perf_counter() - start
 
 
