@@ -235,3 +235,20 @@ def test_without_public_url_the_contact_is_the_way_out(feed: FeedServer, env: di
     text = body_text(alert)
     assert f"reply to this message or write to help@crs.example (your subscription: {sub_id})" in text
     assert "ask the operator to run" not in text
+
+
+def test_operator_messages_escape_what_they_embed(smtp: SMTPSink) -> None:
+    """A draw name or a reason comes from the feed: in the operator's HTML e-mail it is text, never markup."""
+    from dataclasses import replace
+
+    from crswatch.config import Alerts, Config
+    from crswatch.cycle import send_operator
+
+    config = replace(Config(), alerts=Alerts(operator=(smtp.url("operator@example.com"),)))
+    send_operator(config, [("crswatch: a new draw name", 'IRCC published "<script>alert(1)</script> & co" (draw #400)')])
+    smtp.wait_for(1)
+    (message,) = smtp.to("operator@example.com")
+    html_part = next(part for part in message.walk() if part.get_content_type() == "text/html").get_content()
+    assert "<script>" not in html_part and "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in html_part
+    text_part = next(part for part in message.walk() if part.get_content_type() == "text/plain").get_content()
+    assert '"<script>alert(1)</script> & co"' in text_part  # the plain text says it as published
