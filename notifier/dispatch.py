@@ -90,7 +90,7 @@ def _prepare(conn: Connection, claimed: list[Delivery], links: Links | None, own
             continue
         alert = Alert(draw, sub, Verdict(delivery.verdict) if delivery.verdict else None, delivery.kind, delivery.previous)
         title, bodies = render(alert, links, contact)
-        unsubscribe = links.for_subscriber(sub.id)[1] if links else ""
+        unsubscribe = links.for_subscriber(sub.id, sub.language)[1] if links else ""
         outgoing.append(Outgoing(delivery.id, channel.url, title, bodies, unsubscribe, contact))
         by_key[delivery.id] = delivery
     return outgoing, by_key

@@ -180,7 +180,7 @@ def _stop(sub: Subscriber, links: Links | None, contact: str = "", t: Texts | No
     _ = t.gettext
     ask = " " + _("Questions: {contact}").format(contact=contact) if contact else ""
     if links:
-        manage, unsubscribe = links.for_subscriber(sub.id)
+        manage, unsubscribe = links.for_subscriber(sub.id, sub.language)
         text = _("Change your alerts: {manage}").format(manage=manage) + "\n" + _("To stop these alerts: {unsubscribe}").format(unsubscribe=unsubscribe)
         return Stop(text + ask, manage, unsubscribe)
     if contact:

@@ -45,12 +45,13 @@ class Links:
     def __init__(self, base_url: str, key: bytes):
         self.base = base_url.rstrip("/")
         self.key = key
-        self._last: tuple[str, tuple[str, str]] | None = None
+        self._last: tuple[tuple[str, str], tuple[str, str]] | None = None
 
-    def for_subscriber(self, subscriber_id: str) -> tuple[str, str]:
-        """(manage page, unsubscribe page); the unsubscribe page also takes RFC 8058 one-click
-        POSTs, so it is the e-mail's List-Unsubscribe address too."""
-        if self._last is None or self._last[0] != subscriber_id:  # the message and its headers ask in turn
+    def for_subscriber(self, subscriber_id: str, language: str = "en") -> tuple[str, str]:
+        """(manage page, unsubscribe page), opening in the subscriber's language; the unsubscribe
+        page also takes RFC 8058 one-click POSTs, so it is the e-mail's List-Unsubscribe address too."""
+        if self._last is None or self._last[0] != (subscriber_id, language):  # the message and its headers ask in turn
             token = make(self.key, subscriber_id)
-            self._last = (subscriber_id, (f"{self.base}/manage/{token}", f"{self.base}/unsubscribe/{token}"))
+            query = f"?lang={language}" if language != "en" else ""
+            self._last = ((subscriber_id, language), (f"{self.base}/manage/{token}{query}", f"{self.base}/unsubscribe/{token}{query}"))
         return self._last[1]

@@ -194,15 +194,18 @@ def test_a_french_sign_up_gets_a_french_confirmation_and_french_alerts(env: dict
         assert "Vos alertes sont activées" in confirmed.text
         subscribers = cli("subscribers", "--format", "json", env=env, check=True).stdout
         assert '"language": "fr"' in subscribers
+        feed.serve(snapshot("2026-01-21"))
+        assert "1 sent" in cli("check", "--source", feed.url, env=env, check=True).stdout
+        alerts = [m for m in smtp.to("amelie@example.com") if "392" in m["Subject"]]
+        assert [m["Subject"] for m in alerts] == ["Invité : nº 392 CEC, note minimale 509"]
+        text = body_text(alerts[0])
+        assert "Invitations : 6\u00a0000" in text and "21 janvier 2026" in text and "Modifier vos alertes" in text
+        manage = next(word for word in text.split() if "/manage/" in word)
+        assert manage.endswith("?lang=fr") and "Vos alertes" in site.http.get(manage, headers={"Accept-Language": "en"}, timeout=30).text
+        assert alerts[0]["List-Unsubscribe"].endswith("?lang=fr>")
     finally:
         site.close()
-    feed.serve(snapshot("2026-01-21"))
-    assert "1 sent" in cli("check", "--source", feed.url, env=env, check=True).stdout
-    alerts = [m for m in smtp.to("amelie@example.com") if "392" in m["Subject"]]
-    assert [m["Subject"] for m in alerts] == ["Invité : nº 392 CEC, note minimale 509"]
-    text = body_text(alerts[0])
-    assert "Invitations : 6\u00a0000" in text and "21 janvier 2026" in text and "Modifier vos alertes" in text
-    feed.close()
+        feed.close()
 
 
 def test_the_readme_french_example_is_what_crswatch_writes() -> None:

@@ -302,7 +302,7 @@ def confirm(token: str) -> Page:
         found = optin.lookup(tx, token[:100]) if subscriber is None else None
     if subscriber is None:
         return sign_up_gone(found[0] if found else None)
-    manage_url, _unsubscribe_url = link_tokens.Links(here.own_url, here.link_key).for_subscriber(subscriber.id)
+    manage_url, _unsubscribe_url = link_tokens.Links(here.own_url, here.link_key).for_subscriber(subscriber.id, subscriber.language)
     return page("confirmed.html", subscriber=subscriber, manage_url=manage_url)
 
 
