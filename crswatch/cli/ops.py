@@ -138,7 +138,7 @@ def show_config(app: App, fmt: str) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), help="Listen on this port [config web.port; default 8080].")
 @click.pass_obj
 def serve(app: App, host: str | None, port: int | None) -> None:
-    """Serve the subscription pages (double opt-in sign-up, manage, unsubscribe, latest draws).
+    """Serve the subscription pages (sign-up, manage, unsubscribe, latest draws) and the open data (Atom, JSON API).
 
     Runs the production WSGI server (waitress, one process, web.threads threads; the rate limits
     live in that process).  Put it behind a TLS reverse proxy and set alerts.public_url to its
