@@ -54,15 +54,13 @@ def stream_list(view: Tables, labels: Mapping[str, str]) -> list[dict[str, Any]]
     return rows
 
 
-def forecast_rows(records: list[dict[str, Any]], streams: Iterable[str], score: int | None, draws: int,
-                  today: date) -> list[dict[str, Any]]:  # fmt: skip
-    """Each stream's forecast (all active streams when none is named), most history first.
+Series = dict[str, tuple[list[date], list[int], dict[str, Any]]]
 
-    `records` are every stored draw, oldest first (the covariates read all of them).  A stream
-    needs MIN_HISTORY draws, and without `streams` a draw in the last year; a next date already
-    past is flagged `overdue`; with `score`, `p_invited` is None where the history is too short."""
-    from .forecast import MIN_HISTORY, covariates
-    from .forecast import forecast as compute
+
+def series(records: list[dict[str, Any]], streams: Iterable[str]) -> Series:
+    """Per stream (every stream when none is named): dates, cut-offs and covariates, oldest first.
+    `records` are every stored draw, oldest first (the covariates read all of them)."""
+    from .forecast import covariates
 
     wanted = set(streams)
     by_stream: dict[str, list[dict[str, Any]]] = {}
@@ -71,13 +69,30 @@ def forecast_rows(records: list[dict[str, Any]], streams: Iterable[str], score: 
             by_stream.setdefault(record["stream"], []).append(record)
     if not by_stream:
         raise NoAnswer("no stored draws match (run `crswatch check` first, or widen --stream)")
-    newest = max(date.fromisoformat(rows[-1]["date"]) for rows in by_stream.values())
+    return {
+        stream: ([date.fromisoformat(r["date"]) for r in rows], [r["crs"] for r in rows], covariates(rows, records))
+        for stream, rows in by_stream.items()
+    }
+
+
+def forecast_rows(records: list[dict[str, Any]], streams: Iterable[str], score: int | None, draws: int,
+                  today: date) -> list[dict[str, Any]]:  # fmt: skip
+    """Each stream's forecast (all active streams when none is named), most history first.
+
+    `records` are every stored draw, oldest first (the covariates read all of them).  A stream
+    needs MIN_HISTORY draws, and without `streams` a draw in the last year; a next date already
+    past is flagged `overdue`; with `score`, `p_invited` is None where the history is too short."""
+    from .forecast import MIN_HISTORY
+    from .forecast import forecast as compute
+
+    streams = tuple(streams)
+    found = series(records, streams)
+    newest = max(dates[-1] for dates, _, _ in found.values())
     result = []
-    for stream, rows in by_stream.items():
-        dates = [date.fromisoformat(r["date"]) for r in rows]
-        active = wanted or (newest - dates[-1]).days <= 365
-        if len(rows) >= MIN_HISTORY and active and stream != "other":
-            result.append(compute(stream, dates, [r["crs"] for r in rows], score, draws, covariates(rows, records)).to_dict())
+    for stream, (dates, cutoffs, features) in found.items():
+        active = streams or (newest - dates[-1]).days <= 365
+        if len(cutoffs) >= MIN_HISTORY and active and stream != "other":
+            result.append(compute(stream, dates, cutoffs, score, draws, features).to_dict())
     if not result:
         raise NoAnswer(f"no stream has the {MIN_HISTORY} draws a forecast needs")
     result.sort(key=lambda r: -r["draws_used"])

@@ -13,7 +13,6 @@ draw for more than a year.
 from __future__ import annotations
 
 import io
-import math
 import os
 from collections.abc import Sequence
 from datetime import date, timedelta

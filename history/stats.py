@@ -14,7 +14,7 @@ from datetime import date, datetime
 from typing import Any
 
 from scraper.invited import Verdict, verdict
-from scraper.items import FINE_BANDS, SUB_BANDS
+from scraper.items import FINE_BANDS
 
 TREND_DRAWS = 5
 

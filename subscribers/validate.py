@@ -14,7 +14,7 @@ from typing import Any
 from scraper.streams import SUBSCRIBABLE
 
 from .identity import destination_key
-from .model import Channel
+from .model import LANGUAGES, Channel
 
 # URL → its masked form when usable; raises ValueError saying why not (the notifier's apprise wrapper)
 ChannelCheck = Callable[[str], str]
@@ -92,8 +92,6 @@ def channels(values: Iterable[str], check: ChannelCheck) -> tuple[Channel, ...]:
 
 def language(value: str | None) -> str | None:
     """en or fr (any case); None when not given."""
-    from .model import LANGUAGES
-
     if value is None or not value.strip():
         return None
     code = value.strip().lower()

@@ -19,12 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, request
-from limits import parse as parse_limit
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from history.answers import NoAnswer, draw_detail, draw_list, forecast_rows, stream_list
+from scraper.items import from_iso
 from scraper.store import query_draws
+
+from .site import site
 
 api = Blueprint("api", __name__)
 OPENAPI = Path(__file__).with_name("openapi.json")
@@ -36,40 +38,34 @@ class BadRequest(ValueError):
     """A query parameter that cannot be used; the message names it."""
 
 
-def _site() -> Any:
-    from .app import site
-
-    return site()
-
-
 def version() -> tuple[str, datetime | None]:
     """(tag, last modified) of the data every answer comes from: the draws file and the stream labels."""
-    here = _site()
+    here = site()
     try:
         info = here.database.path.stat()
         stamp, modified = f"{info.st_mtime_ns}:{info.st_size}", datetime.fromtimestamp(int(info.st_mtime), UTC)
     except FileNotFoundError:
         stamp, modified = "empty", None
-    labels = json.dumps(here.labels, sort_keys=True)
-    return hashlib.blake2b(f"{stamp}|{labels}".encode(), digest_size=10).hexdigest(), modified
+    return f"{stamp}:{here.labels_tag}", modified
 
 
 def cached(kind: str, make: Callable[[], tuple[bytes, str]]) -> Response:
-    """The answer for this request (made once per data version), or 304 to a conditional GET;
-    404 when nothing stored answers it (`NoAnswer`)."""
+    """The answer for this request (made once per data version, with its ETag), or 304 to a
+    conditional GET; 404 when nothing stored answers it (`NoAnswer`)."""
     tag, modified = version()
     key = (kind, request.full_path, tag)
-    answers: dict[Any, tuple[bytes, str]] = _site().answers
+    answers: dict[Any, tuple[bytes, str, str]] = site().answers
     if key not in answers:
         if len(answers) >= CACHED:
             answers.clear()
         try:
-            answers[key] = make()
+            body, mimetype = make()
         except NoAnswer as exc:
             return _error(404, str(exc))
-    body, mimetype = answers[key]
+        answers[key] = (body, mimetype, hashlib.blake2b(f"{tag}|{request.full_path}".encode(), digest_size=10).hexdigest())
+    body, mimetype, etag = answers[key]
     response = Response(body, mimetype=mimetype)
-    response.set_etag(hashlib.blake2b(f"{tag}|{request.full_path}".encode(), digest_size=10).hexdigest())
+    response.set_etag(etag)
     if modified:
         response.last_modified = modified
     response.headers["Cache-Control"] = "public, max-age=60"
@@ -79,7 +75,7 @@ def cached(kind: str, make: Callable[[], tuple[bytes, str]]) -> Response:
 
 @api.before_request
 def limit() -> Response | None:
-    here = _site()
+    here = site()
     if not _limiter.hit(here.api_limit, "api", request.remote_addr or "?"):
         return _error(429, "too many requests; please slow down")
     return None
@@ -131,7 +127,7 @@ def _number(name: str, low: int, high: int, default: int | None = None) -> int |
 
 def _streams() -> list[str]:
     wanted = request.args.getlist("stream")
-    unknown = [s for s in wanted if s not in _site().labels]
+    unknown = [s for s in wanted if s not in site().labels]
     if unknown:
         raise BadRequest(f"unknown stream {unknown[0]!r}; the codes are listed at /api/streams")
     return wanted
@@ -145,7 +141,7 @@ def draws() -> Response:
     limit = _number("limit", 1, 10_000)
 
     def make() -> tuple[bytes, str]:
-        with _site().database.reader() as view:
+        with site().database.reader() as view:
             return _json(draw_list(view, streams, since, until, limit))
 
     return cached("draws", make)
@@ -154,7 +150,7 @@ def draws() -> Response:
 @api.get("/api/draws/<number>")
 def draw(number: str) -> Response:
     def make() -> tuple[bytes, str]:
-        with _site().database.reader() as view:
+        with site().database.reader() as view:
             found = draw_detail(view, number[:20])
         if found is None:
             raise NoAnswer(f"no draw numbered {number[:20]!r} is stored")
@@ -166,8 +162,8 @@ def draw(number: str) -> Response:
 @api.get("/api/streams")
 def streams() -> Response:
     def make() -> tuple[bytes, str]:
-        with _site().database.reader() as view:
-            return _json(stream_list(view, _site().labels))
+        with site().database.reader() as view:
+            return _json(stream_list(view, site().labels))
 
     return cached("streams", make)
 
@@ -180,7 +176,7 @@ def forecast() -> Response:
     assert draws is not None
 
     def make() -> tuple[bytes, str]:
-        with _site().database.reader() as view:
+        with site().database.reader() as view:
             records = oldest_first(query_draws(view))
         return _json(forecast_rows(records, streams, score, draws, date.today()))
 
@@ -202,7 +198,7 @@ def feed() -> Response:
 
 @api.get("/draws/<stream>.atom")
 def stream_feed(stream: str) -> Response:
-    if stream not in _site().labels:
+    if stream not in site().labels:
         return _error(404, f"unknown stream {stream[:40]!r}; the codes are listed at /api/streams")
     return cached("atom", lambda: (_atom(stream), "application/atom+xml"))
 
@@ -218,7 +214,7 @@ def entry_id(number: str) -> str:
 def _atom(stream: str | None) -> bytes:
     from feedgen.feed import FeedGenerator
 
-    here = _site()
+    here = site()
     with here.database.reader() as view:
         rows = query_draws(view, [stream] if stream else [], None, None, FEED_DRAWS)
     name = here.labels[stream] if stream else "all streams"
@@ -257,8 +253,7 @@ def _facts(row: dict[str, Any]) -> str:
 
 
 def _moment(text: str | None) -> datetime | None:
-    if not text:
-        return None
-    if len(text) == 10:
+    """A record's moment; a bare date is its midnight UTC."""
+    if text and len(text) == 10:
         return datetime.combine(date.fromisoformat(text), time(), UTC)
-    return datetime.fromisoformat(text)
+    return from_iso(text)

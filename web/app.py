@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from flask import Blueprint, Flask, Response, abort, current_app, g, render_template, request
+from flask import Blueprint, Flask, Response, abort, g, render_template, request
 from flask_babel import Babel, force_locale, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -31,62 +29,30 @@ from limits import parse as parse_limit
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crswatch.app import App
-from crswatch.config import Config, web_problems
+from crswatch.config import web_problems
 from crswatch.errors import CrswatchError
 from notifier.message import confirmation_message
 from notifier.outbox import confirmation, queue
 from notifier.send import check_url
+from scraper.streams import label
 from store import limits
-from store.draws import Database
 from store.errors import StoreError
 from store.kv import secret
-from store.sql import Store
 from subscribers import links as link_tokens
 from subscribers import manage, optin
 from subscribers import store as subscribers
-from subscribers.manage import Defaults
 from subscribers.model import LANGUAGES, Subscriber
-from scraper.streams import label
 from subscribers.validate import Invalid
 
 from .api import api
 from .background import ConfirmationSender
 from .forms import destinations, plain
+from .site import Site, site
 
 log = logging.getLogger(__name__)
 pages = Blueprint("pages", __name__)
 csrf = CSRFProtect()
 Page = tuple[str, int]
-
-
-@dataclass(frozen=True)
-class Site:
-    """What every view needs, made once when the app is (`site()` gives it to a view)."""
-
-    config: Config
-    store: Store
-    defaults: Defaults
-    link_key: bytes
-    per_client: RateLimitItem
-    per_destination: RateLimitItem
-    own_url: str  # links in messages never come from the request's Host header (which a client chooses)
-    sender: ConfirmationSender | None
-    database: Database  # the draws: this host's file
-    api_limit: RateLimitItem
-    charts: dict[tuple[str, str], bytes] = field(default_factory=dict)  # per stream and data version
-    answers: dict[Any, tuple[bytes, str]] = field(default_factory=dict)  # the open data, per query and data version (web.api)
-
-    @property
-    def labels(self) -> Mapping[str, str]:
-        return self.config.streams.labels
-
-    def names(self, language: str) -> dict[str, str]:
-        """Stream code → label in this language (an operator's own streams keep their label)."""
-        return {code: label(code, language, self.labels) or text for code, text in self.labels.items()}
-
-    def choices(self, language: str) -> list[tuple[str, str]]:
-        names = self.names(language)
-        return [(code, names[code]) for code in self.defaults.choices if code != "other"]
 
 
 def create_app(app: App, sender: ConfirmationSender | None = None) -> Flask:
@@ -121,10 +87,6 @@ def create_app(app: App, sender: ConfirmationSender | None = None) -> Flask:
     flask.register_blueprint(pages)
     flask.register_blueprint(api)
     return flask
-
-
-def site() -> Site:
-    return current_app.extensions["crswatch"]
 
 
 LANGUAGE_COOKIE = "lang"
@@ -185,12 +147,13 @@ def headers(response: Response) -> Response:
     response.headers["X-Frame-Options"] = "DENY"
     if getattr(g, "private", False):
         response.headers["Cache-Control"] = "no-store"
-    chosen = request.args.get("lang")
-    if chosen in LANGUAGES and chosen != request.cookies.get(LANGUAGE_COOKIE):  # the switch: kept for the next pages
-        response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=365 * 86400, samesite="Lax", httponly=True,
-                            secure=site().config.alerts.public_url.startswith("https://"))  # fmt: skip
-    response.vary.add("Accept-Language")
-    response.vary.add("Cookie")
+    if request.blueprint == pages.name:  # the pages' language; the open data has none
+        chosen = request.args.get("lang")
+        if chosen in LANGUAGES and chosen != request.cookies.get(LANGUAGE_COOKIE):  # the switch: kept for the next pages
+            response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=365 * 86400, samesite="Lax", httponly=True,
+                                secure=site().config.alerts.public_url.startswith("https://"))  # fmt: skip
+        response.vary.add("Accept-Language")
+        response.vary.add("Cookie")
     location = response.headers.get("Location")
     if location:  # werkzeug's own redirects (merged slashes…) name the request's Host: never echo it
         parts = urlsplit(location)

@@ -84,18 +84,15 @@ def draws(ctx: click.Context, streams: tuple[str, ...], since: date | None, unti
     """
     if ctx.invoked_subcommand is not None:
         return
-    from scraper.store import query_draws
+    from history.answers import draw_list
 
     app: App = ctx.obj
     check_order(since, until)
     with app.database.reader() as view:
-        rows = query_draws(view, streams, since, until, limit)
-        if not rows and not query_draws(view, limit=1) and fmt == "table":
+        rows = draw_list(view, streams, since, until, limit)  # what GET /api/draws answers too
+        if not rows and not draw_list(view, limit=1) and fmt == "table":
             click.echo("no draws are stored yet: run `crswatch check` first", err=True)
-    if fmt == "table":
-        emit(rows, DRAW_COLUMNS, fmt)
-    else:
-        emit(({k: row.get(k) for k in DRAW_KEYS} for row in rows), DRAW_KEYS, fmt)  # the shape of history.answers.draw_list
+    emit(rows, DRAW_COLUMNS if fmt == "table" else DRAW_KEYS, fmt)
 
 
 @draws.command("show")

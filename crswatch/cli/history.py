@@ -190,24 +190,6 @@ TERMINAL_DRAWS = 40  # draws per stream in the terminal chart (it says when ther
 # --------------------------------------------------------------------------- forecasting
 
 
-def _series(app: App, streams: tuple[str, ...]) -> dict[str, tuple[list[date], list[int], dict[str, Any]]]:
-    """Per stream (all streams when none given): dates, cut-offs and covariates, oldest first."""
-    from history.forecast import covariates
-    from history.stats import oldest_first
-
-    everything = oldest_first(_records(app))
-    by_stream: dict[str, list[dict[str, Any]]] = {}
-    for record in everything:
-        if not streams or record["stream"] in streams:
-            by_stream.setdefault(record["stream"], []).append(record)
-    if not by_stream:
-        raise errors.UsageError("no stored draws match (run `crswatch check` first, or widen --stream/--since)")
-    return {
-        stream: ([date.fromisoformat(r["date"]) for r in draws], [r["crs"] for r in draws], covariates(draws, everything))
-        for stream, draws in by_stream.items()
-    }
-
-
 @click.command()
 @stream_option()
 @click.option("--score", type=click.IntRange(0, 1200), help="Estimate the chance that this score is invited.")
@@ -271,10 +253,16 @@ def backtest(app: App, streams: tuple[str, ...], since: date | None, fmt: str) -
       crswatch backtest --stream cec --stream pnp --stream french --stream healthcare
       crswatch backtest --since 2023-01-01 --format csv
     """
+    from history.answers import NoAnswer, series
     from history.forecast import backtest as compute
+    from history.stats import oldest_first
 
+    try:
+        found = series(oldest_first(_records(app)), streams)
+    except NoAnswer as exc:
+        raise errors.UsageError(str(exc)) from None
     rows = []
-    for stream, (dates, cutoffs, features) in _series(app, streams).items():
+    for stream, (dates, cutoffs, features) in found.items():
         result = compute(stream, dates, cutoffs, since, features)
         if result is not None:
             rows.append(result.to_dict())
