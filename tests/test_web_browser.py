@@ -48,12 +48,14 @@ def _shot(driver: object, name: str, tmp_path: Path) -> None:
 
 
 def _heading(driver: object, expected: str) -> None:
-    """Wait for the page that a click loads (the old page's elements go stale meanwhile)."""
-    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    """Wait for the page that a click loads (the old page's elements go stale meanwhile; chromium
+    may also answer "node does not belong to the document" while it swaps the page: asked again)."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, 20, ignored_exceptions=(StaleElementReferenceException, NoSuchElementException)).until(
+    # WebDriverException covers stale and missing elements too; a wrong page still times out
+    WebDriverWait(driver, 20, ignored_exceptions=(WebDriverException,)).until(
         lambda d: expected in d.find_element(By.TAG_NAME, "h1").text
     )
 
