@@ -15,7 +15,7 @@ from typing import Any
 
 from notifier.policy import Policy
 from scraper import DEFAULT_SOURCE
-from scraper.streams import BUILTIN, StreamMap
+from draws.streams import BUILTIN, StreamMap
 
 
 class ConfigError(ValueError):

@@ -21,9 +21,11 @@ from sqlalchemy import Connection
 
 from notifier.message import CORRECTION, LATE, NEW
 from notifier.outbox import Delivery, DispatchReport, Policy, announce, announced_any
-from scraper.items import Draw, FeedOutcome, Malformed, stamp
+from draws.record import Draw, Malformed, stamp
+from scraper.items import FeedOutcome
 from scraper.parse import FeedError
-from scraper.store import DRAWS, Changes, Tables, merge_draws, recognise, vet_harvest
+from scraper.pipelines import vet_harvest
+from draws.table import DRAWS, Changes, Tables, merge_draws, recognise
 from store import kv
 from store.draws import Database
 from store.sql import Store

@@ -10,7 +10,7 @@ import socket
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from scraper.items import stamp
+from draws.record import stamp
 from store import kv
 from store.draws import Database
 from store.errors import StoreBusy, StoreError

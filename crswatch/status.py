@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from tinydb import Query
 
-from scraper.store import Tables
+from draws.table import Tables
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -32,7 +32,7 @@ def put_meta(db: Tables, key: str, values: dict[str, Any]) -> None:
 def report(view: Tables, conn: Connection, config: Config, now: datetime, store: str = "") -> dict[str, Any]:
     """Everything `crswatch status` shows, and whether it is healthy."""
     from notifier.outbox import counts
-    from scraper.store import query_draws
+    from draws.table import query_draws
     from store import kv
     from subscribers.optin import pending_count
 

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
-from scraper.items import Draw, iso
+from draws.record import Draw, iso
 from store import kv
 from store.draws import Database
 from store.errors import DatabaseError

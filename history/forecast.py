@@ -34,7 +34,7 @@ from datetime import date, timedelta
 from functools import partial
 from typing import Any
 
-from scraper.items import FINE_BANDS
+from draws.record import FINE_BANDS
 
 MIN_HISTORY = 5  # draws a stream needs before it is forecast at all
 MIN_ERRORS = 5  # past one-step errors needed for an interval from errors and for a probability

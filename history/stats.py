@@ -1,7 +1,7 @@
 """Draw history: the questions candidates ask, computed from the stored draw records.
 
 Pure functions over plain draw records (as stored) so that every command — stats, whatif, pool,
-chart — filters the same way.  The what-if verdicts come from `scraper.invited`, the same code
+chart — filters the same way.  The what-if verdicts come from `draws.match`, the same code
 that decides alerts.
 """
 
@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from scraper.invited import Verdict, verdict
-from scraper.items import FINE_BANDS
+from draws.match import Verdict, verdict
+from draws.record import FINE_BANDS
 
 TREND_DRAWS = 5
 
 
 def oldest_first(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    from scraper.store import draw_order
+    from draws.table import draw_order
 
     return sorted(records, key=draw_order)
 

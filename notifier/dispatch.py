@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from scraper.invited import Verdict
-from scraper.items import Draw
+from draws.match import Verdict
+from draws.record import Draw
 from store.sql import Store
 from subscribers.links import Links
 from subscribers.store import channel_hash, find_many

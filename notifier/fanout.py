@@ -6,8 +6,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from scraper.invited import Verdict, may_concern, verdict
-from scraper.items import Draw, from_iso, stamp
+from draws.match import Verdict, may_concern, verdict
+from draws.record import Draw, from_iso, stamp
 from subscribers.model import ACTIVE
 from subscribers.store import channel_hash
 

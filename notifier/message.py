@@ -7,9 +7,9 @@ import html
 from dataclasses import dataclass
 from typing import Any
 
-from scraper.invited import Verdict
-from scraper.items import Draw
-from scraper.streams import label, short_name
+from draws.match import Verdict
+from draws.record import Draw
+from draws.streams import label, short_name
 from subscribers.links import Links
 from subscribers.model import Subscriber
 

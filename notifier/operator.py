@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from scraper.items import Draw
-from scraper.streams import OTHER
+from draws.record import Draw
+from draws.streams import OTHER
 
 from .outbox import Delivery
 

@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
-from scraper.items import stamp
+from draws.record import stamp
 
 from .policy import LEASE, Policy
 from .tables import announcements, deliveries

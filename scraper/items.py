@@ -1,84 +1,14 @@
-"""Typed records that leave the scraper stage.
+"""Typed records that leave the spider.
 
 The spider yields `RawRound` items (one per round, as published) and exactly one `FeedOutcome`.
-The parse pipeline turns each `RawRound` into a `Draw` (or sets it aside as malformed).
+The parse pipeline turns each `RawRound` into a `draws.record.Draw` (or sets it aside as
+`draws.record.Malformed`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
 from typing import Any
-
-#: Names of the pool-distribution bands dd1..dd18, in feed order.
-POOL_BANDS: tuple[str, ...] = (
-    "601-1200", "501-600", "451-500", "491-500", "481-490", "471-480", "461-470", "451-460",
-    "401-450", "441-450", "431-440", "421-430", "411-420", "401-410", "351-400", "301-350",
-    "0-300", "total",
-)  # fmt: skip
-#: The ten-point bands IRCC also sums into 451-500 and 401-450 (shown indented under them).
-SUB_BANDS: frozenset[str] = frozenset(f"{low}-{low + 9}" for low in range(401, 500, 10))
-#: The bands that do not overlap, highest first: every profile is in exactly one.
-FINE_BANDS: tuple[str, ...] = tuple(b for b in POOL_BANDS if b not in ("451-500", "401-450", "total"))
-
-
-_Date = date
-
-
-@dataclass(frozen=True, slots=True)
-class Draw:
-    """One round of invitations, parsed.  `raw` is the round exactly as published."""
-
-    number: str
-    date: date
-    program: str
-    stream: str
-    invitations: int
-    crs: int
-    drawn_at: datetime | None = None
-    tie_break: datetime | None = None
-    eligible_programs: tuple[str, ...] = ()
-    url: str | None = None
-    pool: dict[str, int] | None = None
-    pool_as_of: _Date | None = None  # (`date` is a field's name in here)
-    raw: dict[str, Any] = field(default_factory=dict, compare=False)
-    warnings: tuple[str, ...] = field(default=(), compare=False)
-
-    def to_record(self) -> dict[str, Any]:
-        """A plain dict for storage and JSON output (dates as ISO 8601, datetimes in UTC)."""
-        return {
-            "number": self.number,
-            "date": self.date.isoformat(),
-            "drawn_at": iso(self.drawn_at),
-            "program": self.program,
-            "stream": self.stream,
-            "invitations": self.invitations,
-            "crs": self.crs,
-            "tie_break": iso(self.tie_break),
-            "eligible_programs": list(self.eligible_programs),
-            "url": self.url,
-            "pool": self.pool,
-            "pool_as_of": self.pool_as_of.isoformat() if self.pool_as_of else None,
-            "raw": self.raw,
-        }
-
-    @classmethod
-    def from_record(cls, rec: dict[str, Any]) -> Draw:
-        return cls(
-            number=rec["number"],
-            date=date.fromisoformat(rec["date"]),
-            program=rec["program"],
-            stream=rec["stream"],
-            invitations=rec["invitations"],
-            crs=rec["crs"],
-            drawn_at=from_iso(rec.get("drawn_at")),
-            tie_break=from_iso(rec.get("tie_break")),
-            eligible_programs=tuple(rec.get("eligible_programs") or ()),
-            url=rec.get("url"),
-            pool=rec.get("pool"),
-            pool_as_of=date.fromisoformat(rec["pool_as_of"]) if rec.get("pool_as_of") else None,
-            raw=rec.get("raw") or {},
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,28 +33,3 @@ class FeedOutcome:
     last_modified: str | None = None
     sha256: str | None = None
     rounds: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Malformed:
-    """A round that could not be read; it is set aside and picked up again once fixed."""
-
-    position: int
-    number: str | None
-    reason: str
-
-
-def iso(value: datetime | None) -> str | None:
-    """A moment as the records keep it: ISO 8601, UTC written Z (None stays None)."""
-    return value.isoformat().replace("+00:00", "Z") if value else None
-
-
-def stamp(moment: datetime) -> str:
-    """A bookkeeping time (first seen, queued, next try…): UTC, always with microseconds, so that
-    these strings sort and compare in time order."""
-    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
-
-
-def from_iso(value: str | None) -> datetime | None:
-    """A moment a record keeps (`iso` or `stamp`), read back; None or empty stays None."""
-    return datetime.fromisoformat(value) if value else None

@@ -15,8 +15,8 @@ from urllib.parse import urljoin, urlsplit
 
 import orjson
 
-from .items import POOL_BANDS, Draw
-from .streams import BUILTIN, OTHER, StreamMap
+from draws.record import POOL_BANDS, Draw
+from draws.streams import BUILTIN, OTHER, StreamMap
 
 T = TypeVar("T")
 PUBLIC_SITE = "https://www.canada.ca"

@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .items import Draw, FeedOutcome, Malformed, RawRound
-from .parse import RoundError, parse_round, vet_round
-from .streams import BUILTIN, StreamMap
+from draws.record import Draw, Malformed
+
+from .items import FeedOutcome, RawRound
+from .parse import FeedError, RoundError, parse_round, vet_round
+from draws.streams import BUILTIN, StreamMap
 
 log = logging.getLogger(__name__)
 
@@ -80,3 +82,19 @@ class HarvestPipeline:
         elif isinstance(item, FeedOutcome):
             self.harvest.outcome = item
         return item
+
+
+#: A feed listing fewer rounds than this share of the stored ones is rejected (a truncated feed).
+MIN_SHARE = 0.9
+#: A feed in which more than this share of rounds cannot be read is rejected as malformed.
+MAX_MALFORMED_SHARE = 0.5
+
+
+def vet_harvest(harvest: Harvest, stored: int) -> None:
+    """FeedError when a fetched feed must not be merged (truncated, mostly unreadable)."""
+    outcome = harvest.outcome
+    listed = outcome.rounds if outcome else 0
+    if listed and len(harvest.malformed) > listed * MAX_MALFORMED_SHARE:
+        raise FeedError(f"{len(harvest.malformed)} of {listed} rounds could not be read")
+    if stored >= 10 and listed < stored * MIN_SHARE:
+        raise FeedError(f"the feed lists {listed} rounds but {stored} are stored: it looks truncated")

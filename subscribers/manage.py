@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from scraper.streams import SUBSCRIBABLE
+from draws.streams import SUBSCRIBABLE
 
 from . import store, validate
 from .identity import destination_key

@@ -22,8 +22,8 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import insert as sql_insert
 from sqlalchemy import update as sql_update
 
-from scraper.items import stamp
-from scraper.streams import SUBSCRIBABLE
+from draws.record import stamp
+from draws.streams import SUBSCRIBABLE
 
 from . import manage, validate
 from .model import Subscriber, hash_token

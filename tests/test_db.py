@@ -13,7 +13,7 @@ from store.draws import Database
 from store.errors import DatabaseError
 from helpers import snapshot
 from scraper.parse import parse_feed, parse_round
-from scraper.store import merge_draws, query_draws
+from draws.table import merge_draws, query_draws
 
 
 def _add(path: str, worker: int, count: int) -> None:

@@ -19,9 +19,9 @@ from notifier.i18n import Texts
 from notifier import message
 from notifier.message import Alert, confirmation_message, render
 from pages import Site
-from scraper.invited import Verdict
-from scraper.items import Draw
-from scraper.streams import SHORT, SHORT_FR, STREAMS, STREAMS_FR
+from draws.match import Verdict
+from draws.record import Draw
+from draws.streams import SHORT, SHORT_FR, STREAMS, STREAMS_FR
 from servers import SMTPSink, body_text
 from subscribers.model import Subscriber
 
@@ -141,7 +141,7 @@ def test_the_french_names_match_ircc_french_feed_where_one_is_at_hand() -> None:
     import json
 
     from scraper.parse import parse_feed
-    from scraper.streams import name_key, stream_of
+    from draws.streams import name_key, stream_of
 
     french = sorted(SHARED.glob("ee_rounds_123_fr.*.json"))
     if not french:

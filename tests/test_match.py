@@ -1,4 +1,4 @@
-"""The matching table: every verdict, every boundary, from the rule in scraper/invited.py."""
+"""The matching table: every verdict, every boundary, from the rule in draws/match.py."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from scraper.invited import Verdict, verdict
+from draws.match import Verdict, verdict
 
 T = datetime(2025, 10, 29, 4, 35, 24, tzinfo=UTC)
 BEFORE, AT, AFTER = datetime(2025, 10, 1, tzinfo=UTC), T, datetime(2025, 11, 1, tzinfo=UTC)

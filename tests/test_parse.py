@@ -11,7 +11,7 @@ import pytest
 
 from helpers import SNAPSHOTS, snapshot
 from scraper.parse import FeedError, RoundError, parse_feed, parse_round, parse_stamp, public_url, split_programs
-from scraper.streams import stream_of
+from draws.streams import stream_of
 
 GOLDEN = Path(__file__).parent / "golden" / "draws.json"
 # Rounds whose parse is pinned in the golden file: the newest, lettered numbers, blank

@@ -17,7 +17,7 @@ import requests
 from bs4 import BeautifulSoup
 
 from helpers import FeedServer, cli, outbox, snapshot, store_of
-from scraper.items import stamp
+from draws.record import stamp
 from subscribers.links import make
 from servers import SMTPSink, WebhookReceiver, body_text
 from pages import Site, csrf_token, feed_with_draw_393

@@ -23,8 +23,8 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from history.answers import NoAnswer, draw_detail, draw_list, forecast_rows, stream_list
-from scraper.items import from_iso
-from scraper.store import query_draws
+from draws.record import from_iso
+from draws.table import query_draws
 
 from .site import site
 

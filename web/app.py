@@ -34,7 +34,7 @@ from crswatch.errors import CrswatchError
 from notifier.message import confirmation_message
 from notifier.outbox import confirmation, queue
 from notifier.send import check_url
-from scraper.streams import label
+from draws.streams import label
 from store import limits
 from store.errors import StoreError
 from store.kv import secret
@@ -337,7 +337,7 @@ CHARTS_SINCE = "2024-01-01"
 
 
 def records() -> list[dict[str, Any]]:
-    from scraper.store import query_draws
+    from draws.table import query_draws
 
     with site().database.reader() as view:
         return query_draws(view, (), None, None)

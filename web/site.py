@@ -13,7 +13,7 @@ from flask import current_app
 from limits import RateLimitItem
 
 from crswatch.config import Config
-from scraper.streams import label
+from draws.streams import label
 from store.draws import Database
 from store.sql import Store
 from subscribers.manage import Defaults

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from history.answers import DRAW_KEYS
-from scraper.items import SUB_BANDS
+from draws.record import SUB_BANDS
 
 from .. import errors
 from ..app import App

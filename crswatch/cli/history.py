@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from scraper.items import SUB_BANDS
+from draws.record import SUB_BANDS
 
 from .. import errors
 from ..app import App
@@ -22,7 +22,7 @@ until_option = click.option("--until", callback=parse_day, metavar="DATE", help=
 
 def _today(app: App) -> date:
     """Today, or the newest stored draw's date when that is later (a feed from the future in tests)."""
-    from scraper.store import query_draws
+    from draws.table import query_draws
 
     with app.database.reader() as view:
         newest = query_draws(view, limit=1)
@@ -31,7 +31,7 @@ def _today(app: App) -> date:
 
 
 def _records(app: App, streams: tuple[str, ...] = (), since: date | None = None, until: date | None = None) -> list[dict[str, Any]]:
-    from scraper.store import query_draws
+    from draws.table import query_draws
 
     check_order(since, until)
     with app.database.reader() as view:

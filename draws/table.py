@@ -15,9 +15,7 @@ from typing import Any, Protocol
 
 from tinydb.table import Table
 
-from .items import Draw, Malformed, stamp
-from .parse import FeedError
-from .pipelines import Harvest
+from .record import Draw, Malformed, stamp
 from .streams import OTHER, StreamMap
 
 
@@ -30,12 +28,6 @@ class Tables(Protocol):
 
 DRAWS = "draws"
 REVISIONS = "draw_revisions"
-
-#: A feed listing fewer rounds than this share of the stored ones is rejected (a truncated feed).
-MIN_SHARE = 0.9
-#: A feed in which more than this share of rounds cannot be read is rejected as malformed.
-MAX_MALFORMED_SHARE = 0.5
-
 
 @dataclass
 class Changes:
@@ -62,16 +54,6 @@ class Changes:
         if self.malformed:
             text += f", {len(self.malformed)} held"
         return text
-
-
-def vet_harvest(harvest: Harvest, stored: int) -> None:
-    """FeedError when a fetched feed must not be merged (truncated, mostly unreadable)."""
-    outcome = harvest.outcome
-    listed = outcome.rounds if outcome else 0
-    if listed and len(harvest.malformed) > listed * MAX_MALFORMED_SHARE:
-        raise FeedError(f"{len(harvest.malformed)} of {listed} rounds could not be read")
-    if stored >= 10 and listed < stored * MIN_SHARE:
-        raise FeedError(f"the feed lists {listed} rounds but {stored} are stored: it looks truncated")
 
 
 def merge_draws(
