@@ -128,6 +128,12 @@ class Database:
         self._check_main()
         yield Transaction(self, read_only=True)
 
+    def peek(self) -> None:
+        """Like `check`, for a command that only looks: nothing is created (not even the folder)."""
+        if not self.create_folder and not self.path.parent.is_dir():
+            self.ensure_folder()  # says what is wrong
+        self._check_main()
+
     def check(self) -> None:
         """DatabaseError unless --db is a crswatch draws file or does not exist yet (its folder is made)."""
         self.ensure_folder()
