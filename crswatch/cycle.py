@@ -106,10 +106,13 @@ async def deliver(config: Config, store: Store, kinds: tuple[str, ...] = ()) -> 
             return DispatchReport()  # nothing to send: skip loading the notifier
     from notifier.dispatch import dispatch
 
-    return await asyncio.to_thread(
+    report = await asyncio.to_thread(
         dispatch, store, policy_of(config), concurrency=config.alerts.concurrency, links=links_of(config, store), kinds=kinds,
         contact=config.alerts.contact,
     )  # fmt: skip
+    if report.sent:  # a sent confirmation's link was erased: out of the SQLite write-ahead log too
+        await asyncio.to_thread(store.checkpoint)
+    return report
 
 
 def links_of(config: Config, store: Store) -> Any:
