@@ -57,13 +57,16 @@ class App:
     def read_store(self) -> Any:
         """The store for commands that only look (`status`, listings): they never create a file or
         a folder.  A SQLite store that does not exist yet reads as an empty one."""
-        from store.sql import Store, sqlite_missing, where
+        from store.sql import Store, require_folder, sqlite_missing, sqlite_path, where
 
         url = self.config.store_url
         if not sqlite_missing(url) or self.database.path.with_name(self.database.path.name + ".d").is_dir():
             # (0.1's files are moved in by the first command that uses the store, as documented)
             return self.__dict__["store"] if "store" in self.__dict__ else self._open_store(look=True)
         self.database.peek()
+        path = sqlite_path(url)
+        if self.config.store and path is not None:
+            require_folder(path)  # a --store named: its folder must exist (the default one is made by the first write)
         empty = Store("sqlite://")  # in memory: the schema and nothing else, gone when the command ends
         place = where(url)
         empty.where = replace(place, url="sqlite://", shown=place.shown + " (not created yet)")

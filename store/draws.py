@@ -107,6 +107,8 @@ class Database:
             lock.acquire()
         except Timeout:
             raise DatabaseBusy(f"the database {self.path} is locked by another crswatch process") from None
+        except OSError as exc:  # a read-only or full folder
+            raise DatabaseError(f"cannot lock the database {self.path}: {exc.strerror}") from None
         try:
             self._check_main()
             self._remove_stale()

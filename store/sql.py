@@ -133,11 +133,22 @@ def _sqlite_path(place: Where) -> Path | None:
     return Path(database).expanduser() if database and database != ":memory:" else None
 
 
+def require_folder(path: Path) -> None:
+    """A typo is refused, like --db's: no new store in a new folder."""
+    if not path.parent.is_dir():
+        raise StoreError(f"the folder of the store {path} does not exist (create it, or correct --store)")
+
+
 def sqlite_missing(url: str) -> bool:
     """True when `url` names a SQLite file that does not exist yet."""
-    place = where(url)
-    path = _sqlite_path(place) if place.dialect == "sqlite" else None
+    path = sqlite_path(url)
     return path is not None and not path.exists()
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file a SQLite store URL names (None for PostgreSQL or an in-memory store)."""
+    place = where(url)
+    return _sqlite_path(place) if place.dialect == "sqlite" else None
 
 
 def _engine(place: Where) -> Engine:
@@ -145,10 +156,10 @@ def _engine(place: Where) -> Engine:
     if place.dialect == "sqlite":
         path = _sqlite_path(place)
         if path is not None:
-            if not path.parent.is_dir():  # a typo is refused, like --db's: no new store in a new folder
-                raise StoreError(f"the folder of the store {path} does not exist (create it, or correct --store)")
+            require_folder(path)
             try:
-                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # private from the first byte
+                if not path.exists():
+                    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # private from the first byte
             except OSError as error:
                 raise StoreError(f"cannot create the store {path}: {error.strerror}") from None
         engine = create_engine(place.url, connect_args={"timeout": 30}, hide_parameters=True)

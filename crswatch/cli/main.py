@@ -40,8 +40,9 @@ class CrswatchGroup(click.Group):
             return result
         except click.UsageError as exc:
             words = exc.ctx.command_path.split()[1:] if exc.ctx else []
-            hint = f" (see: {' '.join(['crswatch', *words, '--help'])})" if exc.ctx else ""
-            _fail(exc.format_message().replace("\n", " ") + hint, errors.USAGE)
+            message = exc.format_message().replace("\n", " ")
+            hint = f" (see: {' '.join(['crswatch', *words, '--help'])})" if exc.ctx and "(see: " not in message else ""  # one hint
+            _fail(message + hint, errors.USAGE)
         except click.ClickException as exc:
             _fail(exc.format_message(), exc.exit_code)
         except click.Abort:
@@ -85,7 +86,9 @@ class CrswatchGroup(click.Group):
         except Exception as exc:  # a bug: say so in one line, full traceback on request
             if os.environ.get("CRSWATCH_DEBUG"):
                 raise
-            _fail(f"internal error: {type(exc).__name__}: {exc} (set CRSWATCH_DEBUG=1 for details)", errors.INTERNAL)
+            # one line, cut short: a bug's message may quote the data it was handling (rows, names, hashes)
+            summary = (str(exc).strip().splitlines() or [""])[0][:200]
+            _fail(f"internal error: {type(exc).__name__}: {summary} (set CRSWATCH_DEBUG=1 for details)", errors.INTERNAL)
 
 
 def _quiet_pipe() -> None:
