@@ -14,9 +14,10 @@ from .config import Config, load_config
 class App:
     """What every command shares: the configuration and the database, both opened lazily."""
 
-    def __init__(self, db: str | None, config_path: str | None, verbose: int, store: str | None = None):
+    def __init__(self, db: str | None, config_path: str | None, verbose: int, store: str | None = None, new_store: bool = False):
         self.db_override = db
         self.store_override = store
+        self.new_store = new_store  # the operator confirms that an empty store meets the draws file's history
         self.config_path = config_path
         self.verbose = verbose
 
@@ -35,14 +36,41 @@ class App:
     @cached_property
     def store(self) -> Any:
         """The SQL store (subscribers, deliveries, sign-ups, status), migrated on first use."""
+        return self._open_store(look=False)
+
+    def _open_store(self, look: bool) -> Any:
         from store.sql import Store
 
-        from .upgrade import upgrade
+        from .upgrade import refuse_new_file, upgrade
 
-        self.database.check()  # --db must be usable (its folder exists, it is a draws file) before anything is made beside it
+        # --db must be usable (its folder exists, it is a draws file) before anything is made beside it
+        if look:
+            self.database.peek()
+        else:
+            self.database.check()
+        refuse_new_file(self.database, self.config.store_url, self.new_store)
         store = Store(self.config.store_url)
-        upgrade(self.database, store)  # an earlier release's files, moved in once
+        upgrade(self.database, store, self.new_store)  # an earlier release's files, moved in once
         return store
+
+    @cached_property
+    def read_store(self) -> Any:
+        """The store for commands that only look (`status`, listings): they never create a file or
+        a folder.  A SQLite store that does not exist yet reads as an empty one."""
+        from store.sql import Store, require_folder, sqlite_missing, sqlite_path, where
+
+        url = self.config.store_url
+        if not sqlite_missing(url) or self.database.path.with_name(self.database.path.name + ".d").is_dir():
+            # (0.1's files are moved in by the first command that uses the store, as documented)
+            return self.__dict__["store"] if "store" in self.__dict__ else self._open_store(look=True)
+        self.database.peek()
+        path = sqlite_path(url)
+        if self.config.store and path is not None:
+            require_folder(path)  # a --store named: its folder must exist (the default one is made by the first write)
+        empty = Store("sqlite://")  # in memory: the schema and nothing else, gone when the command ends
+        place = where(url)
+        empty.where = replace(place, url="sqlite://", shown=place.shown + " (not created yet)")
+        return empty
 
     def with_config(self, **overrides: Any) -> Config:
         self.__dict__["config"] = replace(self.config, **{k: v for k, v in overrides.items() if v is not None})

@@ -83,7 +83,7 @@ class Web:
     api_limit: str = "1200/minute"  # reads of /api and the feeds per client address (kept in each serve process)
     proxies: int = 0  # reverse proxies in front (their X-Forwarded-For is trusted that deep)
     connections: int = 1000  # open connections waitress keeps at most (idle ones included)
-    idle_timeout: int = 10  # seconds a connection may stay idle or trickle before it is closed
+    idle_timeout: int = 10  # seconds a connection may send nothing before it is closed (a trickle is not idle: a proxy must cut it)
 
 
 @dataclass(frozen=True)

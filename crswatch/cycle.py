@@ -28,6 +28,7 @@ from scraper.pipelines import vet_harvest
 from draws.table import DRAWS, Changes, Tables, merge_draws, recognise
 from store import kv
 from store.draws import Database
+from store.errors import DatabaseError
 from store.sql import Store
 
 from .config import Config
@@ -47,6 +48,8 @@ def cycle_lock(database: Database, timeout: float = 10.0) -> Iterator[None]:
         lock.acquire()
     except Timeout:
         raise Busy(f"another crswatch check is running on {database.path} (waited {timeout:g}s); try again later") from None
+    except OSError as exc:  # a read-only or full folder: the database's own failure (exit 5), not a bug
+        raise DatabaseError(f"cannot lock the database {database.path}: {exc.strerror}") from None
     try:
         yield
     finally:
@@ -61,6 +64,7 @@ class CycleReport:
     message: str = ""
     changes: Changes = field(default_factory=Changes)
     first_run: bool = False
+    known: set[str] = field(default_factory=set)  # this host's first check: new here, announced by another host already
     dry_run: bool = False
     queued: int = 0
     planned: list[Delivery] = field(default_factory=list)  # dry run: what would be queued
@@ -80,6 +84,9 @@ class CycleReport:
             text = f"check: {self.changes.summary()}"
             if self.first_run:
                 text += " (first check: history stored, nobody alerted)"
+            elif self.known:
+                text += (f" (first check on this host: {len(self.known)} of them already announced by another host"
+                         " sharing the store, nobody alerted again)")  # fmt: skip
         if self.dry_run:
             count = len(self.planned)
             return text + f"; {count} alert{'s' if count != 1 else ''} would be sent [dry run: nothing stored or sent]"
@@ -108,10 +115,13 @@ async def deliver(config: Config, store: Store, kinds: tuple[str, ...] = ()) -> 
             return DispatchReport()  # nothing to send: skip loading the notifier
     from notifier.dispatch import dispatch
 
-    return await asyncio.to_thread(
+    report = await asyncio.to_thread(
         dispatch, store, policy_of(config), concurrency=config.alerts.concurrency, links=links_of(config, store), kinds=kinds,
         contact=config.alerts.contact,
     )  # fmt: skip
+    if report.sent:  # a sent confirmation's link was erased: out of the SQLite write-ahead log too
+        await asyncio.to_thread(store.checkpoint)
+    return report
 
 
 def links_of(config: Config, store: Store) -> Any:
@@ -207,6 +217,8 @@ def _store(config: Config, database: Database, store: Store, harvest: Any, now: 
         new, edited = changes.new_records(), changes.changed_records()  # as merge_draws stored them
         fresh = announce(conn, [(d.number, rec["revision"], NEW, seen, d.to_record()) for d, rec in new]
                          + [(d.number, rec["revision"], CORRECTION, seen, d.to_record()) for d, rec, _ in edited])  # fmt: skip
+        if stored == 0 and not first_run:
+            report.known = {d.number for d, rec in new if (d.number, rec["revision"], NEW) not in fresh}
         if not first_run:
             _plan(conn, report, now, [(d, rec) for d, rec in new if (d.number, 0, NEW) in fresh],
                   [item for item in edited if (item[0].number, item[1]["revision"], CORRECTION) in fresh])  # fmt: skip

@@ -21,14 +21,27 @@ from sqlalchemy import Connection
 from draws.record import Draw, iso
 from store import kv
 from store.draws import Database
-from store.errors import DatabaseError
+from store.errors import DatabaseError, StoreError
 from store.sql import Store
 
 log = logging.getLogger("crswatch")
 
 
-def upgrade(database: Database, store: Store) -> None:
-    """Move an earlier release's state into `store` (once; a no-op afterwards)."""
+MOVED = "upgrade:0.1"  # the store's record that 0.1's files were moved in (kv)
+
+
+class NewStore(StoreError):
+    """A draws file with history met a new, empty store: a mistyped --store, most likely."""
+
+
+def upgrade(database: Database, store: Store, adopt: bool = False) -> None:
+    """Move an earlier release's state into `store` (once; a no-op afterwards).
+
+    Resumable: the move and its record (`MOVED`) commit together, and the folder is renamed after;
+    a process stopped between the two finds the record, and only renames.
+
+    A draws file that already has history never meets a new, empty store silently (NewStore),
+    unless `adopt` (`crswatch --new-store`): that history is then recorded as announced."""
     from notifier.outbox import announced_any
 
     old = database.path.with_name(database.path.name + ".d")
@@ -40,15 +53,52 @@ def upgrade(database: Database, store: Store) -> None:
                 return
     main = _json(database.path) or {}
     draws = list((main.get("draws") or {}).values())
+    if draws and not old.is_dir() and not adopt and not _from_01(main):
+        raise NewStore(new_store_message(database.path, len(draws), store.where.shown))
     with store.write() as conn:
         store.lock(conn, "crswatch-upgrade")
+        if old.is_dir() and not _moved(conn):
+            counts = _move(conn, old, main)
+            kv.put(conn, MOVED, {"from": str(old), **counts})
+            log.warning("moved %s from %s into the store %s", counts, old, store.where.shown)
         if not announced_any(conn) and draws:
             _announce_history(conn, draws)
-        if old.is_dir():
-            counts = _move(conn, old, main)
-            log.warning("moved %s from %s into the store %s", counts, old, store.where.shown)
     if old.is_dir():
         old.rename(old.with_name(old.name + ".migrated"))
+
+
+def refuse_new_file(database: Database, url: str, adopt: bool = False) -> None:
+    """Before a SQLite store file is made: NewStore when the draws file already has history (so a
+    mistyped path makes no file at all)."""
+    from store.sql import sqlite_missing, where
+
+    if adopt or not sqlite_missing(url) or database.path.with_name(database.path.name + ".d").is_dir():
+        return
+    main = _json(database.path) or {}
+    draws = len(main.get("draws") or {})
+    if draws and not _from_01(main):
+        raise NewStore(new_store_message(database.path, draws, where(url).shown))
+
+
+def new_store_message(path: Path, draws: int, store: str) -> str:
+    return (f"the draws file {path} already holds {draws} draws, but the store {store} is new and empty "
+            "(a mistyped --store?); nothing was stored. If this store is meant to start now, run the command "
+            "again as `crswatch --new-store …`: those draws are then recorded as announced, and nobody is alerted about them")  # fmt: skip
+
+
+def _from_01(main: dict[str, Any]) -> bool:
+    """A draws file written by 0.1, which kept its check status in the file (now in the store)."""
+    return any(doc.get("key") == "status" for doc in (main.get("meta") or {}).values())
+
+
+def _moved(conn: Connection) -> bool:
+    """Whether 0.1's files were already moved into this store (a run stopped before the rename).
+    Stores moved by an earlier crswatch have no record, but their announcements or subscribers
+    came in the same transaction, and only the move can put anything in while `<db>.d/` exists."""
+    from notifier.outbox import announced_any, counts
+    from subscribers.store import count
+
+    return bool(kv.get(conn, MOVED)) or announced_any(conn) or count(conn) > 0 or sum(counts(conn).values()) > 0
 
 
 def _announce_history(conn: Connection, draws: list[dict[str, Any]]) -> None:

@@ -107,6 +107,8 @@ class Database:
             lock.acquire()
         except Timeout:
             raise DatabaseBusy(f"the database {self.path} is locked by another crswatch process") from None
+        except OSError as exc:  # a read-only or full folder
+            raise DatabaseError(f"cannot lock the database {self.path}: {exc.strerror}") from None
         try:
             self._check_main()
             self._remove_stale()
@@ -127,6 +129,12 @@ class Database:
             self.ensure_folder()  # says what is wrong
         self._check_main()
         yield Transaction(self, read_only=True)
+
+    def peek(self) -> None:
+        """Like `check`, for a command that only looks: nothing is created (not even the folder)."""
+        if not self.create_folder and not self.path.parent.is_dir():
+            self.ensure_folder()  # says what is wrong
+        self._check_main()
 
     def check(self) -> None:
         """DatabaseError unless --db is a crswatch draws file or does not exist yet (its folder is made)."""

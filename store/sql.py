@@ -39,6 +39,9 @@ def where(url: str) -> Where:
         parsed = make_url(url)
     except exc.ArgumentError:
         raise StoreURLError("the store URL is not a database URL (expected sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB)") from None
+    if parsed.drivername in ("postgres", "postgres+psycopg"):
+        # libpq's and Heroku's spelling of PostgreSQL (SQLAlchemy dropped the alias): the same server
+        parsed = parsed.set(drivername="postgresql+psycopg")
     dialect = parsed.get_backend_name()
     if dialect not in ("sqlite", "postgresql"):
         raise StoreURLError(f"the store must be SQLite or PostgreSQL, not {dialect!r}")
@@ -99,26 +102,67 @@ class Store:
             yield conn
 
     def lock(self, conn: Connection, name: str) -> None:
-        """Serialise with other processes for the rest of this write transaction (PostgreSQL:
-        an advisory lock; SQLite: the write transaction already is exclusive)."""
-        if self.dialect == "postgresql":
-            conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
+        """Serialise with other processes for the rest of this write transaction (see `lock`)."""
+        lock(conn, name)
+
+    def checkpoint(self) -> None:
+        """SQLite: copy the write-ahead log into the database and truncate it, so that values just
+        erased (a sent confirmation's link) do not linger in the `-wal` file's old frames.  Best
+        effort: a reader holding an old snapshot makes it wait (busy timeout), never fail a send."""
+        if self.dialect != "sqlite":
+            return
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        except exc.DBAPIError:
+            pass  # the next checkpoint (or the last connection closing) does it
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
+def lock(conn: Connection, name: str) -> None:
+    """Serialise with other processes for the rest of this write transaction (PostgreSQL: an
+    advisory lock; SQLite: a write transaction, begun IMMEDIATE, already is exclusive)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": name})
+
+
+def _sqlite_path(place: Where) -> Path | None:
+    database = make_url(place.url).database
+    return Path(database).expanduser() if database and database != ":memory:" else None
+
+
+def require_folder(path: Path) -> None:
+    """A typo is refused, like --db's: no new store in a new folder."""
+    if not path.parent.is_dir():
+        raise StoreError(f"the folder of the store {path} does not exist (create it, or correct --store)")
+
+
+def sqlite_missing(url: str) -> bool:
+    """True when `url` names a SQLite file that does not exist yet."""
+    path = sqlite_path(url)
+    return path is not None and not path.exists()
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file a SQLite store URL names (None for PostgreSQL or an in-memory store)."""
+    place = where(url)
+    return _sqlite_path(place) if place.dialect == "sqlite" else None
+
+
 def _engine(place: Where) -> Engine:
+    # hide_parameters: an error (a bug) never carries the rows it was writing (names, token hashes)
     if place.dialect == "sqlite":
-        url = make_url(place.url)
-        if url.database and url.database != ":memory:":
-            path = Path(url.database).expanduser()
+        path = _sqlite_path(place)
+        if path is not None:
+            require_folder(path)
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # private from the first byte
+                if not path.exists():
+                    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # private from the first byte
             except OSError as error:
                 raise StoreError(f"cannot create the store {path}: {error.strerror}") from None
-        engine = create_engine(place.url, connect_args={"timeout": 30})
+        engine = create_engine(place.url, connect_args={"timeout": 30}, hide_parameters=True)
 
         @event.listens_for(engine, "connect")
         def _pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -136,7 +180,7 @@ def _engine(place: Where) -> Engine:
             conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get("crswatch_write") else "BEGIN")
 
         return engine
-    return create_engine(place.url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    return create_engine(place.url, pool_pre_ping=True, connect_args={"connect_timeout": 10}, hide_parameters=True)
 
 
 @contextmanager

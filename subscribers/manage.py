@@ -172,6 +172,11 @@ def import_csv(tx: Connection, text: str, *, check: ChannelCheck, defaults: Defa
     seen: dict[str, int] = {}
     for row in reader:
         line = reader.line_num
+        extra = row.get(None)  # csv.DictReader's restkey: cells past the header's last column
+        if extra:
+            problems.append(f"line {line}: {len(extra)} more cell{'s' if len(extra) > 1 else ''} than the header's {len(reader.fieldnames or [])} "
+                            "columns (a comma inside a cell, as in to=a,b? put that cell in double quotes)")  # fmt: skip
+            continue
         try:
             values = _row_values(row, check, now, defaults.choices)
         except Invalid as exc:

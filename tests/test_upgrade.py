@@ -93,3 +93,46 @@ def test_the_previous_release_database_moves_into_the_store(
     assert "sent" not in cli("check", "--source", feed.url, env=env, check=True).stdout
     assert len(smtp.to("dana@example.com")) == 1 and [p["path"] for p in webhook.posts] == ["/sam"]
     assert cli("unsubscribe", token, env=env).returncode == 0  # the old token still works
+
+
+def test_an_upgrade_stopped_between_its_commit_and_its_rename_resumes(previous: Path, feed: FeedServer, env: dict, db_path: Path) -> None:
+    from sqlalchemy import delete
+
+    from helpers import store_of
+    from store.kv import meta
+
+    feed.serve(snapshot("2026-01-20"))
+    assert _old(previous, "check", "--source", feed.url, env=env).returncode == 0
+    _old(previous, "subscribe", "--score", "520", "--name", "Dana Private", "--notify", "mailto://127.0.0.1:25?from=a@example.com&to=dana@example.com", env=env)
+    before = cli("subscribers", "--format", "json", env=env, check=True).stdout  # the upgrade runs
+    old_files, moved = db_path.with_name(db_path.name + ".d"), db_path.with_name(db_path.name + ".d.migrated")
+    for forget_the_record in (False, True):  # a store moved by this crswatch, and by one that kept no record of it
+        moved.rename(old_files)  # as if the process had been stopped after the commit, before the rename
+        if forget_the_record:
+            store = store_of(env)
+            with store.write() as conn:
+                conn.execute(delete(meta).where(meta.c.key == "upgrade:0.1"))
+            store.dispose()
+        result = cli("subscribers", "--format", "json", env=env)
+        assert result.returncode == 0 and result.stdout == before and result.stderr == ""
+        assert moved.is_dir() and not old_files.exists()
+    assert len(json.loads(before)) == 1
+
+
+def test_a_store_error_never_carries_the_rows_it_was_writing(tmp_path: Path) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    from store.sql import Store
+    from subscribers import store as subscribers
+    from subscribers.model import Subscriber
+
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    person = Subscriber.from_doc({"id": "abcd2345", "name": "Dana Private", "score": 500, "within": 10, "streams": ["cec"],
+                                  "channels": [{"url": "ntfy://dana-topic", "masked": "ntfy://dana-topic"}],
+                                  "token_hash": "f" * 64, "created_at": "2026-01-01T00:00:00+00:00"})  # fmt: skip
+    with store.write() as conn:
+        subscribers.insert(conn, [person])
+    with pytest.raises(IntegrityError) as caught, store.write() as conn:
+        subscribers.insert(conn, [person])
+    assert "Dana Private" not in str(caught.value) and "f" * 64 not in str(caught.value)
+    store.dispose()

@@ -73,11 +73,26 @@ def cached(kind: str, make: Callable[[], tuple[bytes, str]]) -> Response:
     return response
 
 
+def over_limit() -> bool:
+    """One more public read by this client; True when it is over `web.api_limit` (the API, the
+    feeds and the draws pages share it)."""
+    return not _limiter.hit(site().api_limit, "api", request.remote_addr or "?")
+
+
+#: The query parameters each endpoint reads; any other is refused (a misspelt `sinse=` would
+#: otherwise answer the whole history as if it had been understood).
+PARAMETERS = {"api.draws": {"stream", "since", "until", "limit"}, "api.forecast": {"stream", "score", "draws"}}
+
+
 @api.before_request
 def limit() -> Response | None:
-    here = site()
-    if not _limiter.hit(here.api_limit, "api", request.remote_addr or "?"):
+    if over_limit():
         return _error(429, "too many requests; please slow down")
+    if request.path.startswith("/api/"):
+        unknown = sorted(set(request.args) - PARAMETERS.get(request.endpoint or "", set()))
+        if unknown:
+            known = ", ".join(sorted(PARAMETERS.get(request.endpoint or "", ()))) or "none"
+            return _error(400, f"unknown query parameter{'s' if len(unknown) > 1 else ''} {', '.join(repr(u[:40]) for u in unknown[:10])}; this endpoint takes: {known}")
     return None
 
 

@@ -115,6 +115,16 @@ def allowed(limit: RateLimitItem, scope: str, who: str) -> bool:
         return limits.hit(conn, f"{scope}:{who}", limit.amount, limit.get_expiry())
 
 
+def used_up(limit: RateLimitItem, scope: str, who: str) -> bool:
+    """Whether `who` has no allowance left under `limit` (nothing is recorded)."""
+    with site().store.read() as conn:
+        return limits.count(conn, f"{scope}:{who}", limit.get_expiry()) >= limit.amount
+
+
+def too_many_sign_ups() -> Page:
+    return page("message.html", 429, title=_("Too many sign-ups"), text=_("Too many sign-ups from your network. Please try again later."))
+
+
 def page(template: str, status: int = 200, **context: Any) -> Page:
     here, lang = site(), current_language()
     return render_template(
@@ -194,8 +204,9 @@ def form() -> Page:
 def subscribe() -> Page:
     here = site()
     web = here.config.web
-    if not allowed(here.per_client, "client", request.remote_addr or "?"):
-        return page("message.html", 429, title=_("Too many sign-ups"), text=_("Too many sign-ups from your network. Please try again later."))
+    client = request.remote_addr or "?"
+    if used_up(here.per_client, "client", client):  # a look only: a form sent back with a typo counts for nothing
+        return too_many_sign_ups()
     values: dict[str, Any] = {key: request.form.get(key, "").strip()[:200] for key in ("email", "phone", "score", "within", "profile_created", "language")}
     values["language"] = values["language"] if values["language"] in LANGUAGES else current_language()
     values["streams"] = request.form.getlist("streams")[:20]
@@ -211,6 +222,8 @@ def subscribe() -> Page:
             problems += [p for p in exc.problems if p not in problems]
     if problems:
         return page("form.html", 400, values=values, problems=[plain(p) for p in problems])
+    if not allowed(here.per_client, "client", client):  # only a valid sign-up uses up the client's allowance
+        return too_many_sign_ups()
     ttl = timedelta(hours=web.confirm_hours)
     for kind, address, sign_up in sign_ups:
         digest = hashlib.sha256(address.lower().encode()).hexdigest()
@@ -344,7 +357,31 @@ def records() -> list[dict[str, Any]]:
 
 
 @pages.get("/draws")
-def draws() -> Page:
+def draws() -> Response | Page:
+    """The public draws page: made once per data version and language, like the open data, and
+    read under the same per-client limit (`web.api_limit`)."""
+    from .api import CACHED, over_limit, version
+
+    if over_limit():
+        return page("message.html", 429, title=_("Too many attempts"), text=_("Please try again later."))
+    tag, modified = version()
+    lang = current_language()
+    key = ("draws-page", lang, tag)
+    answers = site().answers
+    if key not in answers:
+        if len(answers) >= CACHED:
+            answers.clear()
+        answers[key] = (draws_page().encode(), "text/html", hashlib.blake2b(f"{tag}|{lang}".encode(), digest_size=10).hexdigest())
+    body, mimetype, etag = answers[key]
+    response = Response(body, mimetype=mimetype)
+    response.set_etag(etag)
+    if modified:
+        response.last_modified = modified
+    response.make_conditional(request)
+    return response
+
+
+def draws_page() -> str:
     from history.stats import oldest_first, stats
 
     rows = records()
@@ -354,7 +391,7 @@ def draws() -> Page:
     stale = (date.fromisoformat(newest_date) - timedelta(days=365)).isoformat()
     recent = [s | ({"trend": None} if s["last_date"] < stale else {})  # no draw for a year: no current trend
               for s in stats(oldest_first([r for r in rows if r["date"] >= since])) if s["stream"] != "other"]  # fmt: skip
-    return page("draws.html", draws=newest, streams=recent, program=draw_program, number=draw_number, trend=trend_text)
+    return page("draws.html", draws=newest, streams=recent, program=draw_program, number=draw_number, trend=trend_text)[0]
 
 
 def draw_program(row: dict[str, Any]) -> str:
@@ -390,6 +427,10 @@ def chart(stream: str) -> Response:
     from history.chart import chart_bytes
     from history.stats import oldest_first
 
+    from .api import over_limit
+
+    if over_limit():
+        return Response(*page("message.html", 429, title=_("Too many attempts"), text=_("Please try again later.")))
     labels = site().labels
     if stream not in labels:
         abort(404)

@@ -42,6 +42,8 @@ class ConfirmationSender:
             try:
                 store = self._store() if callable(self._store) else self._store
                 report = dispatch(store, self.policy, concurrency=self.concurrency, kinds=(CONFIRMATION,))
+                if report.sent:  # their links were erased from the outbox: from the SQLite write-ahead log too
+                    store.checkpoint()
                 if report.failed or report.dead:
                     log.warning("confirmations: %d sent, %d failed (will retry), %d dead", report.sent, report.failed, len(report.dead))
             except Exception as exc:  # noqa: BLE001 - the outbox keeps them; the next round tries again

@@ -51,9 +51,10 @@ def check(app: App, source: str | None, dry_run: bool, wait: float, accept: tupl
         raise errors.UsageError(f"--source {source!r} is not a URL; for a file use file://{Path(source).expanduser().resolve()}")
     config = app.with_config(source=source)
     database = app.database
+    store = app.store  # a store that cannot be used is said before anything is made beside the draws (the cycle lock)
     with cycle_lock(database, timeout=wait):
-        report = run_reactor(lambda: run_check(config, database, app.store, dry_run=dry_run, accept=tuple(a.lstrip("#") for a in accept)))
-    for draw in report.new_draws[-20:] if not report.first_run else []:
+        report = run_reactor(lambda: run_check(config, database, store, dry_run=dry_run, accept=tuple(a.lstrip("#") for a in accept)))
+    for draw in [d for d in report.new_draws if d.number not in report.known][-20:] if not report.first_run else []:
         click.echo(f"new draw #{draw.number} {draw.date} {draw.program}: {draw.invitations:,} invitations, CRS {draw.crs}")
     if dry_run:
         for delivery in report.planned:

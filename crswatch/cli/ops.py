@@ -14,6 +14,7 @@ import click
 
 from .. import errors
 from ..app import App
+from .main import silence_stdout
 
 
 @click.command()
@@ -80,12 +81,16 @@ def status(app: App, fmt: str) -> None:
     """
     from ..status import report
 
-    with app.database.reader() as view, app.store.read() as conn:
-        data = report(view, conn, app.config, datetime.now(UTC), app.store.where.shown)
-    if fmt == "json":
-        click.echo(json.dumps(data, indent=2))
-    else:
-        _print_status(data)
+    with app.database.reader() as view, app.read_store.read() as conn:
+        data = report(view, conn, app.config, datetime.now(UTC), app.read_store.where.shown)
+    try:
+        if fmt == "json":
+            click.echo(json.dumps(data, indent=2))
+        else:
+            _print_status(data)
+        sys.stdout.flush()
+    except BrokenPipeError:  # `status | head -1`: the reader left, but the exit code still tells the health
+        silence_stdout()
     if not data["healthy"]:
         sys.exit(errors.UNHEALTHY)
 
@@ -167,7 +172,7 @@ def serve(app: App, host: str | None, port: int | None) -> None:
             wsgi, host=host, port=port, threads=config.web.threads, ident="crswatch", clear_untrusted_proxy_headers=True,
             # waitress itself refuses what no page needs, before buffering any of it (a form is < 16 KB):
             max_request_body_size=MAX_BODY, max_request_header_size=MAX_HEADERS,
-            # idle and slow clients are dropped soon, and many connections fit: one client cannot hold the server
+            # idle clients are dropped soon and many connections fit; a trickling one is not idle (a proxy must cut it: README)
             connection_limit=config.web.connections, channel_timeout=config.web.idle_timeout, cleanup_interval=max(1, config.web.idle_timeout // 2),
         )  # fmt: skip
     except OSError as exc:

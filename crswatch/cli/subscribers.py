@@ -91,7 +91,7 @@ def list_subscribers(app: App, fmt: str) -> None:
     """
     from subscribers.store import iter_all
 
-    with app.store.read() as view:
+    with app.read_store.read() as view:
         emit((public_record(s) for s in iter_all(view)), LIST_COLUMNS, fmt)
 
 
@@ -241,7 +241,7 @@ def deliveries(app: App, status: str | None, draw: str | None, fmt: str) -> None
     """
     from notifier.outbox import listing
 
-    with app.store.read() as view:
+    with app.read_store.read() as view:
         rows = listing(view, status, draw.lstrip("#") if draw else None)
     emit(({**{k: v for k, v in d.to_doc().items() if k != "payload"}, "masked": scrub(d.masked), "channel": scrub(d.masked), "last_error": mask_text(d.last_error)} for d in rows), DELIVERY_COLUMNS, fmt)
 
