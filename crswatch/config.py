@@ -87,6 +87,11 @@ class Web:
 
 
 @dataclass(frozen=True)
+class Crs:
+    rules: str = ""  # a folder of extra CRS grid versions (one TOML file per version), added to the shipped ones
+
+
+@dataclass(frozen=True)
 class Config:
     db: Path = field(default_factory=default_db_path)
     store: str = ""  # SQL store URL (sqlite:///… or postgresql+psycopg://…); default: a SQLite file beside db
@@ -96,6 +101,7 @@ class Config:
     schedule: Schedule = field(default_factory=Schedule)
     subscribers: SubscriberDefaults = field(default_factory=SubscriberDefaults)
     web: Web = field(default_factory=Web)
+    crs: Crs = field(default_factory=Crs)
     # [streams]: draw names the operator taught crswatch (name → code) and new codes (code → label)
     stream_names: tuple[tuple[str, str], ...] = ()
     stream_labels: tuple[tuple[str, str], ...] = ()
@@ -141,7 +147,7 @@ class Config:
         return data
 
 
-_SECTIONS = {"fetch": Fetch, "alerts": Alerts, "schedule": Schedule, "subscribers": SubscriberDefaults, "web": Web}
+_SECTIONS = {"fetch": Fetch, "alerts": Alerts, "schedule": Schedule, "subscribers": SubscriberDefaults, "web": Web, "crs": Crs}
 
 
 def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Config:

@@ -1,0 +1,1 @@
+"""The domain core: draw records, streams, the matching rule, the draws table, and the CRS rules."""
