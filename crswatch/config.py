@@ -114,6 +114,14 @@ class Config:
         db = self.db.expanduser()
         return self.store or default_url(db.resolve() if db.is_symlink() else db)  # beside the real draws file
 
+    @property
+    def crs_rules_folder(self) -> Path | None:
+        """`[crs] rules`: relative to the configuration file's folder; None when not set."""
+        if not self.crs.rules:
+            return None
+        folder = Path(self.crs.rules).expanduser()
+        return folder if folder.is_absolute() or self.path is None else self.path.parent / folder
+
     @cached_property
     def streams(self) -> StreamMap:
         """The built-in stream table plus `[streams]` (checked when the file is read)."""
@@ -145,6 +153,19 @@ class Config:
             if data["web"][key]:
                 data["web"][key] = mask_url(data["web"][key].replace("{email}", "someone@example.com").replace("{phone}", "15550000000"))
         return data
+
+
+def crs_rules(config: Config) -> tuple[Any, ...]:
+    """An operator's CRS grid versions (`[crs] rules`), for matching profile subscribers."""
+    folder = config.crs_rules_folder
+    if folder is None:
+        return ()
+    from draws.crs import RulesError, from_folder
+
+    try:
+        return from_folder(folder)
+    except RulesError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 _SECTIONS = {"fetch": Fetch, "alerts": Alerts, "schedule": Schedule, "subscribers": SubscriberDefaults, "web": Web, "crs": Crs}

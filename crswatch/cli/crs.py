@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import sys
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -72,7 +71,7 @@ def crs(app: App, profile_file: Any, on: date | None, fmt: str) -> None:
       crswatch crs --profile me.toml --on 2027-04-14 --format json
       cat me.json | crswatch crs --profile -
     """
-    from draws.crs import ProfileError, RulesError, from_folder, read, score
+    from draws.crs import ProfileError, RulesError, read, score
 
     day = on or ottawa_today()
     name = "standard input" if profile_file.name == "<stdin>" else profile_file.name
@@ -81,8 +80,7 @@ def crs(app: App, profile_file: Any, on: date | None, fmt: str) -> None:
     except (OSError, UnicodeDecodeError) as exc:
         raise errors.UsageError(f"cannot read the profile {name}: {exc}") from None
     try:
-        extra = from_folder(_rules_folder(app)) if app.config.crs.rules else ()
-        result = score(read(text, name), day, extra)
+        result = score(read(text, name), day, app.crs_rules)
     except ProfileError as exc:
         for problem in exc.problems:
             click.echo(f"crswatch: error: {problem}", err=True)
@@ -93,14 +91,6 @@ def crs(app: App, profile_file: Any, on: date | None, fmt: str) -> None:
         click.echo(json.dumps(result.as_json(), indent=2))
         return
     click.echo(render(result))
-
-
-def _rules_folder(app: App) -> Path:
-    """`[crs] rules`, relative to the configuration file's folder."""
-    folder = Path(app.config.crs.rules).expanduser()
-    if not folder.is_absolute() and app.config.path:
-        folder = app.config.path.parent / folder
-    return folder
 
 
 def render(result: Any) -> str:

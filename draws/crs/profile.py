@@ -289,3 +289,44 @@ class _Reader:
             canadian_experience_years=self.years(data, "canadian_experience_years", "spouse.") or 0,
         )
 
+
+
+def to_data(profile: Profile) -> dict[str, Any]:
+    """The profile as plain JSON-safe data that `parse` reads back: only what scoring needs (the
+    submission time is the subscriber's own field, kept beside it, not in here)."""
+    data: dict[str, Any] = {"date_of_birth": profile.date_of_birth.isoformat()}
+    if profile.education != "less_than_secondary":
+        data["education"] = profile.education
+    for key in ("first_language", "second_language"):
+        test: Language | None = getattr(profile, key)
+        if test:
+            data[key] = _language_data(test)
+    for where in ("canadian", "foreign"):
+        years, periods = getattr(profile, f"{where}_experience_years"), getattr(profile, f"{where}_experience")
+        if years is not None:
+            data[f"{where}_experience_years"] = years
+        if periods:
+            data[f"{where}_experience"] = [{"from": p.start.isoformat(), **({"to": p.end.isoformat()} if p.end else {})} for p in periods]
+    for key in ("certificate_of_qualification", "sibling_in_canada", "provincial_nomination"):
+        if getattr(profile, key):
+            data[key] = True
+    if profile.canadian_education != "none":
+        data["canadian_education"] = profile.canadian_education
+    if profile.job_offer:
+        data["job_offer"] = {"teer": profile.job_offer.teer, "major_group_00": profile.job_offer.major_group_00}
+    if profile.spouse:
+        s = profile.spouse
+        data["spouse"] = {"accompanying": s.accompanying, "canadian_citizen_or_pr": s.canadian_citizen_or_pr, "education": s.education,
+                          "canadian_experience_years": s.canadian_experience_years,
+                          **({"language": _language_data(s.language)} if s.language else {})}  # fmt: skip
+    return data
+
+
+def _language_data(test: Language) -> dict[str, Any]:
+    scores = {a: (int(v) if v == int(v) else v) for a, v in zip(ABILITIES, test.scores, strict=True)}
+    return {"test": test.test, **({"test_date": test.test_date.isoformat()} if test.test_date else {}), **scores}
+
+
+def dumps(profile: Profile) -> str:
+    """`to_data` as compact JSON text: what the SQL store keeps."""
+    return json.dumps(to_data(profile), separators=(",", ":"), sort_keys=True)

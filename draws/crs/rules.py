@@ -42,7 +42,7 @@ _SHAPE: dict[str, tuple[str, int]] = {
 }  # fmt: skip
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one object per file read: hashed by identity (its tables are dicts)
 class Grid:
     since: date
     title: str
