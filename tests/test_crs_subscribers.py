@@ -134,3 +134,16 @@ def test_the_fanout_scores_a_profile_on_each_draws_date(day: date, verdict: str,
     draw = Draw(number="900", date=day, program="Canadian Experience Class", stream="cec", invitations=1000, crs=509)
     (delivery,) = plan([(draw, {"first_seen": "2026-02-01T00:00:00Z", "revision": 0})], [], [_doc(stored, 999)], datetime(2026, 2, 1, tzinfo=UTC))
     assert delivery.verdict == verdict and delivery.payload == {"score": scored, "on": day.isoformat()}
+
+
+def test_whatif_judges_each_draw_on_the_profiles_score_that_day(env: dict, tmp_path: Path) -> None:
+    cli("check", "--source", FEED_DAY2.as_uri(), env=env, check=True)
+    (tmp_path / "p.toml").write_text(TURNS_31)
+    out = cli("whatif", "--profile", str(tmp_path / "p.toml"), "--stream", "cec", "--since", "2026-01-01", env=env, check=True).stdout
+    lines = out.splitlines()
+    assert lines[0].split() == ["number", "date", "stream", "program", "crs", "score", "verdict"]
+    assert lines[2].split()[-3:] == ["511", "514", "invited"] and lines[3].split()[-5:] == ["509", "508", "close", "by", "1"]
+    early = cli("whatif", "--profile", str(tmp_path / "p.toml"), "--stream", "cec", "--since", "2016-01-01", "--until", "2016-12-31", env=env, check=True).stdout
+    assert "earlier draws left out: the profile cannot be scored before the oldest CRS grid" in early
+    both = cli("whatif", "--profile", str(tmp_path / "p.toml"), "--score", "500", env=env)
+    assert both.returncode == 2 and "give --score or --profile" in both.stderr
