@@ -81,7 +81,14 @@ class App:
     def subscriber_defaults(self) -> Any:
         from subscribers.manage import Defaults
 
-        return Defaults(self.config.subscribers.within, self.config.subscribers.streams, self.config.streams.subscribable)
+        return Defaults(self.config.subscribers.within, self.config.subscribers.streams, self.config.streams.subscribable, self.crs_rules)
+
+    @cached_property
+    def crs_rules(self) -> tuple[Any, ...]:
+        """An operator's CRS grid versions (`[crs] rules`, a folder relative to the configuration file)."""
+        from .config import crs_rules
+
+        return crs_rules(self.config)
 
 
 def remember_config(config: Config) -> None:

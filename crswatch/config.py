@@ -87,6 +87,11 @@ class Web:
 
 
 @dataclass(frozen=True)
+class Crs:
+    rules: str = ""  # a folder of extra CRS grid versions (one TOML file per version), added to the shipped ones
+
+
+@dataclass(frozen=True)
 class Config:
     db: Path = field(default_factory=default_db_path)
     store: str = ""  # SQL store URL (sqlite:///… or postgresql+psycopg://…); default: a SQLite file beside db
@@ -96,6 +101,7 @@ class Config:
     schedule: Schedule = field(default_factory=Schedule)
     subscribers: SubscriberDefaults = field(default_factory=SubscriberDefaults)
     web: Web = field(default_factory=Web)
+    crs: Crs = field(default_factory=Crs)
     # [streams]: draw names the operator taught crswatch (name → code) and new codes (code → label)
     stream_names: tuple[tuple[str, str], ...] = ()
     stream_labels: tuple[tuple[str, str], ...] = ()
@@ -107,6 +113,14 @@ class Config:
 
         db = self.db.expanduser()
         return self.store or default_url(db.resolve() if db.is_symlink() else db)  # beside the real draws file
+
+    @property
+    def crs_rules_folder(self) -> Path | None:
+        """`[crs] rules`: relative to the configuration file's folder; None when not set."""
+        if not self.crs.rules:
+            return None
+        folder = Path(self.crs.rules).expanduser()
+        return folder if folder.is_absolute() or self.path is None else self.path.parent / folder
 
     @cached_property
     def streams(self) -> StreamMap:
@@ -141,7 +155,20 @@ class Config:
         return data
 
 
-_SECTIONS = {"fetch": Fetch, "alerts": Alerts, "schedule": Schedule, "subscribers": SubscriberDefaults, "web": Web}
+def crs_rules(config: Config) -> tuple[Any, ...]:
+    """An operator's CRS grid versions (`[crs] rules`), for matching profile subscribers."""
+    folder = config.crs_rules_folder
+    if folder is None:
+        return ()
+    from draws.crs import RulesError, from_folder
+
+    try:
+        return from_folder(folder)
+    except RulesError as exc:
+        raise ConfigError(str(exc)) from None
+
+
+_SECTIONS = {"fetch": Fetch, "alerts": Alerts, "schedule": Schedule, "subscribers": SubscriberDefaults, "web": Web, "crs": Crs}
 
 
 def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Config:

@@ -31,7 +31,7 @@ from store.draws import Database
 from store.errors import DatabaseError
 from store.sql import Store
 
-from .config import Config
+from .config import Config, crs_rules
 from .errors import Busy, FeedRejected, FetchFailed
 from .status import get_meta, put_meta
 
@@ -221,7 +221,7 @@ def _store(config: Config, database: Database, store: Store, harvest: Any, now: 
             report.known = {d.number for d, rec in new if (d.number, rec["revision"], NEW) not in fresh}
         if not first_run:
             _plan(conn, report, now, [(d, rec) for d, rec in new if (d.number, 0, NEW) in fresh],
-                  [item for item in edited if (item[0].number, item[1]["revision"], CORRECTION) in fresh])  # fmt: skip
+                  [item for item in edited if (item[0].number, item[1]["revision"], CORRECTION) in fresh], rules=crs_rules(config))  # fmt: skip
         _recognise(tx, conn, config, now, report)
         # with a round held, the next check must read the whole feed again (no 304, no same-body skip)
         put_meta(tx, "feed", _validators(config.source, harvest.outcome) if not changes.malformed else {})
@@ -230,7 +230,8 @@ def _store(config: Config, database: Database, store: Store, harvest: Any, now: 
 
 
 def _plan(conn: Connection, report: CycleReport, now: datetime, new: list[tuple[Draw, dict[str, Any]]],
-          edited: list[tuple[Draw, dict[str, Any], dict[str, Any]]] = (), late: list[tuple[Draw, dict[str, Any]]] = ()) -> None:  # type: ignore[assignment]  # fmt: skip
+          edited: list[tuple[Draw, dict[str, Any], dict[str, Any]]] = (), late: list[tuple[Draw, dict[str, Any]]] = (),  # type: ignore[assignment]
+          rules: tuple[Any, ...] = ()) -> None:  # fmt: skip
     """Plan and queue the alerts of what was announced now: matched against the subscribers whose
     score and margin reach the lowest cut-off involved (the database filters), with each draw's
     first sighting on any host deciding who had subscribed before it."""
@@ -245,7 +246,7 @@ def _plan(conn: Connection, report: CycleReport, now: datetime, new: list[tuple[
     new = [(d, rec | {"first_seen": seen.get(d.number, rec["first_seen"])}) for d, rec in new]
     edited = [(d, rec | {"first_seen": seen.get(d.number, rec["first_seen"])}, old) for d, rec, old in edited]
     late = [(d, old | {"first_seen": seen.get(d.number, old.get("first_seen"))}) for d, old in late]
-    deliveries = plan(new, edited, iter_docs(conn, reach=min(cutoffs), active_only=True), now, late=late)
+    deliveries = plan(new, edited, iter_docs(conn, reach=min(cutoffs), active_only=True), now, late=late, rules=rules)
     report.planned += deliveries
     report.queued += queue(conn, deliveries)
 
@@ -264,7 +265,7 @@ def _recognise(tx: Tables, conn: Connection, config: Config, now: datetime, repo
     report.changes.recognised = recognised
     seen = stamp(now)
     fresh = announce(conn, [(d.number, old.get("revision", 0), LATE, seen, d.to_record()) for d, old in recognised])
-    _plan(conn, report, now, [], [], [(d, old) for d, old in recognised if (d.number, old.get("revision", 0), LATE) in fresh])
+    _plan(conn, report, now, [], [], [(d, old) for d, old in recognised if (d.number, old.get("revision", 0), LATE) in fresh], rules=crs_rules(config))
     for draw, _ in recognised:
         log.warning("draw #%s %r recognised as stream %s", draw.number, draw.program, draw.stream)
 

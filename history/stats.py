@@ -8,7 +8,7 @@ that decides alerts.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -86,22 +86,30 @@ class WhatIf:
     summary: str
 
 
-def whatif(records: Iterable[dict[str, Any]], *, score: int, streams: Sequence[str], within: int,
-           profile_created: datetime | None, since: date | None = None) -> WhatIf:  # fmt: skip
-    """The verdict each past open draw would have given, oldest first, and a one-line summary."""
+def whatif(records: Iterable[dict[str, Any]], *, score: int | None = None, streams: Sequence[str], within: int,
+           profile_created: datetime | None, since: date | None = None,
+           score_on: Callable[[date], int | None] | None = None) -> WhatIf:  # fmt: skip
+    """The verdict each past open draw would have given, oldest first, and a one-line summary.
+    With `score_on` (a profile's score on a day; None where no grid applies), each draw is judged
+    on the score of its own date, and each row says which score that was."""
     rows = []
+    unscored = 0
     for record in oldest_first(records):
         tie = datetime.fromisoformat(record["tie_break"]) if record.get("tie_break") else None
-        result = verdict(stream=record["stream"], crs=record["crs"], tie_break=tie, score=score,
+        candidate = score_on(date.fromisoformat(record["date"])) if score_on else score
+        if candidate is None:
+            unscored += 1
+            continue
+        result = verdict(stream=record["stream"], crs=record["crs"], tie_break=tie, score=candidate,
                          within=1200, streams=streams, profile_created=profile_created)  # fmt: skip
         if result is None:
             continue  # not open to this candidate
-        gap = record["crs"] - score
+        gap = record["crs"] - candidate
         label = {Verdict.INVITED: "invited", Verdict.AT_CUTOFF: "at the cut-off", Verdict.JUST_MISSED: "just missed"}.get(result)
         if label is None:
             label = f"close by {gap}" if gap <= within else f"below by {gap}"
         rows.append({"number": record["number"], "date": record["date"], "stream": record["stream"],
-                     "program": record["program"], "crs": record["crs"], "verdict": label})  # fmt: skip
+                     "program": record["program"], "crs": record["crs"], **({"score": candidate} if score_on else {}), "verdict": label})  # fmt: skip
     invited = [r for r in rows if r["verdict"] == "invited"]
     close = [r for r in rows if r["verdict"] in ("at the cut-off", "just missed") or r["verdict"].startswith("close by")]
     period = f" since {since.isoformat()}" if since else ""
@@ -112,6 +120,8 @@ def whatif(records: Iterable[dict[str, Any]], *, score: int, streams: Sequence[s
     if close:
         nearest = close[-1]
         summary += f"; last close miss on {nearest['date']} (#{nearest['number']}, cut-off {nearest['crs']}: {nearest['verdict']})"
+    if unscored:
+        summary += f"; {unscored} earlier draws left out: the profile cannot be scored before the oldest CRS grid crswatch knows"
     return WhatIf(rows, summary)
 
 

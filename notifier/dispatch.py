@@ -6,11 +6,13 @@ never wait for a whole fan-out, and several hosts may dispatch from one store at
 
 from __future__ import annotations
 
+
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -88,7 +90,11 @@ def _prepare(conn: Connection, claimed: list[Delivery], links: Links | None, own
             reason = "unsubscribed" if sub is None else "channel removed" if channel is None else "paused" if not sub.active else "draw missing"
             report.cancelled += cancel(conn, delivery, reason, owner)
             continue
-        alert = Alert(draw, sub, Verdict(delivery.verdict) if delivery.verdict else None, delivery.kind, delivery.previous)
+        scored = (delivery.payload or {}).get("score")  # a profile's score on the draw's date, as matched
+        if scored is not None:
+            sub = replace(sub, score=int(scored))
+        alert = Alert(draw, sub, Verdict(delivery.verdict) if delivery.verdict else None, delivery.kind, delivery.previous,
+                      from_profile=scored is not None)  # fmt: skip
         title, bodies = render(alert, links, contact)
         unsubscribe = links.for_subscriber(sub.id, sub.language)[1] if links else ""
         outgoing.append(Outgoing(delivery.id, channel.url, title, bodies, unsubscribe, contact))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from draws.match import Verdict, may_concern, verdict
@@ -21,6 +21,7 @@ def plan(
     subscribers: Iterable[dict[str, Any]],
     now: datetime,
     late: Sequence[tuple[Draw, dict[str, Any]]] = (),
+    rules: tuple[Any, ...] = (),
 ) -> list[Delivery]:
     """Deliveries for new draws and for corrections whose verdict changed, oldest draw first.
 
@@ -28,6 +29,8 @@ def plan(
     `late` holds (draw, record while it was `other`) for draws whose name was recognised only
     now: those who hear of it now and did not before get one alert, marked late.
     Only active subscribers who subscribed before a draw was first seen are alerted about it.
+    A subscriber with a CRS profile is matched with the profile's score on the draw's date
+    (`rules`: an operator's grid versions).
     """
     now_stamp = stamp(now)
     work: list[tuple[Draw, dict[str, Any], dict[str, Any] | None, str]] = [(draw, record, None, NEW) for draw, record in new]
@@ -42,12 +45,14 @@ def plan(
         for doc in docs:
             if doc["created_at"] >= first_seen:
                 continue  # subscribed after the draw was first seen
-            said = _verdict(draw.stream, draw.crs, draw.tie_break, doc)
+            scored = profile_score(doc["profile"], draw.date, rules) if doc.get("profile") else None
+            said = _verdict(draw.stream, draw.crs, draw.tie_break, doc, scored)
             if previous is None:
                 if said is None:
                     continue
             else:
-                before = _verdict(previous["stream"], previous["crs"], from_iso(previous.get("tie_break")), doc)
+                before_score = profile_score(doc["profile"], _day(previous, draw), rules) if doc.get("profile") else None
+                before = _verdict(previous["stream"], previous["crs"], from_iso(previous.get("tie_break")), doc, before_score)
                 if before == said or (kind == LATE and (before is not None or said is None)):
                     continue  # nothing new to say; a late alert only for those who heard nothing
             for channel in doc["channels"]:
@@ -65,18 +70,37 @@ def plan(
                         queued_at=now_stamp,
                         seq=len(deliveries),
                         previous=_summary(previous) if previous and kind == CORRECTION else _late(previous) if kind == LATE and previous else None,
+                        payload={"score": scored, "on": draw.date.isoformat()} if scored is not None else None,  # what the alert says
                     )
                 )
     return deliveries
 
 
-def _verdict(stream: str, crs: int, tie_break: datetime | None, doc: dict[str, Any]) -> Verdict | None:
-    score, within, streams = doc["score"], doc["within"], doc["streams"]
+def _verdict(stream: str, crs: int, tie_break: datetime | None, doc: dict[str, Any], scored: int | None) -> Verdict | None:
+    """`scored`: a profile's score on the draw's date, which then stands for the typed score."""
+    score, within, streams = doc["score"] if scored is None else scored, doc["within"], doc["streams"]
     if not may_concern(stream=stream, crs=crs, score=score, within=within, streams=streams):
         return None  # the profile time is read only for the few it may concern
     return verdict(stream=stream, crs=crs, tie_break=tie_break, score=score, within=within, streams=streams,
                    profile_created=from_iso(doc.get("profile_created")))  # fmt: skip
 
+
+
+def profile_score(stored: str, day: date, rules: tuple[Any, ...]) -> int:
+    """A profile's score on a draw's date (the draw may predate every grid crswatch knows only in
+    a hand-made test; then no verdict is possible and the profile scores 0)."""
+    from draws.crs import RulesError
+    from subscribers.profile import score_on
+
+    try:
+        return score_on(stored, day, rules)
+    except (RulesError, ValueError):
+        return 0
+
+
+def _day(record: dict[str, Any], draw: Draw) -> date:
+    value = record.get("date")
+    return date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else draw.date
 
 
 def _late(record: dict[str, Any]) -> dict[str, Any]:

@@ -27,6 +27,7 @@ class Alert:
     verdict: Verdict | None  # None only in a correction that takes an earlier verdict back
     kind: str = NEW
     previous: dict[str, Any] | None = None  # the draw as first announced, for corrections
+    from_profile: bool = False  # the subscriber's score is their profile's on the draw's date
 
 
 def render(alert: Alert, links: Links | None = None, contact: str = "") -> tuple[str, dict[str, str]]:
@@ -51,7 +52,9 @@ def render(alert: Alert, links: Links | None = None, contact: str = "") -> tuple
         (_("Invitations"), t.number(draw.invitations)),
         (_("CRS cut-off"), str(draw.crs)),
         (_("Tie-break"), tie),
-        (_("Your score"), f"{sub.score} ({_difference(sub.score - draw.crs, t)})"),
+        (_("Your score"), _("your CRS on {day}: {score}, from your profile ({difference})").format(
+            day=t.day(draw.date), score=sub.score, difference=_difference(sub.score - draw.crs, t)) if alert.from_profile
+         else f"{sub.score} ({_difference(sub.score - draw.crs, t)})"),
     ]
     verdict_text = explain(alert, t)
     steps = next_steps(t) if alert.verdict is Verdict.INVITED else ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +20,8 @@ from draws.streams import SUBSCRIBABLE
 from . import store, validate
 from .identity import destination_key
 from .model import ACTIVE, PAUSED, Subscriber, hash_token, new_token
+from .profile import check as check_profile
+from .profile import score_today
 from .validate import ChannelCheck, Invalid
 
 
@@ -28,6 +30,7 @@ class Defaults:
     within: int
     streams: tuple[str, ...]
     choices: tuple[str, ...] = SUBSCRIBABLE  # the streams a subscriber may choose
+    rules: tuple[Any, ...] = ()  # an operator's CRS grid versions (`[crs] rules`), for scoring profiles
 
 
 def subscribe(
@@ -43,14 +46,20 @@ def subscribe(
     name: str | None = None,
     language: str | None = None,
     now: datetime | None = None,
+    profile: str | None = None,
 ) -> tuple[Subscriber, bool]:
     """A new subscriber, or — when one of the channels is already subscribed — that subscriber
-    updated with what was given.  Returns (subscriber, created)."""
+    updated with what was given.  Returns (subscriber, created).  With a CRS `profile` (the text
+    of the candidate's file), every verdict uses the profile's score on the draw's date; the stored
+    score is the profile's today unless `score` is given too."""
     now = now or datetime.now(UTC)
     streams = tuple(streams)
+    if score is None and profile is None:
+        raise Invalid(["give a CRS score (--score) or a profile (--profile)"])
     values = validate.collect(
         {
-            "score": lambda: validate.score(score),
+            "score": lambda: validate.score(score) if score is not None else None,
+            "profile": lambda: check_profile(profile) if profile is not None else None,
             "within": lambda: validate.within(within) if within is not None else None,
             "streams": lambda: validate.streams(streams, defaults.choices) if streams else None,
             "profile_created": lambda: validate.profile_created(profile_created, now),
@@ -59,6 +68,7 @@ def subscribe(
             "channels": lambda: validate.channels(channels, check),
         }
     )
+    _with_profile(values, now, defaults.rules)
     owners = set(store.owners(tx, (c.url for c in values["channels"])).values())
     if len(owners) > 1:
         raise Invalid([f"these channels belong to different subscribers ({', '.join(sorted(owners))}); update them one by one"])
@@ -87,7 +97,22 @@ def _new(tx: Connection, values: dict[str, Any], defaults: Defaults, now: dateti
         name=values["name"],
         profile_created=values["profile_created"],
         language=values.get("language") or "en",
+        profile=values.get("profile"),
     )
+
+
+def _with_profile(values: dict[str, Any], now: datetime, rules: tuple[Any, ...]) -> None:
+    """A checked profile in `values` becomes what is stored, today's score (unless one was typed)
+    and the submission time (unless one was given)."""
+    checked = values.pop("profile", None)
+    if checked is None:
+        return
+    stored, submitted = checked
+    values["profile"] = stored
+    if values.get("score") is None:
+        values["score"] = score_today(stored, now, rules)
+    if values.get("profile_created") is None and submitted is not None:
+        values["profile_created"] = validate.profile_created(submitted.isoformat(), now)
 
 
 def _merged(base: Subscriber, values: dict[str, Any]) -> Subscriber:
@@ -112,13 +137,19 @@ def update(
     language: str | None = None,
     now: datetime | None = None,
     choices: tuple[str, ...] = SUBSCRIBABLE,
+    profile: str | None = None,
+    rules: tuple[Any, ...] = (),
 ) -> Subscriber:
-    """Change what was given; channels given replace the subscriber's channels."""
+    """Change what was given; channels given replace the subscriber's channels.  A `profile`
+    replaces the subscriber's (and today's score with it); a `score` given alone replaces the
+    profile: the subscriber goes back to a typed score and the profile is erased."""
     streams, channels = tuple(streams), tuple(channels)
+    now = now or datetime.now(UTC)
     found = store.require(tx, key)
     values = validate.collect(
         {
             "score": lambda: validate.score(score) if score is not None else None,
+            "profile": lambda: check_profile(profile) if profile is not None else None,
             "within": lambda: validate.within(within) if within is not None else None,
             "streams": lambda: validate.streams(streams, choices) if streams else None,
             "profile_created": lambda: validate.profile_created(profile_created, now),
@@ -132,8 +163,12 @@ def update(
         if others:
             raise Invalid([f"a channel given is already used by subscriber {sorted(others)[0]}"])
     if all(v is None for v in values.values()):
-        raise Invalid(["nothing to change: give --score, --within, --stream, --notify, --profile-created, --name or --language"])
+        raise Invalid(["nothing to change: give --score, --profile, --within, --stream, --notify, --profile-created, --name or --language"])
+    typed_only = values["score"] is not None and values["profile"] is None
+    _with_profile(values, now, rules)
     updated = found.subscriber.with_changes(**values)
+    if typed_only:
+        updated = replace(updated, profile=None)
     store.replace_all(tx, [(found, updated)])
     return updated
 
@@ -152,7 +187,7 @@ def unsubscribe(tx: Connection, key: str) -> Subscriber:
 
 
 IMPORT_COLUMNS = ("name", "score", "within", "streams", "profile_created", "channels")
-OPTIONAL_COLUMNS = ("language",)  # may be left out of the header
+OPTIONAL_COLUMNS = ("language", "profile")  # may be left out of the header; profile: a CRS profile as a JSON object
 
 
 def import_csv(tx: Connection, text: str, *, check: ChannelCheck, defaults: Defaults, now: datetime | None = None) -> tuple[int, int]:
@@ -179,6 +214,7 @@ def import_csv(tx: Connection, text: str, *, check: ChannelCheck, defaults: Defa
             continue
         try:
             values = _row_values(row, check, now, defaults.choices)
+            _with_profile(values, now, defaults.rules)
         except Invalid as exc:
             problems += [f"line {line}: {p}" for p in exc.problems]
             continue
@@ -197,7 +233,8 @@ def _row_values(row: dict[str, Any], check: ChannelCheck, now: datetime, choices
     return validate.collect(
         {
             "name": lambda: validate.name(cell["name"]),
-            "score": lambda: validate.score(cell["score"]),
+            "score": lambda: validate.score(cell["score"]) if cell["score"] or not cell["profile"] else None,
+            "profile": lambda: check_profile(cell["profile"]) if cell["profile"] else None,
             "within": lambda: validate.within(cell["within"]) if cell["within"] else None,
             "streams": lambda: validate.streams([cell["streams"]], choices) if cell["streams"] else None,
             "profile_created": lambda: validate.profile_created(cell["profile_created"], now),

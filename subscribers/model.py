@@ -58,6 +58,7 @@ class Subscriber:
     profile_created: datetime | None = None
     status: str = ACTIVE
     language: str = "en"  # one of LANGUAGES: what its messages are written in
+    profile: str | None = None  # a CRS profile (draws.crs, as compact JSON): verdicts use its score on each draw's date
     token: str | None = field(default=None, compare=False)  # the token itself: only when just made, never stored
 
     @property
@@ -71,6 +72,9 @@ class Subscriber:
     def with_changes(self, **changes: Any) -> Subscriber:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
+    def __repr__(self) -> str:  # a profile is personal data (a date of birth, test scores): never in a log line or traceback
+        return f"Subscriber(id={self.id!r}, score={self.score!r}, from_profile={self.profile is not None})"
+
     def to_doc(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -83,6 +87,7 @@ class Subscriber:
             "created_at": stamp(self.created_at),
             "status": self.status,
             "language": self.language,
+            "profile": self.profile,
             "token_hash": self.token_hash,
         }
 
@@ -99,6 +104,7 @@ class Subscriber:
             created_at=datetime.fromisoformat(doc["created_at"]),
             status=doc.get("status", ACTIVE),
             language=doc.get("language") or "en",
+            profile=doc.get("profile"),
             token_hash=doc.get("token_hash") or hash_token(doc["token"]),  # "token": stored in clear before 0.2
         )
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, and_, bindparam, func, literal, select, true, tuple_
+from sqlalchemy import Connection, and_, bindparam, func, literal, or_, select, true, tuple_
 from sqlalchemy import delete as sql_delete
 from sqlalchemy import insert as sql_insert
 from sqlalchemy import update as sql_update
@@ -126,8 +126,8 @@ def iter_docs(conn: Connection, reach: int | None = None, active_only: bool = Fa
     plus margin reaches it (a cut-off they are within): the database does the first filter, so
     matching a draw against 100,000 subscribers reads only the few it may concern."""
     condition: Any = true()
-    if reach is not None:
-        condition = and_(condition, subscribers.c.score + subscribers.c.within >= reach)
+    if reach is not None:  # a profile's score changes with the date: those are matched on the draw's date
+        condition = and_(condition, or_(subscribers.c.score + subscribers.c.within >= reach, subscribers.c.profile.is_not(None)))
     if active_only:
         condition = and_(condition, subscribers.c.status == "active")
     key = tuple_(subscribers.c.created_at, subscribers.c.id)
@@ -163,7 +163,7 @@ def _docs(conn: Connection, condition: Any, limit: int | None = None) -> list[di
 
 def _row(sub: Subscriber) -> dict[str, Any]:
     doc = sub.to_doc()
-    return {k: doc[k] for k in ("id", "name", "score", "within", "profile_created", "created_at", "status", "language", "token_hash")} | {
+    return {k: doc[k] for k in ("id", "name", "score", "within", "profile_created", "created_at", "status", "language", "profile", "token_hash")} | {
         "streams": orjson.dumps(doc["streams"]).decode()
     }
 

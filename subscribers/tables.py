@@ -18,6 +18,7 @@ subscribers = Table(
     Column("status", String(16), nullable=False),
     Column("token_hash", String(64), nullable=False),
     Column("language", String(8), nullable=False, server_default="en"),
+    Column("profile", Text),  # a CRS profile (personal data: only what scoring needs), erased with the row
 )  # fmt: skip
 
 channels = Table(

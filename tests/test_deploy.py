@@ -162,6 +162,6 @@ def test_the_example_configuration_names_every_key() -> None:
     from crswatch.config import Config
 
     example = tomllib.loads((DEPLOY / "config.example.toml").read_text())
-    for section in ("fetch", "alerts", "schedule", "subscribers", "web"):
+    for section in ("fetch", "alerts", "schedule", "subscribers", "web", "crs"):
         keys = {f.name for f in dataclasses.fields(getattr(Config(), section))}
         assert keys <= set(example[section]), f"[{section}] lacks {sorted(keys - set(example[section]))}"

@@ -69,7 +69,9 @@ def stats(app: App, streams: tuple[str, ...], since: date | None, until: date | 
 
 
 @click.command()
-@click.option("--score", required=True, type=click.IntRange(0, 1200), help="The CRS score to try.")
+@click.option("--score", type=click.IntRange(0, 1200), help="The CRS score to try (or --profile).")
+@click.option("--profile", "profile_file", type=click.File("r", encoding="utf-8"), metavar="FILE",
+              help="A CRS profile (TOML or JSON; see `crswatch crs`): each draw is judged on the profile's score on its date.")
 @stream_option("A stream the candidate is eligible for (repeatable) [default: cec fsw fst].")
 @click.option("--profile-created", metavar="DATETIME", help="Profile submission time (ISO 8601), for tie-breaks.")
 @click.option("--within", type=click.IntRange(0, 200), help="Call a miss by at most this many points 'close' [default 10].")
@@ -77,16 +79,22 @@ def stats(app: App, streams: tuple[str, ...], since: date | None, until: date | 
 @until_option
 @format_option
 @click.pass_obj
-def whatif(app: App, score: int, streams: tuple[str, ...], profile_created: str | None, within: int | None, since: date | None, until: date | None, fmt: str) -> None:
+def whatif(app: App, score: int | None, profile_file: Any, streams: tuple[str, ...], profile_created: str | None, within: int | None,
+           since: date | None, until: date | None, fmt: str) -> None:  # fmt: skip
     """The verdict every past draw open to a candidate would have given them, and a summary.
 
     \b
     Examples:
       crswatch whatif --score 510 --stream cec --since 2025-01-01
       crswatch whatif --score 495 --stream cec --stream french --profile-created 2025-03-01 --format csv
+      crswatch whatif --profile me.toml --stream cec
     """
     from history.stats import whatif as compute
     from subscribers import validate
+
+    if (score is None) == (profile_file is None):
+        raise errors.UsageError("give --score or --profile (one of them)")
+    score_on = _profile_scorer(app, profile_file) if profile_file is not None else None
 
     try:
         created = validate.profile_created(profile_created)
@@ -96,10 +104,33 @@ def whatif(app: App, score: int, streams: tuple[str, ...], profile_created: str 
     if since is None and until is None:  # a window that means something today: the last two years
         since = _today(app) - timedelta(days=730)
     result = compute(_records(app, (), since, until), score=score, streams=chosen, profile_created=created,
-                     within=app.config.subscribers.within if within is None else within, since=since)  # fmt: skip
-    emit(result.rows, ("number", "date", "stream", "program", "crs", "verdict"), fmt)
+                     within=app.config.subscribers.within if within is None else within, since=since, score_on=score_on)  # fmt: skip
+    emit(result.rows, ("number", "date", "stream", "program", "crs", *(("score",) if score_on else ()), "verdict"), fmt)
     if fmt == "table":
         click.echo(f"\n{result.summary}")
+
+
+def _profile_scorer(app: App, file: Any) -> Any:
+    """A profile's score on a day (None before the oldest CRS grid); a bad profile is exit 2, one line a problem."""
+    import sys
+
+    from draws.crs import ProfileError, RulesError, read, score
+
+    try:
+        profile = read(file.read(), "standard input" if file.name == "<stdin>" else file.name)
+    except ProfileError as exc:
+        for problem in exc.problems:
+            click.echo(f"crswatch: error: {problem}", err=True)
+        sys.exit(errors.USAGE)
+    rules = app.crs_rules
+
+    def score_on(day: date) -> int | None:
+        try:
+            return score(profile, day, rules).total
+        except (RulesError, ProfileError):
+            return None
+
+    return score_on
 
 
 @click.command()

@@ -1,6 +1,6 @@
 """The `crswatch` group: global options, logging, and one line `crswatch: error: …` with a
 documented exit code for every expected failure (see `errors`).  The commands live in one module
-per group (`draws`, `history`, `subscribers`, `ops`) and are added in `crswatch.cli`.
+per group (`draws`, `history`, `crs`, `subscribers`, `ops`) and are added in `crswatch.cli`.
 
 Commands import what they need when they run (Scrapy and apprise are slow to import; `draws`
 and `subscribers` need neither).

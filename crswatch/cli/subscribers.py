@@ -24,6 +24,7 @@ def public_record(sub: Any, with_token: bool = False) -> dict[str, Any]:
     doc = sub.to_doc()
     doc["channels"] = [scrub(c.masked) for c in sub.channels]  # stored forms of older releases kept header values
     doc.pop("token_hash")
+    doc["from_profile"] = doc.pop("profile") is not None  # a profile is personal data: never listed, only that there is one
     if with_token and sub.token:
         doc["token"] = sub.token
     return doc
@@ -35,8 +36,21 @@ def _check(url: str) -> str:
     return check_url(url)
 
 
+PROFILE_HELP = "A CRS profile file (TOML or JSON; - for standard input; see `crswatch crs`): every verdict uses its score on the draw's date."
+
+
+def _read_profile(file: Any) -> str | None:
+    if file is None:
+        return None
+    try:
+        return str(file.read())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise errors.UsageError(f"cannot read the profile {file.name}: {exc}") from None
+
+
 @click.command()
-@click.option("--score", required=True, metavar="N", help="Your CRS score (0-1200).")
+@click.option("--score", metavar="N", help="Your CRS score (0-1200); or give --profile.")
+@click.option("--profile", "profile_file", type=click.File("r", encoding="utf-8"), metavar="FILE", help=PROFILE_HELP)
 @click.option("--notify", "channels", multiple=True, required=True, metavar="URL", help="An apprise channel URL (repeatable): mailto://, slack://, twilio://, tgram://, ntfy://, json://, …")
 @click.option("--within", metavar="N", help="Also alert when the cut-off is at most N points above your score (0-200) [default 10].")
 @click.option("--stream", "streams", multiple=True, metavar="S", help=STREAM_HELP + " [default: cec fsw fst]")
@@ -45,11 +59,13 @@ def _check(url: str) -> str:
 @click.option("--language", metavar="LANG", help="The language of the alerts: en or fr [default en].")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True, help="Output format.")
 @click.pass_obj
-def subscribe(app: App, score: str, channels: tuple[str, ...], within: str | None, streams: tuple[str, ...], profile_created: str | None,
-              name: str | None, language: str | None, fmt: str) -> None:  # fmt: skip
-    """Subscribe a CRS score to draw alerts; prints the new subscriber's id.
+def subscribe(app: App, score: str | None, profile_file: Any, channels: tuple[str, ...], within: str | None, streams: tuple[str, ...],
+              profile_created: str | None, name: str | None, language: str | None, fmt: str) -> None:  # fmt: skip
+    """Subscribe a CRS score, or a CRS profile, to draw alerts; prints the new subscriber's id.
 
-    Subscribing a channel that is already subscribed updates that subscriber instead.
+    Subscribing a channel that is already subscribed updates that subscriber instead.  With
+    --profile, every verdict uses the profile's score on the draw's date (age, experience and
+    language results change with time); the profile is kept only in the SQL store.
 
     \b
     Examples:
@@ -58,13 +74,15 @@ def subscribe(app: App, score: str, channels: tuple[str, ...], within: str | Non
       crswatch subscribe --score 472 --stream cec --stream french --within 20 \\
           --profile-created 2025-10-01T14:30:00Z \\
           --notify 'twilio://AC0123456789abcdef0123456789abcdef:0123456789abcdef0123456789abcdef@15551234567/15557654321'
+      crswatch subscribe --profile me.toml --stream cec --notify 'mailto://me:app-password@gmail.com'
     """
     from subscribers.manage import subscribe as do_subscribe
 
+    profile = _read_profile(profile_file)
     with app.store.write() as tx:
         sub, created = do_subscribe(
             tx, score=score, channels=channels, check=_check, defaults=app.subscriber_defaults,
-            within=within, streams=streams, profile_created=profile_created, name=name, language=language,
+            within=within, streams=streams, profile_created=profile_created, name=name, language=language, profile=profile,
         )  # fmt: skip
     if fmt == "json":
         import json
@@ -72,10 +90,14 @@ def subscribe(app: App, score: str, channels: tuple[str, ...], within: str | Non
         click.echo(json.dumps(public_record(sub, with_token=True), indent=2, ensure_ascii=False))
     elif created:
         click.echo(sub.id)
-        click.echo(f"subscribed: score {sub.score}, within {sub.within}, streams {' '.join(sub.streams)}; unsubscribe token: {sub.token}", err=True)
+        click.echo(f"subscribed: score {_score(sub)}, within {sub.within}, streams {' '.join(sub.streams)}; unsubscribe token: {sub.token}", err=True)
     else:
         click.echo(sub.id)
-        click.echo(f"already subscribed: updated {sub.id} (score {sub.score}, within {sub.within}, streams {' '.join(sub.streams)})", err=True)
+        click.echo(f"already subscribed: updated {sub.id} (score {_score(sub)}, within {sub.within}, streams {' '.join(sub.streams)})", err=True)
+
+
+def _score(sub: Any) -> str:
+    return f"{sub.score} from profile (today; each draw uses its own date)" if sub.profile else str(sub.score)
 
 
 @click.command("subscribers")
@@ -92,12 +114,21 @@ def list_subscribers(app: App, fmt: str) -> None:
     from subscribers.store import iter_all
 
     with app.read_store.read() as view:
-        emit((public_record(s) for s in iter_all(view)), LIST_COLUMNS, fmt)
+        emit((_listed(public_record(s), fmt) for s in iter_all(view)), LIST_COLUMNS, fmt)
+
+
+def _listed(record: dict[str, Any], fmt: str) -> dict[str, Any]:
+    """In a table or CSV, a profile subscriber's score reads "499 from profile" (the score on the
+    day the profile was last given; each draw is matched on its own date)."""
+    if fmt != "json" and record.pop("from_profile"):
+        record["score"] = f"{record['score']} from profile"
+    return record
 
 
 @click.command()
 @click.argument("subscriber")
-@click.option("--score", metavar="N", help="New CRS score (0-1200).")
+@click.option("--score", metavar="N", help="New CRS score (0-1200); given alone, it replaces a profile (which is erased).")
+@click.option("--profile", "profile_file", type=click.File("r", encoding="utf-8"), metavar="FILE", help="A new CRS profile file (TOML or JSON; - for standard input).")
 @click.option("--within", metavar="N", help="New closeness margin (0-200).")
 @click.option("--stream", "streams", multiple=True, metavar="S", help="Replace the streams (repeatable).")
 @click.option("--notify", "channels", multiple=True, metavar="URL", help="Replace the channels (repeatable).")
@@ -105,7 +136,7 @@ def list_subscribers(app: App, fmt: str) -> None:
 @click.option("--name", metavar="TEXT", help="New name.")
 @click.option("--language", metavar="LANG", help="The language of the alerts: en or fr.")
 @click.pass_obj
-def update(app: App, subscriber: str, score: str | None, within: str | None, streams: tuple[str, ...], channels: tuple[str, ...],
+def update(app: App, subscriber: str, score: str | None, profile_file: Any, within: str | None, streams: tuple[str, ...], channels: tuple[str, ...],
            profile_created: str | None, name: str | None, language: str | None) -> None:  # fmt: skip
     """Change a subscriber (by id or token): score, margin, streams, channels, profile time.
 
@@ -114,6 +145,7 @@ def update(app: App, subscriber: str, score: str | None, within: str | None, str
       crswatch update k7fq2mxa --score 512
       crswatch update k7fq2mxa --stream cec --stream healthcare --within 15
       crswatch update k7fq2mxa --language fr
+      crswatch update k7fq2mxa --profile me.toml
     """
     from subscribers.manage import update as do_update
 
@@ -121,8 +153,9 @@ def update(app: App, subscriber: str, score: str | None, within: str | None, str
         sub = do_update(
             tx, subscriber, check=_check, score=score, within=within, streams=streams,
             channels=channels, profile_created=profile_created, name=name, language=language, choices=app.config.streams.subscribable,
+            profile=_read_profile(profile_file), rules=app.crs_rules,
         )  # fmt: skip
-    click.echo(f"updated {sub.id}: score {sub.score}, within {sub.within}, streams {' '.join(sub.streams)}, {len(sub.channels)} channel{'s' if len(sub.channels) != 1 else ''}")
+    click.echo(f"updated {sub.id}: score {_score(sub)}, within {sub.within}, streams {' '.join(sub.streams)}, {len(sub.channels)} channel{'s' if len(sub.channels) != 1 else ''}")
 
 
 def _status_command(active: bool) -> click.Command:

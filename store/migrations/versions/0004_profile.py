@@ -1,0 +1,25 @@
+"""A subscriber may give a CRS profile instead of a score: kept (compact JSON, only what scoring
+needs) in the subscriber's own row, so unsubscribing erases it with the row.
+
+Revision ID: profile
+Revises: 0003
+Create Date: 2026-12-03
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("subscribers") as batch:  # SQLite: batch mode; PostgreSQL: ALTER TABLE
+        batch.add_column(sa.Column("profile", sa.Text, nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("subscribers") as batch:
+        batch.drop_column("profile")

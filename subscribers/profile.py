@@ -1,0 +1,53 @@
+"""A subscriber's CRS profile: checked from the file they gave, kept as compact JSON (only what
+scoring needs), and scored on a draw's date.  Matching reads many profiles for one or two dates,
+so a profile is parsed once and each (profile, day) scored once per process."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from draws.crs import Grid, ProfileError, RulesError, parse, read, score
+from draws.crs.profile import Profile, dumps
+
+from .validate import Invalid
+
+OTTAWA = ZoneInfo("America/Toronto")  # IRCC's days are Ottawa's
+
+
+def ottawa_day(moment: datetime) -> date:
+    return moment.astimezone(OTTAWA).date()
+
+
+def check(text: str, name: str = "profile") -> tuple[str, datetime | None]:
+    """(the profile as stored, its Express Entry submission time if it gives one); `Invalid` names
+    every wrong key or value."""
+    try:
+        profile = read(text, name)
+    except ProfileError as exc:
+        raise Invalid([f"{name}: {p}" for p in exc.problems]) from None
+    return dumps(profile), profile.profile_created
+
+
+@lru_cache(maxsize=100_000)
+def _parsed(stored: str) -> Profile:
+    import json
+
+    return parse(json.loads(stored))
+
+
+@lru_cache(maxsize=200_000)
+def score_on(stored: str, day: date, extra: Sequence[Grid] = ()) -> int:
+    """The stored profile's CRS score on the day, by the grid in force then (`extra`: an
+    operator's versions)."""
+    return score(_parsed(stored), day, extra).total
+
+
+def score_today(stored: str, now: datetime, extra: Sequence[Grid] = ()) -> int:
+    try:
+        return score_on(stored, ottawa_day(now), tuple(extra))
+    except (ProfileError, RulesError) as exc:
+        raise Invalid([f"profile: {exc}"]) from None
