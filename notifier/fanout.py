@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from collections.abc import Collection, Iterable, Sequence
+from datetime import UTC, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, select
 
 from scraper.invited import Verdict, may_concern, verdict
 from scraper.items import Draw, from_iso, stamp
@@ -13,6 +16,10 @@ from subscribers.store import channel_hash
 
 from .message import CORRECTION, LATE, NEW
 from .outbox import Delivery, delivery_id
+from .tables import deliveries as _deliveries
+
+#: "Today" for the limit of one correction a day is Ottawa's day, IRCC's.
+OTTAWA = ZoneInfo("America/Toronto")
 
 
 def plan(
@@ -21,6 +28,7 @@ def plan(
     subscribers: Iterable[dict[str, Any]],
     now: datetime,
     late: Sequence[tuple[Draw, dict[str, Any]]] = (),
+    corrected: Collection[tuple[str, str]] = (),
 ) -> list[Delivery]:
     """Deliveries for new draws and for corrections whose verdict changed, oldest draw first.
 
@@ -28,6 +36,9 @@ def plan(
     `late` holds (draw, record while it was `other`) for draws whose name was recognised only
     now: those who hear of it now and did not before get one alert, marked late.
     Only active subscribers who subscribed before a draw was first seen are alerted about it.
+    `corrected` holds the (draw, subscriber) pairs already sent a correction today (Ottawa's day):
+    they get no other that day unless the verdict becomes "invited", so a draw that IRCC (or a
+    CDN) keeps editing costs each subscriber at most one correction a day.
     """
     now_stamp = stamp(now)
     work: list[tuple[Draw, dict[str, Any], dict[str, Any] | None, str]] = [(draw, record, None, NEW) for draw, record in new]
@@ -50,6 +61,8 @@ def plan(
                 before = _verdict(previous["stream"], previous["crs"], from_iso(previous.get("tie_break")), doc)
                 if before == said or (kind == LATE and (before is not None or said is None)):
                     continue  # nothing new to say; a late alert only for those who heard nothing
+                if kind == CORRECTION and (draw.number, doc["id"]) in corrected and said != Verdict.INVITED:
+                    continue  # one correction a day is enough, unless it says "invited"
             for channel in doc["channels"]:
                 digest = channel_hash(channel["url"])
                 deliveries.append(
@@ -68,6 +81,15 @@ def plan(
                     )
                 )
     return deliveries
+
+
+def corrected_today(conn: Connection, draws: Collection[str], now: datetime) -> set[tuple[str, str]]:
+    """(draw, subscriber) pairs queued a correction of one of `draws` since Ottawa's midnight."""
+    midnight = datetime.combine(now.astimezone(OTTAWA).date(), time(), OTTAWA).astimezone(UTC)
+    query = select(_deliveries.c.draw, _deliveries.c.subscriber).where(
+        _deliveries.c.kind == CORRECTION, _deliveries.c.draw.in_(list(draws)), _deliveries.c.queued_at >= stamp(midnight)
+    )
+    return {(draw, subscriber) for draw, subscriber in conn.execute(query).all()} if draws else set()
 
 
 def _verdict(stream: str, crs: int, tie_break: datetime | None, doc: dict[str, Any]) -> Verdict | None:
