@@ -45,7 +45,7 @@ ACCEPT_ALL = "all"
 class Rules:
     """When new draws are held instead of alerted ([fetch] max_new and max_back_days)."""
 
-    max_new: int = 3  # more new draws than this in one check: a renumbered or rewritten feed
+    max_new: int = 3  # more new draws than this, dated on or before the newest stored: a renumbered feed
     max_back: timedelta = timedelta(days=28)  # a "new" draw older than the newest stored by more
 
 
@@ -108,9 +108,10 @@ def merge_draws(
 
     - an edit that moves a stored draw to another date or another stream (`accept`: its number);
     - a round listed twice with different data (`accept`: its number takes the first copy);
-    - more than `rules.max_new` new draws at once, or a new draw older than the newest stored
-      one by more than `rules.max_back` (`accept_new`: its number, or "all"): what a renumbered
-      feed looks like.  Never on a first ingest (nothing stored), which alerts nobody anyway.
+    - more than `rules.max_new` new draws dated on or before the newest stored one, or a new draw
+      older than the newest stored one by more than `rules.max_back` (`accept_new`: its number,
+      or "all"): what a renumbered feed looks like.  Never on a first ingest (nothing stored),
+      which alerts nobody anyway.
 
     A "new" number that matches a stored draw no longer listed on date, program, cut-off and size
     is that draw renumbered: nothing changes (`Changes.renumbered`).  An edit back to a version
@@ -231,20 +232,24 @@ def _renumbered(candidates: list[Draw], unlisted: Sequence[dict[str, Any]], chan
 
 
 def _hold_new(new: list[Draw], docs: Sequence[dict[str, Any]], accept: set[str], rules: Rules, changes: Changes) -> list[Draw]:
-    """The new draws that may be stored and alerted; the others are held (see `merge_draws`)."""
+    """The new draws that may be stored and alerted; the others are held (see `merge_draws`).
+
+    Only draws dated on or before the newest stored one count as a mass change: draws after it
+    are what a check finds after days of downtime, while a renumbered feed makes the past new."""
     if ACCEPT_ALL in accept:
         return new
     accepted = {normal_number(number) for number in accept}
-    waiting = sorted((d for d in new if d.number not in accepted), key=draw_order)
-    if len(waiting) > rules.max_new:
-        sample = ", ".join(f"#{d.number}" for d in waiting[:3]) + (f" … #{waiting[-1].number}" if len(waiting) > 3 else "")
+    newest = max(date.fromisoformat(doc["date"]) for doc in docs)
+    past = sorted((d for d in new if d.number not in accepted and d.date <= newest), key=draw_order)
+    if len(past) > rules.max_new:
+        sample = ", ".join(f"#{d.number}" for d in past[:3]) + (f" … #{past[-1].number}" if len(past) > 3 else "")
         changes.malformed.append(
-            Malformed(-1, None, f"{len(waiting)} draws would be new at once ({sample}), more than {rules.max_new} ([fetch] max_new): "
-                                "held as a possible renumbering or mass change, nobody alerted "
+            Malformed(-1, None, f"{len(past)} draws dated on or before the newest stored one ({newest}) would be new at once ({sample}), "
+                                f"more than {rules.max_new} ([fetch] max_new): held as a possible renumbering or mass change, nobody alerted "
                                 "(store and alert them with: crswatch check --accept-new all)")  # fmt: skip
         )
-        return [d for d in new if d.number in accepted]
-    newest = max(date.fromisoformat(doc["date"]) for doc in docs)
+        held = {d.number for d in past}
+        return [d for d in new if d.number not in held]
     kept = []
     for draw in new:
         days = (newest - draw.date).days

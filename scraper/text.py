@@ -44,9 +44,10 @@ def normal_number(text: str) -> str:
             continue
         digit = unicodedata.decimal(char, None)
         kept.append(str(digit) if digit is not None else char)
-    number = "".join(kept).casefold().lstrip("#")
+    # composed again: a removed space may have stood between a letter and its combining mark
+    number = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", "".join(kept)).casefold()).lstrip("#")
     stripped = number.lstrip("0")
-    if number and (not stripped or not stripped[0].isdigit()):
+    if stripped != number and (not stripped or not stripped[0].isdigit()):
         stripped = "0" + stripped  # "0" and "0a" keep the zero that is all their number has
     return stripped
 
