@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from helpers import snapshot
 from notifier.fanout import plan
 from notifier.message import CORRECTION
-from scraper.items import Draw, RawRound
+from scraper.items import Draw, RawRound, stamp
 from scraper.parse import MAX_FIELD, RoundError, parse_feed, parse_round
 from scraper.pipelines import ParsePipeline
 from scraper.store import REVISIONS, Rules, merge_draws
@@ -233,3 +233,22 @@ def test_records_keep_the_feed_text_as_published() -> None:
     draw = parse_round(dict(DAY2[0], drawName="Canadian Experience Class\x1b[2J"))
     assert "\x1b" in draw.raw["drawName"]  # stored as published; cleaned where it is shown
     assert json.loads(json.dumps(replace(draw, warnings=()).to_record()))["raw"] == draw.raw
+
+
+def test_corrections_today_are_counted_from_ottawas_midnight(tmp_path: Path) -> None:
+    from notifier.fanout import corrected_today
+    from notifier.outbox import Delivery, queue
+    from store.sql import Store
+
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}").open()
+    queued = datetime(2026, 1, 22, 4, 30, tzinfo=UTC)  # 23:30 in Ottawa on January 21
+    try:
+        with store.write() as conn:
+            queue(conn, [Delivery(id=f"392/{kind}/s1", draw="392", revision=1, subscriber="s1", channel="c", masked="m", verdict="close",
+                                  kind=kind, queued_at=stamp(queued), seq=0) for kind in (CORRECTION, "new")])  # fmt: skip
+        with store.read() as conn:
+            assert corrected_today(conn, {"392"}, queued + timedelta(minutes=20)) == {("392", "s1")}
+            assert corrected_today(conn, {"391"}, queued) == set()
+            assert corrected_today(conn, {"392"}, queued + timedelta(minutes=31)) == set()  # a new day in Ottawa
+    finally:
+        store.dispose()
