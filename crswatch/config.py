@@ -40,6 +40,8 @@ class Fetch:
     retries: int = 3  # extra attempts on timeouts and 5xx
     delay: float = 2.0  # seconds between attempts (AutoThrottle grows it on slow answers)
     redirect_hosts: tuple[str, ...] = ()  # hosts besides canada.ca and the source's own a redirect may reach
+    max_new: int = 3  # more new draws than this dated on or before the newest stored are held (a renumbered feed)
+    max_back_days: int = 28  # a new draw older than the newest stored by more days is held, not alerted
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from filelock import FileLock, Timeout
@@ -25,7 +25,7 @@ from draws.record import Draw, Malformed, stamp
 from scraper.items import FeedOutcome
 from scraper.parse import FeedError
 from scraper.pipelines import vet_harvest
-from draws.table import DRAWS, Changes, Tables, merge_draws, recognise
+from draws.table import DRAWS, Changes, Rules, Tables, merge_draws, recognise
 from store import kv
 from store.draws import Database
 from store.errors import DatabaseError
@@ -134,12 +134,14 @@ def links_of(config: Config, store: Store) -> Any:
     return Links(config.alerts.public_url, secret(store, "links"))
 
 
-async def run_check(config: Config, database: Database, store: Store, *, dry_run: bool = False, accept: tuple[str, ...] = ()) -> CycleReport:
-    """One cycle.  Raises FetchFailed / FeedRejected (after recording the status).
+async def run_check(config: Config, database: Database, store: Store, *, dry_run: bool = False, accept: tuple[str, ...] = (),
+                    accept_new: tuple[str, ...] = ()) -> CycleReport:  # fmt: skip
+    """One cycle.  Raises FetchFailed / FeedRejected / DatabaseError (after recording the status).
 
-    Rounds that cannot be stored (unreadable, implausible, a doubtful edit not in `accept`) are
-    held: the report lists them, the status keeps them, and the feed's validators are not kept,
-    so the next check reads the whole feed again and picks each one up once it is fixed."""
+    Rounds that cannot be stored (unreadable, implausible, a doubtful edit not in `accept`, new
+    draws that look like a renumbering and are not in `accept_new`) are held: the report lists
+    them, the status keeps them, and the feed's validators are not kept, so the next check reads
+    the whole feed again and picks each one up once it is fixed."""
     from scraper.crawl import fetch
 
     with database.reader() as view:
@@ -161,7 +163,8 @@ async def run_check(config: Config, database: Database, store: Store, *, dry_run
         raise FeedRejected(f"feed rejected, nothing stored: {outcome.reason}")
     if outcome.status == "unchanged":
         report = CycleReport("unchanged", outcome.reason, dry_run=dry_run, delivery=retried)
-        with database.transaction(commit=not dry_run) as tx, store.write(commit=not dry_run) as conn:
+        with _unwritable(config, store, before, now, dry_run), database.transaction(commit=not dry_run) as tx, \
+                store.write(commit=not dry_run) as conn:  # fmt: skip
             _recognise(tx, conn, config, now, report)
             after = _update_status(conn, now, "unchanged", outcome.reason)
         if not dry_run and report.queued:
@@ -171,7 +174,8 @@ async def run_check(config: Config, database: Database, store: Store, *, dry_run
             tidy(config, store, now)
         return report
 
-    report, after, rejection = _store(config, database, store, harvest, now, dry_run, accept)
+    with _unwritable(config, store, before, now, dry_run):
+        report, after, rejection = _store(config, database, store, harvest, now, dry_run, accept, accept_new)
     if rejection is not None:
         _notify_operator(config, before, after, dead=retried.dead, dry_run=dry_run)
         raise FeedRejected(f"feed rejected, nothing stored: {rejection}")
@@ -199,8 +203,31 @@ def tidy(config: Config, store: Store, now: datetime) -> None:
         limits.prune(conn, older_than=longest, now=now.timestamp())
 
 
+@contextmanager
+def _unwritable(config: Config, store: Store, before: dict[str, Any], now: datetime, dry_run: bool) -> Iterator[None]:
+    """When the draws file cannot be written, the status (committed to the SQL store just before
+    the file) must not say the check succeeded: it says so, the failure counts, and the last
+    success is the one before."""
+    try:
+        yield
+    except DatabaseError as exc:
+        if not dry_run:
+            with store.write() as conn:
+                status = kv.get(conn, "status")
+                failures = before.get("consecutive_failures", 0) + 1
+                status.update(outcome="unwritable", message=str(exc), consecutive_failures=failures, held=before.get("held") or [],
+                              last_success_at=before.get("last_success_at"), new=[])  # fmt: skip
+                kv.put(conn, "status", status)
+            _notify_operator(config, before, status)
+        raise
+
+
+def rules_of(config: Config) -> Rules:
+    return Rules(max_new=config.fetch.max_new, max_back=timedelta(days=config.fetch.max_back_days))
+
+
 def _store(config: Config, database: Database, store: Store, harvest: Any, now: datetime, dry_run: bool,
-           accept: tuple[str, ...] = ()) -> tuple[CycleReport, dict[str, Any], str | None]:  # fmt: skip
+           accept: tuple[str, ...] = (), accept_new: tuple[str, ...] = ()) -> tuple[CycleReport, dict[str, Any], str | None]:  # fmt: skip
     """Merge the draws, announce them and queue their alerts.  The SQL transaction commits first,
     then the draws file: after a kill between the two, the next check finds the draws new again,
     but they are announced already, so nothing is planned twice and the queued alerts go out."""
@@ -210,7 +237,7 @@ def _store(config: Config, database: Database, store: Store, harvest: Any, now: 
             vet_harvest(harvest, stored)
         except FeedError as exc:
             return CycleReport("rejected"), _update_status(conn, now, "rejected", str(exc)), str(exc)
-        changes = merge_draws(tx, harvest.draws, now, harvest.malformed, accept)
+        changes = merge_draws(tx, harvest.draws, now, harvest.malformed, accept, accept_new, rules_of(config))
         first_run = stored == 0 and not announced_any(conn)
         report = CycleReport("updated", changes=changes, first_run=first_run, dry_run=dry_run)
         seen = stamp(now)
@@ -235,7 +262,7 @@ def _plan(conn: Connection, report: CycleReport, now: datetime, new: list[tuple[
     """Plan and queue the alerts of what was announced now: matched against the subscribers whose
     score and margin reach the lowest cut-off involved (the database filters), with each draw's
     first sighting on any host deciding who had subscribed before it."""
-    from notifier.fanout import plan
+    from notifier.fanout import corrected_today, plan
     from notifier.outbox import first_seen, queue
     from subscribers.store import iter_docs
 
@@ -246,7 +273,8 @@ def _plan(conn: Connection, report: CycleReport, now: datetime, new: list[tuple[
     new = [(d, rec | {"first_seen": seen.get(d.number, rec["first_seen"])}) for d, rec in new]
     edited = [(d, rec | {"first_seen": seen.get(d.number, rec["first_seen"])}, old) for d, rec, old in edited]
     late = [(d, old | {"first_seen": seen.get(d.number, old.get("first_seen"))}) for d, old in late]
-    deliveries = plan(new, edited, iter_docs(conn, reach=min(cutoffs), active_only=True), now, late=late, rules=rules)
+    corrected = corrected_today(conn, {d.number for d, _, _ in edited}, now) if edited else set()
+    deliveries = plan(new, edited, iter_docs(conn, reach=min(cutoffs), active_only=True), now, late=late, rules=rules, corrected=corrected)
     report.planned += deliveries
     report.queued += queue(conn, deliveries)
 

@@ -62,6 +62,8 @@ def report(view: Tables, conn: Connection, config: Config, now: datetime, store:
     failures = status.get("consecutive_failures", 0)
     if failures >= config.alerts.operator_after_failures:
         problems.append(f"the feed failed {failures} checks in a row: {status.get('message', '')}")
+    if status.get("outcome") == "unwritable":  # stored nothing, whatever the feed said: never healthy
+        problems.append(f"the last check could not store the draws: {status.get('message', '')}")
     held = status.get("held") or []
     for round_ in held:
         problems.append(f"round #{round_.get('number') or '?'} held, not stored: {round_.get('reason')}")

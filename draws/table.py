@@ -8,15 +8,17 @@ the caller's single transaction (so one file write).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
+import orjson
 from tinydb.table import Table
 
 from .record import Draw, Malformed, stamp
 from .streams import OTHER, StreamMap
+from .text import normal_number
 
 
 class Tables(Protocol):
@@ -29,6 +31,18 @@ class Tables(Protocol):
 DRAWS = "draws"
 REVISIONS = "draw_revisions"
 
+#: `check --accept-new all`: store and alert every new draw held in this check.
+ACCEPT_ALL = "all"
+
+
+@dataclass(frozen=True)
+class Rules:
+    """When new draws are held instead of alerted ([fetch] max_new and max_back_days)."""
+
+    max_new: int = 3  # more new draws than this, dated on or before the newest stored: a renumbered feed
+    max_back: timedelta = timedelta(days=28)  # a "new" draw older than the newest stored by more
+
+
 @dataclass
 class Changes:
     """What one merge did: draws first seen now, draws IRCC edited, and how many stayed put."""
@@ -39,6 +53,8 @@ class Changes:
     malformed: list[Malformed] = field(default_factory=list)  # held: unreadable, implausible, or an edit to look at
     recognised: list[tuple[Draw, dict[str, Any]]] = field(default_factory=list)  # (draw, record while `other`)
     stored: dict[str, dict[str, Any]] = field(default_factory=dict)  # number → the record as now stored, new and changed ones
+    returned: list[tuple[Draw, dict[str, Any]]] = field(default_factory=list)  # edited back to an earlier version: no correction
+    renumbered: list[tuple[str, str]] = field(default_factory=list)  # (number in the feed, number stored) of the same draw
 
     def new_records(self) -> list[tuple[Draw, dict[str, Any]]]:
         return [(draw, self.stored[draw.number]) for draw in self.new]
@@ -49,6 +65,10 @@ class Changes:
 
     def summary(self) -> str:
         text = f"{len(self.new)} new, {len(self.changed)} changed, {self.unchanged} unchanged"
+        if self.returned:
+            text += f", {len(self.returned)} back to an earlier version"
+        if self.renumbered:
+            text += f", {len(self.renumbered)} renumbered"
         if self.recognised:
             text += f", {len(self.recognised)} recognised"
         if self.malformed:
@@ -57,56 +77,174 @@ class Changes:
 
 
 def merge_draws(
-    db: Tables, draws: Iterable[Draw], now: datetime, malformed: Iterable[Malformed] = (), accept: Iterable[str] = ()
+    db: Tables,
+    draws: Iterable[Draw],
+    now: datetime,
+    malformed: Iterable[Malformed] = (),
+    accept: Iterable[str] = (),
+    accept_new: Iterable[str] = (),
+    rules: Rules = Rules(),
 ) -> Changes:
     """Store new draws, update edited ones (old version to the revision log), delete nothing.
 
-    An edit that moves a stored draw to another date or another stream is not a correction to
-    send to everyone but something for the operator to look at: it is held (`Changes.malformed`)
-    unless its number is in `accept`."""
-    accepted = set(accept)
+    Numbers are compared normalised (`normal_number`): "0392" and "392\u200b" are draw 392.
+    Held for the operator (`Changes.malformed`), unless accepted:
+
+    - an edit that moves a stored draw to another date or another stream (`accept`: its number);
+    - a round listed twice with different data (`accept`: its number takes the first copy);
+    - more than `rules.max_new` new draws dated on or before the newest stored one, or a new draw
+      older than the newest stored one by more than `rules.max_back` (`accept_new`: its number,
+      or "all"): what a renumbered feed looks like.  Never on a first ingest (nothing stored),
+      which alerts nobody anyway.
+
+    A "new" number that matches a stored draw no longer listed on date, program, cut-off and size
+    is that draw renumbered: nothing changes (`Changes.renumbered`).  An edit back to a version
+    this draw had before (a CDN edge serving an old copy) is stored but is no correction
+    (`Changes.returned`), and the revision log keeps each version once."""
+    accepted = {normal_number(number) for number in accept}
     table = db.table(DRAWS)
-    stored = {doc["number"]: doc for doc in table.all()}
+    docs = table.all()
+    stored = {normal_number(doc["number"]): doc for doc in docs}
     changes = Changes(malformed=list(malformed))
-    fresh: list[dict[str, Any]] = []
+    listed = _listed_once(draws, accepted, changes)
+    log = _RevisionLog(db)
+    candidates: list[Draw] = []
     edited: dict[str, dict[str, Any]] = {}  # number → new record
     edited_ids: list[int] = []
-    numbers: set[str] = set()
+    replaced: list[tuple[str, dict[str, Any]]] = []  # (number, record replaced) for the revision log
     seen = stamp(now)
-    for draw in draws:
-        if draw.number in numbers:
-            continue  # the feed repeated a round: the first (newest) copy wins
-        numbers.add(draw.number)
+    for draw in listed:
         old = stored.get(draw.number)
         if old is None:
-            fresh.append(draw.to_record() | {"first_seen": seen, "updated_at": seen, "revision": 0})
-            changes.new.append(draw)
-            changes.stored[draw.number] = fresh[-1]
-        elif old.get("raw") != draw.raw:
-            doubt = doubtful_edit(old, draw)
-            if doubt and draw.number not in accepted:
-                changes.malformed.append(Malformed(-1, draw.number, f"edit held for the operator: {doubt} (accept with: crswatch check --accept-edit {draw.number})"))
-                changes.unchanged += 1
-                continue
-            record = draw.to_record() | {
-                "first_seen": old.get("first_seen", seen),
-                "updated_at": seen,
-                "revision": old.get("revision", 0) + 1,
-            }
-            edited[draw.number] = changes.stored[draw.number] = record
-            edited_ids.append(old.doc_id)
-            changes.changed.append((draw, dict(old)))
-        else:
+            candidates.append(draw)
+            continue
+        if content(old.get("raw")) == content(draw.raw):
             changes.unchanged += 1
+            continue
+        earlier = log.has(draw.number, content(draw.raw))
+        doubt = None if earlier else doubtful_edit(old, draw)
+        if doubt and draw.number not in accepted:
+            changes.malformed.append(Malformed(-1, draw.number, f"edit held for the operator: {doubt} (accept with: crswatch check --accept-edit {draw.number})"))
+            changes.unchanged += 1
+            continue
+        record = draw.to_record() | {
+            "first_seen": old.get("first_seen", seen),
+            "updated_at": seen,
+            "revision": old.get("revision", 0) + 1,
+        }
+        edited[draw.number] = changes.stored[draw.number] = record
+        edited_ids.append(old.doc_id)
+        (changes.returned if earlier else changes.changed).append((draw, dict(old)))
+        if not log.has(draw.number, content(old.get("raw"))):
+            replaced.append((draw.number, dict(old)))
+    unlisted = [doc for number, doc in stored.items() if number not in {d.number for d in listed}]
+    new = _renumbered(candidates, unlisted, changes)
+    if docs:
+        new = _hold_new(new, docs, set(accept_new), rules, changes)
+    fresh = [draw.to_record() | {"first_seen": seen, "updated_at": seen, "revision": 0} for draw in new]
+    for draw, record in zip(new, fresh, strict=True):
+        changes.new.append(draw)
+        changes.stored[draw.number] = record
     if fresh:
         table.insert_multiple(fresh)
     if edited:  # one update and one insert for all edited draws, however many
-        table.update(lambda doc: doc.update(edited[doc["number"]]), doc_ids=edited_ids)
-        db.table(REVISIONS).insert_multiple(
-            {"number": draw.number, "replaced_at": seen, "record": old} for draw, old in changes.changed
-        )
+        table.update(lambda doc: doc.update(edited[normal_number(doc["number"])]), doc_ids=edited_ids)
+    if replaced:
+        db.table(REVISIONS).insert_multiple({"number": number, "replaced_at": seen, "record": old} for number, old in replaced)
     changes.new.sort(key=draw_order)
     return changes
+
+
+def content(raw: Any) -> Any:
+    """A round as compared with its stored copy: its number normalised (a respelt number is no edit)."""
+    if isinstance(raw, dict) and isinstance(raw.get("drawNumber"), str | int):
+        return raw | {"drawNumber": normal_number(str(raw["drawNumber"]))}
+    return raw
+
+
+class _RevisionLog:
+    """The versions each draw had before (read once, only if some draw was edited)."""
+
+    def __init__(self, db: Tables):
+        self.db = db
+        self._versions: dict[str, list[Any]] | None = None
+
+    def has(self, number: str, version: Any) -> bool:
+        if self._versions is None:
+            self._versions = {}
+            for doc in self.db.table(REVISIONS).all():
+                self._versions.setdefault(normal_number(doc["number"]), []).append(content((doc.get("record") or {}).get("raw")))
+        return version in self._versions.get(number, ())
+
+
+def _listed_once(draws: Iterable[Draw], accepted: set[str], changes: Changes) -> list[Draw]:
+    """Each number once.  A repeated round with the same data is one round; with different data
+    neither copy can be trusted, so the number is held (unless accepted: the first copy wins)."""
+    copies: dict[str, list[Draw]] = {}
+    for draw in draws:
+        copies.setdefault(draw.number, []).append(draw)
+    out = []
+    for number, group in copies.items():
+        versions = {orjson.dumps(content(d.raw), option=orjson.OPT_SORT_KEYS) for d in group}
+        if len(versions) > 1 and number not in accepted:
+            changes.malformed.append(
+                Malformed(-1, number, f"#{number} is listed {len(group)} times with different data: held until the feed lists it once "
+                                      f"(store the first copy with: crswatch check --accept-edit {number})")  # fmt: skip
+            )
+            continue
+        out.append(group[0])
+    return out
+
+
+def _identity(date: str, program: str, crs: Any, invitations: Any) -> tuple[str, str, str, str]:
+    return date, " ".join(program.split()).casefold(), str(crs), str(invitations)
+
+
+def _renumbered(candidates: list[Draw], unlisted: Sequence[dict[str, Any]], changes: Changes) -> list[Draw]:
+    """The candidates that are really new: one that matches a stored draw the feed no longer lists
+    on date, program, cut-off and size is that draw under another number, not a new draw."""
+    index = {_identity(doc["date"], doc["program"], doc["crs"], doc["invitations"]): doc for doc in unlisted}
+    new = []
+    for draw in candidates:
+        doc = index.pop(_identity(draw.date.isoformat(), draw.program, draw.crs, draw.invitations), None)
+        if doc is None:
+            new.append(draw)
+        else:
+            changes.renumbered.append((draw.number, doc["number"]))
+            changes.unchanged += 1
+    return new
+
+
+def _hold_new(new: list[Draw], docs: Sequence[dict[str, Any]], accept: set[str], rules: Rules, changes: Changes) -> list[Draw]:
+    """The new draws that may be stored and alerted; the others are held (see `merge_draws`).
+
+    Only draws dated on or before the newest stored one count as a mass change: draws after it
+    are what a check finds after days of downtime, while a renumbered feed makes the past new."""
+    if ACCEPT_ALL in accept:
+        return new
+    accepted = {normal_number(number) for number in accept}
+    newest = max(date.fromisoformat(doc["date"]) for doc in docs)
+    past = sorted((d for d in new if d.number not in accepted and d.date <= newest), key=draw_order)
+    if len(past) > rules.max_new:
+        sample = ", ".join(f"#{d.number}" for d in past[:3]) + (f" … #{past[-1].number}" if len(past) > 3 else "")
+        changes.malformed.append(
+            Malformed(-1, None, f"{len(past)} draws dated on or before the newest stored one ({newest}) would be new at once ({sample}), "
+                                f"more than {rules.max_new} ([fetch] max_new): held as a possible renumbering or mass change, nobody alerted "
+                                "(store and alert them with: crswatch check --accept-new all)")  # fmt: skip
+        )
+        held = {d.number for d in past}
+        return [d for d in new if d.number not in held]
+    kept = []
+    for draw in new:
+        days = (newest - draw.date).days
+        if draw.number not in accepted and days > rules.max_back.days:
+            changes.malformed.append(
+                Malformed(-1, draw.number, f"#{draw.number} would be new but is dated {draw.date}, {days} days before the newest stored draw: "
+                                           f"held as a possible renumbering (store and alert it with: crswatch check --accept-new {draw.number})")  # fmt: skip
+            )
+        else:
+            kept.append(draw)
+    return kept
 
 
 def doubtful_edit(old: dict[str, Any], draw: Draw) -> str | None:
@@ -119,6 +257,7 @@ def doubtful_edit(old: dict[str, Any], draw: Draw) -> str | None:
     if old.get("stream") not in (draw.stream, OTHER):
         return f"#{draw.number} moved from stream {old.get('stream')} to {draw.stream}"
     return None
+
 
 
 def recognise(db: Tables, streams: StreamMap, now: datetime) -> list[tuple[Draw, dict[str, Any]]]:
@@ -166,9 +305,9 @@ def query_draws(
 
 
 def find_draw(db: Tables, number: str) -> dict[str, Any] | None:
-    number = number.strip().lstrip("#")
+    number = normal_number(number)
     for doc in db.table(DRAWS).all():
-        if doc["number"] == number:
+        if normal_number(doc["number"]) == number:
             return doc
     return None
 
@@ -187,4 +326,5 @@ def names_seen(db: Tables) -> list[dict[str, Any]]:
 
 
 def revisions_of(db: Tables, number: str) -> list[dict[str, Any]]:
-    return [doc for doc in db.table(REVISIONS).all() if doc["number"] == number]
+    number = normal_number(number)
+    return [doc for doc in db.table(REVISIONS).all() if normal_number(doc["number"]) == number]

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from collections.abc import Collection, Iterable, Sequence
+from datetime import UTC, date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, select
 
 from draws.match import Verdict, may_concern, verdict
 from draws.record import Draw, from_iso, stamp
@@ -13,6 +16,10 @@ from subscribers.store import channel_hash
 
 from .message import CORRECTION, LATE, NEW
 from .outbox import Delivery, delivery_id
+from .tables import deliveries as _deliveries
+
+#: "Today" for the limit of one correction a day is Ottawa's day, IRCC's.
+OTTAWA = ZoneInfo("America/Toronto")
 
 
 def plan(
@@ -22,6 +29,7 @@ def plan(
     now: datetime,
     late: Sequence[tuple[Draw, dict[str, Any]]] = (),
     rules: tuple[Any, ...] = (),
+    corrected: Collection[tuple[str, str]] = (),
 ) -> list[Delivery]:
     """Deliveries for new draws and for corrections whose verdict changed, oldest draw first.
 
@@ -31,6 +39,9 @@ def plan(
     Only active subscribers who subscribed before a draw was first seen are alerted about it.
     A subscriber with a CRS profile is matched with the profile's score on the draw's date
     (`rules`: an operator's grid versions).
+    `corrected` holds the (draw, subscriber) pairs already sent a correction today (Ottawa's day):
+    they get no other that day unless the verdict becomes "invited", so a draw that IRCC (or a
+    CDN) keeps editing costs each subscriber at most one correction a day.
     """
     now_stamp = stamp(now)
     work: list[tuple[Draw, dict[str, Any], dict[str, Any] | None, str]] = [(draw, record, None, NEW) for draw, record in new]
@@ -55,6 +66,8 @@ def plan(
                 before = _verdict(previous["stream"], previous["crs"], from_iso(previous.get("tie_break")), doc, before_score)
                 if before == said or (kind == LATE and (before is not None or said is None)):
                     continue  # nothing new to say; a late alert only for those who heard nothing
+                if kind == CORRECTION and (draw.number, doc["id"]) in corrected and said != Verdict.INVITED:
+                    continue  # one correction a day is enough, unless it says "invited"
             for channel in doc["channels"]:
                 digest = channel_hash(channel["url"])
                 deliveries.append(
@@ -74,6 +87,15 @@ def plan(
                     )
                 )
     return deliveries
+
+
+def corrected_today(conn: Connection, draws: Collection[str], now: datetime) -> set[tuple[str, str]]:
+    """(draw, subscriber) pairs queued a correction of one of `draws` since Ottawa's midnight."""
+    midnight = datetime.combine(now.astimezone(OTTAWA).date(), time(), OTTAWA).astimezone(UTC)
+    query = select(_deliveries.c.draw, _deliveries.c.subscriber).where(
+        _deliveries.c.kind == CORRECTION, _deliveries.c.draw.in_(list(draws)), _deliveries.c.queued_at >= stamp(midnight)
+    )
+    return {(draw, subscriber) for draw, subscriber in conn.execute(query).all()} if draws else set()
 
 
 def _verdict(stream: str, crs: int, tie_break: datetime | None, doc: dict[str, Any], scored: int | None) -> Verdict | None:

@@ -17,6 +17,7 @@ import orjson
 
 from draws.record import POOL_BANDS, Draw
 from draws.streams import BUILTIN, OTHER, StreamMap
+from draws.text import QUOTE_LIMIT, normal_number, shown
 
 T = TypeVar("T")
 PUBLIC_SITE = "https://www.canada.ca"
@@ -47,6 +48,11 @@ class Implausible(RoundError):
 CRS_RANGE = (1, 1200)
 INVITATIONS_RANGE = (1, 100_000)
 FUTURE_SLACK = timedelta(days=1)  # IRCC's date is Ottawa's; a day covers every time zone
+#: The longest field a round may have, in characters (the real feed's longest is about 1 KB), and
+#: the most fields: a round beyond either is held, never stored (a 15 MB field would be stored
+#: twice per revision and quoted in every warning).
+MAX_FIELD = 4096
+MAX_FIELDS = 200
 
 
 # ---------------------------------------------------------------------------------------- feed
@@ -84,8 +90,9 @@ def parse_round(raw: Any, streams: StreamMap = BUILTIN) -> Draw:
     """
     if not isinstance(raw, dict):
         raise RoundError("the round is not a JSON object")
+    check_size(raw)
     warnings: list[str] = []
-    number = _text(raw.get("drawNumber"))
+    number = normal_number(_text(raw.get("drawNumber")))
     if not number:
         raise RoundError("drawNumber is missing")
     day = parse_draw_date(raw)
@@ -95,7 +102,7 @@ def parse_round(raw: Any, streams: StreamMap = BUILTIN) -> Draw:
     stream = streams.code_of(program)
     if stream is None:
         stream = OTHER
-        warnings.append(f"unknown draw name {program!r}: stored as stream 'other'")
+        warnings.append(f"unknown draw name {shown(program)}: stored as stream 'other'")
     invitations = parse_int(raw.get("drawSize"), "drawSize")
     crs = parse_int(raw.get("drawCRS"), "drawCRS")
     drawn_at = _optional("drawDateTime", lambda: _stamp_of(raw, "drawDateTime", day, warnings), warnings)
@@ -121,6 +128,16 @@ def parse_round(raw: Any, streams: StreamMap = BUILTIN) -> Draw:
     )
 
 
+def check_size(raw: dict[str, Any]) -> None:
+    """RoundError when a round has more fields than `MAX_FIELDS` or one longer than `MAX_FIELD`."""
+    if len(raw) > MAX_FIELDS:
+        raise RoundError(f"the round has {len(raw):,} fields (more than {MAX_FIELDS})")
+    for key, value in raw.items():
+        size = max(len(key), len(value) if isinstance(value, str) else len(orjson.dumps(value)))
+        if size > MAX_FIELD:
+            raise RoundError(f"field {shown(key, 40)} is {size:,} characters long (more than {MAX_FIELD:,})")
+
+
 def vet_round(draw: Draw, now: datetime) -> None:
     """Implausible when a round reads but cannot be true; it is then held until IRCC fixes it."""
     if not CRS_RANGE[0] <= draw.crs <= CRS_RANGE[1]:
@@ -135,7 +152,7 @@ def parse_int(value: Any, name: str) -> int:
     """ "6,000" → 6000; RoundError for anything that is not a whole non-negative number."""
     text = _text(value).replace(",", "").replace("\u00a0", "").replace(" ", "")
     if not text.isdigit():
-        raise RoundError(f"{name} {value!r} is not a number")
+        raise RoundError(f"{name} {shown(value, 40)} is not a number")
     return int(text)
 
 
@@ -153,7 +170,7 @@ def parse_draw_date(raw: dict[str, Any]) -> date:
         pass
     if full is not None:
         return full
-    raise RoundError(f"drawDate {iso!r} is not a date")
+    raise RoundError(f"drawDate {shown(iso, 40)} is not a date")
 
 
 _LONG_DATE = re.compile(r"([a-z]+)\.?\s*(\d{1,2})(?:st|nd|rd|th)?\s*[,.]?\s*(\d{4})")
@@ -237,7 +254,7 @@ def round_url(raw: dict[str, Any], warnings: list[str] | None = None) -> str | N
             if url is not None:
                 return url
             if warnings is not None:
-                warnings.append(f"{key} link {str(anchor['href'])[:80]!r} is not an https link on canada.ca; dropped")
+                warnings.append(f"{key} link {shown(str(anchor['href']), 80)} is not an https link on canada.ca; dropped")
     return None
 
 
@@ -269,7 +286,7 @@ def _text(value: Any) -> str:
         return ""
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
-    raise RoundError(f"{type(value).__name__} {str(value)[:40]!r} where text was expected")
+    raise RoundError(f"{type(value).__name__} {shown(str(value), 40)} where text was expected")
 
 
 def _optional(name: str, read: Callable[[], T], warnings: list[str]) -> T | None:
@@ -277,7 +294,7 @@ def _optional(name: str, read: Callable[[], T], warnings: list[str]) -> T | None
     try:
         return read()
     except Exception as exc:  # noqa: BLE001 — an optional field never costs the round
-        warnings.append(f"{name} could not be read ({type(exc).__name__}: {exc}); stored as none")
+        warnings.append(f"{name} could not be read ({type(exc).__name__}: {str(exc)[:QUOTE_LIMIT]}); stored as none")
         return None
 
 
@@ -287,7 +304,7 @@ def _stamp_of(raw: dict[str, Any], key: str, day: date, warnings: list[str]) -> 
         return None
     stamp = parse_stamp(text, day)
     if stamp is None:
-        warnings.append(f"{key} {text!r} could not be read; stored as none")
+        warnings.append(f"{key} {shown(text)} could not be read; stored as none")
     return stamp
 
 
@@ -303,6 +320,6 @@ def _pool(raw: dict[str, Any], warnings: list[str]) -> tuple[dict[str, int] | No
     as_of_text = _text(raw.get("drawDistributionAsOn"))
     as_of = parse_long_date(as_of_text)
     if as_of is None and as_of_text:
-        warnings.append(f"drawDistributionAsOn {as_of_text!r} could not be read")
+        warnings.append(f"drawDistributionAsOn {shown(as_of_text)} could not be read")
     return dict(zip(POOL_BANDS, counts, strict=True)), as_of
 

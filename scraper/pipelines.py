@@ -17,6 +17,7 @@ from draws.record import Draw, Malformed
 from .items import FeedOutcome, RawRound
 from .parse import FeedError, RoundError, parse_round, vet_round
 from draws.streams import BUILTIN, StreamMap
+from draws.text import QUOTE_LIMIT, normal_number
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +51,14 @@ class ParsePipeline:
         if not isinstance(item, RawRound):
             return item
         number = item.raw.get("drawNumber") if isinstance(item.raw, dict) else None
+        number = normal_number(str(number))[:40] if isinstance(number, str | int | float) else None  # as it is stored
         try:
             draw = parse_round(item.raw, self.streams)
             vet_round(draw, self.now())
         except Exception as exc:  # noqa: BLE001 — a round is held with a reason, never lost
-            reason = str(exc) if isinstance(exc, RoundError) else f"could not be read ({type(exc).__name__}: {exc})"
+            reason = str(exc) if isinstance(exc, RoundError) else f"could not be read ({type(exc).__name__}: {str(exc)[:QUOTE_LIMIT]})"
             log.info("round at position %d (number %r) held: %s", item.position, number, reason)
-            return Malformed(item.position, str(number) if number else None, reason)
+            return Malformed(item.position, number or None, reason)
         for warning in draw.warnings:
             log.warning("round %s: %s", draw.number, warning)
         return draw

@@ -10,6 +10,7 @@ import click
 
 from history.answers import DRAW_KEYS
 from draws.record import SUB_BANDS
+from draws.text import printable
 
 from .. import errors
 from ..app import App
@@ -27,14 +28,16 @@ DRAW_COLUMNS = ("number", "date", "stream", "program", "invitations", "crs", "ti
 @click.option("--source", metavar="URL", envvar="CRSWATCH_SOURCE", help="Feed URL (http, https or file) [env CRSWATCH_SOURCE].")
 @click.option("--dry-run", is_flag=True, help="Fetch and match, print what would happen; store and send nothing.")
 @click.option("--wait", type=click.FloatRange(min=0), default=10.0, show_default=True, metavar="SECONDS", help="How long to wait for another running check before giving up (exit 6).")
-@click.option("--accept-edit", "accept", multiple=True, metavar="NUMBER", help="Store IRCC's edit of this draw although it moves its date or stream (held otherwise; repeatable).")
+@click.option("--accept-edit", "accept", multiple=True, metavar="NUMBER", help="Store IRCC's edit of this draw although it moves its date or stream, or the first copy of a draw listed twice (held otherwise; repeatable).")
+@click.option("--accept-new", multiple=True, metavar="NUMBER|all", help="Store and alert this new draw although it looks like a renumbering (too many new at once, or dated weeks before the newest); 'all' for every one (repeatable).")
 @click.pass_obj
-def check(app: App, source: str | None, dry_run: bool, wait: float, accept: tuple[str, ...]) -> None:
+def check(app: App, source: str | None, dry_run: bool, wait: float, accept: tuple[str, ...], accept_new: tuple[str, ...]) -> None:
     """Run one cycle: fetch the feed, store new and changed draws, alert subscribers.
 
     Exit 0 when the cycle ran; 3 when the feed could not be fetched, 4 when it was rejected,
-    6 when another check is running, 9 when the rest was stored but some rounds are held
-    (unreadable or implausible: listed on stderr, in `status` and to the operator).
+    5 when the draws file cannot be written, 6 when another check is running, 9 when the rest
+    was stored but some rounds are held (unreadable, implausible, an edit to look at, or new draws
+    that look like a renumbering: listed on stderr, in `status` and to the operator).
     Made for cron.
 
     \b
@@ -53,16 +56,17 @@ def check(app: App, source: str | None, dry_run: bool, wait: float, accept: tupl
     database = app.database
     store = app.store  # a store that cannot be used is said before anything is made beside the draws (the cycle lock)
     with cycle_lock(database, timeout=wait):
-        report = run_reactor(lambda: run_check(config, database, store, dry_run=dry_run, accept=tuple(a.lstrip("#") for a in accept)))
+        report = run_reactor(lambda: run_check(config, database, store, dry_run=dry_run, accept=tuple(a.lstrip("#") for a in accept), accept_new=accept_new))
     for draw in [d for d in report.new_draws if d.number not in report.known][-20:] if not report.first_run else []:
-        click.echo(f"new draw #{draw.number} {draw.date} {draw.program}: {draw.invitations:,} invitations, CRS {draw.crs}")
+        click.echo(printable(f"new draw #{draw.number} {draw.date} {draw.program}: {draw.invitations:,} invitations, CRS {draw.crs}"))
     if dry_run:
         for delivery in report.planned:
             verdict = (delivery.verdict or "range withdrawn").replace("_", " ")
             click.echo(f"would alert {delivery.subscriber} via {scrub(delivery.masked)}: #{delivery.draw} {delivery.kind}: {verdict}")
     click.echo(report.summary())
     for held in report.held:
-        click.echo(f"crswatch: error: round #{held.number or '?'} held, not stored: {held.reason}", err=True)
+        what = f"round #{held.number} held" if held.number else "held" if held.position < 0 else "round #? held"
+        click.echo(printable(f"crswatch: error: {what}, not stored: {held.reason}"), err=True)
     if report.held:
         sys.exit(errors.HELD)
 
@@ -135,7 +139,7 @@ def draws_show(app: App, number: str, fmt: str) -> None:
         ("Revisions", len(revisions)),
     ]
     for label, value in fields:
-        click.echo(f"{label + ':':<13}{value}")
+        click.echo(f"{label + ':':<13}{printable(value)}")
     pool = record.get("pool")
     if pool:
         click.echo(f"\nPool distribution as of {record.get('pool_as_of') or '?'}:")

@@ -106,8 +106,27 @@ def silence_stdout() -> None:
 def _fail(message: str, code: int) -> None:
     from notifier.mask import mask_text
 
-    click.echo(f"crswatch: error: {mask_text(message)}", err=True)
+    from draws.text import printable
+
+    click.echo(f"crswatch: error: {printable(mask_text(message))}", err=True)
     sys.exit(code)
+
+
+class _PrintableFilter(logging.Filter):
+    """Control characters and escape sequences out of every log line (feed text lands in
+    warnings; a terminal must not act on it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from draws.text import printable
+
+        try:
+            message = record.getMessage()
+        except Exception:  # noqa: BLE001 - a malformed record is logging's problem, not ours
+            return True
+        clean = printable(message, lines=True)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
 
 
 def _setup_logging(verbose: int) -> None:
@@ -117,6 +136,7 @@ def _setup_logging(verbose: int) -> None:
     logging.basicConfig(level=level, format="crswatch: %(levelname)s: %(message)s", stream=sys.stderr)
     for handler in logging.getLogger().handlers:  # every record, third-party ones included, is masked
         handler.addFilter(SecretFilter())
+        handler.addFilter(_PrintableFilter())  # and quotes feed text without its escape sequences
     if verbose < 2:
         for noisy in ("scrapy", "twisted", "py.warnings", "filelock", "apscheduler"):
             logging.getLogger(noisy).setLevel(logging.CRITICAL if not verbose else logging.WARNING)

@@ -11,6 +11,8 @@ from typing import IO, Any
 
 import click
 
+from draws.text import printable
+
 FORMATS = ("table", "json", "csv")
 
 format_option = click.option(
@@ -64,12 +66,14 @@ def _table(rows: Iterable[dict[str, Any]], columns: Sequence[str], out: IO[str])
 
 
 def _cell(value: Any, csv_mode: bool = False) -> str:
+    """A value as one cell; text from the feed (or anyone) loses its control characters, so no
+    escape sequence reaches a terminal or a spreadsheet."""
     if value is None:
         return "" if csv_mode else "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list | tuple):
-        return " ".join(str(v) for v in value)
+        return printable(" ".join(str(v) for v in value))
     if isinstance(value, int) and not csv_mode:
         return f"{value:,}"
-    return str(value)
+    return printable(value)

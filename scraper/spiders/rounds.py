@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import scrapy
+from scrapy import signals
 from scrapy.http import Response
 from twisted.python.failure import Failure
 
@@ -27,6 +28,22 @@ class RoundsSpider(scrapy.Spider):
         super().__init__(**kwargs)
         self.source = source
         self.validators = validators or {}
+        self.received: dict[int, int] = {}  # id(request) → body bytes so far
+        self.oversized = False  # a body went past DOWNLOAD_MAXSIZE, whatever its framing
+
+    @classmethod
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> RoundsSpider:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.count_bytes, signal=signals.bytes_received)
+        return spider
+
+    def count_bytes(self, data: bytes, request: Any, spider: Any = None) -> None:
+        """Scrapy cancels a body of unknown length (chunked, or ended by closing) once it passes
+        the limit, and reports only a cancellation: counting here tells it from a network failure."""
+        size = self.received[id(request)] = self.received.get(id(request), 0) + len(data)
+        limit = self.settings.getint("DOWNLOAD_MAXSIZE")
+        if limit and size > limit:
+            self.oversized = True
 
     async def start(self) -> AsyncIterator[scrapy.Request | FeedOutcome]:
         if self.source.startswith("file:"):
@@ -67,7 +84,7 @@ class RoundsSpider(scrapy.Spider):
         yield FeedOutcome("fetched", "", etag, last_modified, digest, len(rounds))
 
     def failed(self, failure: Failure) -> Iterator[FeedOutcome]:
-        if "max size" in str(failure.value):  # Scrapy cancelled a body over DOWNLOAD_MAXSIZE
+        if self.oversized or "max size" in str(failure.value):  # Scrapy cancelled a body over DOWNLOAD_MAXSIZE
             limit = self.settings.getint("DOWNLOAD_MAXSIZE")
             yield FeedOutcome("rejected", f"the feed is larger than {limit:,} bytes")
             return
