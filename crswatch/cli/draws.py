@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from datetime import date
 from pathlib import Path
@@ -45,14 +46,25 @@ def check(app: App, source: str | None, dry_run: bool, wait: float, accept: tupl
     from notifier.mask import scrub
     from scraper.crawl import run_reactor
 
-    from ..cycle import cycle_lock, run_check
+    from ..cycle import CycleReport, cycle_lock, run_check
+    from ..stopping import CHECK_STOPPED, Stopping, canceller
 
     if source and "://" not in source:
         raise errors.UsageError(f"--source {source!r} is not a URL; for a file use file://{Path(source).expanduser().resolve()}")
     config = app.with_config(source=source)
     database = app.database
+    stopping = Stopping([], farewell=CHECK_STOPPED)
+
+    async def cycle() -> CycleReport:
+        stopping.steps = [canceller(asyncio.current_task())]  # Ctrl-C/SIGTERM: the cycle stops where it is
+        stopping.install()
+        return await run_check(config, database, app.store, dry_run=dry_run, accept=tuple(a.lstrip("#") for a in accept))
+
     with cycle_lock(database, timeout=wait):
-        report = run_reactor(lambda: run_check(config, database, app.store, dry_run=dry_run, accept=tuple(a.lstrip("#") for a in accept)))
+        try:
+            report = run_reactor(cycle)
+        except asyncio.CancelledError:
+            raise stopping.error(CHECK_STOPPED) from None
     for draw in report.new_draws[-20:] if not report.first_run else []:
         click.echo(f"new draw #{draw.number} {draw.date} {draw.program}: {draw.invitations:,} invitations, CRS {draw.crs}")
     if dry_run:

@@ -42,6 +42,7 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
     from scraper.crawl import run_reactor
 
     from ..runner import Runner
+    from ..stopping import RUN_STOPPED, Stopping
     from ..schedule import ScheduleError, plan_of, trigger_for
 
     config = app.with_config(source=source)
@@ -61,7 +62,10 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
     handler.addFilter(SecretFilter())
     logging.getLogger("crswatch.run").addHandler(handler)
     logging.getLogger("crswatch.run").propagate = False
-    run_reactor(lambda: runner.serve(max_cycles))
+    stopping = Stopping([], farewell=RUN_STOPPED)
+    run_reactor(lambda: runner.serve(max_cycles, stopping))
+    if runner.abandoned and stopping.signum is not None:
+        raise stopping.error(RUN_STOPPED)
 
 
 @click.command()
