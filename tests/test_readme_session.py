@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import README_TEXT, SHARED, snapshot
+from helpers import README_TEXT, SHARED
 from servers import SMTPSink
 
 BLOCKS = re.findall(r"```console\n(.*?)```", README_TEXT, re.DOTALL)
@@ -72,7 +72,10 @@ class Session:
         self.home, self.port = home, port
         self.ids: dict[str, str] = {}  # actual → README
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("CRSWATCH_", "XDG_"))}
-        self.env.update(HOME=str(home), CRSWATCH_SOURCE=snapshot("2026-01-21").as_uri())
+        # the feed comes from the README's own `export CRSWATCH_SOURCE=…` line (the check section),
+        # so a README example that needs a copy of the feed and names none cannot pass unnoticed
+        name, value = shlex.split(next(c for c in PRINTED if c.startswith("export CRSWATCH_SOURCE=")))[1].split("=", 1)
+        self.env.update(HOME=str(home), **{name: value.replace("file://$PWD/../shared/ircc/", SHARED.as_uri() + "/")})
 
     def command(self, line: str) -> list[str]:
         line = line.replace("file://$PWD/../shared/ircc/", SHARED.as_uri() + "/").replace(":2525", f":{self.port}")
