@@ -41,6 +41,7 @@ from store.kv import secret
 from subscribers import links as link_tokens
 from subscribers import manage, optin
 from subscribers import store as subscribers
+from subscribers.links import language_query
 from subscribers.model import LANGUAGES, Subscriber
 from subscribers.validate import Invalid
 
@@ -221,7 +222,7 @@ def subscribe() -> Page:
             token = optin.start(conn, sign_up, ttl=ttl)
             with force_locale(sign_up.language):  # the message and its settings in the language chosen for the alerts
                 asked = settings(sign_up)
-            title, bodies = confirmation_message(f"{here.own_url}/confirm/{token}", web.confirm_hours, asked, sign_up.language)
+            title, bodies = confirmation_message(f"{here.own_url}/confirm/{token}{language_query(sign_up.language)}", web.confirm_hours, asked, sign_up.language)
             queue(conn, [confirmation(sign_up.channel, check_url(sign_up.channel), token, title, bodies)])
     if here.sender is not None:
         here.sender.wake.set()
