@@ -199,9 +199,10 @@ def test_the_readme_run_prints_what_the_readme_shows(tmp_path: Path) -> None:
 
 def test_the_readme_serve_prints_what_the_readme_shows(tmp_path: Path) -> None:
     session = Session(tmp_path, _port())  # the README's 8080 may be taken here: another four-digit port
-    export = next(c for c in PRINTED if c.startswith("export CRSWATCH_WEB_EMAIL_CHANNEL="))  # as the README's serve section does
-    name, value = shlex.split(export)[1].split("=", 1)
-    env = {**session.env, name: value}
+    env = dict(session.env)
+    for variable in ("CRSWATCH_WEB_EMAIL_CHANNEL", "CRSWATCH_PUBLIC_URL"):  # as the README's serve section exports them
+        name, value = shlex.split(next(c for c in PRINTED if c.startswith(f"export {variable}=")))[1].split("=", 1)
+        env[name] = value
     process = subprocess.Popen([sys.executable, "-m", "crswatch", "serve", "--port", str(session.port)], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None

@@ -31,11 +31,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from crswatch.app import App
 from crswatch.config import web_problems
 from crswatch.errors import CrswatchError
+from crswatch.status import WEB_SIGN_UPS
 from notifier.message import confirmation_message
 from notifier.outbox import confirmation, queue
 from notifier.send import check_url
 from scraper.streams import label
-from store import limits
+from store import kv, limits
 from store.errors import StoreError
 from store.kv import secret
 from subscribers import links as link_tokens
@@ -264,6 +265,8 @@ def confirm(token: str) -> Page:
     with here.store.write() as tx:
         subscriber = optin.confirm(tx, token[:100], check=check_url, defaults=here.defaults)
         found = optin.lookup(tx, token[:100]) if subscriber is None else None
+        if subscriber is not None:  # `check` and `status` warn when such subscribers have no way out
+            kv.put(tx, WEB_SIGN_UPS, {"confirmed": True})
     if subscriber is None:
         return sign_up_gone(found[0] if found else None)
     manage_url, _unsubscribe_url = link_tokens.Links(here.own_url, here.link_key).for_subscriber(subscriber.id, subscriber.language)

@@ -47,6 +47,7 @@ def check(app: App, source: str | None, dry_run: bool, wait: float, accept: tupl
     from scraper.crawl import run_reactor
 
     from ..cycle import CycleReport, cycle_lock, run_check
+    from ..status import operator_warnings
     from ..stopping import CHECK_STOPPED, Stopping, canceller
 
     if source and "://" not in source:
@@ -60,6 +61,9 @@ def check(app: App, source: str | None, dry_run: bool, wait: float, accept: tupl
         stopping.install()
         return await run_check(config, database, app.store, dry_run=dry_run, accept=tuple(a.lstrip("#") for a in accept))
 
+    with app.store.read() as conn:
+        for warning in operator_warnings(conn, config):
+            click.echo(f"crswatch: warning: {warning}", err=True)
     with cycle_lock(database, timeout=wait):
         try:
             report = run_reactor(cycle)

@@ -97,7 +97,7 @@ def status(app: App, fmt: str) -> None:
 def _print_status(data: dict[str, Any]) -> None:
     click.echo(f"health:        {'OK' if data['healthy'] else 'UNHEALTHY'}")
     click.echo(f"store:         {data['store']}")
-    for problem in data["problems"]:
+    for problem in data["problems"] + data["warnings"]:  # the warnings do not make it unhealthy
         click.echo(f"  warning: {problem}")
     click.echo(f"last check:    {data['last_check_at'] or 'never'} ({data['last_outcome'] or '-'}: {data['last_message'] or ''})")
     click.echo(f"last success:  {data['last_success_at'] or 'never'}; consecutive failures: {data['consecutive_failures']}")
@@ -162,6 +162,11 @@ def serve(app: App, host: str | None, port: int | None) -> None:
 
     from ..cycle import policy_of
 
+    from crswatch.config import way_out_problems, web_problems
+
+    if not web_problems(config.web) and way_out_problems(config.alerts):  # (those are said by create_app)
+        # refused rather than warned: strangers sign up here, and each must be able to stop the alerts
+        raise errors.UsageError(f"serve refused: {way_out_problems(config.alerts)[0]}")
     host, port = config.web.host, config.web.port
     _free(host, port)  # a taken port is said before anything is made on disk
     sender = ConfirmationSender(lambda: app.store, policy_of(config))
