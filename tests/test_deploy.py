@@ -147,7 +147,8 @@ def test_the_web_service_starts_with_the_example_configuration_and_the_documente
     command = [a if a != "8080" else str(port) for a in web["command"][1:]]
     command = [a if a != "0.0.0.0" else "127.0.0.1" for a in command]
     env = {**os.environ, "CRSWATCH_CONFIG": str(DEPLOY / "config.example.toml"), "CRSWATCH_DB": str(tmp_path / "crswatch.json"),
-           "CRSWATCH_WEB_EMAIL_CHANNEL": "mailto://127.0.0.1:2525?from=alerts@example.org&to={email}", "HOME": str(tmp_path)}  # fmt: skip
+           "CRSWATCH_WEB_EMAIL_CHANNEL": "mailto://127.0.0.1:2525?from=alerts@example.org&to={email}", "HOME": str(tmp_path),
+           "CRSWATCH_PUBLIC_URL": "https://alerts.example.org"}  # fmt: skip
     server = subprocess.Popen([sys.executable, "-m", "crswatch", *command], env=env, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
@@ -178,6 +179,7 @@ def test_docker_compose_config_accepts_the_documented_environment(tmp_path: Path
     resolved = yaml.safe_load(result.stdout)
     web = resolved["services"]["web"]["environment"]
     assert web["CRSWATCH_WEB_EMAIL_CHANNEL"] == sender and web["CRSWATCH_PUBLIC_URL"] == "https://alerts.example.org"
+    assert resolved["services"]["crswatch"]["environment"]["CRSWATCH_PUBLIC_URL"] == "https://alerts.example.org"  # it sends the alerts
     missing = subprocess.run([compose, "-f", str(DEPLOY / "compose.yaml"), "config"], env={k: v for k, v in env.items() if k != "CRSWATCH_WEB_EMAIL_CHANNEL"},
                              capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
     assert missing.returncode != 0 and "set it in deploy/.env" in missing.stderr
