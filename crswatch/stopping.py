@@ -36,7 +36,7 @@ CODES: dict[int, int] = {signal.SIGINT: errors.INTERRUPTED, signal.SIGTERM: erro
 NAMES: dict[int, str] = {signal.SIGINT: "Ctrl-C (SIGINT)", signal.SIGTERM: "SIGTERM"}
 CHECK_STOPPED = "check interrupted by {signal}; nothing is lost: the next check finishes the work"
 RUN_STOPPED = "run stopped by {signal} during a cycle; nothing is lost: the next check finishes the work"
-PATIENCE = 5.0  # seconds a cancelled cycle may take to unwind before the process ends anyway
+PATIENCE = 10.0  # seconds a cancelled cycle may take to unwind before the process ends anyway
 
 
 class Stopping:
