@@ -34,7 +34,7 @@ def main() -> None:
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         db, config = Path(tmp) / "crswatch.json", Path(tmp) / "config.toml"
-        config.write_text('[web]\nemail_channel = "mailto://127.0.0.1:25?from=crswatch@example.com&to={email}"\napi_limit = "100000000/minute"\n')
+        config.write_text('[alerts]\ncontact = "bench@example.com"\n\n[web]\nemail_channel = "mailto://127.0.0.1:25?from=crswatch@example.com&to={email}"\napi_limit = "100000000/minute"\n')
         env = {**os.environ, "CRSWATCH_DB": str(db), "CRSWATCH_CONFIG": str(config)}
         subprocess.run([sys.executable, "-m", "crswatch", "check", "--source", snapshot("2026-01-21").as_uri()], env=env, check=True, capture_output=True)
         server = subprocess.Popen([sys.executable, "-m", "crswatch", "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL)

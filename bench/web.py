@@ -86,6 +86,7 @@ def main() -> None:
         db, config = Path(tmp) / "db.json", Path(tmp) / "config.toml"
         print(f"built {args.count:,} subscribers in {build(db, args.count, smtp_port):.1f} s")
         config.write_text(
+            '[alerts]\ncontact = "bench@example.com"\n\n'  # serve needs a way out for subscribers
             f'[web]\nemail_channel = "mailto://127.0.0.1:{smtp_port}?from=crswatch@example.com&to={{email}}"\n'
             'client_limit = "100000000/minute"\ndestination_limit = "100/day"\n'
         )

@@ -287,12 +287,25 @@ def _apply_env(config: Config) -> Config:
         alerts = replace(alerts, operator=tuple(env["CRSWATCH_OPERATOR"].split()))
     if env.get("CRSWATCH_PUBLIC_URL"):
         alerts = replace(alerts, public_url=env["CRSWATCH_PUBLIC_URL"])
+    if env.get("CRSWATCH_CONTACT"):
+        alerts = replace(alerts, contact=env["CRSWATCH_CONTACT"])
     web = config.web  # a container's senders come from its environment (compose, systemd), not the image
     if env.get("CRSWATCH_WEB_EMAIL_CHANNEL"):
         web = replace(web, email_channel=env["CRSWATCH_WEB_EMAIL_CHANNEL"])
     if env.get("CRSWATCH_WEB_SMS_CHANNEL"):
         web = replace(web, sms_channel=env["CRSWATCH_WEB_SMS_CHANNEL"])
     return replace(config, alerts=alerts, web=web)
+
+
+NO_WAY_OUT = ("web subscribers' alerts carry no way to stop them: set [alerts] public_url (env CRSWATCH_PUBLIC_URL) "
+              "to the public address of `crswatch serve`, or [alerts] contact (env CRSWATCH_CONTACT) to an address they can write to")
+
+
+def way_out_problems(alerts: Alerts) -> list[str]:
+    """A stranger who signed up on the web must always be able to stop the alerts: through the
+    links of `public_url`, or by writing to `contact` (the command-line fallback, "ask the operator
+    to run crswatch unsubscribe", only helps people who know the operator)."""
+    return [] if alerts.public_url or alerts.contact else [NO_WAY_OUT]
 
 
 def web_problems(web: Web) -> list[str]:

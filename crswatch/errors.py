@@ -12,6 +12,8 @@ BUSY = 6  # another crswatch cycle holds the lock
 UNHEALTHY = 7  # `status`: no successful check for too long, or dead deliveries
 DELIVERY_FAILED = 8  # `test-alert`: at least one channel did not accept the message
 HELD = 9  # `check`: the feed was stored, but some rounds are held (unreadable or implausible)
+INTERRUPTED = 130  # Ctrl-C (SIGINT): stopped cleanly; the next check finishes the work (128 + the signal's number)
+TERMINATED = 143  # SIGTERM: the same
 
 EXIT_CODES = {
     OK: "success",
@@ -24,6 +26,8 @@ EXIT_CODES = {
     UNHEALTHY: "status: unhealthy",
     DELIVERY_FAILED: "test-alert: a channel did not accept the message",
     HELD: "check: some rounds are held (unreadable or implausible); the rest was stored",
+    INTERRUPTED: "interrupted by Ctrl-C (SIGINT)",
+    TERMINATED: "stopped by SIGTERM",
 }
 
 
@@ -47,3 +51,11 @@ class FeedRejected(CrswatchError):
 
 class Busy(CrswatchError):
     exit_code = BUSY
+
+
+class Interrupted(CrswatchError):
+    """Ctrl-C or SIGTERM stopped the command; its exit code says which (130 or 143)."""
+
+    def __init__(self, message: str, exit_code: int = INTERRUPTED) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code

@@ -20,6 +20,7 @@ from .config import Config
 from .cycle import cycle_lock, run_check, send_operator
 from .errors import Busy, CrswatchError
 from .schedule import Plan, expected_interval, trigger_for
+from .stopping import Stopping
 
 log = logging.getLogger("crswatch.run")
 SHUTDOWN_GRACE = 120.0  # seconds a cycle in progress may take to finish after SIGTERM
@@ -31,15 +32,20 @@ class Runner:
         self.current: asyncio.Task[Any] | None = None
         self.cycles = 0
         self.job: Any = None
+        self.abandoned = False  # a cycle was cancelled on the way out
 
-    async def serve(self, max_cycles: int | None = None) -> int:
-        """Run until SIGTERM/SIGINT (or `max_cycles`); returns the number of cycles run."""
+    async def serve(self, max_cycles: int | None = None, stopping: Stopping | None = None) -> int:
+        """Run until SIGTERM/SIGINT (or `max_cycles`); returns the number of cycles run.
+
+        The first signal lets the cycle in progress finish (up to SHUTDOWN_GRACE seconds), a
+        fetch included; a second one cancels it at once.  Neither is recorded as a feed failure."""
         from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, stop.set)
+        if stopping is not None:
+            stopping.steps = [stop.set, self.abandon]
+            stopping.install()
         self.stop = stop
         self.max_cycles = max_cycles
         scheduler = AsyncIOScheduler(event_loop=loop, timezone=UTC)
@@ -52,16 +58,35 @@ class Runner:
         try:
             await stop.wait()
         finally:
+            # pause, not shut down, while the cycle finishes: APScheduler's shutdown cancels the
+            # jobs it is running, and a cancelled crawl used to end "without a result", a false failure
+            scheduler.pause()
+            await self._finish_cycle()
             scheduler.shutdown(wait=False)
-            if self.current is not None and not self.current.done():
-                log.info("crswatch run: stopping; waiting for the cycle in progress")
-                try:
-                    await asyncio.wait_for(asyncio.shield(self.current), SHUTDOWN_GRACE)
-                except (TimeoutError, asyncio.CancelledError):
-                    log.info("crswatch run: abandoned the cycle in progress (the outbox keeps it safe)")
             self._heartbeat(None, stopped=True)
             log.info("crswatch run: stopped after %d cycle(s)", self.cycles)
         return self.cycles
+
+    async def _finish_cycle(self) -> None:
+        current = self.current
+        if current is None or current.done():
+            return
+        log.info("crswatch run: stopping; waiting for the cycle in progress")
+        try:
+            await asyncio.wait_for(asyncio.shield(current), SHUTDOWN_GRACE)
+        except TimeoutError:
+            self.abandon()
+        except asyncio.CancelledError:
+            pass  # abandoned by a second signal
+        if self.abandoned:
+            log.info("crswatch run: abandoned the cycle in progress (the outbox keeps it safe)")
+
+    def abandon(self) -> None:
+        """A second signal: cancel the cycle in progress now (nothing of it is recorded as failed)."""
+        self.stop.set()
+        if self.current is not None and not self.current.done():
+            self.abandoned = True  # APScheduler's wrapper swallows the cancellation: remember it here
+            self.current.cancel()
 
     def describe(self) -> str:
         if self.cron:

@@ -72,6 +72,7 @@ def report(view: Tables, conn: Connection, config: Config, now: datetime, store:
     return {
         "healthy": not problems,
         "problems": problems,
+        "warnings": operator_warnings(conn, config),
         "last_check_at": status.get("last_check_at"),
         "last_outcome": status.get("outcome"),
         "last_message": status.get("message"),
@@ -112,3 +113,19 @@ def _human(seconds: float) -> str:
     if seconds < 172800:
         return f"{seconds // 3600}h{(seconds % 3600) // 60:02d}m"
     return f"{seconds // 86400}d"
+
+
+WEB_SIGN_UPS = "web_sign_ups"  # the meta key `crswatch serve` sets when a web sign-up is confirmed
+
+
+def operator_warnings(conn: Connection, config: Config) -> list[str]:
+    """What the operator should fix although nothing failed (`status`, `check` and `serve` say it)."""
+    from store import kv
+    from subscribers.optin import pending_count
+
+    from .config import way_out_problems
+
+    if not way_out_problems(config.alerts):
+        return []
+    web = kv.get(conn, WEB_SIGN_UPS).get("confirmed") or pending_count(conn) > 0
+    return way_out_problems(config.alerts) if web else []

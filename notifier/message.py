@@ -17,6 +17,24 @@ from .i18n import Texts
 
 NEW, CORRECTION, LATE = "new", "correction", "late"
 
+#: canada.ca publishes each page in both languages under different paths; the feed links to the
+#: English ones.  The French counterpart of each English path prefix the feed uses (canada.ca's own
+#: language switch): data, to extend when IRCC moves its pages.  A path not listed keeps its
+#: English page: better a page that opens than a guessed one.
+FRENCH_PAGES = {
+    "https://www.canada.ca/en/immigration-refugees-citizenship/corporate/mandate/policies-operational-instructions-agreements/ministerial-instructions/express-entry-rounds/":
+    "https://www.canada.ca/fr/immigration-refugies-citoyennete/organisation/mandat/politiques-instructions-operationnelles-ententes/instructions-ministerielles/rondes-entree-express/",
+}  # fmt: skip
+
+
+def official_page(url: str, language: str) -> str:
+    """The draw's canada.ca page in the subscriber's language, where its counterpart is known."""
+    if language == "fr":
+        for english, french in FRENCH_PAGES.items():
+            if url.startswith(english):
+                return french + url[len(english):]
+    return url
+
 
 @dataclass(frozen=True)
 class Alert:
@@ -58,7 +76,7 @@ def render(alert: Alert, links: Links | None = None, contact: str = "") -> tuple
     ]
     verdict_text = explain(alert, t)
     steps = next_steps(t) if alert.verdict is Verdict.INVITED else ""
-    link = draw.url or ""
+    link = official_page(draw.url or "", sub.language)
     stop = _stop(sub, links, contact, t)
     text = "\n".join(_("{label}: {value}").format(label=label, value=value) for label, value in lines)
     text += f"\n\n{verdict_text}" + (f"\n\n{steps}" if steps else "")

@@ -7,6 +7,7 @@ awaits `main()`, and stops it.  `fetch()` may be awaited any number of times ins
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -36,6 +37,11 @@ async def fetch(source: str, validators: dict[str, Any], overrides: dict[str, An
     runner = AsyncCrawlerRunner(crawler_settings(overrides))
     crawler = runner.create_crawler(RoundsSpider)
     await runner.crawl(crawler, source=source, validators=validators)
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        # Scrapy answers a cancelled crawl by closing the spider and returning normally, with no
+        # result: that is a stop, not a feed failure, so the cancellation goes on to the caller
+        raise asyncio.CancelledError
     return getattr(crawler, "harvest", None) or Harvest()
 
 

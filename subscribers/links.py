@@ -39,6 +39,11 @@ def check(key: bytes, token: str, max_days: float = LINK_DAYS) -> tuple[str, str
     return (VALID, subscriber_id) if isinstance(subscriber_id, str) else (INVALID, None)
 
 
+def language_query(language: str) -> str:
+    """What a link to one of our pages adds so that it opens in `language` (English needs nothing)."""
+    return f"?lang={language}" if language != "en" else ""
+
+
 class Links:
     """The public pages of one subscriber, for the foot of every alert."""
 
@@ -52,6 +57,6 @@ class Links:
         page also takes RFC 8058 one-click POSTs, so it is the e-mail's List-Unsubscribe address too."""
         if self._last is None or self._last[0] != (subscriber_id, language):  # the message and its headers ask in turn
             token = make(self.key, subscriber_id)
-            query = f"?lang={language}" if language != "en" else ""
+            query = language_query(language)
             self._last = ((subscriber_id, language), (f"{self.base}/manage/{token}{query}", f"{self.base}/unsubscribe/{token}{query}"))
         return self._last[1]

@@ -36,7 +36,7 @@ class Site:
             [sys.executable, "-m", "crswatch", "serve", "--port", str(self.port)], env=env,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a cap: a loaded machine may take long to start a process
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"crswatch serve exited: {self.process.stderr.read() if self.process.stderr else ''}")
@@ -73,7 +73,7 @@ class Site:
         path = link.removeprefix(self.base)
         return self.post(path, {}, csrf_from=path)
 
-    def confirmation_link(self, email: str, timeout: float = 15, nth: int = 1) -> str:
+    def confirmation_link(self, email: str, timeout: float = 60, nth: int = 1) -> str:
         """The link in the newest confirmation message to `email`, once `nth` of them arrived."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

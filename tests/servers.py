@@ -76,7 +76,7 @@ class SMTPSink:
         with self.lock:
             return [m for m in self.messages if address in m["X-Envelope-To"].split(",")]
 
-    def wait_for(self, count: int, timeout: float = 10) -> None:
+    def wait_for(self, count: int, timeout: float = 60) -> None:  # a cap on a wait for a condition, generous for a loaded machine
         deadline = time.monotonic() + timeout
         while len(self.messages) < count and time.monotonic() < deadline:
             time.sleep(0.05)

@@ -86,6 +86,34 @@ def test_crontab_lines_run_existing_commands() -> None:
             assert _crswatch_command(argv) == "check"
 
 
+def _cron_field(spec: str, low: int, high: int) -> set[int]:
+    """The values one crontab field names (`*`, `*/5`, `8-19`, `0,6`, `1-5`)."""
+    values: set[int] = set()
+    for part in spec.split(","):
+        span, _, step = part.partition("/")
+        first, _, last = span.partition("-")
+        start, stop = (low, high) if span == "*" else (int(first), int(last or first))
+        values |= set(range(start, stop + 1, int(step or 1)))
+    return values
+
+
+def test_crontab_lines_never_fire_in_the_same_minute() -> None:
+    """Two lines in one minute start two checks: the second waits, then exits 6 into the log."""
+    moments: list[set[tuple[int, int, int]]] = []
+    for line in (DEPLOY / "crontab").read_text().splitlines():
+        if line.strip() and not line.startswith("#") and "=" not in line.split()[0]:
+            minute, hour, day, month, weekday = line.split()[:5]
+            assert (day, month) == ("*", "*")
+            moments.append({(w % 7, h, m) for w in _cron_field(weekday, 0, 6) for h in _cron_field(hour, 0, 23)
+                            for m in _cron_field(minute, 0, 59)})  # fmt: skip
+    assert len(moments) >= 2
+    for i, these in enumerate(moments):
+        for those in moments[i + 1:]:
+            assert not these & those, sorted(these & those)[:3]
+    every_hour = {(w, h) for these in moments for w, h, _ in these}
+    assert len(every_hour) == 7 * 24, "a check at least every hour, every day"
+
+
 def test_example_configuration_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in ("CRSWATCH_DB", "CRSWATCH_SOURCE", "CRSWATCH_RETRY_BASE", "CRSWATCH_OPERATOR"):
         monkeypatch.delenv(key, raising=False)
@@ -119,7 +147,8 @@ def test_the_web_service_starts_with_the_example_configuration_and_the_documente
     command = [a if a != "8080" else str(port) for a in web["command"][1:]]
     command = [a if a != "0.0.0.0" else "127.0.0.1" for a in command]
     env = {**os.environ, "CRSWATCH_CONFIG": str(DEPLOY / "config.example.toml"), "CRSWATCH_DB": str(tmp_path / "crswatch.json"),
-           "CRSWATCH_WEB_EMAIL_CHANNEL": "mailto://127.0.0.1:2525?from=alerts@example.org&to={email}", "HOME": str(tmp_path)}  # fmt: skip
+           "CRSWATCH_WEB_EMAIL_CHANNEL": "mailto://127.0.0.1:2525?from=alerts@example.org&to={email}", "HOME": str(tmp_path),
+           "CRSWATCH_PUBLIC_URL": "https://alerts.example.org"}  # fmt: skip
     server = subprocess.Popen([sys.executable, "-m", "crswatch", *command], env=env, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 30
@@ -150,6 +179,7 @@ def test_docker_compose_config_accepts_the_documented_environment(tmp_path: Path
     resolved = yaml.safe_load(result.stdout)
     web = resolved["services"]["web"]["environment"]
     assert web["CRSWATCH_WEB_EMAIL_CHANNEL"] == sender and web["CRSWATCH_PUBLIC_URL"] == "https://alerts.example.org"
+    assert resolved["services"]["crswatch"]["environment"]["CRSWATCH_PUBLIC_URL"] == "https://alerts.example.org"  # it sends the alerts
     missing = subprocess.run([compose, "-f", str(DEPLOY / "compose.yaml"), "config"], env={k: v for k, v in env.items() if k != "CRSWATCH_WEB_EMAIL_CHANNEL"},
                              capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
     assert missing.returncode != 0 and "set it in deploy/.env" in missing.stderr

@@ -186,6 +186,7 @@ def test_a_french_sign_up_gets_a_french_confirmation_and_french_alerts(env: dict
         answer = site.sign_up("amelie@example.com", score=510, streams=("cec",), language="fr")
         assert answer.status_code == 200 and "Vérifiez votre courriel" in answer.text
         link = site.confirmation_link("amelie@example.com")
+        assert link.endswith("?lang=fr")  # the confirmation page opens in French in any browser
         (confirmation,) = smtp.to("amelie@example.com")
         assert confirmation["Subject"] == "Confirmez vos alertes de rondes d'invitations d'Entrée express"
         text = body_text(confirmation)
@@ -200,6 +201,8 @@ def test_a_french_sign_up_gets_a_french_confirmation_and_french_alerts(env: dict
         assert [m["Subject"] for m in alerts] == ["Invité : nº 392 CEC, note minimale 509"]
         text = body_text(alerts[0])
         assert "Invitations : 6\u00a0000" in text and "21 janvier 2026" in text and "Modifier vos alertes" in text
+        # IRCC's French page of the draw, not the English one the feed links to
+        assert "Détails officiels : https://www.canada.ca/fr/immigration-refugies-citoyennete/organisation/mandat/politiques-instructions-operationnelles-ententes/instructions-ministerielles/rondes-entree-express/invitations.html?q=392" in text
         manage = next(word for word in text.split() if "/manage/" in word)
         assert manage.endswith("?lang=fr") and "Vos alertes" in site.http.get(manage, headers={"Accept-Language": "en"}, timeout=30).text
         assert alerts[0]["List-Unsubscribe"].endswith("?lang=fr>")
@@ -214,3 +217,14 @@ def test_the_readme_french_example_is_what_crswatch_writes() -> None:
     title, bodies = render(Alert(DRAW, _subscriber(510), Verdict.INVITED))
     written = (title + "\n\n" + bodies["text"]).replace("\u00a0", " ")
     assert written.startswith(example.rstrip("\n")), written
+
+
+def test_french_alerts_link_to_ircc_french_page_where_it_is_known() -> None:
+    from notifier.message import official_page
+
+    english = "https://www.canada.ca/en/immigration-refugees-citizenship/corporate/mandate/policies-operational-instructions-agreements/ministerial-instructions/express-entry-rounds/invitations.html?q=392"
+    assert official_page(english, "en") == english
+    assert official_page(english, "fr").startswith("https://www.canada.ca/fr/immigration-refugies-citoyennete/")
+    assert official_page(english, "fr").endswith("/rondes-entree-express/invitations.html?q=392")
+    elsewhere = "https://www.canada.ca/en/immigration-refugees-citizenship/news.html"
+    assert official_page(elsewhere, "fr") == elsewhere  # no guessed address: the English page opens

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import README_TEXT, SHARED, snapshot
+from helpers import README_TEXT, SHARED
 from servers import SMTPSink
 
 BLOCKS = re.findall(r"```console\n(.*?)```", README_TEXT, re.DOTALL)
@@ -72,7 +72,10 @@ class Session:
         self.home, self.port = home, port
         self.ids: dict[str, str] = {}  # actual → README
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("CRSWATCH_", "XDG_"))}
-        self.env.update(HOME=str(home), CRSWATCH_SOURCE=snapshot("2026-01-21").as_uri())
+        # the feed comes from the README's own `export CRSWATCH_SOURCE=…` line (the check section),
+        # so a README example that needs a copy of the feed and names none cannot pass unnoticed
+        name, value = shlex.split(next(c for c in PRINTED if c.startswith("export CRSWATCH_SOURCE=")))[1].split("=", 1)
+        self.env.update(HOME=str(home), **{name: value.replace("file://$PWD/../shared/ircc/", SHARED.as_uri() + "/")})
 
     def command(self, line: str) -> list[str]:
         line = line.replace("file://$PWD/../shared/ircc/", SHARED.as_uri() + "/").replace(":2525", f":{self.port}")
@@ -196,9 +199,10 @@ def test_the_readme_run_prints_what_the_readme_shows(tmp_path: Path) -> None:
 
 def test_the_readme_serve_prints_what_the_readme_shows(tmp_path: Path) -> None:
     session = Session(tmp_path, _port())  # the README's 8080 may be taken here: another four-digit port
-    export = next(c for c in PRINTED if c.startswith("export CRSWATCH_WEB_EMAIL_CHANNEL="))  # as the README's serve section does
-    name, value = shlex.split(export)[1].split("=", 1)
-    env = {**session.env, name: value}
+    env = dict(session.env)
+    for variable in ("CRSWATCH_WEB_EMAIL_CHANNEL", "CRSWATCH_PUBLIC_URL"):  # as the README's serve section exports them
+        name, value = shlex.split(next(c for c in PRINTED if c.startswith(f"export {variable}=")))[1].split("=", 1)
+        env[name] = value
     process = subprocess.Popen([sys.executable, "-m", "crswatch", "serve", "--port", str(session.port)], env=env,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     assert process.stdout is not None

@@ -18,7 +18,7 @@ def _status(db_path: Path) -> dict:
     return next((m for m in table(db_path, "meta") if m["key"] == "status"), {})
 
 
-def _wait(predicate, timeout: float = 30) -> bool:  # noqa: ANN001
+def _wait(predicate, timeout: float = 60) -> bool:  # noqa: ANN001
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

@@ -31,16 +31,18 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from crswatch.app import App
 from crswatch.config import web_problems
 from crswatch.errors import CrswatchError
+from crswatch.status import WEB_SIGN_UPS
 from notifier.message import confirmation_message
 from notifier.outbox import confirmation, queue
 from notifier.send import check_url
 from draws.streams import label
-from store import limits
+from store import kv, limits
 from store.errors import StoreError
 from store.kv import secret
 from subscribers import links as link_tokens
 from subscribers import manage, optin
 from subscribers import store as subscribers
+from subscribers.links import language_query
 from subscribers.model import LANGUAGES, Subscriber
 from subscribers.validate import Invalid
 
@@ -234,7 +236,7 @@ def subscribe() -> Page:
             token = optin.start(conn, sign_up, ttl=ttl)
             with force_locale(sign_up.language):  # the message and its settings in the language chosen for the alerts
                 asked = settings(sign_up)
-            title, bodies = confirmation_message(f"{here.own_url}/confirm/{token}", web.confirm_hours, asked, sign_up.language)
+            title, bodies = confirmation_message(f"{here.own_url}/confirm/{token}{language_query(sign_up.language)}", web.confirm_hours, asked, sign_up.language)
             queue(conn, [confirmation(sign_up.channel, check_url(sign_up.channel), token, title, bodies)])
     if here.sender is not None:
         here.sender.wake.set()
@@ -276,6 +278,8 @@ def confirm(token: str) -> Page:
     with here.store.write() as tx:
         subscriber = optin.confirm(tx, token[:100], check=check_url, defaults=here.defaults)
         found = optin.lookup(tx, token[:100]) if subscriber is None else None
+        if subscriber is not None:  # `check` and `status` warn when such subscribers have no way out
+            kv.put(tx, WEB_SIGN_UPS, {"confirmed": True})
     if subscriber is None:
         return sign_up_gone(found[0] if found else None)
     manage_url, _unsubscribe_url = link_tokens.Links(here.own_url, here.link_key).for_subscriber(subscriber.id, subscriber.language)

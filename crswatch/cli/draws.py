@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from datetime import date
 from pathlib import Path
@@ -48,15 +49,30 @@ def check(app: App, source: str | None, dry_run: bool, wait: float, accept: tupl
     from notifier.mask import scrub
     from scraper.crawl import run_reactor
 
-    from ..cycle import cycle_lock, run_check
+    from ..cycle import CycleReport, cycle_lock, run_check
+    from ..status import operator_warnings
+    from ..stopping import CHECK_STOPPED, Stopping, canceller
 
     if source and "://" not in source:
         raise errors.UsageError(f"--source {source!r} is not a URL; for a file use file://{Path(source).expanduser().resolve()}")
     config = app.with_config(source=source)
     database = app.database
     store = app.store  # a store that cannot be used is said before anything is made beside the draws (the cycle lock)
+    stopping = Stopping([], farewell=CHECK_STOPPED)
+
+    async def cycle() -> CycleReport:
+        stopping.steps = [canceller(asyncio.current_task())]  # Ctrl-C/SIGTERM: the cycle stops where it is
+        stopping.install()
+        return await run_check(config, database, store, dry_run=dry_run, accept=tuple(a.lstrip("#") for a in accept), accept_new=accept_new)
+
+    with store.read() as conn:
+        for warning in operator_warnings(conn, config):
+            click.echo(f"crswatch: warning: {warning}", err=True)
     with cycle_lock(database, timeout=wait):
-        report = run_reactor(lambda: run_check(config, database, store, dry_run=dry_run, accept=tuple(a.lstrip("#") for a in accept), accept_new=accept_new))
+        try:
+            report = run_reactor(cycle)
+        except asyncio.CancelledError:
+            raise stopping.error(CHECK_STOPPED) from None
     for draw in [d for d in report.new_draws if d.number not in report.known][-20:] if not report.first_run else []:
         click.echo(printable(f"new draw #{draw.number} {draw.date} {draw.program}: {draw.invitations:,} invitations, CRS {draw.crs}"))
     if dry_run:

@@ -43,6 +43,7 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
     from scraper.crawl import run_reactor
 
     from ..runner import Runner
+    from ..stopping import RUN_STOPPED, Stopping
     from ..schedule import ScheduleError, plan_of, trigger_for
 
     config = app.with_config(source=source)
@@ -62,7 +63,10 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
     handler.addFilter(SecretFilter())
     logging.getLogger("crswatch.run").addHandler(handler)
     logging.getLogger("crswatch.run").propagate = False
-    run_reactor(lambda: runner.serve(max_cycles))
+    stopping = Stopping([], farewell=RUN_STOPPED)
+    run_reactor(lambda: runner.serve(max_cycles, stopping))
+    if runner.abandoned and stopping.signum is not None:
+        raise stopping.error(RUN_STOPPED)
 
 
 @click.command()
@@ -98,7 +102,7 @@ def status(app: App, fmt: str) -> None:
 def _print_status(data: dict[str, Any]) -> None:
     click.echo(f"health:        {'OK' if data['healthy'] else 'UNHEALTHY'}")
     click.echo(f"store:         {data['store']}")
-    for problem in data["problems"]:
+    for problem in data["problems"] + data["warnings"]:  # the warnings do not make it unhealthy
         click.echo(f"  warning: {problem}")
     click.echo(f"last check:    {data['last_check_at'] or 'never'} ({data['last_outcome'] or '-'}: {data['last_message'] or ''})")
     click.echo(f"last success:  {data['last_success_at'] or 'never'}; consecutive failures: {data['consecutive_failures']}")
@@ -163,6 +167,11 @@ def serve(app: App, host: str | None, port: int | None) -> None:
 
     from ..cycle import policy_of
 
+    from crswatch.config import way_out_problems, web_problems
+
+    if not web_problems(config.web) and way_out_problems(config.alerts):  # (those are said by create_app)
+        # refused rather than warned: strangers sign up here, and each must be able to stop the alerts
+        raise errors.UsageError(f"serve refused: {way_out_problems(config.alerts)[0]}")
     host, port = config.web.host, config.web.port
     _free(host, port)  # a taken port is said before anything is made on disk
     sender = ConfirmationSender(lambda: app.store, policy_of(config))
