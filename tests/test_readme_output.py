@@ -25,8 +25,8 @@ def _examples() -> list[tuple[list[str], list[str]]]:
             if line.startswith("$ "):
                 if command and shlex.split(command)[1] in READ_ONLY and "-o" not in shlex.split(command) and ">" not in command \
                         and any(line.strip() for line in expected):  # a command shown without its output is not compared
-                    found.append((shlex.split(command.split("  #")[0])[1:], expected))
-                command, expected = line[2:], []
+                    found.append((shlex.split(command)[1:], expected))
+                command, expected = line[2:].split("  #")[0], []  # a comment after the command is prose
             else:
                 expected.append(line)
     return found
