@@ -232,7 +232,7 @@ def _plan(conn: Connection, report: CycleReport, now: datetime, new: list[tuple[
     new = [(d, rec | {"first_seen": seen.get(d.number, rec["first_seen"])}) for d, rec in new]
     edited = [(d, rec | {"first_seen": seen.get(d.number, rec["first_seen"])}, old) for d, rec, old in edited]
     late = [(d, old | {"first_seen": seen.get(d.number, old.get("first_seen"))}) for d, old in late]
-    deliveries = plan(new, edited, iter_docs(conn, reach=min(cutoffs), active_only=True), now, late=late, rules=rules)
+    deliveries = plan(new, edited, iter_docs(conn, reach=min(cutoffs), active_only=True, every_profile=bool(rules)), now, late=late, rules=rules)
     report.planned += deliveries
     report.queued += queue(conn, deliveries)
 

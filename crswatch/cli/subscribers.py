@@ -25,6 +25,7 @@ def public_record(sub: Any, with_token: bool = False) -> dict[str, Any]:
     doc["channels"] = [scrub(c.masked) for c in sub.channels]  # stored forms of older releases kept header values
     doc.pop("token_hash")
     doc["from_profile"] = doc.pop("profile") is not None  # a profile is personal data: never listed, only that there is one
+    doc.pop("profile_ceiling")
     if with_token and sub.token:
         doc["token"] = sub.token
     return doc
