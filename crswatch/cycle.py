@@ -274,7 +274,8 @@ def _plan(conn: Connection, report: CycleReport, now: datetime, new: list[tuple[
     edited = [(d, rec | {"first_seen": seen.get(d.number, rec["first_seen"])}, old) for d, rec, old in edited]
     late = [(d, old | {"first_seen": seen.get(d.number, old.get("first_seen"))}) for d, old in late]
     corrected = corrected_today(conn, {d.number for d, _, _ in edited}, now) if edited else set()
-    deliveries = plan(new, edited, iter_docs(conn, reach=min(cutoffs), active_only=True), now, late=late, rules=rules, corrected=corrected)
+    deliveries = plan(new, edited, iter_docs(conn, reach=min(cutoffs), active_only=True, every_profile=bool(rules)), now, late=late, rules=rules,
+                      corrected=corrected)
     report.planned += deliveries
     report.queued += queue(conn, deliveries)
 

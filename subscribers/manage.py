@@ -21,7 +21,7 @@ from . import store, validate
 from .identity import destination_key
 from .model import ACTIVE, PAUSED, Subscriber, hash_token, new_token
 from .profile import check as check_profile
-from .profile import score_today
+from .profile import ceiling_of, score_today
 from .validate import ChannelCheck, Invalid
 
 
@@ -98,6 +98,7 @@ def _new(tx: Connection, values: dict[str, Any], defaults: Defaults, now: dateti
         profile_created=values["profile_created"],
         language=values.get("language") or "en",
         profile=values.get("profile"),
+        profile_ceiling=values.get("profile_ceiling"),
     )
 
 
@@ -109,6 +110,7 @@ def _with_profile(values: dict[str, Any], now: datetime, rules: tuple[Any, ...])
         return
     stored, submitted = checked
     values["profile"] = stored
+    values["profile_ceiling"] = ceiling_of(stored, now, rules)
     if values.get("score") is None:
         values["score"] = score_today(stored, now, rules)
     if values.get("profile_created") is None and submitted is not None:
@@ -168,7 +170,7 @@ def update(
     _with_profile(values, now, rules)
     updated = found.subscriber.with_changes(**values)
     if typed_only:
-        updated = replace(updated, profile=None)
+        updated = replace(updated, profile=None, profile_ceiling=None)
     store.replace_all(tx, [(found, updated)])
     return updated
 

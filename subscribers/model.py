@@ -59,6 +59,7 @@ class Subscriber:
     status: str = ACTIVE
     language: str = "en"  # one of LANGUAGES: what its messages are written in
     profile: str | None = None  # a CRS profile (draws.crs, as compact JSON): verdicts use its score on each draw's date
+    profile_ceiling: int | None = None  # the most that profile can score in the years ahead (the matching pre-filter)
     token: str | None = field(default=None, compare=False)  # the token itself: only when just made, never stored
 
     @property
@@ -88,6 +89,7 @@ class Subscriber:
             "status": self.status,
             "language": self.language,
             "profile": self.profile,
+            "profile_ceiling": self.profile_ceiling,
             "token_hash": self.token_hash,
         }
 
@@ -105,6 +107,7 @@ class Subscriber:
             status=doc.get("status", ACTIVE),
             language=doc.get("language") or "en",
             profile=doc.get("profile"),
+            profile_ceiling=doc.get("profile_ceiling"),
             token_hash=doc.get("token_hash") or hash_token(doc["token"]),  # "token": stored in clear before 0.2
         )
 

@@ -46,6 +46,17 @@ def score_on(stored: str, day: date, extra: Sequence[Grid] = ()) -> int:
     return score(_parsed(stored), day, extra).total
 
 
+def ceiling_of(stored: str, now: datetime, extra: Sequence[Grid] = ()) -> int:
+    """The most the profile can score from 30 days before `now` (a draw published late) to ten
+    years after: the matching pre-filter."""
+    from datetime import timedelta
+
+    from draws.crs.score import add_years, ceiling
+
+    today = ottawa_day(now)
+    return ceiling(_parsed(stored), today - timedelta(days=30), add_years(today, 10), tuple(extra))
+
+
 def score_today(stored: str, now: datetime, extra: Sequence[Grid] = ()) -> int:
     try:
         return score_on(stored, ottawa_day(now), tuple(extra))

@@ -121,13 +121,17 @@ def iter_all(conn: Connection) -> Iterator[Subscriber]:
         yield Subscriber.from_doc(doc)
 
 
-def iter_docs(conn: Connection, reach: int | None = None, active_only: bool = False) -> Iterator[dict[str, Any]]:
+def iter_docs(conn: Connection, reach: int | None = None, active_only: bool = False, every_profile: bool = False) -> Iterator[dict[str, Any]]:
     """Subscriber records as plain dicts, channels included; with `reach`, only those whose score
     plus margin reaches it (a cut-off they are within): the database does the first filter, so
-    matching a draw against 100,000 subscribers reads only the few it may concern."""
+    matching a draw against 100,000 subscribers reads only the few it may concern.  A profile's
+    score changes with the date: its ceiling stands for the score here, and the fan-out scores the
+    profile on the draw's date.  `every_profile`: read every profile whatever its ceiling (the
+    ceilings were computed on the shipped grids; an operator's own may give more)."""
     condition: Any = true()
-    if reach is not None:  # a profile's score changes with the date: those are matched on the draw's date
-        condition = and_(condition, or_(subscribers.c.score + subscribers.c.within >= reach, subscribers.c.profile.is_not(None)))
+    if reach is not None:
+        reaches = func.coalesce(subscribers.c.profile_ceiling, subscribers.c.score) + subscribers.c.within >= reach
+        condition = and_(condition, or_(reaches, subscribers.c.profile.is_not(None)) if every_profile else reaches)
     if active_only:
         condition = and_(condition, subscribers.c.status == "active")
     key = tuple_(subscribers.c.created_at, subscribers.c.id)
@@ -163,7 +167,7 @@ def _docs(conn: Connection, condition: Any, limit: int | None = None) -> list[di
 
 def _row(sub: Subscriber) -> dict[str, Any]:
     doc = sub.to_doc()
-    return {k: doc[k] for k in ("id", "name", "score", "within", "profile_created", "created_at", "status", "language", "profile", "token_hash")} | {
+    return {k: doc[k] for k in ("id", "name", "score", "within", "profile_created", "created_at", "status", "language", "profile", "profile_ceiling", "token_hash")} | {
         "streams": orjson.dumps(doc["streams"]).decode()
     }
 

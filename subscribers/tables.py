@@ -19,6 +19,7 @@ subscribers = Table(
     Column("token_hash", String(64), nullable=False),
     Column("language", String(8), nullable=False, server_default="en"),
     Column("profile", Text),  # a CRS profile (personal data: only what scoring needs), erased with the row
+    Column("profile_ceiling", Integer),  # the most the profile can score from 30 days before it was stored to 10 years after
 )  # fmt: skip
 
 channels = Table(

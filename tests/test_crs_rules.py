@@ -493,3 +493,20 @@ def test_the_typed_profile() -> None:
     assert profile.canadian_experience == (Period(date(2020, 1, 1), date(2021, 6, 30)),)
     assert isinstance(profile.second_language, Language) and profile.second_language.french
     assert isinstance(profile, Profile) and profile.profile_created and profile.profile_created.tzinfo
+
+
+@settings(max_examples=100, deadline=None)
+@given(profiles, DAY, st.integers(0, 3650))
+def test_the_ceiling_bounds_every_day_ahead(data: dict[str, Any], start: date, ahead: int) -> None:
+    """What matching relies on to skip a profile: no day in the range scores above its ceiling."""
+    from draws.crs.score import ceiling
+
+    if ahead % 2:  # half the time with periods (one ongoing), so that the years grow over the range
+        data = {k: v for k, v in data.items() if k != "canadian_experience_years"}
+        data["canadian_experience"] = [{"from": str(start - timedelta(days=400))}, {"from": "2012-01-01", "to": "2014-06-30"}]
+    profile = parse(data)
+    end = start + timedelta(days=3650)
+    if start < profile.date_of_birth:
+        return
+    day = start + timedelta(days=ahead)
+    assert score(profile, day).total <= ceiling(profile, start, end)

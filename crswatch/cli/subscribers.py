@@ -25,6 +25,7 @@ def public_record(sub: Any, with_token: bool = False) -> dict[str, Any]:
     doc["channels"] = [scrub(c.masked) for c in sub.channels]  # stored forms of older releases kept header values
     doc.pop("token_hash")
     doc["from_profile"] = doc.pop("profile") is not None  # a profile is personal data: never listed, only that there is one
+    doc.pop("profile_ceiling")
     if with_token and sub.token:
         doc["token"] = sub.token
     return doc
@@ -65,7 +66,8 @@ def subscribe(app: App, score: str | None, profile_file: Any, channels: tuple[st
 
     Subscribing a channel that is already subscribed updates that subscriber instead.  With
     --profile, every verdict uses the profile's score on the draw's date (age, experience and
-    language results change with time); the profile is kept only in the SQL store.
+    language results change with time); the profile is kept only in the SQL store.  A profile
+    file is what `crswatch crs --profile` reads (see `crswatch crs --help`).
 
     \b
     Examples:
@@ -74,7 +76,6 @@ def subscribe(app: App, score: str | None, profile_file: Any, channels: tuple[st
       crswatch subscribe --score 472 --stream cec --stream french --within 20 \\
           --profile-created 2025-10-01T14:30:00Z \\
           --notify 'twilio://AC0123456789abcdef0123456789abcdef:0123456789abcdef0123456789abcdef@15551234567/15557654321'
-      crswatch subscribe --profile me.toml --stream cec --notify 'mailto://me:app-password@gmail.com'
     """
     from subscribers.manage import subscribe as do_subscribe
 

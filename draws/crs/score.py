@@ -14,7 +14,7 @@ from typing import Any
 
 from .language import ABILITIES, levels
 from .profile import Language, Period, Profile, ProfileError
-from .rules import Grid, grid_on, reported
+from .rules import Grid, grid_on, reported, versions
 
 SECTIONS = {
     "A": ("age", "education", "first_language", "second_language", "canadian_experience"),
@@ -206,13 +206,40 @@ def _years(typed: int | None, periods: tuple[Period, ...], on: date) -> int:
     return experience_years(periods, on)
 
 
-def experience_years(periods: Iterable[Period], on: date) -> int:
+def ceiling(profile: Profile, start: date, end: date, extra: Iterable[Any] = ()) -> int:
+    """The most the profile can score on any day from `start` to `end`, by the grids known now:
+    a bound for matching that needs no scoring of profiles far below a cut-off.  Work experience
+    is taken at its most (every period counted up to `end`, the ten-year window ignored: more
+    experience never lowers a score); everything else only changes on a birthday, a test date or
+    a test's expiry, or a new grid, so the days of those events (and `start`) are enough."""
+    from dataclasses import replace
+
+    extra = tuple(extra)
+    most = replace(profile, canadian_experience_years=_most(profile.canadian_experience_years, profile.canadian_experience, end),
+                   foreign_experience_years=_most(profile.foreign_experience_years, profile.foreign_experience, end),
+                   canadian_experience=(), foreign_experience=())  # fmt: skip
+    oldest = versions(extra)[0].since
+    low = max(start, oldest, profile.date_of_birth)
+    days = {low} | {g.since for g in versions(extra)}
+    days |= {add_years(profile.date_of_birth, n) for n in range(0, 120)}
+    tests = [t for t in (profile.first_language, profile.second_language, profile.spouse.language if profile.spouse else None) if t and t.test_date]
+    days |= {t.test_date for t in tests if t.test_date} | {add_years(t.test_date, LANGUAGE_YEARS) for t in tests if t.test_date}
+    return max(score(most, day, extra).total for day in sorted(days) if low <= day <= end)
+
+
+def _most(typed: int | None, periods: tuple[Period, ...], end: date) -> int | None:
+    if typed is not None:
+        return typed
+    return experience_years(periods, end, window=False) if periods else None
+
+
+def experience_years(periods: Iterable[Period], on: date, window: bool = True) -> int:
     """Completed years in the periods, counted in the ten years before `on` (`to` is the last day
     worked, inclusive; an open period runs to the day before `on`).  Overlapping periods count once;
     each stretch counts its whole calendar years, and the days left over from all of them add up in
     365-day years."""
-    window = add_years(on, -EXPERIENCE_WINDOW)
-    spans = sorted((max(p.start, window), min(p.end + timedelta(days=1) if p.end else on, on)) for p in periods)
+    earliest = add_years(on, -EXPERIENCE_WINDOW) if window else date.min
+    spans = sorted((max(p.start, earliest), min(p.end + timedelta(days=1) if p.end else on, on)) for p in periods)
     merged: list[list[date]] = []
     for start, end in spans:
         if end <= start:
