@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, Text
+from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -18,6 +18,7 @@ subscribers = Table(
     Column("status", String(16), nullable=False),
     Column("token_hash", String(64), nullable=False),
     Column("language", String(8), nullable=False, server_default="en"),
+    Index("subscribers_reach", "status", "score"),
 )  # fmt: skip
 
 channels = Table(
@@ -27,6 +28,7 @@ channels = Table(
     Column("position", Integer, nullable=False),
     Column("url", Text, nullable=False),
     Column("masked", Text, nullable=False),
+    Index("channels_subscriber", "subscriber"),
 )  # fmt: skip
 
 pending = Table(
@@ -40,5 +42,6 @@ pending = Table(
     Column("expires", String(40), nullable=False),
     Column("used", String(40)),
     Column("language", String(8), nullable=False, server_default="en"),
+    Index("pending_expires", "expires"),
 )  # fmt: skip
 
