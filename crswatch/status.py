@@ -81,7 +81,7 @@ def report(view: Tables, conn: Connection, config: Config, now: datetime, store:
         "deliveries": {k: outbox.get(k, 0) for k in ("queued", "failed", "dead", "sent")},
         "pending_sign_ups": pending_count(conn),
         "store": store,
-        "scheduler": {"running": True, "pid": run.get("pid"), "next_run": run.get("next_run"), "heartbeat": run.get("heartbeat")} if schedule else {"running": False},
+        "scheduler": {"running": True, "host": run.get("host"), "pid": run.get("pid"), "next_run": run.get("next_run"), "heartbeat": run.get("heartbeat")} if schedule else {"running": False},
     }
 
 
@@ -89,15 +89,10 @@ def _alive(run: dict[str, Any], now: datetime) -> bool:
     """A `crswatch run` whose last heartbeat is recent and that did not say it stopped."""
     if not run or run.get("stopped") or not run.get("heartbeat"):
         return False
-    import os
-    import socket
+    from store.host import alive_here, host_name
 
-    if run.get("host") == socket.gethostname():
-        try:
-            os.kill(int(run["pid"]), 0)
-        except (OSError, ValueError, TypeError):
-            return False
-        return True
+    if run.get("host") == host_name():  # this host's process: ask the system (CRSWATCH_HOST, as the claims do)
+        return isinstance(run.get("pid"), int) and alive_here(run["pid"])
     return (now - datetime.fromisoformat(run["heartbeat"])).total_seconds() < 24 * 3600
 
 

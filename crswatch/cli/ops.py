@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 from dataclasses import replace
@@ -104,7 +105,7 @@ def _print_status(data: dict[str, Any]) -> None:
     if data["pending_sign_ups"]:
         click.echo(f"sign-ups:      {data['pending_sign_ups']} waiting for confirmation (crswatch serve)")
     s = data["scheduler"]
-    click.echo(f"scheduler:     running (pid {s['pid']}), next run {s['next_run']}" if s["running"] else "scheduler:     not running (cron or manual checks)")
+    click.echo(f"scheduler:     running (host {s['host']}, pid {s['pid']}), next run {s['next_run']}" if s["running"] else "scheduler:     not running (cron or manual checks)")
 
 
 @click.command("config")
@@ -172,7 +173,9 @@ def serve(app: App, host: str | None, port: int | None) -> None:
         )  # fmt: skip
     except OSError as exc:
         raise errors.UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --host/--port") from None
-    logging.getLogger("crswatch").info("serving on http://%s:%d/", host, port)
+    from store.host import host_name
+
+    logging.getLogger("crswatch").info("serving on http://%s:%d/ as host %s (pid %d)", host, port, host_name(), os.getpid())
     click.echo(f"crswatch: serving the subscription pages on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # systemd/docker stop: a clean exit 0
     sender.start()
