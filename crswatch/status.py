@@ -36,32 +36,13 @@ def report(view: Tables, conn: Connection, config: Config, now: datetime, store:
     from store import kv
     from subscribers.optin import pending_count
 
-    from .schedule import Plan, Window, expected_interval, parse_duration, plan_of
-
     status, run = kv.get(conn, "status"), kv.get(conn, "run")
     newest = query_draws(view, limit=1)
     outbox = counts(conn)
     schedule = run.get("schedule") if _alive(run, now) else None
-    plan: Plan = plan_of(config.schedule)
-    cron = config.schedule.cron
-    if schedule:
-        plan = Plan(parse_duration(schedule["every"]), parse_duration(schedule["outside_every"]), Window.parse(schedule["window"]))
-        cron = schedule.get("cron") or ""
-    problems: list[str] = []
+    problems = check_problems(status, run, config, now)
     last_success = status.get("last_success_at")
-    if not status:
-        problems.append("no check has run yet")
-    elif not last_success:
-        problems.append("no check has ever succeeded")
-    else:
-        since = datetime.fromisoformat(last_success)
-        expected = expected_interval(plan, cron, since)
-        age = (now - since).total_seconds()
-        if age > 1.5 * expected:
-            problems.append(f"missed run: no successful check for {_human(age)} (expected every {_human(expected)})")
     failures = status.get("consecutive_failures", 0)
-    if failures >= config.alerts.operator_after_failures:
-        problems.append(f"the feed failed {failures} checks in a row: {status.get('message', '')}")
     held = status.get("held") or []
     for round_ in held:
         problems.append(f"round #{round_.get('number') or '?'} held, not stored: {round_.get('reason')}")
@@ -83,6 +64,35 @@ def report(view: Tables, conn: Connection, config: Config, now: datetime, store:
         "store": store,
         "scheduler": {"running": True, "host": run.get("host"), "pid": run.get("pid"), "next_run": run.get("next_run"), "heartbeat": run.get("heartbeat")} if schedule else {"running": False},
     }
+
+
+def check_problems(status: dict[str, Any], run: dict[str, Any], config: Config, now: datetime) -> list[str]:
+    """Whether checks succeed on schedule (the running scheduler's, else `[schedule]`'s): what
+    `status` and the health endpoint (`/healthz`) both say."""
+    from .schedule import Plan, Window, expected_interval, parse_duration, plan_of
+
+    schedule = run.get("schedule") if _alive(run, now) else None
+    plan: Plan = plan_of(config.schedule)
+    cron = config.schedule.cron
+    if schedule:
+        plan = Plan(parse_duration(schedule["every"]), parse_duration(schedule["outside_every"]), Window.parse(schedule["window"]))
+        cron = schedule.get("cron") or ""
+    problems: list[str] = []
+    last_success = status.get("last_success_at")
+    if not status:
+        problems.append("no check has run yet")
+    elif not last_success:
+        problems.append("no check has ever succeeded")
+    else:
+        since = datetime.fromisoformat(last_success)
+        expected = expected_interval(plan, cron, since)
+        age = (now - since).total_seconds()
+        if age > 1.5 * expected:
+            problems.append(f"missed run: no successful check for {_human(age)} (expected every {_human(expected)})")
+    failures = status.get("consecutive_failures", 0)
+    if failures >= config.alerts.operator_after_failures:
+        problems.append(f"the feed failed {failures} checks in a row: {status.get('message', '')}")
+    return problems
 
 
 def _alive(run: dict[str, Any], now: datetime) -> bool:

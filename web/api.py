@@ -183,6 +183,19 @@ def forecast() -> Response:
     return cached("forecast", make)
 
 
+@api.get("/api/feed")
+def feed_status() -> Response:
+    """When the feed was last checked and changed: it moves with every check, so it is never cached."""
+    from store import kv
+
+    with site().store.read() as conn:
+        status = kv.get(conn, "status")
+    response = Response(json.dumps({"last_checked": status.get("last_check_at"), "last_changed": status.get("last_changed_at")}),
+                        mimetype="application/json")  # fmt: skip
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @api.get("/api/openapi.json")
 def openapi() -> Response:
     return cached("openapi", lambda: (OPENAPI.read_bytes(), "application/json"))

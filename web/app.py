@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -31,6 +32,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from crswatch.app import App
 from crswatch.config import web_problems
 from crswatch.errors import CrswatchError
+from crswatch.metrics import StoreCollector, registry_for
 from notifier.message import confirmation_message
 from notifier.outbox import confirmation, queue
 from notifier.send import check_url
@@ -47,6 +49,7 @@ from subscribers.validate import Invalid
 from .api import api
 from .background import ConfirmationSender
 from .forms import destinations, plain
+from .health import health
 from .site import Site, site
 
 log = logging.getLogger(__name__)
@@ -55,7 +58,7 @@ csrf = CSRFProtect()
 Page = tuple[str, int]
 
 
-def create_app(app: App, sender: ConfirmationSender | None = None) -> Flask:
+def create_app(app: App, sender: ConfirmationSender | None = None, clock: Callable[[], datetime] | None = None) -> Flask:
     """The WSGI application; `sender` is woken when a confirmation is queued (`crswatch serve`
     runs one; without it, confirmations wait for the next `check`)."""
     config = app.config
@@ -78,14 +81,17 @@ def create_app(app: App, sender: ConfirmationSender | None = None) -> Flask:
         config=config, store=store, defaults=app.subscriber_defaults, link_key=secret(store, "links"),
         per_client=parse_limit(web.client_limit), per_destination=parse_limit(web.destination_limit),
         own_url=(config.alerts.public_url or f"http://{web.host}:{web.port}").rstrip("/"), sender=sender,
-        database=app.database, api_limit=parse_limit(web.api_limit),
+        database=app.database, api_limit=parse_limit(web.api_limit), **({"clock": clock} if clock else {}),
     )  # fmt: skip
+    here: Site = flask.extensions["crswatch"]
+    here.metrics = registry_for(StoreCollector(config, store, app.database, here.clock))
     csrf.init_app(flask)
     Babel(flask, locale_selector=language)  # the catalogue in web/translations (scripts/i18n)
     if web.proxies:
         flask.wsgi_app = ProxyFix(flask.wsgi_app, x_for=web.proxies)  # type: ignore[method-assign]
     flask.register_blueprint(pages)
     flask.register_blueprint(api)
+    flask.register_blueprint(health)
     return flask
 
 
@@ -354,7 +360,20 @@ def draws() -> Page:
     stale = (date.fromisoformat(newest_date) - timedelta(days=365)).isoformat()
     recent = [s | ({"trend": None} if s["last_date"] < stale else {})  # no draw for a year: no current trend
               for s in stats(oldest_first([r for r in rows if r["date"] >= since])) if s["stream"] != "other"]  # fmt: skip
-    return page("draws.html", draws=newest, streams=recent, program=draw_program, number=draw_number, trend=trend_text)
+    return page("draws.html", draws=newest, streams=recent, program=draw_program, number=draw_number, trend=trend_text, feed=feed_times())
+
+
+def feed_times() -> dict[str, str | None]:
+    """When the feed was last checked and last changed (its body), to the minute, UTC; shared by every host."""
+    from store import kv
+
+    with site().store.read() as conn:
+        status = kv.get(conn, "status")
+    return {"checked": _minute(status.get("last_check_at")), "changed": _minute(status.get("last_changed_at"))}
+
+
+def _minute(moment: str | None) -> str | None:
+    return f"{datetime.fromisoformat(moment):%Y-%m-%d %H:%M}" if moment else None
 
 
 def draw_program(row: dict[str, Any]) -> str:

@@ -24,9 +24,12 @@ from ..app import App
 @click.option("--outside-every", metavar="DURATION", help="Interval outside the window [default 30m].")
 @click.option("--jitter", metavar="DURATION", help="Random delay added to each run [default 15s].")
 @click.option("--source", metavar="URL", envvar="CRSWATCH_SOURCE", help="Feed URL (http, https or file).")
+@click.option("--metrics-port", type=click.IntRange(1, 65535), help="Also serve /metrics (Prometheus) and /healthz on this port.")
+@click.option("--metrics-host", metavar="ADDRESS", default="127.0.0.1", show_default=True, help="The address --metrics-port listens on.")
 @click.option("--max-cycles", type=click.IntRange(min=1), hidden=True, help="Stop after N cycles (for tests).")
 @click.pass_obj
-def run(app: App, every: str | None, cron: str | None, window: str | None, outside_every: str | None, jitter: str | None, source: str | None, max_cycles: int | None) -> None:
+def run(app: App, every: str | None, cron: str | None, window: str | None, outside_every: str | None, jitter: str | None, source: str | None,
+        metrics_port: int | None, metrics_host: str, max_cycles: int | None) -> None:  # fmt: skip
     """Run checks on a schedule in one long-lived process (stop with SIGTERM or Ctrl-C).
 
     Polls every --every inside the draw window (weekdays 08:00-20:00 America/Toronto, when IRCC
@@ -39,6 +42,7 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
       crswatch run --every 2m --window "mon-fri 09:00-18:00" --outside-every 1h
       crswatch run --every 30s --window off
       crswatch run --cron "*/10 8-19 * * mon-fri"
+      crswatch run --metrics-port 9108
     """
     from scraper.crawl import run_reactor
 
@@ -62,7 +66,28 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
     handler.addFilter(SecretFilter())
     logging.getLogger("crswatch.run").addHandler(handler)
     logging.getLogger("crswatch.run").propagate = False
-    run_reactor(lambda: runner.serve(max_cycles))
+    metrics = _metrics_server(app, metrics_host, metrics_port) if metrics_port else None
+    try:
+        run_reactor(lambda: runner.serve(max_cycles))
+    finally:
+        if metrics is not None:
+            metrics.close()
+
+
+def _metrics_server(app: App, host: str, port: int) -> Any:
+    """/metrics and /healthz for `run`, served by waitress in a thread of their own (they read the
+    store, never the scheduler's state, so they need nothing from the event loop)."""
+    import threading
+
+    import waitress
+
+    from ..metrics import wsgi_app
+
+    _free(host, port)
+    server = waitress.create_server(wsgi_app(app.config, app.store, app.database), host=host, port=port, threads=2, ident="crswatch")
+    threading.Thread(target=server.run, name="metrics", daemon=True).start()
+    logging.getLogger("crswatch.run").info("crswatch run: /metrics and /healthz on http://%s:%d/", host, port)
+    return server
 
 
 @click.command()
