@@ -90,7 +90,7 @@ def test_example_configuration_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in ("CRSWATCH_DB", "CRSWATCH_SOURCE", "CRSWATCH_RETRY_BASE", "CRSWATCH_OPERATOR"):
         monkeypatch.delenv(key, raising=False)
     config = load_config(DEPLOY / "config.example.toml")
-    assert config.alerts.max_attempts == 8 and config.schedule.window == "mon-fri 08:00-20:00"
+    assert config.alerts.max_attempts == 8 and config.schedule.window == "mon-fri 08:30-19:30"
 
 
 def test_the_image_copies_every_package() -> None:

@@ -18,10 +18,10 @@ from ..app import App
 
 
 @click.command()
-@click.option("--every", metavar="DURATION", help="Interval inside the draw window, e.g. 5m, 30s [config schedule.every; default 5m].")
+@click.option("--every", metavar="DURATION", help="Interval inside the draw window, dividing an hour, e.g. 30s, 2m [config schedule.every; default 1m].")
 @click.option("--cron", metavar="EXPR", help='A crontab expression in America/Toronto time instead, e.g. "*/5 8-19 * * mon-fri".')
-@click.option("--window", metavar="SPEC", help="Draw window in America/Toronto time, or 'off' [default: mon-fri 08:00-20:00].")
-@click.option("--outside-every", metavar="DURATION", help="Interval outside the window [default 30m].")
+@click.option("--window", metavar="SPEC", help="Draw window in America/Toronto time, or 'off' [default: mon-fri 08:30-19:30].")
+@click.option("--outside-every", metavar="DURATION", help="Interval outside the window [default 15m].")
 @click.option("--jitter", metavar="DURATION", help="Random delay added to each run [default 15s].")
 @click.option("--source", metavar="URL", envvar="CRSWATCH_SOURCE", help="Feed URL (http, https or file).")
 @click.option("--metrics-port", type=click.IntRange(1, 65535), help="Also serve /metrics (Prometheus) and /healthz on this port.")
@@ -32,7 +32,7 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
         metrics_port: int | None, metrics_host: str, max_cycles: int | None) -> None:  # fmt: skip
     """Run checks on a schedule in one long-lived process (stop with SIGTERM or Ctrl-C).
 
-    Polls every --every inside the draw window (weekdays 08:00-20:00 America/Toronto, when IRCC
+    Polls every --every inside the draw window (weekdays 08:30-19:30 America/Toronto, when IRCC
     publishes) and every --outside-every outside it.  One cycle at a time; a cron `check` and
     `run` share one lock and never collide.  Logs one line per cycle.
 
