@@ -20,9 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, func, literal_column, or_, select
-
-from scraper.items import stamp
+from sqlalchemy import Connection
 
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
@@ -110,59 +108,34 @@ def _families(view: Any, conn: Connection, config: Config, now: datetime) -> Ite
     yield from _people(conn, now)
 
 
-def channel_kind(conn: Connection) -> Any:
-    """The channel's kind, the scheme of its masked URL (mailto, json, tgram…), in SQL."""
-    from notifier.tables import deliveries
-
-    if conn.dialect.name == "postgresql":
-        return func.split_part(deliveries.c.masked, "://", 1)
-    return func.substr(deliveries.c.masked, 1, func.instr(deliveries.c.masked, literal_column("'://'")) - 1)
-
-
 def _outbox(conn: Connection, now: datetime) -> Iterator[Metric]:
     from prometheus_client.core import GaugeMetricFamily
 
-    from notifier.outbox import FAILED, QUEUED
-    from notifier.tables import deliveries as d
+    from notifier.gauges import outbox_gauges
 
-    kind = channel_kind(conn)
+    found = outbox_gauges(conn, now)
     by = GaugeMetricFamily("crswatch_deliveries", "Deliveries in the outbox by status and channel kind", labels=["status", "channel"])
-    found = {(status, channel or "unknown"): n for status, channel, n in conn.execute(select(d.c.status, kind, func.count()).group_by(d.c.status, kind))}
-    for (status, channel), n in sorted(found.items()):
+    for (status, channel), n in sorted(found.by_status_channel.items()):
         by.add_metric([status, channel], n)
     yield by
-    at = stamp(now)
-    waiting = d.c.status.in_((QUEUED, FAILED))
-    due = or_(d.c.status == QUEUED, and_(d.c.status == FAILED, d.c.next_try <= at))
-    yield GaugeMetricFamily("crswatch_queue_depth", "Deliveries waiting to be sent (queued, or failed and to be retried)",
-                            value=conn.scalar(select(func.count()).where(waiting)) or 0)  # fmt: skip
-    oldest = conn.scalar(select(func.min(d.c.queued_at)).where(due))
-    age = max(0.0, (now - datetime.fromisoformat(oldest)).total_seconds()) if oldest else 0.0
-    yield GaugeMetricFamily("crswatch_oldest_due_delivery_age_seconds", "How long the oldest delivery that is due now has waited (0: none)", value=age)
-    yield GaugeMetricFamily("crswatch_claims_in_flight", "Deliveries a sender holds right now (claimed, lease running)",
-                            value=conn.scalar(select(func.count()).where(d.c.claimed_until >= at)) or 0)  # fmt: skip
+    yield GaugeMetricFamily("crswatch_queue_depth", "Deliveries waiting to be sent (queued, or failed and to be retried)", value=found.depth)
+    yield GaugeMetricFamily("crswatch_oldest_due_delivery_age_seconds", "How long the oldest delivery that is due now has waited (0: none)",
+                            value=found.oldest_due_age)  # fmt: skip
+    yield GaugeMetricFamily("crswatch_claims_in_flight", "Deliveries a sender holds right now (claimed, lease running)", value=found.claims)
 
 
 def _people(conn: Connection, now: datetime) -> Iterator[Metric]:
     from prometheus_client.core import GaugeMetricFamily
 
-    from subscribers.model import ACTIVE, PAUSED
-    from subscribers.tables import pending, subscribers
+    from subscribers.census import sign_ups_by_state, subscribers_by_status
 
     people = GaugeMetricFamily("crswatch_subscribers", "Subscribers by status", labels=["status"])
-    found: dict[str, int] = {status: n for status, n in conn.execute(select(subscribers.c.status, func.count()).group_by(subscribers.c.status))}
-    for status in sorted({ACTIVE, PAUSED, *found}):
-        people.add_metric([status], found.get(status, 0))
+    for status, n in sorted(subscribers_by_status(conn).items()):
+        people.add_metric([status], n)
     yield people
-    at = stamp(now)
-    states = {
-        "waiting": and_(pending.c.used.is_(None), pending.c.expires > at),
-        "confirmed": pending.c.used.is_not(None),
-        "expired": and_(pending.c.used.is_(None), pending.c.expires <= at),
-    }
     sign_ups = GaugeMetricFamily("crswatch_sign_ups", "Sign-ups from the web page by state (kept until tidied)", labels=["state"])
-    for state, where in states.items():
-        sign_ups.add_metric([state], conn.scalar(select(func.count()).select_from(pending).where(where)) or 0)
+    for state, n in sign_ups_by_state(conn, now).items():
+        sign_ups.add_metric([state], n)
     yield sign_ups
 
 
@@ -170,7 +143,7 @@ def registry_for(collector: StoreCollector) -> Any:
     from prometheus_client import CollectorRegistry
 
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(collector)  # type: ignore[arg-type]
+    registry.register(collector)
     return registry
 
 

@@ -81,9 +81,11 @@ def create_app(app: App, sender: ConfirmationSender | None = None, clock: Callab
         config=config, store=store, defaults=app.subscriber_defaults, link_key=secret(store, "links"),
         per_client=parse_limit(web.client_limit), per_destination=parse_limit(web.destination_limit),
         own_url=(config.alerts.public_url or f"http://{web.host}:{web.port}").rstrip("/"), sender=sender,
-        database=app.database, api_limit=parse_limit(web.api_limit), **({"clock": clock} if clock else {}),
+        database=app.database, api_limit=parse_limit(web.api_limit),
     )  # fmt: skip
     here: Site = flask.extensions["crswatch"]
+    if clock is not None:
+        here.clock = clock
     here.metrics = registry_for(StoreCollector(config, store, app.database, here.clock))
     csrf.init_app(flask)
     Babel(flask, locale_selector=language)  # the catalogue in web/translations (scripts/i18n)
