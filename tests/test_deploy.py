@@ -76,6 +76,10 @@ def test_compose_parses_and_names_existing_commands() -> None:
     assert any(v.endswith(":/data") for v in service["volumes"])
     web = compose["services"]["web"]
     assert _crswatch_command(web["command"]) == "serve" and web["volumes"] == service["volumes"]
+    upgrade = compose["services"]["db-upgrade"]  # the schema changes before either service starts
+    assert upgrade["command"][1:] == ["db", "upgrade"] and upgrade["volumes"] == service["volumes"]
+    for started in (service, web):
+        assert started["depends_on"]["db-upgrade"] == {"condition": "service_completed_successfully"}
 
 
 def test_crontab_lines_run_existing_commands() -> None:
