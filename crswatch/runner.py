@@ -76,6 +76,7 @@ class Runner:
             self._warn_if_missed(started)
             try:
                 with cycle_lock(self.database, timeout=0.5):
+                    self.store.recheck()
                     report = await run_check(self.config, self.database, self.store)
                 line = report.summary()
                 for held in report.held:

@@ -82,6 +82,11 @@ class Store:
             self._migrated = True
         return self
 
+    def recheck(self) -> None:
+        """For a long-lived process: refuse a store another host has upgraded past this code
+        meanwhile (one query), instead of failing later on a column it does not know."""
+        _refuse_newer(self, current_revision(self))
+
     def upgrade(self) -> tuple[str | None, str]:
         """Migrate the schema to the code's revision on command (any engine); (before, after).
         A store newer than the code is refused, never downgraded."""

@@ -138,3 +138,16 @@ def test_a_fresh_postgresql_store_waits_for_db_upgrade(postgres_server: Postgres
     assert refused.returncode == 5 and "has no crswatch schema yet: run `crswatch db upgrade`" in refused.stderr
     assert "from nothing to" in cli("db", "upgrade", env=shared, check=True).stdout
     assert cli("subscribers", env=shared).returncode == 0
+
+
+def test_a_running_scheduler_refuses_a_store_upgraded_past_it(tmp_path: Path) -> None:
+    """`run` lives for weeks: each cycle asks the store's revision first (one query) and says, in
+    its cycle line, that another host upgraded the store past this code."""
+    from store.errors import SchemaAhead
+
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}").open()
+    store.recheck()  # at the code's revision: nothing to say
+    with store.engine.connect() as conn, conn.begin():
+        conn.execute(text("UPDATE alembic_version SET version_num = 'tomorrow'"))
+    with pytest.raises(SchemaAhead, match="newer than this crswatch knows"):
+        store.recheck()
