@@ -151,3 +151,28 @@ def test_a_running_scheduler_refuses_a_store_upgraded_past_it(tmp_path: Path) ->
         conn.execute(text("UPDATE alembic_version SET version_num = 'tomorrow'"))
     with pytest.raises(SchemaAhead, match="newer than this crswatch knows"):
         store.recheck()
+
+
+def test_the_readme_db_example_is_what_crswatch_prints(postgres_server: PostgresServer, env: dict) -> None:
+    """The README's `db` session ("Operating several hosts"), replayed on a real PostgreSQL store
+    left at 0003 by an earlier release (its URL shown as the README's)."""
+    import re
+    import shlex
+
+    readme_url = "postgresql+psycopg://crswatch:***@db/crswatch"
+    section = (ROOT / "README.md").read_text().split("## Operating several hosts", 1)[1]
+    block = re.search(r"```console\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
+    url = postgres_server.new_database(migrated=False)
+    _migrate_to(url, "0003")
+    here = re.compile(r"postgresql\+psycopg://postgres:(\*+)@127\.0\.0\.1:\d+/t_\w+")  # this server's URL as printed, masked
+    shared = {**env, "CRSWATCH_STORE": url}
+    command, expected = None, []
+    for line in [*block.splitlines(), "$ end"]:
+        if not line.startswith("$ "):
+            expected.append(line)
+            continue
+        if command:
+            result = cli(*shlex.split(command.replace(readme_url, url))[1:], env=shared)
+            printed = here.sub(lambda m: f"postgresql+psycopg://crswatch:{m[1]}@db/crswatch", result.stdout + result.stderr)
+            assert printed.splitlines() == expected, command
+        command, expected = line[2:], []

@@ -227,7 +227,7 @@ def test_every_printed_example_is_replayed_somewhere() -> None:
     history = {" ".join(args) for args, _ in test_readme_output.EXAMPLES}
     replayed = ("check", "subscribe --score 510", "subscribe --score 2000", "subscribers", "deliveries --status failed",
                 "retry --dead", "status", "update dsu2fxij", "pause", "resume", "unsubscribe", "test-alert", "config",
-                "run ", "serve", "chart")
+                "run ", "serve", "chart", "db ", "--store postgresql+psycopg://crswatch:***@db/crswatch ")  # db: test_migrations
     for command, lines in PRINTED.items():
         words = " ".join(shlex.split(command)[1:])
         if command.startswith("crswatch ") and any(x.strip() for x in lines):
