@@ -8,8 +8,13 @@
 2. 100,000 subscribers of which 1% match: the time of match + queue and the peak memory.
    Targets: <= 1 s, <= 200 MB.
 3. The same fan-out on PostgreSQL (a server started here, as in the tests) with several hosts
-   running `check` at once: `--engine postgresql --senders 2` (alerts/s against one sender).
-Run: .venv/bin/python bench/fanout.py [--count 10000] [--scale 100000] [--engine postgresql --senders 2]
+   (`CRSWATCH_HOST` host0, host1…) running `check` at once: `--engine postgresql --senders 1,4`
+   runs it with one sender, then with four, and reports for each the time from the new draw stored
+   to the last alert accepted, the alerts lost (subscribers without a sent delivery) and the
+   duplicates (messages the sink received beyond one per subscriber).  Goals: 0 lost, 0
+   duplicates, four senders faster than one.
+Run: .venv/bin/python bench/fanout.py [--count 10000] [--scale 100000]
+     .venv/bin/python bench/fanout.py --only fanout --engine postgresql --count 100000 --senders 1,4
 """
 
 from __future__ import annotations
@@ -128,7 +133,8 @@ def finish(process: subprocess.Popen[str]) -> str:
     return out
 
 
-def fanout(count: int, engine: str, senders: int) -> None:
+def fanout(count: int, engine: str, senders: int) -> float:
+    """One fan-out; returns seconds from the new draw stored to the last alert accepted."""
     from notifier.outbox import listing
     from store import kv
     from store.sql import Store, default_url
@@ -177,7 +183,10 @@ def fanout(count: int, engine: str, senders: int) -> None:
         print(f"  raw smtplib, one connection : {count / raw:8.0f} messages/s ({raw:.2f} s for {count:,})")
         print(f"  crswatch                    : {len(sent) / span:8.0f} alerts/s; new draw stored -> last alert accepted {span:.2f} s")
         print(f"  ratio to raw                : {raw / span:.2f} x   (target >= 0.5; whole fan-out target <= 10 s)")
-        print(f"  whole `crswatch check` processes: {wall:.2f} s; messages received by the sink: {counter.value - before:,}")
+        received = counter.value - before
+        print(f"  whole `crswatch check` processes: {wall:.2f} s; messages received by the sink: {received:,}")
+        print(f"  time to last alert: {span:.2f} s; lost: {count - len(sent):,}; duplicates: {max(0, received - count):,} (goal 0 and 0)")
+        return span
     finally:
         server.kill()
         if postgres is not None:
@@ -221,14 +230,16 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=100_000)
     parser.add_argument("--only", choices=("fanout", "scale"))
     parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--senders", type=int, default=1, help="hosts running `check` at once against the store")
+    parser.add_argument("--senders", default="1", help="hosts running `check` at once against the store; a list (1,4) runs each")
     parser.add_argument("--measure", nargs=2, metavar=("DB", "TOTAL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
         measure(args.measure[0], int(args.measure[1]))
         return
     if args.only != "scale":
-        fanout(args.count, args.engine, args.senders)
+        spans = {int(n): fanout(args.count, args.engine, int(n)) for n in args.senders.split(",")}
+        if len(spans) > 1:
+            print("time to last alert by senders: " + ", ".join(f"{n}: {span:.1f} s" for n, span in spans.items()))
     if args.only != "fanout":
         scale(args.scale)
 

@@ -59,10 +59,10 @@ class Alerts:
 
 @dataclass(frozen=True)
 class Schedule:
-    every: str = "5m"  # interval inside the draw window
+    every: str = "1m"  # interval inside the draw window (it must divide an hour)
     cron: str = ""  # a crontab expression instead of `every`
-    window: str = "mon-fri 08:00-20:00"  # America/Toronto; "off" polls at `every` all day
-    outside_every: str = "30m"  # interval outside the window
+    window: str = "mon-fri 08:30-19:30"  # America/Toronto (IRCC publishes ~09:00-19:00); "off" polls at `every` all day
+    outside_every: str = "15m"  # interval outside the window
     jitter: str = "15s"  # random delay added to each run
 
 

@@ -166,7 +166,7 @@ async def run_check(config: Config, database: Database, store: Store, *, dry_run
         with _unwritable(config, store, before, now, dry_run), database.transaction(commit=not dry_run) as tx, \
                 store.write(commit=not dry_run) as conn:  # fmt: skip
             _recognise(tx, conn, config, now, report)
-            after = _update_status(conn, now, "unchanged", outcome.reason)
+            after = _update_status(conn, now, "unchanged", outcome.reason, not_modified=outcome.reason.startswith("304"))
         if not dry_run and report.queued:
             report.delivery.add(await deliver(config, store))
         _notify_operator(config, before, after, dead=report.delivery.dead, dry_run=dry_run)
@@ -299,7 +299,10 @@ def _recognise(tx: Tables, conn: Connection, config: Config, now: datetime, repo
         log.warning("draw #%s %r recognised as stream %s", draw.number, draw.program, draw.stream)
 
 
-def _update_status(conn: Connection, now: datetime, outcome: str, message: str, new: list[str] | None = None, held: list[Malformed] | None = None) -> dict[str, Any]:
+def _update_status(conn: Connection, now: datetime, outcome: str, message: str, new: list[str] | None = None, held: list[Malformed] | None = None,
+                   not_modified: bool = False) -> dict[str, Any]:  # fmt: skip
+    """The shared status, with the checks' counters: kept in the store, not in a process, so that
+    they survive restarts and every host's /metrics says the same (see crswatch.metrics)."""
     from notifier.mask import mask_text
 
     message = mask_text(message)  # kept, shown by `status` and sent to the operator
@@ -316,6 +319,11 @@ def _update_status(conn: Connection, now: datetime, outcome: str, message: str, 
         status["held"] = [{"number": m.number, "reason": m.reason} for m in held or []]
     if ok:
         status["last_success_at"] = stamp(now)
+    if outcome == "updated":  # a new body: what the public pages call "last changed"
+        status["last_changed_at"] = stamp(now)
+    checks = status.setdefault("checks", {})
+    checks[outcome] = checks.get(outcome, 0) + 1
+    status["not_modified"] = status.get("not_modified", 0) + int(not_modified)
     kv.put(conn, "status", status)
     return status
 

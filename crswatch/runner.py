@@ -6,7 +6,6 @@ import asyncio
 import logging
 import os
 import signal
-import socket
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,6 +13,7 @@ from draws.record import stamp
 from store import kv
 from store.draws import Database
 from store.errors import StoreBusy, StoreError
+from store.host import host_name
 from store.sql import Store
 
 from .config import Config
@@ -54,7 +54,7 @@ class Runner:
             misfire_grace_time=None, next_run_time=datetime.now(UTC),
         )  # fmt: skip
         scheduler.start()
-        log.info("crswatch run: started (pid %d), %s", os.getpid(), self.describe())
+        log.info("crswatch run: started on %s (pid %d), %s", host_name(), os.getpid(), self.describe())
         try:
             await stop.wait()
         finally:
@@ -101,6 +101,7 @@ class Runner:
             self._warn_if_missed(started)
             try:
                 with cycle_lock(self.database, timeout=0.5):
+                    self.store.recheck()
                     report = await run_check(self.config, self.database, self.store)
                 line = report.summary()
                 for held in report.held:
@@ -126,7 +127,7 @@ class Runner:
             with self.store.write() as conn:
                 record = kv.get(conn, "run")
                 record.update(
-                    pid=os.getpid(), host=socket.gethostname(), heartbeat=stamp(datetime.now(UTC)),
+                    pid=os.getpid(), host=host_name(), heartbeat=stamp(datetime.now(UTC)),
                     next_run=stamp(next_run) if next_run else None, stopped=stopped,
                     schedule={"every": self.config.schedule.every, "outside_every": self.config.schedule.outside_every,
                               "window": self.config.schedule.window, "cron": self.cron},

@@ -1,7 +1,10 @@
 """When to check: intervals, the draw window in America/Toronto time, jitter — and `crswatch run`.
 
-IRCC publishes draws on weekdays during Ottawa office hours, so `run` polls every `every` inside
-the window (default mon-fri 08:00-20:00, America/Toronto) and every `outside_every` outside it.
+IRCC publishes draws on weekdays between about 09:00 and 19:00 Toronto time, so `run` polls every
+`every` inside the window (default every minute, mon-fri 08:30-19:30 America/Toronto, a half hour
+of margin either side) and every `outside_every` outside it (default 15 minutes), each a
+conditional GET (a 304 costs IRCC and crswatch almost nothing): about 710 requests a weekday and
+96 a weekend day, and a draw is seen within a minute of its publication (bench/latency.py).
 All window arithmetic happens in local Toronto time through zoneinfo, so it is right on both
 sides of a daylight-saving change.  The window logic is pure and tested with fixed clocks.
 
@@ -130,8 +133,11 @@ def plan_of(schedule: object) -> Plan:
 
 
 def trigger_for(plan: Plan, cron: str = "") -> object:
-    """An APScheduler trigger: a crontab expression (Toronto time), or the window plan."""
-    from apscheduler.triggers.base import BaseTrigger
+    """An APScheduler trigger made of its public triggers: a crontab expression (Toronto time), or
+    the plan as an `OrTrigger` of `CronTrigger`s in Toronto time (one fires every `every` inside
+    the window, one every `outside_every` all day; where both fire at once, it is one run), each
+    with its own jitter.  Daylight-saving changes are the cron triggers' business."""
+    from apscheduler.triggers.combining import OrTrigger
     from apscheduler.triggers.cron import CronTrigger
 
     if cron:
@@ -139,15 +145,74 @@ def trigger_for(plan: Plan, cron: str = "") -> object:
             return CronTrigger.from_crontab(cron, timezone=TORONTO)
         except ValueError as exc:
             raise ScheduleError(f"--cron {cron!r}: {exc}") from None
+    if plan.window is None:
+        return _every(plan.every, _jitter(plan, plan.every))
+    inside = [CronTrigger(day_of_week=_days(plan.window), hour=hour, minute=minute, second=second, timezone=TORONTO,
+                          jitter=_jitter(plan, plan.every) or None)
+              for hour, minute, second in _window_fields(plan.window, plan.every)]  # fmt: skip
+    return OrTrigger([*inside, _every(plan.outside_every, _jitter(plan, plan.outside_every))])
 
-    class WindowTrigger(BaseTrigger):
-        def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime:
-            return self._apply_jitter(plan.next_run(now.astimezone(UTC)), plan.jitter_at(now.astimezone(UTC)), now)
 
-        def __str__(self) -> str:
-            return f"window trigger (every {plan.every:g}s, outside {plan.outside_every:g}s)"
+def _jitter(plan: Plan, interval: float) -> float:
+    return min(plan.jitter, JITTER_SHARE * interval)
 
-    return WindowTrigger()
+
+def _every(seconds: float, jitter: float) -> object:
+    """Every `seconds`, all day: on the clock's round marks when the step divides a minute, an hour
+    or a day (so that it meets the window's trigger and runs once), else from now on."""
+    from apscheduler.triggers.cron import CronTrigger
+    from apscheduler.triggers.interval import IntervalTrigger
+
+    fields = _step_fields(seconds)
+    if fields is None:
+        return IntervalTrigger(seconds=seconds, jitter=jitter or None, timezone=TORONTO)
+    second, minute, hour = fields
+    return CronTrigger(hour=hour, minute=minute, second=second, timezone=TORONTO, jitter=jitter or None)
+
+
+def _step_fields(seconds: float) -> tuple[str, str, str] | None:
+    """(second, minute, hour) cron fields for a step that divides a minute, an hour or a day."""
+    step = int(seconds)
+    if step != seconds:
+        return None
+    if step < 60 and 60 % step == 0:
+        return f"*/{step}", "*", "*"
+    if step % 60 == 0 and step < 3600 and 3600 % step == 0:
+        return "0", f"*/{step // 60}", "*"
+    if step % 3600 == 0 and 86400 % step == 0:
+        return "0", "0", f"*/{step // 3600}"
+    return None
+
+
+def _window_fields(window: Window, every: float) -> list[tuple[str, str, str]]:
+    """(hour, minute, second) cron fields for every `every` from the window's start to its end:
+    a first partial hour, the whole hours, a last partial hour."""
+    fields = _step_fields(every)
+    if fields is None or every >= 3600:
+        raise ScheduleError(f"every {every:g}s inside a window: it must divide an hour (examples: 10s, 30s, 1m, 2m, 5m, 15m)")
+    second, minute_step, _ = fields
+    step = minute_step.partition("/")[2]
+
+    def minutes(first: int, last: int) -> str:
+        span = "*" if (first, last) == (0, 59) else f"{first}-{last}"
+        return f"{span}/{step}" if step else span
+
+    start, end = window.start, window.end
+    if start.hour == end.hour:
+        return [(str(start.hour), minutes(start.minute, end.minute - 1), second)]
+    pieces = []
+    whole_from = start.hour if start.minute == 0 else start.hour + 1
+    if start.minute:
+        pieces.append((str(start.hour), minutes(start.minute, 59), second))
+    if whole_from <= end.hour - 1:
+        pieces.append((f"{whole_from}-{end.hour - 1}", minutes(0, 59), second))
+    if end.minute:
+        pieces.append((str(end.hour), minutes(0, end.minute - 1), second))
+    return pieces
+
+
+def _days(window: Window) -> str:
+    return ",".join(DAYS[day] for day in sorted(window.days))
 
 
 def expected_interval(plan: Plan, cron: str, since: datetime) -> float:

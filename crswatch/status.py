@@ -36,11 +36,42 @@ def report(view: Tables, conn: Connection, config: Config, now: datetime, store:
     from store import kv
     from subscribers.optin import pending_count
 
-    from .schedule import Plan, Window, expected_interval, parse_duration, plan_of
-
     status, run = kv.get(conn, "status"), kv.get(conn, "run")
     newest = query_draws(view, limit=1)
     outbox = counts(conn)
+    schedule = run.get("schedule") if _alive(run, now) else None
+    problems = check_problems(status, run, config, now)
+    last_success = status.get("last_success_at")
+    failures = status.get("consecutive_failures", 0)
+    held = status.get("held") or []
+    for round_ in held:
+        problems.append(f"round #{round_.get('number') or '?'} held, not stored: {round_.get('reason')}")
+    if outbox.get("dead"):
+        problems.append(f"{outbox['dead']} dead deliveries (see: crswatch deliveries --status dead)")
+    return {
+        "healthy": not problems,
+        "problems": problems,
+        "warnings": operator_warnings(conn, config),
+        "last_check_at": status.get("last_check_at"),
+        "last_outcome": status.get("outcome"),
+        "last_message": status.get("message"),
+        "last_new_draws": status.get("new", []),
+        "held": held,
+        "last_success_at": last_success,
+        "consecutive_failures": failures,
+        "newest_draw": {k: newest[0][k] for k in ("number", "date", "program", "stream", "invitations", "crs")} if newest else None,
+        "deliveries": {k: outbox.get(k, 0) for k in ("queued", "failed", "dead", "sent")},
+        "pending_sign_ups": pending_count(conn),
+        "store": store,
+        "scheduler": {"running": True, "host": run.get("host"), "pid": run.get("pid"), "next_run": run.get("next_run"), "heartbeat": run.get("heartbeat")} if schedule else {"running": False},
+    }
+
+
+def check_problems(status: dict[str, Any], run: dict[str, Any], config: Config, now: datetime) -> list[str]:
+    """Whether checks succeed on schedule (the running scheduler's, else `[schedule]`'s): what
+    `status` and the health endpoint (`/healthz`) both say."""
+    from .schedule import Plan, Window, expected_interval, parse_duration, plan_of
+
     schedule = run.get("schedule") if _alive(run, now) else None
     plan: Plan = plan_of(config.schedule)
     cron = config.schedule.cron
@@ -64,43 +95,17 @@ def report(view: Tables, conn: Connection, config: Config, now: datetime, store:
         problems.append(f"the feed failed {failures} checks in a row: {status.get('message', '')}")
     if status.get("outcome") == "unwritable":  # stored nothing, whatever the feed said: never healthy
         problems.append(f"the last check could not store the draws: {status.get('message', '')}")
-    held = status.get("held") or []
-    for round_ in held:
-        problems.append(f"round #{round_.get('number') or '?'} held, not stored: {round_.get('reason')}")
-    if outbox.get("dead"):
-        problems.append(f"{outbox['dead']} dead deliveries (see: crswatch deliveries --status dead)")
-    return {
-        "healthy": not problems,
-        "problems": problems,
-        "warnings": operator_warnings(conn, config),
-        "last_check_at": status.get("last_check_at"),
-        "last_outcome": status.get("outcome"),
-        "last_message": status.get("message"),
-        "last_new_draws": status.get("new", []),
-        "held": held,
-        "last_success_at": last_success,
-        "consecutive_failures": failures,
-        "newest_draw": {k: newest[0][k] for k in ("number", "date", "program", "stream", "invitations", "crs")} if newest else None,
-        "deliveries": {k: outbox.get(k, 0) for k in ("queued", "failed", "dead", "sent")},
-        "pending_sign_ups": pending_count(conn),
-        "store": store,
-        "scheduler": {"running": True, "pid": run.get("pid"), "next_run": run.get("next_run"), "heartbeat": run.get("heartbeat")} if schedule else {"running": False},
-    }
+    return problems
 
 
 def _alive(run: dict[str, Any], now: datetime) -> bool:
     """A `crswatch run` whose last heartbeat is recent and that did not say it stopped."""
     if not run or run.get("stopped") or not run.get("heartbeat"):
         return False
-    import os
-    import socket
+    from store.host import alive_here, host_name
 
-    if run.get("host") == socket.gethostname():
-        try:
-            os.kill(int(run["pid"]), 0)
-        except (OSError, ValueError, TypeError):
-            return False
-        return True
+    if run.get("host") == host_name():  # this host's process: ask the system (CRSWATCH_HOST, as the claims do)
+        return isinstance(run.get("pid"), int) and alive_here(run["pid"])
     return (now - datetime.fromisoformat(run["heartbeat"])).total_seconds() < 24 * 3600
 
 

@@ -8,8 +8,9 @@ notifier, the history and the web read it back.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 #: Names of the pool-distribution bands dd1..dd18, in feed order.
 POOL_BANDS: tuple[str, ...] = (
@@ -105,3 +106,18 @@ def stamp(moment: datetime) -> str:
 def from_iso(value: str | None) -> datetime | None:
     """A moment a record keeps (`iso` or `stamp`), read back; None or empty stays None."""
     return datetime.fromisoformat(value) if value else None
+
+
+#: IRCC's dates are Ottawa's, and Ottawa keeps Toronto's time.
+OTTAWA = ZoneInfo("America/Toronto")
+
+
+def ottawa_today(now: datetime | None = None) -> date:
+    """Today in Ottawa (a draw's date, "overdue"…), whatever the machine's time zone; `now` (aware)
+    for tests' clocks."""
+    return (now or datetime.now(UTC)).astimezone(OTTAWA).date()
+
+
+def ottawa_midnight(day: date) -> datetime:
+    """When `day` began in Ottawa, in UTC."""
+    return datetime.combine(day, time(), OTTAWA).astimezone(UTC)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import socket
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -31,6 +30,7 @@ import orjson
 from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
 from draws.record import stamp
+from store.host import alive_here, host_name, split_holder
 
 from .policy import LEASE, Policy
 from .tables import announcements, deliveries
@@ -159,11 +159,6 @@ def _insert_ignoring(conn: Connection, table: Any, values: dict[str, Any] | None
     return statement.on_conflict_do_nothing()
 
 
-def host_name() -> str:
-    """This host's name in claims: $CRSWATCH_HOST, else the machine's (containers may share one)."""
-    return os.environ.get("CRSWATCH_HOST") or socket.gethostname()
-
-
 def claimant() -> str:
     """Who holds a claim: this host and process."""
     return f"{host_name()}:{os.getpid()}"
@@ -185,33 +180,23 @@ def claim(conn: Connection, now: datetime, owner: str, limit: int = CHUNK, only_
     ids = list(conn.scalars(query.with_for_update(skip_locked=True)))
     if not ids:
         return []
-    conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(claimed_until=stamp(now + timedelta(seconds=lease)), claimed_by=owner))
+    host, pid = split_holder(owner)
+    conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(
+        claimed_until=stamp(now + timedelta(seconds=lease)), claimed_by=owner, claimed_host=host, claimed_pid=pid))  # fmt: skip
     rows = conn.execute(select(deliveries).where(deliveries.c.id.in_(ids))).mappings().all()
     found = sorted((Delivery.from_row(r) for r in rows), key=lambda d: (d.queued_at, d.seq))
     return found
 
 
 def _release_dead_claims(conn: Connection, at: str) -> None:
-    """Claims of processes on this host that are gone (killed) end now, not when their lease does."""
-    host = host_name()
-    holders = conn.scalars(
-        select(deliveries.c.claimed_by).where(deliveries.c.claimed_until >= at, deliveries.c.claimed_by.like(f"{host}:%")).distinct()
-    ).all()
-    gone = [holder for holder in holders if not _alive(int(holder.rsplit(":", 1)[1]))]
+    """Claims of processes on this host that are gone (killed) end now, not when their lease does.
+    The host is compared exactly, in a column of its own: any character may be in its name."""
+    mine = and_(deliveries.c.claimed_until >= at, deliveries.c.claimed_host == host_name(), deliveries.c.claimed_pid.is_not(None))
+    pids = conn.scalars(select(deliveries.c.claimed_pid).where(mine).distinct()).all()
+    gone = [pid for pid in pids if not alive_here(pid)]
     if gone:
-        conn.execute(update(deliveries).where(deliveries.c.claimed_by.in_(gone)).values(claimed_until=None, claimed_by=None))
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        conn.execute(update(deliveries).where(mine, deliveries.c.claimed_pid.in_(gone)).values(
+            claimed_until=None, claimed_by=None, claimed_host=None, claimed_pid=None))  # fmt: skip
 
 
 @dataclass

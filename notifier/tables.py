@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Integer, MetaData, String, Table, Text
+from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -37,5 +37,9 @@ deliveries = Table(
     Column("previous", Text),
     Column("payload", Text),
     Column("claimed_until", String(40)),
-    Column("claimed_by", String(80)),
+    Column("claimed_by", String(80)),  # the holder's whole name (host:pid), compared only by the holder
+    Column("claimed_host", String(80)),  # the holder's host and process, apart: a dead process's claims are
+    Column("claimed_pid", Integer),  # released by exact host (store.host), never by a pattern on names
+    Index("deliveries_due", "status", "next_try"),
+    Index("deliveries_draw", "draw"),
 )  # fmt: skip

@@ -9,6 +9,14 @@ class StoreURLError(StoreError):
     """The store URL itself is wrong (a usage error)."""
 
 
+class SchemaBehind(StoreError):
+    """A shared store is older than the code: it changes only on command (`crswatch db upgrade`)."""
+
+
+class SchemaAhead(StoreError):
+    """The store is newer than the code (another host was upgraded first): refused, never touched."""
+
+
 class StoreBusy(StoreError):
     """Another process held a lock for longer than the wait allowed."""
 

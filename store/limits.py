@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import time
 
-from sqlalchemy import Column, Connection, Float, MetaData, String, Table, delete, func, insert, select
+from sqlalchemy import Column, Connection, Float, Index, MetaData, String, Table, delete, func, insert, select
 
 from .sql import lock
 
 metadata = MetaData()
-hits = Table("hits", metadata, Column("key", String(200), nullable=False), Column("at", Float, nullable=False))
+hits = Table("hits", metadata, Column("key", String(200), nullable=False), Column("at", Float, nullable=False), Index("hits_key", "key", "at"))
 
 
 def hit(conn: Connection, key: str, amount: int, seconds: float, now: float | None = None) -> bool:

@@ -6,23 +6,31 @@
 - **PostgreSQL** across machines: `postgresql+psycopg://user:password@host/db`.
 
 One code path serves both.  `Store.write()` and `Store.read()` hand out a Connection inside a
-transaction; `Store.open()` migrates the schema to the newest version first (Alembic, under a lock:
-several processes may start at once).
+transaction.  `Store.open()` checks the schema's revision first (Alembic's `alembic_version`):
+
+- a store at the code's revision opens;
+- a store newer than the code (another host was upgraded first) is refused: `SchemaAhead`;
+- a store older than the code is migrated on the spot when it is a SQLite file (one host, one
+  process tree: nobody else runs older code on it), and refused on PostgreSQL (`SchemaBehind`):
+  a shared store changes only on command, `crswatch db upgrade` (`Store.upgrade()`), so that the
+  first upgraded host never migrates the schema under the others.
 """
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import cache
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, exc, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, inspect, text
 from sqlalchemy.engine import make_url
 
-from .errors import StoreError, StoreURLError
+from .errors import SchemaAhead, SchemaBehind, StoreError, StoreURLError
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -60,7 +68,7 @@ def default_url(draws_db: Path) -> str:
 
 
 class Store:
-    """The SQL store: an engine, migrated on open."""
+    """The SQL store: an engine whose schema is checked (SQLite: migrated) on open."""
 
     def __init__(self, url: str):
         self.where = where(url)
@@ -73,9 +81,24 @@ class Store:
 
     def open(self) -> Store:
         if not self._migrated:
-            migrate(self)
+            _check_schema(self, migrate_older=self.dialect == "sqlite")
             self._migrated = True
         return self
+
+    def recheck(self) -> None:
+        """For a long-lived process: refuse a store another host has upgraded past this code
+        meanwhile (one query), instead of failing later on a column it does not know."""
+        _refuse_newer(self, current_revision(self))
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Migrate the schema to the code's revision on command (any engine); (before, after).
+        A store newer than the code is refused, never downgraded."""
+        before = current_revision(self)
+        _refuse_newer(self, before)
+        if before != head_revision():
+            migrate(self)
+        self._migrated = True
+        return before, head_revision()
 
     @contextmanager
     def write(self, commit: bool = True) -> Iterator[Connection]:
@@ -198,33 +221,80 @@ def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
+def _check_schema(store: Store, migrate_older: bool) -> None:
+    current = current_revision(store)  # the usual case is answered without loading Alembic (every command opens the store)
+    if current == head_revision():
+        return
+    _refuse_newer(store, current)
+    if not migrate_older:
+        state = "has no crswatch schema yet" if current is None else f"is at schema revision {current}, older than this crswatch's {head_revision()}"
+        raise SchemaBehind(f"the store {store.where.shown} {state}: run `crswatch db upgrade` (once, from one host) before using it")
+    migrate(store)
+
+
+def _refuse_newer(store: Store, current: str | None) -> None:
+    if current is not None and current not in revisions():
+        raise SchemaAhead(f"the store {store.where.shown} is at schema revision {current}, newer than this crswatch knows "
+                          f"(up to {head_revision()}): another host runs a newer crswatch; upgrade this one too")  # fmt: skip
+
+
 def migrate(store: Store) -> None:
     """Bring the schema to the newest version (Alembic), once, whoever starts first.
 
     Alembic's documented way to migrate on a connection of one's own: the connection goes to
     `env.py` through `Config.attributes` (see migrations/env.py)."""
-    if _current(store) == head_revision():
-        return  # the usual case, answered without loading Alembic (every command opens the store)
     from alembic import command
+    from alembic.util import CommandError
+
+    config = alembic_config()
+    with _errors(store), store.engine.connect().execution_options(crswatch_write=True) as conn, conn.begin():
+        store.lock(conn, "crswatch-migrate")
+        config.attributes["connection"] = conn
+        try:
+            command.upgrade(config, "head")
+        except CommandError:  # another host wrote a revision this code does not know, meanwhile
+            _refuse_newer(store, current_revision(store))
+            raise
+
+
+def alembic_config() -> Any:
     from alembic.config import Config
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    with _errors(store), store.engine.connect().execution_options(crswatch_write=True) as conn, conn.begin():
-        store.lock(conn, "crswatch-migrate")
-        config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+    return config
+
+
+@cache
+def revisions() -> list[str]:
+    """The migrations in order, oldest first, read from each script's own `revision` and
+    `down_revision` lines (without loading Alembic: every command asks)."""
+    parents: dict[str, str | None] = {}
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        source = path.read_text(encoding="utf-8")
+        revision = re.search(r'^revision\s*=\s*"([^"]+)"', source, re.M)
+        if revision:
+            parent = re.search(r'^down_revision\s*=\s*"([^"]+)"', source, re.M)
+            parents[revision.group(1)] = parent.group(1) if parent else None
+    child = {parent: revision for revision, parent in parents.items()}
+    chain: list[str] = []
+    at: str | None = None
+    while at in child:
+        at = child[at]
+        chain.append(at)
+    if len(chain) != len(parents):
+        raise RuntimeError(f"the migrations do not form one chain: {sorted(parents)}")  # a packaging bug
+    return chain
 
 
 def head_revision() -> str:
-    """The newest migration: the scripts are named by their revision, `NNNN_what.py`, in order."""
-    return max(path.name.split("_", 1)[0] for path in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
+    """The newest migration."""
+    return revisions()[-1]
 
 
-def _current(store: Store) -> str | None:
-    """The schema revision the store is at, or None when it has none yet (or cannot say)."""
-    try:
-        with store.engine.connect() as conn:
-            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except exc.DBAPIError:
-        return None  # no table yet, or no server: the migration says which, in one line
+def current_revision(store: Store) -> str | None:
+    """The schema revision the store is at, or None when it has none yet."""
+    with _errors(store), store.engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Integer, MetaData, String, Table, Text
+from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, String, Table, Text
 
 metadata = MetaData()
 
@@ -20,6 +20,7 @@ subscribers = Table(
     Column("language", String(8), nullable=False, server_default="en"),
     Column("profile", Text),  # a CRS profile (personal data: only what scoring needs), erased with the row
     Column("profile_ceiling", Integer),  # the most the profile can score from 30 days before it was stored to 10 years after
+    Index("subscribers_reach", "status", "score"),
 )  # fmt: skip
 
 channels = Table(
@@ -29,6 +30,7 @@ channels = Table(
     Column("position", Integer, nullable=False),
     Column("url", Text, nullable=False),
     Column("masked", Text, nullable=False),
+    Index("channels_subscriber", "subscriber"),
 )  # fmt: skip
 
 pending = Table(
@@ -42,5 +44,6 @@ pending = Table(
     Column("expires", String(40), nullable=False),
     Column("used", String(40)),
     Column("language", String(8), nullable=False, server_default="en"),
+    Index("pending_expires", "expires"),
 )  # fmt: skip
 

@@ -52,13 +52,19 @@ class PostgresServer:
     def url(self, database: str = "postgres", password: str = PASSWORD) -> str:
         return f"postgresql+psycopg://postgres:{password}@127.0.0.1:{self.port}/{database}"
 
-    def new_database(self) -> str:
-        """A fresh empty database; its URL."""
+    def new_database(self, migrated: bool = True) -> str:
+        """A fresh database at the code's schema (as after `crswatch db upgrade`), or empty; its URL."""
         import psycopg
 
         name = "t_" + uuid.uuid4().hex[:12]
         with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres", password=PASSWORD, dbname="postgres", autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
+        if migrated:
+            from store.sql import Store
+
+            store = Store(self.url(name))
+            store.upgrade()
+            store.dispose()
         return self.url(name)
 
     def stop(self) -> None:

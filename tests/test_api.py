@@ -122,7 +122,7 @@ def test_the_openapi_description_is_valid_and_describes_what_is_served(site: tup
     running, _ = site
     spec = running.get("/api/openapi.json").json()
     validate(spec)
-    served = {"/api/draws", "/api/draws/{number}", "/api/streams", "/api/forecast", "/draws.atom", "/draws/{stream}.atom", "/api/openapi.json"}
+    served = {"/api/draws", "/api/draws/{number}", "/api/streams", "/api/feed", "/api/forecast", "/draws.atom", "/draws/{stream}.atom", "/api/openapi.json"}
     assert set(spec["paths"]) == served - {"/api/openapi.json"}
     draw_keys = set(spec["components"]["schemas"]["Draw"]["required"])
     assert draw_keys == set(running.get("/api/draws?limit=1").json()[0])

@@ -76,6 +76,10 @@ def test_compose_parses_and_names_existing_commands() -> None:
     assert any(v.endswith(":/data") for v in service["volumes"])
     web = compose["services"]["web"]
     assert _crswatch_command(web["command"]) == "serve" and web["volumes"] == service["volumes"]
+    upgrade = compose["services"]["db-upgrade"]  # the schema changes before either service starts
+    assert upgrade["command"][1:] == ["db", "upgrade"] and upgrade["volumes"] == service["volumes"]
+    for started in (service, web):
+        assert started["depends_on"]["db-upgrade"] == {"condition": "service_completed_successfully"}
 
 
 def test_crontab_lines_run_existing_commands() -> None:
@@ -118,7 +122,7 @@ def test_example_configuration_loads(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in ("CRSWATCH_DB", "CRSWATCH_SOURCE", "CRSWATCH_RETRY_BASE", "CRSWATCH_OPERATOR"):
         monkeypatch.delenv(key, raising=False)
     config = load_config(DEPLOY / "config.example.toml")
-    assert config.alerts.max_attempts == 8 and config.schedule.window == "mon-fri 08:00-20:00"
+    assert config.alerts.max_attempts == 8 and config.schedule.window == "mon-fri 08:30-19:30"
 
 
 def test_the_image_copies_every_package() -> None:

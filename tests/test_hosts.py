@@ -3,6 +3,7 @@ killed in the middle of the fan-out."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from helpers import FeedServer, cli, outbox, snapshot
 from pg import PostgresServer
@@ -77,3 +79,80 @@ def test_two_run_processes_share_one_store_and_a_kill_loses_and_doubles_nothing(
     duplicates = sum(n - 1 for n in per_person.values())
     assert duplicates <= 16, f"{duplicates} duplicates: more than one host's messages in flight"
     assert {d["status"] for d in outbox(hosts[1])} == {"sent"} and len(outbox(hosts[1])) == 1000
+
+
+def _holder(url: str, host: str, count: int, then: str) -> subprocess.Popen[str]:
+    """A real process of host `host` that claims `count` deliveries through the code, then dies
+    (`then == "die"`, SIGKILL: no goodbye) or stays alive until its stdin closes."""
+    code = (
+        "import os, signal, sys\n"
+        "from datetime import UTC, datetime\n"
+        "from notifier.outbox import claim, claimant\n"
+        "from store.sql import Store\n"
+        f"with Store({url!r}).write() as conn: claim(conn, datetime(2026, 1, 21, 13, tzinfo=UTC), claimant(), limit={count})\n"
+        "print('claimed', flush=True)\n"
+        f"os.kill(os.getpid(), signal.SIGKILL) if {then!r} == 'die' else sys.stdin.read()\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code], env={**os.environ, "CRSWATCH_HOST": host}, stdin=subprocess.PIPE,
+                               stdout=subprocess.PIPE, text=True)  # fmt: skip
+    assert process.stdout is not None and process.stdout.readline() == "claimed\n"
+    return process
+
+
+def test_a_dead_process_claims_go_back_only_to_its_own_host_whatever_the_names(
+    postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Hosts `crs_1` and `crs%1`: each name is a LIKE pattern matching the other.  The process of
+    `crs_1` is killed holding claims; only `crs_1` may release them (it alone can ask its system
+    whether the process lives), and `crs%1`'s claims stay with their living holder."""
+    from datetime import UTC, datetime
+
+    from notifier.outbox import Delivery, claim, queue
+    from store.sql import Store
+
+    url = postgres_server.new_database()
+    store = Store(url)
+    now = datetime(2026, 1, 21, 13, 1, tzinfo=UTC)  # every lease still runs
+    with store.write() as conn:
+        queue(conn, [Delivery(id=f"392/0/s{i}/c{i}", draw="392", revision=0, subscriber=f"s{i}", channel=f"c{i}", masked="m",
+                              verdict="invited", kind="new", queued_at="2026-01-21T13:00:00.000000Z", seq=i) for i in range(6)])  # fmt: skip
+    killed = _holder(url, "crs_1", 3, "die")
+    killed.wait()
+    living = _holder(url, "crs%1", 3, "live")
+    try:
+        with store.read() as conn:
+            held = dict(conn.execute(text("SELECT claimed_host, count(*) FROM deliveries GROUP BY claimed_host")).all())
+        assert held == {"crs_1": 3, "crs%1": 3}
+        monkeypatch.setenv("CRSWATCH_HOST", "crs%1")  # the other host: not its process, not its business
+        with store.write() as conn:
+            assert claim(conn, now, f"crs%1:{os.getpid()}") == []
+        monkeypatch.setenv("CRSWATCH_HOST", "crs_1")  # the dead process's own host takes its claims back at once
+        with store.write() as conn:
+            taken = claim(conn, now, f"crs_1:{os.getpid()}")
+        assert len(taken) == 3
+        with store.read() as conn:
+            rows = conn.execute(text("SELECT claimed_host, claimed_pid FROM deliveries")).all()
+        assert sorted(rows) == sorted([("crs_1", os.getpid())] * 3 + [("crs%1", living.pid)] * 3)
+    finally:
+        living.communicate("")
+    store.dispose()
+
+
+def test_status_and_the_heartbeat_use_the_host_identity(env: dict, postgres_server: PostgresServer) -> None:
+    """A heartbeat from host `box_1` whose process is gone: `status` on `box_1` (CRSWATCH_HOST, in a
+    container whose machine has another name) sees it is dead; on another host it trusts the heartbeat."""
+    from datetime import UTC, datetime
+
+    from draws.record import stamp
+    from store import kv
+    from store.sql import Store
+
+    url = postgres_server.new_database()
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    with Store(url).write() as conn:
+        kv.put(conn, "run", {"pid": int(dead.stdout), "host": "box_1", "heartbeat": stamp(datetime.now(UTC)), "next_run": None, "stopped": False,
+                             "schedule": {"every": "1m", "outside_every": "15m", "window": "off", "cron": ""}})  # fmt: skip
+    here = cli("status", "--format", "json", env={**env, "CRSWATCH_STORE": url, "CRSWATCH_HOST": "box_1"})
+    assert json.loads(here.stdout)["scheduler"] == {"running": False}
+    elsewhere = cli("status", env={**env, "CRSWATCH_STORE": url, "CRSWATCH_HOST": "box_2"})
+    assert f"scheduler:     running (host box_1, pid {int(dead.stdout)})" in elsewhere.stdout

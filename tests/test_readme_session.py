@@ -181,8 +181,8 @@ def test_the_readme_session_prints_what_the_readme_shows(session: Session) -> No
 def test_the_readme_run_prints_what_the_readme_shows(tmp_path: Path) -> None:
     session = Session(tmp_path, 2525)
     line = "crswatch run --every 2s --window off --jitter 0"
-    process = subprocess.Popen([sys.executable, "-m", "crswatch", *session.command(line)], env=session.env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen([sys.executable, "-m", "crswatch", *session.command(line)], env={**session.env, "CRSWATCH_HOST": "web-1"},
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # the README's host
     assert process.stdout is not None
     lines = []
     deadline = time.monotonic() + 60
@@ -231,7 +231,7 @@ def test_every_printed_example_is_replayed_somewhere() -> None:
     history = {" ".join(args) for args, _ in test_readme_output.EXAMPLES}
     replayed = ("check", "subscribe --score 510", "subscribe --score 2000", "subscribers", "deliveries --status failed",
                 "retry --dead", "status", "update dsu2fxij", "pause", "resume", "unsubscribe", "test-alert", "config",
-                "run ", "serve", "chart", "crs ")  # crs: tests/test_crs_cli.py
+                "run ", "serve", "chart", "crs ", "db ", "--store postgresql+psycopg://crswatch:***@db/crswatch ")  # crs: test_crs_cli; db: test_migrations
     for command, lines in PRINTED.items():
         words = " ".join(shlex.split(command)[1:])
         if command.startswith("crswatch ") and any(x.strip() for x in lines):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
@@ -72,10 +72,65 @@ def test_off_means_around_the_clock() -> None:
 
 def test_jitter_stays_small_and_positive() -> None:
     trigger = trigger_for(Plan(every=300, outside_every=1800, window=None, jitter=15))
-    now = datetime(2026, 1, 21, 17, 0, tzinfo=UTC)
+    now = datetime(2026, 1, 21, 17, 0, 1, tzinfo=UTC)  # the next five-minute mark is 17:05
     for _ in range(200):
-        delay = (trigger.get_next_fire_time(None, now) - now).total_seconds()
-        assert 300 <= delay <= 315
+        delay = (trigger.get_next_fire_time(now, now) - now).total_seconds()
+        assert 299 <= delay <= 314
+
+
+def _fires(trigger: object, start: datetime, end: datetime) -> list[datetime]:
+    """The fire times of a trigger from `start` to `end`, as APScheduler asks for them: each after the last."""
+    fires: list[datetime] = []
+    now, previous = start, None
+    while (fire := trigger.get_next_fire_time(previous, now)) < end:  # type: ignore[attr-defined]
+        fires.append(fire)
+        previous = now = fire
+    return fires
+
+
+def test_the_default_schedule_polls_every_minute_in_the_publication_window_and_stays_under_1000_a_day() -> None:
+    from apscheduler.triggers.combining import OrTrigger
+
+    from crswatch.config import Schedule
+    from crswatch.schedule import plan_of
+
+    plan = plan_of(Schedule())
+    trigger = trigger_for(plan)
+    assert isinstance(trigger, OrTrigger)  # APScheduler's own triggers, combined
+    monday = datetime(2026, 3, 2, tzinfo=TORONTO)  # a week with a daylight-saving change on its Sunday
+    fires = _fires(trigger, monday.astimezone(UTC), (monday + timedelta(days=7)).astimezone(UTC))
+    per_day: dict[int, int] = {}
+    for fire in fires:
+        per_day[fire.astimezone(TORONTO).day] = per_day.get(fire.astimezone(TORONTO).day, 0) + 1
+    assert per_day == {2: 712, 3: 712, 4: 712, 5: 712, 6: 712, 7: 96, 8: 92}  # the Sunday of the change has 23 hours
+    assert max(per_day.values()) <= 1000
+    inside = [f for f in fires if f.astimezone(TORONTO).weekday() < 5 and time(8, 30) <= f.astimezone(TORONTO).time() < time(19, 30)]
+    gaps = [(b - a).total_seconds() for a, b in zip(inside, inside[1:]) if b - a < timedelta(hours=1)]
+    assert len(inside) == 5 * 660 and max(gaps) <= 60 + 6 and min(gaps) >= 60 - 6  # each minute, jitter ≤ 6 s
+    outside = [f for f in fires if f not in inside]
+    assert all(f.astimezone(TORONTO).minute % 15 == 0 and f.astimezone(TORONTO).second <= 15 for f in outside)
+    assert min(f.astimezone(TORONTO).time() for f in inside) >= time(8, 30) and max(f.astimezone(TORONTO).time() for f in inside) < time(19, 29, 10)
+
+
+def test_the_window_is_local_time_after_a_daylight_saving_change() -> None:
+    trigger = trigger_for(Plan(every=60, outside_every=900, window=Window.parse("mon-fri 08:30-19:30")))
+    for monday in (datetime(2026, 3, 2, 8, 29, 30, tzinfo=TORONTO), datetime(2026, 3, 9, 8, 29, 30, tzinfo=TORONTO)):  # EST, then EDT
+        assert trigger.get_next_fire_time(None, monday.astimezone(UTC)) == datetime.combine(monday.date(), time(8, 30), TORONTO)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("every", [45, 7 * 60, 3600])
+def test_inside_a_window_the_interval_must_divide_an_hour(every: float) -> None:
+    with pytest.raises(ScheduleError, match="must divide an hour"):
+        trigger_for(Plan(every=every, outside_every=1800, window=WINDOW))
+    trigger_for(Plan(every=every, outside_every=1800, window=None))  # around the clock, any interval
+
+
+def test_no_private_apscheduler_method_is_used() -> None:
+    from pathlib import Path
+
+    import crswatch.schedule
+
+    assert "._" not in Path(crswatch.schedule.__file__).read_text().replace("self._", "")
 
 
 def test_cron_expression_is_toronto_time() -> None:

@@ -23,7 +23,7 @@ from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
 from history.answers import NoAnswer, draw_detail, draw_list, forecast_rows, stream_list
-from draws.record import from_iso
+from draws.record import from_iso, ottawa_midnight, ottawa_today
 from draws.table import query_draws
 
 from .site import site
@@ -49,10 +49,15 @@ def version() -> tuple[str, datetime | None]:
     return f"{stamp}:{here.labels_tag}", modified
 
 
-def cached(kind: str, make: Callable[[], tuple[bytes, str]]) -> Response:
+def cached(kind: str, make: Callable[[], tuple[bytes, str]], day: date | None = None) -> Response:
     """The answer for this request (made once per data version, with its ETag), or 304 to a
-    conditional GET; 404 when nothing stored answers it (`NoAnswer`)."""
+    conditional GET; 404 when nothing stored answers it (`NoAnswer`).  An answer that depends on
+    the day too (the forecast) names `day` (Ottawa's): a new day is a new version, and its
+    Last-Modified is no earlier than that day's midnight."""
     tag, modified = version()
+    if day is not None:
+        tag += f":{day.isoformat()}"
+        modified = max(modified, ottawa_midnight(day)) if modified else ottawa_midnight(day)
     key = (kind, request.full_path, tag)
     answers: dict[Any, tuple[bytes, str, str]] = site().answers
     if key not in answers:
@@ -189,13 +194,27 @@ def forecast() -> Response:
 
     streams, score, draws = _streams(), _number("score", 0, 1200), _number("draws", 1, 50, 1)
     assert draws is not None
+    today = ottawa_today(site().clock())  # "overdue" changes with the day: so do the answer and its ETag
 
     def make() -> tuple[bytes, str]:
         with site().database.reader() as view:
             records = oldest_first(query_draws(view))
-        return _json(forecast_rows(records, streams, score, draws, date.today()))
+        return _json(forecast_rows(records, streams, score, draws, today))
 
-    return cached("forecast", make)
+    return cached("forecast", make, day=today)
+
+
+@api.get("/api/feed")
+def feed_status() -> Response:
+    """When the feed was last checked and changed: it moves with every check, so it is never cached."""
+    from store import kv
+
+    with site().store.read() as conn:
+        status = kv.get(conn, "status")
+    response = Response(json.dumps({"last_checked": status.get("last_check_at"), "last_changed": status.get("last_changed_at")}),
+                        mimetype="application/json")  # fmt: skip
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @api.get("/api/openapi.json")

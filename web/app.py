@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -31,6 +32,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from crswatch.app import App
 from crswatch.config import web_problems
 from crswatch.errors import CrswatchError
+from crswatch.metrics import StoreCollector, registry_for
 from crswatch.status import WEB_SIGN_UPS
 from notifier.message import confirmation_message
 from notifier.outbox import confirmation, queue
@@ -49,6 +51,7 @@ from subscribers.validate import Invalid
 from .api import api
 from .background import ConfirmationSender
 from .forms import destinations, plain
+from .health import health
 from .site import Site, site
 
 log = logging.getLogger(__name__)
@@ -57,7 +60,7 @@ csrf = CSRFProtect()
 Page = tuple[str, int]
 
 
-def create_app(app: App, sender: ConfirmationSender | None = None) -> Flask:
+def create_app(app: App, sender: ConfirmationSender | None = None, clock: Callable[[], datetime] | None = None) -> Flask:
     """The WSGI application; `sender` is woken when a confirmation is queued (`crswatch serve`
     runs one; without it, confirmations wait for the next `check`)."""
     config = app.config
@@ -82,12 +85,17 @@ def create_app(app: App, sender: ConfirmationSender | None = None) -> Flask:
         own_url=(config.alerts.public_url or f"http://{web.host}:{web.port}").rstrip("/"), sender=sender,
         database=app.database, api_limit=parse_limit(web.api_limit),
     )  # fmt: skip
+    here: Site = flask.extensions["crswatch"]
+    if clock is not None:
+        here.clock = clock
+    here.metrics = registry_for(StoreCollector(config, store, app.database, here.clock))
     csrf.init_app(flask)
     Babel(flask, locale_selector=language)  # the catalogue in web/translations (scripts/i18n)
     if web.proxies:
         flask.wsgi_app = ProxyFix(flask.wsgi_app, x_for=web.proxies)  # type: ignore[method-assign]
     flask.register_blueprint(pages)
     flask.register_blueprint(api)
+    flask.register_blueprint(health)
     return flask
 
 
@@ -370,12 +378,14 @@ def draws() -> Response | Page:
         return page("message.html", 429, title=_("Too many attempts"), text=_("Please try again later."))
     tag, modified = version()
     lang = current_language()
-    key = ("draws-page", lang, tag)
+    feed = feed_times()  # "last checked" moves without the data: part of the page's version
+    key = ("draws-page", lang, tag, feed["checked"], feed["changed"])
     answers = site().answers
     if key not in answers:
         if len(answers) >= CACHED:
             answers.clear()
-        answers[key] = (draws_page().encode(), "text/html", hashlib.blake2b(f"{tag}|{lang}".encode(), digest_size=10).hexdigest())
+        etag = hashlib.blake2b(f"{tag}|{lang}|{feed['checked']}|{feed['changed']}".encode(), digest_size=10).hexdigest()
+        answers[key] = (draws_page(feed).encode(), "text/html", etag)
     body, mimetype, etag = answers[key]
     response = Response(body, mimetype=mimetype)
     response.set_etag(etag)
@@ -385,7 +395,7 @@ def draws() -> Response | Page:
     return response
 
 
-def draws_page() -> str:
+def draws_page(feed: dict[str, str | None]) -> str:
     from history.stats import oldest_first, stats
 
     rows = records()
@@ -395,7 +405,20 @@ def draws_page() -> str:
     stale = (date.fromisoformat(newest_date) - timedelta(days=365)).isoformat()
     recent = [s | ({"trend": None} if s["last_date"] < stale else {})  # no draw for a year: no current trend
               for s in stats(oldest_first([r for r in rows if r["date"] >= since])) if s["stream"] != "other"]  # fmt: skip
-    return page("draws.html", draws=newest, streams=recent, program=draw_program, number=draw_number, trend=trend_text)[0]
+    return page("draws.html", draws=newest, streams=recent, program=draw_program, number=draw_number, trend=trend_text, feed=feed)[0]
+
+
+def feed_times() -> dict[str, str | None]:
+    """When the feed was last checked and last changed (its body), to the minute, UTC; shared by every host."""
+    from store import kv
+
+    with site().store.read() as conn:
+        status = kv.get(conn, "status")
+    return {"checked": _minute(status.get("last_check_at")), "changed": _minute(status.get("last_changed_at"))}
+
+
+def _minute(moment: str | None) -> str | None:
+    return f"{datetime.fromisoformat(moment):%Y-%m-%d %H:%M}" if moment else None
 
 
 def draw_program(row: dict[str, Any]) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any
 
@@ -37,6 +38,8 @@ class Site:
     api_limit: RateLimitItem
     charts: dict[tuple[str, str], bytes] = field(default_factory=dict)  # per stream and data version
     answers: dict[Any, tuple[bytes, str, str]] = field(default_factory=dict)  # the open data (body, type, ETag) per query and data version (web.api)
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # tests inject theirs
+    metrics: Any = None  # the Prometheus registry of /metrics (crswatch.metrics)
 
     @property
     def labels(self) -> Mapping[str, str]:

@@ -21,13 +21,15 @@ until_option = click.option("--until", callback=parse_day, metavar="DATE", help=
 
 
 def _today(app: App) -> date:
-    """Today, or the newest stored draw's date when that is later (a feed from the future in tests)."""
+    """Today in Ottawa, or the newest stored draw's date when that is later (a feed from the future in tests)."""
+    from draws.record import ottawa_today
     from draws.table import query_draws
 
     with app.database.reader() as view:
         newest = query_draws(view, limit=1)
-    latest = date.fromisoformat(newest[0]["date"]) if newest else date.today()
-    return max(date.today(), latest)
+    today = ottawa_today()
+    latest = date.fromisoformat(newest[0]["date"]) if newest else today
+    return max(today, latest)
 
 
 def _records(app: App, streams: tuple[str, ...] = (), since: date | None = None, until: date | None = None) -> list[dict[str, Any]]:
@@ -240,9 +242,10 @@ def forecast(app: App, streams: tuple[str, ...], score: int | None, draws: int, 
     """
     from history.answers import NoAnswer, forecast_rows
     from history.stats import oldest_first
+    from draws.record import ottawa_today
 
     try:
-        rows = forecast_rows(oldest_first(_records(app)), streams, score, draws, date.today())
+        rows = forecast_rows(oldest_first(_records(app)), streams, score, draws, ottawa_today())
     except NoAnswer as exc:
         raise errors.UsageError(str(exc)) from None
     if fmt == "json":

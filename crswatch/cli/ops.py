@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import signal
 import sys
 from dataclasses import replace
@@ -18,18 +19,21 @@ from .main import silence_stdout
 
 
 @click.command()
-@click.option("--every", metavar="DURATION", help="Interval inside the draw window, e.g. 5m, 30s [config schedule.every; default 5m].")
+@click.option("--every", metavar="DURATION", help="Interval inside the draw window, dividing an hour, e.g. 30s, 2m [config schedule.every; default 1m].")
 @click.option("--cron", metavar="EXPR", help='A crontab expression in America/Toronto time instead, e.g. "*/5 8-19 * * mon-fri".')
-@click.option("--window", metavar="SPEC", help="Draw window in America/Toronto time, or 'off' [default: mon-fri 08:00-20:00].")
-@click.option("--outside-every", metavar="DURATION", help="Interval outside the window [default 30m].")
+@click.option("--window", metavar="SPEC", help="Draw window in America/Toronto time, or 'off' [default: mon-fri 08:30-19:30].")
+@click.option("--outside-every", metavar="DURATION", help="Interval outside the window [default 15m].")
 @click.option("--jitter", metavar="DURATION", help="Random delay added to each run [default 15s].")
 @click.option("--source", metavar="URL", envvar="CRSWATCH_SOURCE", help="Feed URL (http, https or file).")
+@click.option("--metrics-port", type=click.IntRange(1, 65535), help="Also serve /metrics (Prometheus) and /healthz on this port.")
+@click.option("--metrics-host", metavar="ADDRESS", default="127.0.0.1", show_default=True, help="The address --metrics-port listens on.")
 @click.option("--max-cycles", type=click.IntRange(min=1), hidden=True, help="Stop after N cycles (for tests).")
 @click.pass_obj
-def run(app: App, every: str | None, cron: str | None, window: str | None, outside_every: str | None, jitter: str | None, source: str | None, max_cycles: int | None) -> None:
+def run(app: App, every: str | None, cron: str | None, window: str | None, outside_every: str | None, jitter: str | None, source: str | None,
+        metrics_port: int | None, metrics_host: str, max_cycles: int | None) -> None:  # fmt: skip
     """Run checks on a schedule in one long-lived process (stop with SIGTERM or Ctrl-C).
 
-    Polls every --every inside the draw window (weekdays 08:00-20:00 America/Toronto, when IRCC
+    Polls every --every inside the draw window (weekdays 08:30-19:30 America/Toronto, when IRCC
     publishes) and every --outside-every outside it.  One cycle at a time; a cron `check` and
     `run` share one lock and never collide.  Logs one line per cycle.
 
@@ -39,6 +43,7 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
       crswatch run --every 2m --window "mon-fri 09:00-18:00" --outside-every 1h
       crswatch run --every 30s --window off
       crswatch run --cron "*/10 8-19 * * mon-fri"
+      crswatch run --metrics-port 9108
     """
     from scraper.crawl import run_reactor
 
@@ -64,9 +69,30 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
     logging.getLogger("crswatch.run").addHandler(handler)
     logging.getLogger("crswatch.run").propagate = False
     stopping = Stopping([], farewell=RUN_STOPPED)
-    run_reactor(lambda: runner.serve(max_cycles, stopping))
+    metrics = _metrics_server(app, metrics_host, metrics_port) if metrics_port else None
+    try:
+        run_reactor(lambda: runner.serve(max_cycles, stopping))
+    finally:
+        if metrics is not None:
+            metrics.close()
     if runner.abandoned and stopping.signum is not None:
         raise stopping.error(RUN_STOPPED)
+
+
+def _metrics_server(app: App, host: str, port: int) -> Any:
+    """/metrics and /healthz for `run`, served by waitress in a thread of their own (they read the
+    store, never the scheduler's state, so they need nothing from the event loop)."""
+    import threading
+
+    import waitress
+
+    from ..metrics import wsgi_app
+
+    _free(host, port)
+    server = waitress.create_server(wsgi_app(app.config, app.store, app.database), host=host, port=port, threads=2, ident="crswatch")
+    threading.Thread(target=server.run, name="metrics", daemon=True).start()
+    logging.getLogger("crswatch.run").info("crswatch run: /metrics and /healthz on http://%s:%d/", host, port)
+    return server
 
 
 @click.command()
@@ -113,7 +139,7 @@ def _print_status(data: dict[str, Any]) -> None:
     if data["pending_sign_ups"]:
         click.echo(f"sign-ups:      {data['pending_sign_ups']} waiting for confirmation (crswatch serve)")
     s = data["scheduler"]
-    click.echo(f"scheduler:     running (pid {s['pid']}), next run {s['next_run']}" if s["running"] else "scheduler:     not running (cron or manual checks)")
+    click.echo(f"scheduler:     running (host {s['host']}, pid {s['pid']}), next run {s['next_run']}" if s["running"] else "scheduler:     not running (cron or manual checks)")
 
 
 @click.command("config")
@@ -186,7 +212,9 @@ def serve(app: App, host: str | None, port: int | None) -> None:
         )  # fmt: skip
     except OSError as exc:
         raise errors.UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --host/--port") from None
-    logging.getLogger("crswatch").info("serving on http://%s:%d/", host, port)
+    from store.host import host_name
+
+    logging.getLogger("crswatch").info("serving on http://%s:%d/ as host %s (pid %d)", host, port, host_name(), os.getpid())
     click.echo(f"crswatch: serving the subscription pages on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # systemd/docker stop: a clean exit 0
     sender.start()

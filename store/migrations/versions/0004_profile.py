@@ -3,7 +3,7 @@ needs) in the subscriber's own row, so unsubscribing erases it with the row; bes
 the profile can score in the years ahead, so matching a draw scores only the profiles that may
 reach its cut-off.
 
-Revision ID: profile
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-12-03
 """
