@@ -64,7 +64,17 @@ def upgrade(database: Database, store: Store, adopt: bool = False) -> None:
         if not announced_any(conn) and draws:
             _announce_history(conn, draws)
     if old.is_dir():
+        _set_aside(old)
+
+
+def _set_aside(old: Path) -> None:
+    try:
         old.rename(old.with_name(old.name + ".migrated"))
+    except FileNotFoundError:
+        pass  # another process, upgrading at the same moment, renamed it first
+    except OSError as exc:
+        raise DatabaseError(f"{old} was moved into the store but cannot be renamed {old.name}.migrated ({exc.strerror}); "
+                            "rename or remove it") from None  # fmt: skip
 
 
 def refuse_new_file(database: Database, url: str, adopt: bool = False) -> None:
