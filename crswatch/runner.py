@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 from datetime import UTC, datetime, timedelta
 from typing import Any
 

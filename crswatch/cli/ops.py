@@ -48,8 +48,8 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
     from scraper.crawl import run_reactor
 
     from ..runner import Runner
-    from ..stopping import RUN_STOPPED, Stopping
     from ..schedule import ScheduleError, plan_of, trigger_for
+    from ..stopping import RUN_STOPPED, Stopping
 
     config = app.with_config(source=source)
     changes = {"every": every, "window": window, "outside_every": outside_every, "jitter": jitter, "cron": cron}
@@ -191,9 +191,8 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     config = app.with_config(web=replace(app.config.web, host=host or app.config.web.host, port=port or app.config.web.port))
     from web.background import ConfirmationSender
 
+    from ..config import way_out_problems, web_problems
     from ..cycle import policy_of
-
-    from crswatch.config import way_out_problems, web_problems
 
     if not web_problems(config.web) and way_out_problems(config.alerts):  # (those are said by create_app)
         # refused rather than warned: strangers sign up here, and each must be able to stop the alerts
