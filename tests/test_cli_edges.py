@@ -32,7 +32,8 @@ def test_a_closed_pipe_ends_quietly(env: dict) -> None:
         (["stats", "--since", "2025-01-01", "--until", "2024-01-01"], "--since 2025-01-01 is after --until 2024-01-01"),
         (["subscribe", "--score", "500.5", "--notify", "json://127.0.0.1:9/x"], "score '500.5' is not a whole number"),
         (["check", "--source", "feed.json"], "for a file use file:///"),
-        (["subscribe"], "Missing option '--score'"),
+        (["subscribe"], "Missing option '--notify'"),
+        (["subscribe", "--notify", "json://127.0.0.1:9/x"], "give a CRS score (--score) or a profile (--profile)"),
     ],
 )
 def test_every_usage_error_is_one_line_with_exit_2(env: dict, args: list[str], message: str) -> None:
