@@ -11,7 +11,7 @@ import pytest
 from helpers import ROOT
 
 STAGES = ("scraper", "subscribers", "notifier")  # in the order data flows
-OURS = (*STAGES, "history", "store", "web", "crswatch")
+OURS = (*STAGES, "history", "store", "web", "bot", "crswatch")
 #: package → the packages of ours it may import (itself aside)
 ALLOWED = {
     "scraper": {"store"},
@@ -20,7 +20,8 @@ ALLOWED = {
     "history": {"scraper"},
     "store": set(),
     "web": {*STAGES, "history", "store", "crswatch"},
-    "crswatch": {*STAGES, "history", "store", "web"},
+    "bot": {*STAGES, "history", "store", "crswatch"},
+    "crswatch": {*STAGES, "history", "store", "web", "bot"},
 }
 
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from . import draws, history, ops, subscribers
+from . import bot, draws, history, ops, subscribers
 from .main import main
 
-for _module in (draws, history, subscribers, ops):
+for _module in (draws, history, subscribers, ops, bot):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 
