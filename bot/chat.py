@@ -48,7 +48,8 @@ def _guarded(handler: Callable[[Update, Context], Any]) -> Callable[[Update, Con
             await handler(update, context)
         except Exception:  # noqa: BLE001 - the user hears of it; the operator reads the log
             log.exception("bot: a %s failed", handler.__name__)
-            await _say(update, gettext_for(_language(update, context))("Something went wrong on our side; please try again in a minute."))
+            _ = gettext_for(_language(update, context))
+            await _say(update, _("Something went wrong on our side; please try again in a minute."))
 
     run.__name__ = handler.__name__
     return run
@@ -165,7 +166,7 @@ async def text(update: Update, context: Context) -> None:
     message = update.effective_message
     value = (message.text or "").strip() if message else ""
     if draft is None:
-        _ = gettext_for(_language(update, context))
+        _ = gettext_for(_language(update, context, _subscriber(update, context)))
         await _say(update, _("I did not understand that. /help lists what I can do."))
         return
     _ = gettext_for(draft.language)
@@ -210,7 +211,8 @@ async def _ask_within(update: Update, draft: Draft) -> None:
 def _stream_buttons(language: str, chosen: list[str] | tuple[str, ...], choices: tuple[str, ...], prefix: str) -> list[list[InlineKeyboardButton]]:
     rows = [[InlineKeyboardButton(("✅ " if code in chosen else "▫️ ") + (label(code, language) or code), callback_data=f"{prefix}:{code}")]
             for code in choices]  # fmt: skip
-    rows.append([InlineKeyboardButton(gettext_for(language)("Done"), callback_data=f"{prefix}:done")])
+    _ = gettext_for(language)
+    rows.append([InlineKeyboardButton(_("Done"), callback_data=f"{prefix}:done")])
     return rows
 
 
@@ -315,7 +317,8 @@ async def _confirm(update: Update, context: Context, draft: Draft, yes: bool) ->
     try:
         subscriber = _service(context).subscribe(_chat(update), draft)  # committed before the user is told
     except Invalid as exc:
-        await _say(update, gettext_for(draft.language)("This sign-up cannot be stored: {why}").format(why=exc.problems[0]))
+        _ = gettext_for(draft.language)
+        await _say(update, _("This sign-up cannot be stored: {why}").format(why=exc.problems[0]))
         return
     context.chat_data.pop("draft", None)
     _ = gettext_for(subscriber.language)
@@ -402,7 +405,8 @@ async def _settings_button(update: Update, context: Context, kind: str, value: s
     service = _service(context)
     if kind == "set-lang" and value in ("en", "fr"):
         subscriber = service.update(subscriber, language=value)
-        await _say(update, gettext_for(value)("Your alerts will be written in English."))
+        _ = gettext_for(value)
+        await _say(update, _("Your alerts will be written in English."))
     elif kind == "set-stream" and value in service.defaults.choices:
         chosen = [c for c in subscriber.streams if c != value] if value in subscriber.streams else [*subscriber.streams, value]
         if not chosen:
@@ -418,19 +422,22 @@ async def _settings_button(update: Update, context: Context, kind: str, value: s
 async def cmd_pause(update: Update, context: Context) -> None:
     if (subscriber := await _needs_subscriber(update, context)) is not None:
         _service(context).set_active(subscriber, False)
-        await _say(update, gettext_for(subscriber.language)("Alerts paused. Send /resume to restart them."))
+        _ = gettext_for(subscriber.language)
+        await _say(update, _("Alerts paused. Send /resume to restart them."))
 
 
 async def cmd_resume(update: Update, context: Context) -> None:
     if (subscriber := await _needs_subscriber(update, context)) is not None:
         _service(context).set_active(subscriber, True)
-        await _say(update, gettext_for(subscriber.language)("Alerts are on."))
+        _ = gettext_for(subscriber.language)
+        await _say(update, _("Alerts are on."))
 
 
 async def cmd_stop(update: Update, context: Context) -> None:
     if (subscriber := await _needs_subscriber(update, context)) is not None:
         _service(context).stop(subscriber)
-        await _say(update, gettext_for(subscriber.language)("You are unsubscribed and your data is erased. Send /start to sign up again."))
+        _ = gettext_for(subscriber.language)
+        await _say(update, _("You are unsubscribed and your data is erased. Send /start to sign up again."))
 
 
 def _draw_line(texts: Texts, row: dict[str, Any]) -> str:

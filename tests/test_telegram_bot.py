@@ -87,7 +87,7 @@ def test_a_whole_sign_up_in_the_chat_is_stored_only_when_confirmed(bot: Bot, api
     assert subscribers(tg_env) == []  # nothing stored before the summary is confirmed
     api.tap(CHAT, "within:5")
     api.tap(CHAT, "pick:done")
-    assert "Express Entry profile" in api.tap(CHAT, "lang:fr")
+    assert "profil Entrée express" in api.tap(CHAT, "lang:fr")
     summary = api.tap(CHAT, "profile:skip")
     assert "Score CRS : 510" in summary and "Confirmer" in [label for label, _ in api.buttons(CHAT)]  # French from the language step on
     assert subscribers(tg_env) == []
