@@ -278,6 +278,8 @@ def _apply_env(config: Config) -> Config:
         web = replace(web, sms_channel=env["CRSWATCH_WEB_SMS_CHANNEL"])
     if env.get("CRSWATCH_TELEGRAM_TOKEN"):
         config = replace(config, telegram=replace(config.telegram, token=env["CRSWATCH_TELEGRAM_TOKEN"]))
+    if env.get("CRSWATCH_TELEGRAM_USERNAME"):
+        config = replace(config, telegram=replace(config.telegram, username=env["CRSWATCH_TELEGRAM_USERNAME"].lstrip("@")))
     return replace(config, alerts=alerts, web=web)
 
 

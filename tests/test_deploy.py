@@ -76,6 +76,8 @@ def test_compose_parses_and_names_existing_commands() -> None:
     assert any(v.endswith(":/data") for v in service["volumes"])
     web = compose["services"]["web"]
     assert _crswatch_command(web["command"]) == "serve" and web["volumes"] == service["volumes"]
+    bot = compose["services"]["bot"]
+    assert _crswatch_command(bot["command"]) == "bot" and bot["volumes"] == service["volumes"] and "CRSWATCH_TELEGRAM_TOKEN" in bot["environment"]
 
 
 def test_crontab_lines_run_existing_commands() -> None:
