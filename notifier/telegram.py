@@ -41,6 +41,9 @@ MAX_WAIT = 120.0
 TRIES = 5
 #: Messages waiting for Telegram's answer at once (pacing decides when each one starts).
 IN_FLIGHT = 32
+#: Messages are spaced this much wider than the rate, so that the jitter of the network never
+#: puts more than `rate` of them into any one second at Telegram's end (2% slower than the limit).
+MARGIN = 1.02
 BLOCKED_ERROR = "the user blocked the bot: subscriber deactivated"
 log = logging.getLogger("crswatch.telegram")
 
@@ -91,9 +94,11 @@ def checker(other: Callable[[str], str]) -> Callable[[str], str]:
 def bot(settings: Settings | None = None) -> Any:
     """python-telegram-bot's Bot for the configured server (its URL is `<api_url>/bot<token>/…`)."""
     from telegram import Bot
+    from telegram.request import HTTPXRequest
 
     settings = settings or _settings
-    return Bot(settings.token, base_url=f"{settings.api_url.rstrip('/')}/bot")
+    request = HTTPXRequest(connection_pool_size=IN_FLIGHT, pool_timeout=30.0)  # Bot's default is one connection
+    return Bot(settings.token, base_url=f"{settings.api_url.rstrip('/')}/bot", request=request)
 
 
 class Pacer:
@@ -101,7 +106,8 @@ class Pacer:
     nothing before a 429's `retry_after` has passed."""
 
     def __init__(self, rate: float, chat_gap: float, clock: Callable[[], float] = time.monotonic):
-        self.gap, self.chat_gap, self.clock = 1 / max(rate, 0.001), chat_gap, clock
+        self.gap, self.chat_gap, self.clock = MARGIN / max(rate, 0.001), chat_gap, clock
+        self.least = 1 / max(rate, 0.001)  # between two real starts, whatever happened
         self.next = clock()
         self.chats: dict[str, float] = {}
 
@@ -115,6 +121,13 @@ class Pacer:
         self.next = start + self.gap
         self.chats[chat] = start + self.chat_gap
         return start
+
+    def started(self, chat: str) -> None:
+        """A message really left now (perhaps later than its slot: a busy machine): the next one
+        leaves at least 1/rate later, so late starts never bunch up above the rate."""
+        now = self.clock()
+        self.next = max(self.next, now + self.least)
+        self.chats[chat] = max(self.ready(chat), now + self.chat_gap)
 
     def hold(self, seconds: float) -> None:
         self.next = max(self.next, self.clock() + seconds)
@@ -159,8 +172,9 @@ async def _paced(client: Any, waiting: deque[Outgoing], pacer: Pacer, on_result:
             continue
         await slots.acquire()
         await asyncio.to_thread(before_send)  # the dispatcher's bound on messages in flight
-        start = pacer.take(chat_of(item.url) or "")
-        await asyncio.sleep(max(0.0, start - pacer.clock()))
+        chat = chat_of(item.url) or ""
+        await asyncio.sleep(max(0.0, pacer.take(chat) - pacer.clock()))
+        pacer.started(chat)
         task = asyncio.create_task(_one(client, item, pacer, on_result))
         running.add(task)
         task.add_done_callback(lambda done: (running.discard(done), slots.release()))
@@ -194,6 +208,7 @@ async def _one(client: Any, item: Outgoing, pacer: Pacer, on_result: OnResult) -
             log.info("telegram: 429, every message waits %.1f s", wait)
             pacer.hold(wait)
             await asyncio.sleep(max(0.0, pacer.take(chat) - pacer.clock()))
+            pacer.started(chat)
         except Forbidden as exc:
             await asyncio.to_thread(deactivate, item.url)
             on_result(item.key, Result(item.url, False, f"{BLOCKED_ERROR} ({exc.message})"))

@@ -105,9 +105,11 @@ class Clock:
 def test_the_pacer_keeps_the_bot_and_each_chat_within_their_rates() -> None:
     clock = Clock()
     pacer = telegram.Pacer(rate=30, chat_gap=1.0, clock=clock)
+    gap = telegram.MARGIN / 30
     starts = [pacer.take(str(chat)) for chat in range(60)]
-    assert starts[0] == 100.0 and starts[30] == pytest.approx(101.0) and starts[-1] == pytest.approx(100 + 59 / 30)
-    assert pacer.take("0") == pytest.approx(102.0)  # chat 0 again: a second after its last, and after the others
-    assert pacer.take("0") == pytest.approx(103.0)  # the same chat twice: a second apart
+    assert starts[0] == 100.0 and starts[30] == pytest.approx(100 + 30 * gap) and starts[-1] == pytest.approx(100 + 59 * gap)
+    assert all(later - earlier >= 1.0 for earlier, later in zip(starts, starts[30:], strict=False))  # never 31 in one second
+    assert pacer.take("0") == pytest.approx(100 + 60 * gap)  # chat 0 again: a second after its last, and after the others
+    assert pacer.take("0") == pytest.approx(101 + 60 * gap)  # the same chat twice: a second apart
     pacer.hold(5)  # a 429 with retry_after 5
     assert pacer.take("new") == pytest.approx(105.0)
