@@ -30,7 +30,7 @@ WITHIN_CHOICES = (0, 5, 10, 20, 30)
 COMMANDS = ("start", "status", "score", "within", "streams", "language", "pause", "resume", "last", "next", "history", "stop", "help")
 
 
-def install(application: Application, service: Service, calculator_url: str) -> None:  # type: ignore[type-arg]
+def install(application: Application, service: Service, calculator_url: str) -> None:
     """Register every handler of the conversation on a python-telegram-bot Application."""
     application.bot_data.update(service=service, calculator=calculator_url)
     for name in COMMANDS:
@@ -59,7 +59,7 @@ def _guarded(handler: Callable[[Update, Context], Any]) -> Callable[[Update, Con
 
 
 def _service(context: Context) -> Service:
-    return context.bot_data["service"]  # type: ignore[no-any-return]
+    return context.bot_data["service"]
 
 
 def _chat(update: Update) -> int:

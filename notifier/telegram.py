@@ -12,25 +12,22 @@ and cancels its waiting deliveries: a blocked bot is never retried and never dea
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import update
+if TYPE_CHECKING:  # every command configures this module: it imports the sending side only to send
+    import asyncio
 
-from store.sql import Store
-from subscribers import store as subscribers
-from subscribers.model import BLOCKED
+    from store.sql import Store
 
-from .outbox import CANCELLED, FAILED, QUEUED
-from .send import TEXT, OnResult, Outgoing, Result
-from .tables import deliveries
+    from .send import OnResult, Outgoing
 
 SCHEME = "telegram"
 DEFAULT_API = "https://api.telegram.org"
@@ -135,15 +132,21 @@ class Pacer:
 
 def send_all(items: list[Outgoing], on_result: OnResult, before_send: Callable[[], Any] = lambda: None) -> None:
     """Send one dispatch's Telegram messages (notifier.send routes every telegram:// URL here)."""
+    from .send import Result
+
     if not _settings.token:
         for item in items:
             on_result(item.key, Result(item.url, False, "no Telegram bot is configured ([telegram] token)"))
         return
+    import asyncio
+
     asyncio.run(_send_all(items, on_result, before_send, _settings))
 
 
 async def _send_all(items: list[Outgoing], on_result: OnResult, before_send: Callable[[], Any], settings: Settings) -> None:
     from telegram.error import TelegramError
+
+    from .send import Result
 
     pacer = Pacer(settings.rate, settings.chat_gap)
     waiting: deque[Outgoing] = deque()
@@ -163,6 +166,8 @@ async def _send_all(items: list[Outgoing], on_result: OnResult, before_send: Cal
 
 async def _paced(client: Any, waiting: deque[Outgoing], pacer: Pacer, on_result: OnResult, before_send: Callable[[], Any]) -> None:
     """Start each message at its slot, oldest first, skipping past a chat that must still wait."""
+    import asyncio
+
     running: set[asyncio.Task[None]] = set()
     slots = asyncio.Semaphore(IN_FLIGHT)
     while waiting:
@@ -177,9 +182,14 @@ async def _paced(client: Any, waiting: deque[Outgoing], pacer: Pacer, on_result:
         pacer.started(chat)
         task = asyncio.create_task(_one(client, item, pacer, on_result))
         running.add(task)
-        task.add_done_callback(lambda done: (running.discard(done), slots.release()))
+        task.add_done_callback(partial(_finished, running, slots))
     if running:
         await asyncio.gather(*running)
+
+
+def _finished(running: set[asyncio.Task[None]], slots: asyncio.Semaphore, task: asyncio.Task[None]) -> None:
+    running.discard(task)
+    slots.release()
 
 
 def _next_ready(waiting: deque[Outgoing], pacer: Pacer) -> Outgoing | None:
@@ -192,7 +202,11 @@ def _next_ready(waiting: deque[Outgoing], pacer: Pacer) -> Outgoing | None:
 
 
 async def _one(client: Any, item: Outgoing, pacer: Pacer, on_result: OnResult) -> None:
+    import asyncio
+
     from telegram.error import Forbidden, RetryAfter, TelegramError
+
+    from .send import Result
 
     chat = chat_of(item.url) or ""
     for _ in range(TRIES):
@@ -229,6 +243,8 @@ def seconds(value: int | float | timedelta) -> float:
 
 def _text(item: Outgoing) -> str:
     """The plain-text rendering, led by the subject when the body does not start with it."""
+    from .send import TEXT
+
     body = item.bodies.get(TEXT, "")
     text = body if not item.title or body.startswith(item.title) else f"{item.title}\n\n{body}"
     return text[:4096]  # Telegram's limit for one message
@@ -238,6 +254,14 @@ def deactivate(url: str, store: Store | None = None) -> str | None:
     """The chat blocked the bot: its subscriber becomes `blocked` (no alert is planned or sent to
     it until it says /resume or /start to the bot) and its waiting deliveries are cancelled.
     Returns the subscriber's id (None when nobody has this chat)."""
+    from sqlalchemy import update
+
+    from subscribers import store as subscribers
+    from subscribers.model import BLOCKED
+
+    from .outbox import CANCELLED, FAILED, QUEUED
+    from .tables import deliveries
+
     store = store or _store
     if store is None:
         return None
