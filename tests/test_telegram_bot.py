@@ -159,6 +159,8 @@ def test_the_token_is_never_printed_or_logged(tg_env: dict[str, str], api: Teleg
     assert TOKEN not in log and TOKEN.split(":")[1] not in log
     shown = cli("config", env=tg_env, check=True).stdout
     assert TOKEN.split(":")[1] not in shown and "****" in shown
+    status = cli("status", "--format", "json", env=tg_env)
+    assert TOKEN.split(":")[1] not in status.stdout + status.stderr
 
 
 def test_a_rejected_token_or_no_token_is_one_line(tg_env: dict[str, str], api: TelegramAPI) -> None:
