@@ -13,6 +13,7 @@ several processes may start at once).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -173,8 +174,11 @@ def migrate(store: Store) -> None:
 
 
 def head_revision() -> str:
-    """The newest migration: the scripts are named by their revision, `NNNN_what.py`, in order."""
-    return max(path.name.split("_", 1)[0] for path in (MIGRATIONS / "versions").glob("[0-9]*_*.py"))
+    """The newest migration's revision: the scripts are named `NNNN_what.py`, in order, and each
+    names its revision (`revision = "0003"`, or a word such as `"telegram"`)."""
+    newest = max((MIGRATIONS / "versions").glob("[0-9]*_*.py"), key=lambda path: path.name.split("_", 1)[0])
+    named = re.search(r'^revision = "([^"]+)"', newest.read_text(encoding="utf-8"), re.MULTILINE)
+    return named.group(1) if named else newest.name.split("_", 1)[0]
 
 
 def _current(store: Store) -> str | None:
