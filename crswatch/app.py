@@ -51,6 +51,7 @@ class App:
         refuse_new_file(self.database, self.config.store_url, self.new_store)
         store = Store(self.config.store_url)
         upgrade(self.database, store, self.new_store)  # an earlier release's files, moved in once
+        configure_telegram(self.config, store)
         return store
 
     @cached_property
@@ -98,3 +99,16 @@ def remember_config(config: Config) -> None:
     for url in (config.source, *config.alerts.operator, config.web.email_channel, config.web.sms_channel):
         if url:
             remember_url(url)
+    if config.telegram.token:
+        from notifier.mask import remember
+
+        remember(config.telegram.token)  # Bot API URLs carry it in their path (the HTTP library logs them)
+
+
+def configure_telegram(config: Config, store: Any) -> None:
+    """Telegram channels (`telegram://<chat id>`) are sent with the configured bot, and a chat
+    that blocked it deactivates its subscriber in this store."""
+    from notifier import telegram
+
+    settings = config.telegram
+    telegram.configure(telegram.Settings(settings.token, settings.api_url, settings.rate, settings.chat_gap), store)

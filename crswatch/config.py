@@ -94,6 +94,16 @@ class Crs:
 
 
 @dataclass(frozen=True)
+class Telegram:
+    token: str = field(default="", repr=False)  # the bot's token from @BotFather: a secret (env CRSWATCH_TELEGRAM_TOKEN)
+    api_url: str = "https://api.telegram.org"  # the Bot API server (tests point it at a local stand-in)
+    username: str = ""  # the bot's @name without the @, for the web page's deep links (t.me/<username>?start=…)
+    rate: float = 30.0  # messages a second the bot sends at most (Telegram allows about 30)
+    chat_gap: float = 1.0  # seconds between two messages to one chat (Telegram allows about 1 a second)
+    calculator_url: str = "https://ircc.canada.ca/english/immigrate/skilled/crs-tool.asp"  # for "I don't know my score"
+
+
+@dataclass(frozen=True)
 class Config:
     db: Path = field(default_factory=default_db_path)
     store: str = ""  # SQL store URL (sqlite:///… or postgresql+psycopg://…); default: a SQLite file beside db
@@ -104,6 +114,7 @@ class Config:
     subscribers: SubscriberDefaults = field(default_factory=SubscriberDefaults)
     web: Web = field(default_factory=Web)
     crs: Crs = field(default_factory=Crs)
+    telegram: Telegram = field(default_factory=Telegram)
     # [streams]: draw names the operator taught crswatch (name → code) and new codes (code → label)
     stream_names: tuple[tuple[str, str], ...] = ()
     stream_labels: tuple[tuple[str, str], ...] = ()
@@ -154,6 +165,7 @@ class Config:
         for key in ("email_channel", "sms_channel"):
             if data["web"][key]:
                 data["web"][key] = mask_url(data["web"][key].replace("{email}", "someone@example.com").replace("{phone}", "15550000000"))
+        data["telegram"]["token"] = HIDDEN_TOKEN if self.telegram.token else ""
         return data
 
 
@@ -170,7 +182,9 @@ def crs_rules(config: Config) -> tuple[Any, ...]:
         raise ConfigError(str(exc)) from None
 
 
-_SECTIONS = {"fetch": Fetch, "alerts": Alerts, "schedule": Schedule, "subscribers": SubscriberDefaults, "web": Web, "crs": Crs}
+HIDDEN_TOKEN = "****"  # the bot token is never shown, whole or in part
+_SECTIONS = {"fetch": Fetch, "alerts": Alerts, "schedule": Schedule, "subscribers": SubscriberDefaults, "web": Web, "crs": Crs,
+             "telegram": Telegram}
 
 
 def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Config:
@@ -294,6 +308,10 @@ def _apply_env(config: Config) -> Config:
         web = replace(web, email_channel=env["CRSWATCH_WEB_EMAIL_CHANNEL"])
     if env.get("CRSWATCH_WEB_SMS_CHANNEL"):
         web = replace(web, sms_channel=env["CRSWATCH_WEB_SMS_CHANNEL"])
+    if env.get("CRSWATCH_TELEGRAM_TOKEN"):
+        config = replace(config, telegram=replace(config.telegram, token=env["CRSWATCH_TELEGRAM_TOKEN"]))
+    if env.get("CRSWATCH_TELEGRAM_USERNAME"):
+        config = replace(config, telegram=replace(config.telegram, username=env["CRSWATCH_TELEGRAM_USERNAME"].lstrip("@")))
     return replace(config, alerts=alerts, web=web)
 
 

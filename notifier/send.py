@@ -199,7 +199,11 @@ def _dispatch_routes(routes: dict[str, list[Outgoing]], concurrency: int, on_res
     plugins = partial(_send_plugins, before_send=before_send)
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="send") as pool:
         for route, batch in routes.items():
-            if not route.startswith("mail:"):
+            if route == "telegram:":  # one pacer for every chat of the bot (notifier.telegram)
+                from .telegram import send_all
+
+                pool.submit(_guard, partial(send_all, before_send=before_send), batch, on_result)
+            elif not route.startswith("mail:"):
                 pool.submit(_guard, plugins, batch, on_result)
         for route, batch in routes.items():
             if route.startswith("mail:"):
@@ -310,6 +314,8 @@ def _route(url: str) -> str:
     """Which messages may travel together: e-mails through the same server and login (the URL
     without its recipients), everything else one channel URL at a time."""
     scheme, _, rest = url.partition("://")
+    if scheme.lower() == "telegram":
+        return "telegram:"
     if scheme.lower() not in ("mailto", "mailtos"):
         return "url:" + url
     authority, _, query = rest.partition("?")

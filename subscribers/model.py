@@ -13,6 +13,7 @@ from draws.record import from_iso, iso, stamp
 DEFAULT_WITHIN = 10  # points below the cut-off that still deserve a "close" alert
 DEFAULT_STREAMS = ("cec", "fsw", "fst")
 ACTIVE, PAUSED = "active", "paused"
+BLOCKED = "blocked"  # a Telegram chat that blocked the bot: nothing is sent until it resumes
 #: The languages alerts, confirmations and pages are written in (gettext catalogues for each but English).
 LANGUAGES = ("en", "fr")
 

@@ -47,3 +47,17 @@ pending = Table(
     Index("pending_expires", "expires"),
 )  # fmt: skip
 
+
+#: Sign-ups made on the web page for Telegram, waiting for the chat that presses START on their
+#: deep link (`subscribers.deeplink`): the token's SHA-256, never the token; single use, expiring.
+telegram_links = Table(
+    "telegram_links", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("score", Integer, nullable=False),
+    Column("within", Integer),
+    Column("streams", Text, nullable=False),
+    Column("profile_created", String(40)),
+    Column("language", String(8), nullable=False, server_default="en"),
+    Column("expires", String(40), nullable=False),
+    Column("used", String(40)),
+)  # fmt: skip

@@ -11,7 +11,7 @@ import pytest
 from helpers import ROOT
 
 STAGES = ("scraper", "subscribers", "notifier")  # in the order data flows
-OURS = ("draws", *STAGES, "history", "store", "web", "crswatch")
+OURS = ("draws", *STAGES, "history", "store", "web", "bot", "crswatch")
 #: package → the packages of ours it may import (itself aside)
 ALLOWED = {
     "draws": set(),  # the domain core: every package may use it, it uses none of ours
@@ -21,7 +21,8 @@ ALLOWED = {
     "history": {"draws"},
     "store": set(),
     "web": {"draws", *STAGES, "history", "store", "crswatch"},
-    "crswatch": {"draws", *STAGES, "history", "store", "web"},
+    "bot": {"draws", *STAGES, "history", "store", "crswatch"},
+    "crswatch": {"draws", *STAGES, "history", "store", "web", "bot"},
 }
 
 

@@ -80,6 +80,8 @@ def test_compose_parses_and_names_existing_commands() -> None:
     assert upgrade["command"][1:] == ["db", "upgrade"] and upgrade["volumes"] == service["volumes"]
     for started in (service, web):
         assert started["depends_on"]["db-upgrade"] == {"condition": "service_completed_successfully"}
+    bot = compose["services"]["bot"]
+    assert _crswatch_command(bot["command"]) == "bot" and bot["volumes"] == service["volumes"] and "CRSWATCH_TELEGRAM_TOKEN" in bot["environment"]
 
 
 def test_crontab_lines_run_existing_commands() -> None:

@@ -25,7 +25,7 @@ from draws.streams import SHORT, SHORT_FR, STREAMS, STREAMS_FR
 from servers import SMTPSink, body_text
 from subscribers.model import Subscriber
 
-CATALOGUES = [("notifier", "locale"), ("web", "translations")]
+CATALOGUES = [("notifier", "locale"), ("web", "translations"), ("bot", "locale")]
 FIELD = re.compile(r"\{(\w*)\}|%\((\w+)\)s")
 
 

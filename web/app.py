@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import Blueprint, Flask, Response, abort, g, render_template, request
+from markupsafe import Markup
 from flask_babel import Babel, force_locale, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -36,13 +37,14 @@ from crswatch.metrics import StoreCollector, registry_for
 from crswatch.status import WEB_SIGN_UPS
 from notifier.message import confirmation_message
 from notifier.outbox import confirmation, queue
+from notifier import telegram
 from notifier.send import check_url
 from draws.streams import label
 from store import kv, limits
 from store.errors import StoreError
 from store.kv import secret
 from subscribers import links as link_tokens
-from subscribers import manage, optin
+from subscribers import deeplink, manage, optin
 from subscribers import store as subscribers
 from subscribers.links import language_query
 from subscribers.model import LANGUAGES, Subscriber
@@ -139,7 +141,7 @@ def page(template: str, status: int = 200, **context: Any) -> Page:
     here, lang = site(), current_language()
     return render_template(
         template, choices=here.choices(lang), names=here.names(lang), sms=bool(here.config.web.sms_channel), language=lang,
-        rounds_url=ROUNDS_URL[lang], **context,
+        rounds_url=ROUNDS_URL[lang], telegram=bool(here.config.telegram.username), **context,
     ), status  # fmt: skip
 
 
@@ -220,13 +222,16 @@ def subscribe() -> Page:
     values: dict[str, Any] = {key: request.form.get(key, "").strip()[:200] for key in ("email", "phone", "score", "within", "profile_created", "language")}
     values["language"] = values["language"] if values["language"] in LANGUAGES else current_language()
     values["streams"] = request.form.getlist("streams")[:20]
-    wanted, problems = destinations(values, web.email_channel, web.sms_channel)
+    values["telegram"] = bool(here.config.telegram.username) and request.form.get("telegram") == "on"
+    wanted, problems = destinations(values, web.email_channel, web.sms_channel, values["telegram"])
     sign_ups = []
+    if values["telegram"]:  # the chat is not known yet: the sign-up waits for the one that presses START
+        wanted.append(("telegram", "", telegram.channel(0)))
     for kind, address, url in wanted:
         try:
             sign_ups.append((kind, address, optin.validate_sign_up(
                 channel=url, score=values["score"], within=values["within"], streams=values["streams"],
-                profile_created=values["profile_created"], check=check_url, choices=here.defaults.choices, language=values["language"],
+                profile_created=values["profile_created"], check=telegram.checker(check_url), choices=here.defaults.choices, language=values["language"],
             )))  # fmt: skip
         except Invalid as exc:
             problems += [p for p in exc.problems if p not in problems]
@@ -235,7 +240,12 @@ def subscribe() -> Page:
     if not allowed(here.per_client, "client", client):  # only a valid sign-up uses up the client's allowance
         return too_many_sign_ups()
     ttl = timedelta(hours=web.confirm_hours)
+    link = ""
     for kind, address, sign_up in sign_ups:
+        if kind == "telegram":
+            with here.store.write() as conn:
+                link = f"https://t.me/{here.config.telegram.username}?start={deeplink.start(conn, sign_up, ttl=ttl)}"
+            continue
         digest = hashlib.sha256(address.lower().encode()).hexdigest()
         if not allowed(here.per_destination, "destination", digest):
             log.info("confirmation to a %s not sent: its limit (%s) is reached", kind, web.destination_limit)
@@ -248,9 +258,18 @@ def subscribe() -> Page:
             queue(conn, [confirmation(sign_up.channel, check_url(sign_up.channel), token, title, bodies)])
     if here.sender is not None:
         here.sender.wake.set()
-    sent = {kind for kind, _address, _sign_up in sign_ups}
+    sent = {kind for kind, _address, _sign_up in sign_ups} - {"telegram"}
+    if link:
+        return page("telegram.html", link=link, qr=qr_code(link), sent=bool(sent), hours=web.confirm_hours)
     kinds = _("e-mail and phone") if len(sent) == 2 else _("e-mail") if "e-mail" in sent else _("phone") if sent else ""
     return page("sent.html", kinds=kinds, hours=web.confirm_hours)
+
+
+def qr_code(link: str) -> Markup:
+    """The deep link as an inline SVG QR code (segno), to scan with the phone that has Telegram."""
+    import segno
+
+    return Markup(segno.make(link, error="m").svg_inline(scale=4, title="QR"))
 
 
 def sign_up_gone(state: str | None) -> Page:

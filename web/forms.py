@@ -13,11 +13,12 @@ EMAIL = re.compile(r"^[^@\s<>\"'(),;:\\\[\]]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z
 PHONE = re.compile(r"^\+?[1-9][0-9]{7,14}$")
 
 
-def destinations(values: dict[str, Any], email_template: str, sms_template: str) -> tuple[list[tuple[str, str, str]], list[str]]:
-    """[(kind, address, apprise URL)] from the form's e-mail and phone, and the problems found."""
+def destinations(values: dict[str, Any], email_template: str, sms_template: str, telegram: bool = False) -> tuple[list[tuple[str, str, str]], list[str]]:
+    """[(kind, address, apprise URL)] from the form's e-mail and phone, and the problems found
+    (`telegram`: the Telegram box is ticked, so neither is needed)."""
     destinations, problems = [], []
     email, phone = values["email"], re.sub(r"[\s().-]", "", values["phone"])
-    if not email and not phone:
+    if not email and not phone and not telegram:
         problems.append(_("give an e-mail address or a phone number") if sms_template else _("give an e-mail address"))
     if email:
         if EMAIL.match(email) and len(email) <= 254:

@@ -1,0 +1,115 @@
+"""Alerts to Telegram subscribers go through the outbox like every other channel, sent by the real
+`crswatch check` to the local Bot API stand-in: #392 once, a blocked chat deactivated (never
+retried, never dead), a 429 waited out; and the pacer's own arithmetic with an injected clock."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from helpers import cli, outbox, snapshot, store_of
+from notifier import telegram
+from subscribers import manage
+from subscribers.manage import Defaults
+from telegram_api import TOKEN, TelegramAPI
+
+DAY1, DAY2 = snapshot("2026-01-20"), snapshot("2026-01-21")  # #392 (CEC, cut-off 509) appears on day 2
+
+
+@pytest.fixture
+def api() -> Iterator[TelegramAPI]:
+    server = TelegramAPI()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def tg_env(env: dict[str, str], api: TelegramAPI) -> dict[str, str]:
+    with open(env["CRSWATCH_CONFIG"], "a") as config:
+        config.write(f'\n[telegram]\napi_url = "{api.url}"\n')
+    cli("check", env={**env, "CRSWATCH_SOURCE": DAY1.as_uri()}, check=True)  # the history before #392
+    return {**env, "CRSWATCH_TELEGRAM_TOKEN": TOKEN}
+
+
+def subscribe(env: dict[str, str], chat: int, score: int = 510) -> str:
+    """A Telegram subscriber as the bot makes one (the channel names the chat, never the token)."""
+    store = store_of(env)
+    try:
+        with store.write() as conn:
+            subscriber, _ = manage.subscribe(conn, score=score, channels=[telegram.channel(chat)], check=telegram.check,
+                                             defaults=Defaults(10, ("cec",)))  # fmt: skip
+        return subscriber.id
+    finally:
+        store.dispose()
+
+
+def check_392(env: dict[str, str]) -> str:
+    result = cli("check", env={**env, "CRSWATCH_SOURCE": DAY2.as_uri()}, check=True)
+    return result.stdout
+
+
+def test_an_alert_for_392_reaches_a_telegram_subscriber_once(tg_env: dict[str, str], api: TelegramAPI) -> None:
+    subscribe(tg_env, 7001)
+    check_392(tg_env)
+    (sent,) = api.sent()
+    assert sent.params["chat_id"] == 7001 and sent.params["text"].startswith("Invited: #392 CEC, cut-off 509")
+    assert "Your score: 510" in sent.params["text"]
+    check_392(tg_env)  # again: nothing new
+    assert len(api.sent()) == 1
+    (delivery,) = outbox(tg_env)
+    assert delivery["status"] == "sent" and delivery["channel"] == "telegram://7001"
+
+
+def test_a_chat_that_blocked_the_bot_deactivates_its_subscriber(tg_env: dict[str, str], api: TelegramAPI) -> None:
+    blocked, fine = subscribe(tg_env, 7002), subscribe(tg_env, 7003)
+    api.blocked.add(7002)
+    assert "0 failed" in check_392(tg_env)
+    listed = {s["id"]: s for s in json.loads(cli("subscribers", "--format", "json", env=tg_env, check=True).stdout)}
+    assert listed[blocked]["status"] == "blocked" and listed[fine]["status"] == "active"  # visible in `subscribers`
+    by_chat = {d["channel"]: d for d in outbox(tg_env)}
+    assert by_chat["telegram://7002"]["status"] == "cancelled" and "blocked the bot" in by_chat["telegram://7002"]["last_error"]
+    assert by_chat["telegram://7003"]["status"] == "sent"
+    tries = len([c for c in api.calls if c.params.get("chat_id") == 7002])
+    cli("check", env={**tg_env, "CRSWATCH_SOURCE": DAY2.as_uri(), "CRSWATCH_RETRY_BASE": "0"}, check=True)
+    assert len([c for c in api.calls if c.params.get("chat_id") == 7002]) == tries  # never retried, never dead
+
+
+def test_a_429_is_waited_out_for_its_retry_after(tg_env: dict[str, str], api: TelegramAPI) -> None:
+    subscribe(tg_env, 7004)
+    api.throttle = [1]  # the first sendMessage: 429, retry after 1 s
+    check_392(tg_env)
+    (refused,) = api.sent("429")
+    (sent,) = api.sent()
+    assert sent.at - refused.at >= 1.0  # retried only after retry_after
+    assert outbox(tg_env)[0]["status"] == "sent"
+
+
+def test_a_telegram_alert_without_a_configured_bot_waits_in_the_outbox(tg_env: dict[str, str], api: TelegramAPI) -> None:
+    subscribe(tg_env, 7005)
+    check_392({k: v for k, v in tg_env.items() if k != "CRSWATCH_TELEGRAM_TOKEN"})
+    (delivery,) = outbox(tg_env)
+    assert delivery["status"] == "failed" and "no Telegram bot is configured" in delivery["last_error"]
+    assert api.sent() == []
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_pacer_keeps_the_bot_and_each_chat_within_their_rates() -> None:
+    clock = Clock()
+    pacer = telegram.Pacer(rate=30, chat_gap=1.0, clock=clock)
+    gap = telegram.MARGIN / 30
+    starts = [pacer.take(str(chat)) for chat in range(60)]
+    assert starts[0] == 100.0 and starts[30] == pytest.approx(100 + 30 * gap) and starts[-1] == pytest.approx(100 + 59 * gap)
+    assert all(later - earlier >= 1.0 for earlier, later in zip(starts, starts[30:], strict=False))  # never 31 in one second
+    assert pacer.take("0") == pytest.approx(100 + 60 * gap)  # chat 0 again: a second after its last, and after the others
+    assert pacer.take("0") == pytest.approx(101 + 60 * gap)  # the same chat twice: a second apart
+    pacer.hold(5)  # a 429 with retry_after 5
+    assert pacer.take("new") == pytest.approx(105.0)
