@@ -153,7 +153,8 @@ def merge_draws(
         (changes.returned if earlier else changes.changed).append((draw, dict(old)))
         if not log.has(draw.number, content(old.get("raw"))):
             replaced.append((draw.number, dict(old)))
-    unlisted = [doc for number, doc in stored.items() if number not in {d.number for d in listed}]
+    numbers = {draw.number for draw in listed}
+    unlisted = [doc for number, doc in stored.items() if number not in numbers]
     new = _renumbered(candidates, unlisted, changes)
     if docs:
         new = _hold_new(new, docs, set(accept_new), rules, changes)
