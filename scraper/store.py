@@ -237,9 +237,9 @@ def _hold_new(new: list[Draw], docs: Sequence[dict[str, Any]], accept: set[str],
 
     Only draws dated on or before the newest stored one count as a mass change: draws after it
     are what a check finds after days of downtime, while a renumbered feed makes the past new."""
-    if ACCEPT_ALL in accept:
-        return new
     accepted = {normal_number(number) for number in accept}
+    if ACCEPT_ALL in accepted:  # "all", "ALL"
+        return new
     newest = max(date.fromisoformat(doc["date"]) for doc in docs)
     past = sorted((d for d in new if d.number not in accepted and d.date <= newest), key=draw_order)
     if len(past) > rules.max_new:
