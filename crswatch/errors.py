@@ -11,7 +11,7 @@ DATABASE = 5  # the database file is corrupt, unreadable or unwritable
 BUSY = 6  # another crswatch cycle holds the lock
 UNHEALTHY = 7  # `status`: no successful check for too long, or dead deliveries
 DELIVERY_FAILED = 8  # `test-alert`: at least one channel did not accept the message
-HELD = 9  # `check`: the feed was stored, but some rounds are held (unreadable or implausible)
+HELD = 9  # `check`: the feed was stored, but some rounds are held (unreadable, too long, implausible, an edit to look at, a renumbering)
 INTERRUPTED = 130  # Ctrl-C (SIGINT): stopped cleanly; the next check finishes the work (128 + the signal's number)
 TERMINATED = 143  # SIGTERM: the same
 
@@ -25,7 +25,7 @@ EXIT_CODES = {
     BUSY: "another crswatch cycle is running",
     UNHEALTHY: "status: unhealthy",
     DELIVERY_FAILED: "test-alert: a channel did not accept the message",
-    HELD: "check: some rounds are held (unreadable or implausible); the rest was stored",
+    HELD: "check: some rounds are held (unreadable, too long, implausible, listed twice, an edit to look at, or a possible renumbering); the rest was stored",
     INTERRUPTED: "interrupted by Ctrl-C (SIGINT)",
     TERMINATED: "stopped by SIGTERM",
 }

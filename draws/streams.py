@@ -36,6 +36,9 @@ STREAMS: dict[str, str] = {
     "transport": "Transport occupations category",
     "agriculture": "Agriculture and agri-food occupations category",
     "education": "Education occupations category",
+    "physicians": "Physicians with Canadian work experience category",
+    "managers": "Senior managers with Canadian work experience category",
+    "military": "Skilled military recruits category",
     "other": "A draw name crswatch does not know yet",
 }
 
@@ -53,6 +56,9 @@ STREAMS_FR: dict[str, str] = {
     "transport": "Catégorie des professions du transport",
     "agriculture": "Catégorie des professions de l'agriculture et de l'agroalimentaire",
     "education": "Catégorie des professions de l'éducation",
+    "physicians": "Catégorie des médecins ayant une expérience de travail au Canada",
+    "managers": "Catégorie des cadres supérieurs ayant une expérience de travail au Canada",
+    "military": "Catégorie des recrues militaires qualifiées",
     "other": "Un nom de ronde que crswatch ne connaît pas encore",
 }
 
@@ -60,12 +66,14 @@ STREAMS_FR: dict[str, str] = {
 SHORT: dict[str, str] = {
     "general": "all programs", "cec": "CEC", "fsw": "FSW", "fst": "FST", "pnp": "PNP", "french": "French",
     "healthcare": "Healthcare", "stem": "STEM", "trades": "Trades", "transport": "Transport",
-    "agriculture": "Agriculture", "education": "Education",
+    "agriculture": "Agriculture", "education": "Education", "physicians": "Physicians", "managers": "Senior managers",
+    "military": "Military recruits",
 }  # fmt: skip
 SHORT_FR: dict[str, str] = {
     "general": "tous les programmes", "cec": "CEC", "fsw": "PTQF", "fst": "PTMSF", "pnp": "PCP", "french": "Français",
     "healthcare": "Santé", "stem": "STGM", "trades": "Métiers", "transport": "Transport",
-    "agriculture": "Agriculture", "education": "Éducation",
+    "agriculture": "Agriculture", "education": "Éducation", "physicians": "Médecins", "managers": "Cadres supérieurs",
+    "military": "Recrues militaires",
 }  # fmt: skip
 
 #: Streams a subscriber may choose among the built-in ones (general draws are open to everyone).
@@ -89,6 +97,11 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "transport": ("transport occupations",),
     "agriculture": ("agriculture and agri-food occupations",),
     "education": ("education occupations",),
+    # The categories IRCC added for 2026, in its English and French wordings (a French feed, or an
+    # English one that borrows the French name, maps the same).
+    "physicians": ("physicians with canadian work experience", "médecins ayant une expérience de travail au canada"),
+    "managers": ("senior managers with canadian work experience", "cadres supérieurs ayant une expérience de travail au canada"),
+    "military": ("skilled military recruits", "recrues militaires qualifiées"),
 }
 
 #: A code an operator may give a new stream: lower case letters, digits, "-" and "_".

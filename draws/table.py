@@ -137,7 +137,8 @@ def merge_draws(
         (changes.returned if earlier else changes.changed).append((draw, dict(old)))
         if not log.has(draw.number, content(old.get("raw"))):
             replaced.append((draw.number, dict(old)))
-    unlisted = [doc for number, doc in stored.items() if number not in {d.number for d in listed}]
+    numbers = {draw.number for draw in listed}
+    unlisted = [doc for number, doc in stored.items() if number not in numbers]
     new = _renumbered(candidates, unlisted, changes)
     if docs:
         new = _hold_new(new, docs, set(accept_new), rules, changes)
@@ -220,9 +221,9 @@ def _hold_new(new: list[Draw], docs: Sequence[dict[str, Any]], accept: set[str],
 
     Only draws dated on or before the newest stored one count as a mass change: draws after it
     are what a check finds after days of downtime, while a renumbered feed makes the past new."""
-    if ACCEPT_ALL in accept:
-        return new
     accepted = {normal_number(number) for number in accept}
+    if ACCEPT_ALL in accepted:  # "all", "ALL"
+        return new
     newest = max(date.fromisoformat(doc["date"]) for doc in docs)
     past = sorted((d for d in new if d.number not in accepted and d.date <= newest), key=draw_order)
     if len(past) > rules.max_new:

@@ -175,7 +175,7 @@ def test_operator_hears_of_failures_rejections_and_unknown_streams_once_per_inci
     for _ in range(2):
         assert cli("check", "--source", feed.url, env=env).returncode == 4
     document = json.loads(FEED_DAY2.read_bytes())
-    document["rounds"][0]["drawName"] = "Physicians with Canadian work experience (Version 1)"
+    document["rounds"][0]["drawName"] = "Pharmacists with Canadian work experience (Version 1)"
     feed.serve(json.dumps(document).encode())
     cli("check", "--source", feed.url, env=env, check=True)
     titles = [p["title"] for p in webhook.posts]

@@ -10,7 +10,7 @@ from helpers import FeedServer, cli, snapshot, table
 from servers import SMTPSink, WebhookReceiver, body_text
 
 FEED_DAY1, FEED_DAY2 = snapshot("2026-01-20"), snapshot("2026-01-21")
-PHYSICIANS = "Physicians with Canadian work experience (Version 1)"
+PHARMACISTS = "Pharmacists with Canadian work experience (Version 1)"
 
 
 def _day2(**fields: str) -> bytes:
@@ -34,19 +34,19 @@ def test_unknown_category_is_taught_then_each_eligible_subscriber_gets_one_late_
     env = {**env, "CRSWATCH_OPERATOR": webhook.url("operator")}
     _start(feed, env, smtp, ("doc", "--score", "520", "--stream", "cec"), ("cec", "--score", "520", "--stream", "cec"),
            ("low", "--score", "300", "--stream", "cec"), ("other", "--score", "520", "--stream", "other"))  # fmt: skip
-    feed.serve(_day2(drawName=PHYSICIANS))
+    feed.serve(_day2(drawName=PHARMACISTS))
     first = cli("check", "--source", feed.url, env=env, check=True)
     assert "alerts: 1 sent" in first.stdout  # only the subscriber of 'other' hears of it now
     assert [len(smtp.to(f"{n}@example.com")) for n in ("doc", "cec", "low", "other")] == [0, 0, 0, 1]
     (notice,) = [p for p in webhook.posts if "unknown program" in p["title"]]
-    assert f'"{PHYSICIANS}" = "healthcare"' in notice["message"] and "[streams]" in notice["message"]
+    assert f'"{PHARMACISTS}" = "healthcare"' in notice["message"] and "[streams]" in notice["message"]
     assert '{ code = "newcode", label = "What it is" }' in notice["message"]
     waiting = json.loads(cli("streams", "--format", "json", env=env, check=True).stdout)
     other = next(row for row in waiting if row["code"] == "other")
-    assert other["names"] == [{"name": PHYSICIANS, "draws": 1, "last": "2026-01-21", "numbers": ["392"]}]
+    assert other["names"] == [{"name": PHARMACISTS, "draws": 1, "last": "2026-01-21", "numbers": ["392"]}]
 
     config = Path(env["CRSWATCH_CONFIG"])
-    config.write_text(config.read_text() + '\n[streams]\n"Physicians with Canadian work experience" = "cec"\n')
+    config.write_text(config.read_text() + '\n[streams]\n"Pharmacists with Canadian work experience" = "cec"\n')
     second = cli("check", "--source", feed.url, env=env, check=True)  # the feed itself is unchanged
     assert "feed unchanged" in second.stdout and "1 draw recognised" in second.stdout and "alerts: 2 sent" in second.stdout
     smtp.wait_for(3)
@@ -65,12 +65,12 @@ def test_unknown_category_is_taught_then_each_eligible_subscriber_gets_one_late_
 
 def test_a_new_category_from_the_config_is_choosable(env: dict, smtp: SMTPSink) -> None:
     config = Path(env["CRSWATCH_CONFIG"])
-    config.write_text(config.read_text() + '\n[streams]\n"Physicians with Canadian work experience" = { code = "physicians", label = "Physicians" }\n')
-    cli("subscribe", "--score", "500", "--stream", "physicians", "--notify", smtp.url("p@example.com"), env=env, check=True)
+    config.write_text(config.read_text() + '\n[streams]\n"Pharmacists with Canadian work experience" = { code = "pharmacists", label = "Pharmacists" }\n')
+    cli("subscribe", "--score", "500", "--stream", "pharmacists", "--notify", smtp.url("p@example.com"), env=env, check=True)
     streams = json.loads(cli("streams", "--format", "json", env=env, check=True).stdout)
-    assert {"code": "physicians", "label": "Physicians", "draws": 0, "last": None, "names": []} in streams
+    assert {"code": "pharmacists", "label": "Pharmacists", "draws": 0, "last": None, "names": []} in streams
     bad = cli("subscribe", "--score", "500", "--stream", "surgeons", "--notify", smtp.url("q@example.com"), env=env)
-    assert bad.returncode == 2 and "physicians" in bad.stderr
+    assert bad.returncode == 2 and "pharmacists" in bad.stderr
     config.write_text(config.read_text() + '"Dentists" = "dentists"\n')
     broken = cli("streams", env=env)
     assert broken.returncode == 2 and broken.stderr.count("\n") == 1 and "unknown code 'dentists'" in broken.stderr

@@ -137,9 +137,10 @@ def test_irregular_timestamps(text: str, draw_day: date | None, expected: str | 
         ("  Canadian  Experience Class ", "cec"),
         # shares words with known streams but is none of them: never guessed
         ("Canadian Experience Class with French", None),
-        ("Physicians with Canadian work experience (Version 1)", None),
+        ("Pharmacists with Canadian work experience (Version 1)", None),
         ("Federal Skilled Trades occupations in healthcare", None),
-        ("Senior managers with Canadian work experience", None),
+        ("Senior managers with Canadian work experience", "managers"),
+        ("Senior managers", None),
     ],
 )
 def test_stream_codes_by_meaning_not_by_word(name: str, stream: str | None) -> None:
@@ -147,10 +148,10 @@ def test_stream_codes_by_meaning_not_by_word(name: str, stream: str | None) -> N
 
 
 def test_unknown_draw_name_is_kept_as_other_with_a_warning() -> None:
-    raw = dict(_rounds(snapshot("2026-01-21"))[0], drawName="Physicians with Canadian work experience (Version 1)")
+    raw = dict(_rounds(snapshot("2026-01-21"))[0], drawName="Pharmacists with Canadian work experience (Version 1)")
     draw = parse_round(raw)
     assert draw.stream == "other"
-    assert draw.program == "Physicians with Canadian work experience (Version 1)"
+    assert draw.program == "Pharmacists with Canadian work experience (Version 1)"
     assert "unknown draw name" in draw.warnings[0]
 
 

@@ -15,7 +15,7 @@ from ..app import App
 from .output import emit, format_option
 
 LIST_COLUMNS = ("id", "name", "status", "score", "within", "streams", "language", "profile_created", "channels", "created_at")
-STREAM_HELP = "A stream you are eligible for (repeatable): cec fsw fst pnp french healthcare stem trades transport agriculture education other."
+STREAM_HELP = "A stream you are eligible for (repeatable): cec fsw fst pnp french healthcare stem trades transport agriculture education physicians managers military other."
 
 
 def public_record(sub: Any, with_token: bool = False) -> dict[str, Any]:
