@@ -56,8 +56,27 @@ def load_checked(url: str) -> tuple[Any | None, str]:
     _install_log_capture()
     with _captured() as lines:
         plugin = load(url)
-    dropped = [line.strip() for line in lines if _DROPPED.search(line)]
+    dropped = _not_addresses(url, plugin) or [line.strip() for line in lines if _DROPPED.search(line)]
     return plugin, mask_text("; ".join(dropped)[:300])
+
+
+def _not_addresses(url: str, plugin: Any) -> list[str]:
+    """The recipients an e-mail URL names (to, cc, bcc, the path) that apprise did not keep: it
+    drops some without a word ("a@example.com,justtext" keeps a@example.com alone)."""
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    if plugin is None or url.partition("://")[0].lower() not in ("mailto", "mailtos"):
+        return []
+    try:
+        parts = urlsplit(url)
+        named = [unquote(p) for p in parts.path.split("/") if p]
+        named += [v for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() in ("to", "cc", "bcc")]
+    except ValueError:
+        return []
+    kept = {address.lower() for _, address in plugin.targets} | {a.lower() for a in plugin.cc} | {a.lower() for a in plugin.bcc}
+    entries = [entry.strip() for value in named for entry in re.split(r"[,;]", value) if entry.strip()]
+    return [f"{entry!r} is not an e-mail address" for entry in entries
+            if not ((found := _PLAIN_ADDRESS.search(entry)) and found.group(0).lower() in kept)]  # fmt: skip
 
 
 def check_url(url: str) -> str:
@@ -72,7 +91,7 @@ def check_url(url: str) -> str:
     if plugin is None:
         raise ValueError(_mail_sender_missing(url, scheme) or f"apprise cannot read this {scheme}:// URL: {why_not(url, scheme)}")
     if dropped:
-        raise ValueError(f"apprise would not send to part of it: {dropped}")
+        raise ValueError(f"it would not reach every recipient: {dropped}")
     if scheme in ("mailto", "mailtos") and not list(plugin.targets):
         raise ValueError("it names no recipient")
     from .mask import scrub
@@ -356,7 +375,7 @@ def _prepare_mail(item: Outgoing, accounts: _Accounts) -> tuple[Any, Any, Any]:
         if account is None:
             return plugin, None, None
         recipients, data = _mail(plugin, item, targets)
-        dropped = f"apprise cannot send to part of this channel: {dropped}" if dropped else ""
+        dropped = f"this channel does not reach every recipient: {dropped}" if dropped else ""
         return plugin, account, Mail(item.key, plugin.from_addr[1], recipients, data, dropped)
     except Exception:  # noqa: BLE001 - the plugin path reports the error for this item
         return None, None, None
@@ -408,7 +427,7 @@ def _send_plugins(items: list[Outgoing], on_result: OnResult, before_send: Calla
             continue
         _remember_hidden(item.url, plugin)  # for the log filter, at any verbosity
         if dropped:
-            on_result(item.key, Result(item.url, False, f"apprise cannot send to part of this channel: {dropped}"))
+            on_result(item.key, Result(item.url, False, f"this channel does not reach every recipient: {dropped}"))
             continue
         fmt = body_format(plugin)
         _pace(plugin)
