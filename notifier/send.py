@@ -120,7 +120,7 @@ def _mail_sender_missing(url: str, scheme: str) -> str:
     except ValueError:
         return ""
     if not sender:
-        if parts.username and "." in (parts.hostname or ""):
+        if not parts.hostname or (parts.username and "." in parts.hostname):
             return ""  # apprise makes the sender from the login and the host: something else is wrong
         return f"from= is missing: name the sender's address, e.g. {scheme}://HOST:PORT?from=alerts@example.org&to=you@example.com"
     if not _PLAIN_ADDRESS.fullmatch(sender[-1].rpartition("<")[2].rstrip(">").strip()):
