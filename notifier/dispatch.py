@@ -116,7 +116,9 @@ class Results:
       depend on a rate nobody knows in advance, and re-checking the claim before each message
       costs a round trip per message).  A message only leaves while the claim is known to hold
       for at least a third of the lease more, so a late renewal pauses sending instead of
-      letting another host claim rows this one is still sending.
+      letting another host claim rows this one is still sending.  Should a renewal come so late
+      that another sender took some rows over (a process stalled past its lease), this chunk
+      stops: the rows it still holds lapse and are sent by whoever claims them next.
     One thread writes, a group of results per transaction; the senders only wait when the bound
     is reached or the store is failing."""
 
@@ -126,11 +128,12 @@ class Results:
         self.gate = threading.BoundedSemaphore(max(1, bound))
         self.queue: queue.Queue[tuple[Delivery, Result, datetime] | None] = queue.Queue()
         self.error: BaseException | None = None
-        self.chunk = list(chunk)
+        self.chunk = set(chunk)  # rows of the chunk not recorded yet
         self.renew_every = policy.lease / 3
         # monotonic time until which a message may start: the claim holds a third of the lease longer
         self.fresh_until = (time.monotonic() if claimed_at is None else claimed_at) + policy.lease - self.renew_every
-        self.writable, self.halted = True, False
+        self.writable, self.halted = True, False  # halted: nothing more leaves (results are still written)
+        self.gave_up = False  # the store failed for longer than policy.store_retry: nothing more is written either
         self.state = threading.Condition()
         self.thread = threading.Thread(target=self._run, name="results", daemon=True)
 
@@ -163,7 +166,7 @@ class Results:
         done = False
         while not done:
             batch: list[tuple[Delivery, Result, datetime]] = []
-            wait = None if self.halted or not self.chunk else max(0.0, next_renewal - time.monotonic())
+            wait = None if self.halted or self.gave_up or not self.chunk else max(0.0, next_renewal - time.monotonic())
             try:
                 item = self.queue.get(timeout=wait)
             except queue.Empty:
@@ -173,9 +176,9 @@ class Results:
                     return
                 batch.append(item)
                 done = self._drain(batch)
-            renew = bool(self.chunk) and time.monotonic() >= next_renewal
+            renew = bool(self.chunk) and not self.halted and time.monotonic() >= next_renewal
             started = time.monotonic()
-            if not self.halted and (batch or renew) and self._write(batch, renew) and renew:
+            if not self.gave_up and (batch or renew) and self._write(batch, renew) and renew:
                 next_renewal = started + self.renew_every
                 with self.state:
                     self.fresh_until = started + self.policy.lease - self.renew_every
@@ -200,17 +203,19 @@ class Results:
         pause = 0.05
         while True:
             try:
-                report = DispatchReport()
+                report, taken = DispatchReport(), False
                 with self.store.write() as conn:
                     if batch:
                         report.sent += record_sent(conn, [d for d, r, _ in batch if r.ok], batch[-1][2], self.owner)
                     for delivery, result, at in batch:
                         if not result.ok:
                             report.count(record(conn, delivery, False, result.error, at, self.policy, self.owner, result.accepted))
-                    if renew:
-                        renew_claims(conn, self.chunk, self.clock(), self.owner, self.policy.lease)
+                    if renew:  # the rows not finished yet: any of them no longer ours was taken over
+                        unfinished = sorted(self.chunk - {d.id for d, _, _ in batch})
+                        taken = renew_claims(conn, unfinished, self.clock(), self.owner, self.policy.lease) < len(unfinished)
             except (StoreError, DBAPIError) as exc:
                 if time.monotonic() + pause > deadline:
+                    self.gave_up = True
                     self._halt(StoreError(f"{exc}; stopped sending: the deliveries not recorded go out with the next check"))
                     return False
                 with self.state:
@@ -220,15 +225,20 @@ class Results:
                 pause = min(pause * 2, 2.0)
                 continue
             except BaseException as exc:  # noqa: BLE001 - a bug: stop sending, report it after the send
+                self.gave_up = True
                 self._halt(exc)
                 return False
             self.report.add(report)
+            self.chunk -= {d.id for d, _, _ in batch}
             with self.state:
                 self.writable = True
                 self.state.notify_all()
+            if taken:
+                log.warning("dispatch: the lease lapsed and another sender took over part of this chunk; it stops here")
+                self._halt(None)
             return True
 
-    def _halt(self, error: BaseException) -> None:
+    def _halt(self, error: BaseException | None) -> None:
         with self.state:
             self.error, self.halted = error, True
             self.state.notify_all()
