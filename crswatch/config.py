@@ -55,6 +55,7 @@ class Alerts:
     public_url: str = ""  # base URL of `crswatch serve`, for links in alerts
     contact: str = ""  # an address recipients can write to (the footer of alerts, and their Reply-To)
     lease: float = Policy.lease  # seconds a sender's claim on deliveries lasts (another host takes over a dead one's after it)
+    store_retry: float = Policy.store_retry  # seconds to keep retrying to record results while the store fails; sending pauses meanwhile
 
 
 @dataclass(frozen=True)

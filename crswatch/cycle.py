@@ -103,7 +103,7 @@ class CycleReport:
 
 
 def policy_of(config: Config) -> Policy:
-    return Policy(config.alerts.retry_base, config.alerts.retry_cap, config.alerts.max_attempts, config.alerts.lease)
+    return Policy(config.alerts.retry_base, config.alerts.retry_cap, config.alerts.max_attempts, config.alerts.lease, config.alerts.store_retry)
 
 
 async def deliver(config: Config, store: Store, kinds: tuple[str, ...] = ()) -> DispatchReport:

@@ -17,9 +17,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from draws.match import Verdict
 from draws.record import Draw
+from store.errors import StoreError
 from store.sql import Store
 from subscribers.links import Links
 from subscribers.store import channel_hash, find_many
@@ -37,7 +39,8 @@ from .outbox import (
     record_sent,
     records,
 )
-from .send import Outgoing, send_many
+from .outbox import renew as renew_claims
+from .send import Outgoing, Result, send_many
 
 Clock = Callable[[], datetime]
 log = logging.getLogger("crswatch.dispatch")
@@ -54,7 +57,7 @@ def dispatch(store: Store, policy: Policy, *, concurrency: int, links: Links | N
     owner = claimant()
     began = clock()  # a failure retried "now" waits for the next dispatch, not this one's next chunk
     while True:
-        started = time.perf_counter()
+        started, claimed_at = time.perf_counter(), time.monotonic()
         with store.write() as conn:
             claimed = claim(conn, clock(), owner, only_kinds=kinds, lease=policy.lease, due_by=began)
             if not claimed:
@@ -62,8 +65,9 @@ def dispatch(store: Store, policy: Policy, *, concurrency: int, links: Links | N
             outgoing, by_key = _prepare(conn, claimed, links, owner, report, contact)
         report.attempted += len(outgoing)
         prepared = time.perf_counter()
-        with Results(store, policy, owner, clock, report, bound=concurrency) as results:
-            send_many(outgoing, concurrency, lambda key, result: results.save(by_key[key], result.ok, result.error), results.gate.acquire)
+        chunk = [d.id for d in by_key.values()]
+        with Results(store, policy, owner, clock, report, bound=concurrency, chunk=chunk, claimed_at=claimed_at) as results:
+            send_many(outgoing, concurrency, lambda key, result: results.save(by_key[key], result), results.admit)
         log.info("dispatch: %d claimed, prepared in %.2f s, sent in %.2f s", len(claimed), prepared - started, time.perf_counter() - prepared)
 
 
@@ -79,7 +83,7 @@ def _prepare(conn: Connection, claimed: list[Delivery], links: Links | None, own
             if not payload.get("url"):
                 report.cancelled += cancel(conn, delivery, "nothing to send", owner)
                 continue
-            outgoing.append(Outgoing(delivery.id, payload["url"], payload["title"], payload["bodies"]))
+            outgoing.append(Outgoing(delivery.id, payload["url"], payload["title"], payload["bodies"], delivered=delivery.accepted))
             by_key[delivery.id] = delivery
             continue
         found = subscribers.get(delivery.subscriber)
@@ -97,22 +101,46 @@ def _prepare(conn: Connection, claimed: list[Delivery], links: Links | None, own
                       from_profile=scored is not None)  # fmt: skip
         title, bodies = render(alert, links, contact)
         unsubscribe = links.for_subscriber(sub.id, sub.language)[1] if links else ""
-        outgoing.append(Outgoing(delivery.id, channel.url, title, bodies, unsubscribe, contact))
+        outgoing.append(Outgoing(delivery.id, channel.url, title, bodies, unsubscribe, contact, delivered=delivery.accepted))
         by_key[delivery.id] = delivery
     return outgoing, by_key
 
 
 class Results:
-    """Stores results as they come.  At most `bound` messages are in flight, counting from the
-    moment one is about to leave until its result is committed (`gate`), so a kill re-sends at
-    most that many.  One thread writes, a group of results per transaction; the senders only wait
-    when the bound is reached."""
+    """Stores results as they come, and keeps the chunk's claim alive while it is sent.
 
-    def __init__(self, store: Store, policy: Policy, owner: str, clock: Clock, report: DispatchReport, bound: int):
+    - At most `bound` messages are in flight, counting from the moment one is about to leave
+      until its result is committed (`admit` takes a permit, the writer gives it back after the
+      commit), so a kill re-sends at most that many.
+    - When a result cannot be written (PostgreSQL restarting, SQLite locked past its busy
+      timeout, a full disk), no further message leaves: `admit` waits while the writer retries
+      the same results for `policy.store_retry` seconds.  If the store comes back, sending goes
+      on; if not, the chunk stops (`admit` says no) and the check fails with the store's error.
+      Either way, unrecorded messages never exceed the bound.
+    - The lease: the chunk's unfinished rows are renewed every third of the lease, in the
+      writer's transaction (renewing beats the alternatives: chunks bounded by lease × rate
+      depend on a rate nobody knows in advance, and re-checking the claim before each message
+      costs a round trip per message).  A message only leaves while the claim is known to hold
+      for at least a third of the lease more, so a late renewal pauses sending instead of
+      letting another host claim rows this one is still sending.  Should a renewal come so late
+      that another sender took some rows over (a process stalled past its lease), this chunk
+      stops: the rows it still holds lapse and are sent by whoever claims them next.
+    One thread writes, a group of results per transaction; the senders only wait when the bound
+    is reached or the store is failing."""
+
+    def __init__(self, store: Store, policy: Policy, owner: str, clock: Clock, report: DispatchReport, bound: int,
+                 chunk: list[str] = (), claimed_at: float | None = None):  # type: ignore[assignment]  # fmt: skip
         self.store, self.policy, self.owner, self.clock, self.report = store, policy, owner, clock, report
         self.gate = threading.BoundedSemaphore(max(1, bound))
-        self.queue: queue.Queue[tuple[Delivery, bool, str, datetime] | None] = queue.Queue()
+        self.queue: queue.Queue[tuple[Delivery, Result, datetime] | None] = queue.Queue()
         self.error: BaseException | None = None
+        self.chunk = set(chunk)  # rows of the chunk not recorded yet
+        self.renew_every = policy.lease / 3
+        # monotonic time until which a message may start: the claim holds a third of the lease longer
+        self.fresh_until = (time.monotonic() if claimed_at is None else claimed_at) + policy.lease - self.renew_every
+        self.writable, self.halted = True, False  # halted: nothing more leaves (results are still written)
+        self.gave_up = False  # the store failed for longer than policy.store_retry: nothing more is written either
+        self.state = threading.Condition()
         self.thread = threading.Thread(target=self._run, name="results", daemon=True)
 
     def __enter__(self) -> Results:
@@ -125,30 +153,98 @@ class Results:
         if self.error is not None and exc[0] is None:
             raise self.error
 
-    def save(self, delivery: Delivery, ok: bool, error: str) -> None:
-        self.queue.put((delivery, ok, error, self.clock()))
+    def admit(self) -> bool:
+        """Before a message leaves: True to send it, False when nothing more may leave."""
+        self.gate.acquire()
+        with self.state:
+            while not self.halted and not (self.writable and time.monotonic() < self.fresh_until):
+                self.state.wait(0.1)
+            if self.halted:
+                self.gate.release()
+                return False
+        return True
+
+    def save(self, delivery: Delivery, result: Result) -> None:
+        self.queue.put((delivery, result, self.clock()))
 
     def _run(self) -> None:
-        while (item := self.queue.get()) is not None:
-            batch = [item]
-            while True:
-                try:
-                    more = self.queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self.queue.put(None)
-                    break
-                batch.append(more)
+        next_renewal = time.monotonic() + self.renew_every
+        done = False
+        while not done:
+            batch: list[tuple[Delivery, Result, datetime]] = []
+            wait = None if self.halted or self.gave_up or not self.chunk else max(0.0, next_renewal - time.monotonic())
             try:
-                if self.error is None:
-                    with self.store.write() as conn:
-                        self.report.sent += record_sent(conn, [d for d, ok, *_ in batch if ok], batch[-1][3], self.owner)
-                        for delivery, ok, error, at in batch:
-                            if not ok:
-                                self.report.count(record(conn, delivery, ok, error, at, self.policy, self.owner))
-            except Exception as exc:  # noqa: BLE001 - reported after the send; the claims lapse
-                self.error = exc
-            finally:
-                for _ in batch:
-                    self.gate.release()
+                item = self.queue.get(timeout=wait)
+            except queue.Empty:
+                pass  # nothing to record: time to renew the claim
+            else:
+                if item is None:
+                    return
+                batch.append(item)
+                done = self._drain(batch)
+            renew = bool(self.chunk) and not self.halted and time.monotonic() >= next_renewal
+            started = time.monotonic()
+            if not self.gave_up and (batch or renew) and self._write(batch, renew) and renew:
+                next_renewal = started + self.renew_every
+                with self.state:
+                    self.fresh_until = started + self.policy.lease - self.renew_every
+                    self.state.notify_all()
+            for _ in batch:
+                self.gate.release()
+
+    def _drain(self, batch: list[tuple[Delivery, Result, datetime]]) -> bool:
+        """Add every result waiting to `batch`; True when the end mark was among them."""
+        while True:
+            try:
+                more = self.queue.get_nowait()
+            except queue.Empty:
+                return False
+            if more is None:
+                return True
+            batch.append(more)
+
+    def _write(self, batch: list[tuple[Delivery, Result, datetime]], renew: bool) -> bool:
+        """Record `batch` (and renew the claim), retrying while the store fails; False once it gave up."""
+        deadline = time.monotonic() + self.policy.store_retry
+        pause = 0.05
+        while True:
+            try:
+                report, taken = DispatchReport(), False
+                with self.store.write() as conn:
+                    if batch:
+                        report.sent += record_sent(conn, [d for d, r, _ in batch if r.ok], batch[-1][2], self.owner)
+                    for delivery, result, at in batch:
+                        if not result.ok:
+                            report.count(record(conn, delivery, False, result.error, at, self.policy, self.owner, result.accepted))
+                    if renew:  # the rows not finished yet: any of them no longer ours was taken over
+                        unfinished = sorted(self.chunk - {d.id for d, _, _ in batch})
+                        taken = renew_claims(conn, unfinished, self.clock(), self.owner, self.policy.lease) < len(unfinished)
+            except (StoreError, DBAPIError) as exc:
+                if time.monotonic() + pause > deadline:
+                    self.gave_up = True
+                    self._halt(StoreError(f"{exc}; stopped sending: the deliveries not recorded go out with the next check"))
+                    return False
+                with self.state:
+                    self.writable = False  # nothing more leaves until this batch is stored
+                log.warning("dispatch: cannot record %d results, retrying: %s", len(batch), exc)
+                time.sleep(pause)
+                pause = min(pause * 2, 2.0)
+                continue
+            except BaseException as exc:  # noqa: BLE001 - a bug: stop sending, report it after the send
+                self.gave_up = True
+                self._halt(exc)
+                return False
+            self.report.add(report)
+            self.chunk -= {d.id for d, _, _ in batch}
+            with self.state:
+                self.writable = True
+                self.state.notify_all()
+            if taken:
+                log.warning("dispatch: the lease lapsed and another sender took over part of this chunk; it stops here")
+                self._halt(None)
+            return True
+
+    def _halt(self, error: BaseException | None) -> None:
+        with self.state:
+            self.error, self.halted = error, True
+            self.state.notify_all()

@@ -82,7 +82,7 @@ def _apprise_private(url: str) -> str | None:
     if plugin is None:
         return None
     private = short(plugin.url(privacy=True))
-    remember_difference(url, private)
+    remember_difference(url, scrub(private))  # what is shown is scrubbed too: a webhook's path is hidden
     return private
 
 

@@ -11,8 +11,10 @@ The delivery id is the primary key, so planning the same alert twice (a rerun, a
 queues it once.  A sender *claims* due deliveries (`SELECT … FOR UPDATE SKIP LOCKED` on
 PostgreSQL; SQLite's write transaction is exclusive anyway) for a lease, so two hosts never send
 the same one; a killed sender's claims return when the lease ends, or at once on its own host
-(its process is gone).  Each result is committed before that worker sends its next message, so a
-kill at any instant re-sends at most the messages in flight.  The outbox stores no channel URL:
+(its process is gone).  A live sender renews the lease of the rows it has not finished while it
+sends (`renew`), so a slow route never lets a claim lapse under a message.  Each result is
+committed before that worker sends its next message, so a kill at any instant re-sends at most
+the messages in flight.  The outbox stores no channel URL:
 the delivery names the channel by a hash and the URL is read from the subscriber at send time
 (a confirmation, rendered in advance, carries its message until it is sent).
 """
@@ -60,7 +62,13 @@ class Delivery:
     last_error: str = ""
     sent_at: str | None = None
     previous: dict[str, Any] | None = field(default=None)  # the draw as first announced (corrections), first seen (late)
-    payload: dict[str, Any] | None = field(default=None, repr=False)  # a message rendered in advance (confirmations)
+    # a message rendered in advance (confirmations); "accepted": keys of the recipients of a
+    # multi-recipient e-mail that already accepted it (a retry goes to the others only)
+    payload: dict[str, Any] | None = field(default=None, repr=False)
+
+    @property
+    def accepted(self) -> frozenset[str]:
+        return frozenset((self.payload or {}).get("accepted", ()))
 
     def to_doc(self) -> dict[str, Any]:
         return asdict(self)
@@ -207,9 +215,11 @@ class Outcome:
     delivery: Delivery
 
 
-def record(conn: Connection, delivery: Delivery, ok: bool, error: str, at: datetime, policy: Policy, owner: str) -> Outcome | None:
+def record(conn: Connection, delivery: Delivery, ok: bool, error: str, at: datetime, policy: Policy, owner: str,
+           accepted: Iterable[str] = ()) -> Outcome | None:  # fmt: skip
     """Store one attempt's result: sent, failed (with its next try) or dead.  Only the claim's
-    holder records it, and only once (None otherwise)."""
+    holder records it, and only once (None otherwise).  `accepted`: the recipients (keys) that
+    took a failed message all the same; kept, so that a retry skips them."""
     attempts = delivery.attempts + 1
     if ok:
         values: dict[str, Any] = {"status": SENT, "sent_at": stamp(at), "attempts": attempts, "last_error": "", "payload": None}
@@ -217,11 +227,15 @@ def record(conn: Connection, delivery: Delivery, ok: bool, error: str, at: datet
         values = {"status": DEAD, "attempts": attempts, "last_error": error, "next_try": None}
     else:
         values = {"status": FAILED, "attempts": attempts, "last_error": error, "next_try": stamp(at + timedelta(seconds=policy.delay(attempts)))}
+    if not ok and set(accepted) - delivery.accepted:
+        payload = {**(delivery.payload or {}), "accepted": sorted(delivery.accepted | set(accepted))}
+        values["payload"] = orjson.dumps(payload).decode()
     values |= {"claimed_until": None, "claimed_by": None}
     mine = and_(deliveries.c.id == delivery.id, deliveries.c.claimed_by == owner, deliveries.c.status.in_((QUEUED, FAILED)))
     if conn.execute(update(deliveries).where(mine).values(values)).rowcount != 1:
         return None
-    return Outcome(values["status"], Delivery.from_doc({**delivery.to_doc(), **values}))
+    stored = {**values, "payload": orjson.loads(values["payload"]) if values.get("payload") else values.get("payload", delivery.payload)}
+    return Outcome(values["status"], Delivery.from_doc({**delivery.to_doc(), **stored}))
 
 
 def record_sent(conn: Connection, sent: list[Delivery], at: datetime, owner: str) -> int:
@@ -232,6 +246,13 @@ def record_sent(conn: Connection, sent: list[Delivery], at: datetime, owner: str
     values = {"status": SENT, "sent_at": stamp(at), "attempts": deliveries.c.attempts + 1, "last_error": "", "payload": None,
               "claimed_until": None, "claimed_by": None}  # fmt: skip
     return conn.execute(update(deliveries).where(mine).values(values)).rowcount
+
+
+def renew(conn: Connection, ids: list[str], now: datetime, owner: str, lease: float) -> int:
+    """Extend this sender's claim on the deliveries of its chunk that it has not finished yet
+    (those it finished carry no claim any more); how many it still holds."""
+    mine = and_(deliveries.c.id.in_(ids), deliveries.c.claimed_by == owner, deliveries.c.status.in_((QUEUED, FAILED)))
+    return conn.execute(update(deliveries).where(mine).values(claimed_until=stamp(now + timedelta(seconds=lease)))).rowcount
 
 
 def cancel(conn: Connection, delivery: Delivery, reason: str, owner: str) -> bool:

@@ -15,7 +15,8 @@ class Policy:
     retry_base: float = 60.0
     retry_cap: float = 6 * 3600.0
     max_attempts: int = 8
-    lease: float = LEASE.total_seconds()  # seconds a sender's claim lasts
+    lease: float = LEASE.total_seconds()  # seconds a sender's claim lasts (renewed while it sends)
+    store_retry: float = 60.0  # seconds to keep retrying to record results before the check gives up (exit 5)
 
     def delay(self, attempts: int) -> float:
         """Capped exponential backoff: base, 2×base, 4×base, … up to the cap."""

@@ -10,6 +10,7 @@ URL) and builds each message from crswatch's own text and HTML renderings.
 from __future__ import annotations
 
 import base64
+import hashlib
 import logging
 import re
 import secrets
@@ -42,22 +43,89 @@ def load(url: str) -> Any | None:
     return _apprise().Apprise.instantiate(url, suppress_exceptions=True)
 
 
+# What apprise logs when it reads a URL and leaves out a part it names ("Dropped invalid To email
+# (x) specified.", "A specified ntfy topic (x) is invalid and will be ignored"): that target would
+# never get a message while the send still reports success.
+_DROPPED = re.compile(r"(?i)\b(dropped|ignored|invalid)\b")
+
+
+def load_checked(url: str) -> tuple[Any | None, str]:
+    """`load`, and what apprise dropped of the URL while reading it ("" when nothing)."""
+    from .mask import mask_text
+
+    _install_log_capture()
+    with _captured() as lines:
+        plugin = load(url)
+    dropped = _not_addresses(url, plugin) or [line.strip() for line in lines if _DROPPED.search(line)]
+    return plugin, mask_text("; ".join(dropped)[:300])
+
+
+def _not_addresses(url: str, plugin: Any) -> list[str]:
+    """The recipients an e-mail URL names (to, cc, bcc, the path) that apprise did not keep: it
+    drops some without a word ("a@example.com,justtext" keeps a@example.com alone)."""
+    from urllib.parse import parse_qsl, unquote, urlsplit
+
+    if plugin is None or url.partition("://")[0].lower() not in ("mailto", "mailtos"):
+        return []
+    try:
+        parts = urlsplit(url)
+        named = [unquote(p) for p in parts.path.split("/") if p]
+        named += [v for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() in ("to", "cc", "bcc")]
+    except ValueError:
+        return []
+    kept = {address.lower() for _, address in plugin.targets} | {a.lower() for a in plugin.cc} | {a.lower() for a in plugin.bcc}
+    entries = [entry.strip() for value in named for entry in re.split(r"[,;]", value) if entry.strip()]
+    return [f"{entry!r} is not an e-mail address" for entry in entries
+            if not ((found := _PLAIN_ADDRESS.search(entry)) and found.group(0).lower() in kept)]  # fmt: skip
+
+
 def check_url(url: str) -> str:
-    """The masked form of a channel URL apprise can load; ValueError saying why not otherwise
-    (without repeating the URL, which may hold a password)."""
+    """The masked form of a channel URL apprise can load and send to every target it names;
+    ValueError saying why not otherwise (without repeating the URL, which may hold a password)."""
     if "://" not in url:
         raise ValueError("not an apprise URL (expected something like mailto://… or slack://…)")
     scheme = url.split("://", 1)[0].lower()
     if scheme not in _schemes():
         raise ValueError(f"apprise knows no service {scheme!r}")
-    plugin = load(url)
+    plugin, dropped = load_checked(url)
     if plugin is None:
-        raise ValueError(f"apprise cannot read this {scheme}:// URL: {why_not(url, scheme)}")
+        raise ValueError(_mail_sender_missing(url, scheme) or f"apprise cannot read this {scheme}:// URL: {why_not(url, scheme)}")
+    if dropped:
+        raise ValueError(f"it would not reach every recipient: {dropped}")
+    if scheme in ("mailto", "mailtos") and not list(plugin.targets):
+        raise ValueError("it names no recipient")
     from .mask import scrub
 
-    private = short(plugin.url(privacy=True))
-    remember_difference(url, private)
-    return scrub(private)
+    _remember_hidden(url, plugin)
+    return scrub(short(plugin.url(privacy=True)))
+
+
+def _remember_hidden(url: str, plugin: Any) -> None:
+    """Every word of a URL its masked form hides (apprise's privacy form, then crswatch's rules:
+    a webhook's path too), for the log filter: apprise and urllib3 log the URLs they post to."""
+    from .mask import scrub
+
+    remember_difference(url, scrub(short(plugin.url(privacy=True))))
+
+
+def _mail_sender_missing(url: str, scheme: str) -> str:
+    """Why apprise cannot read an e-mail URL when the sender is the problem ("" otherwise)."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    if scheme not in ("mailto", "mailtos"):
+        return ""
+    try:
+        parts = urlsplit(url)
+        sender = [v.strip() for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() == "from"]
+    except ValueError:
+        return ""
+    if not sender:
+        if not parts.hostname or (parts.username and "." in parts.hostname):
+            return ""  # apprise makes the sender from the login and the host: something else is wrong
+        return f"from= is missing: name the sender's address, e.g. {scheme}://HOST:PORT?from=alerts@example.org&to=you@example.com"
+    if not _PLAIN_ADDRESS.fullmatch(sender[-1].rpartition("<")[2].rstrip(">").strip()):
+        return "from= is not an e-mail address (e.g. from=alerts@example.org)"
+    return ""
 
 
 def why_not(url: str, scheme: str) -> str:
@@ -140,6 +208,12 @@ class Result:
     url: str = field(repr=False)  # secret: never in a repr or log line
     ok: bool
     error: str = ""
+    accepted: tuple[str, ...] = ()  # a failed e-mail: keys of the recipients that took it all the same
+
+
+def recipient_key(address: str) -> str:
+    """What the outbox keeps of a recipient that already has a message: a short hash, not the address."""
+    return hashlib.blake2b(address.strip().lower().encode(), digest_size=8).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -152,6 +226,7 @@ class Outgoing:
     bodies: dict[str, str] = field(default_factory=dict, repr=False)
     unsubscribe: str = field(default="", repr=False)  # e-mail: List-Unsubscribe (RFC 8058 one-click) address
     reply_to: str = ""  # e-mail: Reply-To, the operator's contact (unless the channel URL names one)
+    delivered: frozenset[str] = frozenset()  # e-mail: recipients (keys) that took an earlier try: skipped
 
 
 def send(url: str, title: str, bodies: dict[str, str]) -> Result:
@@ -169,12 +244,13 @@ SMTP_SESSIONS_PER_SERVER = 4
 PACE = {"tgram": 1 / 25, "telegram": 1 / 25}
 
 
-def send_many(items: Iterable[Outgoing], concurrency: int, on_result: OnResult, before_send: Callable[[], Any] = lambda: None) -> None:
+def send_many(items: Iterable[Outgoing], concurrency: int, on_result: OnResult, before_send: Callable[[], bool] = lambda: True) -> None:
     """Send every item, at most `concurrency` in flight; `on_result(key, result)` for each as it
     completes (from worker threads).  E-mails through the same SMTP server share a few sessions,
     so ten thousand alerts cost a few connections, not ten thousand, and each still gets its own
     result.  One channel's messages are sent in the order given.  `before_send()` is called before
-    each message leaves (the caller's bound on messages in flight, released by its `on_result`)."""
+    each message leaves (the caller's bound on messages in flight, released by its `on_result`);
+    once it returns False nothing more is sent, and the messages not sent get no result."""
     _install_log_capture()
     routes: dict[str, list[Outgoing]] = {}
     for item in items:
@@ -195,7 +271,7 @@ def send_many(items: Iterable[Outgoing], concurrency: int, on_result: OnResult, 
 SWITCH_INTERVAL = 0.0005
 
 
-def _dispatch_routes(routes: dict[str, list[Outgoing]], concurrency: int, on_result: OnResult, before_send: Callable[[], Any]) -> None:
+def _dispatch_routes(routes: dict[str, list[Outgoing]], concurrency: int, on_result: OnResult, before_send: Callable[[], bool]) -> None:
     plugins = partial(_send_plugins, before_send=before_send)
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="send") as pool:
         for route, batch in routes.items():
@@ -210,7 +286,7 @@ def _dispatch_routes(routes: dict[str, list[Outgoing]], concurrency: int, on_res
                 _send_mail_route(pool, batch, concurrency, on_result, before_send)
 
 
-def _send_mail_route(pool: ThreadPoolExecutor, items: list[Outgoing], concurrency: int, on_result: OnResult, before_send: Callable[[], Any]) -> None:
+def _send_mail_route(pool: ThreadPoolExecutor, items: list[Outgoing], concurrency: int, on_result: OnResult, before_send: Callable[[], bool]) -> None:
     """This thread parses URLs and writes messages; the sessions (`notifier.smtp`) only talk SMTP,
     so they are never kept waiting for the GIL by CPU work of their own.  One channel's messages
     form one batch and stay in order; a message apprise's own plugin must send goes that way."""
@@ -223,18 +299,18 @@ def _send_mail_route(pool: ThreadPoolExecutor, items: list[Outgoing], concurrenc
     routes: dict[Any, Route] = {}
     urls = {item.key: item.url for item in items}
 
-    def on_mail(key: str, ok: bool, error: str) -> None:
-        on_result(key, Result(urls[key], ok, error))
+    def on_mail(key: str, ok: bool, error: str, accepted: tuple[str, ...]) -> None:
+        on_result(key, Result(urls[key], ok, error, tuple(recipient_key(a) for a in accepted)))
 
     try:
         for channel_items in by_channel.values():
             batch, account = [], None
             for item in channel_items:
-                plugin, account, parts = _prepare_mail(item, accounts)
-                if parts is None:
+                plugin, account, mail = _prepare_mail(item, accounts)
+                if mail is None:
                     pool.submit(_guard, partial(_send_plugins, before_send=before_send), [item], on_result)
                     continue
-                batch.append(Mail(item.key, plugin.from_addr[1], parts))
+                batch.append(mail)
             if not batch:
                 continue
             assert account is not None  # a batch holds mails, each of which named its account
@@ -260,16 +336,17 @@ class _Accounts:
     def __init__(self) -> None:
         self.plugins: dict[str, Any] = {}
 
-    def recipients(self, item: Outgoing) -> tuple[Any, list[tuple[str | None, str]]] | None:
+    def recipients(self, item: Outgoing) -> tuple[Any, list[tuple[str | None, str]], str] | None:
+        """(plugin, recipients, what apprise dropped of the URL), or None when apprise cannot read it."""
         route = _route(item.url)
         known = self.plugins.get(route)
         address = _only_recipient(item.url)
         if known is None or address is None:
-            plugin = load(item.url)
-            if plugin is not None and address is not None:
+            plugin, dropped = load_checked(item.url)
+            if plugin is not None and address is not None and not dropped:
                 self.plugins.setdefault(route, plugin)
-            return (plugin, list(plugin.targets)) if plugin is not None else None
-        return known, [(None, address)]
+            return (plugin, list(plugin.targets), dropped) if plugin is not None else None
+        return known, [(None, address)], ""
 
 
 _PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
@@ -289,17 +366,21 @@ def _only_recipient(url: str) -> str | None:
     return address if _PLAIN_ADDRESS.fullmatch(address) else None
 
 
-def _prepare_mail(item: Outgoing, accounts: _Accounts) -> tuple[Any, Any, list[tuple[list[str], bytes]] | None]:
-    """(plugin, SMTP account, messages); messages None when the item must go through its plugin."""
-    from .smtp import account_of
+def _prepare_mail(item: Outgoing, accounts: _Accounts) -> tuple[Any, Any, Any]:
+    """(plugin, SMTP account, the `smtp.Mail`); the mail is None when the item must go through its plugin."""
+    from .smtp import Mail, account_of
 
     try:
         parsed = accounts.recipients(item)
-        plugin = parsed[0] if parsed else None
-        account = account_of(plugin) if plugin is not None else None
-        if parsed is None or account is None:
+        if parsed is None:
+            return None, None, None
+        plugin, targets, dropped = parsed
+        account = account_of(plugin)
+        if account is None:
             return plugin, None, None
-        return plugin, account, list(_mails(plugin, item, parsed[1]))
+        recipients, data = _mail(plugin, item, targets)
+        dropped = f"this channel does not reach every recipient: {dropped}" if dropped else ""
+        return plugin, account, Mail(item.key, plugin.from_addr[1], recipients, data, dropped)
     except Exception:  # noqa: BLE001 - the plugin path reports the error for this item
         return None, None, None
 
@@ -339,15 +420,21 @@ def _guard(function: Callable[[list[Outgoing], OnResult], None], items: list[Out
                 on_result(item.key, Result(item.url, False, f"{type(exc).__name__}: {exc}"))
 
 
-def _send_plugins(items: list[Outgoing], on_result: OnResult, before_send: Callable[[], Any] = lambda: None) -> None:
-    """Send through apprise's plugin for the channel, one message after the other."""
+def _send_plugins(items: list[Outgoing], on_result: OnResult, before_send: Callable[[], bool] = lambda: True) -> None:
+    """Send through apprise's plugin for the channel, one message after the other.  A channel of
+    which apprise drops a target is not sent at all: its failure is recorded and retried, and a
+    retry would send again to the targets that took it (apprise reports no target's own fate)."""
     for item in items:
-        before_send()
-        plugin = load(item.url)
+        if not before_send():
+            return
+        plugin, dropped = load_checked(item.url)
         if plugin is None:
             on_result(item.key, Result(item.url, False, "apprise cannot read this channel URL"))
             continue
-        remember_difference(item.url, short(plugin.url(privacy=True)))  # for the log filter, at any verbosity
+        _remember_hidden(item.url, plugin)  # for the log filter, at any verbosity
+        if dropped:
+            on_result(item.key, Result(item.url, False, f"this channel does not reach every recipient: {dropped}"))
+            continue
         fmt = body_format(plugin)
         _pace(plugin)
         with _captured() as lines:
@@ -355,23 +442,33 @@ def _send_plugins(items: list[Outgoing], on_result: OnResult, before_send: Calla
         on_result(item.key, Result(item.url, ok, "" if ok else _last(lines) or "the service refused the message"))
 
 
-def _mails(plugin: Any, item: Outgoing, targets: list[tuple[str | None, str]]) -> Iterator[tuple[list[str], bytes]]:
-    """One message per recipient of the channel, with our own text and HTML renderings as
-    multipart/alternative (HTML only where the channel takes HTML; never converted): UTF-8,
-    base64 bodies, CRLF lines.  Written directly rather than through email.generator, which
-    cost 0.8 ms a message: this is the fan-out's hot path.  Headers are made by the email
-    package's own helpers (RFC 2047 for a non-ASCII subject, addresses, date, Message-ID)."""
+def _mail(plugin: Any, item: Outgoing, targets: list[tuple[str | None, str]]) -> tuple[list[str], bytes]:
+    """The channel's message: its envelope recipients (every to, cc and bcc that has not taken it
+    yet, each once) and its bytes, with our own text and HTML renderings as multipart/alternative
+    (HTML only where the channel takes HTML; never converted): UTF-8, base64 bodies, CRLF lines.
+    One transaction for all recipients, so a cc gets one copy however many `to` there are.
+    Written directly rather than through email.generator, which cost 0.8 ms a message: this is
+    the fan-out's hot path.  Headers are made by the email package's own helpers (RFC 2047 for a
+    non-ASCII subject, addresses, date, Message-ID)."""
     html = body_format(plugin) == HTML
     cc, bcc = sorted(plugin.cc), sorted(plugin.bcc)
-    common = [
+    envelope: dict[str, str] = {}
+    for address in [a for _, a in targets] + cc + bcc:
+        key = recipient_key(address)
+        if key not in item.delivered:
+            envelope.setdefault(key, address)
+    to = ", ".join(formataddr((name or "", address)) for name, address in targets)
+    headers = [
         ("Subject", _subject(item.title)),
         ("From", formataddr((plugin.from_addr[0] or "", plugin.from_addr[1]))),
+        *([("To", to)] if to else []),
         *([("Cc", ", ".join(cc))] if cc else []),
         *([("Reply-To", ", ".join(sorted(plugin.reply_to)))] if plugin.reply_to else [("Reply-To", item.reply_to)] if item.reply_to else []),
         ("Date", format_datetime(datetime.now(UTC))),  # "+0000": the time is known to be UTC
         ("X-Application", plugin.app_id),
         *((key, str(value)) for key, value in plugin.headers.items()),
         *([("List-Unsubscribe", f"<{item.unsubscribe}>"), ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")] if item.unsubscribe else []),
+        ("Message-ID", make_msgid(domain=plugin.smtp_host or "crswatch.invalid")),
     ]
     text = _part("plain", item.bodies[TEXT])
     body = text
@@ -381,10 +478,8 @@ def _mails(plugin: Any, item: Outgoing, targets: list[tuple[str | None, str]]) -
             f"Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\nMIME-Version: 1.0\r\n\r\n"
             f"--{boundary}\r\n{text}\r\n--{boundary}\r\n{_part('html', item.bodies[HTML])}\r\n--{boundary}--\r\n"
         )
-    for name, address in targets:
-        headers = [*common, ("To", formataddr((name or "", address))), ("Message-ID", make_msgid(domain=plugin.smtp_host or "crswatch.invalid"))]
-        head = "".join(f"{key}: {_clean(value)}\r\n" for key, value in headers)
-        yield [address, *cc, *bcc], (head + body).encode("ascii")
+    head = "".join(f"{key}: {_clean(value)}\r\n" for key, value in headers)
+    return list(envelope.values()), (head + body).encode("ascii")
 
 
 def _part(subtype: str, content: str) -> str:

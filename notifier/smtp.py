@@ -7,6 +7,9 @@ SMTP transaction and its own result:
 
 - the server refuses a message (a 4xx/5xx to MAIL, RCPT or DATA): that message fails, the session
   is reset and goes on with the next one;
+- a message to several recipients (to, cc, bcc of one channel) is one transaction; the server
+  refuses some of them: the message fails for those, and the result names the recipients that
+  took it, so that its retry goes to the others only;
 - the connection drops during a message on a session that had already sent others: the message is
   tried once more on a fresh session (the drop may not have been its fault); if it drops again, it
   is the message's own failure;
@@ -67,18 +70,21 @@ def account_of(plugin: Any) -> Account | None:
 
 @dataclass(frozen=True)
 class Mail:
-    """One message for one channel: an SMTP transaction per recipient (envelope recipients, bytes)."""
+    """One message for one channel: one SMTP transaction to every recipient it still has to reach.
+    `dropped` says why it fails even when sent (named recipients that cannot be sent to)."""
 
     key: str
     sender: str
-    parts: list[tuple[list[str], bytes]] = field(repr=False)
+    recipients: list[str] = field(repr=False)
+    data: bytes = field(repr=False)
+    dropped: str = ""
 
 
 class Unreachable(Exception):
     """The server cannot be connected to or logged into (the whole account is down)."""
 
 
-OnMail = Callable[[str, bool, str], None]  # (key, ok, error)
+OnMail = Callable[[str, bool, str, tuple[str, ...]], None]  # (key, ok, error, recipients that took a failed message)
 
 
 class Route:
@@ -99,25 +105,30 @@ class Route:
         for _ in range(self.sessions):
             self.batches.put(None)
 
-    def run_session(self, on_mail: OnMail, before_send: Callable[[], Any] = lambda: None) -> None:
-        """One session: send batches until the queue is closed (run by `sessions` threads)."""
+    def run_session(self, on_mail: OnMail, before_send: Callable[[], bool] = lambda: True) -> None:
+        """One session: send batches until the queue is closed (run by `sessions` threads).  Once
+        `before_send()` says no, nothing more is sent or reported (the batches are still taken,
+        so that whoever puts them is never blocked)."""
         session = Session(self.account)
+        halted = False
         try:
             while (batch := self.batches.get()) is not None:
                 for mail in batch:
-                    before_send()
+                    halted = halted or not before_send()
+                    if halted:
+                        continue
                     if self.down:
-                        on_mail(mail.key, False, self.down)
+                        on_mail(mail.key, False, self.down, ())
                         continue
                     try:
-                        ok, error = session.deliver(mail)
+                        ok, error, accepted = session.deliver(mail)
                     except Unreachable as exc:
                         self.down = str(exc)
-                        ok, error = False, self.down
+                        ok, error, accepted = False, self.down, ()
                     except Exception as exc:  # noqa: BLE001 - unexpected: this message fails, the session is replaced
                         session.close()
-                        ok, error = False, f"{type(exc).__name__}: {exc}"
-                    on_mail(mail.key, ok, error)
+                        ok, error, accepted = False, f"{type(exc).__name__}: {exc}", ()
+                    on_mail(mail.key, ok, error, accepted)
         finally:
             session.close()
 
@@ -130,32 +141,37 @@ class Session:
         self.smtp: smtplib.SMTP | None = None
         self.sent = 0  # messages sent on the current connection
 
-    def deliver(self, mail: Mail) -> tuple[bool, str]:
-        """(ok, error) for this message alone; Unreachable when the server cannot be reached."""
+    def deliver(self, mail: Mail) -> tuple[bool, str, tuple[str, ...]]:
+        """(ok, error, the recipients that took a message that failed for others) for this message
+        alone; Unreachable when the server cannot be reached."""
+        if not mail.recipients:
+            return False, mail.dropped or "the channel names no recipient", ()
         for _ in range(2):
             fresh = self.smtp is None
             if fresh:
                 self.smtp = self._connect()
             assert self.smtp is not None
             try:
-                refused: dict[str, tuple[int, bytes]] = {}
-                for recipients, data in mail.parts:
-                    refused |= self.smtp.sendmail(mail.sender, recipients, data)
+                refused = self.smtp.sendmail(mail.sender, mail.recipients, mail.data)
             except (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused, smtplib.SMTPDataError) as exc:
                 self._reset()
-                return False, f"the SMTP server {self.account.where} refused the message: {_reason(exc)}"
+                return False, f"the SMTP server {self.account.where} refused the message: {_reason(exc)}", ()
             except (smtplib.SMTPException, OSError) as exc:
                 self.close()
                 if _timed_out(exc):  # a stall costs one timeout: never waited for twice
-                    return False, f"the SMTP server {self.account.where} did not answer within {self.account.timeout:g} s"
+                    return False, f"the SMTP server {self.account.where} did not answer within {self.account.timeout:g} s", ()
                 if fresh:  # dropped on a connection made for this very message: its own failure
-                    return False, f"the SMTP server {self.account.where} dropped the connection: {_reason(exc)}"
+                    return False, f"the SMTP server {self.account.where} dropped the connection: {_reason(exc)}", ()
                 continue  # the drop may be another message's doing: once more on a fresh session
             self.sent += 1
+            accepted = tuple(r for r in mail.recipients if r not in refused)
             if refused:
-                return False, f"the SMTP server {self.account.where} refused {', '.join(sorted(refused))}"
-            return True, ""
-        return False, f"the SMTP server {self.account.where} dropped the connection twice"
+                reasons = "; ".join(f"{rcpt}: {code} {_text(msg)}" for rcpt, (code, msg) in sorted(refused.items()))
+                return False, f"the SMTP server {self.account.where} refused {reasons}", accepted
+            if mail.dropped:
+                return False, mail.dropped, accepted
+            return True, "", ()
+        return False, f"the SMTP server {self.account.where} dropped the connection twice", ()
 
     def _connect(self) -> smtplib.SMTP:
         account = self.account

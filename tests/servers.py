@@ -28,7 +28,8 @@ class SMTPSink:
     def __init__(self, port: int | None = None, delay: float = 0.0, misbehave: dict[str, str] | None = None) -> None:
         self.port = port or free_port()
         self.delay = delay  # seconds per message: a slow server, for kill tests
-        # recipient → "drop" (close the connection at DATA), "stall" (never answer DATA), "refuse" (554)
+        # recipient → "drop" (close the connection at DATA), "stall" (never answer DATA), "refuse" (554),
+        # "reject" (550 to its RCPT: the others of the same message still get it)
         self.misbehave = misbehave or {}
         self.messages: list[Message] = []
         self.connections = 0
@@ -41,6 +42,12 @@ class SMTPSink:
                     sink.connections += 1
                 session.host_name = hostname
                 return responses
+
+            async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:  # noqa: N802
+                if sink.misbehave.get(address) == "reject":
+                    return "550 5.1.1 no such mailbox"
+                envelope.rcpt_tos.append(address)
+                return "250 OK"
 
             async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
                 trouble = {sink.misbehave.get(r) for r in envelope.rcpt_tos} - {None}

@@ -201,18 +201,24 @@ def unsubscribe(app: App, subscriber: str) -> None:
 def test_alert(app: App, subscriber: str) -> None:
     """Send a short real test message through each of a subscriber's channels.
 
-    Prints, per channel, delivered or the error; exit 8 when any channel failed.
+    Prints, per channel, delivered or the error; exit 8 when any channel failed.  A channel that
+    cannot reach every recipient it names (stored by an earlier release) is refused (exit 2).
 
     \b
     Example:
       crswatch test-alert k7fq2mxa
     """
     from notifier.message import test_message
-    from notifier.send import send
+    from notifier.send import check_url, send
     from subscribers.store import require
+    from subscribers.validate import Invalid, channels
 
     with app.store.read() as view:
         sub = require(view, subscriber).subscriber
+    try:
+        channels([c.url for c in sub.channels], check_url)
+    except ValueError as exc:  # nothing is sent: fix the channel with `crswatch update ID --notify URL`
+        raise Invalid([f"{line}; fix it with: crswatch update {sub.id} --notify URL" for line in str(exc).splitlines()]) from None
     from ..cycle import links_of
 
     title, bodies = test_message(sub, links_of(app.config, app.store), app.config.alerts.contact)
