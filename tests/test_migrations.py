@@ -38,8 +38,9 @@ def _migrate_to(url: str, revision: str) -> None:
     store.dispose()
 
 
-def _fill(url: str) -> None:
-    """A subscriber with a channel, a claimed delivery and a status, in the columns every revision has."""
+def _fill(url: str, revision: str) -> None:
+    """A subscriber with a channel, a claimed delivery and a status, in the columns every revision has
+    (from 0005 on, a claim also names its host and process, as the code at that revision writes it)."""
     store = Store(url)
     with store.engine.connect() as conn, conn.begin():
         conn.execute(text("INSERT INTO meta (key, value) VALUES ('status', '{\"outcome\": \"updated\"}')"))
@@ -50,6 +51,8 @@ def _fill(url: str) -> None:
         conn.execute(text("INSERT INTO deliveries (id, draw, revision, kind, subscriber, channel, masked, queued_at, seq, status, "
                           "attempts, last_error, claimed_until, claimed_by) VALUES ('392/0/s1/c1', '392', 0, 'new', 's1', 'old-key', 'm', "
                           "'2026-01-21T13:00:00.000000Z', 1, 'queued', 0, '', '2026-01-21T13:05:00.000000Z', :holder)"), {"holder": "host_a%:4242"})  # fmt: skip
+        if int(revision) >= 5:
+            conn.execute(text("UPDATE deliveries SET claimed_host = 'host_a%', claimed_pid = 4242"))
     store.dispose()
 
 
@@ -90,7 +93,7 @@ def test_db_upgrade_from_each_earlier_revision_keeps_the_data(
 ) -> None:
     url = _fresh(engine, tmp_path, postgres)
     _migrate_to(url, revision)
-    _fill(url)
+    _fill(url, revision)
     shared = {**env, "CRSWATCH_STORE": url}
     if engine == "postgresql":  # a shared store is never migrated under the other hosts
         refused = cli("subscribers", env=shared)

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date, datetime
+from datetime import date
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import click
+
+from draws.record import ottawa_today
 
 from .. import errors
 from ..app import App
 from .common import parse_day
-
-OTTAWA = ZoneInfo("America/Toronto")  # IRCC's days are Ottawa's
 
 LABELS = {
     "age": "Age",
@@ -45,10 +44,6 @@ HEADINGS = {
     "D": "D. Additional points",
 }
 PARTS = {"edu_language", "edu_canadian", "foreign_language", "foreign_canadian"}  # shown indented under their capped sums
-
-
-def ottawa_today() -> date:
-    return datetime.now(OTTAWA).date()
 
 
 @click.command("crs")
