@@ -8,6 +8,7 @@ import pytest
 from helpers import FAST_CONFIG, SNAPSHOTS, FeedServer
 from pg import PostgresServer
 from servers import SMTPSink, WebhookReceiver
+from telegram_api import TelegramAPI
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -73,3 +74,11 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.sqlite'}"
     return request.getfixturevalue("postgres_server").new_database()
+
+
+@pytest.fixture
+def api() -> Iterator[TelegramAPI]:
+    """A local stand-in for Telegram's Bot API (the bot, alert and web tests share it)."""
+    server = TelegramAPI()
+    yield server
+    server.close()

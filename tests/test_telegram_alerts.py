@@ -19,13 +19,6 @@ DAY1, DAY2 = snapshot("2026-01-20"), snapshot("2026-01-21")  # #392 (CEC, cut-of
 
 
 @pytest.fixture
-def api() -> Iterator[TelegramAPI]:
-    server = TelegramAPI()
-    yield server
-    server.close()
-
-
-@pytest.fixture
 def tg_env(env: dict[str, str], api: TelegramAPI) -> dict[str, str]:
     with open(env["CRSWATCH_CONFIG"], "a") as config:
         config.write(f'\n[telegram]\napi_url = "{api.url}"\n')

@@ -21,13 +21,6 @@ CHAT = 5550001
 
 
 @pytest.fixture
-def api() -> Iterator[TelegramAPI]:
-    server = TelegramAPI()
-    yield server
-    server.close()
-
-
-@pytest.fixture
 def tg_env(env: dict[str, str], api: TelegramAPI, tmp_path: Path) -> dict[str, str]:
     config = Path(env["CRSWATCH_CONFIG"])
     config.write_text(config.read_text() + f'\n[telegram]\napi_url = "{api.url}"\nusername = "crswatch_test_bot"\n')

@@ -23,13 +23,6 @@ DEEP_LINK = re.compile(r"https://t\.me/crswatch_test_bot\?start=([A-Za-z0-9_-]{1
 
 
 @pytest.fixture
-def api() -> Iterator[TelegramAPI]:
-    server = TelegramAPI()
-    yield server
-    server.close()
-
-
-@pytest.fixture
 def site(env: dict, smtp: SMTPSink, api: TelegramAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
     monkeypatch.setattr("pages.FAST_CONFIG", FAST_CONFIG + f'\n[telegram]\napi_url = "{api.url}"\nusername = "crswatch_test_bot"\n')
     server = Site({**env, "CRSWATCH_TELEGRAM_TOKEN": TOKEN}, smtp)
