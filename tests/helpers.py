@@ -16,6 +16,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("CRSWATCH_SHARED", ROOT.parent / "shared" / "ircc"))
 README_TEXT = (ROOT / "README.md").read_text()
+#: The README and the guides in docs/ (not the generated reference), in a fixed order: the text
+#: whose examples the tests replay.
+DOCS_TEXT = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
 SNAPSHOTS = sorted(SHARED.glob("ee_rounds_123_en.*.json"))  # file names sort by capture date
 
 
