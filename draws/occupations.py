@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import re
 import tomllib
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cache
 from importlib import resources
 
-NOC = re.compile(r"\d{5}")  # a NOC 2021 unit group: five digits (TEER is the second)
+NOC = re.compile(r"[0-9]{5}")  # a NOC 2021 unit group: five ASCII digits (TEER is the second)
 
 
 class OccupationsError(ValueError):
@@ -51,8 +52,8 @@ class Match:
 
 
 def check_code(text: str) -> str:
-    """A NOC 2021 code as typed ("31102", " 31102 "); OccupationsError for anything else."""
-    code = text.strip()
+    """A NOC 2021 code as typed ("31102", " 31102 ", a phone's fullwidth digits); OccupationsError for anything else."""
+    code = unicodedata.normalize("NFKC", text).strip()
     if not NOC.fullmatch(code):
         raise OccupationsError(f"NOC code {text.strip()[:20]!r} is not a NOC 2021 code: give its 5 digits (like 31102)")
     return code

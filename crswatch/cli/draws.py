@@ -168,9 +168,10 @@ def draws_show(app: App, number: str, fmt: str) -> None:
 
 @click.command("streams")
 @click.option("--noc", metavar="CODE", help="Only the categories this NOC 2021 occupation code (5 digits) qualifies for, on IRCC's lists in force today.")
+@click.option("--on", "on", callback=parse_day, metavar="DATE", help="With --noc: the lists in force on this day (YYYY-MM-DD) [default: today in Ottawa].")
 @format_option
 @click.pass_obj
-def streams_command(app: App, noc: str | None, fmt: str) -> None:
+def streams_command(app: App, noc: str | None, on: date | None, fmt: str) -> None:
     """List the stream codes: their labels, the draw names seen for each (with counts and the last
     date), and the names waiting in `other` with their draw numbers.
 
@@ -190,8 +191,10 @@ def streams_command(app: App, noc: str | None, fmt: str) -> None:
     from history.answers import stream_list
 
     if noc is not None:
-        _occupation(app, noc, fmt)
+        _occupation(app, noc, on, fmt)
         return
+    if on is not None:
+        raise errors.UsageError("--on goes with --noc (the occupation lists of that day)")
 
     with app.database.reader() as view:
         rows = stream_list(view, app.config.streams.labels)
@@ -211,11 +214,11 @@ def streams_command(app: App, noc: str | None, fmt: str) -> None:
 COMMANDS = (check, draws, streams_command)
 
 
-def _occupation(app: App, noc: str, fmt: str) -> None:
+def _occupation(app: App, noc: str, on: date | None, fmt: str) -> None:
     """`streams --noc`: a table of the categories (when there are any) and what the lists are."""
     from ..occupations import lookup, rows, summary
 
-    found = lookup(app.config, noc)
+    found = lookup(app.config, noc, on)
     listed = rows(app.config, found)
     if fmt == "json":
         import json
