@@ -28,6 +28,7 @@ def filled(env: dict, db_path: Path, tmp_path_factory: pytest.TempPathFactory) -
         cli("check", "--source", snapshot("2026-01-21").as_uri(), env={**env, "CRSWATCH_DB": str(master)}, check=True)
         _FILLED["db"] = master
     shutil.copy(_FILLED["db"], db_path)
+    shutil.copy(_FILLED["db"].with_name("crswatch.sqlite"), db_path.with_name("crswatch.sqlite"))  # the store that saw the draws
     return env
 
 
@@ -91,3 +92,44 @@ def test_a_year_without_a_target_says_so(filled: dict) -> None:
     assert [g["target"] for g in out["plan"]] == [None, None]
     text = cli("stats", "--ytd", "--on", "2031-06-01", env=filled, check=True).stdout
     assert "Federal High Skilled: 0 invitations so far; no target found" in text
+
+
+def _client(env: dict, clock: list[datetime]):  # type: ignore[no-untyped-def]
+    from crswatch.app import App
+    from web import create_app
+
+    config = Path(env["CRSWATCH_CONFIG"])
+    config.write_text(config.read_text() + '\n[web]\nemail_channel = "mailto://127.0.0.1:9?from=a@example.com&to={email}"\n')
+    return create_app(App(None, None, 0), clock=lambda: clock[0]).test_client()
+
+
+def test_the_draws_page_shows_the_year_to_date_on_ottawas_day(filled: dict) -> None:
+    from bs4 import BeautifulSoup
+
+    clock = [datetime(2026, 1, 22, 4, 30, tzinfo=UTC)]  # 23:30 on the 21st in Ottawa
+    client = _client(filled, clock)
+    page = client.get("/draws")
+    soup = BeautifulSoup(page.text, "html.parser")
+    rows = [[td.get_text(strip=True) for td in tr.find_all("td")] for tr in soup.find(id="ytd").find_all("tr")[1:]]
+    assert rows == [["Canadian Experience Class", "2", "14,000"], ["Provincial Nominee Program", "2", "1,255"], ["All streams", "4", "15,255"]]
+    plan = [li.get_text(" ", strip=True) for li in soup.find(id="plan").find_all("li")]
+    assert plan[0] == ("Federal High Skilled: 14,000 invitations so far; IRCC's target for 2026: 109,000 permanent-resident admissions "
+                       "(Immigration Levels Plan 2026-2028). (figure from one source)")  # fmt: skip
+    assert "Invitations to apply issued in 2026 up to 2026-01-21 (Ottawa's date)" in page.text
+    assert "An admissions target is not a number of invitations" in page.text
+    etag = page.headers["ETag"]
+    assert client.get("/draws", headers={"If-None-Match": etag}).status_code == 304
+
+    clock[0] = datetime(2027, 1, 2, 17, 0, tzinfo=UTC)  # a new year in Ottawa: nothing invited yet, and another page
+    later = client.get("/draws", headers={"If-None-Match": etag})
+    assert later.status_code == 200 and later.headers["ETag"] != etag
+    soup = BeautifulSoup(later.text, "html.parser")
+    assert [[td.get_text(strip=True) for td in tr.find_all("td")] for tr in soup.find(id="ytd").find_all("tr")[1:]] == [["All streams", "0", "0"]]
+    assert "Federal High Skilled: 0 invitations so far; IRCC's target for 2027: 111,000" in soup.find(id="plan").get_text(" ", strip=True)
+
+
+def test_the_draws_page_in_french(filled: dict) -> None:
+    client = _client(filled, [datetime(2026, 1, 21, 20, tzinfo=UTC)])
+    page = client.get("/draws", headers={"Accept-Language": "fr"})
+    assert "Travailleurs hautement qualifiés (fédéral) : 14 000 invitations jusqu'ici" in page.text.replace("\u202f", " ").replace("\xa0", " ")
+    assert "Tous les volets" in page.text and "Une cible d'admissions n'est pas un nombre d'invitations" in page.text

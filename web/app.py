@@ -39,6 +39,7 @@ from notifier.message import confirmation_message
 from notifier.outbox import confirmation, queue
 from notifier import telegram
 from notifier.send import check_url
+from draws.record import ottawa_today
 from draws.streams import label
 from store import kv, limits
 from store.errors import StoreError
@@ -398,13 +399,14 @@ def draws() -> Response | Page:
     tag, modified = version()
     lang = current_language()
     feed = feed_times()  # "last checked" moves without the data: part of the page's version
-    key = ("draws-page", lang, tag, feed["checked"], feed["changed"])
+    today = ottawa_today(site().clock())  # so does the day: the year to date runs to it
+    key = ("draws-page", lang, tag, feed["checked"], feed["changed"], today)
     answers = site().answers
     if key not in answers:
         if len(answers) >= CACHED:
             answers.clear()
-        etag = hashlib.blake2b(f"{tag}|{lang}|{feed['checked']}|{feed['changed']}".encode(), digest_size=10).hexdigest()
-        answers[key] = (draws_page(feed).encode(), "text/html", etag)
+        etag = hashlib.blake2b(f"{tag}|{lang}|{feed['checked']}|{feed['changed']}|{today}".encode(), digest_size=10).hexdigest()
+        answers[key] = (draws_page(feed, today).encode(), "text/html", etag)
     body, mimetype, etag = answers[key]
     response = Response(body, mimetype=mimetype)
     response.set_etag(etag)
@@ -414,8 +416,9 @@ def draws() -> Response | Page:
     return response
 
 
-def draws_page(feed: dict[str, str | None]) -> str:
+def draws_page(feed: dict[str, str | None], today: date) -> str:
     from history.stats import oldest_first, stats
+    from history.ytd import year_to_date
 
     rows = records()
     newest = sorted(rows, key=lambda r: (r["date"], r["number"]), reverse=True)[:20]
@@ -424,7 +427,13 @@ def draws_page(feed: dict[str, str | None]) -> str:
     stale = (date.fromisoformat(newest_date) - timedelta(days=365)).isoformat()
     recent = [s | ({"trend": None} if s["last_date"] < stale else {})  # no draw for a year: no current trend
               for s in stats(oldest_first([r for r in rows if r["date"] >= since])) if s["stream"] != "other"]  # fmt: skip
-    return page("draws.html", draws=newest, streams=recent, program=draw_program, number=draw_number, trend=trend_text, feed=feed)[0]
+    return page("draws.html", draws=newest, streams=recent, program=draw_program, number=draw_number, trend=trend_text, feed=feed,
+                ytd=year_to_date(rows, today), group_name=group_name)[0]  # fmt: skip
+
+
+def group_name(group: str) -> str:
+    """A levels plan's program group in the page's language (IRCC's French names)."""
+    return {"federal_high_skilled": _("Federal High Skilled"), "pnp": _("Provincial Nominee Program")}.get(group, group)
 
 
 def feed_times() -> dict[str, str | None]:
