@@ -206,3 +206,70 @@ def test_subscribe_with_a_malformed_code_stores_nothing(env: dict[str, str]) -> 
     assert result.returncode == 2 and result.stdout == "" and result.stderr.count("\n") == 1
     assert result.stderr.startswith("crswatch: error: NOC code '3110' is not a NOC 2021 code")
     assert _streams(env) == {}
+
+
+# --------------------------------------------------------------------------- the web form
+
+
+@pytest.fixture
+def site(env: dict, smtp):  # type: ignore[no-untyped-def]
+    from pages import Site
+
+    server = Site(env, smtp)
+    yield server
+    server.close()
+
+
+def _occupation_said(page: str) -> list[str]:
+    from bs4 import BeautifulSoup
+
+    box = BeautifulSoup(page, "html.parser").find(id="occupation")
+    return [p.get_text(" ", strip=True) for p in box.find_all("p")] if box else []
+
+
+def test_the_form_adds_a_physicians_categories(site, env: dict) -> None:  # type: ignore[no-untyped-def]
+    answer = site.sign_up("doc@example.com", score=455, streams=("cec",), noc=PHYSICIAN)
+    assert answer.status_code == 200
+    said = _occupation_said(answer.text)
+    assert said[0] == ("Your occupation (NOC 31102) is on IRCC's lists for: Healthcare (and social services) occupations category; "
+                       "Physicians with Canadian work experience category. These categories were added to your alerts.")  # fmt: skip
+    site.confirm(site.confirmation_link("doc@example.com"))
+    assert _streams_of(env) == [["cec", "healthcare", "physicians"]]
+
+
+def test_the_form_with_a_senior_managers_code(site, env: dict) -> None:  # type: ignore[no-untyped-def]
+    answer = site.sign_up("cadre@example.com", score=470, streams=("cec", "managers"), noc=MANAGER)
+    assert _occupation_said(answer.text)[0] == ("Your occupation (NOC 00012) is on IRCC's lists for: Senior managers with Canadian work "
+                                                "experience category, which you had already chosen.")  # fmt: skip
+    site.confirm(site.confirmation_link("cadre@example.com"))
+    assert _streams_of(env) == [["cec", "managers"]]
+    answer = site.sign_up("chef@example.com", score=470, streams=("cec",), noc=" 00015 ")
+    assert "These categories were added to your alerts." in _occupation_said(answer.text)[0]
+    site.confirm(site.confirmation_link("chef@example.com"))
+    assert sorted(_streams_of(env)) == [["cec", "managers"], ["cec", "managers"]]
+
+
+def test_the_form_accepts_a_code_in_no_category(site, env: dict) -> None:  # type: ignore[no-untyped-def]
+    answer = site.sign_up("audit@example.com", score=480, streams=("cec",), noc=NOWHERE)
+    assert answer.status_code == 200
+    said = _occupation_said(answer.text)
+    assert said[0] == ("Your occupation (NOC 11100) is on none of IRCC's category lists: no category was added. "
+                       "The program draws do not depend on it.")  # fmt: skip
+    assert said[1].startswith("Some lists could not be confirmed and may also hold it: Healthcare (and social services)")
+    site.confirm(site.confirmation_link("audit@example.com"))
+    assert _streams_of(env) == [["cec"]]
+
+
+def test_the_form_refuses_a_malformed_code_and_stores_nothing(site, env: dict) -> None:  # type: ignore[no-untyped-def]
+    from bs4 import BeautifulSoup
+
+    answer = site.sign_up("typo@example.com", score=480, streams=("cec",), noc="3110")
+    assert answer.status_code == 400
+    problems = [li.get_text(strip=True) for li in BeautifulSoup(answer.text, "html.parser").select("#problems li")]
+    assert problems == ["the occupation code must be the 5 digits of a NOC 2021 code (like 31102), or left empty"]
+    assert 'value="3110"' in answer.text and not site.smtp.messages
+    assert json.loads(cli("status", "--format", "json", env=env).stdout)["pending_sign_ups"] == 0
+
+
+def _streams_of(env: dict) -> list[list[str]]:
+    return [s["streams"] for s in json.loads(cli("subscribers", "--format", "json", env=env, check=True).stdout)]
