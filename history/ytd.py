@@ -41,9 +41,10 @@ def year_to_date(records: Iterable[dict[str, Any]], today: date) -> YearToDate:
     for record in records:
         if start <= record["date"] <= today.isoformat():
             by_stream.setdefault(record["stream"], []).append(record["invitations"])
-    rows = [{"stream": s, "draws": len(v), "invitations": sum(v), "plan_group": GROUPS.get(group_of(s) or "", "-")}
-            for s, v in sorted(by_stream.items(), key=lambda item: (-sum(item[1]), item[0]))]  # fmt: skip
-    rows.append({"stream": "all", "draws": sum(r["draws"] for r in rows), "invitations": sum(r["invitations"] for r in rows), "plan_group": None})
+    rows: list[dict[str, Any]] = [{"stream": s, "draws": len(v), "invitations": sum(v), "plan_group": GROUPS.get(group_of(s) or "", "-")}
+                                  for s, v in sorted(by_stream.items(), key=lambda item: (-sum(item[1]), item[0]))]  # fmt: skip
+    everything = [n for v in by_stream.values() for n in v]
+    rows.append({"stream": "all", "draws": len(everything), "invitations": sum(everything), "plan_group": None})
     found = targets_for(today.year, today)
     groups = []
     for group, name in GROUPS.items():
