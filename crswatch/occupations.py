@@ -63,9 +63,11 @@ def added_line(found: Found, added: tuple[str, ...]) -> str:
         text = f"NOC {found.match.noc}: added {' '.join(added)} ({where})"
     elif found.streams:
         text = f"NOC {found.match.noc}: {' '.join(found.streams)} already chosen ({where})"
+    elif found.without_stream:
+        text = f"NOC {found.match.noc} is only on {' '.join(found.without_stream)} ({where}), which crswatch has no stream for yet: no category added"
     else:
         text = f"NOC {found.match.noc} is on none of {where}: no category added"
-    if found.without_stream:
+    if found.without_stream and found.streams:
         text += f"; also on {' '.join(found.without_stream)}, which crswatch has no stream for yet"
     if found.match.unconfirmed:
         text += f"; not confirmed: {' '.join(found.match.unconfirmed)}"

@@ -273,3 +273,13 @@ def test_the_form_refuses_a_malformed_code_and_stores_nothing(site, env: dict) -
 
 def _streams_of(env: dict) -> list[list[str]]:
     return [s["streams"] for s in json.loads(cli("subscribers", "--format", "json", env=env, check=True).stdout)]
+
+
+def test_a_category_without_a_stream_is_named_not_added(env: dict) -> None:
+    result = cli("subscribe", "--score", "480", "--name", "prof", "--noc", "41200", "--notify", MAIL.format("prof"), env=env, check=True)
+    assert "NOC 41200 is only on researchers (IRCC's category lists in force since 2026-02-18), which crswatch has no stream for yet: " \
+           "no category added" in result.stderr
+    assert _streams(env) == {"prof": ["cec", "fsw", "fst"]}
+    Path(env["CRSWATCH_CONFIG"]).write_text('[streams]\n"Researchers with Canadian work experience" = { code = "researchers", label = "Researchers" }\n')
+    again = cli("subscribe", "--score", "480", "--name", "prof", "--noc", "41200", "--notify", MAIL.format("prof"), env=env, check=True)
+    assert "NOC 41200: added researchers (" in again.stderr and _streams(env) == {"prof": ["cec", "fsw", "fst", "researchers"]}
