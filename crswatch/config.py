@@ -119,6 +119,8 @@ class Config:
     # [streams]: draw names the operator taught crswatch (name → code) and new codes (code → label)
     stream_names: tuple[tuple[str, str], ...] = ()
     stream_labels: tuple[tuple[str, str], ...] = ()
+    # [occupations]: the operator's NOC lists (stream code → codes), each replacing the shipped list
+    occupation_lists: tuple[tuple[str, tuple[str, ...]], ...] = ()
     path: Path | None = None  # the file this came from, if any
 
     @property
@@ -141,6 +143,11 @@ class Config:
         """The built-in stream table plus `[streams]` (checked when the file is read)."""
         return BUILTIN.with_names(dict(self.stream_names), dict(self.stream_labels))
 
+    @property
+    def occupations(self) -> dict[str, tuple[str, ...]]:
+        """`[occupations]`: stream code → the operator's NOC codes (checked when the file is read)."""
+        return dict(self.occupation_lists)
+
     def scrapy_overrides(self) -> dict[str, Any]:
         return {
             "DOWNLOAD_TIMEOUT": self.fetch.timeout,
@@ -162,6 +169,8 @@ class Config:
         data["streams"] = {name: code for name, code in self.stream_names}
         data["stream_labels"] = dict(self.stream_labels)
         del data["stream_names"]
+        data["occupations"] = {code: list(codes) for code, codes in self.occupation_lists}
+        del data["occupation_lists"]
         data["alerts"]["operator"] = [mask_url(url) for url in self.alerts.operator]
         for key in ("email_channel", "sms_channel"):
             if data["web"][key]:
@@ -225,9 +234,28 @@ def _apply_file(config: Config, file: Path) -> Config:
             top["store"] = _typed(value, str, f"{file}: store")
         elif key == "streams":
             top["stream_names"], top["stream_labels"] = _streams(value, f"{file}: [streams]")
+        elif key == "occupations":
+            continue  # checked below, against the stream codes [streams] may add
         else:
-            raise ConfigError(f"{file}: unknown key {key!r} (known: db, store, source, streams, {', '.join(_SECTIONS)})")
+            raise ConfigError(f"{file}: unknown key {key!r} (known: db, store, source, streams, occupations, {', '.join(_SECTIONS)})")
+    if "occupations" in data:
+        top["occupation_lists"] = _occupations(data["occupations"], dict(top.get("stream_labels", ())), f"{file}: [occupations]")
     return replace(config, **top)
+
+
+def _occupations(table: Any, labels: dict[str, str], where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """`stream = ["31102", ...]`: a stream's whole NOC list, in place of the shipped one."""
+    from draws.occupations import OccupationsError, overrides
+    from draws.streams import GENERAL, OTHER, STREAMS
+
+    try:
+        lists = overrides(table, where)
+    except OccupationsError as exc:
+        raise ConfigError(str(exc)) from None
+    for code in lists:
+        if code in (GENERAL, OTHER) or code not in STREAMS and code not in labels:
+            raise ConfigError(f"{where} {code!r} is not a category stream; give a built-in category or one [streams] labels")
+    return tuple((code, tuple(sorted(codes))) for code, codes in lists.items())
 
 
 def _streams(table: Any, where: str) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:

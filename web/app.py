@@ -39,6 +39,7 @@ from notifier.message import confirmation_message
 from notifier.outbox import confirmation, queue
 from notifier import telegram
 from notifier.send import check_url
+from draws.record import ottawa_today
 from draws.streams import label
 from store import kv, limits
 from store.errors import StoreError
@@ -223,7 +224,9 @@ def subscribe() -> Page:
     values["language"] = values["language"] if values["language"] in LANGUAGES else current_language()
     values["streams"] = request.form.getlist("streams")[:20]
     values["telegram"] = bool(here.config.telegram.username) and request.form.get("telegram") == "on"
+    values["noc"] = request.form.get("noc", "").strip()[:20]
     wanted, problems = destinations(values, web.email_channel, web.sms_channel, values["telegram"])
+    occupation = occupation_streams(values, problems)  # the code adds its categories; it is not kept
     sign_ups = []
     if values["telegram"]:  # the chat is not known yet: the sign-up waits for the one that presses START
         wanted.append(("telegram", "", telegram.channel(0)))
@@ -260,9 +263,38 @@ def subscribe() -> Page:
         here.sender.wake.set()
     sent = {kind for kind, _address, _sign_up in sign_ups} - {"telegram"}
     if link:
-        return page("telegram.html", link=link, qr=qr_code(link), sent=bool(sent), hours=web.confirm_hours)
+        return page("telegram.html", link=link, qr=qr_code(link), sent=bool(sent), hours=web.confirm_hours, occupation=occupation)
     kinds = _("e-mail and phone") if len(sent) == 2 else _("e-mail") if "e-mail" in sent else _("phone") if sent else ""
-    return page("sent.html", kinds=kinds, hours=web.confirm_hours)
+    return page("sent.html", kinds=kinds, hours=web.confirm_hours, occupation=occupation)
+
+
+def occupation_streams(values: dict[str, Any], problems: list[str]) -> list[str]:
+    """The form's occupation (a NOC 2021 code, optional): its categories join the chosen streams, and
+    the sentences that say so (the same for every address, so the page still reveals nothing)."""
+    from crswatch.errors import UsageError
+    from crswatch.occupations import lookup
+
+    if not values["noc"]:
+        return []
+    here = site()
+    try:
+        found = lookup(here.config, values["noc"], ottawa_today(here.clock()))
+    except UsageError:
+        problems.append(_("the occupation code must be the 5 digits of a NOC 2021 code (like 31102), or left empty"))
+        return []
+    added = [code for code in found.streams if code not in values["streams"]]
+    values["streams"] = [*values["streams"], *added]
+    names = here.names(current_language())
+    listed = "; ".join(names.get(code, code) for code in found.streams)
+    if added:
+        said = [_("Your occupation (NOC %(noc)s) is on IRCC's lists for: %(names)s. These categories were added to your alerts.", noc=found.match.noc, names=listed)]
+    elif found.streams:
+        said = [_("Your occupation (NOC %(noc)s) is on IRCC's lists for: %(names)s, which you had already chosen.", noc=found.match.noc, names=listed)]
+    else:
+        said = [_("Your occupation (NOC %(noc)s) is on none of IRCC's category lists: no category was added. The program draws do not depend on it.", noc=found.match.noc)]
+    if found.match.unconfirmed:
+        said.append(_("Some lists could not be confirmed and may also hold it: %(names)s.", names="; ".join(names.get(c, c) for c in found.match.unconfirmed)))
+    return said
 
 
 def qr_code(link: str) -> Markup:
@@ -398,13 +430,14 @@ def draws() -> Response | Page:
     tag, modified = version()
     lang = current_language()
     feed = feed_times()  # "last checked" moves without the data: part of the page's version
-    key = ("draws-page", lang, tag, feed["checked"], feed["changed"])
+    today = ottawa_today(site().clock())  # so does the day: the year to date runs to it
+    key = ("draws-page", lang, tag, feed["checked"], feed["changed"], today)
     answers = site().answers
     if key not in answers:
         if len(answers) >= CACHED:
             answers.clear()
-        etag = hashlib.blake2b(f"{tag}|{lang}|{feed['checked']}|{feed['changed']}".encode(), digest_size=10).hexdigest()
-        answers[key] = (draws_page(feed).encode(), "text/html", etag)
+        etag = hashlib.blake2b(f"{tag}|{lang}|{feed['checked']}|{feed['changed']}|{today}".encode(), digest_size=10).hexdigest()
+        answers[key] = (draws_page(feed, today).encode(), "text/html", etag)
     body, mimetype, etag = answers[key]
     response = Response(body, mimetype=mimetype)
     response.set_etag(etag)
@@ -414,8 +447,9 @@ def draws() -> Response | Page:
     return response
 
 
-def draws_page(feed: dict[str, str | None]) -> str:
+def draws_page(feed: dict[str, str | None], today: date) -> str:
     from history.stats import oldest_first, stats
+    from history.ytd import year_to_date
 
     rows = records()
     newest = sorted(rows, key=lambda r: (r["date"], r["number"]), reverse=True)[:20]
@@ -424,7 +458,13 @@ def draws_page(feed: dict[str, str | None]) -> str:
     stale = (date.fromisoformat(newest_date) - timedelta(days=365)).isoformat()
     recent = [s | ({"trend": None} if s["last_date"] < stale else {})  # no draw for a year: no current trend
               for s in stats(oldest_first([r for r in rows if r["date"] >= since])) if s["stream"] != "other"]  # fmt: skip
-    return page("draws.html", draws=newest, streams=recent, program=draw_program, number=draw_number, trend=trend_text, feed=feed)[0]
+    return page("draws.html", draws=newest, streams=recent, program=draw_program, number=draw_number, trend=trend_text, feed=feed,
+                ytd=year_to_date(rows, today), group_name=group_name)[0]  # fmt: skip
+
+
+def group_name(group: str) -> str:
+    """A levels plan's program group in the page's language (IRCC's French names)."""
+    return {"federal_high_skilled": _("Federal High Skilled"), "pnp": _("Provincial Nominee Program")}.get(group, group)
 
 
 def feed_times() -> dict[str, str | None]:

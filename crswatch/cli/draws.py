@@ -167,21 +167,34 @@ def draws_show(app: App, number: str, fmt: str) -> None:
 
 
 @click.command("streams")
+@click.option("--noc", metavar="CODE", help="Only the categories this NOC 2021 occupation code (5 digits) qualifies for, on IRCC's lists in force today.")
+@click.option("--on", "on", callback=parse_day, metavar="DATE", help="With --noc: the lists in force on this day (YYYY-MM-DD) [default: today in Ottawa].")
 @format_option
 @click.pass_obj
-def streams_command(app: App, fmt: str) -> None:
+def streams_command(app: App, noc: str | None, on: date | None, fmt: str) -> None:
     """List the stream codes: their labels, the draw names seen for each (with counts and the last
     date), and the names waiting in `other` with their draw numbers.
 
     A name in `other` is one crswatch does not know.  Teach it in the configuration file
     (`[streams]`, see the README); the next check re-classifies its draws and sends late alerts.
 
+    With --noc, the categories whose occupation list holds the code (IRCC's lists as dated data,
+    `[occupations]` in the configuration replacing a list), and the lists that could not be
+    confirmed; a code on no list is answered too.
+
     \b
     Examples:
       crswatch streams
       crswatch streams --format json
+      crswatch streams --noc 31102
     """
     from history.answers import stream_list
+
+    if noc is not None:
+        _occupation(app, noc, on, fmt)
+        return
+    if on is not None:
+        raise errors.UsageError("--on goes with --noc (the occupation lists of that day)")
 
     with app.database.reader() as view:
         rows = stream_list(view, app.config.streams.labels)
@@ -199,3 +212,22 @@ def streams_command(app: App, fmt: str) -> None:
 
 
 COMMANDS = (check, draws, streams_command)
+
+
+def _occupation(app: App, noc: str, on: date | None, fmt: str) -> None:
+    """`streams --noc`: a table of the categories (when there are any) and what the lists are."""
+    from ..occupations import lookup, rows, summary
+
+    found = lookup(app.config, noc, on)
+    listed = rows(app.config, found)
+    if fmt == "json":
+        import json
+
+        version = found.match.version
+        click.echo(json.dumps({"noc": found.match.noc, "since": version.since.isoformat(), "title": version.title, "categories": listed,
+                               "unconfirmed": list(found.match.unconfirmed)}, indent=2, ensure_ascii=False))  # fmt: skip
+        return
+    if listed or fmt == "csv":
+        emit(listed, ("code", "label", "list"), fmt)
+    if fmt == "table":
+        click.echo(("\n" if listed else "") + "\n".join(summary(found)))

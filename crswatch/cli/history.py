@@ -50,24 +50,52 @@ def _records(app: App, streams: tuple[str, ...] = (), since: date | None = None,
 @stream_option()
 @since_option
 @until_option
+@click.option("--ytd", is_flag=True, help="Only the year to date: invitations this year per stream and in all, beside the levels plan's admissions targets.")
+@click.option("--on", "on", callback=parse_day, metavar="DATE", help="The day the year to date runs to (YYYY-MM-DD) [default: today in Ottawa].")
 @format_option
 @click.pass_obj
-def stats(app: App, streams: tuple[str, ...], since: date | None, until: date | None, fmt: str) -> None:
-    """Per stream: draws, the last one, min/median/max cut-off, invitations, gaps and the trend.
+def stats(app: App, streams: tuple[str, ...], since: date | None, until: date | None, ytd: bool, on: date | None, fmt: str) -> None:
+    """Per stream: draws, the last one, min/median/max cut-off, invitations, gaps and the trend;
+    then (in a table) the year to date: invitations issued this year, per stream and in all, beside
+    IRCC's Immigration Levels Plan admissions targets for the year (a target is not invitations).
 
-    Streams are never mixed into one average.
+    Streams are never mixed into one average.  The year to date counts every stream, whatever
+    --stream/--since/--until say; --ytd prints only it (--format json: one object).
 
     \b
     Examples:
       crswatch stats
       crswatch stats --stream cec --stream french --since 2025-01-01 --format json
+      crswatch stats --ytd --on 2026-01-21
     """
     from history.stats import stats as compute
 
-    rows = compute(_records(app, streams, since, until))
-    columns = ("stream", "draws", "last_date", "last_crs", "last_invitations", "min_crs", "median_crs", "max_crs",
-               "invitations", "avg_gap_days", "trend_per_draw", "trend")  # fmt: skip
-    emit(rows, columns, fmt)
+    if not ytd:
+        rows = compute(_records(app, streams, since, until))
+        columns = ("stream", "draws", "last_date", "last_crs", "last_invitations", "min_crs", "median_crs", "max_crs",
+                   "invitations", "avg_gap_days", "trend_per_draw", "trend")  # fmt: skip
+        emit(rows, columns, fmt)
+        if fmt != "table":
+            return
+        click.echo()
+    _year_to_date(app, on, fmt)
+
+
+def _year_to_date(app: App, on: date | None, fmt: str) -> None:
+    from draws.record import ottawa_today
+    from draws.table import query_draws
+    from history.ytd import year_to_date
+
+    with app.database.reader() as view:
+        result = year_to_date(query_draws(view), on or ottawa_today())
+    if fmt == "json":
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        return
+    if fmt == "table":
+        click.echo("\n".join(result.lines()[:1]))
+    emit(result.rows, ("stream", "draws", "invitations", "plan_group"), fmt)
+    if fmt == "table":
+        click.echo("\n".join(result.lines()[1:]))
 
 
 @click.command()

@@ -58,10 +58,11 @@ def _read_profile(file: Any) -> str | None:
 @click.option("--profile-created", metavar="DATETIME", help="When your Express Entry profile was submitted (ISO 8601), for tie-breaks.")
 @click.option("--name", metavar="TEXT", help="A name to recognise the subscriber by.")
 @click.option("--language", metavar="LANG", help="The language of the alerts: en or fr [default en].")
+@click.option("--noc", metavar="CODE", help="Your occupation's NOC 2021 code (5 digits): adds the categories it qualifies for to the streams (the code is not stored).")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True, help="Output format.")
 @click.pass_obj
 def subscribe(app: App, score: str | None, profile_file: Any, channels: tuple[str, ...], within: str | None, streams: tuple[str, ...],
-              profile_created: str | None, name: str | None, language: str | None, fmt: str) -> None:  # fmt: skip
+              profile_created: str | None, name: str | None, language: str | None, noc: str | None, fmt: str) -> None:  # fmt: skip
     """Subscribe a CRS score, or a CRS profile, to draw alerts; prints the new subscriber's id.
 
     Subscribing a channel that is already subscribed updates that subscriber instead.  With
@@ -73,18 +74,29 @@ def subscribe(app: App, score: str | None, profile_file: Any, channels: tuple[st
     Examples:
       crswatch subscribe --score 505 --notify 'mailto://me:app-password@gmail.com'
       crswatch subscribe --score 468 --stream french --language fr --notify 'mailto://me:app-password@gmail.com'
+      crswatch subscribe --score 455 --noc 31102 --notify 'mailto://me:app-password@gmail.com'
       crswatch subscribe --score 472 --stream cec --stream french --within 20 \\
           --profile-created 2025-10-01T14:30:00Z \\
           --notify 'twilio://AC0123456789abcdef0123456789abcdef:0123456789abcdef0123456789abcdef@15551234567/15557654321'
     """
     from subscribers.manage import subscribe as do_subscribe
 
+    noc_line = ""
+    if noc is not None:  # checked before anything is read or written; only the streams it adds are kept
+        from ..occupations import added_line, lookup
+
+        found = lookup(app.config, noc)
+        chosen = streams or app.subscriber_defaults.streams
+        added = tuple(c for c in found.streams if c not in chosen)
+        streams, noc_line = (*chosen, *added), added_line(found, added)
     profile = _read_profile(profile_file)
     with app.store.write() as tx:
         sub, created = do_subscribe(
             tx, score=score, channels=channels, check=_check, defaults=app.subscriber_defaults,
             within=within, streams=streams, profile_created=profile_created, name=name, language=language, profile=profile,
         )  # fmt: skip
+    if noc_line:
+        click.echo(noc_line, err=True)
     if fmt == "json":
         import json
 
