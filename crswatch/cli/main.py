@@ -133,7 +133,9 @@ def _setup_logging(verbose: int) -> None:
     level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
     from notifier.mask import SecretFilter
 
-    logging.basicConfig(level=level, format="crswatch: %(levelname)s: %(message)s", stream=sys.stderr)
+    # force: each invocation logs to the stderr it runs with (the same thing in a process of its own;
+    # in-process callers such as the tests invoke the command many times with a new stderr each)
+    logging.basicConfig(level=level, format="crswatch: %(levelname)s: %(message)s", stream=sys.stderr, force=True)
     for handler in logging.getLogger().handlers:  # every record, third-party ones included, is masked
         handler.addFilter(SecretFilter())
         handler.addFilter(_PrintableFilter())  # and quotes feed text without its escape sequences
