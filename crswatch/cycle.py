@@ -68,6 +68,7 @@ class CycleReport:
     dry_run: bool = False
     queued: int = 0
     planned: list[Delivery] = field(default_factory=list)  # dry run: what would be queued
+    unscored: list[str] = field(default_factory=list)  # profile subscribers left out of a draw: no score on its date
     delivery: DispatchReport = field(default_factory=DispatchReport)
 
     @property
@@ -90,6 +91,8 @@ class CycleReport:
         if self.dry_run:
             count = len(self.planned)
             return text + f"; {count} alert{'s' if count != 1 else ''} would be sent [dry run: nothing stored or sent]"
+        if self.unscored:
+            text += f"; {len(self.unscored)} profile match{'es' if len(self.unscored) != 1 else ''} not made (no score on the draw's date: see the warnings)"
         d = self.delivery
         if d.attempted or d.sent or d.failed or d.dead or d.cancelled:
             text += f"; alerts: {d.sent} sent, {d.failed} failed (will retry), {len(d.dead)} dead"
@@ -274,8 +277,12 @@ def _plan(conn: Connection, report: CycleReport, now: datetime, new: list[tuple[
     edited = [(d, rec | {"first_seen": seen.get(d.number, rec["first_seen"])}, old) for d, rec, old in edited]
     late = [(d, old | {"first_seen": seen.get(d.number, old.get("first_seen"))}) for d, old in late]
     corrected = corrected_today(conn, {d.number for d, _, _ in edited}, now) if edited else set()
+    unscored: list[str] = []
     deliveries = plan(new, edited, iter_docs(conn, reach=min(cutoffs), active_only=True, every_profile=bool(rules)), now, late=late, rules=rules,
-                      corrected=corrected)
+                      corrected=corrected, unscored=unscored)
+    for line in unscored:  # never a silent 0: who was left out of which draw, and why (no personal data)
+        log.warning("%s", line)
+    report.unscored += unscored
     report.planned += deliveries
     report.queued += queue(conn, deliveries)
 

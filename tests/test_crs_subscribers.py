@@ -147,3 +147,22 @@ def test_whatif_judges_each_draw_on_the_profiles_score_that_day(env: dict, tmp_p
     assert "earlier draws left out: the profile cannot be scored before the oldest CRS grid" in early
     both = cli("whatif", "--profile", str(tmp_path / "p.toml"), "--score", "500", env=env)
     assert both.returncode == 2 and "give --score or --profile" in both.stderr
+
+
+def test_a_draw_the_profile_cannot_be_scored_on_is_explained_never_a_silent_zero() -> None:
+    """Before the oldest grid (2016-11-19) a profile has no score: the subscriber is left out of
+    that draw and the plan says who and why; a typed score beside it is not silently used."""
+    from draws.crs.profile import dumps
+
+    stored = dumps(parse(_toml(STILL_30)))
+    draw = Draw(number="7", date=date(2015, 3, 1), program="Canadian Experience Class", stream="cec", invitations=1000, crs=481)
+    unscored: list[str] = []
+    planned = plan([(draw, {"first_seen": "2026-02-01T00:00:00Z", "revision": 0})], [], [_doc(stored, 999)], datetime(2026, 2, 1, tzinfo=UTC),
+                   unscored=unscored)  # fmt: skip
+    assert planned == []
+    (line,) = unscored
+    assert line.startswith("draw #7 (2015-03-01): subscriber abcdefgh not matched: no CRS rules for 2015-03-01")
+    assert "1995" not in line  # no personal data in what is logged
+    # the same draw for a typed score is matched as always
+    (typed,) = plan([(draw, {"first_seen": "2026-02-01T00:00:00Z", "revision": 0})], [], [_doc(None, 999)], datetime(2026, 2, 1, tzinfo=UTC))
+    assert typed.verdict == "invited"
