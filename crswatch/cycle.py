@@ -151,6 +151,8 @@ async def run_check(config: Config, database: Database, store: Store, *, dry_run
         feed_state = get_meta(view, "feed")
     with store.read() as conn:
         before = kv.get(conn, "status")
+    if not dry_run:
+        remind(config, store, clock())  # queued before the first send, so they go out with the due retries
     retried = DispatchReport() if dry_run else await deliver(config, store)  # due retries first
     validators = feed_state if feed_state.get("source") == config.source else {}
     harvest = await fetch(config.source, validators, config.scrapy_overrides())
@@ -189,6 +191,33 @@ async def run_check(config: Config, database: Database, store: Store, *, dry_run
     if not dry_run:
         tidy(config, store, now)
     return report
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+clock = utcnow  # what "now" is for reminders (tests plan them on the days they choose)
+
+
+def remind(config: Config, store: Store, now: datetime) -> int:
+    """Queue the reminders due on Ottawa's day of `now` (a birthday that costs points, a test about
+    to stop counting, a year of work that adds points, the profile about to expire), each once:
+    their keys are recorded in the same transaction.  The subscribers are read once a day; each
+    reminder is due over several days, so one planned later than its first day still goes out."""
+    from notifier.outbox import queue
+    from notifier.reminders import plan_reminders
+    from subscribers.profile import ottawa_day
+
+    today = ottawa_day(now).isoformat()
+    with store.write() as conn:
+        if kv.get(conn, "reminders").get("day") == today:
+            return 0
+        queued = queue(conn, plan_reminders(conn, now, crs_rules(config)))
+        kv.put(conn, "reminders", {"day": today, "queued": queued})
+    if queued:
+        log.info("reminders: %d queued", queued)
+    return queued
 
 
 def tidy(config: Config, store: Store, now: datetime) -> None:

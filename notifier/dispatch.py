@@ -73,7 +73,10 @@ def dispatch(store: Store, policy: Policy, *, concurrency: int, links: Links | N
 
 def _prepare(conn: Connection, claimed: list[Delivery], links: Links | None, owner: str, report: DispatchReport,
              contact: str = "") -> tuple[list[Outgoing], dict[str, Delivery]]:  # fmt: skip
-    draws = {key: Draw.from_record(rec) for key, rec in records(conn, {(d.draw, d.revision, d.kind) for d in claimed if d.kind != CONFIRMATION}).items()}
+    from .reminders import REMINDER
+
+    wanted = {(d.draw, d.revision, d.kind) for d in claimed if d.kind not in (CONFIRMATION, REMINDER)}
+    draws = {key: Draw.from_record(rec) for key, rec in records(conn, wanted).items()}
     subscribers = find_many(conn, {d.subscriber for d in claimed if d.kind != CONFIRMATION})
     outgoing: list[Outgoing] = []
     by_key: dict[str, Delivery] = {}
@@ -89,7 +92,18 @@ def _prepare(conn: Connection, claimed: list[Delivery], links: Links | None, own
         found = subscribers.get(delivery.subscriber)
         sub = found.subscriber if found else None
         channel = next((c for c in sub.channels if channel_hash(c.url) == delivery.channel), None) if sub else None
+        if delivery.kind == REMINDER and sub is not None and channel is not None and sub.active and sub.wants_reminders:
+            from .reminder_text import render_reminder
+
+            title, bodies = render_reminder(sub, delivery.payload or {}, links, contact)
+            unsubscribe = links.for_subscriber(sub.id, sub.language)[1] if links else ""
+            outgoing.append(Outgoing(delivery.id, channel.url, title, bodies, unsubscribe, contact, delivered=delivery.accepted))
+            by_key[delivery.id] = delivery
+            continue
         draw = draws.get((delivery.draw, delivery.revision, delivery.kind))
+        if delivery.kind == REMINDER and sub is not None and channel is not None and sub.active:
+            report.cancelled += cancel(conn, delivery, "reminders turned off", owner)
+            continue
         if sub is None or channel is None or draw is None or not sub.active:
             reason = "unsubscribed" if sub is None else "channel removed" if channel is None else "paused" if not sub.active else "draw missing"
             report.cancelled += cancel(conn, delivery, reason, owner)
