@@ -13,19 +13,18 @@ however long the outbox keeps its rows.  Everything goes through the outbox, lik
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, or_, select
+from sqlalchemy import Connection
 
 from draws.record import stamp
-from subscribers.model import ACTIVE, Subscriber
+from subscribers import reminded
+from subscribers.model import Subscriber
 from subscribers.profile import ottawa_day
-from subscribers.store import _docs, channel_hash  # noqa: PLC2701 - the stage's paged reader, shared
-from subscribers.tables import reminders as reminder_rows
-from subscribers.tables import subscribers
+from subscribers.store import channel_hash
 
 from .outbox import Delivery
 
@@ -36,7 +35,6 @@ BIRTHDAY_DAYS = 30
 LANGUAGE_DAYS = (60, 14)
 EXPIRY_DAYS = (30, 7)
 EXPERIENCE_GRACE = 7  # an added year is told on its day, or within a week when checks were missed
-PAGE = 2000
 
 
 @dataclass(frozen=True)
@@ -154,36 +152,18 @@ def plan_reminders(conn: Connection, now: datetime, rules: tuple[Any, ...] = ())
     before, and record their keys (in the caller's transaction: both commit, or neither)."""
     today = ottawa_day(now)
     deliveries: list[Delivery] = []
-    for page in _pages(conn):
+    for page in reminded.candidates(conn):
         wanted = [(Subscriber.from_doc(doc), doc) for doc in page]
         planned = {s.id: due(s.profile, s.profile_created, today, ottawa_day(s.created_at), rules) for s, _ in wanted if s.wants_reminders}
         keys = [(sid, r.key) for sid, found in planned.items() for r in found]
         if not keys:
             continue
-        fresh = _record(conn, keys, now)
+        fresh = reminded.record(conn, keys, now)
         for sub, _ in wanted:
             for reminder in planned.get(sub.id, ()):
                 if (sub.id, reminder.key) in fresh:
                     deliveries += _deliveries(sub, reminder, now, len(deliveries))
     return deliveries
-
-
-def _pages(conn: Connection) -> Iterable[list[dict[str, Any]]]:
-    """Active subscribers who may want reminders (those who chose them, or have a profile), a
-    page at a time."""
-    wants = or_(subscribers.c.reminders.is_(True), and_(subscribers.c.reminders.is_(None), subscribers.c.profile.is_not(None)))
-    ids = list(conn.scalars(select(subscribers.c.id).where(and_(subscribers.c.status == ACTIVE, wants)).order_by(subscribers.c.id)))
-    for start in range(0, len(ids), PAGE):
-        yield _docs(conn, subscribers.c.id.in_(ids[start : start + PAGE]))
-
-
-def _record(conn: Connection, keys: list[tuple[str, str]], now: datetime) -> set[tuple[str, str]]:
-    """Record the keys; return those that were not recorded before (on any host)."""
-    from .outbox import _insert_ignoring  # noqa: PLC2701 - the outbox's portable INSERT … ON CONFLICT DO NOTHING
-
-    rows = [{"subscriber": s, "key": k, "queued_at": stamp(now)} for s, k in keys]
-    statement = _insert_ignoring(conn, reminder_rows, None).returning(reminder_rows.c.subscriber, reminder_rows.c.key)
-    return {tuple(r) for r in conn.execute(statement, rows)}  # type: ignore[misc]
 
 
 def _deliveries(sub: Subscriber, reminder: Reminder, now: datetime, seq: int) -> list[Delivery]:
@@ -195,8 +175,3 @@ def _deliveries(sub: Subscriber, reminder: Reminder, now: datetime, seq: int) ->
             masked=channel.masked, verdict=None, kind=REMINDER, queued_at=stamp(now), seq=seq + len(found), payload=reminder.payload(),
         ))  # fmt: skip
     return found
-
-
-def already(conn: Connection, subscriber: str) -> list[str]:
-    """The keys of the reminders queued for a subscriber (tests, listings)."""
-    return list(conn.scalars(select(reminder_rows.c.key).where(reminder_rows.c.subscriber == subscriber)))
