@@ -119,13 +119,12 @@ def calculate() -> Page:
         except ValueError:
             problems.append(_("the day to score must be a date (YYYY-MM-DD)"))
     result = profile = None
-    if not problems:
-        try:
-            profile = parse(data)
-            result = score(profile, on, crs_rules(site().config))
-        except (ProfileError, RulesError) as exc:
-            problems += exc.problems if isinstance(exc, ProfileError) else [str(exc)]
-    if result is None or profile is None:
+    try:  # every problem at once: the numbers that are not numbers, and what the profile's rules say
+        profile = parse(data)
+        result = score(profile, on, crs_rules(site().config)) if not problems else None
+    except (ProfileError, RulesError) as exc:
+        problems += exc.problems if isinstance(exc, ProfileError) else [str(exc)]
+    if result is None or profile is None or problems:
         return page("crs.html", 400, values=values, problems=problems, **_choices())
     stored = dumps(profile)
     defaults = site().defaults
