@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text, text
 
 metadata = MetaData()
 
@@ -22,6 +22,7 @@ subscribers = Table(
     Column("profile_ceiling", Integer),  # the most the profile can score from 30 days before it was stored to 10 years after
     Column("reminders", Boolean),  # reminders of a birthday, an expiring test…: NULL = the default (on with a profile)
     Index("subscribers_reach", "status", "score"),
+    Index("subscribers_reach_ceiling", "status", text("(coalesce(profile_ceiling, score) + within)")),  # what matching filters on
 )  # fmt: skip
 
 channels = Table(

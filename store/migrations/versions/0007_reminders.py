@@ -23,6 +23,8 @@ def upgrade() -> None:
         batch.add_column(sa.Column("reminders", sa.Boolean, nullable=True))
     with op.batch_alter_table("pending") as batch:
         batch.add_column(sa.Column("profile", sa.Text, nullable=True))
+    # matching reads only the subscribers a cut-off may concern: typed score or profile ceiling, plus the margin
+    op.create_index("subscribers_reach_ceiling", "subscribers", ["status", sa.text("(coalesce(profile_ceiling, score) + within)")])
     op.create_table(
         "reminders",
         sa.Column("subscriber", sa.String(16), sa.ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True),
@@ -33,6 +35,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("reminders")
+    op.drop_index("subscribers_reach_ceiling", "subscribers")
     with op.batch_alter_table("pending") as batch:
         batch.drop_column("profile")
     with op.batch_alter_table("subscribers") as batch:
