@@ -26,9 +26,7 @@ from subscribers.model import Subscriber
 from subscribers.profile import ottawa_day
 from subscribers.store import channel_hash
 
-from .outbox import Delivery
-
-REMINDER = "reminder"  # a delivery kind besides the alerts' and the confirmations
+from .outbox import REMINDER, Delivery
 BIRTHDAY, EXPERIENCE, LANGUAGE, EXPIRY = "birthday", "experience", "language", "expiry"
 KINDS = (BIRTHDAY, EXPERIENCE, LANGUAGE, EXPIRY)
 BIRTHDAY_DAYS = 30
