@@ -153,3 +153,42 @@ def test_reminders_can_be_turned_on_and_off(env: dict, tmp_path: Path) -> None:
     cli("update", sub, "--no-reminders", env=env, check=True)
     cli("update", typed, "--reminders", env=env, check=True)
     assert listed() == {sub: False, typed: True}
+
+
+def test_a_profile_leaves_nothing_behind(tmp_path: Path) -> None:
+    """Personal data is erased: an unconfirmed sign-up's profile when its link expires, a confirmed
+    one's from the used sign-up, and a subscriber's reminder keys with the subscriber."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from notifier.outbox import queue
+    from notifier.reminders import plan_reminders
+    from store.sql import Store
+    from subscribers import manage, optin, reminded
+    from subscribers.tables import pending
+
+    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    defaults = manage.Defaults(within=10, streams=("cec",))
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+
+    def sign_up(address: str) -> optin.SignUp:
+        return optin.validate_sign_up(channel=f"ntfy://{address}", score=480, within=None, streams=("cec",), profile_created=None,
+                                      check=lambda url: url, now=now, profile=PROFILE)  # fmt: skip
+
+    try:
+        with store.write() as conn:
+            forgotten = optin.start(conn, sign_up("forgotten"), ttl=timedelta(hours=48), now=now)
+            kept = optin.start(conn, sign_up("kept"), ttl=timedelta(hours=48), now=now)
+            sub = optin.confirm(conn, kept, check=lambda url: url, defaults=defaults, now=now)
+            assert sub is not None and sub.profile and sub.wants_reminders
+            optin.start(conn, sign_up("later"), ttl=timedelta(hours=48), now=now + timedelta(days=3))  # the first has expired by then
+            profiles = dict(conn.execute(select(pending.c.channel, pending.c.profile)).all())
+            assert profiles == {"ntfy://forgotten": None, "ntfy://kept": None, "ntfy://later": profiles["ntfy://later"]}
+            assert optin.lookup(conn, forgotten, now + timedelta(days=3))[0] == optin.EXPIRED
+            queue(conn, plan_reminders(conn, datetime(2027, 2, 12, 15, tzinfo=UTC)))
+            assert reminded.queued_for(conn, sub.id) == ["birthday/2027-03-14"]
+            manage.unsubscribe(conn, sub.id)
+            assert reminded.queued_for(conn, sub.id) == []
+    finally:
+        store.dispose()
