@@ -165,7 +165,7 @@ def plan_reminders(conn: Connection, now: datetime, rules: tuple[Any, ...] = ())
 
 
 def _deliveries(sub: Subscriber, reminder: Reminder, now: datetime, seq: int) -> list[Delivery]:
-    found = []
+    found: list[Delivery] = []
     for channel in sub.channels:
         digest = channel_hash(channel.url)
         found.append(Delivery(
