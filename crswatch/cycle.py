@@ -210,9 +210,12 @@ def remind(config: Config, store: Store, now: datetime) -> int:
     from subscribers.profile import ottawa_day
 
     today = ottawa_day(now).isoformat()
-    with store.write() as conn:
+    with store.read() as conn:  # the usual case, every tick of `run` but the day's first: a read only
         if kv.get(conn, "reminders").get("day") == today:
             return 0
+    with store.write() as conn:
+        if kv.get(conn, "reminders").get("day") == today:
+            return 0  # another host planned them meanwhile
         queued = queue(conn, plan_reminders(conn, now, crs_rules(config)))
         kv.put(conn, "reminders", {"day": today, "queued": queued})
     if queued:
