@@ -192,3 +192,26 @@ def test_a_profile_leaves_nothing_behind(tmp_path: Path) -> None:
             assert reminded.queued_for(conn, sub.id) == []
     finally:
         store.dispose()
+
+
+def test_the_regular_check_plans_and_sends_them(env: dict, smtp: SMTPSink, tmp_path: Path) -> None:
+    """The real `crswatch check` (today's clock): a 35th birthday 20 days from now is told once,
+    and the next check, the same day, sends nothing more."""
+    from datetime import timedelta
+
+    from draws.crs.score import add_years
+    from draws.record import ottawa_today
+    from helpers import snapshot
+
+    born = add_years(ottawa_today() + timedelta(days=20), -35)
+    birthday = add_years(born, 35)
+    (tmp_path / "p.toml").write_text(f'date_of_birth = {born.isoformat()}\neducation = "secondary"\n')
+    cli("subscribe", "--profile", str(tmp_path / "p.toml"), "--notify", smtp.url("b@example.com"), env=env, check=True)
+    source = snapshot("2026-01-21").as_uri()
+    first = cli("check", "--source", source, env=env, check=True)
+    smtp.wait_for(1)
+    (message,) = smtp.to("b@example.com")
+    assert message["Subject"] == f"Reminder: your CRS drops on {birthday:%B} {birthday.day}, {birthday.year}"
+    assert "alerts: 1 sent" in first.stdout and born.isoformat() not in first.stdout + first.stderr
+    again = cli("check", "--source", source, env=env, check=True)
+    assert "alerts:" not in again.stdout and len(smtp.to("b@example.com")) == 1
