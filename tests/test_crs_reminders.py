@@ -155,9 +155,10 @@ def test_reminders_can_be_turned_on_and_off(env: dict, tmp_path: Path) -> None:
     assert listed() == {sub: False, typed: True}
 
 
-def test_a_profile_leaves_nothing_behind(tmp_path: Path) -> None:
+def test_a_profile_leaves_nothing_behind(store_url: str) -> None:
     """Personal data is erased: an unconfirmed sign-up's profile when its link expires, a confirmed
-    one's from the used sign-up, and a subscriber's reminder keys with the subscriber."""
+    one's from the used sign-up, and a subscriber's reminder keys with the subscriber (on SQLite
+    and on a real PostgreSQL server)."""
     from datetime import timedelta
 
     from sqlalchemy import select
@@ -168,7 +169,7 @@ def test_a_profile_leaves_nothing_behind(tmp_path: Path) -> None:
     from subscribers import manage, optin, reminded
     from subscribers.tables import pending
 
-    store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
+    store = Store(store_url)
     defaults = manage.Defaults(within=10, streams=("cec",))
     now = datetime(2026, 12, 1, 12, tzinfo=UTC)
 
