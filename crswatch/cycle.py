@@ -68,6 +68,7 @@ class CycleReport:
     dry_run: bool = False
     queued: int = 0
     planned: list[Delivery] = field(default_factory=list)  # dry run: what would be queued
+    unscored: list[str] = field(default_factory=list)  # profile subscribers left out of a draw: no score on its date
     delivery: DispatchReport = field(default_factory=DispatchReport)
 
     @property
@@ -90,6 +91,8 @@ class CycleReport:
         if self.dry_run:
             count = len(self.planned)
             return text + f"; {count} alert{'s' if count != 1 else ''} would be sent [dry run: nothing stored or sent]"
+        if self.unscored:
+            text += f"; {len(self.unscored)} profile match{'es' if len(self.unscored) != 1 else ''} not made (no score on the draw's date: see the warnings)"
         d = self.delivery
         if d.attempted or d.sent or d.failed or d.dead or d.cancelled:
             text += f"; alerts: {d.sent} sent, {d.failed} failed (will retry), {len(d.dead)} dead"
@@ -148,6 +151,8 @@ async def run_check(config: Config, database: Database, store: Store, *, dry_run
         feed_state = get_meta(view, "feed")
     with store.read() as conn:
         before = kv.get(conn, "status")
+    if not dry_run:
+        remind(config, store, clock())  # queued before the first send, so they go out with the due retries
     retried = DispatchReport() if dry_run else await deliver(config, store)  # due retries first
     validators = feed_state if feed_state.get("source") == config.source else {}
     harvest = await fetch(config.source, validators, config.scrapy_overrides())
@@ -186,6 +191,36 @@ async def run_check(config: Config, database: Database, store: Store, *, dry_run
     if not dry_run:
         tidy(config, store, now)
     return report
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+clock = utcnow  # what "now" is for reminders (tests plan them on the days they choose)
+
+
+def remind(config: Config, store: Store, now: datetime) -> int:
+    """Queue the reminders due on Ottawa's day of `now` (a birthday that costs points, a test about
+    to stop counting, a year of work that adds points, the profile about to expire), each once:
+    their keys are recorded in the same transaction.  The subscribers are read once a day; each
+    reminder is due over several days, so one planned later than its first day still goes out."""
+    from notifier.outbox import queue
+    from notifier.reminders import plan_reminders
+    from subscribers.profile import ottawa_day
+
+    today = ottawa_day(now).isoformat()
+    with store.read() as conn:  # the usual case, every tick of `run` but the day's first: a read only
+        if kv.get(conn, "reminders").get("day") == today:
+            return 0
+    with store.write() as conn:
+        if kv.get(conn, "reminders").get("day") == today:
+            return 0  # another host planned them meanwhile
+        queued = queue(conn, plan_reminders(conn, now, crs_rules(config)))
+        kv.put(conn, "reminders", {"day": today, "queued": queued})
+    if queued:
+        log.info("reminders: %d queued", queued)
+    return queued
 
 
 def tidy(config: Config, store: Store, now: datetime) -> None:
@@ -274,8 +309,12 @@ def _plan(conn: Connection, report: CycleReport, now: datetime, new: list[tuple[
     edited = [(d, rec | {"first_seen": seen.get(d.number, rec["first_seen"])}, old) for d, rec, old in edited]
     late = [(d, old | {"first_seen": seen.get(d.number, old.get("first_seen"))}) for d, old in late]
     corrected = corrected_today(conn, {d.number for d, _, _ in edited}, now) if edited else set()
+    unscored: list[str] = []
     deliveries = plan(new, edited, iter_docs(conn, reach=min(cutoffs), active_only=True, every_profile=bool(rules)), now, late=late, rules=rules,
-                      corrected=corrected)
+                      corrected=corrected, unscored=unscored)
+    for line in unscored:  # never a silent 0: who was left out of which draw, and why (no personal data)
+        log.warning("%s", line)
+    report.unscored += unscored
     report.planned += deliveries
     report.queued += queue(conn, deliveries)
 

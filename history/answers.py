@@ -4,7 +4,7 @@ the draw list, one draw, the stream codes, the forecast.  `crswatch draws --form
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any
 
@@ -76,29 +76,32 @@ def series(records: list[dict[str, Any]], streams: Iterable[str]) -> Series:
 
 
 def forecast_rows(records: list[dict[str, Any]], streams: Iterable[str], score: int | None, draws: int,
-                  today: date) -> list[dict[str, Any]]:  # fmt: skip
+                  today: date, score_on: Callable[[date], int] | None = None) -> list[dict[str, Any]]:  # fmt: skip
     """Each stream's forecast (all active streams when none is named), most history first.
 
     `records` are every stored draw, oldest first (the covariates read all of them).  A stream
     needs MIN_HISTORY draws, and without `streams` a draw in the last year; a next date already
-    past is flagged `overdue`; with `score`, `p_invited` is None where the history is too short."""
+    past is flagged `overdue`; with `score`, `p_invited` is None where the history is too short.
+    `score_on` (a profile's score on a day) instead of `score`: each forecast draw is judged on the
+    profile's projected score on its date (an overdue draw: today), given as `score`."""
     from .forecast import MIN_HISTORY
     from .forecast import forecast as compute
 
     streams = tuple(streams)
     found = series(records, streams)
     newest = max(dates[-1] for dates, _, _ in found.values())
+    soonest = max(newest, today)
     result = []
     for stream, (dates, cutoffs, features) in found.items():
         active = streams or (newest - dates[-1]).days <= 365
         if len(cutoffs) >= MIN_HISTORY and active and stream != "other":
-            result.append(compute(stream, dates, cutoffs, score, draws, features).to_dict())
+            result.append(compute(stream, dates, cutoffs, score, draws, features, score_on, soonest).to_dict())
     if not result:
         raise NoAnswer(f"no stream has the {MIN_HISTORY} draws a forecast needs")
     result.sort(key=lambda r: -r["draws_used"])
     today = max(newest, today)
     for row in result:  # a date already past is no forecast: the draw is overdue
         row["overdue"] = bool(row["next_date"] and row["next_date"] < today.isoformat())
-        if score is not None and "p_invited" not in row:
+        if (score is not None or score_on) and "p_invited" not in row:
             row["p_invited"] = None  # too little history for a number
     return result

@@ -164,6 +164,7 @@ class Forecast:
     next_date: date | None
     draws_used: int
     p_invited: float | None = None
+    score: int | None = None  # with a profile: its projected score on the first forecast draw's date
 
     def to_dict(self) -> dict[str, Any]:
         data = {
@@ -175,6 +176,8 @@ class Forecast:
             "method": self.method,
             "draws_used": self.draws_used,
         }
+        if self.score is not None:
+            data["score"] = self.score
         if self.p_invited is not None:  # shown to 3 places, so never as a certain 0 or 1
             data["p_invited"] = min(0.999, max(0.001, round(self.p_invited, 3)))
         return data
@@ -190,8 +193,14 @@ def choose_method(cutoffs: Sequence[int], methods: Mapping[str, Method] | None =
 
 
 def forecast(stream: str, dates: Sequence[date], cutoffs: Sequence[int], score: int | None = None, draws: int = 1,
-             features: Mapping[str, Feature] | None = None) -> Forecast:  # fmt: skip
-    """The next draw of one stream from its history (oldest first); `features` as from `covariates`."""
+             features: Mapping[str, Feature] | None = None, score_on: Callable[[date], int] | None = None,
+             earliest: date | None = None) -> Forecast:  # fmt: skip
+    """The next draw of one stream from its history (oldest first); `features` as from `covariates`.
+
+    `score_on` (a profile's projected score on a day) instead of `score`: each of the next `draws`
+    draws, expected a median gap apart from `next_date`, is judged on the score of its own date, so
+    a birthday or an expiring test between them counts.  An overdue stream's next draw can come only
+    from `earliest` (today) on: its draws are counted from there."""
     methods = {"last": last, **candidates(features)}
     name = choose_method(cutoffs, methods)
     method = methods[name]
@@ -205,6 +214,13 @@ def forecast(stream: str, dates: Sequence[date], cutoffs: Sequence[int], score: 
     gaps = [(b - a).days for a, b in zip(dates, dates[1:], strict=False)][-10:]
     next_date = dates[-1] + timedelta(days=round(statistics.median(gaps))) if gaps else None
     p = None
+    if score_on is not None:
+        step = timedelta(days=round(statistics.median(gaps))) if gaps else timedelta(0)
+        first = max(next_date or dates[-1], earliest or date.min)
+        projected = [score_on(first + k * step) for k in range(max(1, draws))]
+        if len(errors) >= MIN_ERRORS:
+            p = 1 - math.prod(1 - invited_probability(point, errors, s) for s in projected)
+        return Forecast(stream, name, point, low, high, next_date, len(cutoffs), p, projected[0])
     if score is not None and len(errors) >= MIN_ERRORS:  # too little history: no number at all
         p_one = invited_probability(point, errors, score)
         p = 1 - (1 - p_one) ** max(1, draws)

@@ -24,11 +24,13 @@ from draws.record import Draw
 from store.errors import StoreError
 from store.sql import Store
 from subscribers.links import Links
+from subscribers.model import Subscriber
 from subscribers.store import channel_hash, find_many
 
 from .message import Alert, render
 from .outbox import (
     CONFIRMATION,
+    REMINDER,
     Delivery,
     DispatchReport,
     Policy,
@@ -73,7 +75,8 @@ def dispatch(store: Store, policy: Policy, *, concurrency: int, links: Links | N
 
 def _prepare(conn: Connection, claimed: list[Delivery], links: Links | None, owner: str, report: DispatchReport,
              contact: str = "") -> tuple[list[Outgoing], dict[str, Delivery]]:  # fmt: skip
-    draws = {key: Draw.from_record(rec) for key, rec in records(conn, {(d.draw, d.revision, d.kind) for d in claimed if d.kind != CONFIRMATION}).items()}
+    wanted = {(d.draw, d.revision, d.kind) for d in claimed if d.kind not in (CONFIRMATION, REMINDER)}
+    draws = {key: Draw.from_record(rec) for key, rec in records(conn, wanted).items()}
     subscribers = find_many(conn, {d.subscriber for d in claimed if d.kind != CONFIRMATION})
     outgoing: list[Outgoing] = []
     by_key: dict[str, Delivery] = {}
@@ -90,20 +93,41 @@ def _prepare(conn: Connection, claimed: list[Delivery], links: Links | None, own
         sub = found.subscriber if found else None
         channel = next((c for c in sub.channels if channel_hash(c.url) == delivery.channel), None) if sub else None
         draw = draws.get((delivery.draw, delivery.revision, delivery.kind))
-        if sub is None or channel is None or draw is None or not sub.active:
-            reason = "unsubscribed" if sub is None else "channel removed" if channel is None else "paused" if not sub.active else "draw missing"
+        reason = _not_sent(delivery, sub, channel is not None, draw)
+        if reason or sub is None or channel is None:
             report.cancelled += cancel(conn, delivery, reason, owner)
             continue
-        scored = (delivery.payload or {}).get("score")  # a profile's score on the draw's date, as matched
-        if scored is not None:
-            sub = replace(sub, score=int(scored))
-        alert = Alert(draw, sub, Verdict(delivery.verdict) if delivery.verdict else None, delivery.kind, delivery.previous,
-                      from_profile=scored is not None)  # fmt: skip
-        title, bodies = render(alert, links, contact)
+        title, bodies = _message(delivery, sub, draw, links, contact)
         unsubscribe = links.for_subscriber(sub.id, sub.language)[1] if links else ""
         outgoing.append(Outgoing(delivery.id, channel.url, title, bodies, unsubscribe, contact, delivered=delivery.accepted))
         by_key[delivery.id] = delivery
     return outgoing, by_key
+
+
+def _not_sent(delivery: Delivery, sub: Subscriber | None, has_channel: bool, draw: Draw | None) -> str:
+    """Why a delivery is cancelled rather than sent ("" when it is sent)."""
+    if sub is None:
+        return "unsubscribed"
+    if not has_channel:
+        return "channel removed"
+    if not sub.active:
+        return "paused"
+    if delivery.kind == REMINDER:
+        return "" if sub.wants_reminders else "reminders turned off"
+    return "" if draw is not None else "draw missing"
+
+
+def _message(delivery: Delivery, sub: Subscriber, draw: Draw | None, links: Links | None, contact: str) -> tuple[str, dict[str, str]]:
+    if delivery.kind == REMINDER or draw is None:
+        from .reminder_text import render_reminder
+
+        return render_reminder(sub, delivery.payload or {}, links, contact)
+    scored = (delivery.payload or {}).get("score")  # a profile's score on the draw's date, as matched
+    if scored is not None:
+        sub = replace(sub, score=int(scored))
+    alert = Alert(draw, sub, Verdict(delivery.verdict) if delivery.verdict else None, delivery.kind, delivery.previous,
+                  from_profile=scored is not None)  # fmt: skip
+    return render(alert, links, contact)
 
 
 class Results:

@@ -30,6 +30,7 @@ def plan(
     late: Sequence[tuple[Draw, dict[str, Any]]] = (),
     rules: tuple[Any, ...] = (),
     corrected: Collection[tuple[str, str]] = (),
+    unscored: list[str] | None = None,
 ) -> list[Delivery]:
     """Deliveries for new draws and for corrections whose verdict changed, oldest draw first.
 
@@ -42,6 +43,9 @@ def plan(
     `corrected` holds the (draw, subscriber) pairs already sent a correction today (Ottawa's day):
     they get no other that day unless the verdict becomes "invited", so a draw that IRCC (or a
     CDN) keeps editing costs each subscriber at most one correction a day.
+    A profile that cannot be scored on a draw's date (a day before the oldest grid crswatch
+    knows) gives no verdict: that subscriber is left out of that draw, and `unscored` gets one
+    line saying who and why (never a silent 0, which would read as "far below the cut-off").
     """
     now_stamp = stamp(now)
     work: list[tuple[Draw, dict[str, Any], dict[str, Any] | None, str]] = [(draw, record, None, NEW) for draw, record in new]
@@ -56,13 +60,18 @@ def plan(
         for doc in docs:
             if doc["created_at"] >= first_seen:
                 continue  # subscribed after the draw was first seen
-            scored = profile_score(doc["profile"], draw.date, rules) if doc.get("profile") else None
+            try:
+                scored = profile_score(doc["profile"], draw.date, rules) if doc.get("profile") else None
+                before_score = profile_score(doc["profile"], _day(previous, draw), rules) if doc.get("profile") and previous else None
+            except Unscorable as exc:
+                if unscored is not None:
+                    unscored.append(f"draw #{draw.number} ({draw.date}): subscriber {doc['id']} not matched: {exc}")
+                continue
             said = _verdict(draw.stream, draw.crs, draw.tie_break, doc, scored)
             if previous is None:
                 if said is None:
                     continue
             else:
-                before_score = profile_score(doc["profile"], _day(previous, draw), rules) if doc.get("profile") else None
                 before = _verdict(previous["stream"], previous["crs"], from_iso(previous.get("tie_break")), doc, before_score)
                 if before == said or (kind == LATE and (before is not None or said is None)):
                     continue  # nothing new to say; a late alert only for those who heard nothing
@@ -108,16 +117,22 @@ def _verdict(stream: str, crs: int, tie_break: datetime | None, doc: dict[str, A
 
 
 
+class Unscorable(ValueError):
+    """A profile has no score on a draw's date (no grid applies then, or the day is before the
+    date of birth): no verdict is possible, and the message says why (it names no personal data)."""
+
+
 def profile_score(stored: str, day: date, rules: tuple[Any, ...]) -> int:
-    """A profile's score on a draw's date (the draw may predate every grid crswatch knows only in
-    a hand-made test; then no verdict is possible and the profile scores 0)."""
-    from draws.crs import RulesError
+    """A profile's score on a draw's date; `Unscorable` where none can be given."""
+    from draws.crs import ProfileError, RulesError
     from subscribers.profile import score_on
 
     try:
         return score_on(stored, day, rules)
-    except (RulesError, ValueError):
-        return 0
+    except RulesError as exc:
+        raise Unscorable(str(exc)) from None
+    except (ProfileError, ValueError):
+        raise Unscorable(f"the profile cannot be scored on {day} (a day before the date of birth, or a profile this crswatch cannot read)") from None
 
 
 def _day(record: dict[str, Any], draw: Draw) -> date:

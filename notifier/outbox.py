@@ -39,6 +39,7 @@ from .tables import announcements, deliveries
 
 QUEUED, SENT, FAILED, DEAD, CANCELLED = "queued", "sent", "failed", "dead", "cancelled"
 CONFIRMATION = "confirmation"  # a delivery kind besides the alerts' new / correction / late
+REMINDER = "reminder"  # a reminder that a profile's score is about to change (notifier.reminders)
 STATUSES = (QUEUED, SENT, FAILED, DEAD, CANCELLED)
 KEEP_SENT = timedelta(days=30)  # finished deliveries are pruned after this
 CHUNK = 1000  # deliveries claimed at a time: several senders share a large fan-out
@@ -78,7 +79,8 @@ class Delivery:
         return cls(**{k: doc[k] for k in cls.__dataclass_fields__ if k in doc})
 
     def to_row(self) -> dict[str, Any]:
-        row = self.to_doc()
+        # a shallow copy: the nested dicts are serialised just below (asdict's deep copy was a third of queueing)
+        row = {name: getattr(self, name) for name in self.__dataclass_fields__}
         row["previous"] = orjson.dumps(self.previous).decode() if self.previous is not None else None
         row["payload"] = orjson.dumps(self.payload).decode() if self.payload is not None else None
         return row

@@ -47,6 +47,7 @@ def subscribe(
     language: str | None = None,
     now: datetime | None = None,
     profile: str | None = None,
+    reminders: bool | None = None,
 ) -> tuple[Subscriber, bool]:
     """A new subscriber, or — when one of the channels is already subscribed — that subscriber
     updated with what was given.  Returns (subscriber, created).  With a CRS `profile` (the text
@@ -68,6 +69,7 @@ def subscribe(
             "channels": lambda: validate.channels(channels, check),
         }
     )
+    values["reminders"] = reminders  # None: the default, on for a profile subscriber
     _with_profile(values, now, defaults.rules)
     owners = set(store.owners(tx, (c.url for c in values["channels"])).values())
     if len(owners) > 1:
@@ -99,6 +101,7 @@ def _new(tx: Connection, values: dict[str, Any], defaults: Defaults, now: dateti
         language=values.get("language") or "en",
         profile=values.get("profile"),
         profile_ceiling=values.get("profile_ceiling"),
+        reminders=values.get("reminders"),
     )
 
 
@@ -141,6 +144,7 @@ def update(
     choices: tuple[str, ...] = SUBSCRIBABLE,
     profile: str | None = None,
     rules: tuple[Any, ...] = (),
+    reminders: bool | None = None,
 ) -> Subscriber:
     """Change what was given; channels given replace the subscriber's channels.  A `profile`
     replaces the subscriber's (and today's score with it); a `score` given alone replaces the
@@ -164,8 +168,9 @@ def update(
         others = set(store.owners(tx, (c.url for c in values["channels"])).values()) - {found.subscriber.id}
         if others:
             raise Invalid([f"a channel given is already used by subscriber {sorted(others)[0]}"])
+    values["reminders"] = reminders
     if all(v is None for v in values.values()):
-        raise Invalid(["nothing to change: give --score, --profile, --within, --stream, --notify, --profile-created, --name or --language"])
+        raise Invalid(["nothing to change: give --score, --profile, --within, --stream, --notify, --profile-created, --name, --language or --reminders/--no-reminders"])
     typed_only = values["score"] is not None and values["profile"] is None
     _with_profile(values, now, rules)
     updated = found.subscriber.with_changes(**values)

@@ -61,6 +61,7 @@ class Subscriber:
     language: str = "en"  # one of LANGUAGES: what its messages are written in
     profile: str | None = None  # a CRS profile (draws.crs, as compact JSON): verdicts use its score on each draw's date
     profile_ceiling: int | None = None  # the most that profile can score in the years ahead (the matching pre-filter)
+    reminders: bool | None = None  # reminders of what changes the score; None: the default (on with a profile)
     token: str | None = field(default=None, compare=False)  # the token itself: only when just made, never stored
 
     @property
@@ -70,6 +71,10 @@ class Subscriber:
     @property
     def active(self) -> bool:
         return self.status == ACTIVE
+
+    @property
+    def wants_reminders(self) -> bool:
+        return self.reminders if self.reminders is not None else self.profile is not None
 
     def with_changes(self, **changes: Any) -> Subscriber:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
@@ -91,6 +96,7 @@ class Subscriber:
             "language": self.language,
             "profile": self.profile,
             "profile_ceiling": self.profile_ceiling,
+            "reminders": self.reminders,
             "token_hash": self.token_hash,
         }
 
@@ -109,6 +115,7 @@ class Subscriber:
             language=doc.get("language") or "en",
             profile=doc.get("profile"),
             profile_ceiling=doc.get("profile_ceiling"),
+            reminders=doc.get("reminders"),
             token_hash=doc.get("token_hash") or hash_token(doc["token"]),  # "token": stored in clear before 0.2
         )
 

@@ -44,12 +44,14 @@ class SignUp:
     streams: tuple[str, ...]
     profile_created: datetime | None
     language: str = "en"  # of the confirmation message and the alerts
+    profile: str | None = None  # a CRS profile as stored (the calculator's "alert me with this profile")
 
 
 def validate_sign_up(*, channel: str, score: Any, within: Any, streams: Iterable[str], profile_created: Any,
                      check: ChannelCheck, now: datetime | None = None, choices: tuple[str, ...] = SUBSCRIBABLE,
-                     language: str = "en") -> SignUp:  # fmt: skip
-    """Every problem at once (`Invalid`), by the CLI's own rules."""
+                     language: str = "en", profile: str | None = None) -> SignUp:  # fmt: skip
+    """Every problem at once (`Invalid`), by the CLI's own rules; a `profile` (its text) is checked
+    as `crswatch subscribe --profile` checks it and kept as stored."""
     streams = tuple(streams)
     values = validate.collect(
         {
@@ -59,10 +61,12 @@ def validate_sign_up(*, channel: str, score: Any, within: Any, streams: Iterable
             "profile_created": lambda: validate.profile_created(profile_created, now),
             "channels": lambda: validate.channels([channel], check),
             "language": lambda: validate.language(language),
+            "profile": lambda: manage.check_profile(profile) if profile is not None else None,
         }
     )
+    stored = values["profile"][0] if values["profile"] else None
     return SignUp(values["channels"][0].url, values["score"], values["within"], values["streams"], values["profile_created"],
-                  values["language"] or "en")  # fmt: skip
+                  values["language"] or "en", stored)  # fmt: skip
 
 
 def start(conn: Connection, sign_up: SignUp, *, ttl: timedelta, now: datetime | None = None) -> str:
@@ -71,6 +75,8 @@ def start(conn: Connection, sign_up: SignUp, *, ttl: timedelta, now: datetime | 
     now = now or datetime.now(UTC)
     token = secrets.token_urlsafe(32)
     conn.execute(sql_delete(pending).where(pending.c.expires <= stamp(now - KEEP)))
+    # a profile is personal data: kept only while its sign-up can still be confirmed
+    conn.execute(sql_update(pending).where((pending.c.expires <= stamp(now)) & pending.c.profile.is_not(None)).values(profile=None))
     conn.execute(
         sql_insert(pending).values(
             token_hash=hash_token(token),
@@ -81,6 +87,7 @@ def start(conn: Connection, sign_up: SignUp, *, ttl: timedelta, now: datetime | 
             streams=orjson.dumps(list(sign_up.streams)).decode(),
             profile_created=stamp(sign_up.profile_created) if sign_up.profile_created else None,
             language=sign_up.language,
+            profile=sign_up.profile,
         )
     )
     return token
@@ -105,12 +112,14 @@ def confirm(conn: Connection, token: str, *, check: ChannelCheck, defaults: mana
     if found is None or found[0] != PENDING:
         return None
     doc = found[1]
-    used = conn.execute(sql_update(pending).where((pending.c.token_hash == doc["token_hash"]) & pending.c.used.is_(None)).values(used=stamp(now)))
+    used = conn.execute(sql_update(pending).where((pending.c.token_hash == doc["token_hash"]) & pending.c.used.is_(None))
+                        .values(used=stamp(now), profile=None))  # the profile moves to the subscriber: none left behind
     if used.rowcount != 1:
         return None  # another request confirmed it a moment ago
     subscriber, _ = manage.subscribe(
         conn, score=doc["score"], channels=[doc["channel"]], check=check, defaults=defaults, within=doc["within"],
         streams=doc["streams"], profile_created=doc["profile_created"], language=doc.get("language"), now=now,
+        profile=doc.get("profile"),
     )  # fmt: skip
     return subscriber
 

@@ -20,7 +20,7 @@ from sqlalchemy import update as sql_update
 
 from .identity import destination_key
 from .model import Subscriber, hash_token, new_id
-from .tables import channels, subscribers
+from .tables import channels, reminders, subscribers
 from .validate import Invalid
 
 
@@ -112,6 +112,7 @@ def replace_all(conn: Connection, pairs: Iterable[tuple[Found, Subscriber]]) -> 
 
 
 def delete(conn: Connection, found: Found) -> None:
+    conn.execute(sql_delete(reminders).where(reminders.c.subscriber == found.subscriber.id))
     conn.execute(sql_delete(channels).where(channels.c.subscriber == found.subscriber.id))
     conn.execute(sql_delete(subscribers).where(subscribers.c.id == found.subscriber.id))
 
@@ -167,7 +168,7 @@ def _docs(conn: Connection, condition: Any, limit: int | None = None) -> list[di
 
 def _row(sub: Subscriber) -> dict[str, Any]:
     doc = sub.to_doc()
-    return {k: doc[k] for k in ("id", "name", "score", "within", "profile_created", "created_at", "status", "language", "profile", "profile_ceiling", "token_hash")} | {
+    return {k: doc[k] for k in ("id", "name", "score", "within", "profile_created", "created_at", "status", "language", "profile", "profile_ceiling", "reminders", "token_hash")} | {
         "streams": orjson.dumps(doc["streams"]).decode()
     }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text, text
 
 metadata = MetaData()
 
@@ -20,7 +20,9 @@ subscribers = Table(
     Column("language", String(8), nullable=False, server_default="en"),
     Column("profile", Text),  # a CRS profile (personal data: only what scoring needs), erased with the row
     Column("profile_ceiling", Integer),  # the most the profile can score from 30 days before it was stored to 10 years after
+    Column("reminders", Boolean),  # reminders of a birthday, an expiring test…: NULL = the default (on with a profile)
     Index("subscribers_reach", "status", "score"),
+    Index("subscribers_reach_ceiling", "status", text("(coalesce(profile_ceiling, score) + within)")),  # what matching filters on
 )  # fmt: skip
 
 channels = Table(
@@ -44,7 +46,17 @@ pending = Table(
     Column("expires", String(40), nullable=False),
     Column("used", String(40)),
     Column("language", String(8), nullable=False, server_default="en"),
+    Column("profile", Text),  # a web sign-up's CRS profile (as stored for a subscriber), until confirmed or expired
     Index("pending_expires", "expires"),
+)  # fmt: skip
+
+#: The reminders queued for each subscriber, by key ("birthday/2027-03-14", "language/first_language/
+#: 2027-06-01/60"…): each is queued once, whatever the outbox has pruned since; erased with the subscriber.
+reminders = Table(
+    "reminders", metadata,
+    Column("subscriber", String(16), ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True),
+    Column("key", String(120), primary_key=True),
+    Column("queued_at", String(40), nullable=False),
 )  # fmt: skip
 
 

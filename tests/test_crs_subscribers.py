@@ -6,7 +6,7 @@ store, never listed or logged, erased on unsubscribe."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -147,3 +147,64 @@ def test_whatif_judges_each_draw_on_the_profiles_score_that_day(env: dict, tmp_p
     assert "earlier draws left out: the profile cannot be scored before the oldest CRS grid" in early
     both = cli("whatif", "--profile", str(tmp_path / "p.toml"), "--score", "500", env=env)
     assert both.returncode == 2 and "give --score or --profile" in both.stderr
+
+
+def test_a_draw_the_profile_cannot_be_scored_on_is_explained_never_a_silent_zero() -> None:
+    """Before the oldest grid (2016-11-19) a profile has no score: the subscriber is left out of
+    that draw and the plan says who and why; a typed score beside it is not silently used."""
+    from draws.crs.profile import dumps
+
+    stored = dumps(parse(_toml(STILL_30)))
+    draw = Draw(number="7", date=date(2015, 3, 1), program="Canadian Experience Class", stream="cec", invitations=1000, crs=481)
+    unscored: list[str] = []
+    planned = plan([(draw, {"first_seen": "2026-02-01T00:00:00Z", "revision": 0})], [], [_doc(stored, 999)], datetime(2026, 2, 1, tzinfo=UTC),
+                   unscored=unscored)  # fmt: skip
+    assert planned == []
+    (line,) = unscored
+    assert line.startswith("draw #7 (2015-03-01): subscriber abcdefgh not matched: no CRS rules for 2015-03-01")
+    assert "1995" not in line  # no personal data in what is logged
+    # the same draw for a typed score is matched as always
+    (typed,) = plan([(draw, {"first_seen": "2026-02-01T00:00:00Z", "revision": 0})], [], [_doc(None, 999)], datetime(2026, 2, 1, tzinfo=UTC))
+    assert typed.verdict == "invited"
+
+
+def test_forecast_uses_the_profiles_projected_score_on_each_forecast_date(env: dict, tmp_path: Path) -> None:
+    """A 31st birthday ten days from today (Ottawa's) falls between the next CEC draw (overdue:
+    today) and the two after it: the first is judged on 514, the others on 508."""
+    from draws.crs.score import add_years
+    from draws.record import ottawa_today
+
+    cli("check", "--source", FEED_DAY2.as_uri(), env=env, check=True)
+    born = add_years(ottawa_today(), -31) + timedelta(days=10)
+    (tmp_path / "p.toml").write_text(TURNS_31.replace("1995-01-20", born.isoformat()).replace("2025-06-01", ottawa_today().isoformat()))
+
+    def p_invited(*args: str) -> dict:
+        (row,) = json.loads(cli("forecast", "--stream", "cec", "--draws", "3", "--format", "json", *args, env=env, check=True).stdout)
+        return row
+
+    projected = p_invited("--profile", str(tmp_path / "p.toml"))
+    high, low = p_invited("--score", "514"), p_invited("--score", "508")
+    assert projected["score"] == 514 and "score" not in high
+    assert low["p_invited"] < projected["p_invited"] < high["p_invited"]
+    table = cli("forecast", "--stream", "cec", "--profile", str(tmp_path / "p.toml"), env=env, check=True).stdout
+    assert table.splitlines()[0].split()[-2:] == ["score", "p_invited"]
+    both = cli("forecast", "--profile", str(tmp_path / "p.toml"), "--score", "500", env=env)
+    assert both.returncode == 2 and "give --score or --profile, not both" in both.stderr
+
+
+def test_forecast_judges_each_draw_on_its_own_date() -> None:
+    from history.forecast import errors_before, forecast, invited_probability, last
+
+    cutoffs = [500, 510, 490, 500, 520, 505, 495, 515, 505, 500, 512, 498]
+    dates = [date(2025, 1, 1) + timedelta(days=14 * i) for i in range(len(cutoffs))]
+    seen: list[date] = []
+
+    def score_on(day: date) -> int:
+        seen.append(day)
+        return 520 if day < date(2025, 7, 1) else 480
+
+    result = forecast("cec", dates, cutoffs, draws=3, score_on=score_on, earliest=date(2025, 6, 20))
+    assert seen == [date(2025, 6, 20), date(2025, 7, 4), date(2025, 7, 18)]  # overdue: from `earliest`, a median gap apart
+    errors = errors_before(cutoffs, last if result.method == "last" else __import__("history.forecast").forecast.METHODS[result.method])
+    p = [invited_probability(result.next_crs, errors, s) for s in (520, 480, 480)]
+    assert result.score == 520 and result.p_invited == pytest.approx(1 - (1 - p[0]) * (1 - p[1]) * (1 - p[2]))

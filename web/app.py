@@ -391,8 +391,11 @@ def manage_page(token: str) -> Page:
         form = request.form
         try:
             with site().store.write() as tx:
+                typed: str | None = form.get("score", "").strip()[:10]
+                if subscriber.profile and typed == str(subscriber.score):
+                    typed = None  # a profile subscriber who left the score as shown keeps the profile (a typed score replaces it)
                 updated = manage.update(
-                    tx, subscriber.id, check=check_url, score=form.get("score", "").strip()[:10],
+                    tx, subscriber.id, check=check_url, score=typed,
                     within=form.get("within", "").strip()[:10], streams=form.getlist("streams")[:20],
                     profile_created=form.get("profile_created", "").strip()[:40] or None, choices=site().defaults.choices,
                     language=form.get("language", "").strip()[:8] or None,
@@ -530,3 +533,6 @@ def chart(stream: str) -> Response:
     response = Response(charts[key], mimetype="image/png")
     response.headers["Cache-Control"] = "public, max-age=600"
     return response
+
+
+from . import calculator  # noqa: E402,F401 - registers /crs and /crs/alert on the pages blueprint

@@ -254,10 +254,12 @@ TERMINAL_DRAWS = 40  # draws per stream in the terminal chart (it says when ther
 @click.command()
 @stream_option()
 @click.option("--score", type=click.IntRange(0, 1200), help="Estimate the chance that this score is invited.")
+@click.option("--profile", "profile_file", type=click.File("r", encoding="utf-8"), metavar="FILE",
+              help="A CRS profile (TOML or JSON; see `crswatch crs`) instead of --score: its projected score on each forecast draw's date.")
 @click.option("--draws", "draws", type=click.IntRange(1, 50), default=1, show_default=True, help="Within the next K draws of each stream.")
 @click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True, help="Output format.")
 @click.pass_obj
-def forecast(app: App, streams: tuple[str, ...], score: int | None, draws: int, fmt: str) -> None:
+def forecast(app: App, streams: tuple[str, ...], score: int | None, profile_file: Any, draws: int, fmt: str) -> None:
     """Estimate each stream's next cut-off (80% interval), next draw date and your chances.
 
     An estimate from the stream's own history only (see `crswatch backtest` for how good it has
@@ -266,14 +268,18 @@ def forecast(app: App, streams: tuple[str, ...], score: int | None, draws: int, 
     \b
     Examples:
       crswatch forecast --stream cec --score 505 --draws 3
+      crswatch forecast --profile me.toml --stream cec --draws 3
       crswatch forecast --format json
     """
     from history.answers import NoAnswer, forecast_rows
     from history.stats import oldest_first
     from draws.record import ottawa_today
 
+    if score is not None and profile_file is not None:
+        raise errors.UsageError("give --score or --profile, not both")
+    score_on = _projected(_profile_scorer(app, profile_file)) if profile_file is not None else None
     try:
-        rows = forecast_rows(oldest_first(_records(app)), streams, score, draws, ottawa_today())
+        rows = forecast_rows(oldest_first(_records(app)), streams, score, draws, ottawa_today(), score_on)
     except NoAnswer as exc:
         raise errors.UsageError(str(exc)) from None
     if fmt == "json":
@@ -286,16 +292,34 @@ def forecast(app: App, streams: tuple[str, ...], score: int | None, draws: int, 
             row["next_date"] = f"overdue since {row['next_date']}"
         if others and row["stream"] not in (*yours, "general"):
             row["stream"] += " *"  # not one of the candidate's streams: said, not hidden
-        if score is not None and row["p_invited"] is None:
+        if (score is not None or score_on) and row["p_invited"] is None:
             row["p_invited"] = "too little history"
-    columns = ("stream", "next_crs", "low", "high", "next_date", "method", "draws_used") + (("p_invited",) if score is not None else ())
+    scored = score is not None or score_on is not None
+    columns = ("stream", "next_crs", "low", "high", "next_date", "method", "draws_used") + (("score",) if score_on else ()) + (("p_invited",) if scored else ())
     emit(rows, columns, "table")
     if others:
         click.echo(f"\n* not among your streams (subscribers.streams: {' '.join(yours)}); choose yours with --stream.")
     click.echo("\nAn estimate, not a promise: next_crs is the method's forecast of the next cut-off (ewm: weighted recent level,")
     click.echo("+size/+pool: adjusted for the last draw's size or the pool's change above the cut-off; last: the last cut-off,")
     click.echo("where no method beat it in the backtest), low-high its 80% interval from past errors,")
-    click.echo("next_date the last draw plus the stream's median gap" + (f", p_invited the chance of a cut-off at or below {score} within {draws} draw{'s' if draws != 1 else ''}." if score is not None else "."))
+    plural = "s" if draws != 1 else ""
+    if score_on:
+        click.echo(f"next_date the last draw plus the stream's median gap, score your profile's projected score on that date (from today if overdue),")
+        click.echo(f"p_invited the chance of a cut-off at or below your score on each of the next {draws} draw{plural}' dates.")
+    else:
+        click.echo("next_date the last draw plus the stream's median gap" + (f", p_invited the chance of a cut-off at or below {score} within {draws} draw{plural}." if score is not None else "."))
+
+
+def _projected(score_on: Any) -> Any:
+    """A profile's score on a forecast date; a day it cannot be scored on is an error, never a 0."""
+
+    def projected(day: date) -> int:
+        found = score_on(day)
+        if found is None:
+            raise errors.UsageError(f"the profile cannot be scored on {day} (a day before the date of birth, or before the oldest CRS grid)")
+        return int(found)
+
+    return projected
 
 
 @click.command()

@@ -26,6 +26,7 @@ def public_record(sub: Any, with_token: bool = False) -> dict[str, Any]:
     doc.pop("token_hash")
     doc["from_profile"] = doc.pop("profile") is not None  # a profile is personal data: never listed, only that there is one
     doc.pop("profile_ceiling")
+    doc["reminders"] = sub.wants_reminders
     if with_token and sub.token:
         doc["token"] = sub.token
     return doc
@@ -59,10 +60,12 @@ def _read_profile(file: Any) -> str | None:
 @click.option("--name", metavar="TEXT", help="A name to recognise the subscriber by.")
 @click.option("--language", metavar="LANG", help="The language of the alerts: en or fr [default en].")
 @click.option("--noc", metavar="CODE", help="Your occupation's NOC 2021 code (5 digits): adds the categories it qualifies for to the streams (the code is not stored).")
+@click.option("--reminders/--no-reminders", default=None, help="Reminders when the score is about to change (a birthday, a test expiring, a year of work, the profile expiring) [default: on with --profile].")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True, help="Output format.")
 @click.pass_obj
 def subscribe(app: App, score: str | None, profile_file: Any, channels: tuple[str, ...], within: str | None, streams: tuple[str, ...],
-              profile_created: str | None, name: str | None, language: str | None, noc: str | None, fmt: str) -> None:  # fmt: skip
+              profile_created: str | None, name: str | None, language: str | None, noc: str | None, reminders: bool | None,
+              fmt: str) -> None:  # fmt: skip
     """Subscribe a CRS score, or a CRS profile, to draw alerts; prints the new subscriber's id.
 
     Subscribing a channel that is already subscribed updates that subscriber instead.  With
@@ -94,6 +97,7 @@ def subscribe(app: App, score: str | None, profile_file: Any, channels: tuple[st
         sub, created = do_subscribe(
             tx, score=score, channels=channels, check=_check, defaults=app.subscriber_defaults,
             within=within, streams=streams, profile_created=profile_created, name=name, language=language, profile=profile,
+            reminders=reminders,
         )  # fmt: skip
     if noc_line:
         click.echo(noc_line, err=True)
@@ -148,9 +152,10 @@ def _listed(record: dict[str, Any], fmt: str) -> dict[str, Any]:
 @click.option("--profile-created", metavar="DATETIME", help="Profile submission time (ISO 8601).")
 @click.option("--name", metavar="TEXT", help="New name.")
 @click.option("--language", metavar="LANG", help="The language of the alerts: en or fr.")
+@click.option("--reminders/--no-reminders", default=None, help="Reminders when the score is about to change (a birthday, a test expiring, a year of work, the profile expiring) [default: on with --profile].")
 @click.pass_obj
 def update(app: App, subscriber: str, score: str | None, profile_file: Any, within: str | None, streams: tuple[str, ...], channels: tuple[str, ...],
-           profile_created: str | None, name: str | None, language: str | None) -> None:  # fmt: skip
+           profile_created: str | None, name: str | None, language: str | None, reminders: bool | None) -> None:  # fmt: skip
     """Change a subscriber (by id or token): score, margin, streams, channels, profile time.
 
     \b
@@ -166,7 +171,7 @@ def update(app: App, subscriber: str, score: str | None, profile_file: Any, with
         sub = do_update(
             tx, subscriber, check=_check, score=score, within=within, streams=streams,
             channels=channels, profile_created=profile_created, name=name, language=language, choices=app.config.streams.subscribable,
-            profile=_read_profile(profile_file), rules=app.crs_rules,
+            profile=_read_profile(profile_file), rules=app.crs_rules, reminders=reminders,
         )  # fmt: skip
     click.echo(f"updated {sub.id}: score {_score(sub)}, within {sub.within}, streams {' '.join(sub.streams)}, {len(sub.channels)} channel{'s' if len(sub.channels) != 1 else ''}")
 

@@ -7,7 +7,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 ABILITIES = ("reading", "writing", "listening", "speaking")
@@ -38,7 +38,7 @@ class ChartError(ValueError):
 @cache
 def charts(test: str) -> tuple[Chart, ...]:
     """The test's charts, oldest first."""
-    data = tomllib.loads(resources.files(__package__).joinpath("charts", f"{test}.toml").read_text(encoding="utf-8"))
+    data = tomllib.loads((Path(__file__).parent / "charts" / f"{test}.toml").read_text(encoding="utf-8"))
     return tuple(_chart(test, c) for c in data["charts"])
 
 

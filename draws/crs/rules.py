@@ -11,11 +11,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .profile import CANADIAN_EDUCATION, EDUCATION
+
+
+HERE = Path(__file__).parent  # the shipped data files, beside the code (not importlib.resources: its zip support costs `crs` 40 ms of imports)
 
 
 class RulesError(ValueError):
@@ -106,7 +108,7 @@ def _number(value: Any) -> bool:
 
 @cache
 def builtin() -> tuple[Grid, ...]:
-    folder = resources.files(__package__).joinpath("rules")
+    folder = HERE / "rules"
     return tuple(_parse(f.read_text(encoding="utf-8"), "built-in") for f in folder.iterdir() if f.name.endswith(".toml"))
 
 
@@ -142,5 +144,5 @@ def grid_on(day: date, extra: Iterable[Grid] = ()) -> Grid:
 
 @cache
 def reported() -> tuple[Report, ...]:
-    data = tomllib.loads(resources.files(__package__).joinpath("reported.toml").read_text(encoding="utf-8"))
+    data = tomllib.loads((HERE / "reported.toml").read_text(encoding="utf-8"))
     return tuple(Report(r["since"], r["what"]) for r in data.get("reported", []))
