@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from helpers import cli, outbox, snapshot, store_of
-from notifier import telegram
+from notifier import pacing, telegram
 from subscribers import manage
 from subscribers.manage import Defaults
 from telegram_api import TOKEN, TelegramAPI
@@ -97,12 +97,40 @@ class Clock:
 
 def test_the_pacer_keeps_the_bot_and_each_chat_within_their_rates() -> None:
     clock = Clock()
-    pacer = telegram.Pacer(rate=30, chat_gap=1.0, clock=clock)
-    gap = telegram.MARGIN / 30
-    starts = [pacer.take(str(chat)) for chat in range(60)]
-    assert starts[0] == 100.0 and starts[30] == pytest.approx(100 + 30 * gap) and starts[-1] == pytest.approx(100 + 59 * gap)
+    pacer = pacing.Pacer(rate=30, chat_gap=1.0, clock=clock)
+    starts = [start(pacer, clock, str(chat)) for chat in range(90)]
+    assert starts[0] == 100.0 and starts[30] == pytest.approx(100 + pacing.MARGIN)  # 30, then the window is full
     assert all(later - earlier >= 1.0 for earlier, later in zip(starts, starts[30:], strict=False))  # never 31 in one second
-    assert pacer.take("0") == pytest.approx(100 + 60 * gap)  # chat 0 again: a second after its last, and after the others
-    assert pacer.take("0") == pytest.approx(101 + 60 * gap)  # the same chat twice: a second apart
+    assert starts[-1] - starts[0] == pytest.approx(89 * pacing.MARGIN / 30, abs=0.05)  # on average, the rate
+    clock.now = starts[-1] + 0.9  # the same chat again: a second after its last message, and after the others
+    assert pacer.due("89") == pytest.approx(starts[-1] + 1.0)
     pacer.hold(5)  # a 429 with retry_after 5
-    assert pacer.take("new") == pytest.approx(105.0)
+    assert pacer.due("new") == pytest.approx(clock.now + 5)
+
+
+def test_late_wake_ups_do_not_add_up() -> None:
+    """Each message starts 10 ms after the pacer allowed it (a busy machine): the delays are made
+    up by the next messages instead of pushing every later one back, never above the rate."""
+    clock = Clock()
+    pacer = pacing.Pacer(rate=30, chat_gap=1.0, clock=clock)
+    starts = []
+    for chat in range(600):
+        clock.now = max(clock.now, pacer.due(str(chat))) + 0.010
+        pacer.started(str(chat))
+        starts.append(clock.now)
+    assert all(later - earlier >= 1.0 for earlier, later in zip(starts, starts[30:], strict=False))  # never 31 in one second
+    assert starts[-1] - starts[0] < 1.01 * 599 * pacing.MARGIN / 30  # a fixed 1/rate after each late start: +30%
+
+
+def test_a_rate_below_one_a_second_spaces_every_message() -> None:
+    clock = Clock()
+    pacer = pacing.Pacer(rate=0.5, chat_gap=1.0, clock=clock)
+    starts = [start(pacer, clock, str(chat)) for chat in range(4)]
+    assert all(b - a == pytest.approx(2 * pacing.MARGIN) for a, b in zip(starts, starts[1:], strict=False))
+
+
+def start(pacer: pacing.Pacer, clock: Clock, chat: str) -> float:
+    """Start a message to `chat` as soon as the pacer allows (the clock jumps there)."""
+    clock.now = max(clock.now, pacer.due(chat))
+    pacer.started(chat)
+    return clock.now
