@@ -14,6 +14,7 @@ and cancels its waiting deliveries: a blocked bot is never retried and never dea
 from __future__ import annotations
 
 import logging
+import math
 import re
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -22,7 +23,7 @@ from functools import cache, partial
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from .pacing import Pacer, pacer_of
+from .pacing import Pacer, Ticket, pacer_of
 
 if TYPE_CHECKING:  # every command configures this module: it imports the sending side only to send
     import asyncio
@@ -157,19 +158,18 @@ class _Sending:
         self.client, self.waiting, self.pacer, self.on_result, self.before_send = client, waiting, pacer, on_result, before_send
         self.tries: dict[str, int] = {}  # messages answered 429 so far: how often (their permit is still held)
         self.stopped = False  # the dispatcher said no more: nothing else starts
+        self.running: set[asyncio.Task[None]] = set()
 
     async def run(self) -> None:
         """Start each message when the pacer allows, oldest first, skipping past a chat that must still wait."""
         import asyncio
 
-        running: set[asyncio.Task[None]] = set()
         slots = asyncio.Semaphore(IN_FLIGHT)
-        while (self.waiting and not self.stopped) or running:
+        while (self.waiting and not self.stopped) or self.running:
             item = _next_ready(self.waiting, self.pacer) if self.waiting and not self.stopped else None
             if item is None:  # nothing to start now: wait for a chat to be free, or for an answer (a 429 comes back)
                 delay = None if self.stopped else min((self.pacer.ready(chat_of(i.url) or "") for i in self.waiting), default=None)
-                timeout = None if delay is None else max(0.0, delay - self.pacer.clock())
-                await asyncio.wait(running, timeout=timeout) if running else await asyncio.sleep(timeout or 0.0)
+                await self._wake_up(math.inf if delay is None else delay - self.pacer.clock())
                 continue
             await slots.acquire()
             if item.key not in self.tries and not await asyncio.to_thread(self.before_send):  # the dispatcher stops sending
@@ -177,20 +177,31 @@ class _Sending:
                 self.stopped = True  # the rest get no result: their claims lapse and the next dispatch sends them
                 continue
             chat = chat_of(item.url) or ""
-            while (wait := self.pacer.due(chat) - self.pacer.clock()) > 0:  # re-asked: a 429 may hold everything meanwhile
-                await asyncio.sleep(wait)
-            self.pacer.started(chat)
-            task = asyncio.create_task(self._one(item, chat))
-            running.add(task)
-            task.add_done_callback(partial(_finished, running, slots))
+            while (wait := self.pacer.due(chat) - self.pacer.clock()) > 0:  # re-asked: an answer came, or a 429 holds everything
+                await self._wake_up(wait)
+            task = asyncio.create_task(self._one(item, chat, self.pacer.started(chat)))
+            self.running.add(task)
+            task.add_done_callback(partial(_finished, self.running, slots))
 
-    async def _one(self, item: Outgoing, chat: str) -> None:
+    async def _wake_up(self, wait: float) -> None:
+        """After `wait` seconds, or as soon as a message's answer comes (infinity: only then)."""
+        import asyncio
+
+        if self.running:
+            await asyncio.wait(self.running, timeout=None if wait == math.inf else max(0.0, wait), return_when=asyncio.FIRST_COMPLETED)
+        else:  # (nothing is awaited: infinity cannot happen)
+            await asyncio.sleep(max(0.0, min(wait, 1.0)))
+
+    async def _one(self, item: Outgoing, chat: str, ticket: Ticket) -> None:
         from telegram.error import Forbidden, RetryAfter, TelegramError
 
         from .send import Result
 
         try:
-            await self.client.send_message(chat_id=int(chat), text=_text(item))
+            try:
+                await self.client.send_message(chat_id=int(chat), text=_text(item))
+            finally:
+                self.pacer.answered(ticket)  # whatever the answer (or none): the window counts from now
             result = Result(item.url, True)
         except RetryAfter as exc:
             result = self._again(item, seconds(exc.retry_after))
