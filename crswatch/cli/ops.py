@@ -184,8 +184,6 @@ def serve(app: App, host: str | None, port: int | None) -> None:
       crswatch serve
       crswatch serve --host 0.0.0.0 --port 8080
     """
-    import waitress
-
     from web import create_app
 
     config = app.with_config(web=replace(app.config.web, host=host or app.config.web.host, port=port or app.config.web.port))
@@ -200,7 +198,18 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     host, port = config.web.host, config.web.port
     _free(host, port)  # a taken port is said before anything is made on disk
     sender = ConfirmationSender(lambda: app.store, policy_of(config))
-    wsgi = create_app(app, sender)
+    hook = _telegram_hook(app, config) if config.telegram.chats == "serve" else None
+    try:
+        _serve(app, config, create_app(app, sender, telegram_hook=hook), sender)
+    finally:
+        if hook is not None:
+            hook.stop()
+
+
+def _serve(app: App, config: Any, wsgi: Any, sender: Any) -> None:
+    import waitress
+
+    host, port = config.web.host, config.web.port
     try:
         server = waitress.create_server(
             wsgi, host=host, port=port, threads=config.web.threads, ident="crswatch", clear_untrusted_proxy_headers=True,
@@ -223,6 +232,20 @@ def serve(app: App, host: str | None, port: int | None) -> None:
         pass
     finally:
         sender.stop()
+
+
+def _telegram_hook(app: App, config: Any) -> Any:
+    """`[telegram] chats = "serve"`: the bot, told to send its chats' updates to this serve's webhook."""
+    from bot.run import Webhook
+    from web.webhook import PATH
+
+    if not config.telegram.token:
+        raise errors.UsageError('[telegram] chats = "serve" needs the bot\'s token: set [telegram] token or CRSWATCH_TELEGRAM_TOKEN')
+    if not config.alerts.public_url:
+        raise errors.UsageError(f'[telegram] chats = "serve" needs [alerts] public_url: Telegram sends the chats to <public_url>{PATH}')
+    hook = Webhook(app)
+    hook.start(config.alerts.public_url.rstrip("/") + PATH)
+    return hook
 
 
 def _free(host: str, port: int) -> None:
