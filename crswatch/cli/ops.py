@@ -59,7 +59,7 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
         trigger_for(plan, config.schedule.cron)  # validate before starting
     except ScheduleError as exc:
         raise errors.UsageError(str(exc)) from None
-    runner = Runner(config, app.database, app.store, plan, config.schedule.cron)
+    runner = Runner(config, app.database, app.store, plan, config.schedule.cron, bot=_run_bot(app, config))
     from notifier.mask import SecretFilter
 
     logging.getLogger("crswatch.run").setLevel(logging.INFO)
@@ -77,6 +77,20 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
             metrics.close()
     if runner.abandoned and stopping.signum is not None:
         raise stopping.error(RUN_STOPPED)
+
+
+def _run_bot(app: App, config: Any) -> Any:
+    """`[telegram] chats = "run"`: the Telegram bot polls on run's event loop (None otherwise)."""
+    if config.telegram.chats != "run":
+        return None
+    if not config.telegram.token:
+        raise errors.UsageError('[telegram] chats = "run" needs the bot\'s token: set [telegram] token or CRSWATCH_TELEGRAM_TOKEN')
+    from bot.run import Polling
+
+    if app.verbose < 2:  # httpx logs each long poll at INFO (its URL masked): only with -vv, as for `crswatch bot`
+        for name in ("httpx", "httpcore", "telegram"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    return Polling(app)
 
 
 def _metrics_server(app: App, host: str, port: int) -> Any:
