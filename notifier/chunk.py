@@ -23,6 +23,7 @@ from store.sql import Store
 from subscribers.links import Links
 from subscribers.store import Found, channel_hash, find_many
 
+from . import outbox
 from .message import Alert, render
 from .outbox import CONFIRMATION, Delivery, DispatchReport, cancel, claim, records, release
 from .send import Outgoing
@@ -51,7 +52,7 @@ def take(store: Store, owner: str, clock: Clock, links: Links | None, kinds: tup
     started = time.perf_counter()
     chunk = Chunk([], time.monotonic())
     with store.write() as conn:
-        chunk.claimed = claim(conn, clock(), owner, only_kinds=kinds, lease=lease, due_by=due_by)
+        chunk.claimed = claim(conn, clock(), owner, outbox.CHUNK, only_kinds=kinds, lease=lease, due_by=due_by)
     if not chunk.claimed:
         return chunk
     try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import bisect
 import json
 import random
+import threading
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -87,6 +88,34 @@ def test_a_telegram_alert_without_a_configured_bot_waits_in_the_outbox(tg_env: d
     (delivery,) = outbox(tg_env)
     assert delivery["status"] == "failed" and "no Telegram bot is configured" in delivery["last_error"]
     assert api.sent() == []
+
+
+def test_a_fan_out_of_several_chunks_takes_the_next_one_ahead_and_sends_each_alert_once(
+        tg_env: dict[str, str], api: TelegramAPI, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """The next outbox chunk is claimed and rendered while one is being sent (so a rate-limited
+    route never stands still between chunks), and still every alert goes once."""
+    from notifier import dispatch as dispatching
+    from notifier import outbox as outboxes
+    from notifier.policy import Policy
+
+    for chat in range(9000, 9120):
+        subscribe(tg_env, chat)
+    check_392({**{k: v for k, v in tg_env.items() if k != "CRSWATCH_TELEGRAM_TOKEN"}, "CRSWATCH_RETRY_BASE": "0"})  # queued, due again
+    monkeypatch.setattr(outboxes, "CHUNK", 40)
+    taken: list[str] = []
+    take = dispatching.take
+    monkeypatch.setattr(dispatching, "take", lambda *args: taken.append(threading.current_thread().name) or take(*args))
+    store = store_of(tg_env)
+    try:
+        telegram.configure(telegram.Settings(TOKEN, api.url, rate=30.0), store)
+        # a chunk of 40 at 30 a second takes over a second: the next is taken `lead` (a sixth of the lease: 1 s) before its end
+        report = dispatching.dispatch(store, Policy(retry_base=0, lease=6.0), concurrency=8)
+    finally:
+        telegram.configure(telegram.Settings())
+        store.dispose()
+    assert report.sent == 120 and sorted(c.params["chat_id"] for c in api.sent()) == list(range(9000, 9120))
+    assert "ahead" in taken
+    assert {d["status"] for d in outbox(tg_env)} == {"sent"}
 
 
 class Clock:
