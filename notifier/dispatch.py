@@ -99,6 +99,10 @@ class Results:
       letting another host claim rows this one is still sending.  Should a renewal come so late
       that another sender took some rows over (a process stalled past its lease), this chunk
       stops: the rows it still holds lapse and are sent by whoever claims them next.
+    - The next chunk: once this one has been sending for `ahead`'s lead and has about that long
+      to go (judged by its pace so far), `ahead`'s start is called, once, to claim and render
+      the next chunk in the background (`notifier.chunk.Ahead`).  That claim's lease counts from
+      its own `claimed_at`, and its first renewal comes a third of the lease after it.
     One thread writes, a group of results per transaction; the senders only wait when the bound
     is reached or the store is failing."""
 
