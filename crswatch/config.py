@@ -102,6 +102,16 @@ class Telegram:
     rate: float = 30.0  # messages a second the bot sends at most (Telegram allows about 30)
     chat_gap: float = 1.0  # seconds between two messages to one chat (Telegram allows about 1 a second)
     calculator_url: str = "https://ircc.canada.ca/english/immigrate/skilled/crs-tool.asp"  # for "I don't know my score"
+    # who answers the chats: "bot" (`crswatch bot`, long polling), "run" (`crswatch run` polls as well),
+    # "serve" (`crswatch serve`, by webhook at <alerts.public_url>/telegram/webhook); one of them only
+    chats: str = "bot"
+
+    def __post_init__(self) -> None:
+        if self.chats not in CHATS:
+            raise ConfigError(f"chats must be one of {', '.join(CHATS)}, not {self.chats!r}")
+
+
+CHATS = ("bot", "run", "serve")  # [telegram] chats: who answers them
 
 
 @dataclass(frozen=True)
@@ -302,7 +312,10 @@ def _section(current: Any, values: dict[str, Any], where: str) -> Any:
         else:
             value = _typed(value, type(default), f"{where} {key}")
         updates[key] = value
-    return replace(current, **updates)
+    try:
+        return replace(current, **updates)
+    except ConfigError as exc:  # a value its section refuses (see __post_init__)
+        raise ConfigError(f"{where} {exc}") from None
 
 
 def _typed(value: Any, kind: Any, where: str) -> Any:

@@ -26,8 +26,9 @@ SHUTDOWN_GRACE = 120.0  # seconds a cycle in progress may take to finish after S
 
 
 class Runner:
-    def __init__(self, config: Config, database: Database, store: Store, plan: Plan, cron: str = ""):
+    def __init__(self, config: Config, database: Database, store: Store, plan: Plan, cron: str = "", bot: Any = None):
         self.config, self.database, self.store, self.plan, self.cron = config, database, store, plan, cron
+        self.bot = bot  # the Telegram bot answering chats on this loop (`[telegram] chats = "run"`): start(), stop()
         self.current: asyncio.Task[Any] | None = None
         self.cycles = 0
         self.job: Any = None
@@ -47,6 +48,8 @@ class Runner:
             stopping.install()
         self.stop = stop
         self.max_cycles = max_cycles
+        if self.bot is not None:
+            await self.bot.start()  # a rejected token is said now, before any cycle
         scheduler = AsyncIOScheduler(event_loop=loop, timezone=UTC)
         self.job = scheduler.add_job(
             self.tick, trigger_for(self.plan, self.cron), id="check", max_instances=1, coalesce=True,
@@ -57,6 +60,11 @@ class Runner:
         try:
             await stop.wait()
         finally:
+            if self.bot is not None:  # first: no chat is taken on while the cycle finishes
+                try:
+                    await self.bot.stop()
+                except Exception as exc:  # noqa: BLE001 - the cycle still finishes; Telegram sends unconfirmed updates again
+                    log.warning("crswatch run: the Telegram bot did not stop cleanly: %s", exc)
             # pause, not shut down, while the cycle finishes: APScheduler's shutdown cancels the
             # jobs it is running, and a cancelled crawl used to end "without a result", a false failure
             scheduler.pause()

@@ -12,37 +12,27 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from functools import partial
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
-from draws.match import Verdict
-from draws.record import Draw
 from store.errors import StoreError
 from store.sql import Store
 from subscribers.links import Links
-from subscribers.model import Subscriber
-from subscribers.store import channel_hash, find_many
 
-from .message import Alert, render
+from .chunk import Ahead, Chunk, take
 from .outbox import (
-    CONFIRMATION,
-    REMINDER,
     Delivery,
     DispatchReport,
     Policy,
-    cancel,
-    claim,
     claimant,
     record,
     record_sent,
-    records,
 )
 from .outbox import renew as renew_claims
-from .send import Outgoing, Result, send_many
+from .send import Result, send_many
 
 Clock = Callable[[], datetime]
 log = logging.getLogger("crswatch.dispatch")
@@ -52,82 +42,42 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+#: A chunk that takes longer than this to send has the next one claimed and rendered in the
+#: background this long before it ends (at most a sixth of the lease ahead, so that claim is
+#: still fresh when its turn comes): a rate-limited route (Telegram at 30 a second sends a chunk
+#: in 34 s) never stands idle while the store is read and a thousand alerts are rendered.
+AHEAD = 10.0
+
+
 def dispatch(store: Store, policy: Policy, *, concurrency: int, links: Links | None = None, clock: Clock = utcnow,
              kinds: tuple[str, ...] = (), contact: str = "") -> DispatchReport:  # fmt: skip
     """Send every due delivery (queued, and failed ones whose next try has come), chunk by chunk."""
     report = DispatchReport()
     owner = claimant()
-    began = clock()  # a failure retried "now" waits for the next dispatch, not this one's next chunk
-    while True:
-        started, claimed_at = time.perf_counter(), time.monotonic()
-        with store.write() as conn:
-            claimed = claim(conn, clock(), owner, only_kinds=kinds, lease=policy.lease, due_by=began)
-            if not claimed:
-                return report
-            outgoing, by_key = _prepare(conn, claimed, links, owner, report, contact)
-        report.attempted += len(outgoing)
-        prepared = time.perf_counter()
-        chunk = [d.id for d in by_key.values()]
-        with Results(store, policy, owner, clock, report, bound=concurrency, chunk=chunk, claimed_at=claimed_at) as results:
-            send_many(outgoing, concurrency, lambda key, result: results.save(by_key[key], result), results.admit)
-        log.info("dispatch: %d claimed, prepared in %.2f s, sent in %.2f s", len(claimed), prepared - started, time.perf_counter() - prepared)
+    # due_by: a failure retried "now" waits for the next dispatch, not this one's next chunk
+    taker = partial(take, store, owner, clock, links, kinds, policy.lease, clock(), contact)
+    chunk = taker()
+    while chunk.claimed:
+        ahead = Ahead(taker)
+        try:
+            _send_chunk(store, policy, owner, clock, report, concurrency, chunk, ahead.start)
+        except BaseException:
+            ahead.abandon(store, owner)
+            raise
+        chunk = ahead.get()
+    return report
 
 
-def _prepare(conn: Connection, claimed: list[Delivery], links: Links | None, owner: str, report: DispatchReport,
-             contact: str = "") -> tuple[list[Outgoing], dict[str, Delivery]]:  # fmt: skip
-    wanted = {(d.draw, d.revision, d.kind) for d in claimed if d.kind not in (CONFIRMATION, REMINDER)}
-    draws = {key: Draw.from_record(rec) for key, rec in records(conn, wanted).items()}
-    subscribers = find_many(conn, {d.subscriber for d in claimed if d.kind != CONFIRMATION})
-    outgoing: list[Outgoing] = []
-    by_key: dict[str, Delivery] = {}
-    for delivery in claimed:
-        if delivery.kind == CONFIRMATION:
-            payload = delivery.payload or {}
-            if not payload.get("url"):
-                report.cancelled += cancel(conn, delivery, "nothing to send", owner)
-                continue
-            outgoing.append(Outgoing(delivery.id, payload["url"], payload["title"], payload["bodies"], delivered=delivery.accepted))
-            by_key[delivery.id] = delivery
-            continue
-        found = subscribers.get(delivery.subscriber)
-        sub = found.subscriber if found else None
-        channel = next((c for c in sub.channels if channel_hash(c.url) == delivery.channel), None) if sub else None
-        draw = draws.get((delivery.draw, delivery.revision, delivery.kind))
-        reason = _not_sent(delivery, sub, channel is not None, draw)
-        if reason or sub is None or channel is None:
-            report.cancelled += cancel(conn, delivery, reason, owner)
-            continue
-        title, bodies = _message(delivery, sub, draw, links, contact)
-        unsubscribe = links.for_subscriber(sub.id, sub.language)[1] if links else ""
-        outgoing.append(Outgoing(delivery.id, channel.url, title, bodies, unsubscribe, contact, delivered=delivery.accepted))
-        by_key[delivery.id] = delivery
-    return outgoing, by_key
-
-
-def _not_sent(delivery: Delivery, sub: Subscriber | None, has_channel: bool, draw: Draw | None) -> str:
-    """Why a delivery is cancelled rather than sent ("" when it is sent)."""
-    if sub is None:
-        return "unsubscribed"
-    if not has_channel:
-        return "channel removed"
-    if not sub.active:
-        return "paused"
-    if delivery.kind == REMINDER:
-        return "" if sub.wants_reminders else "reminders turned off"
-    return "" if draw is not None else "draw missing"
-
-
-def _message(delivery: Delivery, sub: Subscriber, draw: Draw | None, links: Links | None, contact: str) -> tuple[str, dict[str, str]]:
-    if delivery.kind == REMINDER or draw is None:
-        from .reminder_text import render_reminder
-
-        return render_reminder(sub, delivery.payload or {}, links, contact)
-    scored = (delivery.payload or {}).get("score")  # a profile's score on the draw's date, as matched
-    if scored is not None:
-        sub = replace(sub, score=int(scored))
-    alert = Alert(draw, sub, Verdict(delivery.verdict) if delivery.verdict else None, delivery.kind, delivery.previous,
-                  from_profile=scored is not None)  # fmt: skip
-    return render(alert, links, contact)
+def _send_chunk(store: Store, policy: Policy, owner: str, clock: Clock, report: DispatchReport, concurrency: int, chunk: Chunk,
+                ahead: Callable[[], None]) -> None:  # fmt: skip
+    report.add(chunk.report)  # the deliveries cancelled while it was prepared
+    report.attempted += len(chunk.outgoing)
+    started = time.perf_counter()
+    lead = min(AHEAD, policy.lease / 6)
+    with Results(store, policy, owner, clock, report, bound=concurrency, chunk=list(chunk.by_key), claimed_at=chunk.claimed_at,
+                 ahead=(lead, ahead)) as results:  # fmt: skip
+        send_many(chunk.outgoing, concurrency, lambda key, result: results.save(chunk.by_key[key], result), results.admit)
+    log.info("dispatch: %d claimed, prepared in %.2f s, sent in %.2f s", len(chunk.claimed), chunk.prepared, time.perf_counter() - started)
 
 
 class Results:
@@ -149,19 +99,27 @@ class Results:
       letting another host claim rows this one is still sending.  Should a renewal come so late
       that another sender took some rows over (a process stalled past its lease), this chunk
       stops: the rows it still holds lapse and are sent by whoever claims them next.
+    - The next chunk: once this one has been sending for `ahead`'s lead and has about that long
+      to go (judged by its pace so far), `ahead`'s start is called, once, to claim and render
+      the next chunk in the background (`notifier.chunk.Ahead`).  That claim's lease counts from
+      its own `claimed_at`, and its first renewal comes a third of the lease after it.
     One thread writes, a group of results per transaction; the senders only wait when the bound
     is reached or the store is failing."""
 
     def __init__(self, store: Store, policy: Policy, owner: str, clock: Clock, report: DispatchReport, bound: int,
-                 chunk: list[str] = (), claimed_at: float | None = None):  # type: ignore[assignment]  # fmt: skip
+                 chunk: list[str] = (), claimed_at: float | None = None,  # type: ignore[assignment]
+                 ahead: tuple[float, Callable[[], None]] | None = None):  # fmt: skip
         self.store, self.policy, self.owner, self.clock, self.report = store, policy, owner, clock, report
         self.gate = threading.BoundedSemaphore(max(1, bound))
         self.queue: queue.Queue[tuple[Delivery, Result, datetime] | None] = queue.Queue()
         self.error: BaseException | None = None
         self.chunk = set(chunk)  # rows of the chunk not recorded yet
         self.renew_every = policy.lease / 3
+        self.claimed_at = time.monotonic() if claimed_at is None else claimed_at  # a chunk taken ahead waited since
         # monotonic time until which a message may start: the claim holds a third of the lease longer
-        self.fresh_until = (time.monotonic() if claimed_at is None else claimed_at) + policy.lease - self.renew_every
+        self.fresh_until = self.claimed_at + policy.lease - self.renew_every
+        # (lead, start): start taking the next chunk when this one has sent for `lead` s and has about that long to go
+        self.ahead, self.total, self.admitted, self.opened = ahead, len(self.chunk), 0, time.monotonic()
         self.writable, self.halted = True, False  # halted: nothing more leaves (results are still written)
         self.gave_up = False  # the store failed for longer than policy.store_retry: nothing more is written either
         self.state = threading.Condition()
@@ -186,13 +144,24 @@ class Results:
             if self.halted:
                 self.gate.release()
                 return False
+            self.admitted += 1
+        self._maybe_ahead()
         return True
+
+    def _maybe_ahead(self) -> None:
+        if self.ahead is None:
+            return
+        lead, start = self.ahead
+        elapsed = time.monotonic() - self.opened
+        if elapsed >= lead and (self.total - self.admitted) * elapsed / self.admitted <= lead:
+            self.ahead = None
+            start()
 
     def save(self, delivery: Delivery, result: Result) -> None:
         self.queue.put((delivery, result, self.clock()))
 
     def _run(self) -> None:
-        next_renewal = time.monotonic() + self.renew_every
+        next_renewal = self.claimed_at + self.renew_every
         done = False
         while not done:
             batch: list[tuple[Delivery, Result, datetime]] = []

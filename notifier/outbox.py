@@ -257,6 +257,13 @@ def renew(conn: Connection, ids: list[str], now: datetime, owner: str, lease: fl
     return conn.execute(update(deliveries).where(mine).values(claimed_until=stamp(now + timedelta(seconds=lease)))).rowcount
 
 
+def release(conn: Connection, ids: list[str], owner: str) -> int:
+    """Give back this sender's claim on deliveries it will not send after all (due again at once)."""
+    mine = and_(deliveries.c.id.in_(ids), deliveries.c.claimed_by == owner, deliveries.c.status.in_((QUEUED, FAILED)))
+    values = {"claimed_until": None, "claimed_by": None, "claimed_host": None, "claimed_pid": None}
+    return conn.execute(update(deliveries).where(mine).values(values)).rowcount
+
+
 def cancel(conn: Connection, delivery: Delivery, reason: str, owner: str) -> bool:
     mine = and_(deliveries.c.id == delivery.id, deliveries.c.claimed_by == owner, deliveries.c.status.in_((QUEUED, FAILED)))
     values = {"status": CANCELLED, "last_error": reason, "claimed_until": None, "claimed_by": None, "payload": None}

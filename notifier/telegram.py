@@ -2,10 +2,11 @@
 
 A Telegram subscriber's channel is `telegram://<chat id>`: it names the chat only.  The bot's token
 and API server are configuration (`[telegram]`), read at send time, so no token is ever stored with
-a subscriber, in the outbox or in a listing.  All of one dispatch's Telegram messages share one
-pacer: at most `rate` messages a second for the bot and one per `chat_gap` seconds per chat
-(Telegram's limits), started on schedule so a slow answer does not slow the rest.  A 429 holds
-every message for its `retry_after` and the message is tried again; a 403 ("bot was blocked by
+a subscriber, in the outbox or in a listing.  All of the bot's messages from one process share one
+pacer (`notifier.pacing`, kept from one outbox chunk to the next): at most `rate` messages a
+second for the bot and one per `chat_gap` seconds per chat (Telegram's limits), each started when
+the pacer allows, so a slow answer does not slow the rest.  A 429 holds every message for its
+`retry_after` and the message is tried again; a 403 ("bot was blocked by
 the user") deactivates the chat's subscriber (status `blocked`, shown by `crswatch subscribers`)
 and cancels its waiting deliveries: a blocked bot is never retried and never dead-lettered.
 """
@@ -13,17 +14,20 @@ and cancels its waiting deliveries: a blocked bot is never retried and never dea
 from __future__ import annotations
 
 import logging
+import math
 import re
-import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from .pacing import Pacer, Ticket, pacer_of
+
 if TYPE_CHECKING:  # every command configures this module: it imports the sending side only to send
     import asyncio
+    import ssl
 
     from store.sql import Store
 
@@ -38,9 +42,6 @@ MAX_WAIT = 120.0
 TRIES = 5
 #: Messages waiting for Telegram's answer at once (pacing decides when each one starts).
 IN_FLIGHT = 32
-#: Messages are spaced this much wider than the rate, so that the jitter of the network never
-#: puts more than `rate` of them into any one second at Telegram's end (2% slower than the limit).
-MARGIN = 1.02
 BLOCKED_ERROR = "the user blocked the bot: subscriber deactivated"
 log = logging.getLogger("crswatch.telegram")
 
@@ -94,97 +95,142 @@ def bot(settings: Settings | None = None) -> Any:
     from telegram.request import HTTPXRequest
 
     settings = settings or _settings
-    request = HTTPXRequest(connection_pool_size=IN_FLIGHT, pool_timeout=30.0)  # Bot's default is one connection
-    return Bot(settings.token, base_url=f"{settings.api_url.rstrip('/')}/bot", request=request)
+    verify = {"verify": _trust()}  # loading the CA file takes httpx 0.1 s a client: once, not at every outbox chunk
+    request = HTTPXRequest(connection_pool_size=IN_FLIGHT, pool_timeout=30.0, httpx_kwargs=verify)  # Bot's default is one connection
+    return Bot(settings.token, base_url=f"{settings.api_url.rstrip('/')}/bot", request=request,
+               get_updates_request=HTTPXRequest(httpx_kwargs=verify))  # fmt: skip
 
 
-class Pacer:
-    """When each message may start: `rate` a second for the bot, one per `chat_gap` per chat, and
-    nothing before a 429's `retry_after` has passed."""
+@cache
+def _trust() -> ssl.SSLContext:
+    """The certificates httpx trusts by default (certifi's), in one context shared by every client."""
+    import ssl
 
-    def __init__(self, rate: float, chat_gap: float, clock: Callable[[], float] = time.monotonic):
-        self.gap, self.chat_gap, self.clock = MARGIN / max(rate, 0.001), chat_gap, clock
-        self.least = 1 / max(rate, 0.001)  # between two real starts, whatever happened
-        self.next = clock()
-        self.chats: dict[str, float] = {}
+    import certifi
 
-    def ready(self, chat: str) -> float:
-        """When this chat may receive its next message."""
-        return self.chats.get(chat, 0.0)
-
-    def take(self, chat: str) -> float:
-        """The start time of a message to `chat` sent now (and reserve the slots it uses)."""
-        start = max(self.clock(), self.next, self.ready(chat))
-        self.next = start + self.gap
-        self.chats[chat] = start + self.chat_gap
-        return start
-
-    def started(self, chat: str) -> None:
-        """A message really left now (perhaps later than its slot: a busy machine): the next one
-        leaves at least 1/rate later, so late starts never bunch up above the rate."""
-        now = self.clock()
-        self.next = max(self.next, now + self.least)
-        self.chats[chat] = max(self.ready(chat), now + self.chat_gap)
-
-    def hold(self, seconds: float) -> None:
-        self.next = max(self.next, self.clock() + seconds)
+    return ssl.create_default_context(cafile=certifi.where())
 
 
-def send_all(items: list[Outgoing], on_result: OnResult, before_send: Callable[[], Any] = lambda: None) -> None:
-    """Send one dispatch's Telegram messages (notifier.send routes every telegram:// URL here)."""
-    from .send import Result
-
+def send_all(items: list[Outgoing], on_result: OnResult, before_send: Callable[[], Any] = lambda: True) -> None:
+    """Send one dispatch's Telegram messages (notifier.send routes every telegram:// URL here).
+    Like every route, each result follows a `before_send()` that said yes (the dispatcher's
+    permit, given back when the result is stored), failures included."""
     if not _settings.token:
-        for item in items:
-            on_result(item.key, Result(item.url, False, "no Telegram bot is configured ([telegram] token)"))
+        _fail(items, "no Telegram bot is configured ([telegram] token)", on_result, before_send)
         return
     import asyncio
 
     asyncio.run(_send_all(items, on_result, before_send, _settings))
 
 
-async def _send_all(items: list[Outgoing], on_result: OnResult, before_send: Callable[[], Any], settings: Settings) -> None:
-    from telegram.error import TelegramError
-
+def _fail(items: Iterable[Outgoing], error: str, on_result: OnResult, before_send: Callable[[], Any]) -> None:
     from .send import Result
 
-    pacer = Pacer(settings.rate, settings.chat_gap)
-    waiting: deque[Outgoing] = deque()
     for item in items:
-        if chat_of(item.url) is None:
-            on_result(item.key, Result(item.url, False, "not a Telegram chat (expected telegram://<chat id>)"))
-        else:
-            waiting.append(item)
-    client = bot(settings)
-    try:
-        async with client:
-            await _paced(client, waiting, pacer, on_result, before_send)
-    except TelegramError as exc:  # the bot itself is unusable (a wrong token, the server down)
-        for item in waiting:
-            on_result(item.key, Result(item.url, False, f"Telegram: {exc}"))
+        if not before_send():
+            return
+        on_result(item.key, Result(item.url, False, error))
 
 
-async def _paced(client: Any, waiting: deque[Outgoing], pacer: Pacer, on_result: OnResult, before_send: Callable[[], Any]) -> None:
-    """Start each message at its slot, oldest first, skipping past a chat that must still wait."""
+async def _send_all(items: list[Outgoing], on_result: OnResult, before_send: Callable[[], Any], settings: Settings) -> None:
     import asyncio
 
-    running: set[asyncio.Task[None]] = set()
-    slots = asyncio.Semaphore(IN_FLIGHT)
-    while waiting:
-        item = _next_ready(waiting, pacer)
-        if item is None:  # every waiting chat had a message a moment ago
-            await asyncio.sleep(max(0.0, min(pacer.ready(chat_of(i.url) or "") for i in waiting) - pacer.clock()))
-            continue
-        await slots.acquire()
-        await asyncio.to_thread(before_send)  # the dispatcher's bound on messages in flight
-        chat = chat_of(item.url) or ""
-        await asyncio.sleep(max(0.0, pacer.take(chat) - pacer.clock()))
-        pacer.started(chat)
-        task = asyncio.create_task(_one(client, item, pacer, on_result))
-        running.add(task)
-        task.add_done_callback(partial(_finished, running, slots))
-    if running:
-        await asyncio.gather(*running)
+    from telegram.error import TelegramError
+
+    waiting = deque(item for item in items if chat_of(item.url) is not None)
+    wrong = [item for item in items if chat_of(item.url) is None]
+    await asyncio.to_thread(_fail, wrong, "not a Telegram chat (expected telegram://<chat id>)", on_result, before_send)
+    sending = _Sending(bot(settings), waiting, pacer_of(settings.api_url, settings.token, settings.rate, settings.chat_gap), on_result,
+                       before_send)  # fmt: skip
+    try:
+        async with sending.client:
+            await sending.run()
+    except TelegramError as exc:  # the bot itself is unusable (a wrong token, the server down)
+        await asyncio.to_thread(_fail, [] if sending.stopped else waiting, f"Telegram: {exc}", on_result, before_send)
+
+
+class _Sending:
+    """One dispatch's messages through one Bot.  Every start goes through `run`, one after the
+    other (a message answered 429 comes back to the head of the queue), so the pacer sees each
+    real start in order and its window is exact."""
+
+    def __init__(self, client: Any, waiting: deque[Outgoing], pacer: Pacer, on_result: OnResult, before_send: Callable[[], Any]):
+        self.client, self.waiting, self.pacer, self.on_result, self.before_send = client, waiting, pacer, on_result, before_send
+        self.tries: dict[str, int] = {}  # messages answered 429 so far: how often (their permit is still held)
+        self.stopped = False  # the dispatcher said no more: nothing else starts
+        self.running: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        """Start each message when the pacer allows, oldest first, skipping past a chat that must still wait."""
+        import asyncio
+
+        slots = asyncio.Semaphore(IN_FLIGHT)
+        while (self.waiting and not self.stopped) or self.running:
+            item = _next_ready(self.waiting, self.pacer) if self.waiting and not self.stopped else None
+            if item is None:  # nothing to start now: wait for a chat to be free, or for an answer (a 429 comes back)
+                delay = None if self.stopped else min((self.pacer.ready(chat_of(i.url) or "") for i in self.waiting), default=None)
+                await self._wake_up(math.inf if delay is None else delay - self.pacer.clock())
+                continue
+            await slots.acquire()
+            if item.key not in self.tries and not await asyncio.to_thread(self.before_send):  # the dispatcher stops sending
+                slots.release()
+                self.stopped = True  # the rest get no result: their claims lapse and the next dispatch sends them
+                continue
+            chat = chat_of(item.url) or ""
+            while (wait := self.pacer.due(chat) - self.pacer.clock()) > 0:  # re-asked: an answer came, or a 429 holds everything
+                await self._wake_up(wait)
+            task = asyncio.create_task(self._one(item, chat, self.pacer.started(chat)))
+            self.running.add(task)
+            task.add_done_callback(partial(_finished, self.running, slots))
+
+    async def _wake_up(self, wait: float) -> None:
+        """After `wait` seconds, or as soon as a message's answer comes (infinity: only then)."""
+        import asyncio
+
+        if self.running:
+            await asyncio.wait(self.running, timeout=None if wait == math.inf else max(0.0, wait), return_when=asyncio.FIRST_COMPLETED)
+        else:  # (nothing is awaited: infinity cannot happen)
+            await asyncio.sleep(max(0.0, min(wait, 1.0)))
+
+    async def _one(self, item: Outgoing, chat: str, ticket: Ticket) -> None:
+        from telegram.error import Forbidden, RetryAfter, TelegramError
+
+        from .send import Result
+
+        try:
+            try:
+                await self.client.send_message(chat_id=int(chat), text=_text(item))
+            finally:
+                self.pacer.answered(ticket)  # whatever the answer (or none): the window counts from now
+            result = Result(item.url, True)
+        except RetryAfter as exc:
+            result = self._again(item, seconds(exc.retry_after))
+        except Forbidden as exc:
+            import asyncio
+
+            await asyncio.to_thread(deactivate, item.url)
+            result = Result(item.url, False, f"{BLOCKED_ERROR} ({exc.message})")
+        except TelegramError as exc:
+            result = Result(item.url, False, f"Telegram: {exc.message}")
+        except Exception as exc:  # noqa: BLE001 - this message fails alone; the others go on
+            result = Result(item.url, False, f"{type(exc).__name__}: {exc}")
+        if result is not None:
+            self.on_result(item.key, result)
+
+    def _again(self, item: Outgoing, wait: float) -> Any:
+        """A 429: every message waits `wait` s, and this one goes back to the head of the queue
+        (None), unless Telegram asks too long or too often (its failed Result: the outbox retries it)."""
+        from .send import Result
+
+        if wait > MAX_WAIT:
+            return Result(item.url, False, f"Telegram asked to wait {wait:.0f} s (429)")
+        self.tries[item.key] = self.tries.get(item.key, 1) + 1
+        if self.tries[item.key] > TRIES:
+            return Result(item.url, False, f"Telegram still answered 429 after {TRIES} tries")
+        log.info("telegram: 429, every message waits %.1f s", wait)
+        self.pacer.hold(wait)
+        self.waiting.appendleft(item)
+        return None
 
 
 def _finished(running: set[asyncio.Task[None]], slots: asyncio.Semaphore, task: asyncio.Task[None]) -> None:
@@ -199,41 +245,6 @@ def _next_ready(waiting: deque[Outgoing], pacer: Pacer) -> Outgoing | None:
             del waiting[index]
             return item
     return None
-
-
-async def _one(client: Any, item: Outgoing, pacer: Pacer, on_result: OnResult) -> None:
-    import asyncio
-
-    from telegram.error import Forbidden, RetryAfter, TelegramError
-
-    from .send import Result
-
-    chat = chat_of(item.url) or ""
-    for _ in range(TRIES):
-        try:
-            await client.send_message(chat_id=int(chat), text=_text(item))
-            on_result(item.key, Result(item.url, True))
-            return
-        except RetryAfter as exc:
-            wait = seconds(exc.retry_after)
-            if wait > MAX_WAIT:
-                on_result(item.key, Result(item.url, False, f"Telegram asked to wait {wait:.0f} s (429)"))
-                return
-            log.info("telegram: 429, every message waits %.1f s", wait)
-            pacer.hold(wait)
-            await asyncio.sleep(max(0.0, pacer.take(chat) - pacer.clock()))
-            pacer.started(chat)
-        except Forbidden as exc:
-            await asyncio.to_thread(deactivate, item.url)
-            on_result(item.key, Result(item.url, False, f"{BLOCKED_ERROR} ({exc.message})"))
-            return
-        except TelegramError as exc:
-            on_result(item.key, Result(item.url, False, f"Telegram: {exc.message}"))
-            return
-        except Exception as exc:  # noqa: BLE001 - this message fails alone; the others go on
-            on_result(item.key, Result(item.url, False, f"{type(exc).__name__}: {exc}"))
-            return
-    on_result(item.key, Result(item.url, False, f"Telegram still answered 429 after {TRIES} tries"))
 
 
 def seconds(value: int | float | timedelta) -> float:

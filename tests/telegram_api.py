@@ -2,7 +2,9 @@
 
 It answers what crswatch's bot and sender call (getMe, getUpdates with long polling,
 sendMessage, editMessageText, answerCallbackQuery, setWebhook, deleteWebhook, setMyCommands),
-records every call with its time, lets a test play a user (a text, a command, a button press),
+records every call with its time, lets a test play a user (a text, a command, a button press;
+delivered by getUpdates, or, once a webhook is set, POSTed to it with its secret token in order,
+as Telegram does),
 answers 429 with `retry_after` or 403 "bot was blocked by the user" on request, and rejects any
 other token with 401, as Telegram does.
 """
@@ -10,8 +12,11 @@ other token with 401, as Telegram does.
 from __future__ import annotations
 
 import json
+import queue
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -42,6 +47,10 @@ class TelegramAPI:
         self.changed = threading.Condition()
         self._next_update = 1
         self._next_message = 100
+        self.webhook: tuple[str, str] | None = None  # (url, secret_token) of setWebhook
+        self.pushed: list[tuple[int, int]] = []  # (update_id, HTTP status) of each POST to the webhook
+        self._outbox: queue.Queue[dict[str, Any]] = queue.Queue()
+        threading.Thread(target=self._push, daemon=True).start()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -128,9 +137,35 @@ class TelegramAPI:
 
     def _update(self, body: dict[str, Any]) -> None:
         with self.changed:
-            self.updates.append({"update_id": self._next_update, **body})
+            update = {"update_id": self._next_update, **body}
             self._next_update += 1
+            if self.webhook is not None:
+                self._outbox.put(update)
+            else:
+                self.updates.append(update)
             self.changed.notify_all()
+
+    def _push(self) -> None:
+        """POST each update to the webhook, one after the other, until it is answered 200 (a few tries)."""
+        while True:
+            update = self._outbox.get()
+            url, secret = self.webhook or ("", "")
+            for _ in range(5):
+                request = urllib.request.Request(url, json.dumps(update).encode(), method="POST", headers={
+                    "Content-Type": "application/json", "X-Telegram-Bot-Api-Secret-Token": secret})  # fmt: skip
+                try:
+                    with urllib.request.urlopen(request, timeout=60) as answer:
+                        status = answer.status
+                except urllib.error.HTTPError as exc:
+                    status = exc.code
+                except OSError:
+                    status = 0
+                with self.changed:
+                    self.pushed.append((update["update_id"], status))
+                    self.changed.notify_all()
+                if status == 200:
+                    break
+                time.sleep(0.5)
 
     def _answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         if method == "getUpdates":
@@ -153,6 +188,9 @@ class TelegramAPI:
             self.changed.notify_all()
         if method == "getMe":
             return 200, {"ok": True, "result": BOT}
+        if method in ("setWebhook", "deleteWebhook"):
+            with self.changed:
+                self.webhook = (params["url"], params.get("secret_token", "")) if params.get("url") else None
         if method in ("sendMessage", "editMessageText"):
             chat = params.get("chat_id")
             result = {"message_id": params["_message_id"], "date": int(time.time()), "chat": self._chat(int(chat or 0)),

@@ -4,13 +4,16 @@ retried, never dead), a 429 waited out; and the pacer's own arithmetic with an i
 
 from __future__ import annotations
 
+import bisect
 import json
-from collections.abc import Iterator
+import random
+import threading
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from helpers import cli, outbox, snapshot, store_of
-from notifier import telegram
+from notifier import pacing, telegram
 from subscribers import manage
 from subscribers.manage import Defaults
 from telegram_api import TOKEN, TelegramAPI
@@ -87,6 +90,34 @@ def test_a_telegram_alert_without_a_configured_bot_waits_in_the_outbox(tg_env: d
     assert api.sent() == []
 
 
+def test_a_fan_out_of_several_chunks_takes_the_next_one_ahead_and_sends_each_alert_once(
+        tg_env: dict[str, str], api: TelegramAPI, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """The next outbox chunk is claimed and rendered while one is being sent (so a rate-limited
+    route never stands still between chunks), and still every alert goes once."""
+    from notifier import dispatch as dispatching
+    from notifier import outbox as outboxes
+    from notifier.policy import Policy
+
+    for chat in range(9000, 9120):
+        subscribe(tg_env, chat)
+    check_392({**{k: v for k, v in tg_env.items() if k != "CRSWATCH_TELEGRAM_TOKEN"}, "CRSWATCH_RETRY_BASE": "0"})  # queued, due again
+    monkeypatch.setattr(outboxes, "CHUNK", 40)
+    taken: list[str] = []
+    take = dispatching.take
+    monkeypatch.setattr(dispatching, "take", lambda *args: taken.append(threading.current_thread().name) or take(*args))
+    store = store_of(tg_env)
+    try:
+        telegram.configure(telegram.Settings(TOKEN, api.url, rate=30.0), store)
+        # a chunk of 40 at 30 a second takes over a second: the next is taken `lead` (a sixth of the lease: 1 s) before its end
+        report = dispatching.dispatch(store, Policy(retry_base=0, lease=6.0), concurrency=8)
+    finally:
+        telegram.configure(telegram.Settings())
+        store.dispose()
+    assert report.sent == 120 and sorted(c.params["chat_id"] for c in api.sent()) == list(range(9000, 9120))
+    assert "ahead" in taken
+    assert {d["status"] for d in outbox(tg_env)} == {"sent"}
+
+
 class Clock:
     def __init__(self) -> None:
         self.now = 100.0
@@ -95,14 +126,72 @@ class Clock:
         return self.now
 
 
+def simulate(pacer: pacing.Pacer, clock: Clock, count: int, latency: Callable[[int], float] = lambda i: 0.005,
+             late: Callable[[int], float] = lambda i: 0.0, first: int = 0) -> list[tuple[float, float]]:  # fmt: skip
+    """Send `count` messages (to chats first, first + 1, …) one after the other as the sender does:
+    each starts when the pacer allows (`late(i)` seconds after that: a slow wake-up) and is answered
+    `latency(i)` seconds after it started.  (start, answer) of each."""
+    answers: list[tuple[float, int, pacing.Ticket]] = []  # due answers, in time order
+    sent: list[tuple[float, float]] = []
+    for i in range(first, first + count):
+        while (due := pacer.due(str(i))) > clock.now and answers and answers[0][0] <= due:  # an answer comes first
+            clock.now, _, ticket = answers.pop(0)
+            pacer.answered(ticket)
+        clock.now = max(clock.now, due) + late(i)
+        while answers and answers[0][0] <= clock.now:
+            pacer.answered(answers.pop(0)[2])
+        bisect.insort(answers, (clock.now + latency(i), i, pacer.started(str(i))))
+        sent.append((clock.now, clock.now + latency(i)))
+    for at, _, ticket in answers:
+        clock.now = max(clock.now, at)
+        pacer.answered(ticket)
+    return sent
+
+
 def test_the_pacer_keeps_the_bot_and_each_chat_within_their_rates() -> None:
     clock = Clock()
-    pacer = telegram.Pacer(rate=30, chat_gap=1.0, clock=clock)
-    gap = telegram.MARGIN / 30
-    starts = [pacer.take(str(chat)) for chat in range(60)]
-    assert starts[0] == 100.0 and starts[30] == pytest.approx(100 + 30 * gap) and starts[-1] == pytest.approx(100 + 59 * gap)
-    assert all(later - earlier >= 1.0 for earlier, later in zip(starts, starts[30:], strict=False))  # never 31 in one second
-    assert pacer.take("0") == pytest.approx(100 + 60 * gap)  # chat 0 again: a second after its last, and after the others
-    assert pacer.take("0") == pytest.approx(101 + 60 * gap)  # the same chat twice: a second apart
+    pacer = pacing.Pacer(rate=30, chat_gap=1.0, clock=clock)
+    sent = simulate(pacer, clock, 90)
+    starts = [start for start, _ in sent]
+    assert starts[0] == 100.0 and starts[1] == pytest.approx(100 + 1 / 30)  # evenly spaced at the rate
+    assert all(b[0] >= a[1] + 1.0 for a, b in zip(sent, sent[30:], strict=False))  # a second after the answer 30 places back
+    assert starts[-1] - starts[0] == pytest.approx(2 * 1.005 + 29 / 30, abs=0.01)  # the rate, and each window's answer delay
+    clock.now = starts[-1] + 0.5  # the same chat again: a second after its last message
+    assert pacer.due("89") == pytest.approx(starts[-1] + 1.0)
     pacer.hold(5)  # a 429 with retry_after 5
-    assert pacer.take("new") == pytest.approx(105.0)
+    assert pacer.due("new") == pytest.approx(clock.now + 5)
+
+
+def test_no_delay_of_the_network_puts_more_than_the_rate_into_a_second_at_telegram() -> None:
+    """Each message reaches Telegram at some moment between its start and its answer: whatever
+    those moments, whatever the answers' delays (up to 0.3 s) and the sender's late wake-ups,
+    no second holds more than 30."""
+    rng = random.Random(27)
+    clock = Clock()
+    pacer = pacing.Pacer(rate=30, chat_gap=1.0, clock=clock)
+    sent = simulate(pacer, clock, 2000, latency=lambda i: rng.choice((0.002, 0.01, 0.3)), late=lambda i: rng.choice((0.0, 0.0, 0.02)))
+    for reached in ([start for start, _ in sent], [answer for _, answer in sent], [rng.uniform(*pair) for pair in sent]):
+        reached.sort()
+        assert max(bisect.bisect_left(reached, at + 1.0) - i for i, at in enumerate(reached)) <= 30
+
+
+def test_late_wake_ups_do_not_add_up() -> None:
+    """Each message starts 10 ms after the pacer allowed it (a busy machine): the delays are made
+    up by the next messages instead of pushing every later one back (only the one message a
+    window that waits for an answer passes its delay on: 12 ms a second here)."""
+    clock = Clock()
+    pacer = pacing.Pacer(rate=30, chat_gap=1.0, clock=clock)
+    starts = [start for start, _ in simulate(pacer, clock, 600, latency=lambda i: 0.002, late=lambda i: 0.010)]
+    assert starts[-1] - starts[0] < 1.015 * 599 / 30  # (a fixed 1/rate after each late start: +30%)
+
+
+def test_a_rate_below_one_a_second_spaces_every_message() -> None:
+    clock = Clock()
+    pacer = pacing.Pacer(rate=0.5, chat_gap=1.0, clock=clock)
+    sent = simulate(pacer, clock, 4, latency=lambda i: 0.1)
+    assert all(b[0] == pytest.approx(a[1] + 2.0) for a, b in zip(sent, sent[1:], strict=False))
+
+
+def test_the_pacer_is_kept_from_one_outbox_chunk_to_the_next() -> None:
+    assert pacing.pacer_of("http://x", "1:a", 30, 1.0) is pacing.pacer_of("http://x", "1:a", 30, 1.0)
+    assert pacing.pacer_of("http://x", "2:b", 30, 1.0) is not pacing.pacer_of("http://x", "1:a", 30, 1.0)

@@ -56,6 +56,8 @@ from .background import ConfirmationSender
 from .forms import destinations, plain
 from .health import health
 from .site import Site, site
+from .webhook import Hook
+from .webhook import register as register_webhook
 
 log = logging.getLogger(__name__)
 pages = Blueprint("pages", __name__)
@@ -63,9 +65,11 @@ csrf = CSRFProtect()
 Page = tuple[str, int]
 
 
-def create_app(app: App, sender: ConfirmationSender | None = None, clock: Callable[[], datetime] | None = None) -> Flask:
+def create_app(app: App, sender: ConfirmationSender | None = None, clock: Callable[[], datetime] | None = None,
+               telegram_hook: Hook | None = None) -> Flask:  # fmt: skip
     """The WSGI application; `sender` is woken when a confirmation is queued (`crswatch serve`
-    runs one; without it, confirmations wait for the next `check`)."""
+    runs one; without it, confirmations wait for the next `check`); `telegram_hook` answers the
+    bot's chats by webhook (`[telegram] chats = "serve"`, see web.webhook)."""
     config = app.config
     problems = web_problems(config.web)
     if problems:
@@ -99,6 +103,8 @@ def create_app(app: App, sender: ConfirmationSender | None = None, clock: Callab
     flask.register_blueprint(pages)
     flask.register_blueprint(api)
     flask.register_blueprint(health)
+    if telegram_hook is not None:
+        register_webhook(flask, csrf, telegram_hook)
     return flask
 
 

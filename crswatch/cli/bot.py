@@ -32,6 +32,9 @@ def bot(app: App, api_url: str | None, poll_timeout: int) -> None:
         config = app.with_config(telegram=replace(config.telegram, api_url=api_url))
     if not config.telegram.token:
         raise errors.UsageError("no Telegram bot token: set [telegram] token or CRSWATCH_TELEGRAM_TOKEN (ask @BotFather for one)")
+    if config.telegram.chats != "bot":  # two answering the same bot would take each other's updates (or remove the webhook)
+        where = "crswatch run" if config.telegram.chats == "run" else "crswatch serve (webhook)"
+        raise errors.UsageError(f'[telegram] chats = "{config.telegram.chats}": the chats are answered by {where}, not by crswatch bot')
     if not config.telegram.api_url.startswith(("http://", "https://")):
         raise errors.UsageError(f"telegram.api_url must be an http(s) URL, not {config.telegram.api_url!r}")
     app.store  # noqa: B018 - a store that cannot be used is said now, in one line, not at the first chat
@@ -42,13 +45,12 @@ def bot(app: App, api_url: str | None, poll_timeout: int) -> None:
     try:
         poll(app, poll_timeout)
     except Exception as exc:  # python-telegram-bot's own failures: a rejected token, an unreachable server
-        from telegram.error import InvalidToken, NetworkError, TelegramError
+        from bot.run import explained
 
-        if isinstance(exc, InvalidToken):
-            raise errors.UsageError("the Telegram bot token was rejected by the Bot API server") from None
-        if isinstance(exc, (NetworkError, TelegramError)):
-            raise errors.FetchFailed(f"the Bot API server cannot be used: {exc}") from None
-        raise
+        error = explained(exc)
+        if error is None:
+            raise
+        raise error from None
 
 
 def _quiet_http(verbose: int) -> None:

@@ -59,7 +59,7 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
         trigger_for(plan, config.schedule.cron)  # validate before starting
     except ScheduleError as exc:
         raise errors.UsageError(str(exc)) from None
-    runner = Runner(config, app.database, app.store, plan, config.schedule.cron)
+    runner = Runner(config, app.database, app.store, plan, config.schedule.cron, bot=_run_bot(app, config))
     from notifier.mask import SecretFilter
 
     logging.getLogger("crswatch.run").setLevel(logging.INFO)
@@ -77,6 +77,20 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
             metrics.close()
     if runner.abandoned and stopping.signum is not None:
         raise stopping.error(RUN_STOPPED)
+
+
+def _run_bot(app: App, config: Any) -> Any:
+    """`[telegram] chats = "run"`: the Telegram bot polls on run's event loop (None otherwise)."""
+    if config.telegram.chats != "run":
+        return None
+    if not config.telegram.token:
+        raise errors.UsageError('[telegram] chats = "run" needs the bot\'s token: set [telegram] token or CRSWATCH_TELEGRAM_TOKEN')
+    from bot.run import Polling
+
+    if app.verbose < 2:  # httpx logs each long poll at INFO (its URL masked): only with -vv, as for `crswatch bot`
+        for name in ("httpx", "httpcore", "telegram"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    return Polling(app)
 
 
 def _metrics_server(app: App, host: str, port: int) -> Any:
@@ -184,8 +198,6 @@ def serve(app: App, host: str | None, port: int | None) -> None:
       crswatch serve
       crswatch serve --host 0.0.0.0 --port 8080
     """
-    import waitress
-
     from web import create_app
 
     config = app.with_config(web=replace(app.config.web, host=host or app.config.web.host, port=port or app.config.web.port))
@@ -200,7 +212,18 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     host, port = config.web.host, config.web.port
     _free(host, port)  # a taken port is said before anything is made on disk
     sender = ConfirmationSender(lambda: app.store, policy_of(config))
-    wsgi = create_app(app, sender)
+    hook = _telegram_hook(app, config) if config.telegram.chats == "serve" else None
+    try:
+        _serve(app, config, create_app(app, sender, telegram_hook=hook), sender)
+    finally:
+        if hook is not None:
+            hook.stop()
+
+
+def _serve(app: App, config: Any, wsgi: Any, sender: Any) -> None:
+    import waitress
+
+    host, port = config.web.host, config.web.port
     try:
         server = waitress.create_server(
             wsgi, host=host, port=port, threads=config.web.threads, ident="crswatch", clear_untrusted_proxy_headers=True,
@@ -223,6 +246,20 @@ def serve(app: App, host: str | None, port: int | None) -> None:
         pass
     finally:
         sender.stop()
+
+
+def _telegram_hook(app: App, config: Any) -> Any:
+    """`[telegram] chats = "serve"`: the bot, told to send its chats' updates to this serve's webhook."""
+    from bot.run import Webhook
+    from web.webhook import PATH
+
+    if not config.telegram.token:
+        raise errors.UsageError('[telegram] chats = "serve" needs the bot\'s token: set [telegram] token or CRSWATCH_TELEGRAM_TOKEN')
+    if not config.alerts.public_url:
+        raise errors.UsageError(f'[telegram] chats = "serve" needs [alerts] public_url: Telegram sends the chats to <public_url>{PATH}')
+    hook = Webhook(app)
+    hook.start(config.alerts.public_url.rstrip("/") + PATH)
+    return hook
 
 
 def _free(host: str, port: int) -> None:
