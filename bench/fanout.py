@@ -105,7 +105,7 @@ def raw_smtplib(port: int, count: int) -> float:
 def build(store_url: str, count: int, matching: int, port: int) -> None:
     """Subscribers through the import code path; the first `matching` ones match draw #392."""
     from crswatch.app import App
-    from notifier.send import check_url
+    from notifier.channels import check_url
     from store.sql import Store
     from subscribers.manage import import_csv
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from crswatch.app import App
-from notifier.send import check_url
+from notifier.channels import check_url
 from store.sql import Store, default_url
 from subscribers.manage import import_csv
 

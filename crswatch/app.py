@@ -94,7 +94,7 @@ class App:
 
 def remember_config(config: Config) -> None:
     """The configuration's secrets, for the log filter and error lines (see notifier.mask)."""
-    from notifier.mask import remember_url
+    from notifier.channels import remember_url
 
     for url in (config.source, *config.alerts.operator, config.web.email_channel, config.web.sms_channel):
         if url:

@@ -170,7 +170,8 @@ class Config:
 
     def masked(self) -> dict[str, Any]:
         """The effective configuration as a dict, every channel URL masked."""
-        from notifier.mask import mask_url, scrub
+        from notifier.channels import mask_url
+        from notifier.mask import scrub
 
         data = asdict(self)
         data["db"], data["path"] = str(self.db), str(self.path) if self.path else None
@@ -372,7 +373,7 @@ def web_problems(web: Web) -> list[str]:
     """What keeps `crswatch serve` from starting with this [web] section (empty when it can)."""
     from limits import parse as parse_limit
 
-    from notifier.send import check_url
+    from notifier.channels import check_url
 
     problems = []
     if not web.email_channel:

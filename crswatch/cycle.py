@@ -386,6 +386,6 @@ def send_operator(config: Config, messages: list[tuple[str, str]]) -> None:
         for url in config.alerts.operator:
             result = send(url, title, {"text": text, "html": f"<p>{body}</p>"})
             if not result.ok:
-                from notifier.mask import mask_url
+                from notifier.channels import mask_url
 
                 log.warning("operator channel %s failed: %s", mask_url(url), result.error)

@@ -27,7 +27,7 @@ from subscribers.store import Found, channel_hash, find_many
 from . import outbox
 from .message import Alert, render
 from .outbox import CONFIRMATION, REMINDER, Delivery, DispatchReport, cancel, claim, records, release
-from .send import Outgoing
+from .outgoing import Outgoing
 
 Clock = Callable[[], datetime]
 log = logging.getLogger("crswatch.dispatch")

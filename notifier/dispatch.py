@@ -32,7 +32,8 @@ from .outbox import (
     record_sent,
 )
 from .outbox import renew as renew_claims
-from .send import Result, send_many
+from .outgoing import Result
+from .send import send_many
 
 Clock = Callable[[], datetime]
 log = logging.getLogger("crswatch.dispatch")

@@ -1,5 +1,5 @@
 """The one place that decides what of a URL may be shown: everything crswatch prints, logs or renders
-goes through `mask_url` (one URL) or `mask_text` (a line that may hold URLs and known secrets).
+goes through `notifier.channels.mask_url` (one URL, with apprise's privacy form) or `mask_text` (a line that may hold URLs and known secrets).
 
 - apprise's own privacy form for the channels apprise reads (`slack://T...2/A...D/T...Q`);
 - then, for any URL: the password of `user:password@`, the value of every header parameter
@@ -15,13 +15,12 @@ from __future__ import annotations
 
 import logging
 import re
-import sys
 import threading
 from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 HIDDEN = "****"
 WEBHOOK_SCHEMES = frozenset({"json", "jsons", "xml", "xmls", "form", "forms"})
-_SECRET_NAMES = re.compile(r"(?i)(token|secret|key|pass|pwd|auth|sig|sid|session|code|credential)")
+SECRET_NAMES = re.compile(r"(?i)(token|secret|key|pass|pwd|auth|sig|sid|session|code|credential)")
 _URL = re.compile(r"\b[a-zA-Z][a-zA-Z0-9+.-]{1,15}://[^\s'\"<>`]+")
 # a path segment that looks like a credential (no file name): a run of 10+ letters and digits
 # mixing both, as in Slack, Discord and Telegram tokens or Twilio SIDs
@@ -31,17 +30,6 @@ _TOKEN_RUN = re.compile(r"(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{
 def _tokenish(segment: str) -> bool:
     return "." not in segment and _TOKEN_RUN.search(segment) is not None
 _MIN_SECRET = 4  # shorter fragments are not remembered (they would mask ordinary words)
-
-
-def mask_url(url: str) -> str:
-    """A URL as it may be shown anywhere."""
-    scheme = url.partition("://")[0].lower()
-    if scheme and scheme not in ("http", "https", "file") and "://" in url:
-        private = _apprise_private(url)
-        if private is None:
-            return f"{scheme}://{HIDDEN}"
-        url = private
-    return scrub(url)
 
 
 def scrub(url: str) -> str:
@@ -68,22 +56,11 @@ def scrub(url: str) -> str:
 
 
 def _secret(name: str, value: str) -> bool:
-    return bool(value) and (name.startswith(("+", "%2B", "%2b")) or bool(_SECRET_NAMES.search(name) and value not in ("yes", "no", "true", "false")))
+    return bool(value) and (name.startswith(("+", "%2B", "%2b")) or bool(SECRET_NAMES.search(name) and value not in ("yes", "no", "true", "false")))
 
 
 def _param(name: str, value: str) -> str:
     return f"{quote(name, safe='+-_.')}={HIDDEN if _secret(name, value) else quote(value, safe='@:/,.-_')}"
-
-
-def _apprise_private(url: str) -> str | None:
-    from .send import load, short  # apprise is only loaded when a channel URL is masked
-
-    plugin = load(url)
-    if plugin is None:
-        return None
-    private = short(plugin.url(privacy=True))
-    remember_difference(url, scrub(private))  # what is shown is scrubbed too: a webhook's path is hidden
-    return private
 
 
 # ------------------------------------------------------------------------------ known secrets
@@ -101,22 +78,6 @@ def remember(*secrets: str) -> None:
         with _lock:
             _secrets.update(fresh)
             _pattern = None
-
-
-def remember_url(url: str) -> None:
-    """Remember the secret parts of a URL: its password, header values, webhook path, and what
-    apprise's privacy form hides (when apprise is loaded)."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return
-    if parts.password:
-        remember(parts.password)
-    remember(*(value for name, value in parse_qsl(parts.query) if name.startswith("+") or _SECRET_NAMES.search(name)))
-    if parts.scheme.lower() in WEBHOOK_SCHEMES:
-        remember(*(segment for segment in parts.path.split("/") if len(segment) >= 8))
-    if "apprise" in sys.modules and parts.scheme.lower() not in ("http", "https", "file"):
-        _apprise_private(url)
 
 
 def remember_difference(url: str, private: str) -> None:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # every command configures this module: it imports the sendin
 
     from store.sql import Store
 
-    from .send import OnResult, Outgoing
+    from .outgoing import OnResult, Outgoing
 
 SCHEME = "telegram"
 DEFAULT_API = "https://api.telegram.org"
@@ -124,7 +124,7 @@ def send_all(items: list[Outgoing], on_result: OnResult, before_send: Callable[[
 
 
 def _fail(items: Iterable[Outgoing], error: str, on_result: OnResult, before_send: Callable[[], Any]) -> None:
-    from .send import Result
+    from .outgoing import Result
 
     for item in items:
         if not before_send():
@@ -195,7 +195,7 @@ class _Sending:
     async def _one(self, item: Outgoing, chat: str, ticket: Ticket) -> None:
         from telegram.error import Forbidden, RetryAfter, TelegramError
 
-        from .send import Result
+        from .outgoing import Result
 
         try:
             try:
@@ -220,7 +220,7 @@ class _Sending:
     def _again(self, item: Outgoing, wait: float) -> Any:
         """A 429: every message waits `wait` s, and this one goes back to the head of the queue
         (None), unless Telegram asks too long or too often (its failed Result: the outbox retries it)."""
-        from .send import Result
+        from .outgoing import Result
 
         if wait > MAX_WAIT:
             return Result(item.url, False, f"Telegram asked to wait {wait:.0f} s (429)")
@@ -254,7 +254,7 @@ def seconds(value: int | float | timedelta) -> float:
 
 def _text(item: Outgoing) -> str:
     """The plain-text rendering, led by the subject when the body does not start with it."""
-    from .send import TEXT
+    from .outgoing import TEXT
 
     body = item.bodies.get(TEXT, "")
     text = body if not item.title or body.startswith(item.title) else f"{item.title}\n\n{body}"

@@ -26,7 +26,7 @@ from notifier.dispatch import dispatch
 from notifier.fanout import plan
 from notifier.outbox import DispatchReport, announce, counts, queue
 from notifier.policy import Policy
-from notifier.send import check_url
+from notifier.channels import check_url
 from notifier.tables import deliveries
 from pg import PostgresServer
 from draws.record import Draw, stamp

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from helpers import FeedServer, cli, snapshot
-from notifier.mask import mask_url, scrub
+from notifier.channels import mask_url
+from notifier.mask import scrub
 from servers import SMTPSink, WebhookReceiver
 from pages import Site
 

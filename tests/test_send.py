@@ -1,4 +1,4 @@
-"""The e-mail fast path of notifier/send.py: the messages it writes and the URLs it may skip parsing."""
+"""The e-mail fast path of notifier/mail.py (written by notifier/send.py): the messages it writes and the URLs it may skip parsing."""
 
 from __future__ import annotations
 
@@ -9,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from notifier.send import HTML, TEXT, Outgoing, _Accounts, _mail, _only_recipient, load, recipient_key, send
+from notifier.channels import load
+from notifier.mail import Accounts, _mail, _only_recipient
+from notifier.outgoing import HTML, TEXT, Outgoing, recipient_key
+from notifier.send import send
 from helpers import FeedServer, cli, outbox, snapshot
 from servers import SMTPSink
 
@@ -33,7 +36,7 @@ def test_only_plain_single_recipients_skip_the_parse(url: str, address: str | No
 
 
 def test_a_reused_parse_gives_the_same_recipients_as_apprise() -> None:
-    accounts = _Accounts()
+    accounts = Accounts()
     urls = [f"mailto://127.0.0.1:2525?from=crswatch@example.com&to=s{i}@example.com" for i in range(3)]
     for url in urls:
         plugin, targets, dropped = accounts.recipients(Outgoing("k", url))  # type: ignore[misc]

@@ -15,7 +15,7 @@ from sqlalchemy import exc, text
 from helpers import cli
 from notifier.outbox import (DEAD, FAILED, QUEUED, SENT, Delivery, Policy, announce, claim, counts, first_seen, listing, queue,
                              record, requeue)  # fmt: skip
-from notifier.send import check_url
+from notifier.channels import check_url
 from pg import PostgresServer
 from store import kv, limits
 from store.errors import StoreError, StoreURLError

@@ -38,7 +38,7 @@ from crswatch.status import WEB_SIGN_UPS
 from notifier.message import confirmation_message
 from notifier.outbox import confirmation, queue
 from notifier import telegram
-from notifier.send import check_url
+from notifier.channels import check_url
 from draws.record import ottawa_today
 from draws.streams import label
 from store import kv, limits

@@ -21,7 +21,7 @@ from draws.crs.language import ABILITIES
 from draws.crs.profile import CANADIAN_EDUCATION, EDUCATION, dumps
 from notifier.message import confirmation_message
 from notifier.outbox import confirmation, queue
-from notifier.send import check_url
+from notifier.channels import check_url
 from subscribers import optin
 from subscribers.links import language_query
 from subscribers.validate import Invalid

@@ -33,7 +33,7 @@ def public_record(sub: Any, with_token: bool = False) -> dict[str, Any]:
 
 
 def _check(url: str) -> str:
-    from notifier.send import check_url
+    from notifier.channels import check_url
 
     return check_url(url)
 
@@ -226,7 +226,8 @@ def test_alert(app: App, subscriber: str) -> None:
       crswatch test-alert k7fq2mxa
     """
     from notifier.message import test_message
-    from notifier.send import check_url, send
+    from notifier.channels import check_url
+    from notifier.send import send
     from subscribers.store import require
     from subscribers.validate import Invalid, channels
 
