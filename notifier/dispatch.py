@@ -27,6 +27,7 @@ from subscribers.links import Links
 from subscribers.store import channel_hash, find_many
 
 from .message import Alert, render
+from .periodic import DIGEST, POOL
 from .outbox import (
     CONFIRMATION,
     Delivery,
@@ -43,6 +44,7 @@ from .outbox import renew as renew_claims
 from .send import Outgoing, Result, send_many
 
 Clock = Callable[[], datetime]
+PERIODIC = (POOL, DIGEST)  # deliveries about a distribution or a period, not a draw
 log = logging.getLogger("crswatch.dispatch")
 
 
@@ -73,7 +75,8 @@ def dispatch(store: Store, policy: Policy, *, concurrency: int, links: Links | N
 
 def _prepare(conn: Connection, claimed: list[Delivery], links: Links | None, owner: str, report: DispatchReport,
              contact: str = "") -> tuple[list[Outgoing], dict[str, Delivery]]:  # fmt: skip
-    draws = {key: Draw.from_record(rec) for key, rec in records(conn, {(d.draw, d.revision, d.kind) for d in claimed if d.kind != CONFIRMATION}).items()}
+    announced = records(conn, {(d.draw, d.revision, d.kind) for d in claimed if d.kind != CONFIRMATION})
+    draws = {key: Draw.from_record(rec) for key, rec in announced.items() if key[2] not in PERIODIC}
     subscribers = find_many(conn, {d.subscriber for d in claimed if d.kind != CONFIRMATION})
     outgoing: list[Outgoing] = []
     by_key: dict[str, Delivery] = {}
@@ -89,21 +92,35 @@ def _prepare(conn: Connection, claimed: list[Delivery], links: Links | None, own
         found = subscribers.get(delivery.subscriber)
         sub = found.subscriber if found else None
         channel = next((c for c in sub.channels if channel_hash(c.url) == delivery.channel), None) if sub else None
-        draw = draws.get((delivery.draw, delivery.revision, delivery.kind))
+        key = (delivery.draw, delivery.revision, delivery.kind)
+        draw = draws.get(key) if delivery.kind not in PERIODIC else announced.get(key)
         if sub is None or channel is None or draw is None or not sub.active:
             reason = "unsubscribed" if sub is None else "channel removed" if channel is None else "paused" if not sub.active else "draw missing"
             report.cancelled += cancel(conn, delivery, reason, owner)
             continue
-        scored = (delivery.payload or {}).get("score")  # a profile's score on the draw's date, as matched
-        if scored is not None:
-            sub = replace(sub, score=int(scored))
-        alert = Alert(draw, sub, Verdict(delivery.verdict) if delivery.verdict else None, delivery.kind, delivery.previous,
-                      from_profile=scored is not None)  # fmt: skip
-        title, bodies = render(alert, links, contact)
+        if isinstance(draw, Draw):
+            title, bodies = _alert(draw, sub, delivery, links, contact)
+        else:  # a pool alert or a digest: what it says was fixed when it was planned
+            title, bodies = render_periodic(delivery.kind, sub, delivery.payload or {}, draw, links, contact)
         unsubscribe = links.for_subscriber(sub.id, sub.language)[1] if links else ""
         outgoing.append(Outgoing(delivery.id, channel.url, title, bodies, unsubscribe, contact, delivered=delivery.accepted))
         by_key[delivery.id] = delivery
     return outgoing, by_key
+
+
+def _alert(draw: Draw, sub: Any, delivery: Delivery, links: Links | None, contact: str) -> tuple[str, dict[str, str]]:
+    scored = (delivery.payload or {}).get("score")  # a profile's score on the draw's date, as matched
+    if scored is not None:
+        sub = replace(sub, score=int(scored))
+    alert = Alert(draw, sub, Verdict(delivery.verdict) if delivery.verdict else None, delivery.kind, delivery.previous,
+                  from_profile=scored is not None)  # fmt: skip
+    return render(alert, links, contact)
+
+
+def render_periodic(kind: str, sub: Any, payload: dict[str, Any], record: dict[str, Any], links: Links | None, contact: str) -> tuple[str, dict[str, str]]:
+    from .periodic_text import render_digest, render_pool
+
+    return (render_pool if kind == POOL else render_digest)(sub, payload, record, links, contact)
 
 
 class Results:

@@ -128,8 +128,12 @@ def first_seen(conn: Connection, draws: Iterable[str]) -> dict[str, str]:
     return dict(conn.execute(query).all()) if wanted else {}
 
 
+DRAW_KINDS = ("new", "correction", "late")  # announcements of draws (pool distributions and digest periods are announced too)
+
+
 def announced_any(conn: Connection) -> bool:
-    return conn.execute(select(announcements.c.draw).limit(1)).first() is not None
+    """Whether any draw was announced: a store that has only digest periods is still new."""
+    return conn.execute(select(announcements.c.draw).where(announcements.c.kind.in_(DRAW_KINDS)).limit(1)).first() is not None
 
 
 def records(conn: Connection, keys: Iterable[tuple[str, int, str]]) -> dict[tuple[str, int, str], dict[str, Any]]:

@@ -44,11 +44,13 @@ class SignUp:
     streams: tuple[str, ...]
     profile_created: datetime | None
     language: str = "en"  # of the confirmation message and the alerts
+    cadence: str = "instant"  # instant, or a daily or weekly digest
+    pool_alerts: bool = False  # tell when a new pool distribution appears
 
 
 def validate_sign_up(*, channel: str, score: Any, within: Any, streams: Iterable[str], profile_created: Any,
                      check: ChannelCheck, now: datetime | None = None, choices: tuple[str, ...] = SUBSCRIBABLE,
-                     language: str = "en") -> SignUp:  # fmt: skip
+                     language: str = "en", cadence: str | None = None, pool_alerts: bool = False) -> SignUp:  # fmt: skip
     """Every problem at once (`Invalid`), by the CLI's own rules."""
     streams = tuple(streams)
     values = validate.collect(
@@ -59,10 +61,11 @@ def validate_sign_up(*, channel: str, score: Any, within: Any, streams: Iterable
             "profile_created": lambda: validate.profile_created(profile_created, now),
             "channels": lambda: validate.channels([channel], check),
             "language": lambda: validate.language(language),
+            "cadence": lambda: validate.cadence(cadence),
         }
     )
     return SignUp(values["channels"][0].url, values["score"], values["within"], values["streams"], values["profile_created"],
-                  values["language"] or "en")  # fmt: skip
+                  values["language"] or "en", values["cadence"] or "instant", bool(pool_alerts))  # fmt: skip
 
 
 def start(conn: Connection, sign_up: SignUp, *, ttl: timedelta, now: datetime | None = None) -> str:
@@ -81,6 +84,8 @@ def start(conn: Connection, sign_up: SignUp, *, ttl: timedelta, now: datetime | 
             streams=orjson.dumps(list(sign_up.streams)).decode(),
             profile_created=stamp(sign_up.profile_created) if sign_up.profile_created else None,
             language=sign_up.language,
+            cadence=sign_up.cadence,
+            pool_alerts=sign_up.pool_alerts,
         )
     )
     return token
@@ -111,6 +116,7 @@ def confirm(conn: Connection, token: str, *, check: ChannelCheck, defaults: mana
     subscriber, _ = manage.subscribe(
         conn, score=doc["score"], channels=[doc["channel"]], check=check, defaults=defaults, within=doc["within"],
         streams=doc["streams"], profile_created=doc["profile_created"], language=doc.get("language"), now=now,
+        cadence=doc.get("cadence"), pool_alerts=doc.get("pool_alerts"),
     )  # fmt: skip
     return subscriber
 

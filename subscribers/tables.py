@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text, false
 
 metadata = MetaData()
 
@@ -20,6 +20,8 @@ subscribers = Table(
     Column("language", String(8), nullable=False, server_default="en"),
     Column("profile", Text),  # a CRS profile (personal data: only what scoring needs), erased with the row
     Column("profile_ceiling", Integer),  # the most the profile can score from 30 days before it was stored to 10 years after
+    Column("cadence", String(8), nullable=False, server_default="instant"),  # instant | daily | weekly (digests)
+    Column("pool_alerts", Boolean, nullable=False, server_default=false()),  # tell when a new pool distribution appears
     Index("subscribers_reach", "status", "score"),
 )  # fmt: skip
 
@@ -44,6 +46,8 @@ pending = Table(
     Column("expires", String(40), nullable=False),
     Column("used", String(40)),
     Column("language", String(8), nullable=False, server_default="en"),
+    Column("cadence", String(8), nullable=False, server_default="instant"),  # instant | daily | weekly (digests)
+    Column("pool_alerts", Boolean, nullable=False, server_default=false()),  # tell when a new pool distribution appears
     Index("pending_expires", "expires"),
 )  # fmt: skip
 
@@ -60,4 +64,6 @@ telegram_links = Table(
     Column("language", String(8), nullable=False, server_default="en"),
     Column("expires", String(40), nullable=False),
     Column("used", String(40)),
+    Column("cadence", String(8), nullable=False, server_default="instant"),  # instant | daily | weekly (digests)
+    Column("pool_alerts", Boolean, nullable=False, server_default=false()),  # tell when a new pool distribution appears
 )  # fmt: skip
