@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 
 from notifier.message import CORRECTION, LATE, NEW
 from notifier.outbox import Delivery, DispatchReport, Policy, announce, announced_any
+from notifier.periodic_store import HISTORY
 from draws.record import Draw, Malformed, stamp
 from scraper.items import FeedOutcome
 from scraper.parse import FeedError
@@ -249,6 +250,8 @@ def _store(config: Config, database: Database, store: Store, harvest: Any, now: 
                          + [(d.number, rec["revision"], CORRECTION, seen, d.to_record()) for d, rec, _ in edited])  # fmt: skip
         if stored == 0 and not first_run:
             report.known = {d.number for d, rec in new if (d.number, rec["revision"], NEW) not in fresh}
+        if first_run:  # the history it stores is nobody's news: digests leave it out
+            kv.put(conn, HISTORY, {"first_seen": seen})
         if not first_run:
             _plan(conn, report, now, [(d, rec) for d, rec in new if (d.number, 0, NEW) in fresh],
                   [item for item in edited if (item[0].number, item[1]["revision"], CORRECTION) in fresh], rules=crs_rules(config))  # fmt: skip

@@ -12,12 +12,14 @@ import orjson
 from sqlalchemy import Connection, func, select
 
 from draws.record import stamp
+from store import kv
 from subscribers.store import iter_docs
 
 from .outbox import DRAW_KINDS, announce, queue
 from .periodic import DIGEST, POOL, Contents, Period, plan_digests, plan_pool
 from .tables import announcements
 
+HISTORY = "history_stored"  # kv: when the first check stored the history (announced, but nobody's news)
 ScoreOn = Callable[[Mapping[str, Any], date], int] | None
 
 
@@ -48,7 +50,10 @@ def contents(conn: Connection, period: Period) -> Contents:
     ).all()  # fmt: skip
     draws: dict[str, dict[str, Any]] = {}
     pools = []
-    for draw, _revision, kind, _seen, record in rows:
+    history = kv.get(conn, HISTORY).get("first_seen")
+    for draw, _revision, kind, seen, record in rows:
+        if seen == history:
+            continue  # stored by the first check, which alerts nobody
         if kind == POOL:
             pools.append(orjson.loads(record))
         else:

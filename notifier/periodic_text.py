@@ -31,7 +31,7 @@ def pool_lines(t: Texts, figures: Mapping[str, Any], as_of: str, previous_as_of:
     """The pool's figures for one score: shared by the pool alert and the digest."""
     _ = t.gettext
     band = _band(figures["band"])
-    lines = [_("About {count} candidates are at or above {band} (the band of your score {score}), as of {day}.").format(
+    lines = [_("{count} candidates are at or above {band} (the band of your score {score}), as of {day}.").format(
         count=t.number(figures["count"]), band=band, score=figures["score"], day=t.day(date.fromisoformat(as_of)))]  # fmt: skip
     if figures.get("change") is not None and previous_as_of:
         lines.append(_("That is {change} since {day}.").format(change=_signed(t, figures["change"]), day=t.day(date.fromisoformat(previous_as_of))))
@@ -49,7 +49,8 @@ def render_pool(sub: Subscriber, figures: Mapping[str, Any], record: Mapping[str
     day = t.day(date.fromisoformat(record["as_of"]))
     title = _("Pool update ({day}): {count} at or above {band}").format(day=day, count=t.number(figures["count"]), band=_band(figures["band"]))
     intro = _("IRCC published a new distribution of the Express Entry pool's CRS scores, as of {day}.").format(day=day)
-    paragraphs = [intro, *pool_lines(t, figures, record["as_of"], record.get("previous_as_of"))]
+    lines = pool_lines(t, figures, record["as_of"], record.get("previous_as_of"))
+    paragraphs = [intro, "\n".join(lines[:-1]), lines[-1]]
     return title, _bodies(t, title, paragraphs, _stop(sub, links, contact, t))
 
 
@@ -95,7 +96,8 @@ def digest_paragraphs(t: Texts, sub: Subscriber, payload: Mapping[str, Any], rec
     paragraphs.append("\n".join(lines))
     pool = record.get("pool")
     if payload.get("pool") and pool:
-        paragraphs.append(_("The pool") + "\n" + "\n".join(pool_lines(t, payload["pool"], pool["as_of"], pool.get("previous_as_of"))))
+        lines = pool_lines(t, payload["pool"], pool["as_of"], pool.get("previous_as_of"))
+        paragraphs.append(_("The pool") + "\n" + "\n".join(lines[:-1]) + "\n" + lines[-1])
     forecasts = [f for f in record.get("forecasts", []) if f["stream"] in (*sub.streams, "general")]
     if forecasts:
         rows = [_forecast(t, f) for f in forecasts]
