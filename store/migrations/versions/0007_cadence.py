@@ -21,10 +21,11 @@ TABLES = ("subscribers", "pending", "telegram_links")
 
 
 def upgrade() -> None:
+    # plain ADD COLUMN on both engines (a constant default): SQLite's batch mode would copy and drop
+    # `subscribers`, and the drop would cascade to every channel
     for table in TABLES:
-        with op.batch_alter_table(table) as batch:  # SQLite: batch mode; PostgreSQL: ALTER TABLE
-            batch.add_column(sa.Column("cadence", sa.String(8), nullable=False, server_default="instant"))
-            batch.add_column(sa.Column("pool_alerts", sa.Boolean, nullable=False, server_default=sa.false()))
+        op.add_column(table, sa.Column("cadence", sa.String(8), nullable=False, server_default="instant"))
+        op.add_column(table, sa.Column("pool_alerts", sa.Boolean, nullable=False, server_default=sa.false()))
 
 
 def downgrade() -> None:
