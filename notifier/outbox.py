@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -71,7 +71,8 @@ class Delivery:
         return frozenset((self.payload or {}).get("accepted", ()))
 
     def to_doc(self) -> dict[str, Any]:
-        return asdict(self)
+        # shallow (dataclasses.asdict deep-copies every payload: a third of queueing 100,000 digests)
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
     @classmethod
     def from_doc(cls, doc: dict[str, Any]) -> Delivery:

@@ -15,8 +15,9 @@ the matching rule; the shell gathers the inputs and queues what comes out.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -93,6 +94,21 @@ class Standing:
         return {"score": self.score, "band": self.band, "count": self.count, "change": self.change, "rank": self.rank}
 
 
+class Standings:
+    """`standing` for one distribution, worked out once per score: 100,000 subscribers share at
+    most 1,201 scores."""
+
+    def __init__(self, pool: Mapping[str, int], previous: Mapping[str, int] | None) -> None:
+        self.pool, self.previous = pool, previous
+        self.known: dict[int, dict[str, Any]] = {}
+
+    def doc(self, score: int) -> dict[str, Any]:
+        found = self.known.get(score)
+        if found is None:
+            found = self.known[score] = standing(self.pool, self.previous, score).to_doc()
+        return found
+
+
 def standing(pool: Mapping[str, int], previous: Mapping[str, int] | None, score: int) -> Standing:
     band = band_of(score)
     count = at_or_above(pool, band)
@@ -109,20 +125,20 @@ def published(pool: Mapping[str, int] | None) -> bool:
 
 
 def plan_pool(distribution: Mapping[str, Any], subscribers: Iterable[Mapping[str, Any]], now: datetime,
-              score_on: Any = None) -> list[Delivery]:  # fmt: skip
+              score_on: Any = None) -> Iterator[Delivery]:  # fmt: skip
     """One delivery per channel of each active, instant subscriber who asked for pool alerts and
     subscribed before the distribution appeared.  `distribution`: as_of, pool, previous_pool.
     `score_on(doc, day)`: a profile's score on a day (None: the typed score)."""
-    as_of, pool, previous = distribution["as_of"], distribution["pool"], distribution.get("previous_pool")
+    as_of, standings = distribution["as_of"], Standings(distribution["pool"], distribution.get("previous_pool"))
     seen, day = stamp(now), date.fromisoformat(as_of)
-    deliveries: list[Delivery] = []
+    seq = 0
     for doc in subscribers:
         if doc.get("status", ACTIVE) != ACTIVE or not doc.get("pool_alerts") or doc.get("cadence", INSTANT) != INSTANT or doc["created_at"] >= seen:
             continue
         scored = score_on(doc, day) if score_on and doc.get("profile") else None
-        payload = standing(pool, previous, doc["score"] if scored is None else scored).to_doc() | {"from_profile": scored is not None}
-        deliveries += _per_channel(doc, as_of, POOL, seen, payload, len(deliveries))
-    return deliveries
+        payload = standings.doc(doc["score"] if scored is None else scored) | {"from_profile": scored is not None}
+        yield from _per_channel(doc, as_of, POOL, seen, payload, seq)
+        seq += len(doc["channels"])
 
 
 def _per_channel(doc: Mapping[str, Any], key: str, kind: str, seen: str, payload: dict[str, Any], seq: int) -> list[Delivery]:
@@ -191,6 +207,9 @@ class Contents:
     seen: Mapping[str, str] | None = None  # draw number → when it was first seen (any host)
 
 
+_moment = lru_cache(maxsize=256)(from_iso)  # a draw's tie-break, read for every subscriber
+
+
 def label(said: Verdict | None, gap: int, within: int) -> str:
     """A digest line's verdict code: what `whatif` says, as a code the message translates."""
     if said is Verdict.INVITED:
@@ -212,8 +231,8 @@ def digest_lines(contents: Contents, doc: Mapping[str, Any], score_on: Any = Non
         day = date.fromisoformat(record["date"])
         scored = score_on(doc, day) if score_on and doc.get("profile") else None
         score = doc["score"] if scored is None else scored
-        said = verdict(stream=record["stream"], crs=record["crs"], tie_break=from_iso(record.get("tie_break")), score=score, within=1200,
-                       streams=doc["streams"], profile_created=from_iso(doc.get("profile_created")))  # fmt: skip
+        said = verdict(stream=record["stream"], crs=record["crs"], tie_break=_moment(record.get("tie_break")), score=score, within=1200,
+                       streams=doc["streams"], profile_created=_moment(doc.get("profile_created")))  # fmt: skip
         if said is None:
             others += 1
             continue
@@ -223,25 +242,26 @@ def digest_lines(contents: Contents, doc: Mapping[str, Any], score_on: Any = Non
 
 
 def plan_digests(period: Period, contents: Contents, subscribers: Iterable[Mapping[str, Any]], now: datetime,
-                 score_on: Any = None) -> list[Delivery]:  # fmt: skip
+                 score_on: Any = None) -> Iterator[Delivery]:  # fmt: skip
     """One digest per channel of each active subscriber on this period's cadence who has
     something to hear: a draw open to them, or a new pool distribution."""
-    seen = stamp(now)
+    seen, end = stamp(now), stamp(period.end)
     pool = contents.pool
-    deliveries: list[Delivery] = []
+    standings = Standings(pool["pool"], pool.get("previous_pool")) if pool is not None else None
+    seq = 0
     for doc in subscribers:
-        if doc.get("status", ACTIVE) != ACTIVE or doc.get("cadence", INSTANT) != period.cadence or doc["created_at"] >= stamp(period.end):
+        if doc.get("status", ACTIVE) != ACTIVE or doc.get("cadence", INSTANT) != period.cadence or doc["created_at"] >= end:
             continue
         lines, others = digest_lines(contents, doc, score_on)
         figures = None
-        if pool is not None:
+        if pool is not None and standings is not None:
             scored = score_on(doc, date.fromisoformat(pool["as_of"])) if score_on and doc.get("profile") else None
-            figures = standing(pool["pool"], pool.get("previous_pool"), doc["score"] if scored is None else scored).to_doc()
+            figures = standings.doc(doc["score"] if scored is None else scored)
         if not lines and figures is None:
             continue  # nothing to say: no digest
         payload = {"draws": lines, "others": others, "pool": figures}
-        deliveries += _per_channel(doc, period.key, DIGEST, seen, payload, len(deliveries))
-    return deliveries
+        yield from _per_channel(doc, period.key, DIGEST, seen, payload, seq)
+        seq += len(doc["channels"])
 
 
 def new_distribution(records: Iterable[Mapping[str, Any]], new: Iterable[str]) -> dict[str, Any] | None:

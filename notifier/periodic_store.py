@@ -4,7 +4,8 @@ in the same transaction: a rerun, a second host or a kill between the two never 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import islice
 from datetime import date, datetime
 from typing import Any
 
@@ -13,11 +14,11 @@ from sqlalchemy import Connection, func, select
 
 from draws.record import stamp
 from store import kv
-from subscribers.store import iter_docs
+from subscribers.store import iter_recipients
 
-from .outbox import DRAW_KINDS, announce, queue
+from .outbox import DRAW_KINDS, Delivery, _insert_ignoring, announce
 from .periodic import DIGEST, POOL, Contents, Period, plan_digests, plan_pool
-from .tables import announcements
+from .tables import announcements, deliveries
 
 HISTORY = "history_stored"  # kv: when the first check stored the history (announced, but nobody's news)
 ScoreOn = Callable[[Mapping[str, Any], date], int] | None
@@ -29,7 +30,7 @@ def plan_distribution(conn: Connection, distribution: Mapping[str, Any], now: da
     record = {k: distribution[k] for k in ("as_of", "pool", "draw", "previous_as_of", "previous_pool")}
     if not announce(conn, [(distribution["as_of"], 0, POOL, stamp(now), record)]) or not plan:
         return 0
-    return queue(conn, plan_pool(distribution, iter_docs(conn, active_only=True, pool_alerts=True, cadence="instant"), now, score_on))
+    return queue_all(conn, plan_pool(distribution, iter_recipients(conn, pool_alerts=True, cadence="instant"), now, score_on))
 
 
 def last_period(conn: Connection, cadence: str) -> str | None:
@@ -84,4 +85,25 @@ def plan_period(conn: Connection, period: Period, forecasts: Sequence[Mapping[st
               "forecasts": list(forecasts)}  # fmt: skip
     if not announce(conn, [(period.key, 0, DIGEST, stamp(now), record)]):
         return 0  # another host (or an earlier run) planned it
-    return queue(conn, plan_digests(period, found, iter_docs(conn, active_only=True, cadence=period.cadence), now, score_on))
+    return queue_all(conn, plan_digests(period, found, iter_recipients(conn, cadence=period.cadence), now, score_on))
+
+
+CHUNK = 5000  # deliveries written at a time: 100,000 never sit in memory at once
+
+
+def queue_all(conn: Connection, planned: Iterable[Delivery]) -> int:
+    """Add planned deliveries not in the outbox yet (by id), a chunk at a time, as plain
+    executemany batches (no RETURNING: the count comes from the rows inserted)."""
+    statement = _insert_ignoring(conn, deliveries, None)
+    added = 0
+    stream = iter(planned)
+    while chunk := [_row(d) for d in islice(stream, CHUNK)]:
+        added += conn.execute(statement, chunk).rowcount
+    return added
+
+
+def _row(delivery: Delivery) -> dict[str, Any]:
+    row = {name: getattr(delivery, name) for name in Delivery.__dataclass_fields__}
+    row["payload"] = orjson.dumps(delivery.payload).decode() if delivery.payload is not None else None
+    row["previous"] = None
+    return row

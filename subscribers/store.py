@@ -149,6 +149,31 @@ def iter_docs(conn: Connection, reach: int | None = None, active_only: bool = Fa
         after = key > tuple_(literal(page[-1]["created_at"]), literal(page[-1]["id"]))
 
 
+def iter_recipients(conn: Connection, *, cadence: str | None = None, pool_alerts: bool | None = None) -> Iterator[dict[str, Any]]:
+    """Active subscribers (on one cadence, or who asked for pool alerts) as plain dicts with what
+    planning pool alerts and digests reads, each channel as its key and masked form (never its
+    URL): one ordered pass over each table, merged by id, so 100,000 stream through in little
+    memory and time (pages would sort the table once each)."""
+    condition: Any = subscribers.c.status == "active"
+    if cadence is not None:
+        condition = and_(condition, subscribers.c.cadence == cadence)
+    if pool_alerts is not None:
+        condition = and_(condition, subscribers.c.pool_alerts.is_(pool_alerts))
+    columns = [subscribers.c[name] for name in ("id", "score", "within", "streams", "profile_created", "created_at", "status", "language",
+                                                "profile", "cadence", "pool_alerts")]  # fmt: skip
+    people = conn.execute(select(*columns).where(condition).order_by(subscribers.c.id).execution_options(yield_per=PAGE))
+    ways = conn.execute(select(channels.c.subscriber, channels.c.key, channels.c.masked).join(subscribers, channels.c.subscriber == subscribers.c.id)
+                        .where(condition).order_by(channels.c.subscriber, channels.c.position).execution_options(yield_per=PAGE))  # fmt: skip
+    pending = next(ways, None)
+    for row in people.mappings():
+        doc = {**row, "streams": orjson.loads(row["streams"]), "channels": []}
+        while pending is not None and pending[0] <= doc["id"]:
+            if pending[0] == doc["id"]:
+                doc["channels"].append({"key": pending[1], "masked": pending[2]})
+            pending = next(ways, None)
+        yield doc
+
+
 def count(conn: Connection) -> int:
     return conn.scalar(select(func.count()).select_from(subscribers)) or 0
 

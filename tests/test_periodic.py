@@ -167,7 +167,7 @@ def test_pool_alerts_go_to_instant_subscribers_who_asked() -> None:
     _, previous = _feed_pool("2026-01-21", "390")
     docs = [_doc("a", 485, pool_alerts=True), _doc("b", 485), _doc("c", 485, pool_alerts=True, cadence="weekly"),
             _doc("d", 485, pool_alerts=True, status="paused"), _doc("e", 485, pool_alerts=True, created_at="2026-02-01T00:00:00.000000Z")]  # fmt: skip
-    planned = plan_pool({"as_of": "2026-01-19", "pool": pool, "previous_pool": previous}, docs, _at("2026-01-21T12:00:00+00:00"))
+    planned = list(plan_pool({"as_of": "2026-01-19", "pool": pool, "previous_pool": previous}, docs, _at("2026-01-21T12:00:00+00:00")))
     assert [(d.id, d.kind, d.draw) for d in planned] == [("pool/2026-01-19/a/ka", "pool", "2026-01-19")]
     assert planned[0].payload == {"score": 485, "band": "481-490", "count": 43238, "change": -3706, "rank": 36800, "from_profile": False}
 
