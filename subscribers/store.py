@@ -162,11 +162,14 @@ def iter_recipients(conn: Connection, *, cadence: str | None = None, pool_alerts
     columns = [subscribers.c[name] for name in ("id", "score", "within", "streams", "profile_created", "created_at", "status", "language",
                                                 "profile", "cadence", "pool_alerts")]  # fmt: skip
     people = conn.execute(select(*columns).where(condition).order_by(subscribers.c.id).execution_options(yield_per=PAGE))
+    # in the index's order (subscriber): a subscriber's channels all become deliveries, in any order
     ways = conn.execute(select(channels.c.subscriber, channels.c.key, channels.c.masked).join(subscribers, channels.c.subscriber == subscribers.c.id)
-                        .where(condition).order_by(channels.c.subscriber, channels.c.position).execution_options(yield_per=PAGE))  # fmt: skip
+                        .where(condition).order_by(channels.c.subscriber).execution_options(yield_per=PAGE))  # fmt: skip
     pending = next(ways, None)
-    for row in people.mappings():
-        doc = {**row, "streams": orjson.loads(row["streams"]), "channels": []}
+    names = [c.name for c in columns]
+    for row in people:
+        doc = dict(zip(names, row, strict=True))
+        doc["streams"], doc["channels"] = orjson.loads(doc["streams"]), []
         while pending is not None and pending[0] <= doc["id"]:
             if pending[0] == doc["id"]:
                 doc["channels"].append({"key": pending[1], "masked": pending[2]})
