@@ -94,11 +94,15 @@ CHUNK = 5000  # deliveries written at a time: 100,000 never sit in memory at onc
 def queue_all(conn: Connection, planned: Iterable[Delivery]) -> int:
     """Add planned deliveries not in the outbox yet (by id), a chunk at a time, as plain
     executemany batches (no RETURNING: the count comes from the rows inserted)."""
-    statement = _insert_ignoring(conn, deliveries, None)
+    # compiled once and sent as the driver's own executemany: SQLAlchemy's per-row work was a
+    # third of queueing 100,000 digests
+    compiled = _insert_ignoring(conn, deliveries, None).compile(dialect=conn.dialect)
+    order = compiled.positiontup if compiled.positional else None
     added = 0
     stream = iter(planned)
     while chunk := [_row(d) for d in islice(stream, CHUNK)]:
-        added += conn.execute(statement, chunk).rowcount
+        rows = [tuple(row[name] for name in order) for row in chunk] if order else chunk
+        added += conn.exec_driver_sql(str(compiled), rows).rowcount
     return added
 
 
@@ -106,4 +110,5 @@ def _row(delivery: Delivery) -> dict[str, Any]:
     row = {name: getattr(delivery, name) for name in Delivery.__dataclass_fields__}
     row["payload"] = orjson.dumps(delivery.payload).decode() if delivery.payload is not None else None
     row["previous"] = None
+    row.update(claimed_until=None, claimed_by=None, claimed_host=None, claimed_pid=None)
     return row
