@@ -57,7 +57,7 @@ def plan_digests(config: Config, database: Database, store: Store, now: datetime
     queued = 0
     forecasts: list[dict[str, Any]] | None = None
     for cadence in ("daily", "weekly"):
-        with store.write() as conn:
+        with store.read() as conn:  # every cycle asks; a read, so an idle `run` tick writes nothing
             if not announced_any(conn):
                 return 0  # no draw stored yet: the first check stores the history and alerts nobody
             periods = due_periods(cadence, now, alerts.digest_hour, alerts.digest_weekday, last_period(conn, cadence))
