@@ -196,3 +196,51 @@ def test_a_new_distribution_alone_is_something_to_say() -> None:
     (digest,) = plan_digests(period, contents, [_doc("fr", 460, cadence="daily", streams=["french"])], period.end)
     assert digest.id == "digest/d2026-01-21/fr/kfr" and digest.payload["draws"] == []
     assert digest.payload["pool"]["band"] == "451-460"
+
+
+def test_planning_in_the_store_is_once_across_hosts_on_each_engine(store_url: str) -> None:
+    """A distribution and a digest period are announced once (a second host, or a rerun, plans
+    nothing); the deliveries carry what the message says; the first check's history is nobody's news."""
+    from crswatch.config import Config
+    from notifier.outbox import announce, listing
+    from notifier.periodic_store import HISTORY, plan_distribution, plan_period
+    from notifier.send import check_url
+    from store import kv
+    from store.sql import Store
+    from subscribers import manage
+
+    defaults = manage.Defaults(10, ("cec",))
+    store = Store(store_url).open()
+    try:
+        with store.write() as conn:
+            for n, (score, cadence, pool) in enumerate([(485, "instant", True), (505, "weekly", False), (505, "daily", True), (400, "instant", False)]):
+                manage.subscribe(conn, score=score, channels=[f"json://127.0.0.1:9/{n}"], check=check_url, defaults=defaults, cadence=cadence,
+                                 pool_alerts=pool, now=_at("2026-01-01T00:00:00+00:00"))  # fmt: skip
+            history = "2026-01-02T00:00:00.000000Z"
+            kv.put(conn, HISTORY, {"first_seen": history})
+            announce(conn, [("390", 0, "new", history, {"number": "390", "date": "2026-01-07", "stream": "cec", "program": "CEC", "crs": 511,
+                                                        "invitations": 8000})])  # fmt: skip
+            seen = "2026-01-21T20:00:00.000000Z"
+            announce(conn, [("392", 0, "new", seen, {"number": "392", "date": "2026-01-21", "stream": "cec", "program": "Canadian Experience Class",
+                                                     "crs": 509, "invitations": 6000, "tie_break": "2025-10-29T04:35:24Z"})])  # fmt: skip
+        _, pool = _feed_pool("2026-01-21", "392")
+        _, previous = _feed_pool("2026-01-21", "390")
+        distribution = {"as_of": "2026-01-19", "pool": pool, "draw": "391", "previous_as_of": "2026-01-04", "previous_pool": previous}
+        with store.write() as conn:
+            assert plan_distribution(conn, distribution, _at("2026-01-20T21:00:00+00:00")) == 1  # the instant subscriber who asked
+        with store.write() as conn:
+            assert plan_distribution(conn, distribution, _at("2026-01-20T21:05:00+00:00")) == 0  # another host: announced already
+        (period,) = due_periods("weekly", _at("2026-01-24T09:00:00-05:00"), Config().alerts.digest_hour, "sat", None)
+        with store.write() as conn:
+            assert plan_period(conn, period, [{"stream": "cec", "next_crs": 509, "low": 494, "high": 535, "next_date": "2026-02-08",
+                                               "overdue": False}], _at("2026-01-24T14:00:00+00:00")) == 1  # fmt: skip
+        with store.write() as conn:
+            assert plan_period(conn, period, [], _at("2026-01-24T14:05:00+00:00")) == 0
+        with store.read() as conn:
+            queued = {d.kind: d for d in listing(conn)}
+        assert queued["pool"].payload == {"score": 485, "band": "481-490", "count": 43238, "change": -3706, "rank": 36800, "from_profile": False}
+        # #390 was stored by the first check: not in anyone's digest; the new distribution (announced at 21:00 on the 20th) is
+        assert queued["digest"].payload == {"draws": [["392", "close", 4, 505]], "others": 0,
+                                            "pool": {"score": 505, "band": "501-600", "count": 17018, "change": 17018 - 21572, "rank": 16200}}  # fmt: skip
+    finally:
+        store.dispose()
