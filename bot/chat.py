@@ -27,7 +27,8 @@ from .service import Draft, Service
 log = logging.getLogger("crswatch.bot")
 Context = ContextTypes.DEFAULT_TYPE
 WITHIN_CHOICES = (0, 5, 10, 20, 30)
-COMMANDS = ("start", "status", "score", "within", "streams", "language", "pause", "resume", "last", "next", "history", "stop", "help")
+COMMANDS = ("start", "status", "score", "within", "streams", "language", "cadence", "pool", "pause", "resume", "last", "next", "history", "stop",
+            "help")  # fmt: skip
 
 
 def install(application: Application, service: Service, calculator_url: str) -> None:
@@ -112,10 +113,17 @@ def summary(_: Callable[[str], str], language: str, score: int, within: int, str
     return "\n".join(lines)
 
 
+def _how_often(_: Callable[[str], str], subscriber: Subscriber) -> str:
+    cadence = {"daily": _("a daily digest (an invitation at once)"), "weekly": _("a weekly digest (an invitation at once)")}
+    return "\n".join((_("How often: {cadence}").format(cadence=cadence.get(subscriber.cadence, _("every alert at once"))),
+                      _("Pool alerts: {state}").format(state=_("on") if subscriber.pool_alerts else _("off"))))  # fmt: skip
+
+
 def _describe(subscriber: Subscriber) -> str:
     _ = gettext_for(subscriber.language)
     profile = f"{subscriber.profile_created:%Y-%m-%d %H:%M} UTC" if subscriber.profile_created else None
-    return summary(_, subscriber.language, subscriber.score, subscriber.within, subscriber.streams, profile, subscriber.status)
+    return summary(_, subscriber.language, subscriber.score, subscriber.within, subscriber.streams, profile, subscriber.status) \
+        + "\n" + _how_often(_, subscriber)
 
 
 # ---------------------------------------------------------------------------- sign-up
@@ -345,6 +353,8 @@ async def cmd_help(update: Update, context: Context) -> None:
         _("/within N: how many points short still deserve an alert"),
         _("/streams: choose your programs"),
         _("/language: English or French"),
+        _("/cadence instant|daily|weekly: every alert at once, or a digest (an invitation always at once)"),
+        _("/pool on|off: tell me when the pool's distribution changes"),
         _("/pause and /resume: stop and restart alerts"),
         _("/last: the latest draws"),
         _("/next: the forecast for your programs"),
@@ -417,6 +427,42 @@ async def _settings_button(update: Update, context: Context, kind: str, value: s
         await _say(update, _("Programs: {streams}").format(streams=", ".join(label(c, subscriber.language) or c for c in subscriber.streams)))
     else:
         await _say(update, _("That button is no longer valid."))
+
+
+async def cmd_cadence(update: Update, context: Context) -> None:
+    """/cadence instant|daily|weekly"""
+    if (subscriber := await _needs_subscriber(update, context)) is None:
+        return
+    _ = gettext_for(subscriber.language)
+    args = _args(context)
+    try:
+        chosen = validate.cadence(args[0]) if len(args) == 1 else None
+    except Problem:
+        chosen = None
+    if chosen is None:
+        await _say(update, _("Send /cadence instant (every alert at once), /cadence daily or /cadence weekly (a digest; "
+                             "an invitation is always sent at once).") + "\n\n" + _how_often(_, subscriber))  # fmt: skip
+        return
+    subscriber = _service(context).update(subscriber, cadence=chosen)
+    await _say(update, _("Saved.") + "\n\n" + _how_often(_, subscriber))
+
+
+async def cmd_pool(update: Update, context: Context) -> None:
+    """/pool on|off"""
+    if (subscriber := await _needs_subscriber(update, context)) is None:
+        return
+    _ = gettext_for(subscriber.language)
+    args = _args(context)
+    try:
+        wanted = validate.flag(args[0], "pool") if len(args) == 1 else None
+    except Problem:
+        wanted = None
+    if wanted is None:
+        await _say(update, _("Send /pool on to hear when IRCC publishes a new pool distribution (how many candidates are at or above "
+                             "your score's band), or /pool off.") + "\n\n" + _how_often(_, subscriber))  # fmt: skip
+        return
+    subscriber = _service(context).update(subscriber, pool_alerts=wanted)
+    await _say(update, _("Saved.") + "\n\n" + _how_often(_, subscriber))
 
 
 async def cmd_pause(update: Update, context: Context) -> None:

@@ -56,6 +56,8 @@ class Alerts:
     contact: str = ""  # an address recipients can write to (the footer of alerts, and their Reply-To)
     lease: float = Policy.lease  # seconds a sender's claim on deliveries lasts (another host takes over a dead one's after it)
     store_retry: float = Policy.store_retry  # seconds to keep retrying to record results while the store fails; sending pauses meanwhile
+    digest_hour: int = 8  # daily and weekly digests go out at this hour, Ottawa time (0-23), covering the 24 hours or 7 days before
+    digest_weekday: str = "sat"  # the day weekly digests go out: mon tue wed thu fri sat sun
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,8 @@ def _apply_file(config: Config, file: Path) -> Config:
             if not isinstance(value, dict):
                 raise ConfigError(f"{file}: [{key}] must be a table")
             top[key] = _section(getattr(config, key), value, f"{file}: [{key}]")
+            if key == "alerts":
+                _check_digests(top[key], f"{file}: [alerts]")
         elif key == "db":
             top["db"] = Path(_typed(value, str, f"{file}: db")).expanduser()
         elif key == "source":
@@ -267,6 +271,16 @@ def _occupations(table: Any, labels: dict[str, str], where: str) -> tuple[tuple[
         if code in (GENERAL, OTHER) or code not in STREAMS and code not in labels:
             raise ConfigError(f"{where} {code!r} is not a category stream; give a built-in category or one [streams] labels")
     return tuple((code, tuple(sorted(codes))) for code, codes in lists.items())
+
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _check_digests(alerts: Alerts, where: str) -> None:
+    if not 0 <= alerts.digest_hour <= 23:
+        raise ConfigError(f"{where} digest_hour must be an hour from 0 to 23, not {alerts.digest_hour}")
+    if alerts.digest_weekday not in WEEKDAYS:
+        raise ConfigError(f"{where} digest_weekday must be one of {' '.join(WEEKDAYS)}, not {alerts.digest_weekday!r}")
 
 
 def _streams(table: Any, where: str) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:

@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 
 from notifier.message import CORRECTION, LATE, NEW
 from notifier.outbox import Delivery, DispatchReport, Policy, announce, announced_any
+from notifier.periodic_store import HISTORY
 from draws.record import Draw, Malformed, stamp
 from scraper.items import FeedOutcome
 from scraper.parse import FeedError
@@ -33,6 +34,7 @@ from store.sql import Store
 
 from .config import Config, crs_rules
 from .errors import Busy, FeedRejected, FetchFailed
+from .periodic import plan_digests, plan_pool
 from .status import get_meta, put_meta
 
 log = logging.getLogger("crswatch")
@@ -153,6 +155,8 @@ async def run_check(config: Config, database: Database, store: Store, *, dry_run
         before = kv.get(conn, "status")
     if not dry_run:
         remind(config, store, clock())  # queued before the first send, so they go out with the due retries
+        # digests of the periods that ended: planned before anything is fetched (a feed that is down delays none)
+        await asyncio.to_thread(plan_digests, config, database, store, clock())
     retried = DispatchReport() if dry_run else await deliver(config, store)  # due retries first
     validators = feed_state if feed_state.get("source") == config.source else {}
     harvest = await fetch(config.source, validators, config.scrapy_overrides())
@@ -281,10 +285,14 @@ def _store(config: Config, database: Database, store: Store, harvest: Any, now: 
                          + [(d.number, rec["revision"], CORRECTION, seen, d.to_record()) for d, rec, _ in edited])  # fmt: skip
         if stored == 0 and not first_run:
             report.known = {d.number for d, rec in new if (d.number, rec["revision"], NEW) not in fresh}
+        if first_run:  # the history it stores is nobody's news: digests leave it out
+            kv.put(conn, HISTORY, {"first_seen": seen})
         if not first_run:
             _plan(conn, report, now, [(d, rec) for d, rec in new if (d.number, 0, NEW) in fresh],
                   [item for item in edited if (item[0].number, item[1]["revision"], CORRECTION) in fresh], rules=crs_rules(config))  # fmt: skip
         _recognise(tx, conn, config, now, report)
+        if not dry_run:  # a new pool distribution: its alerts (a first check, even on a new host, alerts nobody)
+            report.queued += plan_pool(tx, conn, config, now, [d.number for d in changes.new], plan=not first_run and stored > 0)
         # with a round held, the next check must read the whole feed again (no 304, no same-body skip)
         put_meta(tx, "feed", _validators(config.source, harvest.outcome) if not changes.malformed else {})
         after = _update_status(conn, now, "updated", changes.summary(), new=[d.number for d in changes.new], held=changes.malformed)

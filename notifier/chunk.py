@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
@@ -28,7 +29,9 @@ from . import outbox
 from .message import Alert, render
 from .outbox import CONFIRMATION, REMINDER, Delivery, DispatchReport, cancel, claim, records, release
 from .outgoing import Outgoing
+from .periodic import DIGEST, POOL
 
+PERIODIC = (POOL, DIGEST)  # deliveries about a distribution or a period, not a draw
 Clock = Callable[[], datetime]
 log = logging.getLogger("crswatch.dispatch")
 
@@ -59,9 +62,11 @@ def take(store: Store, owner: str, clock: Clock, links: Links | None, kinds: tup
     try:
         with store.read() as conn:
             keys = {(d.draw, d.revision, d.kind) for d in chunk.claimed if d.kind not in (CONFIRMATION, REMINDER)}
-            draws = {key: Draw.from_record(rec) for key, rec in records(conn, keys).items()}
+            announced = records(conn, keys)
             subscribers = find_many(conn, {d.subscriber for d in chunk.claimed if d.kind != CONFIRMATION})
-        cancelled = prepare(chunk, draws, subscribers, links, contact)
+        draws = {key: Draw.from_record(rec) for key, rec in announced.items() if key[2] not in PERIODIC}
+        periodic = {key: rec for key, rec in announced.items() if key[2] in PERIODIC}
+        cancelled = prepare(chunk, draws, subscribers, links, contact, periodic)
         if cancelled:
             with store.write() as conn:
                 for delivery, reason in cancelled:
@@ -124,7 +129,7 @@ class Ahead:
 
 
 def prepare(chunk: Chunk, draws: dict[tuple[str, int, str], Draw], subscribers: dict[str, Found], links: Links | None,
-             contact: str = "") -> list[tuple[Delivery, str]]:  # fmt: skip
+             contact: str = "", periodic: dict[tuple[str, int, str], dict[str, Any]] | None = None) -> list[tuple[Delivery, str]]:  # fmt: skip
     """Render the chunk's messages (into `chunk`); returns the deliveries to cancel, with why."""
     cancelled: list[tuple[Delivery, str]] = []
     for delivery in chunk.claimed:
@@ -139,19 +144,21 @@ def prepare(chunk: Chunk, draws: dict[tuple[str, int, str], Draw], subscribers: 
         found = subscribers.get(delivery.subscriber)
         sub = found.subscriber if found else None
         channel = next((c for c in sub.channels if channel_hash(c.url) == delivery.channel), None) if sub else None
-        draw = draws.get((delivery.draw, delivery.revision, delivery.kind))
-        reason = _not_sent(delivery, sub, channel is not None, draw)
+        key = (delivery.draw, delivery.revision, delivery.kind)
+        draw = draws.get(key)
+        record = (periodic or {}).get(key) if delivery.kind in PERIODIC else None
+        reason = _not_sent(delivery, sub, channel is not None, draw is not None or record is not None)
         if reason or sub is None or channel is None:
             cancelled.append((delivery, reason))
             continue
-        title, bodies = _message(delivery, sub, draw, links, contact)
+        title, bodies = _message(delivery, sub, draw, record, links, contact)
         unsubscribe = links.for_subscriber(sub.id, sub.language)[1] if links else ""
         chunk.outgoing.append(Outgoing(delivery.id, channel.url, title, bodies, unsubscribe, contact, delivered=delivery.accepted))
         chunk.by_key[delivery.id] = delivery
     return cancelled
 
 
-def _not_sent(delivery: Delivery, sub: Subscriber | None, has_channel: bool, draw: Draw | None) -> str:
+def _not_sent(delivery: Delivery, sub: Subscriber | None, has_channel: bool, has_subject: bool) -> str:
     """Why a delivery is cancelled rather than sent ("" when it is sent)."""
     if sub is None:
         return "unsubscribed"
@@ -161,10 +168,15 @@ def _not_sent(delivery: Delivery, sub: Subscriber | None, has_channel: bool, dra
         return "paused"
     if delivery.kind == REMINDER:
         return "" if sub.wants_reminders else "reminders turned off"
-    return "" if draw is not None else "draw missing"
+    return "" if has_subject else "draw missing"  # the draw, distribution or period it is about
 
 
-def _message(delivery: Delivery, sub: Subscriber, draw: Draw | None, links: Links | None, contact: str) -> tuple[str, dict[str, str]]:
+def _message(delivery: Delivery, sub: Subscriber, draw: Draw | None, record: dict[str, Any] | None, links: Links | None,
+             contact: str) -> tuple[str, dict[str, str]]:  # fmt: skip
+    if record is not None:  # a pool alert or a digest: what it says was fixed when it was planned
+        from .periodic_text import render_digest, render_pool
+
+        return (render_pool if delivery.kind == POOL else render_digest)(sub, delivery.payload or {}, record, links, contact)
     if delivery.kind == REMINDER or draw is None:
         from .reminder_text import render_reminder
 

@@ -11,11 +11,12 @@ from sqlalchemy import Connection, select
 
 from draws.match import Verdict, may_concern, verdict
 from draws.record import Draw, from_iso, stamp
-from subscribers.model import ACTIVE
+from subscribers.model import ACTIVE, INSTANT
 from subscribers.store import channel_hash
 
 from .message import CORRECTION, LATE, NEW
 from .outbox import Delivery, delivery_id
+from .periodic import immediate
 from .tables import deliveries as _deliveries
 
 #: "Today" for the limit of one correction a day is Ottawa's day, IRCC's.
@@ -38,6 +39,8 @@ def plan(
     `late` holds (draw, record while it was `other`) for draws whose name was recognised only
     now: those who hear of it now and did not before get one alert, marked late.
     Only active subscribers who subscribed before a draw was first seen are alerted about it.
+    A subscriber on a daily or weekly digest gets only what may be an invitation at once (and
+    corrections of such an alert); the rest waits for their digest (`periodic.immediate`).
     A subscriber with a CRS profile is matched with the profile's score on the draw's date
     (`rules`: an operator's grid versions).
     `corrected` holds the (draw, subscriber) pairs already sent a correction today (Ottawa's day):
@@ -68,15 +71,18 @@ def plan(
                     unscored.append(f"draw #{draw.number} ({draw.date}): subscriber {doc['id']} not matched: {exc}")
                 continue
             said = _verdict(draw.stream, draw.crs, draw.tie_break, doc, scored)
+            cadence = doc.get("cadence") or INSTANT
             if previous is None:
-                if said is None:
-                    continue
+                if said is None or not immediate(cadence, said):
+                    continue  # a digest subscriber reads of it in their digest, unless it may be an invitation
             else:
                 before = _verdict(previous["stream"], previous["crs"], from_iso(previous.get("tie_break")), doc, before_score)
                 if before == said or (kind == LATE and (before is not None or said is None)):
                     continue  # nothing new to say; a late alert only for those who heard nothing
                 if kind == CORRECTION and (draw.number, doc["id"]) in corrected and said != Verdict.INVITED:
                     continue  # one correction a day is enough, unless it says "invited"
+                if not immediate(cadence, said, before if kind == CORRECTION else None):
+                    continue  # the digest tells it
             for channel in doc["channels"]:
                 digest = channel_hash(channel["url"])
                 deliveries.append(

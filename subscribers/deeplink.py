@@ -38,7 +38,7 @@ def start(conn: Connection, sign_up: SignUp, *, ttl: timedelta, now: datetime | 
         insert(telegram_links).values(
             token_hash=hash_token(token), score=sign_up.score, within=sign_up.within, streams=orjson.dumps(list(sign_up.streams)).decode(),
             profile_created=stamp(sign_up.profile_created) if sign_up.profile_created else None, language=sign_up.language,
-            expires=stamp(now + ttl),
+            expires=stamp(now + ttl), cadence=sign_up.cadence, pool_alerts=sign_up.pool_alerts,
         )
     )  # fmt: skip
     return token
@@ -67,6 +67,7 @@ def bind(conn: Connection, token: str, channel: str, *, check: ChannelCheck, def
         return USED, None  # another chat pressed it a moment ago
     subscriber, _ = manage.subscribe(
         conn, score=doc["score"], channels=[channel], check=check, defaults=defaults, within=doc["within"], streams=doc["streams"],
-        profile_created=doc["profile_created"], language=doc["language"], now=now,
+        profile_created=doc["profile_created"], language=doc["language"], now=now, cadence=doc.get("cadence"),
+        pool_alerts=doc.get("pool_alerts"),
     )  # fmt: skip
     return PENDING, subscriber

@@ -19,7 +19,7 @@ from draws.streams import SUBSCRIBABLE
 
 from . import store, validate
 from .identity import destination_key
-from .model import ACTIVE, PAUSED, Subscriber, hash_token, new_token
+from .model import ACTIVE, INSTANT, PAUSED, Subscriber, hash_token, new_token
 from .profile import check as check_profile
 from .profile import ceiling_of, score_today
 from .validate import ChannelCheck, Invalid
@@ -48,6 +48,8 @@ def subscribe(
     now: datetime | None = None,
     profile: str | None = None,
     reminders: bool | None = None,
+    cadence: str | None = None,
+    pool_alerts: bool | None = None,
 ) -> tuple[Subscriber, bool]:
     """A new subscriber, or — when one of the channels is already subscribed — that subscriber
     updated with what was given.  Returns (subscriber, created).  With a CRS `profile` (the text
@@ -66,6 +68,8 @@ def subscribe(
             "profile_created": lambda: validate.profile_created(profile_created, now),
             "name": lambda: validate.name(name),
             "language": lambda: validate.language(language),
+            "cadence": lambda: validate.cadence(cadence),
+            "pool_alerts": lambda: validate.flag(pool_alerts, "pool_alerts"),
             "channels": lambda: validate.channels(channels, check),
         }
     )
@@ -102,6 +106,8 @@ def _new(tx: Connection, values: dict[str, Any], defaults: Defaults, now: dateti
         profile=values.get("profile"),
         profile_ceiling=values.get("profile_ceiling"),
         reminders=values.get("reminders"),
+        cadence=values.get("cadence") or INSTANT,
+        pool_alerts=bool(values.get("pool_alerts")),
     )
 
 
@@ -145,6 +151,8 @@ def update(
     profile: str | None = None,
     rules: tuple[Any, ...] = (),
     reminders: bool | None = None,
+    cadence: str | None = None,
+    pool_alerts: bool | None = None,
 ) -> Subscriber:
     """Change what was given; channels given replace the subscriber's channels.  A `profile`
     replaces the subscriber's (and today's score with it); a `score` given alone replaces the
@@ -161,6 +169,8 @@ def update(
             "profile_created": lambda: validate.profile_created(profile_created, now),
             "name": lambda: validate.name(name),
             "language": lambda: validate.language(language),
+            "cadence": lambda: validate.cadence(cadence),
+            "pool_alerts": lambda: validate.flag(pool_alerts, "pool_alerts"),
             "channels": lambda: validate.channels(channels, check) if channels else None,
         }
     )
@@ -170,7 +180,8 @@ def update(
             raise Invalid([f"a channel given is already used by subscriber {sorted(others)[0]}"])
     values["reminders"] = reminders
     if all(v is None for v in values.values()):
-        raise Invalid(["nothing to change: give --score, --profile, --within, --stream, --notify, --profile-created, --name, --language or --reminders/--no-reminders"])
+        raise Invalid(["nothing to change: give --score, --profile, --within, --stream, --notify, --profile-created, --name, --language, "
+                       "--reminders/--no-reminders, --cadence or --pool-alerts/--no-pool-alerts"])
     typed_only = values["score"] is not None and values["profile"] is None
     _with_profile(values, now, rules)
     updated = found.subscriber.with_changes(**values)
@@ -194,7 +205,7 @@ def unsubscribe(tx: Connection, key: str) -> Subscriber:
 
 
 IMPORT_COLUMNS = ("name", "score", "within", "streams", "profile_created", "channels")
-OPTIONAL_COLUMNS = ("language", "profile")  # may be left out of the header; profile: a CRS profile as a JSON object
+OPTIONAL_COLUMNS = ("language", "profile", "cadence", "pool_alerts")  # may be left out of the header; profile: a CRS profile as a JSON object
 
 
 def import_csv(tx: Connection, text: str, *, check: ChannelCheck, defaults: Defaults, now: datetime | None = None) -> tuple[int, int]:
@@ -246,6 +257,8 @@ def _row_values(row: dict[str, Any], check: ChannelCheck, now: datetime, choices
             "streams": lambda: validate.streams([cell["streams"]], choices) if cell["streams"] else None,
             "profile_created": lambda: validate.profile_created(cell["profile_created"], now),
             "language": lambda: validate.language(cell["language"]),
+            "cadence": lambda: validate.cadence(cell["cadence"]),
+            "pool_alerts": lambda: validate.flag(cell["pool_alerts"], "pool_alerts"),
             "channels": lambda: validate.channels(cell["channels"].split(), check),
         }
     )

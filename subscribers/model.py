@@ -16,6 +16,10 @@ ACTIVE, PAUSED = "active", "paused"
 BLOCKED = "blocked"  # a Telegram chat that blocked the bot: nothing is sent until it resumes
 #: The languages alerts, confirmations and pages are written in (gettext catalogues for each but English).
 LANGUAGES = ("en", "fr")
+#: How often a subscriber hears from crswatch: every alert at once, or a digest a day or a week (an
+#: invitation always goes out at once, whatever the cadence).
+INSTANT, DAILY, WEEKLY = "instant", "daily", "weekly"
+CADENCES = (INSTANT, DAILY, WEEKLY)
 
 _ID_ALPHABET = "abcdefghijkmnpqrstuvwxyz23456789"  # no 0/o, 1/l: ids are read aloud and typed
 
@@ -62,6 +66,8 @@ class Subscriber:
     profile: str | None = None  # a CRS profile (draws.crs, as compact JSON): verdicts use its score on each draw's date
     profile_ceiling: int | None = None  # the most that profile can score in the years ahead (the matching pre-filter)
     reminders: bool | None = None  # reminders of what changes the score; None: the default (on with a profile)
+    cadence: str = INSTANT  # one of CADENCES
+    pool_alerts: bool = False  # tell them when IRCC publishes a new pool distribution (opt-in)
     token: str | None = field(default=None, compare=False)  # the token itself: only when just made, never stored
 
     @property
@@ -97,6 +103,8 @@ class Subscriber:
             "profile": self.profile,
             "profile_ceiling": self.profile_ceiling,
             "reminders": self.reminders,
+            "cadence": self.cadence,
+            "pool_alerts": self.pool_alerts,
             "token_hash": self.token_hash,
         }
 
@@ -116,6 +124,8 @@ class Subscriber:
             profile=doc.get("profile"),
             profile_ceiling=doc.get("profile_ceiling"),
             reminders=doc.get("reminders"),
+            cadence=doc.get("cadence") or INSTANT,
+            pool_alerts=bool(doc.get("pool_alerts")),
             token_hash=doc.get("token_hash") or hash_token(doc["token"]),  # "token": stored in clear before 0.2
         )
 

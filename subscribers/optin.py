@@ -45,11 +45,14 @@ class SignUp:
     profile_created: datetime | None
     language: str = "en"  # of the confirmation message and the alerts
     profile: str | None = None  # a CRS profile as stored (the calculator's "alert me with this profile")
+    cadence: str = "instant"  # instant, or a daily or weekly digest
+    pool_alerts: bool = False  # tell when a new pool distribution appears
 
 
 def validate_sign_up(*, channel: str, score: Any, within: Any, streams: Iterable[str], profile_created: Any,
                      check: ChannelCheck, now: datetime | None = None, choices: tuple[str, ...] = SUBSCRIBABLE,
-                     language: str = "en", profile: str | None = None) -> SignUp:  # fmt: skip
+                     language: str = "en", profile: str | None = None, cadence: str | None = None,
+                     pool_alerts: bool = False) -> SignUp:  # fmt: skip
     """Every problem at once (`Invalid`), by the CLI's own rules; a `profile` (its text) is checked
     as `crswatch subscribe --profile` checks it and kept as stored."""
     streams = tuple(streams)
@@ -62,11 +65,12 @@ def validate_sign_up(*, channel: str, score: Any, within: Any, streams: Iterable
             "channels": lambda: validate.channels([channel], check),
             "language": lambda: validate.language(language),
             "profile": lambda: manage.check_profile(profile) if profile is not None else None,
+            "cadence": lambda: validate.cadence(cadence),
         }
     )
     stored = values["profile"][0] if values["profile"] else None
     return SignUp(values["channels"][0].url, values["score"], values["within"], values["streams"], values["profile_created"],
-                  values["language"] or "en", stored)  # fmt: skip
+                  values["language"] or "en", stored, values["cadence"] or "instant", bool(pool_alerts))  # fmt: skip
 
 
 def start(conn: Connection, sign_up: SignUp, *, ttl: timedelta, now: datetime | None = None) -> str:
@@ -88,6 +92,8 @@ def start(conn: Connection, sign_up: SignUp, *, ttl: timedelta, now: datetime | 
             profile_created=stamp(sign_up.profile_created) if sign_up.profile_created else None,
             language=sign_up.language,
             profile=sign_up.profile,
+            cadence=sign_up.cadence,
+            pool_alerts=sign_up.pool_alerts,
         )
     )
     return token
@@ -120,6 +126,7 @@ def confirm(conn: Connection, token: str, *, check: ChannelCheck, defaults: mana
         conn, score=doc["score"], channels=[doc["channel"]], check=check, defaults=defaults, within=doc["within"],
         streams=doc["streams"], profile_created=doc["profile_created"], language=doc.get("language"), now=now,
         profile=doc.get("profile"),
+        cadence=doc.get("cadence"), pool_alerts=doc.get("pool_alerts"),
     )  # fmt: skip
     return subscriber
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text, text
+from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text, false, text
 
 metadata = MetaData()
 
@@ -21,6 +21,8 @@ subscribers = Table(
     Column("profile", Text),  # a CRS profile (personal data: only what scoring needs), erased with the row
     Column("profile_ceiling", Integer),  # the most the profile can score from 30 days before it was stored to 10 years after
     Column("reminders", Boolean),  # reminders of a birthday, an expiring test…: NULL = the default (on with a profile)
+    Column("cadence", String(8), nullable=False, server_default="instant"),  # instant | daily | weekly (digests)
+    Column("pool_alerts", Boolean, nullable=False, server_default=false()),  # tell when a new pool distribution appears
     Index("subscribers_reach", "status", "score"),
     Index("subscribers_reach_ceiling", "status", text("(coalesce(profile_ceiling, score) + within)")),  # what matching filters on
 )  # fmt: skip
@@ -47,6 +49,8 @@ pending = Table(
     Column("used", String(40)),
     Column("language", String(8), nullable=False, server_default="en"),
     Column("profile", Text),  # a web sign-up's CRS profile (as stored for a subscriber), until confirmed or expired
+    Column("cadence", String(8), nullable=False, server_default="instant"),  # instant | daily | weekly (digests)
+    Column("pool_alerts", Boolean, nullable=False, server_default=false()),  # tell when a new pool distribution appears
     Index("pending_expires", "expires"),
 )  # fmt: skip
 
@@ -72,4 +76,6 @@ telegram_links = Table(
     Column("language", String(8), nullable=False, server_default="en"),
     Column("expires", String(40), nullable=False),
     Column("used", String(40)),
+    Column("cadence", String(8), nullable=False, server_default="instant"),  # instant | daily | weekly (digests)
+    Column("pool_alerts", Boolean, nullable=False, server_default=false()),  # tell when a new pool distribution appears
 )  # fmt: skip

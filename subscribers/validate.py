@@ -14,7 +14,7 @@ from typing import Any
 from draws.streams import SUBSCRIBABLE
 
 from .identity import destination_key
-from .model import LANGUAGES, Channel
+from .model import CADENCES, LANGUAGES, Channel
 
 # URL → its masked form when usable; raises ValueError saying why not (the notifier's apprise wrapper)
 ChannelCheck = Callable[[str], str]
@@ -98,6 +98,31 @@ def language(value: str | None) -> str | None:
     if code not in LANGUAGES:
         raise Problem(f"unknown language {value!r}; valid languages: {' '.join(LANGUAGES)}")
     return code
+
+
+def cadence(value: str | None) -> str | None:
+    """instant, daily or weekly (any case); None when not given."""
+    if value is None or not str(value).strip():
+        return None
+    code = str(value).strip().lower()
+    if code not in CADENCES:
+        raise Problem(f"unknown cadence {value!r}; valid cadences: {' '.join(CADENCES)}")
+    return code
+
+
+YES, NO = ("yes", "y", "true", "1", "on"), ("no", "n", "false", "0", "off")
+
+
+def flag(value: Any, label: str) -> bool | None:
+    """A yes/no cell (yes, no, true, false, 1, 0, on, off; any case); None when empty."""
+    if value is None or isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if not text:
+        return None
+    if text in YES or text in NO:
+        return text in YES
+    raise Problem(f"{label} {str(value).strip()!r} is not yes or no")
 
 
 def name(value: str | None) -> str | None:

@@ -163,6 +163,10 @@ def settings(sign_up: optin.SignUp) -> str:
     text += "; ".join(names.get(code, code) for code in sign_up.streams)
     if sign_up.profile_created:
         text += _("; profile submitted %(moment)s UTC", moment=f"{sign_up.profile_created:%Y-%m-%d %H:%M:%S}")
+    if sign_up.cadence != "instant":
+        text += _("; a daily digest (an invitation at once)") if sign_up.cadence == "daily" else _("; a weekly digest (an invitation at once)")
+    if sign_up.pool_alerts:
+        text += _("; pool alerts")
     return text + "."
 
 
@@ -226,7 +230,9 @@ def subscribe() -> Page:
     client = request.remote_addr or "?"
     if used_up(here.per_client, "client", client):  # a look only: a form sent back with a typo counts for nothing
         return too_many_sign_ups()
-    values: dict[str, Any] = {key: request.form.get(key, "").strip()[:200] for key in ("email", "phone", "score", "within", "profile_created", "language")}
+    values: dict[str, Any] = {key: request.form.get(key, "").strip()[:200] for key in ("email", "phone", "score", "within", "profile_created", "language",
+                                                                                     "cadence")}  # fmt: skip
+    values["pool_alerts"] = request.form.get("pool_alerts") == "on"
     values["language"] = values["language"] if values["language"] in LANGUAGES else current_language()
     values["streams"] = request.form.getlist("streams")[:20]
     values["telegram"] = bool(here.config.telegram.username) and request.form.get("telegram") == "on"
@@ -241,6 +247,7 @@ def subscribe() -> Page:
             sign_ups.append((kind, address, optin.validate_sign_up(
                 channel=url, score=values["score"], within=values["within"], streams=values["streams"],
                 profile_created=values["profile_created"], check=telegram.checker(check_url), choices=here.defaults.choices, language=values["language"],
+                cadence=values["cadence"], pool_alerts=values["pool_alerts"],
             )))  # fmt: skip
         except Invalid as exc:
             problems += [p for p in exc.problems if p not in problems]
@@ -404,7 +411,8 @@ def manage_page(token: str) -> Page:
                     tx, subscriber.id, check=check_url, score=typed,
                     within=form.get("within", "").strip()[:10], streams=form.getlist("streams")[:20],
                     profile_created=form.get("profile_created", "").strip()[:40] or None, choices=site().defaults.choices,
-                    language=form.get("language", "").strip()[:8] or None,
+                    language=form.get("language", "").strip()[:8] or None, cadence=form.get("cadence", "").strip()[:8] or None,
+                    pool_alerts=form.get("pool_alerts") == "on",
                 )  # fmt: skip
                 paused = form.get("paused") == "on"
                 if paused != (not updated.active):

@@ -53,4 +53,6 @@ def plain(problem: str) -> str:
         return _("choose at least one program or category")
     if field == "unknown" and "language" in problem:
         return _("choose English or French for your alerts")
+    if field == "unknown" and "cadence" in problem:
+        return _("choose how often to hear from us: every alert at once, a daily digest or a weekly digest")
     return problem  # already the form's words (the destinations' problems)

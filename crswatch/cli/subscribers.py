@@ -14,7 +14,10 @@ from .. import errors
 from ..app import App
 from .output import emit, format_option
 
-LIST_COLUMNS = ("id", "name", "status", "score", "within", "streams", "language", "profile_created", "channels", "created_at")
+LIST_COLUMNS = ("id", "name", "status", "score", "within", "streams", "language", "cadence", "pool_alerts", "profile_created", "channels", "created_at")
+CADENCE_HELP = ("How often to hear from crswatch: instant (every alert at once), daily or weekly (one digest at [alerts] "
+                "digest_hour; an invitation always goes out at once).")
+POOL_HELP = "Also tell me when IRCC publishes a new pool distribution: how many candidates are at or above my score's band."
 STREAM_HELP = "A stream you are eligible for (repeatable): cec fsw fst pnp french healthcare stem trades transport agriculture education physicians managers military other."
 
 
@@ -61,10 +64,13 @@ def _read_profile(file: Any) -> str | None:
 @click.option("--language", metavar="LANG", help="The language of the alerts: en or fr [default en].")
 @click.option("--noc", metavar="CODE", help="Your occupation's NOC 2021 code (5 digits): adds the categories it qualifies for to the streams (the code is not stored).")
 @click.option("--reminders/--no-reminders", default=None, help="Reminders when the score is about to change (a birthday, a test expiring, a year of work, the profile expiring) [default: on with --profile].")
+@click.option("--cadence", metavar="C", help=CADENCE_HELP + " [default instant]")
+@click.option("--pool-alerts/--no-pool-alerts", "pool_alerts", default=None, help=POOL_HELP + " [default: no]")
 @click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True, help="Output format.")
 @click.pass_obj
 def subscribe(app: App, score: str | None, profile_file: Any, channels: tuple[str, ...], within: str | None, streams: tuple[str, ...],
               profile_created: str | None, name: str | None, language: str | None, noc: str | None, reminders: bool | None,
+              cadence: str | None, pool_alerts: bool | None,
               fmt: str) -> None:  # fmt: skip
     """Subscribe a CRS score, or a CRS profile, to draw alerts; prints the new subscriber's id.
 
@@ -78,6 +84,7 @@ def subscribe(app: App, score: str | None, profile_file: Any, channels: tuple[st
       crswatch subscribe --score 505 --notify 'mailto://me:app-password@gmail.com'
       crswatch subscribe --score 468 --stream french --language fr --notify 'mailto://me:app-password@gmail.com'
       crswatch subscribe --score 455 --noc 31102 --notify 'mailto://me:app-password@gmail.com'
+      crswatch subscribe --score 481 --cadence weekly --pool-alerts --notify 'mailto://me:app-password@gmail.com'
       crswatch subscribe --score 472 --stream cec --stream french --within 20 \\
           --profile-created 2025-10-01T14:30:00Z \\
           --notify 'twilio://AC0123456789abcdef0123456789abcdef:0123456789abcdef0123456789abcdef@15551234567/15557654321'
@@ -97,7 +104,7 @@ def subscribe(app: App, score: str | None, profile_file: Any, channels: tuple[st
         sub, created = do_subscribe(
             tx, score=score, channels=channels, check=_check, defaults=app.subscriber_defaults,
             within=within, streams=streams, profile_created=profile_created, name=name, language=language, profile=profile,
-            reminders=reminders,
+            reminders=reminders, cadence=cadence, pool_alerts=pool_alerts,
         )  # fmt: skip
     if noc_line:
         click.echo(noc_line, err=True)
@@ -139,6 +146,8 @@ def _listed(record: dict[str, Any], fmt: str) -> dict[str, Any]:
     day the profile was last given; each draw is matched on its own date)."""
     if fmt != "json" and record.pop("from_profile"):
         record["score"] = f"{record['score']} from profile"
+    if fmt != "json":
+        record["pool_alerts"] = "yes" if record["pool_alerts"] else "no"
     return record
 
 
@@ -153,9 +162,12 @@ def _listed(record: dict[str, Any], fmt: str) -> dict[str, Any]:
 @click.option("--name", metavar="TEXT", help="New name.")
 @click.option("--language", metavar="LANG", help="The language of the alerts: en or fr.")
 @click.option("--reminders/--no-reminders", default=None, help="Reminders when the score is about to change (a birthday, a test expiring, a year of work, the profile expiring) [default: on with --profile].")
+@click.option("--cadence", metavar="C", help=CADENCE_HELP)
+@click.option("--pool-alerts/--no-pool-alerts", "pool_alerts", default=None, help=POOL_HELP)
 @click.pass_obj
 def update(app: App, subscriber: str, score: str | None, profile_file: Any, within: str | None, streams: tuple[str, ...], channels: tuple[str, ...],
-           profile_created: str | None, name: str | None, language: str | None, reminders: bool | None) -> None:  # fmt: skip
+           profile_created: str | None, name: str | None, language: str | None, reminders: bool | None, cadence: str | None,
+           pool_alerts: bool | None) -> None:  # fmt: skip
     """Change a subscriber (by id or token): score, margin, streams, channels, profile time.
 
     \b
@@ -163,6 +175,7 @@ def update(app: App, subscriber: str, score: str | None, profile_file: Any, with
       crswatch update k7fq2mxa --score 512
       crswatch update k7fq2mxa --stream cec --stream healthcare --within 15
       crswatch update k7fq2mxa --language fr
+      crswatch update k7fq2mxa --cadence daily --pool-alerts
       crswatch update k7fq2mxa --profile me.toml
     """
     from subscribers.manage import update as do_update
@@ -171,7 +184,7 @@ def update(app: App, subscriber: str, score: str | None, profile_file: Any, with
         sub = do_update(
             tx, subscriber, check=_check, score=score, within=within, streams=streams,
             channels=channels, profile_created=profile_created, name=name, language=language, choices=app.config.streams.subscribable,
-            profile=_read_profile(profile_file), rules=app.crs_rules, reminders=reminders,
+            profile=_read_profile(profile_file), rules=app.crs_rules, reminders=reminders, cadence=cadence, pool_alerts=pool_alerts,
         )  # fmt: skip
     click.echo(f"updated {sub.id}: score {_score(sub)}, within {sub.within}, streams {' '.join(sub.streams)}, {len(sub.channels)} channel{'s' if len(sub.channels) != 1 else ''}")
 
@@ -256,7 +269,8 @@ def test_alert(app: App, subscriber: str) -> None:
 def import_(app: App, csv_file: Path) -> None:
     """Import subscribers from a CSV file, all or nothing.
 
-    Columns (header row): name,score,within,streams,profile_created,channels.  Streams and
+    Columns (header row): name,score,within,streams,profile_created,channels; optional:
+    language, profile, cadence (instant, daily, weekly), pool_alerts (yes/no).  Streams and
     channels are separated by spaces; an empty cell takes the default.  Every row is validated
     first: one bad row and nothing is imported (each bad row is reported with its line number).
     A row whose channel is already subscribed updates that subscriber.

@@ -1,0 +1,301 @@
+"""Pool alerts and digests: who hears what, when a new pool distribution appears or a digest
+period ends.  Pure planning over plain records (no store, no clock of its own), table-tested like
+the matching rule; the shell gathers the inputs and queues what comes out.
+
+- A **pool alert** goes to each active subscriber who asked for them (`pool_alerts`) and hears
+  instantly, once per distribution (a new `drawDistributionAsOn`): how many candidates are at or
+  above their score's band now, the change since the distribution before, and an estimated rank.
+  Subscribers on a digest read the same figures in their digest instead.
+- A **digest** (cadence `daily` or `weekly`) lists the period's draws open to the subscriber with
+  their verdict for each, the pool's change and the next-draw forecasts; nothing is planned for a
+  period with nothing to say.  Its delivery id is (period, subscriber, channel): never twice.
+- `immediate` decides which draw alerts a digest subscriber still gets at once: anything that
+  says they may have been invited, and any correction of such an alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from draws.match import Verdict, verdict
+from draws.record import FINE_BANDS, OTTAWA, from_iso, stamp
+from subscribers.model import ACTIVE, DAILY, INSTANT, WEEKLY
+
+from .outbox import Delivery
+
+POOL, DIGEST = "pool", "digest"  # delivery (and announcement) kinds besides new / correction / late
+#: Verdicts a digest never holds back: the candidate may have an invitation waiting.
+URGENT = frozenset({Verdict.INVITED, Verdict.AT_CUTOFF})
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+CATCH_UP = {DAILY: 31, WEEKLY: 5}  # periods missed while nothing ran that are still sent, at most
+
+
+def immediate(cadence: str, said: Verdict | None, before: Verdict | None = None) -> bool:
+    """Whether a draw alert goes out now: always for instant subscribers; for a digest's, only a
+    verdict that may mean an invitation, or a correction of an alert that said so (they heard it
+    at once, so they must hear at once that it changed)."""
+    return cadence == INSTANT or said in URGENT or before in URGENT
+
+
+# ------------------------------------------------------------------------------ the pool's figures
+
+
+def _floor(band: str) -> int:
+    return int(band.split("-")[0])
+
+
+def _ceiling(band: str) -> int:
+    return int(band.split("-")[1])
+
+
+def band_of(score: int) -> str:
+    """The finest IRCC band holding `score` (bands do not overlap in FINE_BANDS)."""
+    return next(b for b in FINE_BANDS if _floor(b) <= score)
+
+
+def at_or_above(pool: Mapping[str, int], band: str) -> int:
+    """Candidates in `band` or any band above it, by IRCC's counts."""
+    return sum(int(pool.get(b) or 0) for b in FINE_BANDS if _floor(b) >= _floor(band))
+
+
+def rank(pool: Mapping[str, int], score: int) -> int:
+    """An estimated rank: everyone in the bands above, plus the share of one's own band above
+    one's score if its candidates were spread evenly over its scores, plus one."""
+    band = band_of(score)
+    above = at_or_above(pool, band) - int(pool.get(band) or 0)
+    width = _ceiling(band) - _floor(band) + 1
+    share = (min(_ceiling(band), 1200) - min(score, _ceiling(band))) / width
+    return above + round(int(pool.get(band) or 0) * share) + 1
+
+
+def about(number: int) -> int:
+    """A rank rounded to what an estimate can claim: three significant figures."""
+    if number < 1000:
+        return number
+    step = 10 ** (len(str(number)) - 3)
+    return round(number / step) * step
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Where a score stands in one distribution, and how that changed since the one before."""
+
+    score: int
+    band: str
+    count: int
+    change: int | None
+    rank: int
+
+    def to_doc(self) -> dict[str, Any]:
+        return {"score": self.score, "band": self.band, "count": self.count, "change": self.change, "rank": self.rank}
+
+
+class Standings:
+    """`standing` for one distribution, worked out once per score: 100,000 subscribers share at
+    most 1,201 scores."""
+
+    def __init__(self, pool: Mapping[str, int], previous: Mapping[str, int] | None) -> None:
+        self.pool, self.previous = pool, previous
+        self.known: dict[int, dict[str, Any]] = {}
+
+    def doc(self, score: int) -> dict[str, Any]:
+        found = self.known.get(score)
+        if found is None:
+            found = self.known[score] = standing(self.pool, self.previous, score).to_doc()
+        return found
+
+
+def standing(pool: Mapping[str, int], previous: Mapping[str, int] | None, score: int) -> Standing:
+    band = band_of(score)
+    count = at_or_above(pool, band)
+    change = count - at_or_above(previous, band) if previous else None
+    return Standing(score, band, count, change, about(rank(pool, score)))
+
+
+def published(pool: Mapping[str, int] | None) -> bool:
+    """A distribution with figures (the oldest rounds carry all zeros)."""
+    return bool(pool) and int((pool or {}).get("total") or 0) > 0
+
+
+# --------------------------------------------------------------------------------- pool alerts
+
+
+def plan_pool(distribution: Mapping[str, Any], subscribers: Iterable[Mapping[str, Any]], now: datetime,
+              score_on: Any = None) -> Iterator[Delivery]:  # fmt: skip
+    """One delivery per channel of each active, instant subscriber who asked for pool alerts and
+    subscribed before the distribution appeared.  `distribution`: as_of, pool, previous_pool.
+    `score_on(doc, day)`: a profile's score on a day (None: the typed score)."""
+    as_of, standings = distribution["as_of"], Standings(distribution["pool"], distribution.get("previous_pool"))
+    seen, day = stamp(now), date.fromisoformat(as_of)
+    seq = 0
+    for doc in subscribers:
+        if doc.get("status", ACTIVE) != ACTIVE or not doc.get("pool_alerts") or doc.get("cadence", INSTANT) != INSTANT or doc["created_at"] >= seen:
+            continue
+        scored = score_on(doc, day) if score_on and doc.get("profile") else None
+        payload = standings.doc(doc["score"] if scored is None else scored) | {"from_profile": scored is not None}
+        yield from _per_channel(doc, as_of, POOL, seen, payload, seq)
+        seq += len(doc["channels"])
+
+
+def _per_channel(doc: Mapping[str, Any], key: str, kind: str, seen: str, payload: dict[str, Any], seq: int) -> list[Delivery]:
+    return [
+        Delivery(id=f"{kind}/{key}/{doc['id']}/{channel['key']}", draw=key, revision=0, subscriber=doc["id"], channel=channel["key"],
+                 masked=channel["masked"], verdict=None, kind=kind, queued_at=seen, seq=seq + i, payload=payload)
+        for i, channel in enumerate(doc["channels"])
+    ]  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------- periods
+
+
+@dataclass(frozen=True)
+class Period:
+    """A digest period: from `start` to `end` (UTC), ending at the digest hour in Ottawa."""
+
+    cadence: str
+    start: datetime
+    end: datetime
+
+    @property
+    def key(self) -> str:
+        """d2026-01-22 or w2026-01-24: the cadence's letter and the Ottawa day it ends (and is sent)."""
+        return f"{self.cadence[0]}{self.end.astimezone(OTTAWA).date().isoformat()}"
+
+    def contains(self, moment: str) -> bool:
+        return stamp(self.start) <= moment < stamp(self.end)
+
+
+def _ending(cadence: str, day: date, hour: int) -> Period:
+    end = datetime.combine(day, time(hour), OTTAWA)
+    start = datetime.combine(day - timedelta(days=1 if cadence == DAILY else 7), time(hour), OTTAWA)
+    return Period(cadence, start.astimezone(UTC), end.astimezone(UTC))
+
+
+def due_periods(cadence: str, now: datetime, hour: int, weekday: str, last_key: str | None) -> list[Period]:
+    """The periods of `cadence` that have ended by `now` and come after `last_key` (the last one
+    planned), oldest first: the latest only when none was planned yet, and at most CATCH_UP."""
+    step = 1 if cadence == DAILY else 7
+    day = now.astimezone(OTTAWA).date()
+    if cadence == WEEKLY:
+        day -= timedelta(days=(day.weekday() - WEEKDAYS.index(weekday)) % 7)
+    latest = _ending(cadence, day, hour)
+    if latest.end > now:
+        latest = _ending(cadence, day - timedelta(days=step), hour)
+    found = [latest]
+    while last_key is not None and len(found) < CATCH_UP[cadence]:
+        earlier = _ending(cadence, found[-1].end.astimezone(OTTAWA).date() - timedelta(days=step), hour)
+        if earlier.key <= last_key:
+            break
+        found.append(earlier)
+    return [p for p in reversed(found) if last_key is None or p.key > last_key]
+
+
+# ------------------------------------------------------------------------------------- digests
+
+
+@dataclass(frozen=True)
+class Contents:
+    """What happened in a period, for every subscriber alike: its draws (the latest record of each
+    draw announced in it, oldest first) and the pool's distributions before and after it."""
+
+    draws: Sequence[Mapping[str, Any]]
+    pool: Mapping[str, Any] | None = None  # as_of, pool, previous_as_of, previous_pool
+    seen: Mapping[str, str] | None = None  # draw number → when it was first seen (any host)
+
+
+_moment = lru_cache(maxsize=256)(from_iso)  # a draw's tie-break, read for every subscriber
+
+
+def label(said: Verdict | None, gap: int, within: int) -> str:
+    """A digest line's verdict code: what `whatif` says, as a code the message translates."""
+    if said is Verdict.INVITED:
+        return "invited"
+    if said is Verdict.AT_CUTOFF:
+        return "at_cutoff"
+    if said is Verdict.JUST_MISSED:
+        return "just_missed"
+    return "close" if gap <= within else "below"
+
+
+def digest_lines(contents: Contents, doc: Mapping[str, Any], score_on: Any = None) -> tuple[list[list[Any]], int]:
+    """([number, verdict code, points short, score used] for each open draw, draws not open)."""
+    lines, others = [], 0
+    for record in contents.draws:
+        first = (contents.seen or {}).get(record["number"])
+        if first is not None and first <= doc["created_at"]:
+            continue  # first seen before they subscribed: not theirs to hear about
+        day = date.fromisoformat(record["date"])
+        scored = score_on(doc, day) if score_on and doc.get("profile") else None
+        score = doc["score"] if scored is None else scored
+        said = verdict(stream=record["stream"], crs=record["crs"], tie_break=_moment(record.get("tie_break")), score=score, within=1200,
+                       streams=doc["streams"], profile_created=_moment(doc.get("profile_created")))  # fmt: skip
+        if said is None:
+            others += 1
+            continue
+        gap = record["crs"] - score
+        lines.append([record["number"], label(said, gap, doc["within"]), max(gap, 0), score])
+    return lines, others
+
+
+def _lines(contents: Contents, doc: Mapping[str, Any], score_on: Any, known: dict[tuple[Any, ...], tuple[list[list[Any]], int]]) -> tuple[list[list[Any]], int]:
+    """`digest_lines`, once for every subscriber who would get the same (typed score, margin,
+    streams, profile time, and which draws came after they subscribed): 100,000 share few."""
+    if doc.get("profile") and score_on:
+        return digest_lines(contents, doc, score_on)
+    seen = contents.seen or {}
+    key = (doc["score"], doc["within"], tuple(doc["streams"]), doc.get("profile_created"),
+           tuple(seen.get(r["number"], "~") > doc["created_at"] for r in contents.draws))  # fmt: skip
+    found = known.get(key)
+    if found is None:
+        found = known[key] = digest_lines(contents, doc, None)
+    return found
+
+
+def plan_digests(period: Period, contents: Contents, subscribers: Iterable[Mapping[str, Any]], now: datetime,
+                 score_on: Any = None) -> Iterator[Delivery]:  # fmt: skip
+    """One digest per channel of each active subscriber on this period's cadence who has
+    something to hear: a draw open to them, or a new pool distribution."""
+    seen, end = stamp(now), stamp(period.end)
+    pool = contents.pool
+    standings = Standings(pool["pool"], pool.get("previous_pool")) if pool is not None else None
+    known: dict[tuple[Any, ...], tuple[list[list[Any]], int]] = {}
+    seq = 0
+    for doc in subscribers:
+        if doc.get("status", ACTIVE) != ACTIVE or doc.get("cadence", INSTANT) != period.cadence or doc["created_at"] >= end:
+            continue
+        lines, others = _lines(contents, doc, score_on, known)
+        figures = None
+        if pool is not None and standings is not None:
+            scored = score_on(doc, date.fromisoformat(pool["as_of"])) if score_on and doc.get("profile") else None
+            figures = standings.doc(doc["score"] if scored is None else scored)
+        if not lines and figures is None:
+            continue  # nothing to say: no digest
+        payload = {"draws": lines, "others": others, "pool": figures}
+        yield from _per_channel(doc, period.key, DIGEST, seen, payload, seq)
+        seq += len(doc["channels"])
+
+
+def new_distribution(records: Iterable[Mapping[str, Any]], new: Iterable[str]) -> dict[str, Any] | None:
+    """The distribution the draws numbered `new` brought, if it is newer than every one stored
+    before them: {as_of, pool, draw, previous_as_of, previous_pool}; None otherwise.  Draws of one
+    week share a distribution, so most new draws bring none; several new ones in one check (after
+    downtime) bring only the newest, compared with the one subscribers last heard of."""
+    fresh = set(new)
+    latest: dict[str, Any] | None = None
+    before: dict[str, Any] | None = None
+    for record in records:
+        if not record.get("pool_as_of") or not published(record.get("pool")):
+            continue
+        if record["number"] in fresh:
+            if latest is None or (record["pool_as_of"], record["date"]) > (latest["pool_as_of"], latest["date"]):
+                latest = dict(record)
+        elif before is None or (record["pool_as_of"], record["date"]) > (before["pool_as_of"], before["date"]):
+            before = dict(record)
+    if latest is None or (before is not None and latest["pool_as_of"] <= before["pool_as_of"]):
+        return None
+    return {"as_of": latest["pool_as_of"], "pool": latest["pool"], "draw": latest["number"],
+            "previous_as_of": before["pool_as_of"] if before else None, "previous_pool": before["pool"] if before else None}  # fmt: skip

@@ -1,0 +1,114 @@
+"""Pool alerts and digests in the store: each distribution and each digest period is announced
+once across every host (like a draw), and only the host that announces it plans its deliveries,
+in the same transaction: a rerun, a second host or a kill between the two never plans twice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import islice
+from datetime import date, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import Connection, func, select
+
+from draws.record import stamp
+from store import kv
+from subscribers.store import iter_recipients
+
+from .outbox import DRAW_KINDS, Delivery, _insert_ignoring, announce
+from .periodic import DIGEST, POOL, Contents, Period, plan_digests, plan_pool
+from .tables import announcements, deliveries
+
+HISTORY = "history_stored"  # kv: when the first check stored the history (announced, but nobody's news)
+ScoreOn = Callable[[Mapping[str, Any], date], int] | None
+
+
+def plan_distribution(conn: Connection, distribution: Mapping[str, Any], now: datetime, score_on: ScoreOn = None, plan: bool = True) -> int:
+    """Announce a new distribution; when this host is the first to, queue its pool alerts
+    (`plan`: False on a first check, which alerts nobody).  How many were queued."""
+    record = {k: distribution[k] for k in ("as_of", "pool", "draw", "previous_as_of", "previous_pool")}
+    if not announce(conn, [(distribution["as_of"], 0, POOL, stamp(now), record)]) or not plan:
+        return 0
+    return queue_all(conn, plan_pool(distribution, iter_recipients(conn, pool_alerts=True, cadence="instant"), now, score_on))
+
+
+def last_period(conn: Connection, cadence: str) -> str | None:
+    """The key of the last digest period of this cadence that was planned (d… or w…)."""
+    letter = cadence[0]
+    query = select(func.max(announcements.c.draw)).where(announcements.c.kind == DIGEST, announcements.c.draw.like(f"{letter}%"))
+    return conn.scalar(query)
+
+
+def contents(conn: Connection, period: Period) -> Contents:
+    """The draws announced in the period (the latest record of each, oldest first; first seen by
+    any host) and the pool's change across it."""
+    rows = conn.execute(
+        select(announcements.c.draw, announcements.c.revision, announcements.c.kind, announcements.c.first_seen, announcements.c.record)
+        .where(announcements.c.kind.in_((*DRAW_KINDS, POOL)), announcements.c.first_seen >= stamp(period.start),
+               announcements.c.first_seen < stamp(period.end))
+        .order_by(announcements.c.first_seen)
+    ).all()  # fmt: skip
+    draws: dict[str, dict[str, Any]] = {}
+    pools = []
+    history = kv.get(conn, HISTORY).get("first_seen")
+    for draw, _revision, kind, seen, record in rows:
+        if seen == history:
+            continue  # stored by the first check, which alerts nobody
+        if kind == POOL:
+            pools.append(orjson.loads(record))
+        else:
+            draws[draw] = orjson.loads(record)  # later announcements (corrections) replace earlier ones
+    first = _first_seen(conn, list(draws))
+    pool = None
+    if pools:
+        pool = {"as_of": pools[-1]["as_of"], "pool": pools[-1]["pool"], "previous_as_of": pools[0]["previous_as_of"],
+                "previous_pool": pools[0]["previous_pool"]}  # fmt: skip
+    ordered = sorted(draws.values(), key=lambda r: (r["date"], first.get(r["number"], "")))
+    return Contents(ordered, pool, first)
+
+
+def _first_seen(conn: Connection, numbers: Sequence[str]) -> dict[str, str]:
+    if not numbers:
+        return {}
+    query = (select(announcements.c.draw, func.min(announcements.c.first_seen))
+             .where(announcements.c.draw.in_(numbers), announcements.c.kind.in_(DRAW_KINDS)).group_by(announcements.c.draw))  # fmt: skip
+    return dict(conn.execute(query).all())
+
+
+def plan_period(conn: Connection, period: Period, forecasts: Sequence[Mapping[str, Any]], now: datetime, score_on: ScoreOn = None) -> int:
+    """Announce a digest period (once across hosts) and queue its digests; how many were queued."""
+    found = contents(conn, period)
+    shown = [{k: r.get(k) for k in ("number", "date", "stream", "program", "crs", "invitations")} for r in found.draws]
+    pool = {k: v for k, v in found.pool.items() if k in ("as_of", "previous_as_of")} if found.pool else None
+    record = {"cadence": period.cadence, "start": stamp(period.start), "end": stamp(period.end), "draws": shown, "pool": pool,
+              "forecasts": list(forecasts)}  # fmt: skip
+    if not announce(conn, [(period.key, 0, DIGEST, stamp(now), record)]):
+        return 0  # another host (or an earlier run) planned it
+    return queue_all(conn, plan_digests(period, found, iter_recipients(conn, cadence=period.cadence), now, score_on))
+
+
+CHUNK = 5000  # deliveries written at a time: 100,000 never sit in memory at once
+
+
+def queue_all(conn: Connection, planned: Iterable[Delivery]) -> int:
+    """Add planned deliveries not in the outbox yet (by id), a chunk at a time, as plain
+    executemany batches (no RETURNING: the count comes from the rows inserted)."""
+    # compiled once and sent as the driver's own executemany: SQLAlchemy's per-row work was a
+    # third of queueing 100,000 digests
+    compiled = _insert_ignoring(conn, deliveries, None).compile(dialect=conn.dialect)
+    order = compiled.positiontup if compiled.positional else None
+    added = 0
+    stream = iter(planned)
+    while chunk := [_row(d) for d in islice(stream, CHUNK)]:
+        rows = [tuple(row[name] for name in order) for row in chunk] if order else chunk
+        added += conn.exec_driver_sql(str(compiled), rows).rowcount
+    return added
+
+
+def _row(delivery: Delivery) -> dict[str, Any]:
+    row = {name: getattr(delivery, name) for name in Delivery.__dataclass_fields__}
+    row["payload"] = orjson.dumps(delivery.payload).decode() if delivery.payload is not None else None
+    row["previous"] = None
+    row.update(claimed_until=None, claimed_by=None, claimed_host=None, claimed_pid=None)
+    return row
