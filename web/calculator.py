@@ -26,7 +26,8 @@ from subscribers import optin
 from subscribers.links import language_query
 from subscribers.validate import Invalid
 
-from .app import Page, allowed, current_language, page, pages, settings, site, too_many_sign_ups, used_up
+from .common import Page, allowed, current_language, page, pages, settings, too_many_sign_ups, used_up
+from .site import site
 from .forms import destinations, plain
 
 TESTS = ("ielts", "celpip", "pte_core", "tef", "tcf", "clb", "nclc")
