@@ -34,9 +34,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-from helpers import snapshot  # noqa: E402
-
 from _measure import peak_rss_mb  # noqa: E402
+from helpers import snapshot  # noqa: E402
 
 
 class SinkProtocol(asyncio.Protocol):

@@ -18,9 +18,8 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from helpers import FeedServer, snapshot  # noqa: E402
-
 from _measure import run_measured  # noqa: E402
+from helpers import FeedServer, snapshot  # noqa: E402
 
 BARE = """
 import json, urllib.request

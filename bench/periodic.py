@@ -59,8 +59,8 @@ def measure(url: str, what: str) -> None:
     from notifier.outbox import announce
     from notifier.periodic import Period, new_distribution, plan_digests, plan_pool
     from notifier.periodic_store import contents, plan_distribution, plan_period
-    from subscribers.store import iter_recipients
     from store.sql import Store
+    from subscribers.store import iter_recipients
 
     draws = _draws()
     records = [d.to_record() for d in draws]

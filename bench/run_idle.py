@@ -33,10 +33,10 @@ def main() -> None:
     parser.add_argument("--cycles", type=int, default=200)
     args = parser.parse_args()
     from crswatch.config import Config, Fetch
-    from store.draws import Database
     from crswatch.runner import Runner
     from crswatch.schedule import Plan
     from scraper.crawl import run_reactor
+    from store.draws import Database
 
     logging.basicConfig(level=logging.WARNING)
     feed = FeedServer()

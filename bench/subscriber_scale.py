@@ -16,12 +16,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from _measure import run_measured
+
 from crswatch.app import App
 from notifier.channels import check_url
 from store.sql import Store, default_url
 from subscribers.manage import import_csv
-
-from _measure import run_measured
 
 
 def build(db: Path, count: int) -> float:

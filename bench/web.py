@@ -22,7 +22,6 @@ import time
 from pathlib import Path
 
 import requests
-
 from fanout import sink
 
 POST_SCRIPT = r"""

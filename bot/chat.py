@@ -15,8 +15,8 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, ContextTypes, MessageHandler, filters
 
-from notifier.i18n import Texts
 from draws.streams import label
+from notifier.i18n import Texts
 from subscribers import optin, validate
 from subscribers.model import BLOCKED, PAUSED, Subscriber
 from subscribers.validate import Invalid, Problem

@@ -8,9 +8,9 @@ from datetime import date
 from typing import Any
 
 from crswatch.app import App
+from draws.table import query_draws
 from history.answers import NoAnswer, draw_list, forecast_rows
 from notifier import telegram
-from draws.table import query_draws
 from subscribers import deeplink, manage
 from subscribers import store as subscribers
 from subscribers.model import ACTIVE, Subscriber

@@ -13,9 +13,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from draws.streams import BUILTIN, StreamMap
 from notifier.policy import Policy
 from scraper import DEFAULT_SOURCE
-from draws.streams import BUILTIN, StreamMap
 
 
 class ConfigError(ValueError):

@@ -19,14 +19,14 @@ from typing import Any
 from filelock import FileLock, Timeout
 from sqlalchemy import Connection
 
+from draws.record import Draw, Malformed, stamp
+from draws.table import DRAWS, Changes, Rules, Tables, merge_draws, recognise
 from notifier.message import CORRECTION, LATE, NEW
 from notifier.outbox import Delivery, DispatchReport, Policy, announce, announced_any
 from notifier.periodic_store import HISTORY
-from draws.record import Draw, Malformed, stamp
 from scraper.items import FeedOutcome
 from scraper.parse import FeedError
 from scraper.pipelines import vet_harvest
-from draws.table import DRAWS, Changes, Rules, Tables, merge_draws, recognise
 from store import kv
 from store.draws import Database
 from store.errors import DatabaseError

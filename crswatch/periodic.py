@@ -49,9 +49,9 @@ def plan_pool(tx: Tables, conn: Connection, config: Config, now: datetime, new: 
 def plan_digests(config: Config, database: Database, store: Store, now: datetime) -> int:
     """Every digest period that has ended and was not planned yet (on any host): its digests
     queued, in one transaction with its announcement.  How many were queued."""
+    from notifier.outbox import announced_any
     from notifier.periodic import due_periods
     from notifier.periodic_store import last_period, plan_period
-    from notifier.outbox import announced_any
 
     alerts = config.alerts
     queued = 0

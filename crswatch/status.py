@@ -31,8 +31,8 @@ def put_meta(db: Tables, key: str, values: dict[str, Any]) -> None:
 
 def report(view: Tables, conn: Connection, config: Config, now: datetime, store: str = "") -> dict[str, Any]:
     """Everything `crswatch status` shows, and whether it is healthy."""
-    from notifier.outbox import counts
     from draws.table import query_draws
+    from notifier.outbox import counts
     from store import kv
     from subscribers.optin import pending_count
 

@@ -20,6 +20,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from .mask import HIDDEN, SECRET_NAMES, WEBHOOK_SCHEMES, mask_text, remember, remember_difference, scrub
 from .outgoing import HTML, TEXT
+
 PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
 
 

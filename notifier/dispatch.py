@@ -6,14 +6,13 @@ never wait for a whole fan-out, and several hosts may dispatch from one store at
 
 from __future__ import annotations
 
-
 import logging
 import queue
 import threading
 import time
 from collections.abc import Callable
-from functools import partial
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.exc import DBAPIError

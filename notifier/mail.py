@@ -14,6 +14,7 @@ from typing import Any
 from .channels import PLAIN_ADDRESS, body_format, load_checked
 from .outgoing import HTML, TEXT, Outgoing, recipient_key, route_of
 
+
 class Accounts:
     """Apprise parses every mailto:// URL in about half a millisecond.  The URLs of one route
     differ only in their recipients (`to=`), so each route is parsed once, with its first URL, and

@@ -53,7 +53,7 @@ def render(alert: Alert, links: Links | None = None, contact: str = "") -> tuple
     its manage and unsubscribe pages."""
     draw, sub = alert.draw, alert.subscriber
     t = Texts(sub.language)
-    _, ngettext = t.gettext, t.ngettext
+    _ = t.gettext
     title = _("{prefix}{headline}: #{number} {stream}, cut-off {crs}").format(
         prefix={CORRECTION: _("Correction: "), LATE: _("Late: ")}.get(alert.kind, ""),
         headline=headline(alert, t), number=draw.number, stream=short_name(draw.stream, draw.program, sub.language), crs=draw.crs,

@@ -5,8 +5,8 @@ in the same transaction: a rerun, a second host or a kill between the two never 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from itertools import islice
 from datetime import date, datetime
+from itertools import islice
 from typing import Any
 
 import orjson

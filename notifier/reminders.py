@@ -27,6 +27,7 @@ from subscribers.profile import ottawa_day
 from subscribers.store import channel_hash
 
 from .outbox import REMINDER, Delivery
+
 BIRTHDAY, EXPERIENCE, LANGUAGE, EXPIRY = "birthday", "experience", "language", "expiry"
 KINDS = (BIRTHDAY, EXPERIENCE, LANGUAGE, EXPIRY)
 BIRTHDAY_DAYS = 30

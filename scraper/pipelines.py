@@ -13,11 +13,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from draws.record import Draw, Malformed
+from draws.streams import BUILTIN, StreamMap
+from draws.text import QUOTE_LIMIT, normal_number
 
 from .items import FeedOutcome, RawRound
 from .parse import FeedError, RoundError, parse_round, vet_round
-from draws.streams import BUILTIN, StreamMap
-from draws.text import QUOTE_LIMIT, normal_number
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from draws.streams import SUBSCRIBABLE
 from . import store, validate
 from .identity import destination_key
 from .model import ACTIVE, INSTANT, PAUSED, Subscriber, hash_token, new_token
-from .profile import check as check_profile
 from .profile import ceiling_of, score_today
+from .profile import check as check_profile
 from .validate import ChannelCheck, Invalid
 
 

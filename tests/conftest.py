@@ -4,7 +4,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from helpers import FAST_CONFIG, SNAPSHOTS, FeedServer
 from pg import PostgresServer
 from servers import SMTPSink, WebhookReceiver

@@ -15,7 +15,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("CRSWATCH_SHARED", ROOT.parent / "shared" / "ircc"))
-README_TEXT = (ROOT / "README.md").read_text()
 #: The README and the guides in docs/ (not the generated reference), in a fixed order: the text
 #: whose examples the tests replay.
 DOCS_TEXT = "\n".join(p.read_text() for p in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))])
@@ -129,9 +128,8 @@ def _command_of(args: tuple[str, ...]) -> str | None:
 
 
 def _in_process(args: tuple[str, ...], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    import traceback
-
     import inspect
+    import traceback
 
     from click.testing import CliRunner
 

@@ -13,7 +13,6 @@ from typing import Any
 
 import requests
 from bs4 import BeautifulSoup
-
 from helpers import FAST_CONFIG, snapshot
 from servers import SMTPSink, body_text, free_port
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import email.policy
 import json
 import socket
 import threading
 import time
-import email.policy
 from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer

@@ -14,7 +14,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
-
 from helpers import cli, outbox, snapshot
 from pages import Site, csrf_token
 from pg import PostgresServer

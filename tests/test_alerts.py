@@ -11,8 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-
-from helpers import outbox, FeedServer, cli, read_db, snapshot
+from helpers import FeedServer, cli, outbox, read_db, snapshot
 from servers import SMTPSink, WebhookReceiver, body_text
 
 FEED_DAY1, FEED_DAY2 = snapshot("2026-01-20"), snapshot("2026-01-21")

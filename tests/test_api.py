@@ -9,7 +9,6 @@ from collections.abc import Iterator
 
 import feedparser
 import pytest
-
 from helpers import cli, snapshot
 from pages import Site
 from servers import SMTPSink

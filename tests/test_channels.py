@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
-
 from helpers import FeedServer, cli, outbox, snapshot, store_of
 from servers import SMTPSink, WebhookReceiver
+
 from subscribers.manage import Defaults, subscribe
 
 BAD_RECIPIENTS = ["priya.example.com", "bad@@example", "justtext"]

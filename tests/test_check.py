@@ -6,8 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-
-from helpers import stored_status, SNAPSHOTS, FeedServer, cli, read_db, snapshot, table
+from helpers import SNAPSHOTS, FeedServer, cli, read_db, snapshot, stored_status, table
 
 
 def _numbers(db: Path) -> set[str]:

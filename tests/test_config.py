@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import cli
 
 from crswatch.config import ConfigError, load_config
-from helpers import cli
 
 
 def test_file_env_and_flags_in_that_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

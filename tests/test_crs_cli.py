@@ -14,10 +14,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from helpers import DOCS_TEXT, ROOT, cli
 
-from helpers import README_TEXT, ROOT, cli
-
-SECTION = README_TEXT.split("### `crs`: your own score", 1)[1].split("\n### ", 1)[0]
+SECTION = DOCS_TEXT.split("### `crs`: your own score", 1)[1].split("\n### ", 1)[0]
 FACTORS = ["age", "education", "first_language", "second_language", "canadian_experience", "spouse_education", "spouse_language",
            "spouse_canadian_experience", "edu_language", "edu_canadian", "education_transferability", "foreign_language",
            "foreign_canadian", "foreign_transferability", "certificate", "provincial_nomination", "job_offer", "canadian_education",

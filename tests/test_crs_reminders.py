@@ -11,12 +11,12 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from helpers import cli, store_of
+from servers import SMTPSink, body_text
 
 from draws.crs import parse
 from draws.crs.profile import dumps
-from helpers import cli, store_of
 from notifier.reminders import due
-from servers import SMTPSink, body_text
 
 # Born 1990-03-14: 37 on 2027-03-14 (age points 72 → 66).  In Canada since 2025-01-10: two
 # completed years on 2027-01-10 (40 → 53, and transferability with it).  IELTS taken 2025-06-01:
@@ -200,9 +200,10 @@ def test_the_regular_check_plans_and_sends_them(env: dict, smtp: SMTPSink, tmp_p
     and the next check, the same day, sends nothing more."""
     from datetime import timedelta
 
+    from helpers import snapshot
+
     from draws.crs.score import add_years
     from draws.record import ottawa_today
-    from helpers import snapshot
 
     born = add_years(ottawa_today() + timedelta(days=20), -35)
     birthday = add_years(born, 35)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,8 +19,6 @@ from draws.crs.language import charts, levels
 from draws.crs.profile import EDUCATION, JobOffer, Language, Period, Spouse
 from draws.crs.rules import from_folder
 from draws.crs.score import age_on, experience_years
-
-from helpers import ROOT
 
 VERSIONS = ("2016-11-19", "2017-06-06", "2020-10-27", "2025-03-25")
 ON = {v: date.fromisoformat(v) + timedelta(days=30) for v in VERSIONS}  # a day inside each version

@@ -10,13 +10,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from helpers import FeedServer, cli, snapshot, store_of
+from servers import SMTPSink, body_text
 from sqlalchemy import select
 
 from draws.crs import parse, score
-from helpers import FeedServer, cli, snapshot, store_of
-from notifier.fanout import plan
 from draws.record import Draw
-from servers import SMTPSink, body_text
+from notifier.fanout import plan
 
 FEED_DAY1, FEED_DAY2 = snapshot("2026-01-20"), snapshot("2026-01-21")  # #392: 2026-01-21, CEC, cut-off 509
 

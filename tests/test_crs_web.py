@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
-
 from helpers import cli
-from pages import Site, csrf_token
+from pages import Site
 from servers import SMTPSink
 
 # Born 1995-06-20, bachelor's, IELTS CLB 10 on all four (taken 2026-06-01), 2 years in Canada,

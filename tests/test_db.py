@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from helpers import snapshot
 
+from draws.table import merge_draws, query_draws
+from scraper.parse import parse_feed, parse_round
 from store.draws import Database
 from store.errors import DatabaseError
-from helpers import snapshot
-from scraper.parse import parse_feed, parse_round
-from draws.table import merge_draws, query_draws
 
 
 def _add(path: str, worker: int, count: int) -> None:

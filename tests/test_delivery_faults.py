@@ -19,18 +19,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers import FeedServer, cli, snapshot, store_of
+from pg import PostgresServer
+from servers import SMTPSink
 from sqlalchemy import event, func, select
 
-from helpers import FeedServer, cli, snapshot, store_of
+from draws.record import Draw, stamp
+from notifier.channels import check_url
 from notifier.dispatch import dispatch
 from notifier.fanout import plan
 from notifier.outbox import DispatchReport, announce, counts, queue
 from notifier.policy import Policy
-from notifier.channels import check_url
 from notifier.tables import deliveries
-from pg import PostgresServer
-from draws.record import Draw, stamp
-from servers import SMTPSink
 from store.errors import StoreError
 from store.sql import Store
 from subscribers.manage import Defaults, import_csv

@@ -6,9 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from helpers import FeedServer, cli, outbox, snapshot
+from servers import SilentServer, SMTPSink, WebhookReceiver
+
 from notifier.outgoing import HTML, TEXT, Outgoing, Result
 from notifier.send import send_many
-from servers import SilentServer, SMTPSink, WebhookReceiver
 
 BODIES = {TEXT: "text", HTML: "<p>html</p>"}
 

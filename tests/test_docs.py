@@ -8,10 +8,10 @@ import importlib.util
 import click
 import pytest
 from click.testing import CliRunner
+from helpers import DOCS_TEXT, ROOT
 
 from crswatch.cli import main
 from crswatch.errors import EXIT_CODES
-from helpers import DOCS_TEXT, ROOT
 
 README = DOCS_TEXT  # the README and the guides in docs/
 

@@ -9,7 +9,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from helpers import cli, snapshot
 
 _FILLED: dict[str, Path] = {}

@@ -12,18 +12,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from helpers import snapshot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import snapshot
+from draws.record import Draw, stamp
+from draws.table import REVISIONS, Rules, merge_draws
+from draws.text import normal_number, printable, shown
 from notifier.fanout import plan
 from notifier.message import CORRECTION
-from draws.record import Draw, stamp
 from scraper.items import RawRound
 from scraper.parse import MAX_FIELD, RoundError, parse_feed, parse_round
 from scraper.pipelines import ParsePipeline
-from draws.table import REVISIONS, Rules, merge_draws
-from draws.text import normal_number, printable, shown
 from store.draws import Database
 
 DAY2 = parse_feed(snapshot("2026-01-21").read_bytes())

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from helpers import FeedServer, cli, snapshot, table
 from servers import SMTPSink, WebhookReceiver
 

@@ -9,15 +9,15 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
+from helpers import snapshot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import snapshot
+from draws.streams import ALIASES, BUILTIN, OTHER, name_key, stream_of
 from scraper.items import RawRound
 from scraper.middlewares import redirect_allowed
 from scraper.parse import Implausible, parse_feed, parse_long_date, parse_round, parse_stamp, public_url, vet_round
 from scraper.pipelines import ParsePipeline
-from draws.streams import ALIASES, BUILTIN, OTHER, name_key, stream_of
 
 ROUND_392 = parse_feed(snapshot("2026-01-21").read_bytes())[0]
 NOW = datetime(2026, 1, 22, 12, tzinfo=UTC)

@@ -3,17 +3,32 @@
 from __future__ import annotations
 
 import json
+import math
 import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-
-import math
-
-from history.forecast import (METHODS, adjusted, backtest, count_at_or_above, covariates, errors_before, ewm, ewm_levels, forecast,
-                               invited_probability, last, mean5, pool_feature, quantile, size_feature, walk_forward)  # fmt: skip
 from helpers import cli, snapshot
+
+from history.forecast import (
+    METHODS,
+    adjusted,
+    backtest,
+    count_at_or_above,
+    covariates,
+    errors_before,
+    ewm,
+    ewm_levels,
+    forecast,
+    invited_probability,  # fmt: skip
+    last,
+    mean5,
+    pool_feature,
+    quantile,
+    size_feature,
+    walk_forward,
+)
 
 CUTOFFS = [500, 510, 490, 500, 520]
 

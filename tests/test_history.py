@@ -10,9 +10,8 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 import pytest
-from PIL import Image
-
 from helpers import cli, snapshot
+from PIL import Image
 
 _FILLED: dict[str, Path] = {}
 

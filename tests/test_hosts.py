@@ -12,11 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
-
 from helpers import FeedServer, cli, outbox, snapshot
 from pg import PostgresServer
 from servers import SMTPSink
+from sqlalchemy import text
 
 
 @pytest.mark.timeout(900)  # 1,000 messages and two processes: minutes on a loaded 2-core machine

@@ -13,16 +13,16 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
-
-from helpers import ROOT, SHARED, cli, snapshot
-from notifier.i18n import Texts
-from notifier import message
-from notifier.message import Alert, confirmation_message, render
+from helpers import DOCS_TEXT, ROOT, SHARED, cli, snapshot
 from pages import Site
+from servers import SMTPSink, body_text
+
 from draws.match import Verdict
 from draws.record import Draw
 from draws.streams import SHORT, SHORT_FR, STREAMS, STREAMS_FR
-from servers import SMTPSink, body_text
+from notifier import message
+from notifier.i18n import Texts
+from notifier.message import Alert, confirmation_message, render
 from subscribers.model import Subscriber
 
 CATALOGUES = [("notifier", "locale"), ("web", "translations"), ("bot", "locale")]
@@ -36,8 +36,8 @@ def _method_map(package: str) -> list[tuple[str, str]]:
 
 def _source_ids(package: str) -> set[str | tuple[str, str]]:
     found: set[str | tuple[str, str]] = set()
-    for _file, _line, message, _comments, _context in extract_from_dir(str(ROOT / package), _method_map(package)):
-        found.add(message if isinstance(message, str) else (message[0], message[1]))
+    for _file, _line, text, _comments, _context in extract_from_dir(str(ROOT / package), _method_map(package)):
+        found.add(text if isinstance(text, str) else (text[0], text[1]))
     return found
 
 
@@ -140,8 +140,8 @@ def test_the_french_names_match_ircc_french_feed_where_one_is_at_hand() -> None:
     snapshot of it is in ../shared/ircc, each draw's French name must be our table's label."""
     import json
 
-    from scraper.parse import parse_feed
     from draws.streams import name_key, stream_of
+    from scraper.parse import parse_feed
 
     french = sorted(SHARED.glob("ee_rounds_123_fr.*.json"))
     if not french:
@@ -212,7 +212,7 @@ def test_a_french_sign_up_gets_a_french_confirmation_and_french_alerts(env: dict
 
 
 def test_the_readme_french_example_is_what_crswatch_writes() -> None:
-    readme = (ROOT / "README.md").read_text()
+    readme = DOCS_TEXT
     example = readme.split("## Languages", 1)[1].split("```text\n", 1)[1].split("```", 1)[0]
     title, bodies = render(Alert(DRAW, _subscriber(510), Verdict.INVITED))
     written = (title + "\n\n" + bodies["text"]).replace("\u00a0", " ")

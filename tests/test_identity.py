@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from helpers import cli
 from servers import SMTPSink
+
 from subscribers.identity import canonical, destination_key
 
 SAME = [

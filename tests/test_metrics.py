@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 import requests
-from prometheus_client.parser import text_string_to_metric_families
-
 from helpers import FeedServer, cli, snapshot, stored_status
+from prometheus_client.parser import text_string_to_metric_families
 from servers import SMTPSink, free_port
 
 

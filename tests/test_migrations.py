@@ -13,10 +13,10 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from helpers import DOCS_TEXT, ROOT, cli
+from pg import PostgresServer
 from sqlalchemy import text
 
-from helpers import ROOT, cli
-from pg import PostgresServer
 from store.migrations.declared import DECLARED
 from store.sql import Store, alembic_config, current_revision, head_revision, revisions
 
@@ -163,7 +163,7 @@ def test_the_readme_db_example_is_what_crswatch_prints(postgres_server: Postgres
     import shlex
 
     readme_url = "postgresql+psycopg://crswatch:***@db/crswatch"
-    section = (ROOT / "README.md").read_text().split("## Operating several hosts", 1)[1]
+    section = DOCS_TEXT.split("## Operating several hosts", 1)[1]
     block = re.search(r"```console\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
     url = postgres_server.new_database(migrated=False)
     _migrate_to(url, "0003")

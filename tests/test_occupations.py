@@ -9,11 +9,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from helpers import ROOT, cli
 
 from crswatch.config import ConfigError, load_config
 from draws.occupations import OccupationsError, builtin, check_code, match, parse, version_on
 from draws.streams import STREAMS
-from helpers import ROOT, cli
 
 PHYSICIAN, MANAGER, NOWHERE = "31102", "00012", "11100"  # a family doctor, a senior manager (finance), financial auditors
 MAIL = "mailto://127.0.0.1:2525?from=crswatch@example.com&to={}@example.com"

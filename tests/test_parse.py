@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
-
 from helpers import SNAPSHOTS, snapshot
-from scraper.parse import FeedError, RoundError, parse_feed, parse_round, parse_stamp, public_url, split_programs
+
 from draws.streams import stream_of
+from scraper.parse import FeedError, RoundError, parse_feed, parse_round, parse_stamp, public_url, split_programs
 
 GOLDEN = Path(__file__).parent / "golden" / "draws.json"
 # Rounds whose parse is pinned in the golden file: the newest, lettered numbers, blank

@@ -8,9 +8,9 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from helpers import snapshot
 
 from draws.match import Verdict
-from helpers import snapshot
 from notifier.periodic import (
     Contents,
     Period,

@@ -10,10 +10,10 @@ from datetime import date
 from xml.etree import ElementTree
 
 import pytest
+from helpers import snapshot
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
-from helpers import snapshot
 from history import chart as plot
 from history.chart import chart_bytes, figure, runs
 from scraper.parse import RoundError, parse_feed, parse_round

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import DOCS_TEXT, ROOT, cli
 
 from crswatch.cli import main
-from helpers import ROOT, cli
 
-README = (ROOT / "README.md").read_text()
+README = DOCS_TEXT  # the README and the guides in docs/
 HELP = CliRunner().invoke(main, ["subscribe", "--help"]).output
 
 
@@ -51,3 +51,17 @@ def test_a_refused_url_names_the_part_that_is_wrong(env: dict) -> None:
     result = cli("subscribe", "--score", "500", "--notify", "twilio://ACCOUNT_SID:AUTH_TOKEN@15551234567/15557654321", env=env)
     assert result.returncode == 2 and "account_sid" in result.stderr and "^AC[a-f0-9]+$" in result.stderr
     assert "AUTH_TOKEN" not in result.stderr
+
+
+def test_the_readme_tour_runs_as_printed(env: dict) -> None:
+    """The README's five-command tour, in its order, on a real snapshot: every command succeeds."""
+    from helpers import SNAPSHOTS
+
+    tour = (ROOT / "README.md").read_text().split("## A five-command tour", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    lines = [line.split("  #")[0].strip() for line in tour.splitlines() if line.strip()]
+    assert len(lines) == 5 and all(line.startswith("crswatch ") for line in lines)
+    env = {**env, "CRSWATCH_SOURCE": SNAPSHOTS[-1].as_uri()}
+    for line in lines:
+        result = cli(*shlex.split(line)[1:], env=env)
+        assert result.returncode == 0, (line, result.stderr)
+        assert result.stdout.strip(), line

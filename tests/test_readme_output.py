@@ -10,10 +10,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from helpers import DOCS_TEXT, cli, snapshot
 
-from helpers import ROOT, cli, snapshot
-
-README = (ROOT / "README.md").read_text()
+README = DOCS_TEXT  # the README and the guides in docs/
 READ_ONLY = {"streams", "draws", "stats", "whatif", "pool", "chart", "forecast", "backtest"}
 
 

@@ -21,10 +21,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import README_TEXT, SHARED
+from helpers import DOCS_TEXT, SHARED
 from servers import SMTPSink
 
-BLOCKS = re.findall(r"```console\n(.*?)```", README_TEXT, re.DOTALL)
+BLOCKS = re.findall(r"```console\n(.*?)```", DOCS_TEXT, re.DOTALL)
 
 
 def _printed() -> dict[str, list[str]]:
@@ -43,8 +43,8 @@ def _printed() -> dict[str, list[str]]:
 
 PRINTED = _printed()
 README_IDS = {"priya": "h4hwy8n7", "li": "dsu2fxij", "slack": "tz763hww"}
-README_TOKEN = re.search(r"unsubscribe token: (h4hwy8n7\.\S+)", README_TEXT).group(1)  # type: ignore[union-attr]
-SLACK = next(line for line in re.sub(r"\\\n\s*", " ", README_TEXT).splitlines() if line.startswith("crswatch subscribe") and "slack://" in line)
+README_TOKEN = re.search(r"unsubscribe token: (h4hwy8n7\.\S+)", DOCS_TEXT).group(1)  # type: ignore[union-attr]
+SLACK = next(line for line in re.sub(r"\\\n\s*", " ", DOCS_TEXT).splitlines() if line.startswith("crswatch subscribe") and "slack://" in line)
 STAMPS = [
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"), "<stamp>"),
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0000"), "<time>"),

@@ -10,12 +10,12 @@ import json
 from pathlib import Path
 
 import pytest
-
 from helpers import FeedServer, cli, snapshot
+from pages import Site
+from servers import SMTPSink, WebhookReceiver
+
 from notifier.channels import mask_url
 from notifier.mask import scrub
-from servers import SMTPSink, WebhookReceiver
-from pages import Site
 
 SECRETS = {
     "mailpw": "Mailpass7734x",

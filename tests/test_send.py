@@ -8,13 +8,13 @@ from email import message_from_bytes
 from pathlib import Path
 
 import pytest
+from helpers import FeedServer, cli, outbox, snapshot
+from servers import SMTPSink
 
 from notifier.channels import load
 from notifier.mail import Accounts, _mail, _only_recipient
 from notifier.outgoing import HTML, TEXT, Outgoing, recipient_key
 from notifier.send import send
-from helpers import FeedServer, cli, outbox, snapshot
-from servers import SMTPSink
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,6 @@ import threading
 from collections.abc import Iterator
 
 import pytest
-
 from helpers import FeedServer, cli, snapshot, stored_status
 
 HANG = 180  # a cap on waits, not a timing assertion: a clean stop takes a second or two (more on a loaded machine)

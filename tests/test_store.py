@@ -6,17 +6,31 @@ import os
 import subprocess
 import sys
 import threading
-from pathlib import Path
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from helpers import cli
+from pg import PostgresServer
 from sqlalchemy import exc, text
 
-from helpers import cli
-from notifier.outbox import (DEAD, FAILED, QUEUED, SENT, Delivery, Policy, announce, claim, counts, first_seen, listing, queue,
-                             record, requeue)  # fmt: skip
 from notifier.channels import check_url
-from pg import PostgresServer
+from notifier.outbox import (
+    DEAD,
+    FAILED,
+    QUEUED,
+    SENT,
+    Delivery,
+    Policy,
+    announce,
+    claim,
+    counts,
+    first_seen,
+    listing,
+    queue,
+    record,  # fmt: skip
+    requeue,
+)
 from store import kv, limits
 from store.errors import StoreError, StoreURLError
 from store.sql import Store, where

@@ -8,7 +8,6 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-
 from helpers import cli
 from servers import SMTPSink, WebhookReceiver, body_text
 

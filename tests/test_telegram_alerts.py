@@ -8,15 +8,15 @@ import bisect
 import json
 import random
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
-
 from helpers import cli, outbox, snapshot, store_of
+from telegram_api import TOKEN, TelegramAPI
+
 from notifier import pacing, telegram
 from subscribers import manage
 from subscribers.manage import Defaults
-from telegram_api import TOKEN, TelegramAPI
 
 DAY1, DAY2 = snapshot("2026-01-20"), snapshot("2026-01-21")  # #392 (CEC, cut-off 509) appears on day 2
 

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from helpers import cli, snapshot
 from telegram_api import TOKEN, TelegramAPI
 

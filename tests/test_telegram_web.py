@@ -8,16 +8,16 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
-
 from helpers import FAST_CONFIG, store_of
 from pages import Site
 from servers import SMTPSink
+from sqlalchemy import select
+from telegram_api import TOKEN, TelegramAPI
+from test_telegram_bot import Bot, subscribers
+
 from subscribers import deeplink
 from subscribers.optin import SignUp
 from subscribers.tables import telegram_links
-from telegram_api import TOKEN, TelegramAPI
-from test_telegram_bot import Bot, subscribers
 
 DEEP_LINK = re.compile(r"https://t\.me/crswatch_test_bot\?start=([A-Za-z0-9_-]{16,64})")
 

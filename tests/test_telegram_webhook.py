@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-
 from helpers import FAST_CONFIG, cli
 from pages import Site
 from servers import SMTPSink

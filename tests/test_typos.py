@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from helpers import ROOT, cli, outbox, snapshot
 from pg import PostgresServer
 

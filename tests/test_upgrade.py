@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-
 from helpers import ROOT, FeedServer, cli, outbox, snapshot, stored_status
 from servers import SMTPSink, WebhookReceiver
 
@@ -79,9 +78,9 @@ def test_the_previous_release_database_moves_into_the_store(
     assert status["store"].startswith("sqlite:///") and stored_status(env)["new"] == ["392"]
     assert not old_files.exists() and old_files.with_name(old_files.name + ".migrated").is_dir()
     if link_key:
-        from store.kv import secret
-
         from helpers import store_of
+
+        from store.kv import secret
 
         assert secret(store_of(env), "links").hex() == link_key
 
@@ -96,9 +95,9 @@ def test_the_previous_release_database_moves_into_the_store(
 
 
 def test_an_upgrade_stopped_between_its_commit_and_its_rename_resumes(previous: Path, feed: FeedServer, env: dict, db_path: Path) -> None:
+    from helpers import store_of
     from sqlalchemy import delete
 
-    from helpers import store_of
     from store.kv import meta
 
     feed.serve(snapshot("2026-01-20"))

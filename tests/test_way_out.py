@@ -9,7 +9,6 @@ import socket
 from pathlib import Path
 
 import yaml
-
 from helpers import FAST_CONFIG, ROOT, FeedServer, cli, snapshot
 from pages import Site, feed_with_draw_393
 from servers import SMTPSink, body_text

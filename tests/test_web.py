@@ -4,23 +4,23 @@ server receiving the confirmations, real TinyDB files."""
 from __future__ import annotations
 
 import json
-import sqlite3
-from contextlib import closing
-from datetime import UTC, datetime, timedelta
 import socket
+import sqlite3
 import time
 from collections.abc import Iterator
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import requests
 from bs4 import BeautifulSoup
-
 from helpers import FeedServer, cli, outbox, snapshot, store_of
+from pages import Site, csrf_token, feed_with_draw_393
+from servers import SMTPSink, WebhookReceiver, body_text
+
 from draws.record import stamp
 from subscribers.links import make
-from servers import SMTPSink, WebhookReceiver, body_text
-from pages import Site, csrf_token, feed_with_draw_393
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from helpers import cli, snapshot
 
 from draws.levels import group_of, targets_for
 from draws.record import ottawa_today
-from helpers import cli, snapshot
 from history.ytd import year_to_date
 
 _FILLED: dict[str, Path] = {}

@@ -22,9 +22,9 @@ from flask import Blueprint, Response, request
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from history.answers import NoAnswer, draw_detail, draw_list, forecast_rows, stream_list
 from draws.record import from_iso, ottawa_midnight, ottawa_today
 from draws.table import query_draws
+from history.answers import NoAnswer, draw_detail, draw_list, forecast_rows, stream_list
 
 from .site import site
 

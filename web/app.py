@@ -22,11 +22,11 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, Response, abort, g, request
-from markupsafe import Markup
 from flask_babel import Babel, force_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from limits import parse as parse_limit
+from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from crswatch.app import App
@@ -34,23 +34,24 @@ from crswatch.config import web_problems
 from crswatch.errors import CrswatchError
 from crswatch.metrics import StoreCollector, registry_for
 from crswatch.status import WEB_SIGN_UPS
-from notifier.message import confirmation_message
-from notifier.outbox import confirmation, queue
-from notifier import telegram
-from notifier.channels import check_url
 from draws.record import ottawa_today
 from draws.streams import label
+from notifier import telegram
+from notifier.channels import check_url
+from notifier.message import confirmation_message
+from notifier.outbox import confirmation, queue
 from store import kv
 from store.errors import StoreError
 from store.kv import secret
-from subscribers import links as link_tokens
 from subscribers import deeplink, manage, optin
+from subscribers import links as link_tokens
 from subscribers import store as subscribers
 from subscribers.links import language_query
 from subscribers.model import LANGUAGES, Subscriber
 from subscribers.validate import Invalid
 
 from .api import api
+from .background import ConfirmationSender
 from .common import (
     LANGUAGE_COOKIE,
     Page,
@@ -64,7 +65,6 @@ from .common import (
     too_many_sign_ups,
     used_up,
 )
-from .background import ConfirmationSender
 from .forms import destinations, plain
 from .health import health
 from .site import Site, site

@@ -19,16 +19,16 @@ from flask_babel import gettext as _
 from draws.crs import SECTIONS, ProfileError, RulesError, parse, score
 from draws.crs.language import ABILITIES
 from draws.crs.profile import CANADIAN_EDUCATION, EDUCATION, dumps
+from notifier.channels import check_url
 from notifier.message import confirmation_message
 from notifier.outbox import confirmation, queue
-from notifier.channels import check_url
 from subscribers import optin
 from subscribers.links import language_query
 from subscribers.validate import Invalid
 
 from .common import Page, allowed, current_language, page, pages, settings, too_many_sign_ups, used_up
-from .site import site
 from .forms import destinations, plain
+from .site import site
 
 TESTS = ("ielts", "celpip", "pte_core", "tef", "tcf", "clb", "nclc")
 SPOUSE = ("none", "accompanying", "not_accompanying", "citizen_or_pr")

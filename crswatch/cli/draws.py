@@ -9,9 +9,9 @@ from pathlib import Path
 
 import click
 
-from history.answers import DRAW_KEYS
 from draws.record import SUB_BANDS
 from draws.text import printable
+from history.answers import DRAW_KEYS
 
 from .. import errors
 from ..app import App

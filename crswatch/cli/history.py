@@ -271,9 +271,9 @@ def forecast(app: App, streams: tuple[str, ...], score: int | None, profile_file
       crswatch forecast --profile me.toml --stream cec --draws 3
       crswatch forecast --format json
     """
+    from draws.record import ottawa_today
     from history.answers import NoAnswer, forecast_rows
     from history.stats import oldest_first
-    from draws.record import ottawa_today
 
     if score is not None and profile_file is not None:
         raise errors.UsageError("give --score or --profile, not both")
@@ -304,7 +304,7 @@ def forecast(app: App, streams: tuple[str, ...], score: int | None, profile_file
     click.echo("where no method beat it in the backtest), low-high its 80% interval from past errors,")
     plural = "s" if draws != 1 else ""
     if score_on:
-        click.echo(f"next_date the last draw plus the stream's median gap, score your profile's projected score on that date (from today if overdue),")
+        click.echo("next_date the last draw plus the stream's median gap, score your profile's projected score on that date (from today if overdue),")
         click.echo(f"p_invited the chance of a cut-off at or below your score on each of the next {draws} draw{plural}' dates.")
     else:
         click.echo("next_date the last draw plus the stream's median gap" + (f", p_invited the chance of a cut-off at or below {score} within {draws} draw{plural}." if score is not None else "."))

@@ -104,9 +104,8 @@ def silence_stdout() -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    from notifier.mask import mask_text
-
     from draws.text import printable
+    from notifier.mask import mask_text
 
     click.echo(f"crswatch: error: {printable(mask_text(message))}", err=True)
     sys.exit(code)

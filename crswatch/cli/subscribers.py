@@ -238,8 +238,8 @@ def test_alert(app: App, subscriber: str) -> None:
     Example:
       crswatch test-alert k7fq2mxa
     """
-    from notifier.message import test_message
     from notifier.channels import check_url
+    from notifier.message import test_message
     from notifier.send import send
     from subscribers.store import require
     from subscribers.validate import Invalid, channels

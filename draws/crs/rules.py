@@ -16,7 +16,6 @@ from typing import Any
 
 from .profile import CANADIAN_EDUCATION, EDUCATION
 
-
 HERE = Path(__file__).parent  # the shipped data files, beside the code (not importlib.resources: its zip support costs `crs` 40 ms of imports)
 
 
