@@ -35,7 +35,7 @@ NOW = datetime(2026, 1, 24, 13, 30, tzinfo=UTC)  # Saturday 08:30 in Ottawa: the
 def build(url: str, count: int, cadence: str) -> None:
     """Subscribers through the import code path, scores spread over 300-749."""
     from crswatch.app import App
-    from notifier.send import check_url
+    from notifier.channels import check_url
     from store.sql import Store
     from subscribers.manage import import_csv
 

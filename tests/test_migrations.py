@@ -51,7 +51,7 @@ def _fill(url: str, revision: str) -> None:
         conn.execute(text("INSERT INTO deliveries (id, draw, revision, kind, subscriber, channel, masked, queued_at, seq, status, "
                           "attempts, last_error, claimed_until, claimed_by) VALUES ('392/0/s1/c1', '392', 0, 'new', 's1', 'old-key', 'm', "
                           "'2026-01-21T13:00:00.000000Z', 1, 'queued', 0, '', '2026-01-21T13:05:00.000000Z', :holder)"), {"holder": "host_a%:4242"})  # fmt: skip
-        if int(revision) >= 5:
+        if revisions().index(revision) >= revisions().index("0005"):  # later revisions are named by word
             conn.execute(text("UPDATE deliveries SET claimed_host = 'host_a%', claimed_pid = 4242"))
     store.dispose()
 

@@ -202,9 +202,9 @@ def test_planning_in_the_store_is_once_across_hosts_on_each_engine(store_url: st
     """A distribution and a digest period are announced once (a second host, or a rerun, plans
     nothing); the deliveries carry what the message says; the first check's history is nobody's news."""
     from crswatch.config import Config
+    from notifier.channels import check_url
     from notifier.outbox import announce, listing
     from notifier.periodic_store import HISTORY, plan_distribution, plan_period
-    from notifier.send import check_url
     from store import kv
     from store.sql import Store
     from subscribers import manage
