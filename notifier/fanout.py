@@ -71,37 +71,46 @@ def plan(
                     unscored.append(f"draw #{draw.number} ({draw.date}): subscriber {doc['id']} not matched: {exc}")
                 continue
             said = _verdict(draw.stream, draw.crs, draw.tie_break, doc, scored)
-            cadence = doc.get("cadence") or INSTANT
-            if previous is None:
-                if said is None or not immediate(cadence, said):
-                    continue  # a digest subscriber reads of it in their digest, unless it may be an invitation
-            else:
-                before = _verdict(previous["stream"], previous["crs"], from_iso(previous.get("tie_break")), doc, before_score)
-                if before == said or (kind == LATE and (before is not None or said is None)):
-                    continue  # nothing new to say; a late alert only for those who heard nothing
-                if kind == CORRECTION and (draw.number, doc["id"]) in corrected and said != Verdict.INVITED:
-                    continue  # one correction a day is enough, unless it says "invited"
-                if not immediate(cadence, said, before if kind == CORRECTION else None):
-                    continue  # the digest tells it
-            for channel in doc["channels"]:
-                digest = channel_hash(channel["url"])
-                deliveries.append(
-                    Delivery(
-                        id=delivery_id(draw.number, revision, doc["id"], digest, kind),
-                        draw=draw.number,
-                        revision=revision,
-                        subscriber=doc["id"],
-                        channel=digest,
-                        masked=channel["masked"],
-                        verdict=said.value if said else None,
-                        kind=kind,
-                        queued_at=now_stamp,
-                        seq=len(deliveries),
-                        previous=_summary(previous) if previous and kind == CORRECTION else _late(previous) if kind == LATE and previous else None,
-                        payload={"score": scored, "on": draw.date.isoformat()} if scored is not None else None,  # what the alert says
-                    )
-                )
+            before = None if previous is None else _verdict(previous["stream"], previous["crs"], from_iso(previous.get("tie_break")), doc, before_score)
+            if _tells(kind, said, before, previous is not None, doc.get("cadence") or INSTANT, (draw.number, doc["id"]) in corrected):
+                deliveries += _for_channels(doc, draw, revision, kind, said, previous, scored, now_stamp, len(deliveries))
     return deliveries
+
+
+def _tells(kind: str, said: Verdict | None, before: Verdict | None, changed: bool, cadence: str, corrected: bool) -> bool:
+    """Whether this subscriber hears of this draw now (an alert, a correction or a late alert)."""
+    if not changed:
+        return said is not None and immediate(cadence, said)  # a digest subscriber reads of it in their digest, unless it may be an invitation
+    if before == said or (kind == LATE and (before is not None or said is None)):
+        return False  # nothing new to say; a late alert only for those who heard nothing
+    if kind == CORRECTION and corrected and said != Verdict.INVITED:
+        return False  # one correction a day is enough, unless it says "invited"
+    return immediate(cadence, said, before if kind == CORRECTION else None)  # else the digest tells it
+
+
+def _for_channels(doc: dict[str, Any], draw: Draw, revision: int, kind: str, said: Verdict | None, previous: dict[str, Any] | None,
+                  scored: int | None, now_stamp: str, seq: int) -> list[Delivery]:  # fmt: skip
+    """One delivery per channel of the subscriber, numbered from `seq` (the fan-out's order)."""
+    found: list[Delivery] = []
+    for channel in doc["channels"]:
+        digest = channel_hash(channel["url"])
+        found.append(
+            Delivery(
+                id=delivery_id(draw.number, revision, doc["id"], digest, kind),
+                draw=draw.number,
+                revision=revision,
+                subscriber=doc["id"],
+                channel=digest,
+                masked=channel["masked"],
+                verdict=said.value if said else None,
+                kind=kind,
+                queued_at=now_stamp,
+                seq=seq + len(found),
+                previous=_summary(previous) if previous and kind == CORRECTION else _late(previous) if kind == LATE and previous else None,
+                payload={"score": scored, "on": draw.date.isoformat()} if scored is not None else None,  # what the alert says
+            )
+        )
+    return found
 
 
 def corrected_today(conn: Connection, draws: Collection[str], now: datetime) -> set[tuple[str, str]]:
