@@ -34,10 +34,19 @@ def main() -> None:
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
         db, config = Path(tmp) / "crswatch.json", Path(tmp) / "config.toml"
-        config.write_text('[alerts]\ncontact = "bench@example.com"\n\n[web]\nemail_channel = "mailto://127.0.0.1:25?from=crswatch@example.com&to={email}"\napi_limit = "100000000/minute"\n')
+        config.write_text(
+            '[alerts]\ncontact = "bench@example.com"\n\n[web]\nemail_channel = "mailto://127.0.0.1:25?from=crswatch@example.com&to={email}"\napi_limit = "100000000/minute"\n'
+        )
         env = {**os.environ, "CRSWATCH_DB": str(db), "CRSWATCH_CONFIG": str(config)}
-        subprocess.run([sys.executable, "-m", "crswatch", "check", "--source", snapshot("2026-01-21").as_uri()], env=env, check=True, capture_output=True)
-        server = subprocess.Popen([sys.executable, "-m", "crswatch", "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "crswatch", "check", "--source", snapshot("2026-01-21").as_uri()],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        server = subprocess.Popen(
+            [sys.executable, "-m", "crswatch", "serve", "--port", str(port)], env=env, stderr=subprocess.DEVNULL
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             for _ in range(100):
@@ -48,11 +57,15 @@ def main() -> None:
                     time.sleep(0.1)
             for path in ("/api/draws", "/api/draws?stream=cec&limit=20", "/draws.atom"):
                 requests.get(base + path, timeout=5)  # the first answer is made; the rest are served
-                print(f"GET {path:<32} ({args.connections} connections, {args.seconds} s):  {summary(wrk(base + path, args.seconds, args.connections))}")
+                print(
+                    f"GET {path:<32} ({args.connections} connections, {args.seconds} s):  {summary(wrk(base + path, args.seconds, args.connections))}"
+                )
             script = Path(tmp) / "conditional.lua"
             script.write_text(f'wrk.headers["If-None-Match"] = {etag!r}\n'.replace("'", '"'))
             out = wrk(base + "/api/draws", args.seconds, args.connections, script)
-            print(f"GET /api/draws, If-None-Match (304)  ({args.connections} connections, {args.seconds} s):  {summary(out)}")
+            print(
+                f"GET /api/draws, If-None-Match (304)  ({args.connections} connections, {args.seconds} s):  {summary(out)}"
+            )
         finally:
             server.terminate()
             server.wait()

@@ -56,7 +56,10 @@ def build(url: str, total: int) -> None:
     from subscribers.store import insert
 
     now = datetime(2026, 1, 1, tzinfo=UTC)
-    low = {"education": "secondary", "first_language": {"test": "clb", "reading": 6, "writing": 6, "listening": 6, "speaking": 6}}
+    low = {
+        "education": "secondary",
+        "first_language": {"test": "clb", "reading": 6, "writing": 6, "listening": 6, "speaking": 6},
+    }
     # everyone with a profile is 45 or more (no age points, so one ceiling per kind whatever the birthday)
     high = {"education": "doctoral", "canadian_experience_years": 5, "foreign_experience_years": 3, "sibling_in_canada": True,
             "first_language": {"test": "clb", "reading": 10, "writing": 10, "listening": 10, "speaking": 10},
@@ -65,15 +68,26 @@ def build(url: str, total: int) -> None:
     people = []
     for i in range(total):
         matching = i % 100 == 0
-        channel = Channel(f"mailto://127.0.0.1:2525?from=crswatch@example.com&to=s{i}@example.com", f"mailto://127.0.0.1:2525/s{i}%40example.com")
+        channel = Channel(
+            f"mailto://127.0.0.1:2525?from=crswatch@example.com&to=s{i}@example.com",
+            f"mailto://127.0.0.1:2525/s{i}%40example.com",
+        )
         sub = Subscriber(id=f"b{i:07d}", score=520 if matching else 300 + i % 150, channels=(channel,), created_at=now,
                          token_hash="x", streams=("cec",))  # fmt: skip
-        if i % 2 == 0 and not os.environ.get("BENCH_TYPED_ONLY"):  # BENCH_TYPED_ONLY=1: the same without profiles, to compare
+        if i % 2 == 0 and not os.environ.get(
+            "BENCH_TYPED_ONLY"
+        ):  # BENCH_TYPED_ONLY=1: the same without profiles, to compare
             born = date(1950, 1, 1) + timedelta(days=i % 10000)  # each its own birthday, 45 or more on 2025-12-02
             stored = dumps(parse({**(high if matching else low), "date_of_birth": born.isoformat()}))
             if matching not in ceilings:
                 ceilings[matching] = ceiling_of(stored, now)
-            sub = Subscriber(**{**{f: getattr(sub, f) for f in sub.__dataclass_fields__}, "profile": stored, "profile_ceiling": ceilings[matching]})
+            sub = Subscriber(
+                **{
+                    **{f: getattr(sub, f) for f in sub.__dataclass_fields__},
+                    "profile": stored,
+                    "profile_ceiling": ceilings[matching],
+                }
+            )
         people.append(sub)
     store = Store(url)
     with store.write() as conn:
@@ -87,8 +101,17 @@ def match(total: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         url = default_url(Path(tmp) / "crswatch.json")
         build(url, total)
-        subprocess.run([sys.executable, *(["-m", "cProfile", "-s", "tottime"] if os.environ.get("PROFILE") else []),
-                        str(Path(__file__).with_name("fanout.py")), "--measure", url, str(total)], check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                *(["-m", "cProfile", "-s", "tottime"] if os.environ.get("PROFILE") else []),
+                str(Path(__file__).with_name("fanout.py")),
+                "--measure",
+                url,
+                str(total),
+            ],
+            check=True,
+        )
 
 
 def main() -> None:
@@ -110,7 +133,9 @@ def main() -> None:
         help_ = wall([*crswatch, "--help"], env, args.repeat)
         print(f"median of {args.repeat}: python start {bare * 1000:.0f} ms; `crswatch --help` {help_ * 1000:.0f} ms")
         for name, extra in (("crs (table)", []), ("crs --format json", ["--format", "json"])):
-            took = wall([*crswatch, "crs", "--profile", f"{tmp}/profile.toml", "--on", "2026-12-03", *extra], env, args.repeat)
+            took = wall(
+                [*crswatch, "crs", "--profile", f"{tmp}/profile.toml", "--on", "2026-12-03", *extra], env, args.repeat
+            )
             print(f"{name:20}{took * 1000:8.0f} ms  ({(took - help_) * 1000:+.0f} ms beyond --help; target ≤ +300 ms)")
 
 

@@ -95,7 +95,11 @@ def raw_smtplib(port: int, count: int) -> float:
     with smtplib.SMTP("127.0.0.1", port) as smtp:
         for i in range(count):
             message = EmailMessage()
-            message["From"], message["To"], message["Subject"] = "crswatch@example.com", f"raw{i}@example.com", "Express Entry draw #392"
+            message["From"], message["To"], message["Subject"] = (
+                "crswatch@example.com",
+                f"raw{i}@example.com",
+                "Express Entry draw #392",
+            )
             message.set_content("Your score 510 is above the cut-off 509. " * 20)
             smtp.send_message(message)
     return time.perf_counter() - start
@@ -119,7 +123,9 @@ def build(store_url: str, count: int, matching: int, port: int) -> None:
 
 
 def crswatch(env: dict[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "crswatch", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "crswatch", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
 
 
 def finish(process: subprocess.Popen[str]) -> str:
@@ -166,7 +172,10 @@ def fanout(count: int, engine: str, senders: int) -> float:
             build(store_url, count, count, port)
             before = counter.value
             start = time.perf_counter()
-            outs = [finish(p) for p in [crswatch(env, "-v", "check", "--source", snapshot("2026-01-21").as_uri()) for env in hosts]]
+            outs = [
+                finish(p)
+                for p in [crswatch(env, "-v", "check", "--source", snapshot("2026-01-21").as_uri()) for env in hosts]
+            ]
             wall = time.perf_counter() - start
             store = Store(store_url)
             with store.read() as conn:
@@ -180,11 +189,15 @@ def fanout(count: int, engine: str, senders: int) -> float:
         for out in outs:
             print(f"{label}: {out.strip().splitlines()[-1]}")
         print(f"  raw smtplib, one connection : {count / raw:8.0f} messages/s ({raw:.2f} s for {count:,})")
-        print(f"  crswatch                    : {len(sent) / span:8.0f} alerts/s; new draw stored -> last alert accepted {span:.2f} s")
+        print(
+            f"  crswatch                    : {len(sent) / span:8.0f} alerts/s; new draw stored -> last alert accepted {span:.2f} s"
+        )
         print(f"  ratio to raw                : {raw / span:.2f} x   (target >= 0.5; whole fan-out target <= 10 s)")
         received = counter.value - before
         print(f"  whole `crswatch check` processes: {wall:.2f} s; messages received by the sink: {received:,}")
-        print(f"  time to last alert: {span:.2f} s; lost: {count - len(sent):,}; duplicates: {max(0, received - count):,} (goal 0 and 0)")
+        print(
+            f"  time to last alert: {span:.2f} s; lost: {count - len(sent):,}; duplicates: {max(0, received - count):,} (goal 0 and 0)"
+        )
         return span
     finally:
         server.kill()
@@ -215,12 +228,18 @@ def measure(url: str, total: int) -> None:
     start = time.perf_counter()
     now = datetime.now(UTC)
     with Store(url).write() as conn:
-        deliveries = plan([(draw, {"first_seen": "9999", "revision": 0})], [], iter_docs(conn, reach=draw.crs, active_only=True), now)
+        deliveries = plan(
+            [(draw, {"first_seen": "9999", "revision": 0})], [], iter_docs(conn, reach=draw.crs, active_only=True), now
+        )
         queued = queue(conn, deliveries)
     elapsed = time.perf_counter() - start
     peak = peak_rss_mb()
-    print(f"{total:,} subscribers, 1% matching: match + queue {elapsed:.2f} s for {queued:,} deliveries (target <= 1 s)")
-    print(f"  peak RSS {peak:.0f} MB (of which {base:.0f} MB before matching: Python, crswatch, the parsed feed; target <= 200 MB)")
+    print(
+        f"{total:,} subscribers, 1% matching: match + queue {elapsed:.2f} s for {queued:,} deliveries (target <= 1 s)"
+    )
+    print(
+        f"  peak RSS {peak:.0f} MB (of which {base:.0f} MB before matching: Python, crswatch, the parsed feed; target <= 200 MB)"
+    )
 
 
 def main() -> None:
@@ -229,7 +248,9 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=100_000)
     parser.add_argument("--only", choices=("fanout", "scale"))
     parser.add_argument("--engine", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--senders", default="1", help="hosts running `check` at once against the store; a list (1,4) runs each")
+    parser.add_argument(
+        "--senders", default="1", help="hosts running `check` at once against the store; a list (1,4) runs each"
+    )
     parser.add_argument("--measure", nargs=2, metavar=("DB", "TOTAL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:

@@ -51,7 +51,12 @@ def main() -> None:
         env = {**os.environ, "CRSWATCH_DB": f"{tmp}/db.json", "CRSWATCH_CONFIG": f"{tmp}/none.toml"}
         Path(env["CRSWATCH_CONFIG"]).write_text("")
         crswatch = [sys.executable, "-m", "crswatch"]
-        subprocess.run([*crswatch, "check", "--source", snapshot("2026-01-21").as_uri()], env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [*crswatch, "check", "--source", snapshot("2026-01-21").as_uri()],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         bare = wall([sys.executable, "-c", "pass"], env, args.repeat)
         start = wall([*crswatch, "--help"], env, args.repeat)
         print(f"median of {args.repeat}: python start {bare * 1000:.0f} ms; `crswatch --help` {start * 1000:.0f} ms")
@@ -59,7 +64,9 @@ def main() -> None:
         for name, argv in COMMANDS.items():
             took = wall([*crswatch, *[a.format(tmp=tmp) for a in argv]], env, args.repeat)
             print(f"{name:20}{took * 1000:>10.0f}{(took - start) * 1000:>30.0f}")
-    print("targets: history commands <= 300 ms beyond `crswatch --help`; a chart file <= 1.5 s from process start; forecast and backtest <= 2 s")
+    print(
+        "targets: history commands <= 300 ms beyond `crswatch --help`; a chart file <= 1.5 s from process start; forecast and backtest <= 2 s"
+    )
 
 
 if __name__ == "__main__":

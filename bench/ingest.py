@@ -39,7 +39,11 @@ def main() -> None:
     args = parser.parse_args()
     feed = FeedServer()
     feed.serve(snapshot("2026-01-21"), ETag='"bench"')
-    rows: dict[str, list[tuple[float, float]]] = {"bare fetch + json.loads": [], "first full ingest": [], "unchanged re-check (304)": []}
+    rows: dict[str, list[tuple[float, float]]] = {
+        "bare fetch + json.loads": [],
+        "first full ingest": [],
+        "unchanged re-check (304)": [],
+    }
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(args.repeat):
             env = {**os.environ, "CRSWATCH_DB": f"{tmp}/db{i}.json", "CRSWATCH_CONFIG": f"{tmp}/none.toml"}
@@ -49,7 +53,9 @@ def main() -> None:
             rows["first full ingest"].append(timed(check, env))
             rows["unchanged re-check (304)"].append(timed(check, env))
     feed.close()
-    print(f"feed: {snapshot('2026-01-21').name} ({snapshot('2026-01-21').stat().st_size:,} bytes), median of {args.repeat} runs")
+    print(
+        f"feed: {snapshot('2026-01-21').name} ({snapshot('2026-01-21').stat().st_size:,} bytes), median of {args.repeat} runs"
+    )
     print(f"{'':28}{'wall (s)':>10}{'max RSS (MB)':>14}")
     for name, values in rows.items():
         wall = statistics.median(v[0] for v in values)

@@ -48,7 +48,11 @@ def sample(args: list[str], publish_after: float) -> float:
     feed, smtp = FeedServer(), SMTPSink().start()
     try:
         with tempfile.TemporaryDirectory() as tmp:
-            env = {"CRSWATCH_DB": str(Path(tmp) / "crswatch.json"), "CRSWATCH_CONFIG": str(Path(tmp) / "none.toml"), "HOME": tmp}
+            env = {
+                "CRSWATCH_DB": str(Path(tmp) / "crswatch.json"),
+                "CRSWATCH_CONFIG": str(Path(tmp) / "none.toml"),
+                "HOME": tmp,
+            }
             Path(tmp, "none.toml").write_text("")
             feed.serve(snapshot("2026-01-20"), ETag='"before"')
             cli("check", "--source", feed.url, env=env, check=True)
@@ -112,7 +116,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--cycles", type=int, default=5, help="real cycles to measure with --every 1s (default 5)")
     parser.add_argument("--publications", type=int, default=20000, help="simulated publications inside the window")
-    parser.add_argument("--real", type=int, default=0, help="also run N real samples on the default schedule (up to a minute each)")
+    parser.add_argument(
+        "--real", type=int, default=0, help="also run N real samples on the default schedule (up to a minute each)"
+    )
     args = parser.parse_args()
     cycles = []
     for i in range(args.cycles):

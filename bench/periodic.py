@@ -40,7 +40,10 @@ def build(url: str, count: int, cadence: str) -> None:
     from subscribers.manage import import_csv
 
     lines = ["name,score,within,streams,profile_created,channels,cadence,pool_alerts"]
-    lines += [f",{300 + i % 450},10,cec,,mailto://127.0.0.1:2525?from=crswatch@example.com&to=s{i}@example.com,{cadence},yes" for i in range(count)]
+    lines += [
+        f",{300 + i % 450},10,cec,,mailto://127.0.0.1:2525?from=crswatch@example.com&to=s{i}@example.com,{cadence},yes"
+        for i in range(count)
+    ]
     store = Store(url)
     with store.write() as conn:
         import_csv(conn, "\n".join(lines) + "\n", check=check_url, defaults=App(None, None, 0).subscriber_defaults,
@@ -76,10 +79,14 @@ def measure(url: str, what: str) -> None:
     start = time.perf_counter()
     with store.read() as conn:  # read and plan only (nothing written): the pure planning's share
         if what == "pool":
-            planned = sum(1 for _ in plan_pool(distribution, iter_recipients(conn, pool_alerts=True, cadence="instant"), NOW))
+            planned = sum(
+                1 for _ in plan_pool(distribution, iter_recipients(conn, pool_alerts=True, cadence="instant"), NOW)
+            )
         else:
             period = Period("weekly", NOW - timedelta(days=7, minutes=30), NOW - timedelta(minutes=30))
-            planned = sum(1 for _ in plan_digests(period, contents(conn, period), iter_recipients(conn, cadence="weekly"), NOW))
+            planned = sum(
+                1 for _ in plan_digests(period, contents(conn, period), iter_recipients(conn, cadence="weekly"), NOW)
+            )
     print(f"{what}: read and plan {planned:,} deliveries in {time.perf_counter() - start:.2f} s")
     start = time.perf_counter()
     with store.write() as conn:

@@ -58,7 +58,9 @@ def main() -> None:
     feed.close()
     idle = cpu[2:]  # cycle 1 ingests the feed, cycle 2 warms up
     print(f"{len(cpu)} cycles; feed answered 304 after the first ({len(feed.requests)} requests)")
-    print(f"idle tick CPU: median {statistics.median(idle) * 1000:.1f} ms, p95 {sorted(idle)[int(len(idle) * 0.95)] * 1000:.1f} ms (target <= 50 ms)")
+    print(
+        f"idle tick CPU: median {statistics.median(idle) * 1000:.1f} ms, p95 {sorted(idle)[int(len(idle) * 0.95)] * 1000:.1f} ms (target <= 50 ms)"
+    )
     print(f"RSS after cycle 1: {rss[1]:.1f} MB; after cycle {args.cycles + 1}: {rss[args.cycles + 1]:.1f} MB; "
           f"growth {rss[args.cycles + 1] - rss[2]:+.1f} MB from cycle 2 (target <= 10 MB)")  # fmt: skip
 

@@ -26,7 +26,10 @@ from subscribers.manage import import_csv
 
 def build(db: Path, count: int) -> float:
     lines = ["name,score,within,streams,profile_created,channels"]
-    lines += [f"user{i},{400 + i % 200},10,cec fsw,2025-06-01T12:00:00Z,mailto://127.0.0.1:2525?from=crswatch@example.com&to=user{i}@example.com" for i in range(count)]
+    lines += [
+        f"user{i},{400 + i % 200},10,cec fsw,2025-06-01T12:00:00Z,mailto://127.0.0.1:2525?from=crswatch@example.com&to=user{i}@example.com"
+        for i in range(count)
+    ]
     start = time.perf_counter()
     store = Store(default_url(db))
     with store.write() as conn:
@@ -45,7 +48,16 @@ def measure(db: Path, label: str, repeat: int) -> dict[str, tuple[float, float]]
     db.with_suffix(".toml").write_text("")
     results: dict[str, list[tuple[float, float]]] = {"subscribe": [], "update": [], "subscribers (full listing)": []}
     for i in range(repeat):
-        wall, rss, sub_id = run(["subscribe", "--score", "500", "--notify", f"mailto://127.0.0.1:2525?from=a@example.com&to={label}{i}@example.com"], env)
+        wall, rss, sub_id = run(
+            [
+                "subscribe",
+                "--score",
+                "500",
+                "--notify",
+                f"mailto://127.0.0.1:2525?from=a@example.com&to={label}{i}@example.com",
+            ],
+            env,
+        )
         results["subscribe"].append((wall, rss))
         results["update"].append(run(["update", sub_id, "--score", "505"], env)[:2])
         results["subscribers (full listing)"].append(run(["subscribers", "--format", "csv"], env)[:2])
@@ -62,7 +74,9 @@ def main() -> None:
         full_db = Path(tmp) / "full.json"
         built = build(full_db, args.count)
         size = sum(p.stat().st_size for p in full_db.parent.glob("full.*") if p.is_file())
-        print(f"built {args.count:,} subscribers through the import code path in {built:.1f} s ({size / 1e6:.1f} MB on disk)")
+        print(
+            f"built {args.count:,} subscribers through the import code path in {built:.1f} s ({size / 1e6:.1f} MB on disk)"
+        )
         full = measure(full_db, "f", args.repeat)
     print(f"median of {args.repeat} runs        empty DB (s)  {args.count:,} (s)   extra (ms)  max RSS empty/full (MB)")
     for name in empty:

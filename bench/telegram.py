@@ -34,7 +34,9 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=30.0, help="[telegram] rate: messages a second for the bot")
     args = parser.parse_args()
     here, there = multiprocessing.Pipe()
-    server = multiprocessing.Process(target=_serve, args=(there,), daemon=True)  # its own process: its clock is not our GIL's
+    server = multiprocessing.Process(
+        target=_serve, args=(there,), daemon=True
+    )  # its own process: its clock is not our GIL's
     server.start()
     url = here.recv()
     with tempfile.TemporaryDirectory() as folder:
@@ -55,7 +57,9 @@ def main() -> None:
           f"{100 * (span / minimum - 1):+.1f}%), {args.count / span:.1f} msgs/s; busiest second: {busiest} messages; "
           f"`crswatch check` {wall:.1f} s from start to exit")  # fmt: skip
     gaps = sorted((b - a for a, b in zip(arrivals, arrivals[1:], strict=False)), reverse=True)
-    print(f"gaps between arrivals: median {1000 * gaps[len(gaps) // 2]:.1f} ms, longest {', '.join(f'{1000 * g:.0f}' for g in gaps[:5])} ms")
+    print(
+        f"gaps between arrivals: median {1000 * gaps[len(gaps) // 2]:.1f} ms, longest {', '.join(f'{1000 * g:.0f}' for g in gaps[:5])} ms"
+    )
 
 
 def _serve(pipe: Any) -> None:
@@ -70,7 +74,12 @@ def _serve(pipe: Any) -> None:
 def _env(folder: Path, url: str, rate: float) -> dict[str, str]:
     config = folder / "config.toml"
     config.write_text(FAST_CONFIG + f'\n[telegram]\napi_url = "{url}"\nrate = {rate}\n')
-    return {**os.environ, "CRSWATCH_DB": str(folder / "crswatch.json"), "CRSWATCH_CONFIG": str(config), "CRSWATCH_TELEGRAM_TOKEN": TOKEN}
+    return {
+        **os.environ,
+        "CRSWATCH_DB": str(folder / "crswatch.json"),
+        "CRSWATCH_CONFIG": str(config),
+        "CRSWATCH_TELEGRAM_TOKEN": TOKEN,
+    }
 
 
 def _check(env: dict[str, str], day: str) -> None:
@@ -87,7 +96,12 @@ def _subscribe(env: dict[str, str], count: int) -> None:
     rows = "".join(f",520,,cec,,{telegram.channel(10_000_000 + n)}\n" for n in range(count))
     store = Store(default_url(Path(env["CRSWATCH_DB"])))
     with store.write() as conn:
-        import_csv(conn, "name,score,within,streams,profile_created,channels\n" + rows, check=telegram.check, defaults=Defaults(10, ("cec",)))
+        import_csv(
+            conn,
+            "name,score,within,streams,profile_created,channels\n" + rows,
+            check=telegram.check,
+            defaults=Defaults(10, ("cec",)),
+        )
     store.dispose()
 
 

@@ -46,11 +46,19 @@ def build(db: Path, count: int, smtp_port: int) -> float:
     from subscribers.manage import import_csv
 
     lines = ["name,score,within,streams,profile_created,channels"]
-    lines += [f",{400 + i % 200},10,cec,,mailto://127.0.0.1:{smtp_port}?from=crswatch@example.com&to=s{i}@example.com" for i in range(count)]
+    lines += [
+        f",{400 + i % 200},10,cec,,mailto://127.0.0.1:{smtp_port}?from=crswatch@example.com&to=s{i}@example.com"
+        for i in range(count)
+    ]
     start = time.perf_counter()
     store = Store(default_url(db)).open()  # the SQL store beside the draws file, as `serve` opens it
     with store.write() as conn:  # the import path, with a trivial URL check (apprise's parse is not measured here)
-        import_csv(conn, "\n".join(lines) + "\n", check=lambda url: "mailto://…", defaults=App(None, None, 0).subscriber_defaults)
+        import_csv(
+            conn,
+            "\n".join(lines) + "\n",
+            check=lambda url: "mailto://…",
+            defaults=App(None, None, 0).subscriber_defaults,
+        )
     store.dispose()
     return time.perf_counter() - start
 
@@ -90,7 +98,9 @@ def main() -> None:
             'client_limit = "100000000/minute"\ndestination_limit = "100/day"\n'
         )
         env = {**os.environ, "CRSWATCH_DB": str(db), "CRSWATCH_CONFIG": str(config)}
-        server = subprocess.Popen([sys.executable, "-m", "crswatch", "serve", "--port", str(web_port)], env=env, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [sys.executable, "-m", "crswatch", "serve", "--port", str(web_port)], env=env, stderr=subprocess.DEVNULL
+        )
         base = f"http://127.0.0.1:{web_port}"
         try:
             for _ in range(100):
@@ -102,7 +112,9 @@ def main() -> None:
                     time.sleep(0.1)
             token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
             cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
-            print(f"GET /   ({args.connections} connections, {args.seconds} s):  {summary(wrk(base + '/', args.seconds, args.connections))}")
+            print(
+                f"GET /   ({args.connections} connections, {args.seconds} s):  {summary(wrk(base + '/', args.seconds, args.connections))}"
+            )
             script = Path(tmp) / "post.lua"
             script.write_text(f'token = "{token}"\ncookie = "{cookie}"\n' + POST_SCRIPT)
             before = counter.value

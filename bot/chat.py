@@ -108,13 +108,19 @@ def summary(_: Callable[[str], str], language: str, score: int, within: int, str
         _("Profile submitted: {moment}").format(moment=profile or _("not given")),
     ]
     if status is not None:
-        state = {PAUSED: _("paused (/resume to restart)"), BLOCKED: _("stopped: the bot was blocked (/resume to restart)")}
+        state = {
+            PAUSED: _("paused (/resume to restart)"),
+            BLOCKED: _("stopped: the bot was blocked (/resume to restart)"),
+        }
         lines.append(_("Alerts: {state}").format(state=state.get(status, _("active"))))
     return "\n".join(lines)
 
 
 def _how_often(_: Callable[[str], str], subscriber: Subscriber) -> str:
-    cadence = {"daily": _("a daily digest (an invitation at once)"), "weekly": _("a weekly digest (an invitation at once)")}
+    cadence = {
+        "daily": _("a daily digest (an invitation at once)"),
+        "weekly": _("a weekly digest (an invitation at once)"),
+    }
     return "\n".join((_("How often: {cadence}").format(cadence=cadence.get(subscriber.cadence, _("every alert at once"))),
                       _("Pool alerts: {state}").format(state=_("on") if subscriber.pool_alerts else _("off"))))  # fmt: skip
 
@@ -122,8 +128,13 @@ def _how_often(_: Callable[[str], str], subscriber: Subscriber) -> str:
 def _describe(subscriber: Subscriber) -> str:
     _ = gettext_for(subscriber.language)
     profile = f"{subscriber.profile_created:%Y-%m-%d %H:%M} UTC" if subscriber.profile_created else None
-    return summary(_, subscriber.language, subscriber.score, subscriber.within, subscriber.streams, profile, subscriber.status) \
-        + "\n" + _how_often(_, subscriber)
+    return (
+        summary(
+            _, subscriber.language, subscriber.score, subscriber.within, subscriber.streams, profile, subscriber.status
+        )
+        + "\n"
+        + _how_often(_, subscriber)
+    )
 
 
 # ---------------------------------------------------------------------------- sign-up
@@ -141,7 +152,14 @@ async def cmd_start(update: Update, context: Context) -> None:
             subscriber = _service(context).set_active(subscriber, True)
             await _say(update, _("Welcome back: your alerts are on again.") + "\n\n" + _describe(subscriber))
             return
-        await _say(update, _("You are already subscribed.") + "\n\n" + _describe(subscriber) + "\n\n" + _("/help lists what you can change."))
+        await _say(
+            update,
+            _("You are already subscribed.")
+            + "\n\n"
+            + _describe(subscriber)
+            + "\n\n"
+            + _("/help lists what you can change."),
+        )
         return
     draft = Draft(language=_language(update, context))
     assert context.chat_data is not None
@@ -159,7 +177,9 @@ async def _deep_link(update: Update, context: Context, token: str) -> None:
     state, subscriber = _service(context).bind(_chat(update), token[:64])
     _ = gettext_for(subscriber.language if subscriber else _language(update, context))
     if subscriber is not None:
-        await _say(update, _("You are subscribed. Your alerts will come to this chat.") + "\n\n" + _describe(subscriber))
+        await _say(
+            update, _("You are subscribed. Your alerts will come to this chat.") + "\n\n" + _describe(subscriber)
+        )
     elif state == optin.USED:
         await _say(update, _("This link was already used. Send /start to sign up here."))
     elif state == optin.EXPIRED:
@@ -213,10 +233,16 @@ async def _ask_within(update: Update, draft: Draft) -> None:
     _ = gettext_for(draft.language)
     draft.step = "within"
     buttons = [[InlineKeyboardButton(str(n), callback_data=f"within:{n}") for n in WITHIN_CHOICES]]
-    await _say(update, _("Also tell you when you miss by a few points? Choose how many, or send a number from 0 to 200."), buttons)
+    await _say(
+        update,
+        _("Also tell you when you miss by a few points? Choose how many, or send a number from 0 to 200."),
+        buttons,
+    )
 
 
-def _stream_buttons(language: str, chosen: list[str] | tuple[str, ...], choices: tuple[str, ...], prefix: str) -> list[list[InlineKeyboardButton]]:
+def _stream_buttons(
+    language: str, chosen: list[str] | tuple[str, ...], choices: tuple[str, ...], prefix: str
+) -> list[list[InlineKeyboardButton]]:
     rows = [[InlineKeyboardButton(("✅ " if code in chosen else "▫️ ") + (label(code, language) or code), callback_data=f"{prefix}:{code}")]
             for code in choices]  # fmt: skip
     _ = gettext_for(language)
@@ -239,7 +265,12 @@ async def _ask_language(update: Update, draft: Draft) -> None:
 
 
 def _language_buttons(prefix: str) -> list[list[InlineKeyboardButton]]:
-    return [[InlineKeyboardButton("English", callback_data=f"{prefix}:en"), InlineKeyboardButton("Français", callback_data=f"{prefix}:fr")]]
+    return [
+        [
+            InlineKeyboardButton("English", callback_data=f"{prefix}:en"),
+            InlineKeyboardButton("Français", callback_data=f"{prefix}:fr"),
+        ]
+    ]
 
 
 async def _ask_profile(update: Update, draft: Draft) -> None:
@@ -254,7 +285,11 @@ async def _ask_confirm(update: Update, draft: Draft) -> None:
     draft.step = "confirm"
     profile = draft.profile_created.replace("T", " ").replace("+00:00", " UTC") if draft.profile_created else None
     within = draft.within if draft.within is not None else 10
-    text = _("Please check:") + "\n\n" + summary(_, draft.language, draft.score or 0, within, tuple(draft.streams), profile)
+    text = (
+        _("Please check:")
+        + "\n\n"
+        + summary(_, draft.language, draft.score or 0, within, tuple(draft.streams), profile)
+    )
     await _say(update, text, [[InlineKeyboardButton(_("Confirm"), callback_data="confirm:yes"),
                                InlineKeyboardButton(_("Start over"), callback_data="confirm:no")]])  # fmt: skip
 
@@ -278,7 +313,12 @@ async def button(update: Update, context: Context) -> None:
 async def _sign_up_button(update: Update, context: Context, draft: Draft, kind: str, value: str) -> None:
     _ = gettext_for(draft.language)
     if kind == "score" and value == "unknown":
-        await _say(update, _("Find it with IRCC's calculator: {url}").format(url=context.bot_data["calculator"]) + "\n\n" + _ask_score(_))
+        await _say(
+            update,
+            _("Find it with IRCC's calculator: {url}").format(url=context.bot_data["calculator"])
+            + "\n\n"
+            + _ask_score(_),
+        )
     elif kind == "within" and draft.step == "within" and value.isdigit():
         draft.within = int(value)
         await _ask_streams(update, context, draft)
@@ -330,7 +370,10 @@ async def _confirm(update: Update, context: Context, draft: Draft, yes: bool) ->
         return
     context.chat_data.pop("draft", None)
     _ = gettext_for(subscriber.language)
-    await _say(update, _("You are subscribed. Your alerts will come to this chat.") + "\n\n" + _("/help lists what you can change."))
+    await _say(
+        update,
+        _("You are subscribed. Your alerts will come to this chat.") + "\n\n" + _("/help lists what you can change."),
+    )
 
 
 # ---------------------------------------------------------------------------- commands
@@ -418,13 +461,25 @@ async def _settings_button(update: Update, context: Context, kind: str, value: s
         _ = gettext_for(value)
         await _say(update, _("Your alerts will be written in English."))
     elif kind == "set-stream" and value in service.defaults.choices:
-        chosen = [c for c in subscriber.streams if c != value] if value in subscriber.streams else [*subscriber.streams, value]
+        chosen = (
+            [c for c in subscriber.streams if c != value]
+            if value in subscriber.streams
+            else [*subscriber.streams, value]
+        )
         if not chosen:
             await _say(update, _("Keep at least one program (or /stop the alerts)."))
             return
         subscriber = service.update(subscriber, streams=chosen)
-        await _edit_buttons(update, _stream_buttons(subscriber.language, subscriber.streams, service.defaults.choices, "set-stream")[:-1])
-        await _say(update, _("Programs: {streams}").format(streams=", ".join(label(c, subscriber.language) or c for c in subscriber.streams)))
+        await _edit_buttons(
+            update,
+            _stream_buttons(subscriber.language, subscriber.streams, service.defaults.choices, "set-stream")[:-1],
+        )
+        await _say(
+            update,
+            _("Programs: {streams}").format(
+                streams=", ".join(label(c, subscriber.language) or c for c in subscriber.streams)
+            ),
+        )
     else:
         await _say(update, _("That button is no longer valid."))
 
@@ -519,7 +574,10 @@ async def cmd_history(update: Update, context: Context) -> None:
         if rows:
             name = label(stream, subscriber.language) or stream
             parts.append(f"{name}: " + ", ".join(f"{row['crs']} ({texts.day(_date(row['date']))})" for row in rows))
-    await _say(update, _("The last cut-offs:") + "\n" + "\n".join(parts) if parts else _("No draw is stored yet for your programs."))
+    await _say(
+        update,
+        _("The last cut-offs:") + "\n" + "\n".join(parts) if parts else _("No draw is stored yet for your programs."),
+    )
 
 
 async def cmd_next(update: Update, context: Context) -> None:

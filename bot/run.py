@@ -64,7 +64,9 @@ class Polling:
         self.application = application(self.app)
         try:
             await self.application.initialize()
-            await self.application.updater.start_polling(timeout=self.timeout, allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False)
+            await self.application.updater.start_polling(
+                timeout=self.timeout, allowed_updates=ALLOWED_UPDATES, drop_pending_updates=False
+            )
             await self.application.start()
         except Exception as exc:
             await self.stop()

@@ -54,7 +54,9 @@ class Service:
 
     def bind(self, chat: int, token: str) -> tuple[str, Subscriber | None]:
         with self.store.write() as conn:
-            state, subscriber = deeplink.bind(conn, token, telegram.channel(chat), check=telegram.check, defaults=self.defaults)
+            state, subscriber = deeplink.bind(
+                conn, token, telegram.channel(chat), check=telegram.check, defaults=self.defaults
+            )
             if subscriber is not None and subscriber.status != ACTIVE:
                 subscriber = manage.set_status(conn, subscriber.id, True)
         return state, subscriber

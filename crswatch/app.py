@@ -14,7 +14,9 @@ from .config import Config, load_config
 class App:
     """What every command shares: the configuration and the database, both opened lazily."""
 
-    def __init__(self, db: str | None, config_path: str | None, verbose: int, store: str | None = None, new_store: bool = False):
+    def __init__(
+        self, db: str | None, config_path: str | None, verbose: int, store: str | None = None, new_store: bool = False
+    ):
         self.db_override = db
         self.store_override = store
         self.new_store = new_store  # the operator confirms that an empty store meets the draws file's history
@@ -82,7 +84,12 @@ class App:
     def subscriber_defaults(self) -> Any:
         from subscribers.manage import Defaults
 
-        return Defaults(self.config.subscribers.within, self.config.subscribers.streams, self.config.streams.subscribable, self.crs_rules)
+        return Defaults(
+            self.config.subscribers.within,
+            self.config.subscribers.streams,
+            self.config.streams.subscribable,
+            self.crs_rules,
+        )
 
     @cached_property
     def crs_rules(self) -> tuple[Any, ...]:

@@ -54,9 +54,15 @@ class Alerts:
     operator_after_failures: int = 3  # feed failures in a row before the operator hears of it
     public_url: str = ""  # base URL of `crswatch serve`, for links in alerts
     contact: str = ""  # an address recipients can write to (the footer of alerts, and their Reply-To)
-    lease: float = Policy.lease  # seconds a sender's claim on deliveries lasts (another host takes over a dead one's after it)
-    store_retry: float = Policy.store_retry  # seconds to keep retrying to record results while the store fails; sending pauses meanwhile
-    digest_hour: int = 8  # daily and weekly digests go out at this hour, Ottawa time (0-23), covering the 24 hours or 7 days before
+    lease: float = (
+        Policy.lease
+    )  # seconds a sender's claim on deliveries lasts (another host takes over a dead one's after it)
+    store_retry: float = (
+        Policy.store_retry
+    )  # seconds to keep retrying to record results while the store fails; sending pauses meanwhile
+    digest_hour: int = (
+        8  # daily and weekly digests go out at this hour, Ottawa time (0-23), covering the 24 hours or 7 days before
+    )
     digest_weekday: str = "sat"  # the day weekly digests go out: mon tue wed thu fri sat sun
 
 
@@ -88,7 +94,9 @@ class Web:
     api_limit: str = "1200/minute"  # reads of /api and the feeds per client address (kept in each serve process)
     proxies: int = 0  # reverse proxies in front (their X-Forwarded-For is trusted that deep)
     connections: int = 1000  # open connections waitress keeps at most (idle ones included)
-    idle_timeout: int = 10  # seconds a connection may send nothing before it is closed (a trickle is not idle: a proxy must cut it)
+    idle_timeout: int = (
+        10  # seconds a connection may send nothing before it is closed (a trickle is not idle: a proxy must cut it)
+    )
 
 
 @dataclass(frozen=True)
@@ -98,7 +106,9 @@ class Crs:
 
 @dataclass(frozen=True)
 class Telegram:
-    token: str = field(default="", repr=False)  # the bot's token from @BotFather: a secret (env CRSWATCH_TELEGRAM_TOKEN)
+    token: str = field(
+        default="", repr=False
+    )  # the bot's token from @BotFather: a secret (env CRSWATCH_TELEGRAM_TOKEN)
     api_url: str = "https://api.telegram.org"  # the Bot API server (tests point it at a local stand-in)
     username: str = ""  # the bot's @name without the @, for the web page's deep links (t.me/<username>?start=…)
     rate: float = 30.0  # messages a second the bot sends at most (Telegram allows about 30)
@@ -187,7 +197,9 @@ class Config:
         data["alerts"]["operator"] = [mask_url(url) for url in self.alerts.operator]
         for key in ("email_channel", "sms_channel"):
             if data["web"][key]:
-                data["web"][key] = mask_url(data["web"][key].replace("{email}", "someone@example.com").replace("{phone}", "15550000000"))
+                data["web"][key] = mask_url(
+                    data["web"][key].replace("{email}", "someone@example.com").replace("{phone}", "15550000000")
+                )
         data["telegram"]["token"] = HIDDEN_TOKEN if self.telegram.token else ""
         return data
 
@@ -206,8 +218,15 @@ def crs_rules(config: Config) -> tuple[Any, ...]:
 
 
 HIDDEN_TOKEN = "****"  # the bot token is never shown, whole or in part
-_SECTIONS = {"fetch": Fetch, "alerts": Alerts, "schedule": Schedule, "subscribers": SubscriberDefaults, "web": Web, "crs": Crs,
-             "telegram": Telegram}
+_SECTIONS = {
+    "fetch": Fetch,
+    "alerts": Alerts,
+    "schedule": Schedule,
+    "subscribers": SubscriberDefaults,
+    "web": Web,
+    "crs": Crs,
+    "telegram": Telegram,
+}
 
 
 def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Config:
@@ -252,9 +271,13 @@ def _apply_file(config: Config, file: Path) -> Config:
         elif key == "occupations":
             continue  # checked below, against the stream codes [streams] may add
         else:
-            raise ConfigError(f"{file}: unknown key {key!r} (known: db, store, source, streams, occupations, {', '.join(_SECTIONS)})")
+            raise ConfigError(
+                f"{file}: unknown key {key!r} (known: db, store, source, streams, occupations, {', '.join(_SECTIONS)})"
+            )
     if "occupations" in data:
-        top["occupation_lists"] = _occupations(data["occupations"], dict(top.get("stream_labels", ())), f"{file}: [occupations]")
+        top["occupation_lists"] = _occupations(
+            data["occupations"], dict(top.get("stream_labels", ())), f"{file}: [occupations]"
+        )
     return replace(config, **top)
 
 
@@ -269,7 +292,9 @@ def _occupations(table: Any, labels: dict[str, str], where: str) -> tuple[tuple[
         raise ConfigError(str(exc)) from None
     for code in lists:
         if code in (GENERAL, OTHER) or code not in STREAMS and code not in labels:
-            raise ConfigError(f"{where} {code!r} is not a category stream; give a built-in category or one [streams] labels")
+            raise ConfigError(
+                f"{where} {code!r} is not a category stream; give a built-in category or one [streams] labels"
+            )
     return tuple((code, tuple(sorted(codes))) for code, codes in lists.items())
 
 
@@ -353,7 +378,9 @@ def _apply_env(config: Config) -> Config:
         try:
             alerts = replace(alerts, retry_base=float(env["CRSWATCH_RETRY_BASE"]))
         except ValueError:
-            raise ConfigError(f"CRSWATCH_RETRY_BASE must be a number of seconds, not {env['CRSWATCH_RETRY_BASE']!r}") from None
+            raise ConfigError(
+                f"CRSWATCH_RETRY_BASE must be a number of seconds, not {env['CRSWATCH_RETRY_BASE']!r}"
+            ) from None
     if env.get("CRSWATCH_OPERATOR"):
         alerts = replace(alerts, operator=tuple(env["CRSWATCH_OPERATOR"].split()))
     if env.get("CRSWATCH_PUBLIC_URL"):
@@ -368,12 +395,16 @@ def _apply_env(config: Config) -> Config:
     if env.get("CRSWATCH_TELEGRAM_TOKEN"):
         config = replace(config, telegram=replace(config.telegram, token=env["CRSWATCH_TELEGRAM_TOKEN"]))
     if env.get("CRSWATCH_TELEGRAM_USERNAME"):
-        config = replace(config, telegram=replace(config.telegram, username=env["CRSWATCH_TELEGRAM_USERNAME"].lstrip("@")))
+        config = replace(
+            config, telegram=replace(config.telegram, username=env["CRSWATCH_TELEGRAM_USERNAME"].lstrip("@"))
+        )
     return replace(config, alerts=alerts, web=web)
 
 
-NO_WAY_OUT = ("web subscribers' alerts carry no way to stop them: set [alerts] public_url (env CRSWATCH_PUBLIC_URL) "
-              "to the public address of `crswatch serve`, or [alerts] contact (env CRSWATCH_CONTACT) to an address they can write to")
+NO_WAY_OUT = (
+    "web subscribers' alerts carry no way to stop them: set [alerts] public_url (env CRSWATCH_PUBLIC_URL) "
+    "to the public address of `crswatch serve`, or [alerts] contact (env CRSWATCH_CONTACT) to an address they can write to"
+)
 
 
 def way_out_problems(alerts: Alerts) -> list[str]:
@@ -391,7 +422,9 @@ def web_problems(web: Web) -> list[str]:
 
     problems = []
     if not web.email_channel:
-        problems.append("web.email_channel is not set: the subscription page needs an apprise URL with {email} to send confirmations")
+        problems.append(
+            "web.email_channel is not set: the subscription page needs an apprise URL with {email} to send confirmations"
+        )
     for name, template, placeholder, sample in (("email_channel", web.email_channel, "{email}", "someone@example.com"),
                                                 ("sms_channel", web.sms_channel, "{phone}", "15550000000")):  # fmt: skip
         if template and placeholder not in template:

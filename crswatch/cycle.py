@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -49,7 +49,9 @@ def cycle_lock(database: Database, timeout: float = 10.0) -> Iterator[None]:
     try:
         lock.acquire()
     except Timeout:
-        raise Busy(f"another crswatch check is running on {database.path} (waited {timeout:g}s); try again later") from None
+        raise Busy(
+            f"another crswatch check is running on {database.path} (waited {timeout:g}s); try again later"
+        ) from None
     except OSError as exc:  # a read-only or full folder: the database's own failure (exit 5), not a bug
         raise DatabaseError(f"cannot lock the database {database.path}: {exc.strerror}") from None
     try:
@@ -108,7 +110,13 @@ class CycleReport:
 
 
 def policy_of(config: Config) -> Policy:
-    return Policy(config.alerts.retry_base, config.alerts.retry_cap, config.alerts.max_attempts, config.alerts.lease, config.alerts.store_retry)
+    return Policy(
+        config.alerts.retry_base,
+        config.alerts.retry_cap,
+        config.alerts.max_attempts,
+        config.alerts.lease,
+        config.alerts.store_retry,
+    )
 
 
 async def deliver(config: Config, store: Store, kinds: tuple[str, ...] = ()) -> DispatchReport:
@@ -175,7 +183,9 @@ async def run_check(config: Config, database: Database, store: Store, *, dry_run
         with _unwritable(config, store, before, now, dry_run), database.transaction(commit=not dry_run) as tx, \
                 store.write(commit=not dry_run) as conn:  # fmt: skip
             _recognise(tx, conn, config, now, report)
-            after = _update_status(conn, now, "unchanged", outcome.reason, not_modified=outcome.reason.startswith("304"))
+            after = _update_status(
+                conn, now, "unchanged", outcome.reason, not_modified=outcome.reason.startswith("304")
+            )
         if not dry_run and report.queued:
             report.delivery.add(await deliver(config, store))
         _notify_operator(config, before, after, dead=report.delivery.dead, dry_run=dry_run)
@@ -292,10 +302,14 @@ def _store(config: Config, database: Database, store: Store, harvest: Any, now: 
                   [item for item in edited if (item[0].number, item[1]["revision"], CORRECTION) in fresh], rules=crs_rules(config))  # fmt: skip
         _recognise(tx, conn, config, now, report)
         if not dry_run:  # a new pool distribution: its alerts (a first check, even on a new host, alerts nobody)
-            report.queued += plan_pool(tx, conn, config, now, [d.number for d in changes.new], plan=not first_run and stored > 0)
+            report.queued += plan_pool(
+                tx, conn, config, now, [d.number for d in changes.new], plan=not first_run and stored > 0
+            )
         # with a round held, the next check must read the whole feed again (no 304, no same-body skip)
         put_meta(tx, "feed", _validators(config.source, harvest.outcome) if not changes.malformed else {})
-        after = _update_status(conn, now, "updated", changes.summary(), new=[d.number for d in changes.new], held=changes.malformed)
+        after = _update_status(
+            conn, now, "updated", changes.summary(), new=[d.number for d in changes.new], held=changes.malformed
+        )
     return report, after, None
 
 
@@ -318,8 +332,16 @@ def _plan(conn: Connection, report: CycleReport, now: datetime, new: list[tuple[
     late = [(d, old | {"first_seen": seen.get(d.number, old.get("first_seen"))}) for d, old in late]
     corrected = corrected_today(conn, {d.number for d, _, _ in edited}, now) if edited else set()
     unscored: list[str] = []
-    deliveries = plan(new, edited, iter_docs(conn, reach=min(cutoffs), active_only=True, every_profile=bool(rules)), now, late=late, rules=rules,
-                      corrected=corrected, unscored=unscored)
+    deliveries = plan(
+        new,
+        edited,
+        iter_docs(conn, reach=min(cutoffs), active_only=True, every_profile=bool(rules)),
+        now,
+        late=late,
+        rules=rules,
+        corrected=corrected,
+        unscored=unscored,
+    )
     for line in unscored:  # never a silent 0: who was left out of which draw, and why (no personal data)
         log.warning("%s", line)
     report.unscored += unscored
@@ -341,7 +363,15 @@ def _recognise(tx: Tables, conn: Connection, config: Config, now: datetime, repo
     report.changes.recognised = recognised
     seen = stamp(now)
     fresh = announce(conn, [(d.number, old.get("revision", 0), LATE, seen, d.to_record()) for d, old in recognised])
-    _plan(conn, report, now, [], [], [(d, old) for d, old in recognised if (d.number, old.get("revision", 0), LATE) in fresh], rules=crs_rules(config))
+    _plan(
+        conn,
+        report,
+        now,
+        [],
+        [],
+        [(d, old) for d, old in recognised if (d.number, old.get("revision", 0), LATE) in fresh],
+        rules=crs_rules(config),
+    )
     for draw, _ in recognised:
         log.warning("draw #%s %r recognised as stream %s", draw.number, draw.program, draw.stream)
 
@@ -375,12 +405,26 @@ def _update_status(conn: Connection, now: datetime, outcome: str, message: str, 
     return status
 
 
-def _notify_operator(config: Config, before: dict[str, Any], after: dict[str, Any], *, new_draws: list[Draw] = (), dead: list[Delivery] = (), dry_run: bool = False) -> None:  # type: ignore[assignment]
+def _notify_operator(
+    config: Config,
+    before: dict[str, Any],
+    after: dict[str, Any],
+    *,
+    new_draws: Sequence[Draw] = (),
+    dead: Sequence[Delivery] = (),
+    dry_run: bool = False,
+) -> None:
     if dry_run or not config.alerts.operator:
         return
     from notifier.operator import notices
 
-    found = notices(before, after, failures_threshold=config.alerts.operator_after_failures, new_draws=list(new_draws), dead=list(dead))
+    found = notices(
+        before,
+        after,
+        failures_threshold=config.alerts.operator_after_failures,
+        new_draws=list(new_draws),
+        dead=list(dead),
+    )
     if found:
         send_operator(config, [(n.title, n.text) for n in found])
 

@@ -74,7 +74,9 @@ class StoreCollector:
         except StoreError as error:  # the scrape says so; the process serving it stays up
             log.warning("metrics: %s", error)
             families = []
-        up = GaugeMetricFamily("crswatch_store_up", "1 when the store (and this host's draws) could be read for this scrape")
+        up = GaugeMetricFamily(
+            "crswatch_store_up", "1 when the store (and this host's draws) could be read for this scrape"
+        )
         up.add_metric([], 1.0 if families else 0.0)
         yield up
         yield from families
@@ -101,9 +103,15 @@ def _families(view: Any, conn: Connection, config: Config, now: datetime) -> Ite
         if status.get(key):
             yield GaugeMetricFamily(name, text, value=datetime.fromisoformat(status[key]).timestamp())
     yield GaugeMetricFamily("crswatch_draws_stored", "Draws in this host's draws file", value=len(query_draws(view)))
-    yield GaugeMetricFamily("crswatch_held_rounds", "Rounds held, not stored (unreadable or implausible)", value=len(status.get("held") or []))
+    yield GaugeMetricFamily(
+        "crswatch_held_rounds",
+        "Rounds held, not stored (unreadable or implausible)",
+        value=len(status.get("held") or []),
+    )
     healthy = not check_problems(status, kv.get(conn, "run"), config, now)
-    yield GaugeMetricFamily("crswatch_healthy", "1 while checks succeed on schedule (as /healthz)", value=1.0 if healthy else 0.0)
+    yield GaugeMetricFamily(
+        "crswatch_healthy", "1 while checks succeed on schedule (as /healthz)", value=1.0 if healthy else 0.0
+    )
     yield from _outbox(conn, now)
     yield from _people(conn, now)
 
@@ -114,14 +122,20 @@ def _outbox(conn: Connection, now: datetime) -> Iterator[Metric]:
     from notifier.gauges import outbox_gauges
 
     found = outbox_gauges(conn, now)
-    by = GaugeMetricFamily("crswatch_deliveries", "Deliveries in the outbox by status and channel kind", labels=["status", "channel"])
+    by = GaugeMetricFamily(
+        "crswatch_deliveries", "Deliveries in the outbox by status and channel kind", labels=["status", "channel"]
+    )
     for (status, channel), n in sorted(found.by_status_channel.items()):
         by.add_metric([status, channel], n)
     yield by
-    yield GaugeMetricFamily("crswatch_queue_depth", "Deliveries waiting to be sent (queued, or failed and to be retried)", value=found.depth)
+    yield GaugeMetricFamily(
+        "crswatch_queue_depth", "Deliveries waiting to be sent (queued, or failed and to be retried)", value=found.depth
+    )
     yield GaugeMetricFamily("crswatch_oldest_due_delivery_age_seconds", "How long the oldest delivery that is due now has waited (0: none)",
                             value=found.oldest_due_age)  # fmt: skip
-    yield GaugeMetricFamily("crswatch_claims_in_flight", "Deliveries a sender holds right now (claimed, lease running)", value=found.claims)
+    yield GaugeMetricFamily(
+        "crswatch_claims_in_flight", "Deliveries a sender holds right now (claimed, lease running)", value=found.claims
+    )
 
 
 def _people(conn: Connection, now: datetime) -> Iterator[Metric]:
@@ -133,7 +147,9 @@ def _people(conn: Connection, now: datetime) -> Iterator[Metric]:
     for status, n in sorted(subscribers_by_status(conn).items()):
         people.add_metric([status], n)
     yield people
-    sign_ups = GaugeMetricFamily("crswatch_sign_ups", "Sign-ups from the web page by state (kept until tidied)", labels=["state"])
+    sign_ups = GaugeMetricFamily(
+        "crswatch_sign_ups", "Sign-ups from the web page by state (kept until tidied)", labels=["state"]
+    )
     for state, n in sign_ups_by_state(conn, now).items():
         sign_ups.add_metric([state], n)
     yield sign_ups
@@ -154,7 +170,9 @@ def render(registry: Any) -> tuple[bytes, str]:
     return generate_latest(registry), CONTENT_TYPE_LATEST
 
 
-def wsgi_app(config: Config, store: Store, database: Database, clock: Clock = lambda: datetime.now(UTC)) -> Callable[..., Iterable[bytes]]:
+def wsgi_app(
+    config: Config, store: Store, database: Database, clock: Clock = lambda: datetime.now(UTC)
+) -> Callable[..., Iterable[bytes]]:
     """/metrics and /healthz alone, for `run --metrics-port` (serve has them among its pages)."""
     registry = registry_for(StoreCollector(config, store, database, clock))
 
@@ -166,8 +184,14 @@ def wsgi_app(config: Config, store: Store, database: Database, clock: Clock = la
         elif path == "/healthz":
             body, content_type, status = healthz_answer(config, store, clock())
         else:
-            body, content_type, status = b"not found: /metrics and /healthz are served here\n", "text/plain; charset=utf-8", "404 Not Found"
-        start_response(status, [("Content-Type", content_type), ("Content-Length", str(len(body))), ("Cache-Control", "no-store")])
+            body, content_type, status = (
+                b"not found: /metrics and /healthz are served here\n",
+                "text/plain; charset=utf-8",
+                "404 Not Found",
+            )
+        start_response(
+            status, [("Content-Type", content_type), ("Content-Length", str(len(body))), ("Cache-Control", "no-store")]
+        )
         return [body]
 
     return app

@@ -30,7 +30,9 @@ def lookup(config: Config, noc: str, day: date | None = None) -> Found:
     except OccupationsError as exc:
         raise UsageError(str(exc)) from None
     choosable = set(config.streams.subscribable)
-    return Found(found, tuple(c for c in found.streams if c in choosable), tuple(c for c in found.streams if c not in choosable))
+    return Found(
+        found, tuple(c for c in found.streams if c in choosable), tuple(c for c in found.streams if c not in choosable)
+    )
 
 
 def rows(config: Config, found: Found) -> list[dict[str, Any]]:
@@ -47,11 +49,17 @@ def summary(found: Found) -> list[str]:
     since = f"IRCC's lists in force since {version.since} ({version.title})"
     count = len(found.match.streams)
     if count:
-        lines = [f"NOC {found.match.noc} qualifies for {count} {'category' if count == 1 else 'categories'} on {since}."]
+        lines = [
+            f"NOC {found.match.noc} qualifies for {count} {'category' if count == 1 else 'categories'} on {since}."
+        ]
     else:
-        lines = [f"NOC {found.match.noc} is on no category list ({since}); the program, general and French-language draws do not depend on the occupation."]
+        lines = [
+            f"NOC {found.match.noc} is on no category list ({since}); the program, general and French-language draws do not depend on the occupation."
+        ]
     if found.match.unconfirmed:
-        lines.append(f"Not confirmed, and may also hold it: {' '.join(found.match.unconfirmed)} (see the notes in crswatch's draws/categories/{version.since}.toml).")
+        lines.append(
+            f"Not confirmed, and may also hold it: {' '.join(found.match.unconfirmed)} (see the notes in crswatch's draws/categories/{version.since}.toml)."
+        )
     return lines
 
 

@@ -98,7 +98,11 @@ class Runner:
     def describe(self) -> str:
         if self.cron:
             return f"cron {self.cron!r} (America/Toronto)"
-        window = "around the clock" if self.plan.window is None else "inside the draw window, " + f"every {self.plan.outside_every:g}s outside it"
+        window = (
+            "around the clock"
+            if self.plan.window is None
+            else "inside the draw window, " + f"every {self.plan.outside_every:g}s outside it"
+        )
         return f"every {self.plan.every:g}s {window}"
 
     async def tick(self) -> None:
@@ -156,6 +160,8 @@ class Runner:
         overdue = (now - since).total_seconds() > 1.5 * expected_interval(self.plan, self.cron, since)
         if overdue and run.get("missed_warned") != last:
             age = timedelta(seconds=int((now - since).total_seconds()))
-            send_operator(self.config, [("crswatch: missed checks", f"No check has succeeded for {age} (last success {last}).")])
+            send_operator(
+                self.config, [("crswatch: missed checks", f"No check has succeeded for {age} (last success {last}).")]
+            )
             with self.store.write() as conn:
                 kv.put(conn, "run", {**kv.get(conn, "run"), "missed_warned": last})

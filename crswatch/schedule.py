@@ -189,7 +189,9 @@ def _window_fields(window: Window, every: float) -> list[tuple[str, str, str]]:
     a first partial hour, the whole hours, a last partial hour."""
     fields = _step_fields(every)
     if fields is None or every >= 3600:
-        raise ScheduleError(f"every {every:g}s inside a window: it must divide an hour (examples: 10s, 30s, 1m, 2m, 5m, 15m)")
+        raise ScheduleError(
+            f"every {every:g}s inside a window: it must divide an hour (examples: 10s, 30s, 1m, 2m, 5m, 15m)"
+        )
     second, minute_step, _ = fields
     step = minute_step.partition("/")[2]
 

@@ -59,11 +59,21 @@ def report(view: Tables, conn: Connection, config: Config, now: datetime, store:
         "held": held,
         "last_success_at": last_success,
         "consecutive_failures": failures,
-        "newest_draw": {k: newest[0][k] for k in ("number", "date", "program", "stream", "invitations", "crs")} if newest else None,
+        "newest_draw": {k: newest[0][k] for k in ("number", "date", "program", "stream", "invitations", "crs")}
+        if newest
+        else None,
         "deliveries": {k: outbox.get(k, 0) for k in ("queued", "failed", "dead", "sent")},
         "pending_sign_ups": pending_count(conn),
         "store": store,
-        "scheduler": {"running": True, "host": run.get("host"), "pid": run.get("pid"), "next_run": run.get("next_run"), "heartbeat": run.get("heartbeat")} if schedule else {"running": False},
+        "scheduler": {
+            "running": True,
+            "host": run.get("host"),
+            "pid": run.get("pid"),
+            "next_run": run.get("next_run"),
+            "heartbeat": run.get("heartbeat"),
+        }
+        if schedule
+        else {"running": False},
     }
 
 
@@ -76,7 +86,11 @@ def check_problems(status: dict[str, Any], run: dict[str, Any], config: Config, 
     plan: Plan = plan_of(config.schedule)
     cron = config.schedule.cron
     if schedule:
-        plan = Plan(parse_duration(schedule["every"]), parse_duration(schedule["outside_every"]), Window.parse(schedule["window"]))
+        plan = Plan(
+            parse_duration(schedule["every"]),
+            parse_duration(schedule["outside_every"]),
+            Window.parse(schedule["window"]),
+        )
         cron = schedule.get("cron") or ""
     problems: list[str] = []
     last_success = status.get("last_success_at")

@@ -115,7 +115,13 @@ def _announce_history(conn: Connection, draws: list[dict[str, Any]]) -> None:
     from notifier.message import NEW
     from notifier.outbox import announce
 
-    announce(conn, [(d["number"], 0, NEW, d.get("first_seen") or d.get("updated_at") or "", Draw.from_record(d).to_record()) for d in draws])
+    announce(
+        conn,
+        [
+            (d["number"], 0, NEW, d.get("first_seen") or d.get("updated_at") or "", Draw.from_record(d).to_record())
+            for d in draws
+        ],
+    )
 
 
 def _move(conn: Connection, old: Path, main: dict[str, Any]) -> dict[str, int]:
@@ -132,15 +138,27 @@ def _move(conn: Connection, old: Path, main: dict[str, Any]) -> dict[str, int]:
     outbox = {doc["id"]: doc for doc in _docs(old, "outbox.json", "deliveries")}
     for entry in _journal(old / "outbox.journal"):  # results a killed run had not folded in yet
         doc = outbox.get(entry.get("id"))
-        if doc is None or doc["status"] in ("sent", "dead", "cancelled") or entry.get("attempt", 0) <= doc["attempts"] and entry.get("result") != "sent":
+        if (
+            doc is None
+            or doc["status"] in ("sent", "dead", "cancelled")
+            or entry.get("attempt", 0) <= doc["attempts"]
+            and entry.get("result") != "sent"
+        ):
             continue
         if entry["result"] == "sent":
-            doc.update(status="sent", sent_at=entry["at"], attempts=max(doc["attempts"], entry["attempt"]), last_error="")
+            doc.update(
+                status="sent", sent_at=entry["at"], attempts=max(doc["attempts"], entry["attempt"]), last_error=""
+            )
         elif entry["result"] == "cancelled":
             doc.update(status="cancelled", last_error=entry.get("error", ""))
         else:
             at = datetime.fromisoformat(entry["at"]) + timedelta(seconds=Policy().delay(entry["attempt"]))
-            doc.update(status="failed", attempts=entry["attempt"], last_error=entry.get("error", ""), next_try=iso(at.astimezone(UTC)))
+            doc.update(
+                status="failed",
+                attempts=entry["attempt"],
+                last_error=entry.get("error", ""),
+                next_try=iso(at.astimezone(UTC)),
+            )
     # 0.1 named a channel by a hash of its URL's spelling; now by its destination (subscribers.identity)
     renamed = {_old_hash(c.url): subscribers.channel_hash(c.url) for person in people for c in person.channels}
     for doc in outbox.values():

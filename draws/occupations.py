@@ -81,8 +81,14 @@ def parse(text: str, origin: str) -> Version:
     categories = {}
     for code, table in data.items():
         where = f"occupations file {origin}: [{code}]"
-        if not isinstance(table, dict) or not isinstance(table.get("label"), str) or not isinstance(table.get("confirmed", True), bool):
-            raise OccupationsError(f"{where} needs label (text), codes (a list) and optionally confirmed (true/false), sources, note")
+        if (
+            not isinstance(table, dict)
+            or not isinstance(table.get("label"), str)
+            or not isinstance(table.get("confirmed", True), bool)
+        ):
+            raise OccupationsError(
+                f"{where} needs label (text), codes (a list) and optionally confirmed (true/false), sources, note"
+            )
         unknown = set(table) - {"label", "codes", "confirmed", "sources", "note"}
         if unknown:
             raise OccupationsError(f"{where} unknown key {sorted(unknown)[0]!r}")
@@ -95,7 +101,9 @@ def parse(text: str, origin: str) -> Version:
 def builtin() -> tuple[Version, ...]:
     """The shipped versions, oldest first."""
     folder = resources.files(__package__).joinpath("categories")
-    found = [parse(f.read_text(encoding="utf-8"), f"built-in {f.name}") for f in folder.iterdir() if f.name.endswith(".toml")]
+    found = [
+        parse(f.read_text(encoding="utf-8"), f"built-in {f.name}") for f in folder.iterdir() if f.name.endswith(".toml")
+    ]
     return tuple(sorted(found, key=lambda v: v.since))
 
 
@@ -103,7 +111,7 @@ def overrides(table: object, where: str = "[occupations]") -> dict[str, frozense
     """An operator's `[occupations]`: stream code → its whole list of NOC codes (replacing the shipped
     one in every version, or adding a category the files lack).  OccupationsError names the entry."""
     if not isinstance(table, dict):
-        raise OccupationsError(f"{where} must be a table of stream = [\"NOC code\", ...]")
+        raise OccupationsError(f'{where} must be a table of stream = ["NOC code", ...]')
     return {str(code): _codes(codes, f"{where} {code}") for code, codes in table.items()}
 
 
@@ -111,7 +119,9 @@ def version_on(day: date, extra: Mapping[str, Iterable[str]] = {}, labels: Mappi
     """The lists in force on `day`, with the operator's lists in place of the shipped ones."""
     usable = [v for v in builtin() if v.since <= day]
     if not usable:
-        raise OccupationsError(f"no occupation lists for {day}: the oldest crswatch knows are in force from {builtin()[0].since}")
+        raise OccupationsError(
+            f"no occupation lists for {day}: the oldest crswatch knows are in force from {builtin()[0].since}"
+        )
     version = usable[-1]
     if not extra:
         return version
@@ -119,7 +129,9 @@ def version_on(day: date, extra: Mapping[str, Iterable[str]] = {}, labels: Mappi
     for code, codes in extra.items():
         known = categories.get(code)
         label = known.label if known else labels.get(code, code)
-        categories[code] = Category(code, label, frozenset(codes), True, "the operator's list ([occupations])", "configuration")
+        categories[code] = Category(
+            code, label, frozenset(codes), True, "the operator's list ([occupations])", "configuration"
+        )
     return replace(version, categories=categories)
 
 

@@ -100,7 +100,10 @@ ALIASES: dict[str, tuple[str, ...]] = {
     # The categories IRCC added for 2026, in its English and French wordings (a French feed, or an
     # English one that borrows the French name, maps the same).
     "physicians": ("physicians with canadian work experience", "médecins ayant une expérience de travail au canada"),
-    "managers": ("senior managers with canadian work experience", "cadres supérieurs ayant une expérience de travail au canada"),
+    "managers": (
+        "senior managers with canadian work experience",
+        "cadres supérieurs ayant une expérience de travail au canada",
+    ),
     "military": ("skilled military recruits", "recrues militaires qualifiées"),
 }
 
@@ -168,7 +171,9 @@ class StreamMap:
             if not key:
                 raise ValueError(f"stream name {name!r} is only a version or year marker")
             if code == OTHER or code not in new_labels:
-                raise ValueError(f"stream name {name!r} maps to unknown code {code!r}; give a label to make a new stream")
+                raise ValueError(
+                    f"stream name {name!r} maps to unknown code {code!r}; give a label to make a new stream"
+                )
             names[key] = taught[key] = code
         return StreamMap(new_labels, names, taught)
 

@@ -52,9 +52,15 @@ class Changes:
     unchanged: int = 0
     malformed: list[Malformed] = field(default_factory=list)  # held: unreadable, implausible, or an edit to look at
     recognised: list[tuple[Draw, dict[str, Any]]] = field(default_factory=list)  # (draw, record while `other`)
-    stored: dict[str, dict[str, Any]] = field(default_factory=dict)  # number → the record as now stored, new and changed ones
-    returned: list[tuple[Draw, dict[str, Any]]] = field(default_factory=list)  # edited back to an earlier version: no correction
-    renumbered: list[tuple[str, str]] = field(default_factory=list)  # (number in the feed, number stored) of the same draw
+    stored: dict[str, dict[str, Any]] = field(
+        default_factory=dict
+    )  # number → the record as now stored, new and changed ones
+    returned: list[tuple[Draw, dict[str, Any]]] = field(
+        default_factory=list
+    )  # edited back to an earlier version: no correction
+    renumbered: list[tuple[str, str]] = field(
+        default_factory=list
+    )  # (number in the feed, number stored) of the same draw
 
     def new_records(self) -> list[tuple[Draw, dict[str, Any]]]:
         return [(draw, self.stored[draw.number]) for draw in self.new]
@@ -124,7 +130,13 @@ def merge_draws(
         earlier = log.has(draw.number, content(draw.raw))
         doubt = None if earlier else doubtful_edit(old, draw)
         if doubt and draw.number not in accepted:
-            changes.malformed.append(Malformed(-1, draw.number, f"edit held for the operator: {doubt} (accept with: crswatch check --accept-edit {draw.number})"))
+            changes.malformed.append(
+                Malformed(
+                    -1,
+                    draw.number,
+                    f"edit held for the operator: {doubt} (accept with: crswatch check --accept-edit {draw.number})",
+                )
+            )
             changes.unchanged += 1
             continue
         record = draw.to_record() | {
@@ -151,7 +163,9 @@ def merge_draws(
     if edited:  # one update and one insert for all edited draws, however many
         table.update(lambda doc: doc.update(edited[normal_number(doc["number"])]), doc_ids=edited_ids)
     if replaced:
-        db.table(REVISIONS).insert_multiple({"number": number, "replaced_at": seen, "record": old} for number, old in replaced)
+        db.table(REVISIONS).insert_multiple(
+            {"number": number, "replaced_at": seen, "record": old} for number, old in replaced
+        )
     changes.new.sort(key=draw_order)
     return changes
 
@@ -174,7 +188,9 @@ class _RevisionLog:
         if self._versions is None:
             self._versions = {}
             for doc in self.db.table(REVISIONS).all():
-                self._versions.setdefault(normal_number(doc["number"]), []).append(content((doc.get("record") or {}).get("raw")))
+                self._versions.setdefault(normal_number(doc["number"]), []).append(
+                    content((doc.get("record") or {}).get("raw"))
+                )
         return version in self._versions.get(number, ())
 
 
@@ -189,8 +205,12 @@ def _listed_once(draws: Iterable[Draw], accepted: set[str], changes: Changes) ->
         versions = {orjson.dumps(content(d.raw), option=orjson.OPT_SORT_KEYS) for d in group}
         if len(versions) > 1 and number not in accepted:
             changes.malformed.append(
-                Malformed(-1, number, f"#{number} is listed {len(group)} times with different data: held until the feed lists it once "
-                                      f"(store the first copy with: crswatch check --accept-edit {number})")  # fmt: skip
+                Malformed(
+                    -1,
+                    number,
+                    f"#{number} is listed {len(group)} times with different data: held until the feed lists it once "
+                    f"(store the first copy with: crswatch check --accept-edit {number})",
+                )  # fmt: skip
             )
             continue
         out.append(group[0])
@@ -216,7 +236,9 @@ def _renumbered(candidates: list[Draw], unlisted: Sequence[dict[str, Any]], chan
     return new
 
 
-def _hold_new(new: list[Draw], docs: Sequence[dict[str, Any]], accept: set[str], rules: Rules, changes: Changes) -> list[Draw]:
+def _hold_new(
+    new: list[Draw], docs: Sequence[dict[str, Any]], accept: set[str], rules: Rules, changes: Changes
+) -> list[Draw]:
     """The new draws that may be stored and alerted; the others are held (see `merge_draws`).
 
     Only draws dated on or before the newest stored one count as a mass change: draws after it
@@ -229,9 +251,13 @@ def _hold_new(new: list[Draw], docs: Sequence[dict[str, Any]], accept: set[str],
     if len(past) > rules.max_new:
         sample = ", ".join(f"#{d.number}" for d in past[:3]) + (f" … #{past[-1].number}" if len(past) > 3 else "")
         changes.malformed.append(
-            Malformed(-1, None, f"{len(past)} draws dated on or before the newest stored one ({newest}) would be new at once ({sample}), "
-                                f"more than {rules.max_new} ([fetch] max_new): held as a possible renumbering or mass change, nobody alerted "
-                                "(store and alert them with: crswatch check --accept-new all)")  # fmt: skip
+            Malformed(
+                -1,
+                None,
+                f"{len(past)} draws dated on or before the newest stored one ({newest}) would be new at once ({sample}), "
+                f"more than {rules.max_new} ([fetch] max_new): held as a possible renumbering or mass change, nobody alerted "
+                "(store and alert them with: crswatch check --accept-new all)",
+            )  # fmt: skip
         )
         held = {d.number for d in past}
         return [d for d in new if d.number not in held]
@@ -240,8 +266,12 @@ def _hold_new(new: list[Draw], docs: Sequence[dict[str, Any]], accept: set[str],
         days = (newest - draw.date).days
         if draw.number not in accepted and days > rules.max_back.days:
             changes.malformed.append(
-                Malformed(-1, draw.number, f"#{draw.number} would be new but is dated {draw.date}, {days} days before the newest stored draw: "
-                                           f"held as a possible renumbering (store and alert it with: crswatch check --accept-new {draw.number})")  # fmt: skip
+                Malformed(
+                    -1,
+                    draw.number,
+                    f"#{draw.number} would be new but is dated {draw.date}, {days} days before the newest stored draw: "
+                    f"held as a possible renumbering (store and alert it with: crswatch check --accept-new {draw.number})",
+                )  # fmt: skip
             )
         else:
             kept.append(draw)
@@ -260,14 +290,17 @@ def doubtful_edit(old: dict[str, Any], draw: Draw) -> str | None:
     return None
 
 
-
 def recognise(db: Tables, streams: StreamMap, now: datetime) -> list[tuple[Draw, dict[str, Any]]]:
     """Draws stored as `other` whose name `streams` now knows: re-classified in this transaction.
 
     Returns (draw as re-classified, record as it was).  Each draw leaves `other` once, so a
     mapping that changes again later re-classifies nothing twice."""
     table = db.table(DRAWS)
-    found = [(doc, code) for doc in table.all() if doc["stream"] == OTHER and (code := streams.code_of(doc["program"])) not in (None, OTHER)]
+    found = [
+        (doc, code)
+        for doc in table.all()
+        if doc["stream"] == OTHER and (code := streams.code_of(doc["program"])) not in (None, OTHER)
+    ]
     if not found:
         return []
     seen = stamp(now)
@@ -297,9 +330,7 @@ def query_draws(
     low = since.isoformat() if since else ""
     high = until.isoformat() if until else "9999"
     rows: list[dict[str, Any]] = [
-        doc
-        for doc in db.table(DRAWS).all()
-        if (not wanted or doc["stream"] in wanted) and low <= doc["date"] <= high
+        doc for doc in db.table(DRAWS).all() if (not wanted or doc["stream"] in wanted) and low <= doc["date"] <= high
     ]
     rows.sort(key=draw_order, reverse=True)
     return rows[:limit] if limit else rows
@@ -321,7 +352,15 @@ def names_seen(db: Tables) -> list[dict[str, Any]]:
     out = []
     for (stream, name), docs in groups.items():
         docs.sort(key=draw_order, reverse=True)
-        out.append({"stream": stream, "name": name, "draws": len(docs), "last": docs[0]["date"], "numbers": [d["number"] for d in docs]})
+        out.append(
+            {
+                "stream": stream,
+                "name": name,
+                "draws": len(docs),
+                "last": docs[0]["date"],
+                "numbers": [d["number"] for d in docs],
+            }
+        )
     out.sort(key=lambda n: n["last"], reverse=True)  # the wording in use now first
     return out
 

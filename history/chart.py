@@ -81,11 +81,20 @@ def figure(records: Sequence[dict[str, Any]], *, score: int | None = None, title
         for run in runs(when_drawn, cutoffs):
             ax.plot(mdates.date2num([day for day, _ in run]), [crs for _, crs in run], color=color, linewidth=1.6, marker="o" if len(run) == 1 else None,
                     markersize=3, zorder=3)  # fmt: skip
-        handles.append(Line2D([], [], color=color, linewidth=2.5, label=f"{stream} ({len(draws)} draw{'s' if len(draws) > 1 else ''})"))
+        handles.append(
+            Line2D(
+                [], [], color=color, linewidth=2.5, label=f"{stream} ({len(draws)} draw{'s' if len(draws) > 1 else ''})"
+            )
+        )
     # Outside the axes, under them: the legend never hides a draw (above them, constrained layout
     # would not keep it off the title).
     column = 45 + 7.5 * max(len(str(h.get_label())) for h in handles)  # pixels: swatch, gap, and ~7.5 px a character
-    fig.legend(handles=handles, loc="outside lower center", ncols=max(1, min(len(handles), int((size[0] - 20) // column))), frameon=False)
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncols=max(1, min(len(handles), int((size[0] - 20) // column))),
+        frameon=False,
+    )
     locator = mdates.AutoDateLocator(minticks=3, maxticks=max(3, size[0] // 110))
     ax.xaxis.set_major_locator(locator)
     ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # the year at year ticks, or beside the axis
@@ -146,7 +155,6 @@ def by_stream(records: Sequence[dict[str, Any]]) -> dict[str, list[dict[str, Any
 def marker_area(invitations: int, biggest: int) -> float:
     """Marker area in points², growing with the draw's invitations (12 for none, 152 for the biggest)."""
     return 12 + 140 * invitations / biggest
-
 
 
 def _metadata(fmt: str) -> dict[str, Any]:

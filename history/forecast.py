@@ -123,7 +123,9 @@ def pool_feature(stream: Sequence[Mapping[str, Any]], everything: Sequence[Mappi
     return out
 
 
-def covariates(stream: Sequence[Mapping[str, Any]], everything: Sequence[Mapping[str, Any]]) -> dict[str, list[float | None]]:
+def covariates(
+    stream: Sequence[Mapping[str, Any]], everything: Sequence[Mapping[str, Any]]
+) -> dict[str, list[float | None]]:
     """Both covariates for one stream's records (oldest first), from stored draw records."""
     return {"ewm+size": size_feature([r["invitations"] for r in stream]), "ewm+pool": pool_feature(stream, everything)}
 
@@ -187,7 +189,10 @@ def choose_method(cutoffs: Sequence[int], methods: Mapping[str, Method] | None =
     """The candidate with the lowest walk-forward MAE, where it beats the last cut-off; else `last`."""
     if len(cutoffs) <= MIN_HISTORY + 2:
         return "last"
-    mae = {name: statistics.mean(abs(e) for e in errors_before(cutoffs, method)) for name, method in {"last": last, **(methods or {"ewm": ewm})}.items()}
+    mae = {
+        name: statistics.mean(abs(e) for e in errors_before(cutoffs, method))
+        for name, method in {"last": last, **(methods or {"ewm": ewm})}.items()
+    }
     best = min((name for name in mae if name != "last"), key=mae.__getitem__)
     return best if mae[best] < mae["last"] else "last"
 
@@ -287,4 +292,12 @@ def backtest(stream: str, dates: Sequence[date], cutoffs: Sequence[int], since: 
             brier[score] += (invited_probability(result.next_crs, errors, score) - outcome) ** 2
             brier_last[score] += (invited_probability(float(past[-1]), last_errors, score) - outcome) ** 2
     n = len(targets)
-    return Backtest(stream, n, mae, inside / n, {s: v / n for s, v in brier.items()}, {s: v / n for s, v in brier_last.items()}, shipped)
+    return Backtest(
+        stream,
+        n,
+        mae,
+        inside / n,
+        {s: v / n for s, v in brier.items()},
+        {s: v / n for s, v in brier_last.items()},
+        shipped,
+    )

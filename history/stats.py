@@ -105,13 +105,19 @@ def whatif(records: Iterable[dict[str, Any]], *, score: int | None = None, strea
         if result is None:
             continue  # not open to this candidate
         gap = record["crs"] - candidate
-        label = {Verdict.INVITED: "invited", Verdict.AT_CUTOFF: "at the cut-off", Verdict.JUST_MISSED: "just missed"}.get(result)
+        label = {
+            Verdict.INVITED: "invited",
+            Verdict.AT_CUTOFF: "at the cut-off",
+            Verdict.JUST_MISSED: "just missed",
+        }.get(result)
         if label is None:
             label = f"close by {gap}" if gap <= within else f"below by {gap}"
         rows.append({"number": record["number"], "date": record["date"], "stream": record["stream"],
                      "program": record["program"], "crs": record["crs"], **({"score": candidate} if score_on else {}), "verdict": label})  # fmt: skip
     invited = [r for r in rows if r["verdict"] == "invited"]
-    close = [r for r in rows if r["verdict"] in ("at the cut-off", "just missed") or r["verdict"].startswith("close by")]
+    close = [
+        r for r in rows if r["verdict"] in ("at the cut-off", "just missed") or r["verdict"].startswith("close by")
+    ]
     period = f" since {since.isoformat()}" if since else ""
     summary = f"invited in {len(invited)} of {len(rows)} draws{period}, close (within {within} points or at the cut-off) in {len(close)}"
     if invited:
@@ -125,11 +131,16 @@ def whatif(records: Iterable[dict[str, Any]], *, score: int | None = None, strea
     return WhatIf(rows, summary)
 
 
-def pool_rows(record: dict[str, Any], previous: dict[str, Any] | None, score: int | None) -> tuple[list[dict[str, Any]], str]:
+def pool_rows(
+    record: dict[str, Any], previous: dict[str, Any] | None, score: int | None
+) -> tuple[list[dict[str, Any]], str]:
     """The bands of a draw's published distribution, and with `score` how many were at or above it."""
     pool = record.get("pool") or {}
     before = (previous or {}).get("pool") or {}
-    rows = [{"band": band, "candidates": count, "change": count - before[band] if band in before else None} for band, count in pool.items()]
+    rows = [
+        {"band": band, "candidates": count, "change": count - before[band] if band in before else None}
+        for band, count in pool.items()
+    ]
     if score is None:
         return rows, ""
     band = next(b for b in FINE_BANDS if int(b.split("-")[0]) <= score)

@@ -21,14 +21,25 @@ class YearToDate:
     groups: list[dict[str, Any]]  # per plan group: invitations so far and the year's admissions target
 
     def to_dict(self) -> dict[str, Any]:
-        return {"year": self.year, "until": self.today.isoformat(), "streams": self.rows, "plan": self.groups, "note": NOT_INVITATIONS}
+        return {
+            "year": self.year,
+            "until": self.today.isoformat(),
+            "streams": self.rows,
+            "plan": self.groups,
+            "note": NOT_INVITATIONS,
+        }
 
     def lines(self) -> list[str]:
         """The plan groups in words, under the table."""
-        out = [f"Invitations issued in {self.year} up to {self.today} (Ottawa), beside IRCC's admissions targets for {self.year}:"]
+        out = [
+            f"Invitations issued in {self.year} up to {self.today} (Ottawa), beside IRCC's admissions targets for {self.year}:"
+        ]
         for g in self.groups:
-            target = "no target found" if g["target"] is None else \
-                f"target {g['target']:,} admissions ({g['plan']}{'' if g['confirmed'] else ', one source'})"
+            target = (
+                "no target found"
+                if g["target"] is None
+                else f"target {g['target']:,} admissions ({g['plan']}{'' if g['confirmed'] else ', one source'})"
+            )
             out.append(f"  {g['name']}: {g['invitations']:,} invitations so far; {target}")
         out.append(f"Note: {NOT_INVITATIONS}.")
         return out

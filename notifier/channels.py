@@ -21,7 +21,9 @@ from urllib.parse import parse_qsl, urlsplit
 from .mask import HIDDEN, SECRET_NAMES, WEBHOOK_SCHEMES, mask_text, remember, remember_difference, scrub
 from .outgoing import HTML, TEXT
 
-PLAIN_ADDRESS = re.compile(r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+")
+PLAIN_ADDRESS = re.compile(
+    r"[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+"
+)
 
 
 def mask_url(url: str) -> str:
@@ -99,7 +101,11 @@ def _not_addresses(url: str, plugin: Any) -> list[str]:
         named += [v for k, v in parse_qsl(parts.query, keep_blank_values=True) if k.lower() in ("to", "cc", "bcc")]
     except ValueError:
         return []
-    kept = {address.lower() for _, address in plugin.targets} | {a.lower() for a in plugin.cc} | {a.lower() for a in plugin.bcc}
+    kept = (
+        {address.lower() for _, address in plugin.targets}
+        | {a.lower() for a in plugin.cc}
+        | {a.lower() for a in plugin.bcc}
+    )
     entries = [entry.strip() for value in named for entry in re.split(r"[,;]", value) if entry.strip()]
     return [f"{entry!r} is not an e-mail address" for entry in entries
             if not ((found := PLAIN_ADDRESS.search(entry)) and found.group(0).lower() in kept)]  # fmt: skip
@@ -115,7 +121,9 @@ def check_url(url: str) -> str:
         raise ValueError(f"apprise knows no service {scheme!r}")
     plugin, dropped = load_checked(url)
     if plugin is None:
-        raise ValueError(_mail_sender_missing(url, scheme) or f"apprise cannot read this {scheme}:// URL: {why_not(url, scheme)}")
+        raise ValueError(
+            _mail_sender_missing(url, scheme) or f"apprise cannot read this {scheme}:// URL: {why_not(url, scheme)}"
+        )
     if dropped:
         raise ValueError(f"it would not reach every recipient: {dropped}")
     if scheme in ("mailto", "mailtos") and not list(plugin.targets):
@@ -153,7 +161,9 @@ def _mail_sender_missing(url: str, scheme: str) -> str:
 def why_not(url: str, scheme: str) -> str:
     """Which part of a URL apprise refused, found with apprise's own URL templates and token rules
     (`Apprise.details()`): "account_sid 'ACCOUNT_SID' is not of the form ^AC[a-f0-9]+$ (…)"."""
-    entry = next((s for s in _apprise().Apprise().details()["schemas"] if scheme in {n.lower() for n in _schema_names(s)}), None)
+    entry = next(
+        (s for s in _apprise().Apprise().details()["schemas"] if scheme in {n.lower() for n in _schema_names(s)}), None
+    )
     if entry is None:
         return "missing or malformed parts"
     details = entry.get("details") or {}
@@ -167,7 +177,11 @@ def why_not(url: str, scheme: str) -> str:
             continue
         for name, value in match.groupdict().items():
             rule = (tokens.get(name) or {}).get("regex")
-            if value and rule and not re.match(rule[0], value, re.IGNORECASE if "i" in (rule[1] if len(rule) > 1 else "") else 0):
+            if (
+                value
+                and rule
+                and not re.match(rule[0], value, re.IGNORECASE if "i" in (rule[1] if len(rule) > 1 else "") else 0)
+            ):
                 shown = value if not (tokens.get(name) or {}).get("private") else value[:2] + "…"
                 return f"{name} {shown!r} is not of the form {rule[0]} (apprise's {entry.get('service_name')} URL: {template.replace('{schema}', scheme)})"
         return f"a part is missing or malformed (apprise's {entry.get('service_name')} URL: {template.replace('{schema}', scheme)})"

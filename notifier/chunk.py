@@ -84,7 +84,9 @@ def give_back(store: Store, claimed: list[Delivery], owner: str) -> None:
         with store.write() as conn:
             release(conn, [d.id for d in claimed], owner)
     except (StoreError, DBAPIError) as exc:
-        log.warning("dispatch: could not give back %d claims (they return when their lease ends): %s", len(claimed), exc)
+        log.warning(
+            "dispatch: could not give back %d claims (they return when their lease ends): %s", len(claimed), exc
+        )
 
 
 class Ahead:
@@ -138,7 +140,9 @@ def prepare(chunk: Chunk, draws: dict[tuple[str, int, str], Draw], subscribers: 
             if not payload.get("url"):
                 cancelled.append((delivery, "nothing to send"))
                 continue
-            chunk.outgoing.append(Outgoing(delivery.id, payload["url"], payload["title"], payload["bodies"], delivered=delivery.accepted))
+            chunk.outgoing.append(
+                Outgoing(delivery.id, payload["url"], payload["title"], payload["bodies"], delivered=delivery.accepted)
+            )
             chunk.by_key[delivery.id] = delivery
             continue
         found = subscribers.get(delivery.subscriber)
@@ -153,7 +157,9 @@ def prepare(chunk: Chunk, draws: dict[tuple[str, int, str], Draw], subscribers: 
             continue
         title, bodies = _message(delivery, sub, draw, record, links, contact)
         unsubscribe = links.for_subscriber(sub.id, sub.language)[1] if links else ""
-        chunk.outgoing.append(Outgoing(delivery.id, channel.url, title, bodies, unsubscribe, contact, delivered=delivery.accepted))
+        chunk.outgoing.append(
+            Outgoing(delivery.id, channel.url, title, bodies, unsubscribe, contact, delivered=delivery.accepted)
+        )
         chunk.by_key[delivery.id] = delivery
     return cancelled
 
@@ -176,7 +182,9 @@ def _message(delivery: Delivery, sub: Subscriber, draw: Draw | None, record: dic
     if record is not None:  # a pool alert or a digest: what it says was fixed when it was planned
         from .periodic_text import render_digest, render_pool
 
-        return (render_pool if delivery.kind == POOL else render_digest)(sub, delivery.payload or {}, record, links, contact)
+        return (render_pool if delivery.kind == POOL else render_digest)(
+            sub, delivery.payload or {}, record, links, contact
+        )
     if delivery.kind == REMINDER or draw is None:
         from .reminder_text import render_reminder
 

@@ -76,8 +76,15 @@ def _send_chunk(store: Store, policy: Policy, owner: str, clock: Clock, report: 
     lead = min(AHEAD, policy.lease / 6)
     with Results(store, policy, owner, clock, report, bound=concurrency, chunk=list(chunk.by_key), claimed_at=chunk.claimed_at,
                  ahead=(lead, ahead)) as results:  # fmt: skip
-        send_many(chunk.outgoing, concurrency, lambda key, result: results.save(chunk.by_key[key], result), results.admit)
-    log.info("dispatch: %d claimed, prepared in %.2f s, sent in %.2f s", len(chunk.claimed), chunk.prepared, time.perf_counter() - started)
+        send_many(
+            chunk.outgoing, concurrency, lambda key, result: results.save(chunk.by_key[key], result), results.admit
+        )
+    log.info(
+        "dispatch: %d claimed, prepared in %.2f s, sent in %.2f s",
+        len(chunk.claimed),
+        chunk.prepared,
+        time.perf_counter() - started,
+    )
 
 
 class Results:
@@ -208,14 +215,22 @@ class Results:
                         report.sent += record_sent(conn, [d for d, r, _ in batch if r.ok], batch[-1][2], self.owner)
                     for delivery, result, at in batch:
                         if not result.ok:
-                            report.count(record(conn, delivery, False, result.error, at, self.policy, self.owner, result.accepted))
+                            report.count(
+                                record(
+                                    conn, delivery, False, result.error, at, self.policy, self.owner, result.accepted
+                                )
+                            )
                     if renew:  # the rows not finished yet: any of them no longer ours was taken over
                         unfinished = sorted(self.chunk - {d.id for d, _, _ in batch})
-                        taken = renew_claims(conn, unfinished, self.clock(), self.owner, self.policy.lease) < len(unfinished)
+                        taken = renew_claims(conn, unfinished, self.clock(), self.owner, self.policy.lease) < len(
+                            unfinished
+                        )
             except (StoreError, DBAPIError) as exc:
                 if time.monotonic() + pause > deadline:
                     self.gave_up = True
-                    self._halt(StoreError(f"{exc}; stopped sending: the deliveries not recorded go out with the next check"))
+                    self._halt(
+                        StoreError(f"{exc}; stopped sending: the deliveries not recorded go out with the next check")
+                    )
                     return False
                 with self.state:
                     self.writable = False  # nothing more leaves until this batch is stored

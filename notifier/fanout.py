@@ -51,7 +51,9 @@ def plan(
     line saying who and why (never a silent 0, which would read as "far below the cut-off").
     """
     now_stamp = stamp(now)
-    work: list[tuple[Draw, dict[str, Any], dict[str, Any] | None, str]] = [(draw, record, None, NEW) for draw, record in new]
+    work: list[tuple[Draw, dict[str, Any], dict[str, Any] | None, str]] = [
+        (draw, record, None, NEW) for draw, record in new
+    ]
     work += [(draw, record, previous, CORRECTION) for draw, record, previous in changed]
     work += [(draw, previous, previous, LATE) for draw, previous in late]
     work.sort(key=lambda item: (item[0].date, item[1].get("first_seen", "")))
@@ -65,22 +67,45 @@ def plan(
                 continue  # subscribed after the draw was first seen
             try:
                 scored = profile_score(doc["profile"], draw.date, rules) if doc.get("profile") else None
-                before_score = profile_score(doc["profile"], _day(previous, draw), rules) if doc.get("profile") and previous else None
+                before_score = (
+                    profile_score(doc["profile"], _day(previous, draw), rules)
+                    if doc.get("profile") and previous
+                    else None
+                )
             except Unscorable as exc:
                 if unscored is not None:
                     unscored.append(f"draw #{draw.number} ({draw.date}): subscriber {doc['id']} not matched: {exc}")
                 continue
             said = _verdict(draw.stream, draw.crs, draw.tie_break, doc, scored)
-            before = None if previous is None else _verdict(previous["stream"], previous["crs"], from_iso(previous.get("tie_break")), doc, before_score)
-            if _tells(kind, said, before, previous is not None, doc.get("cadence") or INSTANT, (draw.number, doc["id"]) in corrected):
-                deliveries += _for_channels(doc, draw, revision, kind, said, previous, scored, now_stamp, len(deliveries))
+            before = (
+                None
+                if previous is None
+                else _verdict(
+                    previous["stream"], previous["crs"], from_iso(previous.get("tie_break")), doc, before_score
+                )
+            )
+            if _tells(
+                kind,
+                said,
+                before,
+                previous is not None,
+                doc.get("cadence") or INSTANT,
+                (draw.number, doc["id"]) in corrected,
+            ):
+                deliveries += _for_channels(
+                    doc, draw, revision, kind, said, previous, scored, now_stamp, len(deliveries)
+                )
     return deliveries
 
 
-def _tells(kind: str, said: Verdict | None, before: Verdict | None, changed: bool, cadence: str, corrected: bool) -> bool:
+def _tells(
+    kind: str, said: Verdict | None, before: Verdict | None, changed: bool, cadence: str, corrected: bool
+) -> bool:
     """Whether this subscriber hears of this draw now (an alert, a correction or a late alert)."""
     if not changed:
-        return said is not None and immediate(cadence, said)  # a digest subscriber reads of it in their digest, unless it may be an invitation
+        return said is not None and immediate(
+            cadence, said
+        )  # a digest subscriber reads of it in their digest, unless it may be an invitation
     if before == said or (kind == LATE and (before is not None or said is None)):
         return False  # nothing new to say; a late alert only for those who heard nothing
     if kind == CORRECTION and corrected and said != Verdict.INVITED:
@@ -106,8 +131,14 @@ def _for_channels(doc: dict[str, Any], draw: Draw, revision: int, kind: str, sai
                 kind=kind,
                 queued_at=now_stamp,
                 seq=seq + len(found),
-                previous=_summary(previous) if previous and kind == CORRECTION else _late(previous) if kind == LATE and previous else None,
-                payload={"score": scored, "on": draw.date.isoformat()} if scored is not None else None,  # what the alert says
+                previous=_summary(previous)
+                if previous and kind == CORRECTION
+                else _late(previous)
+                if kind == LATE and previous
+                else None,
+                payload={"score": scored, "on": draw.date.isoformat()}
+                if scored is not None
+                else None,  # what the alert says
             )
         )
     return found
@@ -117,19 +148,22 @@ def corrected_today(conn: Connection, draws: Collection[str], now: datetime) -> 
     """(draw, subscriber) pairs queued a correction of one of `draws` since Ottawa's midnight."""
     midnight = datetime.combine(now.astimezone(OTTAWA).date(), time(), OTTAWA).astimezone(UTC)
     query = select(_deliveries.c.draw, _deliveries.c.subscriber).where(
-        _deliveries.c.kind == CORRECTION, _deliveries.c.draw.in_(list(draws)), _deliveries.c.queued_at >= stamp(midnight)
+        _deliveries.c.kind == CORRECTION,
+        _deliveries.c.draw.in_(list(draws)),
+        _deliveries.c.queued_at >= stamp(midnight),
     )
     return {(draw, subscriber) for draw, subscriber in conn.execute(query).all()} if draws else set()
 
 
-def _verdict(stream: str, crs: int, tie_break: datetime | None, doc: dict[str, Any], scored: int | None) -> Verdict | None:
+def _verdict(
+    stream: str, crs: int, tie_break: datetime | None, doc: dict[str, Any], scored: int | None
+) -> Verdict | None:
     """`scored`: a profile's score on the draw's date, which then stands for the typed score."""
     score, within, streams = doc["score"] if scored is None else scored, doc["within"], doc["streams"]
     if not may_concern(stream=stream, crs=crs, score=score, within=within, streams=streams):
         return None  # the profile time is read only for the few it may concern
     return verdict(stream=stream, crs=crs, tie_break=tie_break, score=score, within=within, streams=streams,
                    profile_created=from_iso(doc.get("profile_created")))  # fmt: skip
-
 
 
 class Unscorable(ValueError):
@@ -147,7 +181,9 @@ def profile_score(stored: str, day: date, rules: tuple[Any, ...]) -> int:
     except RulesError as exc:
         raise Unscorable(str(exc)) from None
     except (ProfileError, ValueError):
-        raise Unscorable(f"the profile cannot be scored on {day} (a day before the date of birth, or a profile this crswatch cannot read)") from None
+        raise Unscorable(
+            f"the profile cannot be scored on {day} (a day before the date of birth, or a profile this crswatch cannot read)"
+        ) from None
 
 
 def _day(record: dict[str, Any], draw: Draw) -> date:

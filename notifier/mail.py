@@ -91,11 +91,21 @@ def _mail(plugin: Any, item: Outgoing, targets: list[tuple[str | None, str]]) ->
         ("From", formataddr((plugin.from_addr[0] or "", plugin.from_addr[1]))),
         *([("To", to)] if to else []),
         *([("Cc", ", ".join(cc))] if cc else []),
-        *([("Reply-To", ", ".join(sorted(plugin.reply_to)))] if plugin.reply_to else [("Reply-To", item.reply_to)] if item.reply_to else []),
+        *(
+            [("Reply-To", ", ".join(sorted(plugin.reply_to)))]
+            if plugin.reply_to
+            else [("Reply-To", item.reply_to)]
+            if item.reply_to
+            else []
+        ),
         ("Date", format_datetime(datetime.now(UTC))),  # "+0000": the time is known to be UTC
         ("X-Application", plugin.app_id),
         *((key, str(value)) for key, value in plugin.headers.items()),
-        *([("List-Unsubscribe", f"<{item.unsubscribe}>"), ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")] if item.unsubscribe else []),
+        *(
+            [("List-Unsubscribe", f"<{item.unsubscribe}>"), ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")]
+            if item.unsubscribe
+            else []
+        ),
         ("Message-ID", make_msgid(domain=plugin.smtp_host or "crswatch.invalid")),
     ]
     text = _part("plain", item.bodies[TEXT])
@@ -103,7 +113,7 @@ def _mail(plugin: Any, item: Outgoing, targets: list[tuple[str | None, str]]) ->
     if html:
         boundary = "=_crswatch_" + secrets.token_hex(12)
         body = (
-            f"Content-Type: multipart/alternative; boundary=\"{boundary}\"\r\nMIME-Version: 1.0\r\n\r\n"
+            f'Content-Type: multipart/alternative; boundary="{boundary}"\r\nMIME-Version: 1.0\r\n\r\n'
             f"--{boundary}\r\n{text}\r\n--{boundary}\r\n{_part('html', item.bodies[HTML])}\r\n--{boundary}--\r\n"
         )
     head = "".join(f"{key}: {_clean(value)}\r\n" for key, value in headers)

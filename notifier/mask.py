@@ -29,6 +29,8 @@ _TOKEN_RUN = re.compile(r"(?=[A-Za-z0-9]*\d)(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{
 
 def _tokenish(segment: str) -> bool:
     return "." not in segment and _TOKEN_RUN.search(segment) is not None
+
+
 _MIN_SECRET = 4  # shorter fragments are not remembered (they would mask ordinary words)
 
 
@@ -49,14 +51,19 @@ def scrub(url: str) -> str:
     elif parts.scheme.lower() in ("http", "https"):
         path = "/".join(HIDDEN if _tokenish(segment) else segment for segment in path.split("/"))
     pairs = parse_qsl(parts.query, keep_blank_values=True)
-    query = "&".join(_param(name, value) for name, value in pairs) if any(_secret(n, v) for n, v in pairs) else parts.query
+    query = (
+        "&".join(_param(name, value) for name, value in pairs) if any(_secret(n, v) for n, v in pairs) else parts.query
+    )
     if (netloc, path, query) == (parts.netloc, parts.path, parts.query):
         return url  # nothing to hide: as given (urlunsplit would not give `sqlite:////abs/path` back)
     return urlunsplit((parts.scheme, netloc, path, query, parts.fragment))
 
 
 def _secret(name: str, value: str) -> bool:
-    return bool(value) and (name.startswith(("+", "%2B", "%2b")) or bool(SECRET_NAMES.search(name) and value not in ("yes", "no", "true", "false")))
+    return bool(value) and (
+        name.startswith(("+", "%2B", "%2b"))
+        or bool(SECRET_NAMES.search(name) and value not in ("yes", "no", "true", "false"))
+    )
 
 
 def _param(name: str, value: str) -> str:

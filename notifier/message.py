@@ -32,7 +32,7 @@ def official_page(url: str, language: str) -> str:
     if language == "fr":
         for english, french in FRENCH_PAGES.items():
             if url.startswith(english):
-                return french + url[len(english):]
+                return french + url[len(english) :]
     return url
 
 
@@ -60,19 +60,42 @@ def render(alert: Alert, links: Links | None = None, contact: str = "") -> tuple
     )  # fmt: skip
     lines: list[tuple[str, str]] = []
     if alert.kind == CORRECTION and alert.previous:
-        lines.append((_("Correction"), _("IRCC changed this draw after it was announced ({changes}).").format(changes=_changes(alert.previous, draw, t))))
+        lines.append(
+            (
+                _("Correction"),
+                _("IRCC changed this draw after it was announced ({changes}).").format(
+                    changes=_changes(alert.previous, draw, t)
+                ),
+            )
+        )
     if alert.kind == LATE:
-        lines.append((_("Late alert"), _("published on {day}, recognised now: crswatch did not know this program's name until today.").format(day=t.day(draw.date))))
-    tie = _("profiles submitted before {moment}").format(moment=t.moment(draw.tie_break)) if draw.tie_break else _("not published")
+        lines.append(
+            (
+                _("Late alert"),
+                _("published on {day}, recognised now: crswatch did not know this program's name until today.").format(
+                    day=t.day(draw.date)
+                ),
+            )
+        )
+    tie = (
+        _("profiles submitted before {moment}").format(moment=t.moment(draw.tie_break))
+        if draw.tie_break
+        else _("not published")
+    )
     lines += [
         (_("Draw"), _("#{number}, {day}").format(number=draw.number, day=t.day(draw.date))),
         (_("Program"), program(draw, sub.language)),
         (_("Invitations"), t.number(draw.invitations)),
         (_("CRS cut-off"), str(draw.crs)),
         (_("Tie-break"), tie),
-        (_("Your score"), _("your CRS on {day}: {score}, from your profile ({difference})").format(
-            day=t.day(draw.date), score=sub.score, difference=_difference(sub.score - draw.crs, t)) if alert.from_profile
-         else f"{sub.score} ({_difference(sub.score - draw.crs, t)})"),
+        (
+            _("Your score"),
+            _("your CRS on {day}: {score}, from your profile ({difference})").format(
+                day=t.day(draw.date), score=sub.score, difference=_difference(sub.score - draw.crs, t)
+            )
+            if alert.from_profile
+            else f"{sub.score} ({_difference(sub.score - draw.crs, t)})",
+        ),
     ]
     verdict_text = explain(alert, t)
     steps = next_steps(t) if alert.verdict is Verdict.INVITED else ""
@@ -96,7 +119,9 @@ def headline(alert: Alert, t: Texts) -> str:
             return _("Just missed (tie-break)")
         case Verdict.CLOSE:
             gap = alert.draw.crs - alert.subscriber.score
-            return ngettext("Close ({count} point short)", "Close ({count} points short)", gap).format(count=t.number(gap))
+            return ngettext("Close ({count} point short)", "Close ({count} points short)", gap).format(
+                count=t.number(gap)
+            )
         case _:
             return _("No longer in your range")
 
@@ -124,14 +149,20 @@ def explain(alert: Alert, t: Texts | None = None) -> str:
     tie = t.moment(draw.tie_break) if draw.tie_break else None
     match alert.verdict:
         case Verdict.INVITED if sub.score > draw.crs:
-            return _("Your score {score} is above the cut-off {crs}: you should have received an invitation to apply.").format(score=sub.score, crs=draw.crs)
+            return _(
+                "Your score {score} is above the cut-off {crs}: you should have received an invitation to apply."
+            ).format(score=sub.score, crs=draw.crs)
         case Verdict.INVITED:
             return _(
                 "Your score equals the cut-off {crs} and your profile was submitted on {submitted}, "
                 "before the tie-break time {tie}: you should have received an invitation to apply."
             ).format(crs=draw.crs, submitted=t.moment(sub.profile_created), tie=tie)
         case Verdict.AT_CUTOFF:
-            rule = _("only profiles submitted before {tie} were invited").format(tie=tie) if tie else _("IRCC did not publish the tie-break time")
+            rule = (
+                _("only profiles submitted before {tie} were invited").format(tie=tie)
+                if tie
+                else _("IRCC did not publish the tie-break time")
+            )
             return _(
                 "Your score equals the cut-off {crs}: {rule}. "
                 "Check your IRCC account; add your profile submission time to your subscription for an exact answer."
@@ -143,12 +174,16 @@ def explain(alert: Alert, t: Texts | None = None) -> str:
             ).format(crs=draw.crs, submitted=t.moment(sub.profile_created), tie=tie)
         case Verdict.CLOSE:
             gap, within = draw.crs - sub.score, sub.within
-            return _("Not this time: the cut-off was {gap} above your score (you asked to hear within {within}).").format(
+            return _(
+                "Not this time: the cut-off was {gap} above your score (you asked to hear within {within})."
+            ).format(
                 gap=ngettext("{count} point", "{count} points", gap).format(count=t.number(gap)),
                 within=ngettext("{count} point", "{count} points", within).format(count=t.number(within)),
             )
         case _:
-            return _("After IRCC's correction this draw is no longer within your range; please disregard the earlier alert.")
+            return _(
+                "After IRCC's correction this draw is no longer within your range; please disregard the earlier alert."
+            )
 
 
 def test_message(subscriber: Subscriber, links: Links | None = None, contact: str = "") -> tuple[str, dict[str, str]]:
@@ -170,7 +205,9 @@ def confirmation_message(link: str, hours: int, settings: str = "", language: st
     title = _("Confirm your Express Entry draw alerts")
     someone = _("Someone, hopefully you, asked crswatch to send Express Entry draw alerts to this address.")
     asked = _("The alerts asked for: {settings}").format(settings=settings) if settings else ""
-    ignore = _("If it was not you, ignore this message: nothing will be sent here unless someone confirms on that page.")
+    ignore = _(
+        "If it was not you, ignore this message: nothing will be sent here unless someone confirms on that page."
+    )
     confirm = _("Confirm your alerts")
     text = (
         f"{someone}\n\n" + (f"{asked}\n\n" if asked else "")
@@ -202,10 +239,18 @@ def _stop(sub: Subscriber, links: Links | None, contact: str = "", t: Texts | No
     ask = " " + _("Questions: {contact}").format(contact=contact) if contact else ""
     if links:
         manage, unsubscribe = links.for_subscriber(sub.id, sub.language)
-        text = _("Change your alerts: {manage}").format(manage=manage) + "\n" + _("To stop these alerts: {unsubscribe}").format(unsubscribe=unsubscribe)
+        text = (
+            _("Change your alerts: {manage}").format(manage=manage)
+            + "\n"
+            + _("To stop these alerts: {unsubscribe}").format(unsubscribe=unsubscribe)
+        )
         return Stop(text + ask, manage, unsubscribe)
     if contact:
-        return Stop(_("To stop these alerts or change them, reply to this message or write to {contact} (your subscription: {id}).").format(contact=contact, id=sub.id))
+        return Stop(
+            _(
+                "To stop these alerts or change them, reply to this message or write to {contact} (your subscription: {id})."
+            ).format(contact=contact, id=sub.id)
+        )
     return Stop(_("To stop these alerts, ask the operator to run: crswatch unsubscribe {id}").format(id=sub.id))
 
 
@@ -217,15 +262,14 @@ def _html(title: str, lines: list[tuple[str, str]], verdict: str, steps: str, li
         parts.append(f"<p>{e(steps)}</p>")
     if link:
         details = _("Official details of draw on canada.ca")
-        parts.append(f"<p><a href=\"{e(link)}\">{e(details)}</a></p>")
+        parts.append(f'<p><a href="{e(link)}">{e(details)}</a></p>')
     if stop.unsubscribe:
         change, leave = _("Change your alerts"), _("Unsubscribe")
         stop_html = f'<a href="{e(stop.manage)}">{e(change)}</a> · <a href="{e(stop.unsubscribe)}">{e(leave)}</a>'
     else:
         stop_html = e(stop.text)
     parts.append(f"<p style='color:#555'>{stop_html}</p>")
-    return f"<html lang=\"{t.language}\"><body>" + "".join(parts) + "</body></html>"
-
+    return f'<html lang="{t.language}"><body>' + "".join(parts) + "</body></html>"
 
 
 def _difference(points: int, t: Texts) -> str:
@@ -234,8 +278,12 @@ def _difference(points: int, t: Texts) -> str:
         return _("exactly the cut-off")
     count = t.number(abs(points))
     if points > 0:
-        return ngettext("{count} point above the cut-off", "{count} points above the cut-off", abs(points)).format(count=count)
-    return ngettext("{count} point below the cut-off", "{count} points below the cut-off", abs(points)).format(count=count)
+        return ngettext("{count} point above the cut-off", "{count} points above the cut-off", abs(points)).format(
+            count=count
+        )
+    return ngettext("{count} point below the cut-off", "{count} points below the cut-off", abs(points)).format(
+        count=count
+    )
 
 
 def _changes(previous: dict[str, Any], draw: Draw, t: Texts) -> str:
@@ -244,7 +292,11 @@ def _changes(previous: dict[str, Any], draw: Draw, t: Texts) -> str:
     if previous.get("crs") != draw.crs:
         changes.append(_("cut-off {before} → {after}").format(before=previous.get("crs"), after=draw.crs))
     if previous.get("invitations") != draw.invitations:
-        changes.append(_("invitations {before} → {after}").format(before=t.number(previous.get("invitations") or 0), after=t.number(draw.invitations)))
+        changes.append(
+            _("invitations {before} → {after}").format(
+                before=t.number(previous.get("invitations") or 0), after=t.number(draw.invitations)
+            )
+        )
     if previous.get("tie_break") != (draw.to_record()["tie_break"]):
         changes.append(_("tie-break time"))
     return ", ".join(changes) or _("details")

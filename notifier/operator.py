@@ -30,19 +30,32 @@ def notices(
     out: list[Notice] = []
     failures = after.get("consecutive_failures", 0)
     if after.get("outcome") == "failed" and failures == failures_threshold:
-        out.append(Notice(f"crswatch: the feed failed {failures} checks in a row", f"Last error: {after.get('message', '')}"))
+        out.append(
+            Notice(f"crswatch: the feed failed {failures} checks in a row", f"Last error: {after.get('message', '')}")
+        )
     if after.get("outcome") == "rejected" and before.get("outcome") != "rejected":
-        out.append(Notice("crswatch: the feed was rejected as malformed", f"Nothing was stored. Reason: {after.get('message', '')}"))
+        out.append(
+            Notice(
+                "crswatch: the feed was rejected as malformed",
+                f"Nothing was stored. Reason: {after.get('message', '')}",
+            )
+        )
     if after.get("outcome") == "unwritable" and before.get("outcome") != "unwritable":
-        out.append(Notice("crswatch: the draws file cannot be written", f"Nothing was stored. {after.get('message', '')}"))
+        out.append(
+            Notice("crswatch: the draws file cannot be written", f"Nothing was stored. {after.get('message', '')}")
+        )
     if after.get("outcome") in ("updated", "unchanged") and before.get("consecutive_failures", 0) >= failures_threshold:
-        out.append(Notice("crswatch: the feed is back", f"A check succeeded after {before['consecutive_failures']} failures."))
+        out.append(
+            Notice("crswatch: the feed is back", f"A check succeeded after {before['consecutive_failures']} failures.")
+        )
     held_before = {(h.get("number"), h.get("reason")) for h in before.get("held") or []}
     for held in after.get("held") or []:
         if (held.get("number"), held.get("reason")) not in held_before:
             out.append(
                 Notice(
-                    f"crswatch: round #{held['number']} is held, not stored" if held.get("number") else "crswatch: rounds are held, not stored",
+                    f"crswatch: round #{held['number']} is held, not stored"
+                    if held.get("number")
+                    else "crswatch: rounds are held, not stored",
                     f"{held.get('reason')}. Nobody was alerted about it. Every check reads the feed again and "
                     "stores the round once it can be read and is plausible; `crswatch status` lists what is held.",
                 )
@@ -55,7 +68,8 @@ def notices(
             out.append(
                 Notice(
                     f"crswatch: draw #{draw.number} was stored with fields left empty",
-                    "Stored and alerted; these optional fields could not be read and were left empty: " + "; ".join(fields),
+                    "Stored and alerted; these optional fields could not be read and were left empty: "
+                    + "; ".join(fields),
                 )
             )
     if dead:

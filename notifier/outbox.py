@@ -62,7 +62,9 @@ class Delivery:
     next_try: str | None = None
     last_error: str = ""
     sent_at: str | None = None
-    previous: dict[str, Any] | None = field(default=None)  # the draw as first announced (corrections), first seen (late)
+    previous: dict[str, Any] | None = field(
+        default=None
+    )  # the draw as first announced (corrections), first seen (late)
     # a message rendered in advance (confirmations); "accepted": keys of the recipients of a
     # multi-recipient e-mail that already accepted it (a retry goes to the others only)
     payload: dict[str, Any] | None = field(default=None, repr=False)
@@ -100,7 +102,9 @@ def delivery_id(draw: str, revision: int, subscriber: str, channel: str, kind: s
     return f"{draw}/{revision}/{subscriber}/{channel}" + ("/late" if kind == "late" else "")
 
 
-def confirmation(url: str, masked: str, token: str, title: str, bodies: dict[str, str], now: datetime | None = None) -> Delivery:
+def confirmation(
+    url: str, masked: str, token: str, title: str, bodies: dict[str, str], now: datetime | None = None
+) -> Delivery:
     """A sign-up's confirmation message as a delivery: rendered now (it carries the one-time link,
     kept only until it is sent), sent, retried and dead-lettered like any alert."""
     key = hashlib.sha256(token.encode()).hexdigest()
@@ -116,27 +120,43 @@ def confirmation(url: str, masked: str, token: str, title: str, bodies: dict[str
 def announce(conn: Connection, items: Iterable[tuple[str, int, str, str, dict[str, Any]]]) -> set[tuple[str, int, str]]:
     """Record (draw, revision, kind, first seen, record) as announced; return those that were not
     yet (on any host): only those are planned."""
-    rows = [{"draw": d, "revision": r, "kind": k, "first_seen": f, "record": orjson.dumps(rec).decode()} for d, r, k, f, rec in items]
+    rows = [
+        {"draw": d, "revision": r, "kind": k, "first_seen": f, "record": orjson.dumps(rec).decode()}
+        for d, r, k, f, rec in items
+    ]
     if not rows:
         return set()
     # one statement: RETURNING names only the rows inserted (multi-row VALUES batches, as in `queue`)
-    statement = _insert_ignoring(conn, announcements, None).returning(announcements.c.draw, announcements.c.revision, announcements.c.kind)
+    statement = _insert_ignoring(conn, announcements, None).returning(
+        announcements.c.draw, announcements.c.revision, announcements.c.kind
+    )
     return {tuple(r) for r in conn.execute(statement, rows)}
 
 
 def first_seen(conn: Connection, draws: Iterable[str]) -> dict[str, str]:
     """When each draw was first seen by any host."""
     wanted = list(set(draws))
-    query = select(announcements.c.draw, func.min(announcements.c.first_seen)).where(announcements.c.draw.in_(wanted)).group_by(announcements.c.draw)
+    query = (
+        select(announcements.c.draw, func.min(announcements.c.first_seen))
+        .where(announcements.c.draw.in_(wanted))
+        .group_by(announcements.c.draw)
+    )
     return dict(conn.execute(query).all()) if wanted else {}
 
 
-DRAW_KINDS = ("new", "correction", "late")  # announcements of draws (pool distributions and digest periods are announced too)
+DRAW_KINDS = (
+    "new",
+    "correction",
+    "late",
+)  # announcements of draws (pool distributions and digest periods are announced too)
 
 
 def announced_any(conn: Connection) -> bool:
     """Whether any draw was announced: a store that has only digest periods is still new."""
-    return conn.execute(select(announcements.c.draw).where(announcements.c.kind.in_(DRAW_KINDS)).limit(1)).first() is not None
+    return (
+        conn.execute(select(announcements.c.draw).where(announcements.c.kind.in_(DRAW_KINDS)).limit(1)).first()
+        is not None
+    )
 
 
 def records(conn: Connection, keys: Iterable[tuple[str, int, str]]) -> dict[tuple[str, int, str], dict[str, Any]]:
@@ -146,7 +166,9 @@ def records(conn: Connection, keys: Iterable[tuple[str, int, str]]) -> dict[tupl
     found = {}
     if draws:
         for draw, revision, kind, record in conn.execute(
-            select(announcements.c.draw, announcements.c.revision, announcements.c.kind, announcements.c.record).where(announcements.c.draw.in_(draws))
+            select(announcements.c.draw, announcements.c.revision, announcements.c.kind, announcements.c.record).where(
+                announcements.c.draw.in_(draws)
+            )
         ):
             if (draw, revision, kind) in wanted:
                 found[(draw, revision, kind)] = orjson.loads(record)
@@ -186,7 +208,10 @@ def claim(conn: Connection, now: datetime, owner: str, limit: int = CHUNK, only_
     at = stamp(now)
     _release_dead_claims(conn, at)
     due = and_(
-        or_(deliveries.c.status == QUEUED, and_(deliveries.c.status == FAILED, deliveries.c.next_try <= stamp(due_by or now))),
+        or_(
+            deliveries.c.status == QUEUED,
+            and_(deliveries.c.status == FAILED, deliveries.c.next_try <= stamp(due_by or now)),
+        ),
         or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < at),
     )
     if only_kinds:
@@ -206,7 +231,11 @@ def claim(conn: Connection, now: datetime, owner: str, limit: int = CHUNK, only_
 def _release_dead_claims(conn: Connection, at: str) -> None:
     """Claims of processes on this host that are gone (killed) end now, not when their lease does.
     The host is compared exactly, in a column of its own: any character may be in its name."""
-    mine = and_(deliveries.c.claimed_until >= at, deliveries.c.claimed_host == host_name(), deliveries.c.claimed_pid.is_not(None))
+    mine = and_(
+        deliveries.c.claimed_until >= at,
+        deliveries.c.claimed_host == host_name(),
+        deliveries.c.claimed_pid.is_not(None),
+    )
     pids = conn.scalars(select(deliveries.c.claimed_pid).where(mine).distinct()).all()
     gone = [pid for pid in pids if not alive_here(pid)]
     if gone:
@@ -229,19 +258,37 @@ def record(conn: Connection, delivery: Delivery, ok: bool, error: str, at: datet
     took a failed message all the same; kept, so that a retry skips them."""
     attempts = delivery.attempts + 1
     if ok:
-        values: dict[str, Any] = {"status": SENT, "sent_at": stamp(at), "attempts": attempts, "last_error": "", "payload": None}
+        values: dict[str, Any] = {
+            "status": SENT,
+            "sent_at": stamp(at),
+            "attempts": attempts,
+            "last_error": "",
+            "payload": None,
+        }
     elif attempts >= policy.max_attempts:
         values = {"status": DEAD, "attempts": attempts, "last_error": error, "next_try": None}
     else:
-        values = {"status": FAILED, "attempts": attempts, "last_error": error, "next_try": stamp(at + timedelta(seconds=policy.delay(attempts)))}
+        values = {
+            "status": FAILED,
+            "attempts": attempts,
+            "last_error": error,
+            "next_try": stamp(at + timedelta(seconds=policy.delay(attempts))),
+        }
     if not ok and set(accepted) - delivery.accepted:
         payload = {**(delivery.payload or {}), "accepted": sorted(delivery.accepted | set(accepted))}
         values["payload"] = orjson.dumps(payload).decode()
     values |= {"claimed_until": None, "claimed_by": None}
-    mine = and_(deliveries.c.id == delivery.id, deliveries.c.claimed_by == owner, deliveries.c.status.in_((QUEUED, FAILED)))
+    mine = and_(
+        deliveries.c.id == delivery.id, deliveries.c.claimed_by == owner, deliveries.c.status.in_((QUEUED, FAILED))
+    )
     if conn.execute(update(deliveries).where(mine).values(values)).rowcount != 1:
         return None
-    stored = {**values, "payload": orjson.loads(values["payload"]) if values.get("payload") else values.get("payload", delivery.payload)}
+    stored = {
+        **values,
+        "payload": orjson.loads(values["payload"])
+        if values.get("payload")
+        else values.get("payload", delivery.payload),
+    }
     return Outcome(values["status"], Delivery.from_doc({**delivery.to_doc(), **stored}))
 
 
@@ -249,7 +296,11 @@ def record_sent(conn: Connection, sent: list[Delivery], at: datetime, owner: str
     """Store many successes at once (one statement: the fan-out's hot path); how many were stored."""
     if not sent:
         return 0
-    mine = and_(deliveries.c.id.in_([d.id for d in sent]), deliveries.c.claimed_by == owner, deliveries.c.status.in_((QUEUED, FAILED)))
+    mine = and_(
+        deliveries.c.id.in_([d.id for d in sent]),
+        deliveries.c.claimed_by == owner,
+        deliveries.c.status.in_((QUEUED, FAILED)),
+    )
     values = {"status": SENT, "sent_at": stamp(at), "attempts": deliveries.c.attempts + 1, "last_error": "", "payload": None,
               "claimed_until": None, "claimed_by": None}  # fmt: skip
     return conn.execute(update(deliveries).where(mine).values(values)).rowcount
@@ -259,7 +310,9 @@ def renew(conn: Connection, ids: list[str], now: datetime, owner: str, lease: fl
     """Extend this sender's claim on the deliveries of its chunk that it has not finished yet
     (those it finished carry no claim any more); how many it still holds."""
     mine = and_(deliveries.c.id.in_(ids), deliveries.c.claimed_by == owner, deliveries.c.status.in_((QUEUED, FAILED)))
-    return conn.execute(update(deliveries).where(mine).values(claimed_until=stamp(now + timedelta(seconds=lease)))).rowcount
+    return conn.execute(
+        update(deliveries).where(mine).values(claimed_until=stamp(now + timedelta(seconds=lease)))
+    ).rowcount
 
 
 def release(conn: Connection, ids: list[str], owner: str) -> int:
@@ -270,7 +323,9 @@ def release(conn: Connection, ids: list[str], owner: str) -> int:
 
 
 def cancel(conn: Connection, delivery: Delivery, reason: str, owner: str) -> bool:
-    mine = and_(deliveries.c.id == delivery.id, deliveries.c.claimed_by == owner, deliveries.c.status.in_((QUEUED, FAILED)))
+    mine = and_(
+        deliveries.c.id == delivery.id, deliveries.c.claimed_by == owner, deliveries.c.status.in_((QUEUED, FAILED))
+    )
     values = {"status": CANCELLED, "last_error": reason, "claimed_until": None, "claimed_by": None, "payload": None}
     return conn.execute(update(deliveries).where(mine).values(values)).rowcount == 1
 
@@ -281,7 +336,9 @@ def listing(conn: Connection, status: str | None = None, draw: str | None = None
         query = query.where(deliveries.c.status == status)
     if draw is not None:
         query = query.where(deliveries.c.draw == draw)
-    return [Delivery.from_row(r) for r in conn.execute(query.order_by(deliveries.c.queued_at, deliveries.c.seq)).mappings()]
+    return [
+        Delivery.from_row(r) for r in conn.execute(query.order_by(deliveries.c.queued_at, deliveries.c.seq)).mappings()
+    ]
 
 
 def counts(conn: Connection) -> dict[str, int]:
@@ -309,7 +366,9 @@ def prune(conn: Connection, now: datetime) -> None:
     """Finished deliveries older than KEEP_SENT go (an announced draw is never planned again)."""
     horizon = stamp(now - KEEP_SENT)
     finished = deliveries.c.status.in_((SENT, CANCELLED))
-    conn.execute(delete(deliveries).where(finished, func.coalesce(deliveries.c.sent_at, deliveries.c.queued_at) < horizon))
+    conn.execute(
+        delete(deliveries).where(finished, func.coalesce(deliveries.c.sent_at, deliveries.c.queued_at) < horizon)
+    )
 
 
 @dataclass
@@ -336,4 +395,3 @@ class DispatchReport:
             self.failed += 1
         elif outcome.status == DEAD:
             self.dead.append(outcome.delivery)
-

@@ -133,7 +133,12 @@ def plan_pool(distribution: Mapping[str, Any], subscribers: Iterable[Mapping[str
     seen, day = stamp(now), date.fromisoformat(as_of)
     seq = 0
     for doc in subscribers:
-        if doc.get("status", ACTIVE) != ACTIVE or not doc.get("pool_alerts") or doc.get("cadence", INSTANT) != INSTANT or doc["created_at"] >= seen:
+        if (
+            doc.get("status", ACTIVE) != ACTIVE
+            or not doc.get("pool_alerts")
+            or doc.get("cadence", INSTANT) != INSTANT
+            or doc["created_at"] >= seen
+        ):
             continue
         scored = score_on(doc, day) if score_on and doc.get("profile") else None
         payload = standings.doc(doc["score"] if scored is None else scored) | {"from_profile": scored is not None}
@@ -141,7 +146,9 @@ def plan_pool(distribution: Mapping[str, Any], subscribers: Iterable[Mapping[str
         seq += len(doc["channels"])
 
 
-def _per_channel(doc: Mapping[str, Any], key: str, kind: str, seen: str, payload: dict[str, Any], seq: int) -> list[Delivery]:
+def _per_channel(
+    doc: Mapping[str, Any], key: str, kind: str, seen: str, payload: dict[str, Any], seq: int
+) -> list[Delivery]:
     return [
         Delivery(id=f"{kind}/{key}/{doc['id']}/{channel['key']}", draw=key, revision=0, subscriber=doc["id"], channel=channel["key"],
                  masked=channel["masked"], verdict=None, kind=kind, queued_at=seen, seq=seq + i, payload=payload)
@@ -241,7 +248,9 @@ def digest_lines(contents: Contents, doc: Mapping[str, Any], score_on: Any = Non
     return lines, others
 
 
-def _lines(contents: Contents, doc: Mapping[str, Any], score_on: Any, known: dict[tuple[Any, ...], tuple[list[list[Any]], int]]) -> tuple[list[list[Any]], int]:
+def _lines(
+    contents: Contents, doc: Mapping[str, Any], score_on: Any, known: dict[tuple[Any, ...], tuple[list[list[Any]], int]]
+) -> tuple[list[list[Any]], int]:
     """`digest_lines`, once for every subscriber who would get the same (typed score, margin,
     streams, profile time, and which draws came after they subscribed): 100,000 share few."""
     if doc.get("profile") and score_on:
@@ -265,7 +274,11 @@ def plan_digests(period: Period, contents: Contents, subscribers: Iterable[Mappi
     known: dict[tuple[Any, ...], tuple[list[list[Any]], int]] = {}
     seq = 0
     for doc in subscribers:
-        if doc.get("status", ACTIVE) != ACTIVE or doc.get("cadence", INSTANT) != period.cadence or doc["created_at"] >= end:
+        if (
+            doc.get("status", ACTIVE) != ACTIVE
+            or doc.get("cadence", INSTANT) != period.cadence
+            or doc["created_at"] >= end
+        ):
             continue
         lines, others = _lines(contents, doc, score_on, known)
         figures = None

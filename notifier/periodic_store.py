@@ -24,19 +24,25 @@ HISTORY = "history_stored"  # kv: when the first check stored the history (annou
 ScoreOn = Callable[[Mapping[str, Any], date], int] | None
 
 
-def plan_distribution(conn: Connection, distribution: Mapping[str, Any], now: datetime, score_on: ScoreOn = None, plan: bool = True) -> int:
+def plan_distribution(
+    conn: Connection, distribution: Mapping[str, Any], now: datetime, score_on: ScoreOn = None, plan: bool = True
+) -> int:
     """Announce a new distribution; when this host is the first to, queue its pool alerts
     (`plan`: False on a first check, which alerts nobody).  How many were queued."""
     record = {k: distribution[k] for k in ("as_of", "pool", "draw", "previous_as_of", "previous_pool")}
     if not announce(conn, [(distribution["as_of"], 0, POOL, stamp(now), record)]) or not plan:
         return 0
-    return queue_all(conn, plan_pool(distribution, iter_recipients(conn, pool_alerts=True, cadence="instant"), now, score_on))
+    return queue_all(
+        conn, plan_pool(distribution, iter_recipients(conn, pool_alerts=True, cadence="instant"), now, score_on)
+    )
 
 
 def last_period(conn: Connection, cadence: str) -> str | None:
     """The key of the last digest period of this cadence that was planned (d… or w…)."""
     letter = cadence[0]
-    query = select(func.max(announcements.c.draw)).where(announcements.c.kind == DIGEST, announcements.c.draw.like(f"{letter}%"))
+    query = select(func.max(announcements.c.draw)).where(
+        announcements.c.kind == DIGEST, announcements.c.draw.like(f"{letter}%")
+    )
     return conn.scalar(query)
 
 
@@ -76,7 +82,9 @@ def _first_seen(conn: Connection, numbers: Sequence[str]) -> dict[str, str]:
     return dict(conn.execute(query).all())
 
 
-def plan_period(conn: Connection, period: Period, forecasts: Sequence[Mapping[str, Any]], now: datetime, score_on: ScoreOn = None) -> int:
+def plan_period(
+    conn: Connection, period: Period, forecasts: Sequence[Mapping[str, Any]], now: datetime, score_on: ScoreOn = None
+) -> int:
     """Announce a digest period (once across hosts) and queue its digests; how many were queued."""
     found = contents(conn, period)
     shown = [{k: r.get(k) for k in ("number", "date", "stream", "program", "crs", "invitations")} for r in found.draws]

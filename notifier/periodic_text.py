@@ -34,7 +34,11 @@ def pool_lines(t: Texts, figures: Mapping[str, Any], as_of: str, previous_as_of:
     lines = [_("{count} candidates are at or above {band} (the band of your score {score}), as of {day}.").format(
         count=t.number(figures["count"]), band=band, score=figures["score"], day=t.day(date.fromisoformat(as_of)))]  # fmt: skip
     if figures.get("change") is not None and previous_as_of:
-        lines.append(_("That is {change} since {day}.").format(change=_signed(t, figures["change"]), day=t.day(date.fromisoformat(previous_as_of))))
+        lines.append(
+            _("That is {change} since {day}.").format(
+                change=_signed(t, figures["change"]), day=t.day(date.fromisoformat(previous_as_of))
+            )
+        )
     lines.append(_("Your approximate rank: about {rank}.").format(rank=t.number(figures["rank"])))
     lines.append(_("The bands and counts are IRCC's, published with the draws; the rank is only an estimate by crswatch, "
                    "which assumes the candidates of your band are spread evenly over its scores."))  # fmt: skip
@@ -47,7 +51,9 @@ def render_pool(sub: Subscriber, figures: Mapping[str, Any], record: Mapping[str
     t = Texts(sub.language)
     _ = t.gettext
     day = t.day(date.fromisoformat(record["as_of"]))
-    title = _("Pool update ({day}): {count} at or above {band}").format(day=day, count=t.number(figures["count"]), band=_band(figures["band"]))
+    title = _("Pool update ({day}): {count} at or above {band}").format(
+        day=day, count=t.number(figures["count"]), band=_band(figures["band"])
+    )
     intro = _("IRCC published a new distribution of the Express Entry pool's CRS scores, as of {day}.").format(day=day)
     lines = pool_lines(t, figures, record["as_of"], record.get("previous_as_of"))
     paragraphs = [intro, "\n".join(lines[:-1]), lines[-1]]
@@ -81,7 +87,11 @@ def _when(t: Texts, value: str) -> str:
 def digest_paragraphs(t: Texts, sub: Subscriber, payload: Mapping[str, Any], record: Mapping[str, Any]) -> list[str]:
     _, ngettext = t.gettext, t.ngettext
     draws = {d["number"]: d for d in record.get("draws", [])}
-    paragraphs = [_("Express Entry draws from {start} to {end} (Ottawa time):").format(start=_when(t, record["start"]), end=_when(t, record["end"]))]
+    paragraphs = [
+        _("Express Entry draws from {start} to {end} (Ottawa time):").format(
+            start=_when(t, record["start"]), end=_when(t, record["end"])
+        )
+    ]
     lines = []
     for number, code, short, _score in payload["draws"]:
         d = draws[number]
@@ -101,15 +111,23 @@ def digest_paragraphs(t: Texts, sub: Subscriber, payload: Mapping[str, Any], rec
     forecasts = [f for f in record.get("forecasts", []) if f["stream"] in (*sub.streams, "general")]
     if forecasts:
         rows = [_forecast(t, f) for f in forecasts]
-        paragraphs.append(_("Next draws (forecast from each program's own history; an estimate, not a promise)") + "\n" + "\n".join(rows))
+        paragraphs.append(
+            _("Next draws (forecast from each program's own history; an estimate, not a promise)")
+            + "\n"
+            + "\n".join(rows)
+        )
     return paragraphs
 
 
 def _forecast(t: Texts, row: Mapping[str, Any]) -> str:
     _ = t.gettext
     name = stream_label(row["stream"], t.language) or row["stream"]
-    when = (_("overdue since {day}") if row.get("overdue") else _("around {day}")).format(day=t.day(date.fromisoformat(row["next_date"])))
-    return _("{program}: cut-off about {crs} ({low}–{high}), {when}").format(program=name, crs=row["next_crs"], low=row["low"], high=row["high"], when=when)
+    when = (_("overdue since {day}") if row.get("overdue") else _("around {day}")).format(
+        day=t.day(date.fromisoformat(row["next_date"]))
+    )
+    return _("{program}: cut-off about {crs} ({low}–{high}), {when}").format(
+        program=name, crs=row["next_crs"], low=row["low"], high=row["high"], when=when
+    )
 
 
 def render_digest(sub: Subscriber, payload: Mapping[str, Any], record: Mapping[str, Any], links: Links | None = None,
@@ -120,7 +138,11 @@ def render_digest(sub: Subscriber, payload: Mapping[str, Any], record: Mapping[s
     count = len(payload["draws"])
     draws = ngettext("{count} draw for you", "{count} draws for you", count).format(count=t.number(count))
     end = t.day(datetime.fromisoformat(record["end"]).astimezone(OTTAWA).date())
-    title = (_("Your daily digest, {day}: {draws}") if record["cadence"] == DAILY else _("Your weekly digest, {day}: {draws}")).format(day=end, draws=draws)
+    title = (
+        _("Your daily digest, {day}: {draws}")
+        if record["cadence"] == DAILY
+        else _("Your weekly digest, {day}: {draws}")
+    ).format(day=end, draws=draws)
     return title, _bodies(t, title, digest_paragraphs(t, sub, payload, record), _stop(sub, links, contact, t))
 
 
@@ -132,4 +154,7 @@ def _bodies(t: Texts, title: str, paragraphs: list[str], stop: Stop) -> dict[str
     else:
         foot = e(stop.text)
     body = "".join(f"<p>{e(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
-    return {"text": text, "html": f'<html lang="{t.language}"><body><h2>{e(title)}</h2>{body}<p style="color:#555">{foot}</p></body></html>'}
+    return {
+        "text": text,
+        "html": f'<html lang="{t.language}"><body><h2>{e(title)}</h2>{body}<p style="color:#555">{foot}</p></body></html>',
+    }

@@ -19,7 +19,9 @@ TEST_NAMES = {"ielts": "IELTS General Training", "celpip": "CELPIP-General", "pt
               "tcf": "TCF Canada", "clb": "CLB", "nclc": "NCLC"}  # fmt: skip
 
 
-def render_reminder(sub: Subscriber, payload: dict[str, Any], links: Links | None = None, contact: str = "") -> tuple[str, dict[str, str]]:
+def render_reminder(
+    sub: Subscriber, payload: dict[str, Any], links: Links | None = None, contact: str = ""
+) -> tuple[str, dict[str, str]]:
     """(title, {"text": …, "html": …}) for one reminder (a delivery's payload)."""
     t = Texts(sub.language)
     title, paragraphs = _texts(payload, sub, t)
@@ -31,7 +33,7 @@ def render_reminder(sub: Subscriber, payload: dict[str, Any], links: Links | Non
     else:
         foot = e(stop.text)
     body = "".join(f"<p>{e(p)}</p>" for p in paragraphs)
-    page = f'<html lang="{t.language}"><body><h2>{e(title)}</h2>{body}<p style=\'color:#555\'>{foot}</p></body></html>'
+    page = f"<html lang=\"{t.language}\"><body><h2>{e(title)}</h2>{body}<p style='color:#555'>{foot}</p></body></html>"
     return title, {"text": text, "html": page}
 
 

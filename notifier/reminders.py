@@ -48,11 +48,19 @@ class Reminder:
     test_name: str = ""  # ielts, celpip, … (to name it in the message)
 
     def payload(self) -> dict[str, Any]:
-        data = {"reminder": self.kind, "on": self.on.isoformat(), "before": self.before, "after": self.after, "days": self.days}
+        data = {
+            "reminder": self.kind,
+            "on": self.on.isoformat(),
+            "before": self.before,
+            "after": self.after,
+            "days": self.days,
+        }
         return data | ({"test": self.test, "test_name": self.test_name} if self.test else {})
 
 
-def due(stored: str | None, created: datetime | None, today: date, since: date, rules: tuple[Any, ...] = ()) -> list[Reminder]:
+def due(
+    stored: str | None, created: datetime | None, today: date, since: date, rules: tuple[Any, ...] = ()
+) -> list[Reminder]:
     """The reminders due on `today` for a stored profile (or None) and an Express Entry submission
     time; `since`: the day the subscriber subscribed (no "today your score rose" for a day before)."""
     found = list(_expiry(created, today))
@@ -61,7 +69,11 @@ def due(stored: str | None, created: datetime | None, today: date, since: date, 
     from draws.crs import ProfileError, RulesError
 
     try:
-        found += _birthday(stored, today, rules) + _experience(stored, today, since, rules) + _languages(stored, today, rules)
+        found += (
+            _birthday(stored, today, rules)
+            + _experience(stored, today, since, rules)
+            + _languages(stored, today, rules)
+        )
     except (ProfileError, RulesError):
         pass  # a profile with no score on these days has nothing to announce (the check's matching says why)
     return found
@@ -82,7 +94,9 @@ def _birthday(stored: str, today: date, rules: tuple[Any, ...]) -> list[Reminder
     if (birthday - today).days > BIRTHDAY_DAYS:
         return []
     before, after = _score(stored, birthday - timedelta(days=1), rules), _score(stored, birthday, rules)
-    return [Reminder(f"{BIRTHDAY}/{birthday}", BIRTHDAY, birthday, before, after, BIRTHDAY_DAYS)] if after < before else []
+    return (
+        [Reminder(f"{BIRTHDAY}/{birthday}", BIRTHDAY, birthday, before, after, BIRTHDAY_DAYS)] if after < before else []
+    )
 
 
 def _experience(stored: str, today: date, since: date, rules: tuple[Any, ...]) -> list[Reminder]:
@@ -118,7 +132,9 @@ def _languages(stored: str, today: date, rules: tuple[Any, ...]) -> list[Reminde
         stage = _stage((ends - today).days, LANGUAGE_DAYS)
         if stage:
             before, after = _score(stored, ends - timedelta(days=1), rules), _score(stored, ends, rules)
-            found.append(Reminder(f"{LANGUAGE}/{name}/{ends}/{stage}", LANGUAGE, ends, before, after, stage, name, test.test))
+            found.append(
+                Reminder(f"{LANGUAGE}/{name}/{ends}/{stage}", LANGUAGE, ends, before, after, stage, name, test.test)
+            )
     return found
 
 
@@ -153,7 +169,11 @@ def plan_reminders(conn: Connection, now: datetime, rules: tuple[Any, ...] = ())
     deliveries: list[Delivery] = []
     for page in reminded.candidates(conn):
         wanted = [(Subscriber.from_doc(doc), doc) for doc in page]
-        planned = {s.id: due(s.profile, s.profile_created, today, ottawa_day(s.created_at), rules) for s, _ in wanted if s.wants_reminders}
+        planned = {
+            s.id: due(s.profile, s.profile_created, today, ottawa_day(s.created_at), rules)
+            for s, _ in wanted
+            if s.wants_reminders
+        }
         keys = [(sid, r.key) for sid, found in planned.items() for r in found]
         if not keys:
             continue

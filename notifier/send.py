@@ -37,7 +37,9 @@ SMTP_SESSIONS_PER_SERVER = 4
 PACE = {"tgram": 1 / 25, "telegram": 1 / 25}
 
 
-def send_many(items: Iterable[Outgoing], concurrency: int, on_result: OnResult, before_send: Callable[[], bool] = lambda: True) -> None:
+def send_many(
+    items: Iterable[Outgoing], concurrency: int, on_result: OnResult, before_send: Callable[[], bool] = lambda: True
+) -> None:
     """Send every item, at most `concurrency` in flight; `on_result(key, result)` for each as it
     completes (from worker threads).  E-mails through the same SMTP server share a few sessions,
     so ten thousand alerts cost a few connections, not ten thousand, and each still gets its own
@@ -64,7 +66,9 @@ def send_many(items: Iterable[Outgoing], concurrency: int, on_result: OnResult, 
 SWITCH_INTERVAL = 0.0005
 
 
-def _dispatch_routes(routes: dict[str, list[Outgoing]], concurrency: int, on_result: OnResult, before_send: Callable[[], bool]) -> None:
+def _dispatch_routes(
+    routes: dict[str, list[Outgoing]], concurrency: int, on_result: OnResult, before_send: Callable[[], bool]
+) -> None:
     plugins = partial(_send_plugins, before_send=before_send)
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="send") as pool:
         for route, batch in routes.items():
@@ -79,7 +83,13 @@ def _dispatch_routes(routes: dict[str, list[Outgoing]], concurrency: int, on_res
                 _send_mail_route(pool, batch, concurrency, on_result, before_send)
 
 
-def _send_mail_route(pool: ThreadPoolExecutor, items: list[Outgoing], concurrency: int, on_result: OnResult, before_send: Callable[[], bool]) -> None:
+def _send_mail_route(
+    pool: ThreadPoolExecutor,
+    items: list[Outgoing],
+    concurrency: int,
+    on_result: OnResult,
+    before_send: Callable[[], bool],
+) -> None:
     """This thread parses URLs and writes messages; the sessions (`notifier.smtp`) only talk SMTP,
     so they are never kept waiting for the GIL by CPU work of their own.  One channel's messages
     form one batch and stay in order; a message apprise's own plugin must send goes that way."""
@@ -180,4 +190,3 @@ def _pace(plugin: Any) -> None:
         _pace_next[scheme] = start + gap
     if start > now:
         time.sleep(start - now)
-

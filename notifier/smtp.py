@@ -58,7 +58,11 @@ def account_of(plugin: Any) -> Account | None:
     when the plugin is not a plain e-mail one (then it is sent through the plugin's `notify`)."""
     host = getattr(plugin, "smtp_host", None)
     mode = getattr(plugin, "secure_mode", None)
-    if not host or mode not in (INSECURE, STARTTLS, SSL) or getattr(plugin, "pgp_mode", "no") not in ("no", None, False):
+    if (
+        not host
+        or mode not in (INSECURE, STARTTLS, SSL)
+        or getattr(plugin, "pgp_mode", "no") not in ("no", None, False)
+    ):
         return None
     port = getattr(plugin, "port", None) or {SSL: 465, STARTTLS: 587}.get(mode, 25)
     return Account(
@@ -159,7 +163,11 @@ class Session:
             except (smtplib.SMTPException, OSError) as exc:
                 self.close()
                 if _timed_out(exc):  # a stall costs one timeout: never waited for twice
-                    return False, f"the SMTP server {self.account.where} did not answer within {self.account.timeout:g} s", ()
+                    return (
+                        False,
+                        f"the SMTP server {self.account.where} did not answer within {self.account.timeout:g} s",
+                        (),
+                    )
                 if fresh:  # dropped on a connection made for this very message: its own failure
                     return False, f"the SMTP server {self.account.where} dropped the connection: {_reason(exc)}", ()
                 continue  # the drop may be another message's doing: once more on a fresh session

@@ -96,7 +96,9 @@ def bot(settings: Settings | None = None) -> Any:
 
     settings = settings or _settings
     verify = {"verify": _trust()}  # loading the CA file takes httpx 0.1 s a client: once, not at every outbox chunk
-    request = HTTPXRequest(connection_pool_size=IN_FLIGHT, pool_timeout=30.0, httpx_kwargs=verify)  # Bot's default is one connection
+    request = HTTPXRequest(
+        connection_pool_size=IN_FLIGHT, pool_timeout=30.0, httpx_kwargs=verify
+    )  # Bot's default is one connection
     return Bot(settings.token, base_url=f"{settings.api_url.rstrip('/')}/bot", request=request,
                get_updates_request=HTTPXRequest(httpx_kwargs=verify))  # fmt: skip
 
@@ -132,7 +134,9 @@ def _fail(items: Iterable[Outgoing], error: str, on_result: OnResult, before_sen
         on_result(item.key, Result(item.url, False, error))
 
 
-async def _send_all(items: list[Outgoing], on_result: OnResult, before_send: Callable[[], Any], settings: Settings) -> None:
+async def _send_all(
+    items: list[Outgoing], on_result: OnResult, before_send: Callable[[], Any], settings: Settings
+) -> None:
     import asyncio
 
     from telegram.error import TelegramError
@@ -154,8 +158,16 @@ class _Sending:
     other (a message answered 429 comes back to the head of the queue), so the pacer sees each
     real start in order and its window is exact."""
 
-    def __init__(self, client: Any, waiting: deque[Outgoing], pacer: Pacer, on_result: OnResult, before_send: Callable[[], Any]):
-        self.client, self.waiting, self.pacer, self.on_result, self.before_send = client, waiting, pacer, on_result, before_send
+    def __init__(
+        self, client: Any, waiting: deque[Outgoing], pacer: Pacer, on_result: OnResult, before_send: Callable[[], Any]
+    ):
+        self.client, self.waiting, self.pacer, self.on_result, self.before_send = (
+            client,
+            waiting,
+            pacer,
+            on_result,
+            before_send,
+        )
         self.tries: dict[str, int] = {}  # messages answered 429 so far: how often (their permit is still held)
         self.stopped = False  # the dispatcher said no more: nothing else starts
         self.running: set[asyncio.Task[None]] = set()
@@ -168,16 +180,24 @@ class _Sending:
         while (self.waiting and not self.stopped) or self.running:
             item = _next_ready(self.waiting, self.pacer) if self.waiting and not self.stopped else None
             if item is None:  # nothing to start now: wait for a chat to be free, or for an answer (a 429 comes back)
-                delay = None if self.stopped else min((self.pacer.ready(chat_of(i.url) or "") for i in self.waiting), default=None)
+                delay = (
+                    None
+                    if self.stopped
+                    else min((self.pacer.ready(chat_of(i.url) or "") for i in self.waiting), default=None)
+                )
                 await self._wake_up(math.inf if delay is None else delay - self.pacer.clock())
                 continue
             await slots.acquire()
-            if item.key not in self.tries and not await asyncio.to_thread(self.before_send):  # the dispatcher stops sending
+            if item.key not in self.tries and not await asyncio.to_thread(
+                self.before_send
+            ):  # the dispatcher stops sending
                 slots.release()
                 self.stopped = True  # the rest get no result: their claims lapse and the next dispatch sends them
                 continue
             chat = chat_of(item.url) or ""
-            while (wait := self.pacer.due(chat) - self.pacer.clock()) > 0:  # re-asked: an answer came, or a 429 holds everything
+            while (
+                wait := self.pacer.due(chat) - self.pacer.clock()
+            ) > 0:  # re-asked: an answer came, or a 429 holds everything
                 await self._wake_up(wait)
             task = asyncio.create_task(self._one(item, chat, self.pacer.started(chat)))
             self.running.add(task)
@@ -188,7 +208,9 @@ class _Sending:
         import asyncio
 
         if self.running:
-            await asyncio.wait(self.running, timeout=None if wait == math.inf else max(0.0, wait), return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait(
+                self.running, timeout=None if wait == math.inf else max(0.0, wait), return_when=asyncio.FIRST_COMPLETED
+            )
         else:  # (nothing is awaited: infinity cannot happen)
             await asyncio.sleep(max(0.0, min(wait, 1.0)))
 

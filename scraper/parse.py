@@ -143,7 +143,9 @@ def vet_round(draw: Draw, now: datetime) -> None:
     if not CRS_RANGE[0] <= draw.crs <= CRS_RANGE[1]:
         raise Implausible(f"cut-off {draw.crs} is outside {CRS_RANGE[0]}-{CRS_RANGE[1]}")
     if not INVITATIONS_RANGE[0] <= draw.invitations <= INVITATIONS_RANGE[1]:
-        raise Implausible(f"{draw.invitations:,} invitations is outside {INVITATIONS_RANGE[0]}-{INVITATIONS_RANGE[1]:,}")
+        raise Implausible(
+            f"{draw.invitations:,} invitations is outside {INVITATIONS_RANGE[0]}-{INVITATIONS_RANGE[1]:,}"
+        )
     if datetime.combine(draw.date, datetime.min.time(), UTC) > now + FUTURE_SLACK:
         raise Implausible(f"the draw is dated {draw.date}, more than a day in the future")
 
@@ -254,7 +256,9 @@ def round_url(raw: dict[str, Any], warnings: list[str] | None = None) -> str | N
             if url is not None:
                 return url
             if warnings is not None:
-                warnings.append(f"{key} link {shown(str(anchor['href']), 80)} is not an https link on canada.ca; dropped")
+                warnings.append(
+                    f"{key} link {shown(str(anchor['href']), 80)} is not an https link on canada.ca; dropped"
+                )
     return None
 
 
@@ -322,4 +326,3 @@ def _pool(raw: dict[str, Any], warnings: list[str]) -> tuple[dict[str, int] | No
     if as_of is None and as_of_text:
         warnings.append(f"drawDistributionAsOn {shown(as_of_text)} could not be read")
     return dict(zip(POOL_BANDS, counts, strict=True)), as_of
-

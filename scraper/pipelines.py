@@ -56,7 +56,11 @@ class ParsePipeline:
             draw = parse_round(item.raw, self.streams)
             vet_round(draw, self.now())
         except Exception as exc:  # noqa: BLE001 — a round is held with a reason, never lost
-            reason = str(exc) if isinstance(exc, RoundError) else f"could not be read ({type(exc).__name__}: {str(exc)[:QUOTE_LIMIT]})"
+            reason = (
+                str(exc)
+                if isinstance(exc, RoundError)
+                else f"could not be read ({type(exc).__name__}: {str(exc)[:QUOTE_LIMIT]})"
+            )
             log.info("round at position %d (number %r) held: %s", item.position, number, reason)
             return Malformed(item.position, number or None, reason)
         for warning in draw.warnings:

@@ -163,7 +163,9 @@ class Database:
 
     def ensure_folder(self) -> None:
         if not self.create_folder and not self.path.parent.is_dir():
-            raise DatabaseError(f"the folder of the database {self.path} does not exist (create it, or choose another --db)")
+            raise DatabaseError(
+                f"the folder of the database {self.path} does not exist (create it, or choose another --db)"
+            )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

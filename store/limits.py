@@ -9,7 +9,13 @@ from sqlalchemy import Column, Connection, Float, Index, MetaData, String, Table
 from .sql import lock
 
 metadata = MetaData()
-hits = Table("hits", metadata, Column("key", String(200), nullable=False), Column("at", Float, nullable=False), Index("hits_key", "key", "at"))
+hits = Table(
+    "hits",
+    metadata,
+    Column("key", String(200), nullable=False),
+    Column("at", Float, nullable=False),
+    Index("hits_key", "key", "at"),
+)
 
 
 def hit(conn: Connection, key: str, amount: int, seconds: float, now: float | None = None) -> bool:
@@ -29,7 +35,10 @@ def hit(conn: Connection, key: str, amount: int, seconds: float, now: float | No
 def count(conn: Connection, key: str, seconds: float, now: float | None = None) -> int:
     """The hits on `key` within the last `seconds` (a look: records nothing)."""
     now = time.time() if now is None else now
-    return conn.scalar(select(func.count()).select_from(hits).where(hits.c.key == key[:200], hits.c.at > now - seconds)) or 0
+    return (
+        conn.scalar(select(func.count()).select_from(hits).where(hits.c.key == key[:200], hits.c.at > now - seconds))
+        or 0
+    )
 
 
 def prune(conn: Connection, older_than: float, now: float | None = None) -> None:

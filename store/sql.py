@@ -46,7 +46,9 @@ def where(url: str) -> Where:
     try:
         parsed = make_url(url)
     except exc.ArgumentError:
-        raise StoreURLError("the store URL is not a database URL (expected sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB)") from None
+        raise StoreURLError(
+            "the store URL is not a database URL (expected sqlite:///PATH or postgresql+psycopg://USER:PASSWORD@HOST/DB)"
+        ) from None
     if parsed.drivername in ("postgres", "postgres+psycopg"):
         # libpq's and Heroku's spelling of PostgreSQL (SQLAlchemy dropped the alias): the same server
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -194,7 +196,9 @@ def _engine(place: Where) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")  # WAL: a power loss may lose the last commits, never corrupt
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA secure_delete=ON")  # erased values (a sent confirmation's link) are zeroed, not left in free pages
+            cursor.execute(
+                "PRAGMA secure_delete=ON"
+            )  # erased values (a sent confirmation's link) are zeroed, not left in free pages
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
@@ -214,7 +218,9 @@ def _errors(store: Store) -> Iterator[None]:
     except exc.OperationalError as error:
         raise StoreError(f"cannot use the store {store.where.shown}: {_first_line(error.orig or error)}") from None
     except exc.ProgrammingError as error:
-        raise StoreError(f"the store {store.where.shown} is not a usable crswatch store: {_first_line(error.orig or error)}") from None
+        raise StoreError(
+            f"the store {store.where.shown} is not a usable crswatch store: {_first_line(error.orig or error)}"
+        ) from None
 
 
 def _first_line(error: BaseException) -> str:
@@ -222,13 +228,21 @@ def _first_line(error: BaseException) -> str:
 
 
 def _check_schema(store: Store, migrate_older: bool) -> None:
-    current = current_revision(store)  # the usual case is answered without loading Alembic (every command opens the store)
+    current = current_revision(
+        store
+    )  # the usual case is answered without loading Alembic (every command opens the store)
     if current == head_revision():
         return
     _refuse_newer(store, current)
     if not migrate_older:
-        state = "has no crswatch schema yet" if current is None else f"is at schema revision {current}, older than this crswatch's {head_revision()}"
-        raise SchemaBehind(f"the store {store.where.shown} {state}: run `crswatch db upgrade` (once, from one host) before using it")
+        state = (
+            "has no crswatch schema yet"
+            if current is None
+            else f"is at schema revision {current}, older than this crswatch's {head_revision()}"
+        )
+        raise SchemaBehind(
+            f"the store {store.where.shown} {state}: run `crswatch db upgrade` (once, from one host) before using it"
+        )
     migrate(store)
 
 

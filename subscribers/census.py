@@ -27,4 +27,7 @@ def sign_ups_by_state(conn: Connection, now: datetime) -> dict[str, int]:
         "confirmed": pending.c.used.is_not(None),
         "expired": and_(pending.c.used.is_(None), pending.c.expires <= at),
     }
-    return {state: conn.scalar(select(func.count()).select_from(pending).where(where)) or 0 for state, where in states.items()}
+    return {
+        state: conn.scalar(select(func.count()).select_from(pending).where(where)) or 0
+        for state, where in states.items()
+    }

@@ -47,7 +47,9 @@ def start(conn: Connection, sign_up: SignUp, *, ttl: timedelta, now: datetime | 
 def lookup(conn: Connection, token: str, now: datetime | None = None) -> tuple[str, dict[str, Any] | None]:
     """(pending | used | expired | unknown, the sign-up)."""
     now = now or datetime.now(UTC)
-    row = conn.execute(select(telegram_links).where(telegram_links.c.token_hash == hash_token(token))).mappings().first()
+    row = (
+        conn.execute(select(telegram_links).where(telegram_links.c.token_hash == hash_token(token))).mappings().first()
+    )
     if row is None:
         return UNKNOWN, None
     doc = {**row, "streams": orjson.loads(row["streams"])}

@@ -38,7 +38,9 @@ def canonical(url: str) -> str:
     if scheme in _MAIL:
         recipients = [unquote(p) for p in parts.path.split("/") if p]
         recipients += [v for k, v in params if k in ("to", "cc", "bcc")]
-        addresses = sorted({a.strip().lower() for value in recipients for a in re.split(r"[\s,;]+", value) if a.strip()})
+        addresses = sorted(
+            {a.strip().lower() for value in recipients for a in re.split(r"[\s,;]+", value) if a.strip()}
+        )
         return f"{scheme}://{user.lower()}@{host}:{port or ''}/{','.join(addresses)}"
     path = "/".join(_phone(unquote(p)) for p in parts.path.split("/"))
     query = "&".join(f"{k}={v}" for k, v in sorted(params))

@@ -58,5 +58,8 @@ class Links:
         if self._last is None or self._last[0] != (subscriber_id, language):  # the message and its headers ask in turn
             token = make(self.key, subscriber_id)
             query = language_query(language)
-            self._last = ((subscriber_id, language), (f"{self.base}/manage/{token}{query}", f"{self.base}/unsubscribe/{token}{query}"))
+            self._last = (
+                (subscriber_id, language),
+                (f"{self.base}/manage/{token}{query}", f"{self.base}/unsubscribe/{token}{query}"),
+            )
         return self._last[1]

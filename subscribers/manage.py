@@ -77,7 +77,9 @@ def subscribe(
     _with_profile(values, now, defaults.rules)
     owners = set(store.owners(tx, (c.url for c in values["channels"])).values())
     if len(owners) > 1:
-        raise Invalid([f"these channels belong to different subscribers ({', '.join(sorted(owners))}); update them one by one"])
+        raise Invalid(
+            [f"these channels belong to different subscribers ({', '.join(sorted(owners))}); update them one by one"]
+        )
     if owners:
         found = store.require(tx, owners.pop())
         updated = _merged(found.subscriber, values)
@@ -88,7 +90,9 @@ def subscribe(
     return subscriber, True
 
 
-def _new(tx: Connection, values: dict[str, Any], defaults: Defaults, now: datetime, taken: set[str] | None = None) -> Subscriber:
+def _new(
+    tx: Connection, values: dict[str, Any], defaults: Defaults, now: datetime, taken: set[str] | None = None
+) -> Subscriber:
     subscriber_id = store.unique_id(tx, taken)
     token = new_token(subscriber_id)
     return Subscriber(
@@ -180,8 +184,12 @@ def update(
             raise Invalid([f"a channel given is already used by subscriber {sorted(others)[0]}"])
     values["reminders"] = reminders
     if all(v is None for v in values.values()):
-        raise Invalid(["nothing to change: give --score, --profile, --within, --stream, --notify, --profile-created, --name, --language, "
-                       "--reminders/--no-reminders, --cadence or --pool-alerts/--no-pool-alerts"])
+        raise Invalid(
+            [
+                "nothing to change: give --score, --profile, --within, --stream, --notify, --profile-created, --name, --language, "
+                "--reminders/--no-reminders, --cadence or --pool-alerts/--no-pool-alerts"
+            ]
+        )
     typed_only = values["score"] is not None and values["profile"] is None
     _with_profile(values, now, rules)
     updated = found.subscriber.with_changes(**values)
@@ -205,10 +213,17 @@ def unsubscribe(tx: Connection, key: str) -> Subscriber:
 
 
 IMPORT_COLUMNS = ("name", "score", "within", "streams", "profile_created", "channels")
-OPTIONAL_COLUMNS = ("language", "profile", "cadence", "pool_alerts")  # may be left out of the header; profile: a CRS profile as a JSON object
+OPTIONAL_COLUMNS = (
+    "language",
+    "profile",
+    "cadence",
+    "pool_alerts",
+)  # may be left out of the header; profile: a CRS profile as a JSON object
 
 
-def import_csv(tx: Connection, text: str, *, check: ChannelCheck, defaults: Defaults, now: datetime | None = None) -> tuple[int, int]:
+def import_csv(
+    tx: Connection, text: str, *, check: ChannelCheck, defaults: Defaults, now: datetime | None = None
+) -> tuple[int, int]:
     """Import rows `name,score,within,streams,profile_created,channels` in one batch.
 
     All rows are validated first; any bad row → nothing imported and `Invalid` lists every bad
@@ -219,7 +234,9 @@ def import_csv(tx: Connection, text: str, *, check: ChannelCheck, defaults: Defa
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in IMPORT_COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
-        raise Invalid([f"line 1: the header lacks column(s) {', '.join(missing)}; expected: {','.join(IMPORT_COLUMNS)}"])
+        raise Invalid(
+            [f"line 1: the header lacks column(s) {', '.join(missing)}; expected: {','.join(IMPORT_COLUMNS)}"]
+        )
     problems: list[str] = []
     rows: list[tuple[int, dict[str, Any]]] = []
     seen: dict[str, int] = {}

@@ -85,7 +85,9 @@ class Subscriber:
     def with_changes(self, **changes: Any) -> Subscriber:
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
-    def __repr__(self) -> str:  # a profile is personal data (a date of birth, test scores): never in a log line or traceback
+    def __repr__(
+        self,
+    ) -> str:  # a profile is personal data (a date of birth, test scores): never in a log line or traceback
         return f"Subscriber(id={self.id!r}, score={self.score!r}, from_profile={self.profile is not None})"
 
     def to_doc(self) -> dict[str, Any]:
@@ -128,4 +130,3 @@ class Subscriber:
             pool_alerts=bool(doc.get("pool_alerts")),
             token_hash=doc.get("token_hash") or hash_token(doc["token"]),  # "token": stored in clear before 0.2
         )
-

@@ -80,7 +80,11 @@ def start(conn: Connection, sign_up: SignUp, *, ttl: timedelta, now: datetime | 
     token = secrets.token_urlsafe(32)
     conn.execute(sql_delete(pending).where(pending.c.expires <= stamp(now - KEEP)))
     # a profile is personal data: kept only while its sign-up can still be confirmed
-    conn.execute(sql_update(pending).where((pending.c.expires <= stamp(now)) & pending.c.profile.is_not(None)).values(profile=None))
+    conn.execute(
+        sql_update(pending)
+        .where((pending.c.expires <= stamp(now)) & pending.c.profile.is_not(None))
+        .values(profile=None)
+    )
     conn.execute(
         sql_insert(pending).values(
             token_hash=hash_token(token),
@@ -111,15 +115,20 @@ def lookup(conn: Connection, token: str, now: datetime | None = None) -> tuple[s
     return state, doc
 
 
-def confirm(conn: Connection, token: str, *, check: ChannelCheck, defaults: manage.Defaults, now: datetime | None = None) -> Subscriber | None:
+def confirm(
+    conn: Connection, token: str, *, check: ChannelCheck, defaults: manage.Defaults, now: datetime | None = None
+) -> Subscriber | None:
     """Activate the sign-up this token confirms (once); None when unknown, used or expired."""
     now = now or datetime.now(UTC)
     found = lookup(conn, token, now)
     if found is None or found[0] != PENDING:
         return None
     doc = found[1]
-    used = conn.execute(sql_update(pending).where((pending.c.token_hash == doc["token_hash"]) & pending.c.used.is_(None))
-                        .values(used=stamp(now), profile=None))  # the profile moves to the subscriber: none left behind
+    used = conn.execute(
+        sql_update(pending)
+        .where((pending.c.token_hash == doc["token_hash"]) & pending.c.used.is_(None))
+        .values(used=stamp(now), profile=None)
+    )  # the profile moves to the subscriber: none left behind
     if used.rowcount != 1:
         return None  # another request confirmed it a moment ago
     subscriber, _ = manage.subscribe(
@@ -135,10 +144,18 @@ def restore(conn: Connection, rows: list[dict[str, Any]]) -> None:
     """Put back sign-ups kept elsewhere (an earlier release's files): each with its token's hash,
     channel, score, within, streams, profile time, expiry and use, as `start` stores them."""
     if rows:
-        conn.execute(sql_insert(pending), [{**row, "streams": orjson.dumps(list(row.get("streams") or [])).decode()} for row in rows])
+        conn.execute(
+            sql_insert(pending),
+            [{**row, "streams": orjson.dumps(list(row.get("streams") or [])).decode()} for row in rows],
+        )
 
 
 def pending_count(conn: Connection, now: datetime | None = None) -> int:
     """Sign-ups waiting for confirmation (neither used nor expired)."""
     cutoff = stamp(now or datetime.now(UTC))
-    return conn.scalar(select(func.count()).select_from(pending).where(pending.c.used.is_(None) & (pending.c.expires > cutoff))) or 0
+    return (
+        conn.scalar(
+            select(func.count()).select_from(pending).where(pending.c.used.is_(None) & (pending.c.expires > cutoff))
+        )
+        or 0
+    )

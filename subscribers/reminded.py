@@ -21,8 +21,14 @@ PAGE = 2000
 def candidates(conn: Connection) -> Iterator[list[dict[str, Any]]]:
     """Active subscribers who may want reminders (those who chose them, or have a profile and did
     not turn them off), a page at a time."""
-    wants = or_(subscribers.c.reminders.is_(True), and_(subscribers.c.reminders.is_(None), subscribers.c.profile.is_not(None)))
-    ids = list(conn.scalars(select(subscribers.c.id).where(and_(subscribers.c.status == ACTIVE, wants)).order_by(subscribers.c.id)))
+    wants = or_(
+        subscribers.c.reminders.is_(True), and_(subscribers.c.reminders.is_(None), subscribers.c.profile.is_not(None))
+    )
+    ids = list(
+        conn.scalars(
+            select(subscribers.c.id).where(and_(subscribers.c.status == ACTIVE, wants)).order_by(subscribers.c.id)
+        )
+    )
     for start in range(0, len(ids), PAGE):
         yield _docs(conn, subscribers.c.id.in_(ids[start : start + PAGE]))
 
@@ -42,4 +48,6 @@ def record(conn: Connection, keys: Iterable[tuple[str, str]], now: datetime) -> 
 
 def queued_for(conn: Connection, subscriber: str) -> list[str]:
     """The keys of the reminders queued for a subscriber."""
-    return list(conn.scalars(select(reminders.c.key).where(reminders.c.subscriber == subscriber).order_by(reminders.c.key)))
+    return list(
+        conn.scalars(select(reminders.c.key).where(reminders.c.subscriber == subscriber).order_by(reminders.c.key))
+    )

@@ -58,7 +58,9 @@ def owners(conn: Connection, urls: Iterable[str]) -> dict[str, str]:
     found: dict[str, str] = {}
     keys = list(by_key)
     for start in range(0, len(keys), 500):
-        rows = conn.execute(select(channels.c.key, channels.c.subscriber).where(channels.c.key.in_(keys[start : start + 500])))
+        rows = conn.execute(
+            select(channels.c.key, channels.c.subscriber).where(channels.c.key.in_(keys[start : start + 500]))
+        )
         found.update({by_key[key]: owner for key, owner in rows})
     return found
 
@@ -122,8 +124,14 @@ def iter_all(conn: Connection) -> Iterator[Subscriber]:
         yield Subscriber.from_doc(doc)
 
 
-def iter_docs(conn: Connection, reach: int | None = None, active_only: bool = False, every_profile: bool = False,
-              cadence: str | None = None, pool_alerts: bool | None = None) -> Iterator[dict[str, Any]]:
+def iter_docs(
+    conn: Connection,
+    reach: int | None = None,
+    active_only: bool = False,
+    every_profile: bool = False,
+    cadence: str | None = None,
+    pool_alerts: bool | None = None,
+) -> Iterator[dict[str, Any]]:
     """Subscriber records as plain dicts, channels included; with `reach`, only those whose score
     plus margin reaches it (a cut-off they are within): the database does the first filter, so
     matching a draw against 100,000 subscribers reads only the few it may concern.  A profile's
@@ -150,7 +158,9 @@ def iter_docs(conn: Connection, reach: int | None = None, active_only: bool = Fa
         after = key > tuple_(literal(page[-1]["created_at"]), literal(page[-1]["id"]))
 
 
-def iter_recipients(conn: Connection, *, cadence: str | None = None, pool_alerts: bool | None = None) -> Iterator[dict[str, Any]]:
+def iter_recipients(
+    conn: Connection, *, cadence: str | None = None, pool_alerts: bool | None = None
+) -> Iterator[dict[str, Any]]:
     """Active subscribers (on one cadence, or who asked for pool alerts) as plain dicts with what
     planning pool alerts and digests reads, each channel as its key and masked form (never its
     URL): one ordered pass over each table, merged by id, so 100,000 stream through in little
@@ -162,7 +172,9 @@ def iter_recipients(conn: Connection, *, cadence: str | None = None, pool_alerts
         condition = and_(condition, subscribers.c.pool_alerts.is_(pool_alerts))
     columns = [subscribers.c[name] for name in ("id", "score", "within", "streams", "profile_created", "created_at", "status", "language",
                                                 "profile", "cadence", "pool_alerts")]  # fmt: skip
-    people = conn.execute(select(*columns).where(condition).order_by(subscribers.c.id).execution_options(yield_per=PAGE))
+    people = conn.execute(
+        select(*columns).where(condition).order_by(subscribers.c.id).execution_options(yield_per=PAGE)
+    )
     # in the index's order (subscriber): a subscriber's channels all become deliveries, in any order
     ways = conn.execute(select(channels.c.subscriber, channels.c.key, channels.c.masked).join(subscribers, channels.c.subscriber == subscribers.c.id)
                         .where(condition).order_by(channels.c.subscriber).execution_options(yield_per=PAGE))  # fmt: skip
@@ -193,21 +205,41 @@ def _docs(conn: Connection, condition: Any, limit: int | None = None) -> list[di
     by_id = {row["id"]: {**row, "streams": orjson.loads(row["streams"]), "channels": []} for row in rows}
     ids = list(by_id)
     for start in range(0, len(ids), 500):
-        query = select(channels.c.subscriber, channels.c.url, channels.c.masked, channels.c.key).where(channels.c.subscriber.in_(ids[start : start + 500]))
+        query = select(channels.c.subscriber, channels.c.url, channels.c.masked, channels.c.key).where(
+            channels.c.subscriber.in_(ids[start : start + 500])
+        )
         for owner, url, masked, key in conn.execute(query.order_by(channels.c.subscriber, channels.c.position)):
-            by_id[owner]["channels"].append({"url": url, "masked": masked, "key": key})  # key: the destination's hash (channel_hash)
+            by_id[owner]["channels"].append(
+                {"url": url, "masked": masked, "key": key}
+            )  # key: the destination's hash (channel_hash)
     return list(by_id.values())
 
 
 def _row(sub: Subscriber) -> dict[str, Any]:
     doc = sub.to_doc()
-    return {k: doc[k] for k in ("id", "name", "score", "within", "profile_created", "created_at", "status", "language", "profile", "profile_ceiling", "reminders",
-                                   "cadence", "pool_alerts", "token_hash")} | {
-        "streams": orjson.dumps(doc["streams"]).decode()
-    }
+    return {
+        k: doc[k]
+        for k in (
+            "id",
+            "name",
+            "score",
+            "within",
+            "profile_created",
+            "created_at",
+            "status",
+            "language",
+            "profile",
+            "profile_ceiling",
+            "reminders",
+            "cadence",
+            "pool_alerts",
+            "token_hash",
+        )
+    } | {"streams": orjson.dumps(doc["streams"]).decode()}
 
 
 def _channel_rows(sub: Subscriber) -> list[dict[str, Any]]:
-    return [{"key": channel_hash(c.url), "subscriber": sub.id, "position": i, "url": c.url, "masked": c.masked} for i, c in enumerate(sub.channels)]
-
-
+    return [
+        {"key": channel_hash(c.url), "subscriber": sub.id, "position": i, "url": c.url, "masked": c.masked}
+        for i, c in enumerate(sub.channels)
+    ]

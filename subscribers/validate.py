@@ -68,7 +68,9 @@ def profile_created(value: str | None, now: datetime | None = None) -> datetime 
     try:
         moment = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
-        raise Problem(f"profile_created {text!r} is not an ISO 8601 date or date-time (e.g. 2025-10-01T14:30:00Z)") from None
+        raise Problem(
+            f"profile_created {text!r} is not an ISO 8601 date or date-time (e.g. 2025-10-01T14:30:00Z)"
+        ) from None
     moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     if moment > (now or datetime.now(UTC)):
         raise Problem(f"profile_created {text!r} is in the future")

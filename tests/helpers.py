@@ -106,11 +106,32 @@ retry_base = 1
 #: process through click's CliRunner (a new interpreter per call cost about a second of imports).
 #: `check`, `run`, `serve` and `bot` always get a real process, and so does every call when
 #: CRSWATCH_TEST_SUBPROCESS=1, to run the whole suite the slow, literal way.
-IN_PROCESS = frozenset({
-    "draws", "stats", "whatif", "pool", "chart", "forecast", "backtest", "crs", "streams", "subscribe",
-    "subscribers", "update", "pause", "resume", "unsubscribe", "import", "deliveries", "config", "status",
-    "db", "retry", "test-alert",
-})
+IN_PROCESS = frozenset(
+    {
+        "draws",
+        "stats",
+        "whatif",
+        "pool",
+        "chart",
+        "forecast",
+        "backtest",
+        "crs",
+        "streams",
+        "subscribe",
+        "subscribers",
+        "update",
+        "pause",
+        "resume",
+        "unsubscribe",
+        "import",
+        "deliveries",
+        "config",
+        "status",
+        "db",
+        "retry",
+        "test-alert",
+    }
+)
 _GLOBAL_VALUES = frozenset({"--db", "--store", "--config"})
 
 

@@ -25,7 +25,12 @@ class Site:
     def __init__(self, env: dict[str, str], smtp: SMTPSink, **web: Any) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
-        settings = {"email_channel": smtp.url("{email}"), "client_limit": "1000/minute", "destination_limit": "100/day", **web}
+        settings = {
+            "email_channel": smtp.url("{email}"),
+            "client_limit": "1000/minute",
+            "destination_limit": "100/day",
+            **web,
+        }
         lines = "\n".join(f"{key} = {json.dumps(value)}" for key, value in settings.items())
         config = FAST_CONFIG.replace("[alerts]\n", f'[alerts]\npublic_url = "{self.base}"\n') + f"\n[web]\n{lines}\n"
         Path(env["CRSWATCH_CONFIG"]).write_text(config)
@@ -38,7 +43,9 @@ class Site:
         deadline = time.monotonic() + 120  # a cap: a loaded machine may take long to start a process
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"crswatch serve exited: {self.process.stderr.read() if self.process.stderr else ''}")
+                raise RuntimeError(
+                    f"crswatch serve exited: {self.process.stderr.read() if self.process.stderr else ''}"
+                )
             try:
                 socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
                 break
@@ -64,7 +71,9 @@ class Site:
             data = {"csrf_token": csrf_token(self.get(csrf_from).text), **data}
         return self.http.post(self.base + path, data=data, timeout=30, **kwargs)
 
-    def sign_up(self, email: str, score: int = 510, streams: tuple[str, ...] = ("cec",), **extra: Any) -> requests.Response:
+    def sign_up(
+        self, email: str, score: int = 510, streams: tuple[str, ...] = ("cec",), **extra: Any
+    ) -> requests.Response:
         return self.post("/", {"email": email, "score": str(score), "streams": list(streams), **extra}, csrf_from="/")
 
     def confirm(self, link: str) -> requests.Response:

@@ -37,13 +37,17 @@ class SMTPSink:
         sink = self
 
         class Handler:
-            async def handle_EHLO(self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]) -> list[str]:  # noqa: N802
+            async def handle_EHLO(
+                self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+            ) -> list[str]:  # noqa: N802
                 with sink.lock:
                     sink.connections += 1
                 session.host_name = hostname
                 return responses
 
-            async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]) -> str:  # noqa: N802
+            async def handle_RCPT(
+                self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
+            ) -> str:  # noqa: N802
                 if sink.misbehave.get(address) == "reject":
                     return "550 5.1.1 no such mailbox"
                 envelope.rcpt_tos.append(address)
@@ -83,7 +87,9 @@ class SMTPSink:
         with self.lock:
             return [m for m in self.messages if address in m["X-Envelope-To"].split(",")]
 
-    def wait_for(self, count: int, timeout: float = 60) -> None:  # a cap on a wait for a condition, generous for a loaded machine
+    def wait_for(
+        self, count: int, timeout: float = 60
+    ) -> None:  # a cap on a wait for a condition, generous for a loaded machine
         deadline = time.monotonic() + timeout
         while len(self.messages) < count and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -92,7 +98,11 @@ class SMTPSink:
 def body_text(message: Message) -> str:
     """All text parts of a mail, decoded."""
     parts = message.walk() if message.is_multipart() else [message]
-    return "\n".join(p.get_payload(decode=True).decode(p.get_content_charset() or "utf-8") for p in parts if p.get_content_maintype() == "text")
+    return "\n".join(
+        p.get_payload(decode=True).decode(p.get_content_charset() or "utf-8")
+        for p in parts
+        if p.get_content_maintype() == "text"
+    )
 
 
 class WebhookReceiver:

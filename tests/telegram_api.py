@@ -76,7 +76,9 @@ class TelegramAPI:
 
     def press(self, chat: int, data: str, language: str = "en") -> None:
         """The user presses the inline button with callback data `data` under the bot's last message with buttons."""
-        shown = next((c for c in reversed(self.calls) if c.params.get("chat_id") == chat and "reply_markup" in c.params), None)
+        shown = next(
+            (c for c in reversed(self.calls) if c.params.get("chat_id") == chat and "reply_markup" in c.params), None
+        )
         message = {"message_id": shown.params.get("_message_id", 1) if shown else 1, "date": int(time.time()), "chat": self._chat(chat),
                    "from": BOT, "text": shown.params.get("text", "") if shown else ""}  # fmt: skip
         self._update({"callback_query": {"id": str(self._message_id()), "from": self._user(chat, language), "message": message,
@@ -84,14 +86,20 @@ class TelegramAPI:
 
     def buttons(self, chat: int) -> list[tuple[str, str]]:
         """(label, callback data) of the inline keyboard last sent or edited in this chat."""
-        shown = next((c for c in reversed(self.calls) if c.params.get("chat_id") == chat and "reply_markup" in c.params), None)
+        shown = next(
+            (c for c in reversed(self.calls) if c.params.get("chat_id") == chat and "reply_markup" in c.params), None
+        )
         rows = (shown.params["reply_markup"] or {}).get("inline_keyboard", []) if shown else []
         return [(b["text"], b.get("callback_data") or b.get("url", "")) for row in rows for b in row]
 
     # ------------------------------------------------------------------ what the bot said
 
     def texts(self, chat: int) -> list[str]:
-        return [c.params.get("text", "") for c in list(self.calls) if c.method in ("sendMessage", "editMessageText") and c.params.get("chat_id") == chat]
+        return [
+            c.params.get("text", "")
+            for c in list(self.calls)
+            if c.method in ("sendMessage", "editMessageText") and c.params.get("chat_id") == chat
+        ]
 
     def sent(self, method: str = "sendMessage") -> list[Call]:
         return [c for c in list(self.calls) if c.method == method]
@@ -103,7 +111,9 @@ class TelegramAPI:
             while not (value := condition()):
                 left = deadline - time.monotonic()
                 if left <= 0:
-                    raise AssertionError(f"timed out; the bot's last words: {[c.params.get('text') for c in self.calls[-5:]]}")
+                    raise AssertionError(
+                        f"timed out; the bot's last words: {[c.params.get('text') for c in self.calls[-5:]]}"
+                    )
                 self.changed.wait(min(left, 0.5))
         return value
 
@@ -176,7 +186,11 @@ class TelegramAPI:
                 if params.get("chat_id") in self.blocked:
                     self.calls.append(call)
                     self.changed.notify_all()
-                    return 403, {"ok": False, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}
+                    return 403, {
+                        "ok": False,
+                        "error_code": 403,
+                        "description": "Forbidden: bot was blocked by the user",
+                    }
                 if self.throttle and method == "sendMessage":
                     wait = self.throttle.pop(0)
                     self.calls.append(Call(call.at, "429", params))
@@ -204,7 +218,9 @@ class TelegramAPI:
         offset = int(params.get("offset") or 0)
         deadline = time.monotonic() + min(float(params.get("timeout") or 0), self.max_poll)
         with self.changed:
-            self.updates = [u for u in self.updates if u["update_id"] >= offset]  # confirmed ones are forgotten, as Telegram does
+            self.updates = [
+                u for u in self.updates if u["update_id"] >= offset
+            ]  # confirmed ones are forgotten, as Telegram does
             while not self.updates and time.monotonic() < deadline:
                 self.changed.wait(deadline - time.monotonic())
             return list(self.updates[: int(params.get("limit") or 100)])

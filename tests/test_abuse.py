@@ -37,7 +37,9 @@ def _together(sites: list[Site], addresses: list[str]) -> list[int]:
         return list(pool.map(one, range(len(addresses))))
 
 
-def test_rate_limits_are_exact_across_serve_processes_on_postgresql(env: dict, smtp: SMTPSink, postgres_server: PostgresServer) -> None:
+def test_rate_limits_are_exact_across_serve_processes_on_postgresql(
+    env: dict, smtp: SMTPSink, postgres_server: PostgresServer
+) -> None:
     env = {**env, "CRSWATCH_STORE": postgres_server.new_database()}
     sites = [Site(env, smtp, client_limit="10/hour", destination_limit="3/day", threads=16) for _ in range(2)]
     try:
@@ -97,7 +99,9 @@ def test_unknown_api_parameters_are_refused_by_name(env: dict, smtp: SMTPSink) -
     try:
         answer = site.get("/api/draws?sinse=2025-01-01&stream=cec&limt=3")
         assert answer.status_code == 400
-        assert answer.json() == {"error": "unknown query parameters 'limt', 'sinse'; this endpoint takes: limit, since, stream, until"}
+        assert answer.json() == {
+            "error": "unknown query parameters 'limt', 'sinse'; this endpoint takes: limit, since, stream, until"
+        }
         assert "this endpoint takes: none" in site.get("/api/draws/392?verbose=1").json()["error"]
         assert "'score2'" in site.get("/api/forecast?score2=500").json()["error"]
         assert site.get("/api/draws?stream=cec&since=2025-01-01&limit=3").status_code == 200

@@ -40,13 +40,26 @@ def cohort(feed: FeedServer, env: dict, smtp: SMTPSink, webhook: WebhookReceiver
     return ids
 
 
-def test_who_receives_which_verdict_for_draw_392(feed: FeedServer, env: dict, smtp: SMTPSink, webhook: WebhookReceiver, cohort: dict) -> None:
+def test_who_receives_which_verdict_for_draw_392(
+    feed: FeedServer, env: dict, smtp: SMTPSink, webhook: WebhookReceiver, cohort: dict
+) -> None:
     feed.serve(FEED_DAY2)
     result = cli("check", "--source", feed.url, env=env, check=True)
     assert "alerts: 6 sent, 0 failed" in result.stdout, cli("deliveries", "--status", "failed", env=env).stdout
     smtp.wait_for(5)
-    got = {name: smtp.to(f"{name}@example.com") for name in ("a510", "b509early", "c509late", "d509", "e500", "f495", "g600fr")}
-    assert {name: len(mails) for name, mails in got.items()} == {"a510": 1, "b509early": 1, "c509late": 1, "d509": 1, "e500": 1, "f495": 0, "g600fr": 0}
+    got = {
+        name: smtp.to(f"{name}@example.com")
+        for name in ("a510", "b509early", "c509late", "d509", "e500", "f495", "g600fr")
+    }
+    assert {name: len(mails) for name, mails in got.items()} == {
+        "a510": 1,
+        "b509early": 1,
+        "c509late": 1,
+        "d509": 1,
+        "e500": 1,
+        "f495": 0,
+        "g600fr": 0,
+    }
 
     invited = got["a510"][0]
     assert invited["Subject"] == "Invited: #392 CEC, cut-off 509"  # the verdict first, short enough for a phone
@@ -55,10 +68,15 @@ def test_who_receives_which_verdict_for_draw_392(feed: FeedServer, env: dict, sm
     for fragment in ("6,000", "509", "October 29, 2025 at 04:35:24 UTC", "510 (1 point above the cut-off)", "60 days",
                      "police certificates", "medical", "invitations.html?q=392", f"crswatch unsubscribe {cohort['a510']}"):  # fmt: skip
         assert fragment in text, fragment
-    assert got["b509early"][0]["Subject"].startswith("Invited:") and "before the tie-break time" in body_text(got["b509early"][0])
+    assert got["b509early"][0]["Subject"].startswith("Invited:") and "before the tie-break time" in body_text(
+        got["b509early"][0]
+    )
     assert "you just missed this draw" in body_text(got["c509late"][0])
     assert "only profiles submitted before October 29, 2025 at 04:35:24 UTC were invited" in body_text(got["d509"][0])
-    assert "9 points" in body_text(got["e500"][0]) and got["e500"][0]["Subject"] == "Close (9 points short): #392 CEC, cut-off 509"
+    assert (
+        "9 points" in body_text(got["e500"][0])
+        and got["e500"][0]["Subject"] == "Close (9 points short): #392 CEC, cut-off 509"
+    )
     assert got["c509late"][0]["Subject"] == "Just missed (tie-break): #392 CEC, cut-off 509"
     assert got["d509"][0]["Subject"] == "At the cut-off: #392 CEC, cut-off 509"
     assert invited["Date"].endswith("+0000")
@@ -73,7 +91,9 @@ def test_who_receives_which_verdict_for_draw_392(feed: FeedServer, env: dict, sm
     assert len(smtp.messages) == 5 and len(webhook.posts) == 1
 
 
-def test_dry_run_prints_and_changes_nothing(feed: FeedServer, env: dict, db_path: Path, smtp: SMTPSink, cohort: dict) -> None:
+def test_dry_run_prints_and_changes_nothing(
+    feed: FeedServer, env: dict, db_path: Path, smtp: SMTPSink, cohort: dict
+) -> None:
     before = read_db(db_path)
     feed.serve(FEED_DAY2)
     result = cli("check", "--dry-run", "--source", feed.url, env=env, check=True)
@@ -94,7 +114,9 @@ def test_several_new_draws_arrive_oldest_first(feed: FeedServer, env: dict, smtp
     assert [s.split(": ")[1].split()[0] for s in subjects] == ["#389", "#390", "#391", "#392"]
 
 
-def test_a_correction_alerts_only_those_whose_verdict_changed(feed: FeedServer, env: dict, smtp: SMTPSink, webhook: WebhookReceiver, cohort: dict) -> None:
+def test_a_correction_alerts_only_those_whose_verdict_changed(
+    feed: FeedServer, env: dict, smtp: SMTPSink, webhook: WebhookReceiver, cohort: dict
+) -> None:
     feed.serve(FEED_DAY2)
     cli("check", "--source", feed.url, env=env, check=True)
     late = _subscribe(env, "--score", "515", "--notify", smtp.url("late@example.com"))  # subscribed after #392 was seen
@@ -116,11 +138,15 @@ def test_a_correction_alerts_only_those_whose_verdict_changed(feed: FeedServer, 
     assert len(webhook.posts) == 1  # 520 is still invited: nothing new to say
 
 
-def test_a_channel_that_is_down_is_retried_and_delivered_exactly_once(feed: FeedServer, env: dict, smtp: SMTPSink) -> None:
+def test_a_channel_that_is_down_is_retried_and_delivered_exactly_once(
+    feed: FeedServer, env: dict, smtp: SMTPSink
+) -> None:
     down = SMTPSink()  # its port has nothing listening yet
     feed.serve(FEED_DAY1)
     cli("check", "--source", feed.url, env=env, check=True)
-    _subscribe(env, "--score", "520", "--notify", down.url("patient@example.com"), "--notify", smtp.url("fine@example.com"))
+    _subscribe(
+        env, "--score", "520", "--notify", down.url("patient@example.com"), "--notify", smtp.url("fine@example.com")
+    )
     feed.serve(FEED_DAY2)
     first = cli("check", "--source", feed.url, env=env, check=True)
     assert "alerts: 1 sent, 1 failed (will retry), 0 dead" in first.stdout
@@ -140,7 +166,9 @@ def test_a_channel_that_is_down_is_retried_and_delivered_exactly_once(feed: Feed
         down.stop()
 
 
-def test_dead_deliveries_reach_the_operator_once_and_can_be_requeued(feed: FeedServer, env: dict, tmp_path: Path, webhook: WebhookReceiver) -> None:
+def test_dead_deliveries_reach_the_operator_once_and_can_be_requeued(
+    feed: FeedServer, env: dict, tmp_path: Path, webhook: WebhookReceiver
+) -> None:
     config = Path(env["CRSWATCH_CONFIG"])
     config.write_text(config.read_text().replace("retry_base = 1", "retry_base = 0.2\nmax_attempts = 2"))
     env = {**env, "CRSWATCH_OPERATOR": webhook.url("operator")}
@@ -161,7 +189,9 @@ def test_dead_deliveries_reach_the_operator_once_and_can_be_requeued(feed: FeedS
     assert json.loads(cli("deliveries", "--status", "queued", "--format", "json", env=env).stdout)[0]["attempts"] == 0
 
 
-def test_operator_hears_of_failures_rejections_and_unknown_streams_once_per_incident(feed: FeedServer, env: dict, webhook: WebhookReceiver) -> None:
+def test_operator_hears_of_failures_rejections_and_unknown_streams_once_per_incident(
+    feed: FeedServer, env: dict, webhook: WebhookReceiver
+) -> None:
     config = Path(env["CRSWATCH_CONFIG"])
     config.write_text(config.read_text() + "operator_after_failures = 2\n")
     env = {**env, "CRSWATCH_OPERATOR": webhook.url("operator")}
@@ -244,7 +274,9 @@ def test_operator_messages_escape_what_they_embed(smtp: SMTPSink) -> None:
     from crswatch.cycle import send_operator
 
     config = replace(Config(), alerts=Alerts(operator=(smtp.url("operator@example.com"),)))
-    send_operator(config, [("crswatch: a new draw name", 'IRCC published "<script>alert(1)</script> & co" (draw #400)')])
+    send_operator(
+        config, [("crswatch: a new draw name", 'IRCC published "<script>alert(1)</script> & co" (draw #400)')]
+    )
     smtp.wait_for(1)
     (message,) = smtp.to("operator@example.com")
     html_part = next(part for part in message.walk() if part.get_content_type() == "text/html").get_content()

@@ -17,7 +17,11 @@ from servers import SMTPSink
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Site, dict]]:
     folder = tmp_path_factory.mktemp("api")
-    env = {"CRSWATCH_DB": str(folder / "crswatch.json"), "CRSWATCH_CONFIG": str(folder / "config.toml"), "HOME": str(folder)}
+    env = {
+        "CRSWATCH_DB": str(folder / "crswatch.json"),
+        "CRSWATCH_CONFIG": str(folder / "config.toml"),
+        "HOME": str(folder),
+    }
     (folder / "config.toml").write_text("")
     cli("check", "--source", snapshot("2026-01-21").as_uri(), env=env, check=True)
     smtp = SMTPSink().start()
@@ -35,12 +39,21 @@ def _cli_json(env: dict, *args: str) -> object:
     ("path", "command"),
     [
         ("/api/draws", ("draws",)),
-        ("/api/draws?stream=cec&since=2025-01-01&until=2025-12-31", ("draws", "--stream", "cec", "--since", "2025-01-01", "--until", "2025-12-31")),
-        ("/api/draws?stream=cec&stream=french&limit=3", ("draws", "--stream", "cec", "--stream", "french", "--limit", "3")),
+        (
+            "/api/draws?stream=cec&since=2025-01-01&until=2025-12-31",
+            ("draws", "--stream", "cec", "--since", "2025-01-01", "--until", "2025-12-31"),
+        ),
+        (
+            "/api/draws?stream=cec&stream=french&limit=3",
+            ("draws", "--stream", "cec", "--stream", "french", "--limit", "3"),
+        ),
         ("/api/draws/392", ("draws", "show", "392")),
         ("/api/draws/91a", ("draws", "show", "91a")),
         ("/api/streams", ("streams",)),
-        ("/api/forecast?stream=cec&score=505&draws=3", ("forecast", "--stream", "cec", "--score", "505", "--draws", "3")),
+        (
+            "/api/forecast?stream=cec&score=505&draws=3",
+            ("forecast", "--stream", "cec", "--score", "505", "--draws", "3"),
+        ),
     ],
 )
 def test_each_api_answer_equals_the_cli_json(site: tuple[Site, dict], path: str, command: tuple[str, ...]) -> None:
@@ -57,8 +70,13 @@ def test_a_conditional_get_answers_304(site: tuple[Site, dict]) -> None:
     again = running.get("/api/draws?limit=5", headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.content == b""
     assert running.get("/api/draws?limit=5", headers={"If-Modified-Since": modified}).status_code == 304
-    assert running.get("/api/draws?limit=6", headers={"If-None-Match": etag}).status_code == 200  # another answer, another tag
-    assert running.get("/draws.atom", headers={"If-None-Match": running.get("/draws.atom").headers["ETag"]}).status_code == 304
+    assert (
+        running.get("/api/draws?limit=6", headers={"If-None-Match": etag}).status_code == 200
+    )  # another answer, another tag
+    assert (
+        running.get("/draws.atom", headers={"If-None-Match": running.get("/draws.atom").headers["ETag"]}).status_code
+        == 304
+    )
 
 
 def test_cors_is_open_for_get_and_the_pages_headers_apply(site: tuple[Site, dict]) -> None:
@@ -66,7 +84,10 @@ def test_cors_is_open_for_get_and_the_pages_headers_apply(site: tuple[Site, dict
     answer = running.get("/api/streams", headers={"Origin": "https://example.org"})
     assert answer.headers["Access-Control-Allow-Origin"] == "*"
     assert "ETag" in answer.headers["Access-Control-Expose-Headers"]
-    assert answer.headers["X-Content-Type-Options"] == "nosniff" and "default-src 'none'" in answer.headers["Content-Security-Policy"]
+    assert (
+        answer.headers["X-Content-Type-Options"] == "nosniff"
+        and "default-src 'none'" in answer.headers["Content-Security-Policy"]
+    )
 
 
 @pytest.mark.parametrize(
@@ -89,8 +110,28 @@ def test_bad_questions_get_a_json_error(site: tuple[Site, dict], path: str, stat
 
 def test_the_api_never_exposes_a_subscriber(site: tuple[Site, dict]) -> None:
     running, env = site
-    cli("subscribe", "--score", "480", "--name", "Secret Person", "--notify", "mailto://127.0.0.1:9?from=a@example.com&to=hidden@example.com", env=env, check=True)
-    bodies = "".join(running.get(path).text for path in ("/api/draws", "/api/draws/392", "/api/streams", "/api/forecast", "/draws.atom", "/api/openapi.json"))
+    cli(
+        "subscribe",
+        "--score",
+        "480",
+        "--name",
+        "Secret Person",
+        "--notify",
+        "mailto://127.0.0.1:9?from=a@example.com&to=hidden@example.com",
+        env=env,
+        check=True,
+    )
+    bodies = "".join(
+        running.get(path).text
+        for path in (
+            "/api/draws",
+            "/api/draws/392",
+            "/api/streams",
+            "/api/forecast",
+            "/draws.atom",
+            "/api/openapi.json",
+        )
+    )
     assert "hidden@example.com" not in bodies and "Secret Person" not in bodies
 
 
@@ -121,7 +162,16 @@ def test_the_openapi_description_is_valid_and_describes_what_is_served(site: tup
     running, _ = site
     spec = running.get("/api/openapi.json").json()
     validate(spec)
-    served = {"/api/draws", "/api/draws/{number}", "/api/streams", "/api/feed", "/api/forecast", "/draws.atom", "/draws/{stream}.atom", "/api/openapi.json"}
+    served = {
+        "/api/draws",
+        "/api/draws/{number}",
+        "/api/streams",
+        "/api/feed",
+        "/api/forecast",
+        "/draws.atom",
+        "/draws/{stream}.atom",
+        "/api/openapi.json",
+    }
     assert set(spec["paths"]) == served - {"/api/openapi.json"}
     draw_keys = set(spec["components"]["schemas"]["Draw"]["required"])
     assert draw_keys == set(running.get("/api/draws?limit=1").json()[0])

@@ -36,7 +36,11 @@ def imports(package: str) -> list[tuple[str, int, str]]:
                 names = [node.module]
             else:
                 continue  # relative imports stay inside the package
-            found += [(str(path.relative_to(ROOT)), node.lineno, name.split(".")[0]) for name in names if name.split(".")[0] in OURS]
+            found += [
+                (str(path.relative_to(ROOT)), node.lineno, name.split(".")[0])
+                for name in names
+                if name.split(".")[0] in OURS
+            ]
     return found
 
 
@@ -60,7 +64,9 @@ def test_the_rules_are_checked_for_every_package() -> None:
 
 def test_a_broken_rule_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "scraper").mkdir()
-    (tmp_path / "scraper" / "bad.py").write_text("def f():\n    from notifier.outbox import queue\n    import crswatch.cli\n")
+    (tmp_path / "scraper" / "bad.py").write_text(
+        "def f():\n    from notifier.outbox import queue\n    import crswatch.cli\n"
+    )
     monkeypatch.setattr("test_architecture.ROOT", tmp_path)
     assert [name for _, _, name in imports("scraper")] == ["notifier", "crswatch"]
 
@@ -76,7 +82,9 @@ def _modules_imported(package: str) -> list[tuple[str, str]]:
     for path in sorted((ROOT / package).rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
             if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-                found += [(str(path.relative_to(ROOT)), node.module)] + [(str(path.relative_to(ROOT)), f"{node.module}.{a.name}") for a in node.names]
+                found += [(str(path.relative_to(ROOT)), node.module)] + [
+                    (str(path.relative_to(ROOT)), f"{node.module}.{a.name}") for a in node.names
+                ]
             elif isinstance(node, ast.Import):
                 found += [(str(path.relative_to(ROOT)), a.name) for a in node.names]
     return found

@@ -18,7 +18,18 @@ def _subscribers(env: dict) -> list[dict]:
 
 
 def test_subscribe_and_update_take_a_cadence_and_pool_alerts(env: dict) -> None:
-    sub = cli("subscribe", "--score", "481", "--cadence", "weekly", "--pool-alerts", "--notify", "json://127.0.0.1:9/a", env=env, check=True).stdout.strip()
+    sub = cli(
+        "subscribe",
+        "--score",
+        "481",
+        "--cadence",
+        "weekly",
+        "--pool-alerts",
+        "--notify",
+        "json://127.0.0.1:9/a",
+        env=env,
+        check=True,
+    ).stdout.strip()
     (doc,) = _subscribers(env)
     assert (doc["cadence"], doc["pool_alerts"]) == ("weekly", True)
     listing = cli("subscribers", env=env, check=True).stdout
@@ -27,7 +38,10 @@ def test_subscribe_and_update_take_a_cadence_and_pool_alerts(env: dict) -> None:
     (doc,) = _subscribers(env)
     assert (doc["cadence"], doc["pool_alerts"]) == ("daily", False)
     cli("subscribe", "--score", "470", "--notify", "json://127.0.0.1:9/b", env=env, check=True)
-    assert {(d["cadence"], d["pool_alerts"]) for d in _subscribers(env)} == {("daily", False), ("instant", False)}  # the defaults
+    assert {(d["cadence"], d["pool_alerts"]) for d in _subscribers(env)} == {
+        ("daily", False),
+        ("instant", False),
+    }  # the defaults
 
 
 def test_a_bad_cadence_is_one_line_and_changes_nothing(env: dict) -> None:
@@ -42,11 +56,19 @@ def test_the_csv_takes_cadence_and_pool_alerts_columns(env: dict, tmp_path: Path
     csv.write_text("name,score,within,streams,profile_created,channels,cadence,pool_alerts\n"
                    "Ann,501,,,,json://127.0.0.1:9/ann,weekly,yes\nBen,512,,,,json://127.0.0.1:9/ben,,\n")  # fmt: skip
     cli("import", str(csv), env=env, check=True)
-    assert {d["name"]: (d["cadence"], d["pool_alerts"]) for d in _subscribers(env)} == {"Ann": ("weekly", True), "Ben": ("instant", False)}
-    csv.write_text("name,score,within,streams,profile_created,channels,cadence,pool_alerts\nCy,501,,,,json://127.0.0.1:9/cy,monthly,maybe\n")
+    assert {d["name"]: (d["cadence"], d["pool_alerts"]) for d in _subscribers(env)} == {
+        "Ann": ("weekly", True),
+        "Ben": ("instant", False),
+    }
+    csv.write_text(
+        "name,score,within,streams,profile_created,channels,cadence,pool_alerts\nCy,501,,,,json://127.0.0.1:9/cy,monthly,maybe\n"
+    )
     result = cli("import", str(csv), env=env)
     assert result.returncode == 2
-    assert "line 2: unknown cadence 'monthly'" in result.stderr and "line 2: pool_alerts 'maybe' is not yes or no" in result.stderr
+    assert (
+        "line 2: unknown cadence 'monthly'" in result.stderr
+        and "line 2: pool_alerts 'maybe' is not yes or no" in result.stderr
+    )
     assert len(_subscribers(env)) == 2
 
 
@@ -57,9 +79,12 @@ def test_the_digest_hour_is_checked(env: dict) -> None:
     assert result.returncode == 2 and "digest_hour must be an hour from 0 to 23, not 24" in result.stderr
     config.write_text(config.read_text().replace("digest_hour = 24\n", 'digest_hour = 18\ndigest_weekday = "friday"\n'))
     result = cli("subscribers", env=env)
-    assert result.returncode == 2 and "digest_weekday must be one of mon tue wed thu fri sat sun, not 'friday'" in result.stderr
+    assert (
+        result.returncode == 2
+        and "digest_weekday must be one of mon tue wed thu fri sat sun, not 'friday'" in result.stderr
+    )
     config.write_text(config.read_text().replace('"friday"', '"fri"'))
-    assert 'digest_hour = 18' in cli("config", env=env, check=True).stdout
+    assert "digest_hour = 18" in cli("config", env=env, check=True).stdout
 
 
 def test_the_web_form_and_the_manage_page(env: dict, smtp: SMTPSink) -> None:
@@ -71,10 +96,18 @@ def test_the_web_form_and_the_manage_page(env: dict, smtp: SMTPSink) -> None:
         confirmed = site.confirm(site.confirmation_link("ana@example.com"))
         (doc,) = _subscribers(env)
         assert (doc["cadence"], doc["pool_alerts"]) == ("weekly", True)
-        path = BeautifulSoup(confirmed.text, "html.parser").find("a", string="change your settings now")["href"].removeprefix(site.base)
+        path = (
+            BeautifulSoup(confirmed.text, "html.parser")
+            .find("a", string="change your settings now")["href"]
+            .removeprefix(site.base)
+        )
         page = BeautifulSoup(site.get(path).text, "html.parser")
-        assert page.find("input", id="cadence-weekly").has_attr("checked") and page.find("input", id="pool_alerts").has_attr("checked")
-        site.post(path, {"score": "481", "within": "10", "streams": ["cec"], "cadence": "daily"}, csrf_from=path)  # the box left unticked
+        assert page.find("input", id="cadence-weekly").has_attr("checked") and page.find(
+            "input", id="pool_alerts"
+        ).has_attr("checked")
+        site.post(
+            path, {"score": "481", "within": "10", "streams": ["cec"], "cadence": "daily"}, csrf_from=path
+        )  # the box left unticked
         (doc,) = _subscribers(env)
         assert (doc["cadence"], doc["pool_alerts"]) == ("daily", False)
         bad = site.sign_up("bo@example.com", score=481, cadence="hourly")
@@ -87,7 +120,9 @@ def test_the_bot_commands(tg_env: dict[str, str], api: TelegramAPI) -> None:
     bot = Bot(tg_env, api)
     try:
         sign_up(api)
-        assert "How often: every alert at once" in api.reply(CHAT, "/status") and "Pool alerts: off" in api.texts(CHAT)[-1]
+        assert (
+            "How often: every alert at once" in api.reply(CHAT, "/status") and "Pool alerts: off" in api.texts(CHAT)[-1]
+        )
         assert "a weekly digest" in api.reply(CHAT, "/cadence weekly")
         assert "Pool alerts: on" in api.reply(CHAT, "/pool on")
         assert "/cadence daily" in api.reply(CHAT, "/cadence hourly")

@@ -1,4 +1,4 @@
-""""Sent" means a server accepted it: a channel that cannot reach a recipient it names is refused
+""" "Sent" means a server accepted it: a channel that cannot reach a recipient it names is refused
 by every command that takes one, one that was stored before is a failure (never "sent") when an
 alert goes out, and apprise's own log lines are masked like crswatch's."""
 
@@ -28,7 +28,10 @@ def _subscribers(env: dict) -> list[dict]:
 def test_subscribe_refuses_an_e_mail_channel_without_a_valid_recipient(env: dict, smtp: SMTPSink, to: str) -> None:
     result = cli("subscribe", "--score", "510", "--notify", _mail(smtp, to), env=env)
     assert result.returncode == 2
-    assert result.stderr == f"crswatch: error: channel 1 (mailto://…) cannot be used: it would not reach every recipient: '{to}' is not an e-mail address\n"
+    assert (
+        result.stderr
+        == f"crswatch: error: channel 1 (mailto://…) cannot be used: it would not reach every recipient: '{to}' is not an e-mail address\n"
+    )
     assert _subscribers(env) == []
 
 
@@ -57,8 +60,12 @@ def test_any_dropped_target_is_refused(env: dict, url: str) -> None:
 def test_a_missing_sender_is_named(env: dict) -> None:
     result = cli("subscribe", "--score", "510", "--notify", "mailto://127.0.0.1:2525?to=priya@example.com", env=env)
     assert result.returncode == 2
-    assert result.stderr.startswith("crswatch: error: channel 1 (mailto://…) cannot be used: from= is missing: name the sender's address")
-    result = cli("subscribe", "--score", "510", "--notify", "mailto://127.0.0.1:2525?from=crswatch&to=priya@example.com", env=env)
+    assert result.stderr.startswith(
+        "crswatch: error: channel 1 (mailto://…) cannot be used: from= is missing: name the sender's address"
+    )
+    result = cli(
+        "subscribe", "--score", "510", "--notify", "mailto://127.0.0.1:2525?from=crswatch&to=priya@example.com", env=env
+    )
     assert "from= is not an e-mail address" in result.stderr and result.returncode == 2
 
 
@@ -80,7 +87,9 @@ def _legacy(env: dict, url: str) -> str:
     store = store_of(env)
     try:
         with store.write() as conn:
-            sub, _ = subscribe(conn, score=520, channels=[url], check=lambda u: u, defaults=Defaults(10, ("cec",)), streams=["cec"])
+            sub, _ = subscribe(
+                conn, score=520, channels=[url], check=lambda u: u, defaults=Defaults(10, ("cec",)), streams=["cec"]
+            )
     finally:
         store.dispose()
     return sub.id
@@ -95,7 +104,9 @@ def test_test_alert_refuses_a_stored_channel_that_reaches_nobody(env: dict, smtp
     assert smtp.messages == []
 
 
-def test_a_stored_channel_with_a_dropped_recipient_is_a_failure_never_sent(feed: FeedServer, env: dict, smtp: SMTPSink) -> None:
+def test_a_stored_channel_with_a_dropped_recipient_is_a_failure_never_sent(
+    feed: FeedServer, env: dict, smtp: SMTPSink
+) -> None:
     """The valid recipient gets the alert once; the delivery fails (listed, counted by `status`)
     and its retries never send the valid one a second copy."""
     config = Path(env["CRSWATCH_CONFIG"])
@@ -110,7 +121,10 @@ def test_a_stored_channel_with_a_dropped_recipient_is_a_failure_never_sent(feed:
     cli("check", "--source", feed.url, env=env, check=True)  # the retries
     failed = outbox(env)
     assert [d["status"] for d in failed] == ["failed", "failed"]
-    assert all("does not reach every recipient" in d["last_error"] and "is not an e-mail address" in d["last_error"] for d in failed)
+    assert all(
+        "does not reach every recipient" in d["last_error"] and "is not an e-mail address" in d["last_error"]
+        for d in failed
+    )
     assert [m["X-Envelope-To"] for m in smtp.messages] == ["mei@example.com"]
     status = json.loads(cli("status", "--format", "json", env=env).stdout)
     assert status["deliveries"]["failed"] == 2 and status["deliveries"]["sent"] == 0

@@ -125,7 +125,9 @@ def test_malformed_round_is_held_then_picked_up_once_fixed(feed: FeedServer, env
     assert "crswatch: error: round #392 held, not stored: drawCRS 'TBD' is not a number" in result.stderr
     assert "392" not in _numbers(db_path)
     status = cli("status", "--format", "json", env=env)
-    assert status.returncode == 7 and json.loads(status.stdout)["held"] == [{"number": "392", "reason": "drawCRS 'TBD' is not a number"}]
+    assert status.returncode == 7 and json.loads(status.stdout)["held"] == [
+        {"number": "392", "reason": "drawCRS 'TBD' is not a number"}
+    ]
     again = cli("check", "--source", feed.url, env=env)  # the same body is read again, still held
     assert again.returncode == 9 and "0 new" in again.stdout and "1 held" in again.stdout
     document["rounds"][0]["drawCRS"] = "509"

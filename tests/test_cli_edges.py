@@ -15,7 +15,12 @@ def test_a_closed_pipe_ends_quietly(env: dict) -> None:
     cli("check", "--source", snapshot("2026-01-21").as_uri(), env=env, check=True)
     for _ in range(5):  # the reader goes away at a different moment each time
         reader = subprocess.Popen(["head", "-1"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL)
-        writer = subprocess.run([sys.executable, "-m", "crswatch", "draws"], env={**os.environ, **env}, stdout=reader.stdin, stderr=subprocess.PIPE)
+        writer = subprocess.run(
+            [sys.executable, "-m", "crswatch", "draws"],
+            env={**os.environ, **env},
+            stdout=reader.stdin,
+            stderr=subprocess.PIPE,
+        )
         reader.stdin.close()  # type: ignore[union-attr]
         reader.wait()
         assert writer.returncode == 0 and writer.stderr == b""
@@ -54,7 +59,13 @@ def test_an_empty_database_says_to_run_check_first(env: dict) -> None:
 def test_a_db_that_is_not_crswatch_is_an_error_for_every_command(env: dict, tmp_path: Path) -> None:
     other = tmp_path / "package.json"
     other.write_text('{"name": "something", "version": "1.0.0"}\n')
-    for command in (["draws"], ["subscribers"], ["status"], ["deliveries"], ["subscribe", "--score", "500", "--notify", "json://127.0.0.1:9/x"]):
+    for command in (
+        ["draws"],
+        ["subscribers"],
+        ["status"],
+        ["deliveries"],
+        ["subscribe", "--score", "500", "--notify", "json://127.0.0.1:9/x"],
+    ):
         result = cli("--db", str(other), *command, env=env)
         assert result.returncode == 5 and "is not a crswatch database" in result.stderr, command
     assert other.read_text() == '{"name": "something", "version": "1.0.0"}\n'
@@ -64,5 +75,7 @@ def test_a_db_that_is_not_crswatch_is_an_error_for_every_command(env: dict, tmp_
 
 
 def test_help_lists_whole_descriptions() -> None:
-    out = subprocess.run([sys.executable, "-m", "crswatch", "--help"], capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "crswatch", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     assert "..." not in out.split("Commands:")[1]

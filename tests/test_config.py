@@ -13,7 +13,9 @@ from crswatch.config import ConfigError, load_config
 
 def test_file_env_and_flags_in_that_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     file = tmp_path / "c.toml"
-    file.write_text('source = "file:///feed.json"\ndb = "/var/lib/crswatch/a.json"\n[alerts]\nconcurrency = 4\nretry_base = 30\n[schedule]\nevery = "2m"\n')
+    file.write_text(
+        'source = "file:///feed.json"\ndb = "/var/lib/crswatch/a.json"\n[alerts]\nconcurrency = 4\nretry_base = 30\n[schedule]\nevery = "2m"\n'
+    )
     for key in ("CRSWATCH_DB", "CRSWATCH_SOURCE", "CRSWATCH_RETRY_BASE", "CRSWATCH_OPERATOR"):
         monkeypatch.delenv(key, raising=False)
     config = load_config(file)
@@ -42,7 +44,13 @@ def test_bad_configuration_is_an_error(tmp_path: Path, text: str, message: str) 
 
 
 def test_config_command_masks_operator_secrets_and_bad_files_exit_2(env: dict, tmp_path: Path) -> None:
-    out = cli("config", "--format", "json", env={**env, "CRSWATCH_OPERATOR": "mailto://ops:Sup3rSecret@example.com"}, check=True).stdout
+    out = cli(
+        "config",
+        "--format",
+        "json",
+        env={**env, "CRSWATCH_OPERATOR": "mailto://ops:Sup3rSecret@example.com"},
+        check=True,
+    ).stdout
     data = json.loads(out)
     assert "Sup3rSecret" not in out and data["alerts"]["operator"][0].startswith("mailto")
     assert "retry_base = 1.0" in cli("config", env=env, check=True).stdout

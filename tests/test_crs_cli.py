@@ -38,17 +38,23 @@ def test_the_readme_example_is_what_crswatch_prints(env: dict[str, str], profile
     args[args.index("priya.toml")] = str(profile)
     result = cli(*args, env=env, check=True)
     assert result.stdout.rstrip("\n").splitlines() == block.group(2).rstrip("\n").splitlines()
-    assert "494" in SECTION and cli("crs", "--profile", str(profile), "--on", "2027-04-14", env=env).stdout.startswith("CRS on 2027-04-14: 494\n")
+    assert "494" in SECTION and cli("crs", "--profile", str(profile), "--on", "2027-04-14", env=env).stdout.startswith(
+        "CRS on 2027-04-14: 494\n"
+    )
 
 
 def test_json_has_the_issues_shape(env: dict[str, str], profile: Path) -> None:
-    out = json.loads(cli("crs", "--profile", str(profile), "--on", "2026-12-03", "--format", "json", env=env, check=True).stdout)
+    out = json.loads(
+        cli("crs", "--profile", str(profile), "--on", "2026-12-03", "--format", "json", env=env, check=True).stdout
+    )
     assert list(out) == ["total", "sections", "factors", "rules", "notes"]
     assert list(out["sections"]) == ["A", "B", "C", "D"] and list(out["factors"]) == FACTORS
     assert out["total"] == 499 == sum(out["sections"].values())
     assert out["rules"]["since"] == "2025-03-25" and out["rules"]["on"] == "2026-12-03"
     assert any("2026-11-03" in note for note in out["notes"])
-    before = json.loads(cli("crs", "--profile", str(profile), "--on", "2026-11-02", "--format", "json", env=env, check=True).stdout)
+    before = json.loads(
+        cli("crs", "--profile", str(profile), "--on", "2026-11-02", "--format", "json", env=env, check=True).stdout
+    )
     assert before["notes"] == []
 
 
@@ -60,8 +66,12 @@ def test_the_day_defaults_to_today_in_ottawa(env: dict[str, str], profile: Path)
 
 
 def test_a_json_profile_from_standard_input(env: dict[str, str]) -> None:
-    data = {"date_of_birth": "1990-05-01", "education": "doctoral", "spouse": {"canadian_citizen_or_pr": True},
-            "first_language": {"test": "clb", "reading": 9, "writing": 9, "listening": 9, "speaking": 9}}
+    data = {
+        "date_of_birth": "1990-05-01",
+        "education": "doctoral",
+        "spouse": {"canadian_citizen_or_pr": True},
+        "first_language": {"test": "clb", "reading": 9, "writing": 9, "listening": 9, "speaking": 9},
+    }
     result = subprocess.run([sys.executable, "-m", "crswatch", "crs", "--profile", "-", "--on", "2020-01-15", "--format", "json"],
                             input=json.dumps(data), env={**os.environ, **env}, capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -92,14 +102,20 @@ def test_bad_profiles_name_what_is_wrong(env: dict[str, str], tmp_path: Path, te
 
 def test_a_day_before_the_oldest_grid_and_a_missing_file(env: dict[str, str], profile: Path, tmp_path: Path) -> None:
     result = cli("crs", "--profile", str(profile), "--on", "2016-11-18", env=env)
-    assert result.returncode == 2 and result.stderr == "crswatch: error: no CRS rules for 2016-11-18: the oldest grid crswatch knows is in force from 2016-11-19\n"
+    assert (
+        result.returncode == 2
+        and result.stderr
+        == "crswatch: error: no CRS rules for 2016-11-18: the oldest grid crswatch knows is in force from 2016-11-19\n"
+    )
     result = cli("crs", "--profile", str(tmp_path / "nope.toml"), env=env)
     assert result.returncode == 2 and result.stderr.startswith("crswatch: error: ") and "nope.toml" in result.stderr
     result = cli("crs", "--profile", str(profile), "--on", "2026-13-01", env=env)
     assert result.returncode == 2 and "is not a date" in result.stderr
 
 
-def test_an_operators_grid_version_through_the_configuration(env: dict[str, str], profile: Path, tmp_path: Path) -> None:
+def test_an_operators_grid_version_through_the_configuration(
+    env: dict[str, str], profile: Path, tmp_path: Path
+) -> None:
     folder = tmp_path / "crs-rules"
     folder.mkdir()
     newest = (ROOT / "draws" / "crs" / "rules" / "2025-03-25.toml").read_text()
@@ -108,7 +124,10 @@ def test_an_operators_grid_version_through_the_configuration(env: dict[str, str]
     config = Path(env["CRSWATCH_CONFIG"])
     config.write_text(config.read_text() + '\n[crs]\nrules = "crs-rules"\n')  # relative to the configuration file
     out = cli("crs", "--profile", str(profile), "--on", "2026-12-03", env=env, check=True).stdout
-    assert f"rules: the grid in force since 2026-11-03 (an operator's test version, from {folder / '2026-11-03.toml'})" in out
+    assert (
+        f"rules: the grid in force since 2026-11-03 (an operator's test version, from {folder / '2026-11-03.toml'})"
+        in out
+    )
     assert "note:" not in out  # the reported change is now a known version
     (folder / "2026-11-03.toml").write_text("since = 2026-11-03\n")
     result = cli("crs", "--profile", str(profile), "--on", "2026-12-03", env=env)

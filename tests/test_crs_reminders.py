@@ -102,12 +102,46 @@ def test_each_reminder_is_sent_once_in_english_and_french(env: dict, smtp: SMTPS
     env = {**env, "CRSWATCH_PUBLIC_URL": "https://alerts.example.com"}
     (tmp_path / "p.toml").write_text(PROFILE)
     for who, language in (("en@example.com", "en"), ("fr@example.com", "fr")):
-        cli("subscribe", "--profile", str(tmp_path / "p.toml"), "--language", language, "--notify", smtp.url(who), env=env, check=True)
-    typed = cli("subscribe", "--score", "480", "--profile-created", "2026-05-01", "--notify", smtp.url("typed@example.com"), env=env, check=True)
-    off = cli("subscribe", "--profile", str(tmp_path / "p.toml"), "--no-reminders", "--notify", smtp.url("off@example.com"), env=env, check=True)
+        cli(
+            "subscribe",
+            "--profile",
+            str(tmp_path / "p.toml"),
+            "--language",
+            language,
+            "--notify",
+            smtp.url(who),
+            env=env,
+            check=True,
+        )
+    typed = cli(
+        "subscribe",
+        "--score",
+        "480",
+        "--profile-created",
+        "2026-05-01",
+        "--notify",
+        smtp.url("typed@example.com"),
+        env=env,
+        check=True,
+    )
+    off = cli(
+        "subscribe",
+        "--profile",
+        str(tmp_path / "p.toml"),
+        "--no-reminders",
+        "--notify",
+        smtp.url("off@example.com"),
+        env=env,
+        check=True,
+    )
     assert typed.returncode == off.returncode == 0
     config = load_config(env["CRSWATCH_CONFIG"], db=env["CRSWATCH_DB"])
-    config = type(config)(**{**config.__dict__, "alerts": type(config.alerts)(**{**config.alerts.__dict__, "public_url": "https://alerts.example.com"})})
+    config = type(config)(
+        **{
+            **config.__dict__,
+            "alerts": type(config.alerts)(**{**config.alerts.__dict__, "public_url": "https://alerts.example.com"}),
+        }
+    )
     store = store_of(env)
     try:
         for count, (now, kind) in enumerate(DAYS, 1):
@@ -120,7 +154,9 @@ def test_each_reminder_is_sent_once_in_english_and_french(env: dict, smtp: SMTPS
                 assert len(got) == count, [m["Subject"] for m in got]
                 assert got[-1]["Subject"].startswith(SUBJECTS[language][kind]), (kind, got[-1]["Subject"])
                 text = body_text(got[-1])
-                assert "https://alerts.example.com/unsubscribe/" in text and "https://alerts.example.com/manage/" in text
+                assert (
+                    "https://alerts.example.com/unsubscribe/" in text and "https://alerts.example.com/manage/" in text
+                )
                 assert got[-1]["List-Unsubscribe"]
         # a day later every window but the birthday's is still open: each reminder was queued once
         cycle.remind(config, store, datetime(2027, 5, 19, 15, tzinfo=UTC))
@@ -134,7 +170,9 @@ def test_each_reminder_is_sent_once_in_english_and_french(env: dict, smtp: SMTPS
     english = {m["Subject"]: body_text(m) for m in smtp.to("en@example.com")}
     birthday = english["Reminder: your CRS drops on March 14, 2027"]
     assert "On March 14, 2027 your CRS drops from" in birthday
-    assert "Update your Express Entry profile in your IRCC account" in next(v for k, v in english.items() if k.startswith("Your CRS rises"))
+    assert "Update your Express Entry profile in your IRCC account" in next(
+        v for k, v in english.items() if k.startswith("Your CRS rises")
+    )
     french = [body_text(m) for m in smtp.to("fr@example.com")]
     assert any("IELTS General Training" in t and "1 juin 2027" in t for t in french)
 
@@ -143,11 +181,16 @@ def test_reminders_can_be_turned_on_and_off(env: dict, tmp_path: Path) -> None:
     import json
 
     (tmp_path / "p.toml").write_text(PROFILE)
-    sub = cli("subscribe", "--profile", str(tmp_path / "p.toml"), "--notify", "ntfy://a-topic", env=env, check=True).stdout.strip()
+    sub = cli(
+        "subscribe", "--profile", str(tmp_path / "p.toml"), "--notify", "ntfy://a-topic", env=env, check=True
+    ).stdout.strip()
     typed = cli("subscribe", "--score", "480", "--notify", "ntfy://b-topic", env=env, check=True).stdout.strip()
 
     def listed() -> dict:
-        return {r["id"]: r["reminders"] for r in json.loads(cli("subscribers", "--format", "json", env=env, check=True).stdout)}
+        return {
+            r["id"]: r["reminders"]
+            for r in json.loads(cli("subscribers", "--format", "json", env=env, check=True).stdout)
+        }
 
     assert listed() == {sub: True, typed: False}  # on by default with a profile only
     cli("update", sub, "--no-reminders", env=env, check=True)
@@ -183,7 +226,9 @@ def test_a_profile_leaves_nothing_behind(store_url: str) -> None:
             kept = optin.start(conn, sign_up("kept"), ttl=timedelta(hours=48), now=now)
             sub = optin.confirm(conn, kept, check=lambda url: url, defaults=defaults, now=now)
             assert sub is not None and sub.profile and sub.wants_reminders
-            optin.start(conn, sign_up("later"), ttl=timedelta(hours=48), now=now + timedelta(days=3))  # the first has expired by then
+            optin.start(
+                conn, sign_up("later"), ttl=timedelta(hours=48), now=now + timedelta(days=3)
+            )  # the first has expired by then
             profiles = dict(conn.execute(select(pending.c.channel, pending.c.profile)).all())
             assert profiles == {"ntfy://forgotten": None, "ntfy://kept": None, "ntfy://later": profiles["ntfy://later"]}
             assert optin.lookup(conn, forgotten, now + timedelta(days=3))[0] == optin.EXPIRED

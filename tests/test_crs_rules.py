@@ -25,47 +25,154 @@ ON = {v: date.fromisoformat(v) + timedelta(days=30) for v in VERSIONS}  # a day 
 
 # ---------------------------------------------------------------- IRCC's grid, typed again by hand
 # (criteria page and Ministerial Instructions; the same in every version since 2016-11-19)
-AGE = {17: (0, 0), 18: (90, 99), 19: (95, 105), **{a: (100, 110) for a in range(20, 30)}, 30: (95, 105), 31: (90, 99),
-       32: (85, 94), 33: (80, 88), 34: (75, 83), 35: (70, 77), 36: (65, 72), 37: (60, 66), 38: (55, 61), 39: (50, 55),
-       40: (45, 50), 41: (35, 39), 42: (25, 28), 43: (15, 17), 44: (5, 6), 45: (0, 0), 60: (0, 0)}  # (with, without spouse)
-EDUCATION_POINTS = {"less_than_secondary": (0, 0), "secondary": (28, 30), "one_year": (84, 90), "two_year": (91, 98),
-                    "bachelors_or_three_year": (112, 120), "two_or_more": (119, 128),
-                    "masters_or_professional": (126, 135), "doctoral": (140, 150)}
-FIRST = {0: (0, 0), 3: (0, 0), 4: (6, 6), 5: (6, 6), 6: (8, 9), 7: (16, 17), 8: (22, 23), 9: (29, 31), 10: (32, 34), 12: (32, 34)}
+AGE = {
+    17: (0, 0),
+    18: (90, 99),
+    19: (95, 105),
+    **{a: (100, 110) for a in range(20, 30)},
+    30: (95, 105),
+    31: (90, 99),
+    32: (85, 94),
+    33: (80, 88),
+    34: (75, 83),
+    35: (70, 77),
+    36: (65, 72),
+    37: (60, 66),
+    38: (55, 61),
+    39: (50, 55),
+    40: (45, 50),
+    41: (35, 39),
+    42: (25, 28),
+    43: (15, 17),
+    44: (5, 6),
+    45: (0, 0),
+    60: (0, 0),
+}  # (with, without spouse)
+EDUCATION_POINTS = {
+    "less_than_secondary": (0, 0),
+    "secondary": (28, 30),
+    "one_year": (84, 90),
+    "two_year": (91, 98),
+    "bachelors_or_three_year": (112, 120),
+    "two_or_more": (119, 128),
+    "masters_or_professional": (126, 135),
+    "doctoral": (140, 150),
+}
+FIRST = {
+    0: (0, 0),
+    3: (0, 0),
+    4: (6, 6),
+    5: (6, 6),
+    6: (8, 9),
+    7: (16, 17),
+    8: (22, 23),
+    9: (29, 31),
+    10: (32, 34),
+    12: (32, 34),
+}
 SECOND = {3: 0, 4: 0, 5: 1, 6: 1, 7: 3, 8: 3, 9: 6, 10: 6, 12: 6}  # per ability, both columns
 CANADIAN = {0: (0, 0), 1: (35, 40), 2: (46, 53), 3: (56, 64), 4: (63, 72), 5: (70, 80), 9: (70, 80)}
-SPOUSE_EDUCATION = {"less_than_secondary": 0, "secondary": 2, "one_year": 6, "two_year": 7, "bachelors_or_three_year": 8,
-                    "two_or_more": 9, "masters_or_professional": 10, "doctoral": 10}
+SPOUSE_EDUCATION = {
+    "less_than_secondary": 0,
+    "secondary": 2,
+    "one_year": 6,
+    "two_year": 7,
+    "bachelors_or_three_year": 8,
+    "two_or_more": 9,
+    "masters_or_professional": 10,
+    "doctoral": 10,
+}
 SPOUSE_LANGUAGE = {3: 0, 4: 0, 5: 1, 6: 1, 7: 3, 8: 3, 9: 5, 10: 5}
 SPOUSE_CANADIAN = {0: 0, 1: 5, 2: 7, 3: 8, 4: 9, 5: 10, 7: 10}
-FRENCH = {"2016-11-19": (0, 0), "2017-06-06": (15, 30), "2020-10-27": (25, 50), "2025-03-25": (25, 50)}  # (without, with English)
+FRENCH = {
+    "2016-11-19": (0, 0),
+    "2017-06-06": (15, 30),
+    "2020-10-27": (25, 50),
+    "2025-03-25": (25, 50),
+}  # (without, with English)
 SIBLING = {"2016-11-19": 0, "2017-06-06": 15, "2020-10-27": 15, "2025-03-25": 15}
-JOB = {"2016-11-19": (200, 50), "2017-06-06": (200, 50), "2020-10-27": (200, 50), "2025-03-25": (0, 0)}  # (00, TEER 0-3)
+JOB = {
+    "2016-11-19": (200, 50),
+    "2017-06-06": (200, 50),
+    "2020-10-27": (200, 50),
+    "2025-03-25": (0, 0),
+}  # (00, TEER 0-3)
 
 # ------------------------------------------------------ IRCC's equivalency charts, typed again by hand
 # [level, reading, writing, listening, speaking]: the lowest score of each level
-IELTS = [[10, 8.0, 7.5, 8.5, 7.5], [9, 7.0, 7.0, 8.0, 7.0], [8, 6.5, 6.5, 7.5, 6.5], [7, 6.0, 6.0, 6.0, 6.0],
-         [6, 5.0, 5.5, 5.5, 5.5], [5, 4.0, 5.0, 5.0, 5.0], [4, 3.5, 4.0, 4.5, 4.0]]
+IELTS = [
+    [10, 8.0, 7.5, 8.5, 7.5],
+    [9, 7.0, 7.0, 8.0, 7.0],
+    [8, 6.5, 6.5, 7.5, 6.5],
+    [7, 6.0, 6.0, 6.0, 6.0],
+    [6, 5.0, 5.5, 5.5, 5.5],
+    [5, 4.0, 5.0, 5.0, 5.0],
+    [4, 3.5, 4.0, 4.5, 4.0],
+]
 CELPIP = [[level] * 1 + [level] * 4 for level in range(10, 3, -1)]
-PTE = [[10, 88, 90, 89, 89], [9, 78, 88, 82, 84], [8, 69, 79, 71, 76], [7, 60, 69, 60, 68], [6, 51, 60, 50, 59],
-       [5, 42, 51, 39, 51], [4, 33, 41, 28, 42], [3, 24, 32, 18, 34]]
-TEF_BEFORE_2019 = [[10, 263, 393, 316, 393], [9, 248, 371, 298, 371], [8, 233, 349, 280, 349], [7, 207, 310, 249, 310],
-                   [6, 181, 271, 217, 271], [5, 151, 226, 181, 226], [4, 121, 181, 145, 181]]
-TEF_2019_2023 = [[lvl, s, s, s, s] for lvl, s in ((10, 566), (9, 533), (8, 500), (7, 450), (6, 400), (5, 350), (4, 300))]
-TEF_SINCE_2023 = [[10, 546, 558, 546, 556], [9, 503, 512, 503, 518], [8, 462, 472, 462, 494], [7, 434, 428, 434, 456],
-                  [6, 393, 379, 393, 422], [5, 352, 330, 352, 387], [4, 306, 268, 306, 328]]
-TCF = [[10, 549, 16, 549, 16], [9, 524, 14, 523, 14], [8, 499, 12, 503, 12], [7, 453, 10, 458, 10], [6, 406, 7, 398, 7],
-       [5, 375, 6, 369, 6], [4, 342, 4, 331, 4]]
+PTE = [
+    [10, 88, 90, 89, 89],
+    [9, 78, 88, 82, 84],
+    [8, 69, 79, 71, 76],
+    [7, 60, 69, 60, 68],
+    [6, 51, 60, 50, 59],
+    [5, 42, 51, 39, 51],
+    [4, 33, 41, 28, 42],
+    [3, 24, 32, 18, 34],
+]
+TEF_BEFORE_2019 = [
+    [10, 263, 393, 316, 393],
+    [9, 248, 371, 298, 371],
+    [8, 233, 349, 280, 349],
+    [7, 207, 310, 249, 310],
+    [6, 181, 271, 217, 271],
+    [5, 151, 226, 181, 226],
+    [4, 121, 181, 145, 181],
+]
+TEF_2019_2023 = [
+    [lvl, s, s, s, s] for lvl, s in ((10, 566), (9, 533), (8, 500), (7, 450), (6, 400), (5, 350), (4, 300))
+]
+TEF_SINCE_2023 = [
+    [10, 546, 558, 546, 556],
+    [9, 503, 512, 503, 518],
+    [8, 462, 472, 462, 494],
+    [7, 434, 428, 434, 456],
+    [6, 393, 379, 393, 422],
+    [5, 352, 330, 352, 387],
+    [4, 306, 268, 306, 328],
+]
+TCF = [
+    [10, 549, 16, 549, 16],
+    [9, 524, 14, 523, 14],
+    [8, 499, 12, 503, 12],
+    [7, 453, 10, 458, 10],
+    [6, 406, 7, 398, 7],
+    [5, 375, 6, 369, 6],
+    [4, 342, 4, 331, 4],
+]
 CHARTS = {  # test → [(first test day of the chart, its rows)]
-    "ielts": [(date(2016, 1, 1), IELTS)], "celpip": [(date(2016, 1, 1), CELPIP)], "pte_core": [(date(2024, 1, 30), PTE)],
-    "tef": [(date(2019, 9, 29), TEF_BEFORE_2019), (date(2019, 10, 1), TEF_2019_2023), (date(2023, 12, 11), TEF_SINCE_2023)],
+    "ielts": [(date(2016, 1, 1), IELTS)],
+    "celpip": [(date(2016, 1, 1), CELPIP)],
+    "pte_core": [(date(2024, 1, 30), PTE)],
+    "tef": [
+        (date(2019, 9, 29), TEF_BEFORE_2019),
+        (date(2019, 10, 1), TEF_2019_2023),
+        (date(2023, 12, 11), TEF_SINCE_2023),
+    ],
     "tcf": [(date(2016, 1, 1), TCF)],
 }
 STEP = {"ielts": 0.5}
 
 
 def clb(level: int, taken: date | None = None, test: str = "clb") -> dict[str, Any]:
-    return {"test": test, **({"test_date": taken} if taken else {}), "reading": level, "writing": level, "listening": level, "speaking": level}
+    return {
+        "test": test,
+        **({"test_date": taken} if taken else {}),
+        "reading": level,
+        "writing": level,
+        "listening": level,
+        "speaking": level,
+    }
 
 
 def born_aged(age: int, on: date) -> date:
@@ -119,11 +226,15 @@ def test_language_cells(version: str, with_spouse: bool) -> None:
     for level, cell in FIRST.items():
         assert points({**base, "first_language": clb(level)}, on)["first_language"] == 4 * cell[column], level
     for level, cell in SECOND.items():
-        got = points({**base, "first_language": clb(7), "second_language": clb(level, test="nclc")}, on)["second_language"]
+        got = points({**base, "first_language": clb(7), "second_language": clb(level, test="nclc")}, on)[
+            "second_language"
+        ]
         assert got == min(4 * cell, 22 if with_spouse else 24), level  # the second language's own cap
     # one ability at a time: the cells are per ability
     mixed = {"test": "clb", "reading": 10, "writing": 9, "listening": 7, "speaking": 4}
-    assert points({**base, "first_language": mixed}, on)["first_language"] == sum(FIRST[n][column] for n in (10, 9, 7, 4))
+    assert points({**base, "first_language": mixed}, on)["first_language"] == sum(
+        FIRST[n][column] for n in (10, 9, 7, 4)
+    )
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -135,14 +246,24 @@ def test_spouse_cells(version: str) -> None:
     for level, cell in SPOUSE_LANGUAGE.items():
         assert points({**base, "spouse": {"language": clb(level)}}, on)["spouse_language"] == 4 * cell, level
     for years, cell in SPOUSE_CANADIAN.items():
-        assert points({**base, "spouse": {"canadian_experience_years": years}}, on)["spouse_canadian_experience"] == cell, years
+        assert (
+            points({**base, "spouse": {"canadian_experience_years": years}}, on)["spouse_canadian_experience"] == cell
+        ), years
 
 
 # Skill transferability, as IRCC's criteria page words it: 13/25 for one credential (or 1-2 years
 # abroad) with CLB 7+ (one ability under 9) / CLB 9+ on all four; 25/50 for two or more credentials,
 # a master's or a doctorate (or 3+ years abroad).  Canadian experience: 1 year / 2 years or more.
-TIER = {"less_than_secondary": 0, "secondary": 0, "one_year": 1, "two_year": 1, "bachelors_or_three_year": 1,
-        "two_or_more": 2, "masters_or_professional": 2, "doctoral": 2}
+TIER = {
+    "less_than_secondary": 0,
+    "secondary": 0,
+    "one_year": 1,
+    "two_year": 1,
+    "bachelors_or_three_year": 1,
+    "two_or_more": 2,
+    "masters_or_professional": 2,
+    "doctoral": 2,
+}
 COMBO = {(0, 0): 0, (0, 1): 0, (0, 2): 0, (1, 0): 0, (1, 1): 13, (1, 2): 25, (2, 0): 0, (2, 1): 25, (2, 2): 50}
 LANGUAGE_BAND = {4: 0, 6: 0, 7: 1, 8: 1, 9: 2, 10: 2}
 CANADIAN_BAND = {0: 0, 1: 1, 2: 2, 3: 2, 6: 2}
@@ -157,20 +278,36 @@ def test_transferability_cells(version: str) -> None:
             got = points({"date_of_birth": date(1980, 1, 1), "education": education, "first_language": clb(level)}, on)
             assert got["edu_language"] == COMBO[TIER[education], band], (education, level)
         for years, band in CANADIAN_BAND.items():
-            got = points({"date_of_birth": date(1980, 1, 1), "education": education, "canadian_experience_years": years}, on)
+            got = points(
+                {"date_of_birth": date(1980, 1, 1), "education": education, "canadian_experience_years": years}, on
+            )
             assert got["edu_canadian"] == COMBO[TIER[education], band], (education, years)
     for foreign, fband in FOREIGN_BAND.items():
         for level, band in LANGUAGE_BAND.items():
-            got = points({"date_of_birth": date(1980, 1, 1), "foreign_experience_years": foreign, "first_language": clb(level)}, on)
+            got = points(
+                {"date_of_birth": date(1980, 1, 1), "foreign_experience_years": foreign, "first_language": clb(level)},
+                on,
+            )
             assert got["foreign_language"] == COMBO[fband, band], (foreign, level)
         for years, band in CANADIAN_BAND.items():
-            got = points({"date_of_birth": date(1980, 1, 1), "foreign_experience_years": foreign, "canadian_experience_years": years}, on)
+            got = points(
+                {
+                    "date_of_birth": date(1980, 1, 1),
+                    "foreign_experience_years": foreign,
+                    "canadian_experience_years": years,
+                },
+                on,
+            )
             assert got["foreign_canadian"] == COMBO[fband, band], (foreign, years)
     # certificate of qualification: CLB 5+ on all four with one under 7 → 25, CLB 7+ on all four → 50
     for level, cell in {4: 0, 5: 25, 6: 25, 7: 50, 10: 50}.items():
-        got = points({"date_of_birth": date(1980, 1, 1), "certificate_of_qualification": True, "first_language": clb(level)}, on)
+        got = points(
+            {"date_of_birth": date(1980, 1, 1), "certificate_of_qualification": True, "first_language": clb(level)}, on
+        )
         assert got["certificate"] == cell, level
-    assert points({"date_of_birth": date(1980, 1, 1), "first_language": clb(10)}, on)["certificate"] == 0  # no certificate
+    assert (
+        points({"date_of_birth": date(1980, 1, 1), "first_language": clb(10)}, on)["certificate"] == 0
+    )  # no certificate
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -187,8 +324,12 @@ def test_additional_cells(version: str) -> None:
     without, with_english = FRENCH[version]
     assert points({**base, "first_language": clb(7, test="nclc")}, on)["french"] == without
     assert points({**base, "first_language": clb(7, test="nclc"), "second_language": clb(4)}, on)["french"] == without
-    assert points({**base, "first_language": clb(7, test="nclc"), "second_language": clb(5)}, on)["french"] == with_english
-    assert points({**base, "first_language": clb(5), "second_language": clb(9, test="nclc")}, on)["french"] == with_english
+    assert (
+        points({**base, "first_language": clb(7, test="nclc"), "second_language": clb(5)}, on)["french"] == with_english
+    )
+    assert (
+        points({**base, "first_language": clb(5), "second_language": clb(9, test="nclc")}, on)["french"] == with_english
+    )
     nearly = {**clb(7, test="nclc"), "speaking": 6}  # NCLC 7 on three abilities only
     assert points({**base, "first_language": nearly, "second_language": clb(9)}, on)["french"] == 0
 
@@ -235,7 +376,9 @@ def test_tef_is_read_by_the_chart_of_its_test_date() -> None:
 def test_pte_core_counts_from_the_day_ircc_accepted_it() -> None:
     with pytest.raises(ProfileError, match="pte_core results are read from 2024-01-30"):
         parse({"date_of_birth": "1990-01-01", "first_language": clb(60, date(2024, 1, 29), "pte_core")})
-    assert parse({"date_of_birth": "1990-01-01", "first_language": clb(60, date(2024, 1, 30), "pte_core")}).first_language
+    assert parse(
+        {"date_of_birth": "1990-01-01", "first_language": clb(60, date(2024, 1, 30), "pte_core")}
+    ).first_language
 
 
 # --------------------------------------------------------------------- hand-computed profiles
@@ -246,9 +389,20 @@ def test_a_single_cec_candidate_by_hand() -> None:
     CLB 10 on all four: 4 × 34 = 136.  Canadian work since 2024-09-02: 2 completed years, 53.
     A = 99 + 120 + 136 + 53 = 408.  C: one credential + CLB 9+ = 25, + 2 years in Canada = 25 → 50;
     3 years abroad + CLB 9+ = 50, + 2 years in Canada = 50 → capped 50; C = 100.  Total 508."""
-    profile = {"date_of_birth": "1995-04-14", "education": "bachelors_or_three_year", "foreign_experience_years": 3,
-               "canadian_experience": [{"from": "2024-09-02"}],
-               "first_language": {"test": "ielts", "test_date": "2026-01-10", "reading": 8.0, "writing": 7.5, "listening": 8.5, "speaking": 7.5}}
+    profile = {
+        "date_of_birth": "1995-04-14",
+        "education": "bachelors_or_three_year",
+        "foreign_experience_years": 3,
+        "canadian_experience": [{"from": "2024-09-02"}],
+        "first_language": {
+            "test": "ielts",
+            "test_date": "2026-01-10",
+            "reading": 8.0,
+            "writing": 7.5,
+            "listening": 8.5,
+            "speaking": 7.5,
+        },
+    }
     result = score(parse(profile), date(2026, 12, 3))
     assert (result.total, result.sections) == (508, {"A": 408, "B": 0, "C": 100, "D": 0})
     assert str(result.grid.since) == "2025-03-25"
@@ -262,10 +416,28 @@ def test_a_couple_with_french_by_hand() -> None:
     C: master's + NCLC 7-8 (not 9) = 25, + 1 year in Canada = 25 → 50; no foreign work 0; C = 50.
     D: French NCLC 7+ and English CLB 5 or more on all four?  Speaking is CELPIP 6 = CLB 6 ≥ 5: 50.
     Total 344 + 12 + 50 + 50 = 456."""
-    profile = {"date_of_birth": "1988-07-20", "education": "masters_or_professional", "canadian_experience_years": 1,
-               "first_language": {"test": "tef", "test_date": "2020-11-02", "reading": 500, "writing": 500, "listening": 500, "speaking": 500},
-               "second_language": {"test": "celpip", "test_date": "2020-12-01", "reading": 7, "writing": 7, "listening": 7, "speaking": 6},
-               "spouse": {"education": "bachelors_or_three_year", "language": clb(5)}}
+    profile = {
+        "date_of_birth": "1988-07-20",
+        "education": "masters_or_professional",
+        "canadian_experience_years": 1,
+        "first_language": {
+            "test": "tef",
+            "test_date": "2020-11-02",
+            "reading": 500,
+            "writing": 500,
+            "listening": 500,
+            "speaking": 500,
+        },
+        "second_language": {
+            "test": "celpip",
+            "test_date": "2020-12-01",
+            "reading": 7,
+            "writing": 7,
+            "listening": 7,
+            "speaking": 6,
+        },
+        "spouse": {"education": "bachelors_or_three_year", "language": clb(5)},
+    }
     result = score(parse(profile), date(2021, 3, 1))
     assert result.sections == {"A": 344, "B": 12, "C": 50, "D": 50} and result.total == 456
 
@@ -275,8 +447,16 @@ def test_a_nominee_with_a_job_offer_by_hand() -> None:
     spouse.  Two-year diploma: 98.  CLB 7 on all four: 4 × 17 = 68.  No Canadian work.  A = 216.
     C: one credential + CLB 7 = 13; 2 years abroad + CLB 7 = 13; certificate + CLB 7 = 50; C = 76.
     D: nomination 600 + job offer TEER 2 50 + sibling 15 = 665, capped at 600.  Total 892."""
-    profile = {"date_of_birth": "1978-05-02", "education": "two_year", "foreign_experience_years": 2, "first_language": clb(7),
-               "certificate_of_qualification": True, "provincial_nomination": True, "job_offer": {"teer": 2}, "sibling_in_canada": True}
+    profile = {
+        "date_of_birth": "1978-05-02",
+        "education": "two_year",
+        "foreign_experience_years": 2,
+        "first_language": clb(7),
+        "certificate_of_qualification": True,
+        "provincial_nomination": True,
+        "job_offer": {"teer": 2},
+        "sibling_in_canada": True,
+    }
     result = score(parse(profile), date(2019, 5, 1))
     assert result.sections == {"A": 216, "B": 0, "C": 76, "D": 600} and result.total == 892
     assert score(parse(profile), date(2019, 5, 2)).factors["age"] == 39  # 41 the next day
@@ -285,7 +465,9 @@ def test_a_nominee_with_a_job_offer_by_hand() -> None:
 # ------------------------------------------------------------------------------- boundaries
 
 
-@pytest.mark.parametrize(("before", "after", "points_before", "points_after"), [(29, 30, 110, 105), (44, 45, 6, 0), (17, 18, 0, 99)])
+@pytest.mark.parametrize(
+    ("before", "after", "points_before", "points_after"), [(29, 30, 110, 105), (44, 45, 6, 0), (17, 18, 0, 99)]
+)
 def test_birthday_boundaries(before: int, after: int, points_before: int, points_after: int) -> None:
     born = date(2005, 6, 15)  # 17→18 on 2023-06-15, 29→30 on 2035-06-15, 44→45 on 2050-06-15
     eve, birthday = date(2005 + after, 6, 14), date(2005 + after, 6, 15)
@@ -305,7 +487,10 @@ def test_a_29_february_birthday_is_1_march_in_a_common_year_and_says_so() -> Non
 def test_a_spouse_who_is_a_citizen_or_stays_behind_is_no_spouse() -> None:
     base = {"date_of_birth": "1990-01-01", "education": "doctoral"}
     single = score(parse(base), date(2025, 6, 1))
-    for spouse in ({"canadian_citizen_or_pr": True, "education": "doctoral"}, {"accompanying": False, "education": "doctoral"}):
+    for spouse in (
+        {"canadian_citizen_or_pr": True, "education": "doctoral"},
+        {"accompanying": False, "education": "doctoral"},
+    ):
         result = score(parse({**base, "spouse": spouse}), date(2025, 6, 1))
         assert result.factors == single.factors and result.total == single.total
         assert any("scored as no spouse" in n for n in result.notes)
@@ -326,14 +511,18 @@ def test_an_expired_test_counts_for_two_years_to_the_day() -> None:
 def test_the_french_bonus_before_and_after_2020_10_27() -> None:
     """TCF Canada 500/12/510/12 is NCLC 8/8/8/8; CELPIP 6 on all four is CLB 6, so "bilingual"."""
     tcf = {"test": "tcf", "test_date": "2020-06-01", "reading": 500, "writing": 12, "listening": 510, "speaking": 12}
-    bilingual = parse({"date_of_birth": "1990-01-01", "first_language": tcf, "second_language": clb(6, date(2020, 6, 1), "celpip")})
+    bilingual = parse(
+        {"date_of_birth": "1990-01-01", "first_language": tcf, "second_language": clb(6, date(2020, 6, 1), "celpip")}
+    )
     assert score(bilingual, date(2020, 10, 26)).factors["french"] == 30
     assert score(bilingual, date(2020, 10, 27)).factors["french"] == 50
     french_only = parse({"date_of_birth": "1990-01-01", "first_language": tcf})
     assert score(french_only, date(2020, 10, 26)).factors["french"] == 15
     assert score(french_only, date(2020, 10, 27)).factors["french"] == 25
     early = parse({"date_of_birth": "1990-01-01", "first_language": clb(9, test="nclc")})
-    assert score(early, date(2017, 6, 5)).factors["french"] == 0 and score(early, date(2017, 6, 6)).factors["french"] == 15
+    assert (
+        score(early, date(2017, 6, 5)).factors["french"] == 0 and score(early, date(2017, 6, 6)).factors["french"] == 15
+    )
 
 
 def test_job_offer_points_before_and_after_2025_03_25() -> None:
@@ -361,7 +550,9 @@ def test_the_reported_change_is_named_never_silent() -> None:
 
 def test_an_operators_version_replaces_the_report_and_is_named(tmp_path: Path) -> None:
     text = (ROOT / "draws" / "crs" / "rules" / "2025-03-25.toml").read_text()
-    (tmp_path / "2026-11-03.toml").write_text(text.replace("since = 2025-03-25", "since = 2026-11-03").replace("sibling = 15", "sibling = 0"))
+    (tmp_path / "2026-11-03.toml").write_text(
+        text.replace("since = 2025-03-25", "since = 2026-11-03").replace("sibling = 15", "sibling = 0")
+    )
     extra = from_folder(tmp_path)
     profile = parse({"date_of_birth": "1990-01-01", "sibling_in_canada": True})
     result = score(profile, date(2026, 12, 3), extra)
@@ -372,7 +563,9 @@ def test_an_operators_version_replaces_the_report_and_is_named(tmp_path: Path) -
 
 def test_a_broken_operator_file_names_the_file_and_key(tmp_path: Path) -> None:
     text = (ROOT / "draws" / "crs" / "rules" / "2025-03-25.toml").read_text()
-    (tmp_path / "2027-01-01.toml").write_text(text.replace("since = 2025-03-25", "since = 2027-01-01").replace("doctoral = [140, 150]", ""))
+    (tmp_path / "2027-01-01.toml").write_text(
+        text.replace("since = 2025-03-25", "since = 2027-01-01").replace("doctoral = [140, 150]", "")
+    )
     with pytest.raises(RulesError, match=r"2027-01-01.toml: core.education must give exactly"):
         from_folder(tmp_path)
 
@@ -382,16 +575,29 @@ def test_a_broken_operator_file_names_the_file_and_key(tmp_path: Path) -> None:
 
 def test_each_cap() -> None:
     on = date(2024, 1, 15)
-    top = {"date_of_birth": "2000-01-01", "education": "doctoral", "first_language": clb(12), "second_language": clb(12, test="nclc"),
-           "canadian_experience_years": 9, "foreign_experience_years": 9, "certificate_of_qualification": True,
-           "canadian_education": "three_year_or_more", "sibling_in_canada": True, "provincial_nomination": True,
-           "job_offer": {"teer": 0, "major_group_00": True}}
+    top = {
+        "date_of_birth": "2000-01-01",
+        "education": "doctoral",
+        "first_language": clb(12),
+        "second_language": clb(12, test="nclc"),
+        "canadian_experience_years": 9,
+        "foreign_experience_years": 9,
+        "certificate_of_qualification": True,
+        "canadian_education": "three_year_or_more",
+        "sibling_in_canada": True,
+        "provincial_nomination": True,
+        "job_offer": {"teer": 0, "major_group_00": True},
+    }
     single = score(parse(top), on)
     assert single.factors["second_language"] == 24  # 4 × 6 = 24: the cap is exactly reached
     assert single.sections["A"] == 500 and single.sections["C"] == 100 and single.sections["D"] == 600
-    assert single.factors["education_transferability"] == 50 and single.factors["foreign_transferability"] == 50  # 100 each, capped
+    assert (
+        single.factors["education_transferability"] == 50 and single.factors["foreign_transferability"] == 50
+    )  # 100 each, capped
     assert single.total == 1200
-    couple = score(parse({**top, "spouse": {"education": "doctoral", "language": clb(10), "canadian_experience_years": 5}}), on)
+    couple = score(
+        parse({**top, "spouse": {"education": "doctoral", "language": clb(10), "canadian_experience_years": 5}}), on
+    )
     assert couple.factors["second_language"] == 22  # 24 capped at 22
     assert couple.sections["A"] == 460 and couple.sections["B"] == 40 and couple.total == 1200
 
@@ -408,8 +614,12 @@ def test_experience_periods_grow_with_the_date_and_count_ten_years() -> None:
     assert experience_years(overlapping, date(2026, 1, 1)) == 1  # counted once
     two_halves = (Period(date(2018, 1, 1), date(2018, 6, 30)), Period(date(2019, 1, 1), date(2019, 7, 1)))
     assert experience_years(two_halves, date(2020, 1, 1)) == 0  # 181 + 182 = 363 days
-    assert experience_years(two_halves[:1] + (Period(date(2019, 1, 1), date(2019, 7, 3)),), date(2020, 1, 1)) == 1  # 365 days
-    assert experience_years((Period(date(2010, 1, 1), date(2015, 12, 31)),), date(2024, 1, 1)) == 2  # only 2014-01-01 to 2015-12-31 counts
+    assert (
+        experience_years(two_halves[:1] + (Period(date(2019, 1, 1), date(2019, 7, 3)),), date(2020, 1, 1)) == 1
+    )  # 365 days
+    assert (
+        experience_years((Period(date(2010, 1, 1), date(2015, 12, 31)),), date(2024, 1, 1)) == 2
+    )  # only 2014-01-01 to 2015-12-31 counts
 
 
 # ---------------------------------------------------------------------------------- properties
@@ -468,15 +678,36 @@ def test_no_section_passes_its_cap(data: dict[str, Any], on: date) -> None:
 
 def test_unknown_keys_and_values_are_named() -> None:
     with pytest.raises(ProfileError) as info:
-        parse({"date_of_birth": "1990-01-01", "educaton": "doctoral", "canadian_education": "phd",
-               "first_language": {"test": "toefl"}, "spouse": {"education": "x", "pet": 1}, "job_offer": {"teer": 7}})
+        parse(
+            {
+                "date_of_birth": "1990-01-01",
+                "educaton": "doctoral",
+                "canadian_education": "phd",
+                "first_language": {"test": "toefl"},
+                "spouse": {"education": "x", "pet": 1},
+                "job_offer": {"teer": 7},
+            }
+        )
     problems = "\n".join(info.value.problems)
-    for word in ("'educaton'", "canadian_education 'phd'", "first_language.test 'toefl'", "spouse.education 'x'", "spouse.pet", "job_offer.teer"):
+    for word in (
+        "'educaton'",
+        "canadian_education 'phd'",
+        "first_language.test 'toefl'",
+        "spouse.education 'x'",
+        "spouse.pet",
+        "job_offer.teer",
+    ):
         assert word in problems
     with pytest.raises(ProfileError, match="date_of_birth is required"):
         parse({})
     with pytest.raises(ProfileError, match="not both"):
-        parse({"date_of_birth": "1990-01-01", "canadian_experience_years": 1, "canadian_experience": [{"from": "2020-01-01"}]})
+        parse(
+            {
+                "date_of_birth": "1990-01-01",
+                "canadian_experience_years": 1,
+                "canadian_experience": [{"from": "2020-01-01"}],
+            }
+        )
     with pytest.raises(ProfileError, match="one English and one French"):
         parse({"date_of_birth": "1990-01-01", "first_language": clb(7), "second_language": clb(7)})
     with pytest.raises(ProfileError, match="ielts score from 0 to 9 in steps of 0.5"):
@@ -502,7 +733,10 @@ def test_the_ceiling_bounds_every_day_ahead(data: dict[str, Any], start: date, a
 
     if ahead % 2:  # half the time with periods (one ongoing), so that the years grow over the range
         data = {k: v for k, v in data.items() if k != "canadian_experience_years"}
-        data["canadian_experience"] = [{"from": str(start - timedelta(days=400))}, {"from": "2012-01-01", "to": "2014-06-30"}]
+        data["canadian_experience"] = [
+            {"from": str(start - timedelta(days=400))},
+            {"from": "2012-01-01", "to": "2014-06-30"},
+        ]
     profile = parse(data)
     end = start + timedelta(days=3650)
     if start < profile.date_of_birth:

@@ -54,7 +54,11 @@ def test_the_calculator_page_computes_the_breakdown_and_stores_nothing(site: Sit
     (tmp_path / "p.json").write_text(json.dumps({"date_of_birth": "1995-06-20", "education": "bachelors_or_three_year",
         "first_language": {"test": "ielts", "test_date": "2026-06-01", "reading": 8, "writing": 7.5, "listening": 8.5, "speaking": 7.5},
         "canadian_experience_years": 2, "foreign_experience_years": 3}))  # fmt: skip
-    cli_json = json.loads(cli("crs", "--profile", str(tmp_path / "p.json"), "--on", "2026-06-19", "--format", "json", env=env, check=True).stdout)
+    cli_json = json.loads(
+        cli(
+            "crs", "--profile", str(tmp_path / "p.json"), "--on", "2026-06-19", "--format", "json", env=env, check=True
+        ).stdout
+    )
     assert result.find(id="total").text == str(cli_json["total"]) == "514"
     for name, points in cli_json["factors"].items():
         assert result.find(id=f"factor-{name}").text == str(points), name
@@ -71,10 +75,14 @@ def test_the_calculator_page_computes_the_breakdown_and_stores_nothing(site: Sit
 def test_alert_me_with_this_profile_goes_through_the_double_opt_in(site: Site, env: dict) -> None:
     answer = site.post("/crs", ANSWERS, csrf_from="/crs")
     form = BeautifulSoup(answer.text, "html.parser").find("form", action="/crs/alert")
-    fields = {f["name"]: f.get("value", "") for f in form.find_all("input") if f.get("type") not in ("checkbox", "radio")}
+    fields = {
+        f["name"]: f.get("value", "") for f in form.find_all("input") if f.get("type") not in ("checkbox", "radio")
+    }
     sent = site.post("/crs/alert", {**fields, "email": "pat@example.com", "streams": ["cec"], "language": "en"})
     assert sent.status_code == 200 and "Check your e-mail" in sent.text
-    assert json.loads(cli("subscribers", "--format", "json", env=env, check=True).stdout) == []  # pending until confirmed
+    assert (
+        json.loads(cli("subscribers", "--format", "json", env=env, check=True).stdout) == []
+    )  # pending until confirmed
     link = site.confirmation_link("pat@example.com")
     site.confirm(link)
     (sub,) = json.loads(cli("subscribers", "--format", "json", env=env, check=True).stdout)

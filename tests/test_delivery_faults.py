@@ -151,7 +151,9 @@ def slow() -> Iterator[SMTPSink]:
     sink.stop()
 
 
-def test_a_store_locked_for_a_while_pauses_the_fanout_and_it_goes_on(tmp_path: Path, slow: SMTPSink, watch: Watch) -> None:
+def test_a_store_locked_for_a_while_pauses_the_fanout_and_it_goes_on(
+    tmp_path: Path, slow: SMTPSink, watch: Watch
+) -> None:
     store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}").open()
     people = _fill(store, slow, 150)
     _short_busy_timeout(store)
@@ -166,7 +168,9 @@ def test_a_store_locked_for_a_while_pauses_the_fanout_and_it_goes_on(tmp_path: P
     assert _assert_bound(slow, people, store) == 0  # every result was recorded in the end: none re-sent
 
 
-def test_a_store_locked_too_long_stops_the_fanout_and_the_next_check_sends_the_rest(tmp_path: Path, slow: SMTPSink, watch: Watch) -> None:
+def test_a_store_locked_too_long_stops_the_fanout_and_the_next_check_sends_the_rest(
+    tmp_path: Path, slow: SMTPSink, watch: Watch
+) -> None:
     store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}").open()
     people = _fill(store, slow, 150)
     _short_busy_timeout(store)
@@ -188,7 +192,10 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A real 16 MB file system (tmpfs), where mounting one is allowed (root, as in CI)."""
     place = tmp_path / "disk"
     place.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(place)], capture_output=True).returncode != 0:
+    if (
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(place)], capture_output=True).returncode
+        != 0
+    ):
         pytest.skip("cannot mount a small file system here (needs root)")
     yield place
     subprocess.run(["umount", "-l", str(place)], check=True)
@@ -276,7 +283,9 @@ def test_two_senders_through_a_slow_route_with_a_short_lease_send_nothing_twice(
     try:
         feed.serve(snapshot("2026-01-20"))
         cli("check", "--source", feed.url, env=host1, check=True)
-        rows = ["name,score,within,streams,profile_created,channels"] + [f"p{i},520,,cec,,{sink.url(f'p{i}@example.com')}" for i in range(80)]
+        rows = ["name,score,within,streams,profile_created,channels"] + [
+            f"p{i},520,,cec,,{sink.url(f'p{i}@example.com')}" for i in range(80)
+        ]
         (tmp_path / "people.csv").write_text("\n".join(rows) + "\n")
         cli("import", str(tmp_path / "people.csv"), env=host1, check=True)
         feed.serve(snapshot("2026-01-21"))

@@ -29,7 +29,15 @@ def test_a_dropping_stalling_or_refused_recipient_fails_alone() -> None:
     sink = SMTPSink(misbehave=bad).start()
     try:
         people = [f"p{i}@example.com" for i in range(60)]
-        order = people[:10] + ["drop@example.com"] + people[10:30] + ["stall@example.com"] + people[30:50] + ["refuse@example.com"] + people[50:]
+        order = (
+            people[:10]
+            + ["drop@example.com"]
+            + people[10:30]
+            + ["stall@example.com"]
+            + people[30:50]
+            + ["refuse@example.com"]
+            + people[50:]
+        )
         results = _send([Outgoing(to, _url(sink, to), "t", BODIES) for to in order])
         assert set(results) == set(order)
         failed = {key for key, result in results.items() if not result.ok}
@@ -46,13 +54,23 @@ def test_a_dropping_stalling_or_refused_recipient_fails_alone() -> None:
 def test_a_silent_server_costs_each_session_one_timeout_and_others_go_on() -> None:
     silent, good, hook = SilentServer(), SMTPSink().start(), WebhookReceiver()
     try:
-        stuck = [Outgoing(f"s{i}", f"mailto://127.0.0.1:{silent.port}?from=crswatch@example.com&to=s{i}@example.com&cto=1", "t", BODIES) for i in range(40)]
+        stuck = [
+            Outgoing(
+                f"s{i}",
+                f"mailto://127.0.0.1:{silent.port}?from=crswatch@example.com&to=s{i}@example.com&cto=1",
+                "t",
+                BODIES,
+            )
+            for i in range(40)
+        ]
         fine = [Outgoing(f"g{i}", good.url(f"g{i}@example.com"), "t", BODIES) for i in range(40)]
         hooks = [Outgoing(f"h{i}", hook.url(f"h{i}"), "t", BODIES) for i in range(5)]
         results = _send([item for trio in zip(stuck, fine, hooks + [None] * 35, strict=True) for item in trio if item])
         assert all(results[i.key].ok for i in fine + hooks)
         assert not any(results[i.key].ok for i in stuck)
-        assert {results[i.key].error for i in stuck} <= {r.error for r in results.values() if "cannot use the SMTP server" in r.error}
+        assert {results[i.key].error for i in stuck} <= {
+            r.error for r in results.values() if "cannot use the SMTP server" in r.error
+        }
         assert len(silent.accepted) <= 4, "at most one connection (one timeout) per session"
         good.wait_for(40)
         assert len(good.messages) == 40 and len(hook.posts) == 5

@@ -28,7 +28,9 @@ def _crswatch_command(argv: list[str]) -> str:
 
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="systemd-analyze is not installed")
-@pytest.mark.parametrize("unit", ["crswatch-check.service", "crswatch-run.service", "crswatch-serve.service", "crswatch-check.timer"])
+@pytest.mark.parametrize(
+    "unit", ["crswatch-check.service", "crswatch-run.service", "crswatch-serve.service", "crswatch-check.timer"]
+)
 def test_systemd_units_verify(unit: str, tmp_path: Path) -> None:
     executable = Path(sys.prefix) / "bin" / "crswatch"
     for name in ("crswatch-check.service", "crswatch-run.service", "crswatch-serve.service", "crswatch-check.timer"):
@@ -81,7 +83,11 @@ def test_compose_parses_and_names_existing_commands() -> None:
     for started in (service, web):
         assert started["depends_on"]["db-upgrade"] == {"condition": "service_completed_successfully"}
     bot = compose["services"]["bot"]
-    assert _crswatch_command(bot["command"]) == "bot" and bot["volumes"] == service["volumes"] and "CRSWATCH_TELEGRAM_TOKEN" in bot["environment"]
+    assert (
+        _crswatch_command(bot["command"]) == "bot"
+        and bot["volumes"] == service["volumes"]
+        and "CRSWATCH_TELEGRAM_TOKEN" in bot["environment"]
+    )
 
 
 def test_crontab_lines_run_existing_commands() -> None:
@@ -114,7 +120,7 @@ def test_crontab_lines_never_fire_in_the_same_minute() -> None:
                             for m in _cron_field(minute, 0, 59)})  # fmt: skip
     assert len(moments) >= 2
     for i, these in enumerate(moments):
-        for those in moments[i + 1:]:
+        for those in moments[i + 1 :]:
             assert not these & those, sorted(these & those)[:3]
     every_hour = {(w, h) for these in moments for w, h, _ in these}
     assert len(every_hour) == 7 * 24, "a check at least every hour, every day"
@@ -130,7 +136,9 @@ def test_example_configuration_loads(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_image_copies_every_package() -> None:
     import tomllib
 
-    packages = {p.split(".")[0] for p in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]}
+    packages = {
+        p.split(".")[0] for p in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    }
     copied = {line.split()[1] for line in (DEPLOY / "Dockerfile").read_text().splitlines() if line.startswith("COPY ")}
     assert packages <= copied, packages - copied
 
@@ -179,13 +187,22 @@ def test_docker_compose_config_accepts_the_documented_environment(tmp_path: Path
     if compose is None:
         pytest.skip("docker-compose is not installed (scripts/test installs it)")
     sender = "mailtos://alerts:PASSWORD@smtp.example.org?to={email}"
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "CRSWATCH_WEB_EMAIL_CHANNEL": sender, "CRSWATCH_PUBLIC_URL": "https://alerts.example.org"}
-    result = subprocess.run([compose, "-f", str(DEPLOY / "compose.yaml"), "config"], env=env, capture_output=True, text=True, cwd=tmp_path)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "CRSWATCH_WEB_EMAIL_CHANNEL": sender,
+        "CRSWATCH_PUBLIC_URL": "https://alerts.example.org",
+    }
+    result = subprocess.run(
+        [compose, "-f", str(DEPLOY / "compose.yaml"), "config"], env=env, capture_output=True, text=True, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     resolved = yaml.safe_load(result.stdout)
     web = resolved["services"]["web"]["environment"]
     assert web["CRSWATCH_WEB_EMAIL_CHANNEL"] == sender and web["CRSWATCH_PUBLIC_URL"] == "https://alerts.example.org"
-    assert resolved["services"]["crswatch"]["environment"]["CRSWATCH_PUBLIC_URL"] == "https://alerts.example.org"  # it sends the alerts
+    assert (
+        resolved["services"]["crswatch"]["environment"]["CRSWATCH_PUBLIC_URL"] == "https://alerts.example.org"
+    )  # it sends the alerts
     missing = subprocess.run([compose, "-f", str(DEPLOY / "compose.yaml"), "config"], env={k: v for k, v in env.items() if k != "CRSWATCH_WEB_EMAIL_CHANNEL"},
                              capture_output=True, text=True, cwd=tmp_path)  # fmt: skip
     assert missing.returncode != 0 and "set it in deploy/.env" in missing.stderr

@@ -50,7 +50,18 @@ def _plan_after(env: dict, cadence: str, since: datetime) -> int:
 def test_one_pool_alert_per_distribution_with_the_feeds_figures(env: dict, smtp: SMTPSink) -> None:
     _check(env, "2025-07-08.crlf")
     _subscribe(env, "--score", "485", "--stream", "cec", "--pool-alerts", "--notify", smtp.url("pool@example.com"))
-    _subscribe(env, "--score", "470", "--stream", "cec", "--pool-alerts", "--language", "fr", "--notify", smtp.url("bassin@example.com"))
+    _subscribe(
+        env,
+        "--score",
+        "470",
+        "--stream",
+        "cec",
+        "--pool-alerts",
+        "--language",
+        "fr",
+        "--notify",
+        smtp.url("bassin@example.com"),
+    )
     _subscribe(env, "--score", "485", "--stream", "cec", "--notify", smtp.url("nopool@example.com"))
     _check(env, "2025-12-17")  # 33 new draws, one new distribution (December 15, 2025) since July 6, 2025
     _check(env, "2026-01-20")  # #389, #390 (January 4) and #391 (January 19): one alert, for the newest
@@ -103,29 +114,43 @@ def test_daily_and_weekly_digests_english_and_french_and_an_invitation_at_once(e
     (daily,) = smtp.to("daily@example.com")
     assert daily["Subject"].startswith("Your daily digest, ") and daily["Subject"].endswith(": 2 draws for you")
     text = body_text(daily)
-    assert "#390 January 7, 2026, Canadian Experience Class: cut-off 511, 8,000 invitations: close: 6 points short" in text
-    assert "#392 January 21, 2026, Canadian Experience Class: cut-off 509, 6,000 invitations: close: 4 points short" in text
+    assert (
+        "#390 January 7, 2026, Canadian Experience Class: cut-off 511, 8,000 invitations: close: 6 points short" in text
+    )
+    assert (
+        "#392 January 21, 2026, Canadian Experience Class: cut-off 509, 6,000 invitations: close: 4 points short"
+        in text
+    )
     assert "(and 2 draws in programs you did not choose)" in text  # #389 and #391, PNP
     assert "17,018 candidates are at or above 501–600 (the band of your score 505), as of January 19, 2026." in text
     assert "That is −5,164 since December 15, 2025." in text  # 677+16,341 against 390+21,792
     assert "Canadian Experience Class: cut-off about" in text and "Next draws (forecast" in text
     assert f"crswatch unsubscribe {ids['daily']}" in text
     (hebdo,) = smtp.to("hebdo@example.com")
-    assert hebdo["Subject"].startswith("Votre résumé hebdomadaire, ") and hebdo["Subject"].endswith(" : 2 rondes pour vous")
+    assert hebdo["Subject"].startswith("Votre résumé hebdomadaire, ") and hebdo["Subject"].endswith(
+        " : 2 rondes pour vous"
+    )
     french = body_text(hebdo)
-    assert "Catégorie de l'expérience canadienne : note minimale 509, 6 000 invitations : proche : 4 points de moins" in french.replace("\xa0", " ")
+    assert (
+        "Catégorie de l'expérience canadienne : note minimale 509, 6 000 invitations : proche : 4 points de moins"
+        in french.replace("\xa0", " ")
+    )
     assert "Le bassin" in french and "Votre rang approximatif" in french
     (weekly,) = smtp.to("w510@example.com")[1:]
     assert "cut-off 509, 6,000 invitations: invited (the alert went out at once)" in body_text(weekly)
     (quiet,) = smtp.to("quiet@example.com")
-    assert "No draw in your programs." in body_text(quiet) and "(and 4 draws in programs you did not choose)" in body_text(quiet)
+    assert "No draw in your programs." in body_text(
+        quiet
+    ) and "(and 4 draws in programs you did not choose)" in body_text(quiet)
     digests = [d for d in outbox(env) if d["kind"] == "digest"]
     assert len(digests) == 4 and {d["status"] for d in digests} == {"sent"}
 
 
 def test_nothing_to_say_nothing_sent(env: dict, smtp: SMTPSink) -> None:
     _check(env, "2026-01-20")
-    _subscribe(env, "--score", "460", "--stream", "french", "--cadence", "daily", "--notify", smtp.url("quiet@example.com"))
+    _subscribe(
+        env, "--score", "460", "--stream", "french", "--cadence", "daily", "--notify", smtp.url("quiet@example.com")
+    )
     began = datetime.now(UTC)
     _check(env, "2026-01-21")  # one CEC draw, no new distribution: nothing for a French candidate
     assert _plan_after(env, "daily", began) == 0

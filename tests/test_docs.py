@@ -53,8 +53,10 @@ def test_every_exit_code_is_documented() -> None:
         assert f"| {code} |" in README
 
 
-@pytest.mark.skipif(bool(os.environ.get("CRSWATCH_LOWEST_VERSIONS")),
-                    reason="the reference shows the newest click's help (click 8.1 writes a group's usage line differently)")
+@pytest.mark.skipif(
+    bool(os.environ.get("CRSWATCH_LOWEST_VERSIONS")),
+    reason="the reference shows the newest click's help (click 8.1 writes a group's usage line differently)",
+)
 def test_the_command_reference_is_current() -> None:
     """docs/reference/ is the commands' own help: regenerate it with `python scripts/reference.py`."""
     wanted = _reference()

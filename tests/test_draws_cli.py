@@ -28,12 +28,26 @@ def filled(env: dict, db_path: Path, tmp_path_factory: pytest.TempPathFactory) -
 def test_json_has_the_documented_keys_newest_first(filled: dict) -> None:
     rows = json.loads(cli("draws", "--format", "json", "--limit", "3", env=filled, check=True).stdout)
     assert [r["number"] for r in rows] == ["392", "391", "390"]
-    assert {"number", "date", "drawn_at", "program", "stream", "invitations", "crs", "tie_break", "url"} <= rows[0].keys()
+    assert {"number", "date", "drawn_at", "program", "stream", "invitations", "crs", "tie_break", "url"} <= rows[
+        0
+    ].keys()
     assert rows[0]["drawn_at"] == "2026-01-21T12:37:42Z" and rows[0]["invitations"] == 6000
 
 
 def test_filters_and_csv(filled: dict) -> None:
-    out = cli("draws", "--stream", "cec", "--since", "2025-01-01", "--until", "2025-12-31", "--format", "csv", env=filled, check=True).stdout
+    out = cli(
+        "draws",
+        "--stream",
+        "cec",
+        "--since",
+        "2025-01-01",
+        "--until",
+        "2025-12-31",
+        "--format",
+        "csv",
+        env=filled,
+        check=True,
+    ).stdout
     rows = list(csv.DictReader(io.StringIO(out)))
     assert rows and all(r["stream"] == "cec" and r["date"].startswith("2025") for r in rows)
 

@@ -48,7 +48,9 @@ def test_unknown_category_is_taught_then_each_eligible_subscriber_gets_one_late_
     config = Path(env["CRSWATCH_CONFIG"])
     config.write_text(config.read_text() + '\n[streams]\n"Pharmacists with Canadian work experience" = "cec"\n')
     second = cli("check", "--source", feed.url, env=env, check=True)  # the feed itself is unchanged
-    assert "feed unchanged" in second.stdout and "1 draw recognised" in second.stdout and "alerts: 2 sent" in second.stdout
+    assert (
+        "feed unchanged" in second.stdout and "1 draw recognised" in second.stdout and "alerts: 2 sent" in second.stdout
+    )
     smtp.wait_for(3)
     assert [len(smtp.to(f"{n}@example.com")) for n in ("doc", "cec", "low", "other")] == [1, 1, 0, 1]
     late = smtp.to("doc@example.com")[0]
@@ -65,8 +67,21 @@ def test_unknown_category_is_taught_then_each_eligible_subscriber_gets_one_late_
 
 def test_a_new_category_from_the_config_is_choosable(env: dict, smtp: SMTPSink) -> None:
     config = Path(env["CRSWATCH_CONFIG"])
-    config.write_text(config.read_text() + '\n[streams]\n"Pharmacists with Canadian work experience" = { code = "pharmacists", label = "Pharmacists" }\n')
-    cli("subscribe", "--score", "500", "--stream", "pharmacists", "--notify", smtp.url("p@example.com"), env=env, check=True)
+    config.write_text(
+        config.read_text()
+        + '\n[streams]\n"Pharmacists with Canadian work experience" = { code = "pharmacists", label = "Pharmacists" }\n'
+    )
+    cli(
+        "subscribe",
+        "--score",
+        "500",
+        "--stream",
+        "pharmacists",
+        "--notify",
+        smtp.url("p@example.com"),
+        env=env,
+        check=True,
+    )
     streams = json.loads(cli("streams", "--format", "json", env=env, check=True).stdout)
     assert {"code": "pharmacists", "label": "Pharmacists", "draws": 0, "last": None, "names": []} in streams
     bad = cli("subscribe", "--score", "500", "--stream", "surgeons", "--notify", smtp.url("q@example.com"), env=env)
@@ -106,7 +121,9 @@ def test_an_implausible_round_is_held_reported_and_picked_up_when_fixed(
         feed.serve(_day2(**fields))
         held = cli("check", "--source", feed.url, env=env)
         assert held.returncode == 9, held.stderr
-        assert f"crswatch: error: round #392 held, not stored: {reason}" in held.stderr and "Traceback" not in held.stderr
+        assert (
+            f"crswatch: error: round #392 held, not stored: {reason}" in held.stderr and "Traceback" not in held.stderr
+        )
         assert "392" not in {d["number"] for d in table(Path(env["CRSWATCH_DB"]), "draws")}
         status = json.loads(cli("status", "--format", "json", env=env).stdout)
         assert any(reason in p for p in status["problems"])
@@ -165,7 +182,9 @@ def test_a_file_source_is_checked_before_it_is_read(env: dict, tmp_path: Path) -
     assert result.returncode == 4 and "larger than 16,777,216 bytes" in result.stderr
     missing = cli("check", "--source", (tmp_path / "nope.json").as_uri(), env=env)
     assert missing.returncode == 3 and "No such file" in missing.stderr and "Traceback" not in missing.stderr
-    assert "retr" not in missing.stderr.lower()  # no network retries for a file (no wall-clock bound: the machine may be loaded)
+    assert (
+        "retr" not in missing.stderr.lower()
+    )  # no network retries for a file (no wall-clock bound: the machine may be loaded)
 
 
 def test_a_redirect_to_an_internal_address_is_refused(feed: FeedServer, env: dict) -> None:

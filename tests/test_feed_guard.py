@@ -67,13 +67,17 @@ def test_letters_and_zeros(spelling: str, number: str) -> None:
     assert normal_number(spelling) == number
 
 
-_INVISIBLE = st.sampled_from(["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", " ", "\u00a0", "\u2009", "\u3000", "\t"])
+_INVISIBLE = st.sampled_from(
+    ["\u200b", "\u200c", "\u200d", "\u2060", "\ufeff", "\u00ad", " ", "\u00a0", "\u2009", "\u3000", "\t"]
+)
 
 
 @settings(max_examples=300, deadline=None)
 @given(number=st.integers(min_value=1, max_value=99_999), zeros=st.integers(0, 3), letter=st.sampled_from(["", "a", "B"]),
        noise=st.lists(st.tuples(st.integers(0, 10), _INVISIBLE), max_size=4), wide=st.booleans())  # fmt: skip
-def test_property_noise_never_changes_a_number(number: int, zeros: int, letter: str, noise: list[tuple[int, str]], wide: bool) -> None:
+def test_property_noise_never_changes_a_number(
+    number: int, zeros: int, letter: str, noise: list[tuple[int, str]], wide: bool
+) -> None:
     text = "0" * zeros + str(number) + letter
     if wide:  # fullwidth forms, as an editor on a CJK keyboard types them
         text = "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isalnum() else c for c in text)
@@ -149,7 +153,12 @@ def test_a_first_ingest_holds_nothing(tmp_path: Path) -> None:
 
 def test_a_round_listed_twice_with_different_data_is_held(tmp_path: Path) -> None:
     database = _stored(tmp_path, DAY2[1:])
-    doubled = [DAY2[0], dict(DAY2[0], drawCRS="520"), *DAY2[1:], dict(DAY2[1], drawNumber="0391")]  # and 391 twice alike
+    doubled = [
+        DAY2[0],
+        dict(DAY2[0], drawCRS="520"),
+        *DAY2[1:],
+        dict(DAY2[1], drawNumber="0391"),
+    ]  # and 391 twice alike
     changes = _merge(database, doubled)
     assert changes.new == [] and [m.number for m in changes.malformed] == ["392"]
     assert "listed 2 times with different data" in changes.malformed[0].reason

@@ -43,14 +43,24 @@ def test_a_renumbered_feed_alerts_nobody_and_a_rewritten_one_is_held(
 ) -> None:
     env = {**env, "CRSWATCH_OPERATOR": webhook.url("operator")}
     _start(feed, env, smtp, score="800")  # a score that every CEC draw ever made would invite
-    feed.serve(_feed(FEED_DAY1, lambda rounds: [dict(r, drawNumber=RESPELL[i % len(RESPELL)](r["drawNumber"])) for i, r in enumerate(rounds)]))
+    feed.serve(
+        _feed(
+            FEED_DAY1,
+            lambda rounds: [
+                dict(r, drawNumber=RESPELL[i % len(RESPELL)](r["drawNumber"])) for i, r in enumerate(rounds)
+            ],
+        )
+    )
     respelt = cli("check", "--source", feed.url, env=env, check=True)
     assert f"0 new, 0 changed, {STORED} unchanged" in respelt.stdout
     feed.serve(_feed(FEED_DAY1, lambda rounds: [dict(r, drawNumber=f"2015-{r['drawNumber']}") for r in rounds]))
     shifted = cli("check", "--source", feed.url, env=env, check=True)
     assert f"0 new, 0 changed, {STORED} unchanged, {STORED} renumbered" in shifted.stdout
 
-    rewritten = _feed(FEED_DAY1, lambda rounds: [dict(r, drawNumber=f"EE{r['drawNumber']}", drawName=r["drawName"] + " – 2026") for r in rounds])
+    rewritten = _feed(
+        FEED_DAY1,
+        lambda rounds: [dict(r, drawNumber=f"EE{r['drawNumber']}", drawName=r["drawName"] + " – 2026") for r in rounds],
+    )
     feed.serve(rewritten)
     held = cli("check", "--source", feed.url, env=env)
     assert held.returncode == 9, held.stderr
@@ -68,13 +78,18 @@ def test_a_renumbered_feed_alerts_nobody_and_a_rewritten_one_is_held(
     assert len(smtp.messages) == 1 and "#392" in smtp.messages[0]["Subject"]
 
 
-def test_a_flip_flopping_draw_is_one_alert_and_at_most_one_correction(feed: FeedServer, env: dict, smtp: SMTPSink, db_path: Path) -> None:
+def test_a_flip_flopping_draw_is_one_alert_and_at_most_one_correction(
+    feed: FeedServer, env: dict, smtp: SMTPSink, db_path: Path
+) -> None:
     _start(feed, env, smtp)  # 510: invited by a cut-off of 509, close to one of 515
     version_a = FEED_DAY2.read_bytes()
     version_b = _feed(FEED_DAY2, lambda rounds: [dict(rounds[0], drawCRS="515"), *rounds[1:]])
     feed.serve(_feed(FEED_DAY2, lambda rounds: [rounds[0], dict(rounds[0], drawCRS="515"), *rounds[1:]]))  # #392 twice
     doubled = cli("check", "--source", feed.url, env=env)
-    assert doubled.returncode == 9 and "round #392 held, not stored: #392 is listed 2 times with different data" in doubled.stderr
+    assert (
+        doubled.returncode == 9
+        and "round #392 held, not stored: #392 is listed 2 times with different data" in doubled.stderr
+    )
     assert "392" not in {d["number"] for d in table(db_path, "draws")}
     outputs = []
     for body in [version_a, version_b] * 3:  # CDN edges serving the old and the new copy in turn
@@ -84,7 +99,9 @@ def test_a_flip_flopping_draw_is_one_alert_and_at_most_one_correction(feed: Feed
     assert all("0 changed, 392 unchanged, 1 back to an earlier version" in out for out in outputs[2:]), outputs
     smtp.wait_for(2)
     subjects = [m["Subject"] for m in smtp.to("a@example.com")]
-    assert len(subjects) == 2 and subjects[0].startswith("Invited: #392") and subjects[1].startswith("Correction: Close")
+    assert (
+        len(subjects) == 2 and subjects[0].startswith("Invited: #392") and subjects[1].startswith("Correction: Close")
+    )
     assert len([r for r in table(db_path, "draw_revisions") if r["number"] == "392"]) == 2
 
 
@@ -143,7 +160,9 @@ def _check_capped(env: dict, *args: str) -> subprocess.CompletedProcess[str]:
                           timeout=120, preexec_fn=cap, check=False)  # fmt: skip
 
 
-def test_status_is_unhealthy_while_the_draws_file_cannot_be_written(feed: FeedServer, env: dict, smtp: SMTPSink, postgres_server: Any) -> None:
+def test_status_is_unhealthy_while_the_draws_file_cannot_be_written(
+    feed: FeedServer, env: dict, smtp: SMTPSink, postgres_server: Any
+) -> None:
     env = {**env, "CRSWATCH_STORE": postgres_server.new_database()}  # the store is elsewhere: only the draws file fails
     cli("upgrade", env=env)
     _start(feed, env, smtp)
@@ -155,7 +174,9 @@ def test_status_is_unhealthy_while_the_draws_file_cannot_be_written(feed: FeedSe
         status = cli("status", "--format", "json", env=env)
         assert status.returncode == 7, status.stdout
         report = json.loads(status.stdout)
-        assert report["last_outcome"] == "unwritable" and any("could not store the draws" in p for p in report["problems"])
+        assert report["last_outcome"] == "unwritable" and any(
+            "could not store the draws" in p for p in report["problems"]
+        )
     assert report["consecutive_failures"] == 4
     fixed = cli("check", "--source", feed.url, env=env, check=True)
     assert "1 new" in fixed.stdout
@@ -184,7 +205,9 @@ def test_feed_text_reaches_terminals_without_control_characters_and_warnings_sta
     outputs = [result.stdout, result.stderr]
     outputs += [cli("draws", "show", "392", env=env, check=True).stdout, cli("draws", "--limit", "3", env=env, check=True).stdout,
                 cli("draws", "--limit", "3", "--format", "csv", env=env, check=True).stdout, cli("streams", env=env, check=True).stdout]  # fmt: skip
-    for output in outputs:  # warnings quote the name escaped (\\x1b): the operator sees what IRCC wrote, the terminal acts on none of it
+    for output in (
+        outputs
+    ):  # warnings quote the name escaped (\\x1b): the operator sees what IRCC wrote, the terminal acts on none of it
         assert not any(unicodedata.category(c) == "Cc" and c != "\n" or c == "\u202e" for c in output), ascii(output)
     for output in outputs[2:]:
         assert "evil.example" not in output and "2J" not in output, ascii(output)

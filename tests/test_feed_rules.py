@@ -83,15 +83,27 @@ def test_trade_occupations_are_never_the_fst_program() -> None:
 
 ALIAS_PAIRS = [(code, alias) for code, aliases in ALIASES.items() for alias in aliases]
 MARKERS = st.one_of(
-    st.builds(lambda n, fmt: fmt.format(n), st.integers(1, 99), st.sampled_from(["Version {}", "version-{}", "VERSION {}", "v{}", "Ver. {}"])),
+    st.builds(
+        lambda n, fmt: fmt.format(n),
+        st.integers(1, 99),
+        st.sampled_from(["Version {}", "version-{}", "VERSION {}", "v{}", "Ver. {}"]),
+    ),
     st.builds(lambda y, r: f"{y}-{r}" if r else str(y), st.integers(2015, 2039), st.integers(0, 9)),
 )
 WRAPS = st.sampled_from(["({})", "[{}]", " – {}", " — {}", ", {}", " - {}", " {}", "\u00a0({})", " ({}) "])
 
 
 @settings(max_examples=400, deadline=None)
-@given(pair=st.sampled_from(ALIAS_PAIRS), marker=MARKERS, wrap=WRAPS, where=st.sampled_from(["end", "start"]), upper=st.booleans())
-def test_any_alias_with_any_version_marker_maps_to_its_stream(pair: tuple[str, str], marker: str, wrap: str, where: str, upper: bool) -> None:
+@given(
+    pair=st.sampled_from(ALIAS_PAIRS),
+    marker=MARKERS,
+    wrap=WRAPS,
+    where=st.sampled_from(["end", "start"]),
+    upper=st.booleans(),
+)
+def test_any_alias_with_any_version_marker_maps_to_its_stream(
+    pair: tuple[str, str], marker: str, wrap: str, where: str, upper: bool
+) -> None:
     code, alias = pair
     tag = wrap.format(marker)
     name = f"{alias}{tag}" if where == "end" else f"{tag.strip(' ,–—-')} {alias}"
@@ -131,6 +143,7 @@ def test_operator_names_and_new_codes() -> None:
 
 # ------------------------------------------------------------------------------------------ dates
 
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -141,7 +154,10 @@ def test_operator_names_and_new_codes() -> None:
         ("October 19th, 2025 at 04:35:24", datetime(2025, 10, 19, 4, 35, 24, tzinfo=UTC)),
         ("November 4th  2025  at  04:22:17 AM UTC", datetime(2025, 11, 4, 4, 22, 17, tzinfo=UTC)),
         ("December 1st, 2025 at 01:02:03 PM UTC", datetime(2025, 12, 1, 13, 2, 3, tzinfo=UTC)),
-        ("May 11th at 10:00:00 UTC", datetime(2025, 5, 11, 10, tzinfo=UTC)),  # no year: the draw's (2026-01-21) year before
+        (
+            "May 11th at 10:00:00 UTC",
+            datetime(2025, 5, 11, 10, tzinfo=UTC),
+        ),  # no year: the draw's (2026-01-21) year before
         ("March 02. 2024 at 14:00:00 UTC", datetime(2024, 3, 2, 14, tzinfo=UTC)),
         ("January 23, 2025 at 2025-01-23 15:30:04 UTC", datetime(2025, 1, 23, 15, 30, 4, tzinfo=UTC)),
         # impossible dates are never guessed
@@ -160,19 +176,27 @@ def test_timestamp_spellings(text: str, expected: datetime | None) -> None:
 
 @pytest.mark.parametrize(
     ("text", "expected"),
-    [("January 21st, 2026", date(2026, 1, 21)), ("January 3rd 2026", date(2026, 1, 3)), ("February 30, 2026", None), ("June 31st, 2026", None)],
+    [
+        ("January 21st, 2026", date(2026, 1, 21)),
+        ("January 3rd 2026", date(2026, 1, 3)),
+        ("February 30, 2026", None),
+        ("June 31st, 2026", None),
+    ],
 )
 def test_long_dates(text: str, expected: date | None) -> None:
     assert parse_long_date(text) == expected
 
 
 def test_ordinal_dates_in_a_round_are_read() -> None:
-    draw = parse_round(_round(drawDate="", drawDateFull="January 21st, 2026", drawCutOff="October 29th, 2025 at 04:35:24 UTC"))
+    draw = parse_round(
+        _round(drawDate="", drawDateFull="January 21st, 2026", drawCutOff="October 29th, 2025 at 04:35:24 UTC")
+    )
     assert draw.date == date(2026, 1, 21) and draw.tie_break == datetime(2025, 10, 29, 4, 35, 24, tzinfo=UTC)
     assert draw.warnings == ()
 
 
 # ------------------------------------------------------------------------------ required, optional
+
 
 @pytest.mark.parametrize(
     ("field", "value"),
@@ -214,13 +238,24 @@ def test_implausible_rounds_are_held(field: str, value: str, reason: str) -> Non
 
 
 def test_plausible_limits_pass() -> None:
-    for fields in ({"drawCRS": "1"}, {"drawCRS": "1200"}, {"drawSize": "1"}, {"drawSize": "100,000"}, {"drawDate": "2026-01-23"}):
+    for fields in (
+        {"drawCRS": "1"},
+        {"drawCRS": "1200"},
+        {"drawSize": "1"},
+        {"drawSize": "100,000"},
+        {"drawDate": "2026-01-23"},
+    ):
         vet_round(parse_round(_round(**fields)), NOW)
 
 
 def test_the_pipeline_never_drops_a_round() -> None:
     pipeline = ParsePipeline(now=lambda: NOW)
-    items = [RawRound(0, _round(drawCRS="0")), RawRound(1, _round(drawSize="many")), RawRound(2, ["not", "a", "round"]), RawRound(3, _round())]
+    items = [
+        RawRound(0, _round(drawCRS="0")),
+        RawRound(1, _round(drawSize="many")),
+        RawRound(2, ["not", "a", "round"]),
+        RawRound(3, _round()),
+    ]
     out = [pipeline.process_item(item) for item in items]
     assert [type(o).__name__ for o in out] == ["Malformed", "Malformed", "Malformed", "Draw"]
     assert "cut-off 0" in out[0].reason and "drawSize" in out[1].reason and out[0].number == "392"
@@ -232,6 +267,7 @@ def test_an_unknown_name_is_other_not_a_failure() -> None:
 
 
 # ---------------------------------------------------------------------------------------- links
+
 
 @pytest.mark.parametrize(
     ("href", "url"),
@@ -258,6 +294,7 @@ def test_only_https_canada_ca_links_are_kept(href: str, url: str | None) -> None
 
 # ------------------------------------------------------------------------------------- redirects
 
+
 @pytest.mark.parametrize(
     ("target", "allowed"),
     [
@@ -278,7 +315,9 @@ def test_where_a_redirect_may_lead(target: str, allowed: bool) -> None:
 
 
 def test_configured_redirect_hosts() -> None:
-    assert redirect_allowed("https://www.canada.ca/x.json", "https://mirror.example.org/f.json", ("example.org",)) is None
+    assert (
+        redirect_allowed("https://www.canada.ca/x.json", "https://mirror.example.org/f.json", ("example.org",)) is None
+    )
     assert redirect_allowed("https://www.canada.ca/x.json", "http://10.1.2.3/f.json", ("10.1.2.3",)) is not None
 
 
@@ -294,12 +333,19 @@ def test_2026_category_draws_waiting_in_other_are_recognised_once(tmp_path) -> N
 
     names = ["Physicians with Canadian work experience (Version 1)", "Cadres supérieurs ayant une expérience de travail au Canada",
              "Skilled military recruits – 2026", "Pharmacists with Canadian work experience"]  # fmt: skip
-    draws = [replace(parse_round(_round(drawNumber=str(400 + i), drawName=name)), stream=OTHER) for i, name in enumerate(names)]  # as an older crswatch stored them
+    draws = [
+        replace(parse_round(_round(drawNumber=str(400 + i), drawName=name)), stream=OTHER)
+        for i, name in enumerate(names)
+    ]  # as an older crswatch stored them
     database = Database(tmp_path / "db.json")
     with database.transaction() as tx:
         merge_draws(tx, draws, NOW)
         found = recognise(tx, BUILTIN, NOW)
-    assert sorted((d.number, d.stream) for d, old in found) == [("400", "physicians"), ("401", "managers"), ("402", "military")]
+    assert sorted((d.number, d.stream) for d, old in found) == [
+        ("400", "physicians"),
+        ("401", "managers"),
+        ("402", "military"),
+    ]
     assert all(old["stream"] == OTHER for _, old in found)
     with database.transaction() as tx:
         assert recognise(tx, BUILTIN, NOW) == []  # each leaves `other` once

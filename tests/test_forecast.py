@@ -67,7 +67,9 @@ def test_forecast_on_a_synthetic_history() -> None:
     # three past errors are too few for a probability: none is given (never a 0 or a 1 from a handful)
     assert result.p_invited is None
     longer = cutoffs + [505, 500, 512, 498]
-    many = forecast("cec", [date(2025, 1, 1) + timedelta(days=14 * i) for i in range(len(longer))], longer, score=510, draws=2)
+    many = forecast(
+        "cec", [date(2025, 1, 1) + timedelta(days=14 * i) for i in range(len(longer))], longer, score=510, draws=2
+    )
     errors = errors_before(longer, ewm if many.method == "ewm" else last)
     hits = sum(1 for e in errors if many.next_crs + e <= 510)
     p_one = (hits + 0.5) / (len(errors) + 1)  # the interval's own errors, smoothed
@@ -89,15 +91,21 @@ def test_walk_forward_never_looks_ahead() -> None:
     changed = backtest("cec", dates, cutoffs[:-1] + [9999])
     assert whole is not None and changed is not None
     assert whole.mae["last"] != changed.mae["last"]  # the last draw is a target…
-    assert forecast("cec", dates[:39], cutoffs[:39]) == forecast("cec", dates[:39], (cutoffs[:-1] + [9999])[:39])  # …never an input
+    assert forecast("cec", dates[:39], cutoffs[:39]) == forecast(
+        "cec", dates[:39], (cutoffs[:-1] + [9999])[:39]
+    )  # …never an input
 
 
 def test_covariates_by_hand() -> None:
     # size: log of the previous draw's size against the mean log size up to it
-    assert size_feature([100, 100, 400]) == pytest.approx([None, 0, 0, math.log(400) - (2 * math.log(100) + math.log(400)) / 3])
+    assert size_feature([100, 100, 400]) == pytest.approx(
+        [None, 0, 0, math.log(400) - (2 * math.log(100) + math.log(400)) / 3]
+    )
     assert count_at_or_above({"501-600": 10, "491-500": 100, "481-490": 50}, 496) == 10 + 100 * 5 / 10
     stream = [{"date": f"2025-0{m}-15", "crs": c} for m, c in ((2, 500), (4, 490), (6, 480))]
-    pools = [{"date": f"2025-0{m}-01", "pool": {"501-600": n, "491-500": 0}} for m, n in ((1, 1000), (3, 3000), (5, 2000))]
+    pools = [
+        {"date": f"2025-0{m}-01", "pool": {"501-600": n, "491-500": 0}} for m, n in ((1, 1000), (3, 3000), (5, 2000))
+    ]
     # draw 0: no earlier cut-off; draw 1: pools of Jan→Mar at 500: +2 (thousand); draw 2: Mar→May at 490: −1; next: at 480, −1
     assert pool_feature(stream, stream + pools) == [None, 2.0, -1.0, -1.0]
 
@@ -109,12 +117,17 @@ def test_adjusted_fits_the_level_errors_on_the_covariate() -> None:
     # the level's past errors are exactly twice the covariate, so the fit adds twice the next value
     feature = [None] * 5 + [(cutoffs[j] - levels[j]) / 2 for j in range(5, 20)] + [5.0]
     assert adjusted(cutoffs, feature) == pytest.approx(ewm(cutoffs) + 10)
-    assert adjusted(cutoffs[:10], feature[:10] + [None]) == pytest.approx(ewm(cutoffs[:10]))  # unknown covariate: the level
+    assert adjusted(cutoffs[:10], feature[:10] + [None]) == pytest.approx(
+        ewm(cutoffs[:10])
+    )  # unknown covariate: the level
     assert adjusted(cutoffs[:8], feature[:9]) == pytest.approx(ewm(cutoffs[:8]))  # fewer than 8 past errors: the level
 
 
 def test_covariates_never_look_ahead() -> None:
-    stream = [{"date": f"2025-{m:02}-10", "crs": 480 + m, "invitations": 1000 * m, "pool": {"501-600": 100 * m}} for m in range(1, 13)]
+    stream = [
+        {"date": f"2025-{m:02}-10", "crs": 480 + m, "invitations": 1000 * m, "pool": {"501-600": 100 * m}}
+        for m in range(1, 13)
+    ]
     before = covariates(stream, stream)
     for cut in (3, 6, 9):
         leaked = stream[:cut] + [{**r, "crs": 9999, "invitations": 1, "pool": {"501-600": 10**7}} for r in stream[cut:]]
@@ -133,7 +146,19 @@ def filled(env: dict, db_path: Path, tmp_path_factory: pytest.TempPathFactory) -
 
 
 def test_backtest_on_the_real_snapshot(filled: dict) -> None:
-    out = cli("backtest", "--stream", "cec", "--stream", "pnp", "--stream", "french", "--stream", "healthcare", env=filled, check=True).stdout
+    out = cli(
+        "backtest",
+        "--stream",
+        "cec",
+        "--stream",
+        "pnp",
+        "--stream",
+        "french",
+        "--stream",
+        "healthcare",
+        env=filled,
+        check=True,
+    ).stdout
     assert out.splitlines()[0].split()[:4] == ["stream", "forecasts", "mae_method", "mae_last"]
     rows = {r["stream"]: r for r in json.loads(cli("backtest", "--format", "json", env=filled, check=True).stdout)}
     assert {"cec", "pnp", "french", "healthcare"} <= rows.keys()
@@ -145,7 +170,11 @@ def test_backtest_on_the_real_snapshot(filled: dict) -> None:
 
 
 def test_forecast_json_has_the_documented_keys(filled: dict) -> None:
-    rows = json.loads(cli("forecast", "--stream", "cec", "--score", "505", "--draws", "3", "--format", "json", env=filled, check=True).stdout)
+    rows = json.loads(
+        cli(
+            "forecast", "--stream", "cec", "--score", "505", "--draws", "3", "--format", "json", env=filled, check=True
+        ).stdout
+    )
     (cec,) = rows
     assert {"stream", "next_crs", "low", "high", "next_date", "p_invited"} <= cec.keys()
     assert cec["low"] <= cec["next_crs"] <= cec["high"] and 0 <= cec["p_invited"] <= 1

@@ -148,7 +148,9 @@ def test_status_and_the_heartbeat_use_the_host_identity(env: dict, postgres_serv
     from store.sql import Store
 
     url = postgres_server.new_database()
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     with Store(url).write() as conn:
         kv.put(conn, "run", {"pid": int(dead.stdout), "host": "box_1", "heartbeat": stamp(datetime.now(UTC)), "next_run": None, "stopped": False,
                              "schedule": {"every": "1m", "outside_every": "15m", "window": "off", "cron": ""}})  # fmt: skip

@@ -52,7 +52,11 @@ def test_every_message_has_its_french_translation(package: str, folder: str) -> 
     assert source, "no message found in the source"
     missing = sorted(map(str, source - set(translated)))
     assert not missing, f"not in {package}'s French catalogue (run scripts/i18n): {missing}"
-    empty = sorted(str(k) for k in source if not all(translated[k].string if isinstance(translated[k].string, tuple) else [translated[k].string]))
+    empty = sorted(
+        str(k)
+        for k in source
+        if not all(translated[k].string if isinstance(translated[k].string, tuple) else [translated[k].string])
+    )
     assert not empty, f"no French translation yet: {empty}"
     fuzzy = sorted(str(k) for k in source if translated[k].fuzzy)
     assert not fuzzy, f"fuzzy translations to check: {fuzzy}"
@@ -71,7 +75,10 @@ def test_translations_keep_their_placeholders_and_the_compiled_catalogue_is_curr
         ids, strings = _strings(entry.id), _strings(entry.string)
         wanted = {f for i in ids for f in FIELD.findall(i)}
         for string in strings:
-            assert {f for f in FIELD.findall(string)} <= wanted, (entry.id, string)  # no placeholder the code does not fill
+            assert {f for f in FIELD.findall(string)} <= wanted, (
+                entry.id,
+                string,
+            )  # no placeholder the code does not fill
         found = compiled.get(entry.id)
         assert found is not None and _strings(found.string) == strings, f"{entry.id!r}: run scripts/i18n"
 
@@ -102,7 +109,12 @@ def _subscriber(score: int, language: str = "fr", **extra: object) -> Subscriber
     ("score", "verdict", "subject", "says"),
     [
         (510, Verdict.INVITED, "Invité : nº 392 CEC, note minimale 509", "invitation à présenter une demande (IPD)"),
-        (509, Verdict.AT_CUTOFF, "À la note minimale : nº 392 CEC, note minimale 509", "seuls les profils soumis avant le 29 octobre 2025"),
+        (
+            509,
+            Verdict.AT_CUTOFF,
+            "À la note minimale : nº 392 CEC, note minimale 509",
+            "seuls les profils soumis avant le 29 octobre 2025",
+        ),
         (505, Verdict.CLOSE, "Proche (à 4 points) : nº 392 CEC, note minimale 509", "4 points au-dessus de votre note"),
         (508, Verdict.CLOSE, "Proche (à 1 point) : nº 392 CEC, note minimale 509", "1 point au-dessus de votre note"),
     ],
@@ -123,15 +135,30 @@ def test_french_test_alerts_confirmations_and_corrections() -> None:
     title, bodies = message.test_message(_subscriber(500))
     assert title == "Alerte de test crswatch" and "note SCG 500" in bodies["text"]
     title, bodies = confirmation_message("https://x/confirm/t", 48, "réglages", "fr")
-    assert title.startswith("Confirmez") and "dans les 48 heures" in bodies["text"] and "Confirmez vos alertes" in bodies["html"]
-    title, bodies = render(Alert(DRAW, _subscriber(505), Verdict.CLOSE, kind="correction", previous={"crs": 511, "invitations": 6000, "tie_break": None}))
+    assert (
+        title.startswith("Confirmez")
+        and "dans les 48 heures" in bodies["text"]
+        and "Confirmez vos alertes" in bodies["html"]
+    )
+    title, bodies = render(
+        Alert(
+            DRAW,
+            _subscriber(505),
+            Verdict.CLOSE,
+            kind="correction",
+            previous={"crs": 511, "invitations": 6000, "tie_break": None},
+        )
+    )
     assert title.startswith("Correction : Proche") and "note minimale 511 → 509" in bodies["text"]
 
 
 def test_the_english_alert_is_unchanged() -> None:
     title, bodies = render(Alert(DRAW, _subscriber(510, "en"), Verdict.INVITED))
     assert title == "Invited: #392 CEC, cut-off 509"
-    assert "Draw: #392, January 21, 2026\nProgram: Canadian Experience Class\nInvitations: 6,000\nCRS cut-off: 509\n" in bodies["text"]
+    assert (
+        "Draw: #392, January 21, 2026\nProgram: Canadian Experience Class\nInvitations: 6,000\nCRS cut-off: 509\n"
+        in bodies["text"]
+    )
     assert "profiles submitted before October 29, 2025 at 04:35:24 UTC" in bodies["text"]
 
 
@@ -150,7 +177,9 @@ def test_the_french_names_match_ircc_french_feed_where_one_is_at_hand() -> None:
     for round_ in json.loads(french[-1].read_bytes())["rounds"]:
         code = stream_of(english.get(round_["drawNumber"], ""))
         if code and code not in ("general", "other"):
-            assert name_key(round_["drawName"]) in name_key(STREAMS_FR[code]) or name_key(STREAMS_FR[code]) in name_key(round_["drawName"]), round_["drawName"]
+            assert name_key(round_["drawName"]) in name_key(STREAMS_FR[code]) or name_key(STREAMS_FR[code]) in name_key(
+                round_["drawName"]
+            ), round_["drawName"]
 
 
 # --------------------------------------------------------------------------- over real HTTP
@@ -160,7 +189,9 @@ def test_accept_language_and_the_switch(env: dict, smtp: SMTPSink) -> None:
     site = Site(env, smtp)
     try:
         french = site.http.get(site.base + "/", headers={"Accept-Language": "fr-CA,fr;q=0.9,en;q=0.5"}, timeout=30)
-        assert '<html lang="fr">' in french.text and "Recevez une alerte quand une ronde atteint votre note" in french.text
+        assert (
+            '<html lang="fr">' in french.text and "Recevez une alerte quand une ronde atteint votre note" in french.text
+        )
         assert "Votre note du Système de classement global (SCG)" in french.text and 'id="switch"' in french.text
         assert "Catégorie de l'expérience canadienne" in html.unescape(french.text)  # the stream choices too
         english = site.get("/", headers={"Accept-Language": "en-CA,en"})
@@ -173,7 +204,9 @@ def test_accept_language_and_the_switch(env: dict, smtp: SMTPSink) -> None:
         site.close()
 
 
-def test_a_french_sign_up_gets_a_french_confirmation_and_french_alerts(env: dict, smtp: SMTPSink, tmp_path: Path) -> None:
+def test_a_french_sign_up_gets_a_french_confirmation_and_french_alerts(
+    env: dict, smtp: SMTPSink, tmp_path: Path
+) -> None:
     from helpers import FeedServer
 
     feed = FeedServer()
@@ -202,9 +235,15 @@ def test_a_french_sign_up_gets_a_french_confirmation_and_french_alerts(env: dict
         text = body_text(alerts[0])
         assert "Invitations : 6\u00a0000" in text and "21 janvier 2026" in text and "Modifier vos alertes" in text
         # IRCC's French page of the draw, not the English one the feed links to
-        assert "Détails officiels : https://www.canada.ca/fr/immigration-refugies-citoyennete/organisation/mandat/politiques-instructions-operationnelles-ententes/instructions-ministerielles/rondes-entree-express/invitations.html?q=392" in text
+        assert (
+            "Détails officiels : https://www.canada.ca/fr/immigration-refugies-citoyennete/organisation/mandat/politiques-instructions-operationnelles-ententes/instructions-ministerielles/rondes-entree-express/invitations.html?q=392"
+            in text
+        )
         manage = next(word for word in text.split() if "/manage/" in word)
-        assert manage.endswith("?lang=fr") and "Vos alertes" in site.http.get(manage, headers={"Accept-Language": "en"}, timeout=30).text
+        assert (
+            manage.endswith("?lang=fr")
+            and "Vos alertes" in site.http.get(manage, headers={"Accept-Language": "en"}, timeout=30).text
+        )
         assert alerts[0]["List-Unsubscribe"].endswith("?lang=fr>")
     finally:
         site.close()

@@ -11,8 +11,14 @@ from servers import SMTPSink
 from subscribers.identity import canonical, destination_key
 
 SAME = [
-    ("mailto://127.0.0.1:2525?from=crswatch@example.com&to=dana@example.com", "mailto://127.0.0.1:2525?to=dana@example.com&from=crswatch@example.com"),
-    ("mailto://127.0.0.1:2525?from=a@example.com&to=Dana@Example.com", "mailto://127.0.0.1:2525?from=a@example.com&to=dana@example.com"),
+    (
+        "mailto://127.0.0.1:2525?from=crswatch@example.com&to=dana@example.com",
+        "mailto://127.0.0.1:2525?to=dana@example.com&from=crswatch@example.com",
+    ),
+    (
+        "mailto://127.0.0.1:2525?from=a@example.com&to=Dana@Example.com",
+        "mailto://127.0.0.1:2525?from=a@example.com&to=dana@example.com",
+    ),
     ("mailtos://Me:app-password@Gmail.com", "mailtos://me:another-password@gmail.com"),
     ("mailto://127.0.0.1:25?to=a@example.com,b@example.com", "mailto://127.0.0.1:25?to=B@example.com, a@example.com"),
     ("twilio://AC0123:tok@15551234567/+1 (555) 765-4321", "twilio://AC0123:tok@15551234567/15557654321"),
@@ -38,10 +44,29 @@ def test_other_destinations_other_keys(a: str, b: str) -> None:
 
 
 def test_subscribing_one_mailbox_again_updates_the_subscriber(env: dict, smtp: SMTPSink, tmp_path) -> None:
-    first = cli("subscribe", "--score", "500", "--notify", f"mailto://127.0.0.1:{smtp.port}?from=crswatch@example.com&to=Dana@Example.com", env=env, check=True)
-    again = cli("subscribe", "--score", "510", "--notify", f"mailto://127.0.0.1:{smtp.port}?to=dana@example.com&from=crswatch@example.com", env=env, check=True)
+    first = cli(
+        "subscribe",
+        "--score",
+        "500",
+        "--notify",
+        f"mailto://127.0.0.1:{smtp.port}?from=crswatch@example.com&to=Dana@Example.com",
+        env=env,
+        check=True,
+    )
+    again = cli(
+        "subscribe",
+        "--score",
+        "510",
+        "--notify",
+        f"mailto://127.0.0.1:{smtp.port}?to=dana@example.com&from=crswatch@example.com",
+        env=env,
+        check=True,
+    )
     assert again.stdout.strip() == first.stdout.strip() and "already subscribed" in again.stderr
-    rows = "name,score,within,streams,profile_created,channels\nDana,515,,,," + f"mailto://127.0.0.1:{smtp.port}?to=DANA@example.com&from=crswatch@example.com\n"
+    rows = (
+        "name,score,within,streams,profile_created,channels\nDana,515,,,,"
+        + f"mailto://127.0.0.1:{smtp.port}?to=DANA@example.com&from=crswatch@example.com\n"
+    )
     (tmp_path / "people.csv").write_text(rows)
     cli("import", str(tmp_path / "people.csv"), env=env, check=True)
     (subscriber,) = json.loads(cli("subscribers", "--format", "json", env=env, check=True).stdout)

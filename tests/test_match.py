@@ -37,4 +37,9 @@ CASES = [
 
 @pytest.mark.parametrize(("stream", "crs", "tie", "score", "within", "streams", "profile", "expected"), CASES)
 def test_verdict_table(stream, crs, tie, score, within, streams, profile, expected) -> None:  # noqa: ANN001
-    assert verdict(stream=stream, crs=crs, tie_break=tie, score=score, within=within, streams=streams, profile_created=profile) == expected
+    assert (
+        verdict(
+            stream=stream, crs=crs, tie_break=tie, score=score, within=within, streams=streams, profile_created=profile
+        )
+        == expected
+    )

@@ -21,7 +21,11 @@ from servers import SMTPSink, free_port
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def _with_web(env: dict, email_channel: str) -> None:
@@ -72,7 +76,8 @@ def test_metrics_match_a_known_run_and_health_follows_the_checks(feed: FeedServe
         ("crswatch_oldest_due_delivery_age_seconds", ()): 0,
         ("crswatch_claims_in_flight", ()): 0,
         ("crswatch_last_success_timestamp_seconds", ()): last_success.timestamp(),
-        ("crswatch_feed_last_changed_timestamp_seconds", ()): last_success.timestamp() - (last_success - datetime.fromisoformat(status["last_changed_at"])).total_seconds(),
+        ("crswatch_feed_last_changed_timestamp_seconds", ()): last_success.timestamp()
+        - (last_success - datetime.fromisoformat(status["last_changed_at"])).total_seconds(),
         ("crswatch_subscribers", (("status", "active"),)): 1,
         ("crswatch_subscribers", (("status", "paused"),)): 0,
         ("crswatch_sign_ups", (("state", "waiting"),)): 0,
@@ -91,9 +96,15 @@ def test_metrics_match_a_known_run_and_health_follows_the_checks(feed: FeedServe
 
     page = client.get("/draws")
     checked = f"{datetime.fromisoformat(status['last_check_at']):%Y-%m-%d %H:%M}"
-    assert f"last checked {checked} UTC; last changed {datetime.fromisoformat(status['last_changed_at']):%Y-%m-%d %H:%M} UTC" in page.get_data(as_text=True)
+    assert (
+        f"last checked {checked} UTC; last changed {datetime.fromisoformat(status['last_changed_at']):%Y-%m-%d %H:%M} UTC"
+        in page.get_data(as_text=True)
+    )
     api = client.get("/api/feed")
-    assert api.json == {"last_checked": status["last_check_at"], "last_changed": status["last_changed_at"]} and api.headers["Cache-Control"] == "no-store"
+    assert (
+        api.json == {"last_checked": status["last_check_at"], "last_changed": status["last_changed_at"]}
+        and api.headers["Cache-Control"] == "no-store"
+    )
 
 
 def test_run_serves_the_same_metrics_on_a_port_of_its_own(feed: FeedServer, env: dict, smtp: SMTPSink) -> None:
@@ -109,12 +120,18 @@ def test_run_serves_the_same_metrics_on_a_port_of_its_own(feed: FeedServer, env:
                 answer = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
             except requests.ConnectionError:
                 answer = None
-            if answer is not None and _samples(answer.text).get(("crswatch_checks_total", (("outcome", "unchanged"),))) == 2:
+            if (
+                answer is not None
+                and _samples(answer.text).get(("crswatch_checks_total", (("outcome", "unchanged"),))) == 2
+            ):
                 break
             time.sleep(0.1)
         assert answer is not None, process.stderr
         found = _samples(answer.text)
-        assert found[("crswatch_checks_total", (("outcome", "updated"),))] == 2 and found[("crswatch_feed_not_modified_total", ())] == 2
+        assert (
+            found[("crswatch_checks_total", (("outcome", "updated"),))] == 2
+            and found[("crswatch_feed_not_modified_total", ())] == 2
+        )
         assert found[("crswatch_deliveries", (("channel", "mailto"), ("status", "sent")))] == 1
         health = requests.get(f"http://127.0.0.1:{port}/healthz", timeout=5)
         assert health.status_code == 200 and health.text == "ok\n"

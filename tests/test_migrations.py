@@ -66,7 +66,9 @@ def postgres(engine: str, request: pytest.FixtureRequest) -> PostgresServer | No
     return request.getfixturevalue("postgres_server") if engine == "postgresql" else None
 
 
-def test_the_migrations_make_exactly_the_tables_the_code_declares(engine: str, postgres: PostgresServer | None, tmp_path: Path) -> None:
+def test_the_migrations_make_exactly_the_tables_the_code_declares(
+    engine: str, postgres: PostgresServer | None, tmp_path: Path
+) -> None:
     url = _fresh(engine, tmp_path, postgres)
     store = Store(url)
     store.upgrade()
@@ -83,7 +85,9 @@ def test_the_shipped_alembic_ini_runs_alembic(tmp_path: Path) -> None:
     alembic = [os.path.join(os.path.dirname(os.sys.executable), "alembic"), "-c", str(ROOT / "alembic.ini")]
     heads = subprocess.run([*alembic, "heads"], cwd=tmp_path, capture_output=True, text=True, check=True)
     assert heads.stdout.split() == [head_revision(), "(head)"]
-    checked = subprocess.run([*alembic, "check"], cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "CRSWATCH_STORE": url})
+    checked = subprocess.run(
+        [*alembic, "check"], cwd=tmp_path, capture_output=True, text=True, env={**os.environ, "CRSWATCH_STORE": url}
+    )
     assert checked.returncode == 0 and "No new upgrade operations detected" in checked.stdout, checked.stderr
 
 
@@ -98,7 +102,10 @@ def test_db_upgrade_from_each_earlier_revision_keeps_the_data(
     if engine == "postgresql":  # a shared store is never migrated under the other hosts
         refused = cli("subscribers", env=shared)
         assert refused.returncode == 5 and refused.stderr.count("\n") == 1, refused.stderr
-        assert f"is at schema revision {revision}, older than this crswatch's {head_revision()}: run `crswatch db upgrade`" in refused.stderr
+        assert (
+            f"is at schema revision {revision}, older than this crswatch's {head_revision()}: run `crswatch db upgrade`"
+            in refused.stderr
+        )
         assert "crswatch-test-pw" not in refused.stderr
         assert current_revision(Store(url)) == revision, "a refusal changes nothing"
     assert f"revision: {revision} (needs: crswatch db upgrade)" in cli("db", "current", env=shared, check=True).stdout
@@ -108,15 +115,23 @@ def test_db_upgrade_from_each_earlier_revision_keeps_the_data(
     assert f"revision: {head_revision()} (up to date)" in cli("db", "current", env=shared, check=True).stdout
     store = Store(url)
     with store.read() as conn:
-        assert conn.execute(text("SELECT id, name, score, language FROM subscribers")).all() == [("s1", "Dana", 505, "en")]
-        assert conn.execute(text("SELECT url FROM channels")).scalars().all() == ["mailto://127.0.0.1:25?from=a@example.com&to=dana@example.com"]
-        assert conn.execute(text("SELECT claimed_by, claimed_host, claimed_pid FROM deliveries")).all() == [("host_a%:4242", "host_a%", 4242)]
+        assert conn.execute(text("SELECT id, name, score, language FROM subscribers")).all() == [
+            ("s1", "Dana", 505, "en")
+        ]
+        assert conn.execute(text("SELECT url FROM channels")).scalars().all() == [
+            "mailto://127.0.0.1:25?from=a@example.com&to=dana@example.com"
+        ]
+        assert conn.execute(text("SELECT claimed_by, claimed_host, claimed_pid FROM deliveries")).all() == [
+            ("host_a%:4242", "host_a%", 4242)
+        ]
         assert conn.execute(text("SELECT value FROM meta WHERE key = 'status'")).scalar() == '{"outcome": "updated"}'
     store.dispose()
     assert cli("subscribers", env=shared, check=True).stdout.count("Dana") == 1
 
 
-def test_a_store_newer_than_the_code_is_refused_and_left_alone(engine: str, postgres: PostgresServer | None, tmp_path: Path, env: dict) -> None:
+def test_a_store_newer_than_the_code_is_refused_and_left_alone(
+    engine: str, postgres: PostgresServer | None, tmp_path: Path, env: dict
+) -> None:
     """Another host ran a newer crswatch's `db upgrade`: this (older) one says so, in one line, and touches nothing."""
     url = _fresh(engine, tmp_path, postgres)
     store = Store(url)
@@ -129,7 +144,10 @@ def test_a_store_newer_than_the_code_is_refused_and_left_alone(engine: str, post
         refused = cli(*args, env=shared)
         assert refused.returncode == 5, (args, refused.stderr)
         assert refused.stderr.count("\n") == 1 and refused.stderr.startswith("crswatch: error: the store ")
-        assert f"is at schema revision tomorrow, newer than this crswatch knows (up to {head_revision()})" in refused.stderr
+        assert (
+            f"is at schema revision tomorrow, newer than this crswatch knows (up to {head_revision()})"
+            in refused.stderr
+        )
     assert "newer than this crswatch" in cli("db", "current", env=shared, check=True).stdout
     assert current_revision(Store(url)) == "tomorrow"
 
@@ -167,7 +185,9 @@ def test_the_readme_db_example_is_what_crswatch_prints(postgres_server: Postgres
     block = re.search(r"```console\n(.*?)```", section, re.S).group(1)  # type: ignore[union-attr]
     url = postgres_server.new_database(migrated=False)
     _migrate_to(url, "0003")
-    here = re.compile(r"postgresql\+psycopg://postgres:(\*+)@127\.0\.0\.1:\d+/t_\w+")  # this server's URL as printed, masked
+    here = re.compile(
+        r"postgresql\+psycopg://postgres:(\*+)@127\.0\.0\.1:\d+/t_\w+"
+    )  # this server's URL as printed, masked
     shared = {**env, "CRSWATCH_STORE": url}
     command, expected = None, []
     for line in [*block.splitlines(), "$ end"]:
@@ -176,6 +196,8 @@ def test_the_readme_db_example_is_what_crswatch_prints(postgres_server: Postgres
             continue
         if command:
             result = cli(*shlex.split(command.replace(readme_url, url))[1:], env=shared)
-            printed = here.sub(lambda m: f"postgresql+psycopg://crswatch:{m[1]}@db/crswatch", result.stdout + result.stderr)
+            printed = here.sub(
+                lambda m: f"postgresql+psycopg://crswatch:{m[1]}@db/crswatch", result.stdout + result.stderr
+            )
             assert printed.splitlines() == expected, command
         command, expected = line[2:], []

@@ -15,7 +15,11 @@ from crswatch.config import ConfigError, load_config
 from draws.occupations import OccupationsError, builtin, check_code, match, parse, version_on
 from draws.streams import STREAMS
 
-PHYSICIAN, MANAGER, NOWHERE = "31102", "00012", "11100"  # a family doctor, a senior manager (finance), financial auditors
+PHYSICIAN, MANAGER, NOWHERE = (
+    "31102",
+    "00012",
+    "11100",
+)  # a family doctor, a senior manager (finance), financial auditors
 MAIL = "mailto://127.0.0.1:2525?from=crswatch@example.com&to={}@example.com"
 
 
@@ -103,7 +107,10 @@ def test_an_operator_list_replaces_the_shipped_one() -> None:
     found = match("31120", day, {"pharmacists": ["31120"]}, {"pharmacists": "Pharmacists"})
     assert found.streams == ("healthcare", "pharmacists")
     assert found.version.categories["pharmacists"].origin == "configuration"
-    assert "healthcare" in match(NOWHERE, day).unconfirmed and "healthcare" not in match(NOWHERE, day, {"healthcare": ["1" * 5]}).unconfirmed
+    assert (
+        "healthcare" in match(NOWHERE, day).unconfirmed
+        and "healthcare" not in match(NOWHERE, day, {"healthcare": ["1" * 5]}).unconfirmed
+    )
 
 
 def _config(tmp_path: Path, text: str) -> Path:
@@ -138,7 +145,11 @@ def test_a_bad_override_stops_the_command_in_one_line(env: dict[str, str], tmp_p
     Path(env["CRSWATCH_CONFIG"]).write_text('[occupations]\nhealthcare = ["3110"]\n')
     result = cli("streams", "--noc", PHYSICIAN, env=env)
     assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("crswatch: error: ") and "'3110' is not a 5-digit" in result.stderr
+    assert (
+        result.stderr.count("\n") == 1
+        and result.stderr.startswith("crswatch: error: ")
+        and "'3110' is not a 5-digit" in result.stderr
+    )
 
 
 # --------------------------------------------------------------------------- the command line
@@ -148,13 +159,22 @@ def test_streams_noc_for_a_physician(env: dict[str, str]) -> None:
     out = cli("streams", "--noc", PHYSICIAN, "--on", "2026-03-01", env=env, check=True).stdout.splitlines()
     assert out[0].split() == ["code", "label", "list"]
     assert out[2].startswith("healthcare ") and out[2].endswith("not confirmed")
-    assert out[3].startswith("physicians ") and "Physicians with Canadian work experience" in out[3] and out[3].endswith(" confirmed")
-    assert out[5] == "NOC 31102 qualifies for 2 categories on IRCC's lists in force since 2026-02-18 (2026 categories (announced 2026-02-18))."
+    assert (
+        out[3].startswith("physicians ")
+        and "Physicians with Canadian work experience" in out[3]
+        and out[3].endswith(" confirmed")
+    )
+    assert (
+        out[5]
+        == "NOC 31102 qualifies for 2 categories on IRCC's lists in force since 2026-02-18 (2026 categories (announced 2026-02-18))."
+    )
     assert out[6].startswith("Not confirmed, and may also hold it: stem trades education agriculture")
 
 
 def test_streams_noc_for_a_senior_manager_as_json(env: dict[str, str]) -> None:
-    out = json.loads(cli("streams", "--noc", MANAGER, "--on", "2026-03-01", "--format", "json", env=env, check=True).stdout)
+    out = json.loads(
+        cli("streams", "--noc", MANAGER, "--on", "2026-03-01", "--format", "json", env=env, check=True).stdout
+    )
     assert out["noc"] == MANAGER and out["since"] == "2026-02-18"
     assert [(c["code"], c["list"], c["subscribable"]) for c in out["categories"]] == [("managers", "confirmed", True)]
     assert out["unconfirmed"] == ["healthcare", "stem", "trades", "education", "agriculture"]
@@ -169,36 +189,71 @@ def test_streams_noc_for_a_code_in_no_category(env: dict[str, str]) -> None:
 
 def test_streams_noc_with_the_operators_list(env: dict[str, str]) -> None:
     Path(env["CRSWATCH_CONFIG"]).write_text('[occupations]\ntransport = ["73300"]\n')  # truck drivers, as in 2023
-    out = json.loads(cli("streams", "--noc", "73300", "--on", "2026-03-01", "--format", "json", env=env, check=True).stdout)
+    out = json.loads(
+        cli("streams", "--noc", "73300", "--on", "2026-03-01", "--format", "json", env=env, check=True).stdout
+    )
     assert [c["code"] for c in out["categories"]] == ["transport"]
-    assert json.loads(cli("streams", "--noc", "72600", "--on", "2026-03-01", "--format", "json", env=env, check=True).stdout)["categories"] == []
+    assert (
+        json.loads(
+            cli("streams", "--noc", "72600", "--on", "2026-03-01", "--format", "json", env=env, check=True).stdout
+        )["categories"]
+        == []
+    )
 
 
-@pytest.mark.parametrize("args", [("streams", "--noc", "3110"), ("streams", "--noc", "physician"), ("streams", "--on", "2026-03-01")])
+@pytest.mark.parametrize(
+    "args", [("streams", "--noc", "3110"), ("streams", "--noc", "physician"), ("streams", "--on", "2026-03-01")]
+)
 def test_a_malformed_code_is_one_line_and_exit_2(env: dict[str, str], args: tuple[str, ...]) -> None:
     result = cli(*args, env=env)
     assert result.returncode == 2 and result.stdout == ""
-    assert result.stderr.count("\n") == 1 and result.stderr.startswith("crswatch: error: ") and "Traceback" not in result.stderr
+    assert (
+        result.stderr.count("\n") == 1
+        and result.stderr.startswith("crswatch: error: ")
+        and "Traceback" not in result.stderr
+    )
 
 
 def _streams(env: dict[str, str]) -> dict[str, list[str]]:
-    return {s["name"]: s["streams"] for s in json.loads(cli("subscribers", "--format", "json", env=env, check=True).stdout)}
+    return {
+        s["name"]: s["streams"] for s in json.loads(cli("subscribers", "--format", "json", env=env, check=True).stdout)
+    }
 
 
 def test_subscribe_noc_adds_the_categories_and_says_which(env: dict[str, str]) -> None:
-    doctor = cli("subscribe", "--score", "455", "--name", "doctor", "--noc", PHYSICIAN, "--notify", MAIL.format("doctor"), env=env, check=True)
+    doctor = cli(
+        "subscribe",
+        "--score",
+        "455",
+        "--name",
+        "doctor",
+        "--noc",
+        PHYSICIAN,
+        "--notify",
+        MAIL.format("doctor"),
+        env=env,
+        check=True,
+    )
     assert "NOC 31102: added healthcare physicians (IRCC's category lists in force since 2026-02-18)" in doctor.stderr
     manager = cli("subscribe", "--score", "470", "--name", "manager", "--stream", "cec", "--noc", MANAGER, "--notify", MAIL.format("manager"),
                   env=env, check=True)  # fmt: skip
     assert "NOC 00012: added managers (" in manager.stderr
     nowhere = cli("subscribe", "--score", "480", "--name", "auditor", "--stream", "cec", "--noc", NOWHERE, "--notify", MAIL.format("auditor"),
                   env=env, check=True)  # fmt: skip
-    assert "NOC 11100 is on none of IRCC's category lists in force since 2026-02-18: no category added" in nowhere.stderr
-    assert _streams(env) == {"doctor": ["cec", "fsw", "fst", "healthcare", "physicians"], "manager": ["cec", "managers"], "auditor": ["cec"]}
+    assert (
+        "NOC 11100 is on none of IRCC's category lists in force since 2026-02-18: no category added" in nowhere.stderr
+    )
+    assert _streams(env) == {
+        "doctor": ["cec", "fsw", "fst", "healthcare", "physicians"],
+        "manager": ["cec", "managers"],
+        "auditor": ["cec"],
+    }
     again = cli("subscribe", "--score", "455", "--name", "doctor", "--stream", "healthcare", "--noc", PHYSICIAN, "--notify", MAIL.format("doctor"),
                 env=env, check=True)  # fmt: skip
     assert "NOC 31102: added physicians (" in again.stderr and _streams(env)["doctor"] == ["healthcare", "physicians"]
-    assert PHYSICIAN not in json.dumps(json.loads(cli("subscribers", "--format", "json", env=env, check=True).stdout))  # the code is not kept
+    assert PHYSICIAN not in json.dumps(
+        json.loads(cli("subscribers", "--format", "json", env=env, check=True).stdout)
+    )  # the code is not kept
 
 
 def test_subscribe_with_a_malformed_code_stores_nothing(env: dict[str, str]) -> None:
@@ -255,7 +310,9 @@ def test_the_form_accepts_a_code_in_no_category(site, env: dict) -> None:  # typ
     said = _occupation_said(answer.text)
     assert said[0] == ("Your occupation (NOC 11100) is on none of IRCC's category lists: no category was added. "
                        "The program draws do not depend on it.")  # fmt: skip
-    assert said[1].startswith("Some lists could not be confirmed and may also hold it: Healthcare (and social services)")
+    assert said[1].startswith(
+        "Some lists could not be confirmed and may also hold it: Healthcare (and social services)"
+    )
     site.confirm(site.confirmation_link("audit@example.com"))
     assert _streams_of(env) == [["cec"]]
 
@@ -276,10 +333,40 @@ def _streams_of(env: dict) -> list[list[str]]:
 
 
 def test_a_category_without_a_stream_is_named_not_added(env: dict) -> None:
-    result = cli("subscribe", "--score", "480", "--name", "prof", "--noc", "41200", "--notify", MAIL.format("prof"), env=env, check=True)
-    assert "NOC 41200 is only on researchers (IRCC's category lists in force since 2026-02-18), which crswatch has no stream for yet: " \
-           "no category added" in result.stderr
+    result = cli(
+        "subscribe",
+        "--score",
+        "480",
+        "--name",
+        "prof",
+        "--noc",
+        "41200",
+        "--notify",
+        MAIL.format("prof"),
+        env=env,
+        check=True,
+    )
+    assert (
+        "NOC 41200 is only on researchers (IRCC's category lists in force since 2026-02-18), which crswatch has no stream for yet: "
+        "no category added" in result.stderr
+    )
     assert _streams(env) == {"prof": ["cec", "fsw", "fst"]}
-    Path(env["CRSWATCH_CONFIG"]).write_text('[streams]\n"Researchers with Canadian work experience" = { code = "researchers", label = "Researchers" }\n')
-    again = cli("subscribe", "--score", "480", "--name", "prof", "--noc", "41200", "--notify", MAIL.format("prof"), env=env, check=True)
-    assert "NOC 41200: added researchers (" in again.stderr and _streams(env) == {"prof": ["cec", "fsw", "fst", "researchers"]}
+    Path(env["CRSWATCH_CONFIG"]).write_text(
+        '[streams]\n"Researchers with Canadian work experience" = { code = "researchers", label = "Researchers" }\n'
+    )
+    again = cli(
+        "subscribe",
+        "--score",
+        "480",
+        "--name",
+        "prof",
+        "--noc",
+        "41200",
+        "--notify",
+        MAIL.format("prof"),
+        env=env,
+        check=True,
+    )
+    assert "NOC 41200: added researchers (" in again.stderr and _streams(env) == {
+        "prof": ["cec", "fsw", "fst", "researchers"]
+    }

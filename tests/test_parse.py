@@ -20,7 +20,14 @@ GOLDEN_ROUNDS = {
     "2026-01-21": ["392", "391", "388", "355", "345", "332", "324", "300", "255", "236", "181", "91a", "91b", "1"],
     "2023-04-12": ["246", "245", "240"],
 }
-EXPECTED_COUNTS = {"2023-01-18": 239, "2023-04-12": 247, "2025-07-08": 356, "2025-12-17": 389, "2026-01-20": 392, "2026-01-21": 393}
+EXPECTED_COUNTS = {
+    "2023-01-18": 239,
+    "2023-04-12": 247,
+    "2025-07-08": 356,
+    "2025-12-17": 389,
+    "2026-01-20": 392,
+    "2026-01-21": 393,
+}
 
 
 def _rounds(path: Path) -> list[dict]:
@@ -200,7 +207,10 @@ def test_lettered_numbers() -> None:
 @pytest.mark.parametrize(
     ("href", "url"),
     [
-        ("/en/immigration-refugees-citizenship/x/invitations-48.html", "https://www.canada.ca/en/immigration-refugees-citizenship/x/invitations-48.html"),
+        (
+            "/en/immigration-refugees-citizenship/x/invitations-48.html",
+            "https://www.canada.ca/en/immigration-refugees-citizenship/x/invitations-48.html",
+        ),
         ("/en/x/invitations.html?q=300", "https://www.canada.ca/en/x/invitations.html?q=300"),
         ("/content/canadasite/en/x/invitations.html?q=392", "https://www.canada.ca/en/x/invitations.html?q=392"),
     ],
@@ -211,7 +221,11 @@ def test_three_href_shapes_give_public_links(href: str, url: str) -> None:
 
 def test_eligible_programs_are_split() -> None:
     text = "Federal Skilled Worker Program, Canadian Experience Class and Federal Skilled Trades Program"
-    assert split_programs(text) == ("Federal Skilled Worker Program", "Canadian Experience Class", "Federal Skilled Trades Program")
+    assert split_programs(text) == (
+        "Federal Skilled Worker Program",
+        "Canadian Experience Class",
+        "Federal Skilled Trades Program",
+    )
 
 
 @pytest.mark.parametrize(
@@ -220,10 +234,10 @@ def test_eligible_programs_are_split() -> None:
         (b"", "empty"),
         (b"<!DOCTYPE html><html><body>Service unavailable</body></html>", "HTML"),
         (b'{"classes": "wb-tables", "rounds": [', "not valid JSON"),
-        (b'{"classes": "wb-tables"}', "no \"rounds\""),
+        (b'{"classes": "wb-tables"}', 'no "rounds"'),
         (b'{"rounds": {}}', "not a list"),
         (b'{"rounds": []}', "no rounds"),
-        (b"[1, 2]", "no \"rounds\""),
+        (b"[1, 2]", 'no "rounds"'),
     ],
 )
 def test_bad_feeds_raise_one_clear_error(body: bytes, message: str) -> None:

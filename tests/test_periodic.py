@@ -46,7 +46,9 @@ I, A, J, C = Verdict.INVITED, Verdict.AT_CUTOFF, Verdict.JUST_MISSED, Verdict.CL
         ("weekly", I, C, True),
     ],
 )
-def test_what_a_digest_subscriber_still_gets_at_once(cadence: str, said: Verdict | None, before: Verdict | None, now: bool) -> None:
+def test_what_a_digest_subscriber_still_gets_at_once(
+    cadence: str, said: Verdict | None, before: Verdict | None, now: bool
+) -> None:
     assert immediate(cadence, said, before) is now
 
 
@@ -62,7 +64,9 @@ def _feed_pool(day: str, number: str) -> tuple[str, dict[str, int]]:
 
     rounds = json.loads(snapshot(day).read_text(encoding="utf-8-sig"))["rounds"]
     found = next(r for r in rounds if r["drawNumber"] == number)
-    return found["drawDistributionAsOn"], {band: int(found[f"dd{i}"].replace(",", "")) for i, band in enumerate(POOL_BANDS, 1)}
+    return found["drawDistributionAsOn"], {
+        band: int(found[f"dd{i}"].replace(",", "")) for i, band in enumerate(POOL_BANDS, 1)
+    }
 
 
 # Checked by hand from the feed's dd1..dd18 (601-1200, 501-600, 491-500, 481-490 are dd1, dd2, dd4, dd5):
@@ -74,12 +78,34 @@ def _feed_pool(day: str, number: str) -> tuple[str, dict[str, int]]:
 # (485 is halfway down 481-490: 490 - 485 = 5 of its 10 scores) = 6,471, plus one: 36,768.
 HAND = [
     ("2026-01-21", "392", "2026-01-21", "390", 485, "481-490", 43238, 43238 - 46944, 36768),
-    ("2025-12-17", "386", "2025-07-08.crlf", "355", 485, "481-490", 46646, 46646 - 50121, 390 + 21792 + 12315 + 6074 + 1),
-    ("2026-01-21", "392", "2026-01-21", "390", 505, "501-600", 677 + 16341, 677 + 16341 - 559 - 21013, 677 + round(16341 * 95 / 100) + 1),
+    (
+        "2025-12-17",
+        "386",
+        "2025-07-08.crlf",
+        "355",
+        485,
+        "481-490",
+        46646,
+        46646 - 50121,
+        390 + 21792 + 12315 + 6074 + 1,
+    ),
+    (
+        "2026-01-21",
+        "392",
+        "2026-01-21",
+        "390",
+        505,
+        "501-600",
+        677 + 16341,
+        677 + 16341 - 559 - 21013,
+        677 + round(16341 * 95 / 100) + 1,
+    ),
 ]
 
 
-@pytest.mark.parametrize(("day", "number", "before_day", "before", "score", "band", "count", "change", "exact_rank"), HAND)
+@pytest.mark.parametrize(
+    ("day", "number", "before_day", "before", "score", "band", "count", "change", "exact_rank"), HAND
+)
 def test_a_scores_standing_matches_the_feeds_bands(day: str, number: str, before_day: str, before: str, score: int, band: str, count: int,
                                                    change: int, exact_rank: int) -> None:  # fmt: skip
     _, pool = _feed_pool(day, number)
@@ -91,7 +117,9 @@ def test_a_scores_standing_matches_the_feeds_bands(day: str, number: str, before
     assert (found.band, found.count, found.change, found.rank) == (band, count, change, about(exact_rank))
 
 
-@pytest.mark.parametrize(("number", "shown"), [(7, 7), (999, 999), (36768, 36800), (16195, 16200), (1234, 1230), (237120, 237000)])
+@pytest.mark.parametrize(
+    ("number", "shown"), [(7, 7), (999, 999), (36768, 36800), (16195, 16200), (1234, 1230), (237120, 237000)]
+)
 def test_a_rank_is_rounded_to_what_an_estimate_can_claim(number: int, shown: int) -> None:
     assert about(number) == shown
 
@@ -109,11 +137,23 @@ def _record(number: str, day: str, as_of: str | None, total: int = 100) -> dict:
 @pytest.mark.parametrize(
     ("stored", "new", "expected"),
     [
-        ([("1", "2026-01-05", "2026-01-04")], [("2", "2026-01-07", "2026-01-04")], None),  # same week, same distribution
+        (
+            [("1", "2026-01-05", "2026-01-04")],
+            [("2", "2026-01-07", "2026-01-04")],
+            None,
+        ),  # same week, same distribution
         ([("1", "2026-01-05", "2026-01-04")], [("2", "2026-01-20", "2026-01-19")], ("2026-01-19", "2026-01-04")),
         # after downtime, several at once: only the newest, against the one subscribers last heard of
-        ([("1", "2025-12-17", "2025-12-14")], [("2", "2026-01-05", "2026-01-04"), ("3", "2026-01-20", "2026-01-19")], ("2026-01-19", "2025-12-14")),
-        ([("1", "2025-12-15", "2025-12-15")], [("2", "2025-12-16", "2025-12-14")], None),  # an older date published later (#387): not new
+        (
+            [("1", "2025-12-17", "2025-12-14")],
+            [("2", "2026-01-05", "2026-01-04"), ("3", "2026-01-20", "2026-01-19")],
+            ("2026-01-19", "2025-12-14"),
+        ),
+        (
+            [("1", "2025-12-15", "2025-12-15")],
+            [("2", "2025-12-16", "2025-12-14")],
+            None,
+        ),  # an older date published later (#387): not new
         ([], [("1", "2026-01-20", "2026-01-19")], ("2026-01-19", None)),
         ([("1", "2026-01-05", "2026-01-04")], [("2", "2026-01-20", None)], None),  # no distribution published
     ],
@@ -136,10 +176,20 @@ def _at(text: str) -> datetime:
 @pytest.mark.parametrize(
     ("cadence", "now", "last", "keys"),
     [
-        ("daily", "2026-01-22T08:30-05:00", None, ["d2026-01-22"]),  # the latest period that ended, only, the first time
+        (
+            "daily",
+            "2026-01-22T08:30-05:00",
+            None,
+            ["d2026-01-22"],
+        ),  # the latest period that ended, only, the first time
         ("daily", "2026-01-22T07:59-05:00", None, ["d2026-01-21"]),
         ("daily", "2026-01-22T08:30-05:00", "d2026-01-22", []),  # planned already
-        ("daily", "2026-01-25T09:00-05:00", "d2026-01-22", ["d2026-01-23", "d2026-01-24", "d2026-01-25"]),  # missed while down: caught up
+        (
+            "daily",
+            "2026-01-25T09:00-05:00",
+            "d2026-01-22",
+            ["d2026-01-23", "d2026-01-24", "d2026-01-25"],
+        ),  # missed while down: caught up
         ("weekly", "2026-01-24T08:00-05:00", None, ["w2026-01-24"]),  # Saturday 08:00 in Ottawa (the defaults)
         ("weekly", "2026-01-23T12:00-05:00", None, ["w2026-01-17"]),
         ("weekly", "2026-02-07T09:00-05:00", "w2026-01-24", ["w2026-01-31", "w2026-02-07"]),
@@ -154,7 +204,11 @@ def test_a_period_runs_from_the_digest_hour_to_the_digest_hour_in_ottawa() -> No
     (period,) = due_periods("daily", _at("2026-03-08T09:00-04:00"), 8, "sat", "d2026-03-07")
     assert (period.start, period.end) == (_at("2026-03-07T08:00-05:00"), _at("2026-03-08T08:00-04:00"))
     (week,) = due_periods("weekly", _at("2026-01-28T19:00-05:00"), 18, "wed", None)
-    assert (week.start, week.end, week.key) == (_at("2026-01-21T18:00-05:00"), _at("2026-01-28T18:00-05:00"), "w2026-01-28")
+    assert (week.start, week.end, week.key) == (
+        _at("2026-01-21T18:00-05:00"),
+        _at("2026-01-28T18:00-05:00"),
+        "w2026-01-28",
+    )
 
 
 def _doc(id_: str, score: int, **more: object) -> dict:
@@ -167,9 +221,20 @@ def test_pool_alerts_go_to_instant_subscribers_who_asked() -> None:
     _, previous = _feed_pool("2026-01-21", "390")
     docs = [_doc("a", 485, pool_alerts=True), _doc("b", 485), _doc("c", 485, pool_alerts=True, cadence="weekly"),
             _doc("d", 485, pool_alerts=True, status="paused"), _doc("e", 485, pool_alerts=True, created_at="2026-02-01T00:00:00.000000Z")]  # fmt: skip
-    planned = list(plan_pool({"as_of": "2026-01-19", "pool": pool, "previous_pool": previous}, docs, _at("2026-01-21T12:00:00+00:00")))
+    planned = list(
+        plan_pool(
+            {"as_of": "2026-01-19", "pool": pool, "previous_pool": previous}, docs, _at("2026-01-21T12:00:00+00:00")
+        )
+    )
     assert [(d.id, d.kind, d.draw) for d in planned] == [("pool/2026-01-19/a/ka", "pool", "2026-01-19")]
-    assert planned[0].payload == {"score": 485, "band": "481-490", "count": 43238, "change": -3706, "rank": 36800, "from_profile": False}
+    assert planned[0].payload == {
+        "score": 485,
+        "band": "481-490",
+        "count": 43238,
+        "change": -3706,
+        "rank": 36800,
+        "from_profile": False,
+    }
 
 
 def test_a_digest_lists_the_open_draws_with_a_verdict_each_or_is_not_sent() -> None:
@@ -192,7 +257,9 @@ def test_a_new_distribution_alone_is_something_to_say() -> None:
     period = Period("daily", _at("2026-01-20T08:00-05:00"), _at("2026-01-21T08:00-05:00"))
     _, pool = _feed_pool("2026-01-21", "392")
     _, previous = _feed_pool("2026-01-21", "390")
-    contents = Contents([], {"as_of": "2026-01-19", "pool": pool, "previous_as_of": "2026-01-04", "previous_pool": previous})
+    contents = Contents(
+        [], {"as_of": "2026-01-19", "pool": pool, "previous_as_of": "2026-01-04", "previous_pool": previous}
+    )
     (digest,) = plan_digests(period, contents, [_doc("fr", 460, cadence="daily", streams=["french"])], period.end)
     assert digest.id == "digest/d2026-01-21/fr/kfr" and digest.payload["draws"] == []
     assert digest.payload["pool"]["band"] == "451-460"
@@ -213,7 +280,9 @@ def test_planning_in_the_store_is_once_across_hosts_on_each_engine(store_url: st
     store = Store(store_url).open()
     try:
         with store.write() as conn:
-            for n, (score, cadence, pool) in enumerate([(485, "instant", True), (505, "weekly", False), (505, "daily", True), (400, "instant", False)]):
+            for n, (score, cadence, pool) in enumerate(
+                [(485, "instant", True), (505, "weekly", False), (505, "daily", True), (400, "instant", False)]
+            ):
                 manage.subscribe(conn, score=score, channels=[f"json://127.0.0.1:9/{n}"], check=check_url, defaults=defaults, cadence=cadence,
                                  pool_alerts=pool, now=_at("2026-01-01T00:00:00+00:00"))  # fmt: skip
             history = "2026-01-02T00:00:00.000000Z"
@@ -225,11 +294,21 @@ def test_planning_in_the_store_is_once_across_hosts_on_each_engine(store_url: st
                                                      "crs": 509, "invitations": 6000, "tie_break": "2025-10-29T04:35:24Z"})])  # fmt: skip
         _, pool = _feed_pool("2026-01-21", "392")
         _, previous = _feed_pool("2026-01-21", "390")
-        distribution = {"as_of": "2026-01-19", "pool": pool, "draw": "391", "previous_as_of": "2026-01-04", "previous_pool": previous}
+        distribution = {
+            "as_of": "2026-01-19",
+            "pool": pool,
+            "draw": "391",
+            "previous_as_of": "2026-01-04",
+            "previous_pool": previous,
+        }
         with store.write() as conn:
-            assert plan_distribution(conn, distribution, _at("2026-01-20T21:00:00+00:00")) == 1  # the instant subscriber who asked
+            assert (
+                plan_distribution(conn, distribution, _at("2026-01-20T21:00:00+00:00")) == 1
+            )  # the instant subscriber who asked
         with store.write() as conn:
-            assert plan_distribution(conn, distribution, _at("2026-01-20T21:05:00+00:00")) == 0  # another host: announced already
+            assert (
+                plan_distribution(conn, distribution, _at("2026-01-20T21:05:00+00:00")) == 0
+            )  # another host: announced already
         (period,) = due_periods("weekly", _at("2026-01-24T09:00:00-05:00"), Config().alerts.digest_hour, "sat", None)
         with store.write() as conn:
             assert plan_period(conn, period, [{"stream": "cec", "next_crs": 509, "low": 494, "high": 535, "next_date": "2026-02-08",
@@ -238,7 +317,14 @@ def test_planning_in_the_store_is_once_across_hosts_on_each_engine(store_url: st
             assert plan_period(conn, period, [], _at("2026-01-24T14:05:00+00:00")) == 0
         with store.read() as conn:
             queued = {d.kind: d for d in listing(conn)}
-        assert queued["pool"].payload == {"score": 485, "band": "481-490", "count": 43238, "change": -3706, "rank": 36800, "from_profile": False}
+        assert queued["pool"].payload == {
+            "score": 485,
+            "band": "481-490",
+            "count": 43238,
+            "change": -3706,
+            "rank": 36800,
+            "from_profile": False,
+        }
         # #390 was stored by the first check: not in anyone's digest; the new distribution (announced at 21:00 on the 20th) is
         assert queued["digest"].payload == {"draws": [["392", "close", 4, 505]], "others": 0,
                                             "pool": {"score": 505, "band": "501-600", "count": 17018, "change": 17018 - 21572, "rank": 16200}}  # fmt: skip

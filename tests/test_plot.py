@@ -57,7 +57,11 @@ CASES = {
         547,
         plot.SIZE,
     ),
-    "within one year": ([r for r in REAL if r["stream"] == "cec" and "2025-02-01" <= r["date"] <= "2025-10-31"], None, plot.SIZE),
+    "within one year": (
+        [r for r in REAL if r["stream"] == "cec" and "2025-02-01" <= r["date"] <= "2025-10-31"],
+        None,
+        plot.SIZE,
+    ),
 }
 
 
@@ -82,14 +86,22 @@ def test_every_draw_is_drawn_and_no_text_overlaps_or_leaves_the_image(case: str)
     assert {t.get_text().split(" (")[0] for t in legend.get_texts()} == {r["stream"] for r in records}
     plot_area = ax.get_window_extent(renderer)
     assert not _overlap(legend.get_window_extent(renderer), plot_area)  # the legend never hides a draw
-    texts = [tick.label1 for axis in (ax.xaxis, ax.yaxis) for tick in axis.get_major_ticks()
-             if tick.label1.get_text() and min(axis.get_view_interval()) <= tick.get_loc() <= max(axis.get_view_interval())]  # drawn ones
+    texts = [
+        tick.label1
+        for axis in (ax.xaxis, ax.yaxis)
+        for tick in axis.get_major_ticks()
+        if tick.label1.get_text() and min(axis.get_view_interval()) <= tick.get_loc() <= max(axis.get_view_interval())
+    ]  # drawn ones
     texts += [fig._suptitle, ax.xaxis.label, ax.yaxis.label, *legend.get_texts(), *ax.texts]  # noqa: SLF001
     boxes = [t.get_window_extent(renderer) for t in texts]
     for (a, ta), (b, tb) in itertools.combinations(zip(boxes, texts, strict=True), 2):
         assert not _overlap(a, b), (ta.get_text(), tb.get_text())
     width, height = size
-    outside = [t.get_text() for t, box in zip(texts, boxes, strict=True) if not (-1 <= box.x0 and box.x1 <= width + 1 and -1 <= box.y0 and box.y1 <= height + 1)]
+    outside = [
+        t.get_text()
+        for t, box in zip(texts, boxes, strict=True)
+        if not (-1 <= box.x0 and box.x1 <= width + 1 and -1 <= box.y0 and box.y1 <= height + 1)
+    ]
     assert not outside
     labels = [t.get_text() for t in ax.get_xticklabels()] + [ax.xaxis.get_offset_text().get_text()]
     assert any(str(year) in " ".join(labels) for year in range(2015, 2030)), labels  # the dates say which year
@@ -102,7 +114,9 @@ def test_every_draw_is_drawn_and_no_text_overlaps_or_leaves_the_image(case: str)
 
 def test_marker_area_grows_with_invitations() -> None:
     assert plot.marker_area(0, 5000) == 12 and plot.marker_area(5000, 5000) == 152
-    assert plot.marker_area(2500, 5000) - plot.marker_area(0, 5000) == pytest.approx((plot.marker_area(5000, 5000) - plot.marker_area(0, 5000)) / 2)
+    assert plot.marker_area(2500, 5000) - plot.marker_area(0, 5000) == pytest.approx(
+        (plot.marker_area(5000, 5000) - plot.marker_area(0, 5000)) / 2
+    )
 
 
 def test_streams_keep_their_colours_by_size_and_a_lone_draw_is_a_dot() -> None:
@@ -118,7 +132,9 @@ def test_png_and_svg_are_valid_files() -> None:
     with Image.open(io.BytesIO(chart_bytes(records, "png", score=505, size=(770, 352)))) as image:
         assert image.size == (770, 352)
     root = ElementTree.fromstring(chart_bytes(records, "svg", title='a <b> & "c"'))
-    assert any(t.text == 'a <b> & "c"' for t in root.iter(f"{SVG}title")) or b"&lt;b&gt;" in chart_bytes(records, "svg", title="<b>")
+    assert any(t.text == 'a <b> & "c"' for t in root.iter(f"{SVG}title")) or b"&lt;b&gt;" in chart_bytes(
+        records, "svg", title="<b>"
+    )
     assert chart_bytes(records, "svg") == chart_bytes(records, "svg")  # no date inside: cacheable
 
 
@@ -129,6 +145,9 @@ def test_a_line_breaks_over_a_gap_of_more_than_a_year() -> None:
 
 def test_the_score_label_goes_where_it_hides_no_draw() -> None:
     days = [date(2025, 1, 1), date(2025, 6, 1), date(2025, 12, 1)]
-    assert plot.score_place(days, [510, 600, 510], 505, (400, 700), plot.SIZE) == ("left", "top")  # draws sit just above
+    assert plot.score_place(days, [510, 600, 510], 505, (400, 700), plot.SIZE) == (
+        "left",
+        "top",
+    )  # draws sit just above
     assert plot.score_place(days, [498, 600, 600], 505, (400, 700), plot.SIZE) == ("left", "bottom")
     assert plot.score_place(days, [506, 600, 498], 505, (400, 700), plot.SIZE) == ("right", "bottom")

@@ -31,7 +31,11 @@ EXAMPLES = _commands(README) + _commands(HELP)
 
 
 def test_there_are_examples() -> None:
-    assert len(EXAMPLES) >= 8 and any("twilio://" in " ".join(e) for e in EXAMPLES) and any("tgram://" in " ".join(e) for e in EXAMPLES)
+    assert (
+        len(EXAMPLES) >= 8
+        and any("twilio://" in " ".join(e) for e in EXAMPLES)
+        and any("tgram://" in " ".join(e) for e in EXAMPLES)
+    )
 
 
 @pytest.mark.parametrize("args", EXAMPLES, ids=[" ".join(a)[:60] for a in EXAMPLES])
@@ -48,7 +52,9 @@ def test_the_import_example_is_accepted_as_printed(env: dict, tmp_path: Path) ->
 
 
 def test_a_refused_url_names_the_part_that_is_wrong(env: dict) -> None:
-    result = cli("subscribe", "--score", "500", "--notify", "twilio://ACCOUNT_SID:AUTH_TOKEN@15551234567/15557654321", env=env)
+    result = cli(
+        "subscribe", "--score", "500", "--notify", "twilio://ACCOUNT_SID:AUTH_TOKEN@15551234567/15557654321", env=env
+    )
     assert result.returncode == 2 and "account_sid" in result.stderr and "^AC[a-f0-9]+$" in result.stderr
     assert "AUTH_TOKEN" not in result.stderr
 
@@ -57,7 +63,9 @@ def test_the_readme_tour_runs_as_printed(env: dict) -> None:
     """The README's five-command tour, in its order, on a real snapshot: every command succeeds."""
     from helpers import SNAPSHOTS
 
-    tour = (ROOT / "README.md").read_text().split("## A five-command tour", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    tour = (
+        (ROOT / "README.md").read_text().split("## A five-command tour", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    )
     lines = [line.split("  #")[0].strip() for line in tour.splitlines() if line.strip()]
     assert len(lines) == 5 and all(line.startswith("crswatch ") for line in lines)
     env = {**env, "CRSWATCH_SOURCE": SNAPSHOTS[-1].as_uri()}

@@ -22,8 +22,13 @@ def _examples() -> list[tuple[list[str], list[str]]]:
         command, expected = None, []
         for line in [*block.splitlines(), "$ end"]:
             if line.startswith("$ "):
-                if command and shlex.split(command)[1] in READ_ONLY and "-o" not in shlex.split(command) and ">" not in command \
-                        and any(line.strip() for line in expected):  # a command shown without its output is not compared
+                if (
+                    command
+                    and shlex.split(command)[1] in READ_ONLY
+                    and "-o" not in shlex.split(command)
+                    and ">" not in command
+                    and any(line.strip() for line in expected)
+                ):  # a command shown without its output is not compared
                     found.append((shlex.split(command)[1:], expected))
                 command, expected = line[2:].split("  #")[0], []  # a comment after the command is prose
             else:
@@ -37,21 +42,40 @@ EXAMPLES = _examples()
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("readme")
-    env = {"CRSWATCH_DB": str(folder / "crswatch.json"), "CRSWATCH_CONFIG": str(folder / "none.toml"), "HOME": str(folder)}
+    env = {
+        "CRSWATCH_DB": str(folder / "crswatch.json"),
+        "CRSWATCH_CONFIG": str(folder / "none.toml"),
+        "HOME": str(folder),
+    }
     (folder / "none.toml").write_text("")
     cli("check", "--source", snapshot("2026-01-21").as_uri(), env=env, check=True)
     return folder
 
 
 def test_there_are_examples() -> None:
-    assert {args[0] for args, _ in EXAMPLES} >= {"streams", "draws", "stats", "whatif", "pool", "chart", "forecast", "backtest"}
+    assert {args[0] for args, _ in EXAMPLES} >= {
+        "streams",
+        "draws",
+        "stats",
+        "whatif",
+        "pool",
+        "chart",
+        "forecast",
+        "backtest",
+    }
 
 
 @pytest.mark.parametrize(("args", "expected"), EXAMPLES, ids=[" ".join(a)[:50] for a, _ in EXAMPLES])
-def test_the_readme_output_is_what_crswatch_prints(args: list[str], expected: list[str], history: Path, tmp_path: Path) -> None:
+def test_the_readme_output_is_what_crswatch_prints(
+    args: list[str], expected: list[str], history: Path, tmp_path: Path
+) -> None:
     shutil.copy(history / "crswatch.json", tmp_path / "crswatch.json")
     (tmp_path / "none.toml").write_text("")
-    env = {"CRSWATCH_DB": str(tmp_path / "crswatch.json"), "CRSWATCH_CONFIG": str(tmp_path / "none.toml"), "HOME": str(tmp_path)}
+    env = {
+        "CRSWATCH_DB": str(tmp_path / "crswatch.json"),
+        "CRSWATCH_CONFIG": str(tmp_path / "none.toml"),
+        "HOME": str(tmp_path),
+    }
     result = cli(*args, env=env, check=True)
     actual = (result.stdout + result.stderr).rstrip("\n").splitlines()
     assert _matches(expected, actual), "\n".join(["expected:", *expected, "actual:", *actual])
@@ -64,7 +88,9 @@ def _matches(expected: list[str], actual: list[str]) -> bool:
     """Line for line, where an expected "…"/"..." line stands for any number of actual lines."""
     expected = [STAMP.sub("<stamp>", line.rstrip()) for line in expected]
     actual = [STAMP.sub("<stamp>", line.rstrip()) for line in actual]
-    return _match([*expected, "…"] if actual[len(expected):len(expected) + 1] == [""] else expected, actual)  # the README may stop before a footnote
+    return _match(
+        [*expected, "…"] if actual[len(expected) : len(expected) + 1] == [""] else expected, actual
+    )  # the README may stop before a footnote
 
 
 def _match(expected: list[str], actual: list[str]) -> bool:

@@ -44,7 +44,11 @@ def _printed() -> dict[str, list[str]]:
 PRINTED = _printed()
 README_IDS = {"priya": "h4hwy8n7", "li": "dsu2fxij", "slack": "tz763hww"}
 README_TOKEN = re.search(r"unsubscribe token: (h4hwy8n7\.\S+)", DOCS_TEXT).group(1)  # type: ignore[union-attr]
-SLACK = next(line for line in re.sub(r"\\\n\s*", " ", DOCS_TEXT).splitlines() if line.startswith("crswatch subscribe") and "slack://" in line)
+SLACK = next(
+    line
+    for line in re.sub(r"\\\n\s*", " ", DOCS_TEXT).splitlines()
+    if line.startswith("crswatch subscribe") and "slack://" in line
+)
 STAMPS = [
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"), "<stamp>"),
     (re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0000"), "<time>"),
@@ -85,7 +89,14 @@ class Session:
 
     def run(self, line: str, *, code: int = 0, source: bool = True) -> list[str]:
         env = self.env if source else {k: v for k, v in self.env.items() if k != "CRSWATCH_SOURCE"}
-        result = subprocess.run([sys.executable, "-m", "crswatch", *self.command(line)], env=env, capture_output=True, text=True, timeout=120, check=False)
+        result = subprocess.run(
+            [sys.executable, "-m", "crswatch", *self.command(line)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
         assert result.returncode == code, f"{line} exited {result.returncode}:\n{result.stderr}"
         return self.normalise(result.stdout + result.stderr)
 
@@ -98,7 +109,14 @@ class Session:
         return _apprise_forms([line.rstrip() for line in text.rstrip("\n").splitlines()])
 
     def subscribe(self, line: str, who: str) -> list[str]:
-        result = subprocess.run([sys.executable, "-m", "crswatch", *self.command(line)], env=self.env, capture_output=True, text=True, timeout=60, check=False)
+        result = subprocess.run(
+            [sys.executable, "-m", "crswatch", *self.command(line)],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert result.returncode == 0, result.stderr
         actual = result.stdout.splitlines()[0]
         self.ids[actual] = README_IDS[who]
@@ -126,7 +144,9 @@ QUERY = re.compile(r"(\w+://[^\s?]+)\?[^\s:]*")
 def _apprise_forms(lines: list[str]) -> list[str]:
     if not LOOSE:
         return lines
-    return [re.sub(r"-{3,}", "---", " ".join(QUERY.sub(r"\1?…", line).split())) for line in lines]  # the rule under a header too
+    return [
+        re.sub(r"-{3,}", "---", " ".join(QUERY.sub(r"\1?…", line).split())) for line in lines
+    ]  # the rule under a header too
 
 
 def _cut(lines: list[str]) -> list[str]:
@@ -155,7 +175,9 @@ def test_the_readme_session_prints_what_the_readme_shows(session: Session) -> No
     # Li and the Slack subscriber are shown in the listing; the README shows how to make such ones
     session.subscribe(
         "crswatch subscribe --score 509 --name Li --profile-created 2025-11-01T09:00:00Z "
-        "--notify 'mailto://127.0.0.1:2525?from=crswatch@example.com&to=li@example.com'", "li")
+        "--notify 'mailto://127.0.0.1:2525?from=crswatch@example.com&to=li@example.com'",
+        "li",
+    )
     session.subscribe(SLACK, "slack")
 
     dry = "crswatch check --dry-run"
@@ -168,11 +190,18 @@ def test_the_readme_session_prints_what_the_readme_shows(session: Session) -> No
     assert session.run("crswatch retry --dead") == expected("crswatch retry --dead")
     assert session.run("crswatch status") == expected("crswatch status")
 
-    for line in ("crswatch update dsu2fxij --score 512", "crswatch pause h4hwy8n7", "crswatch resume h4hwy8n7",
-                 f"crswatch unsubscribe {README_TOKEN}", "crswatch test-alert dsu2fxij"):
+    for line in (
+        "crswatch update dsu2fxij --score 512",
+        "crswatch pause h4hwy8n7",
+        "crswatch resume h4hwy8n7",
+        f"crswatch unsubscribe {README_TOKEN}",
+        "crswatch test-alert dsu2fxij",
+    ):
         assert session.run(line) == expected(line), line
 
-    assert _cut(session.run("crswatch config", source=False))[: len(_cut(expected("crswatch config")))] == _cut(expected("crswatch config"))
+    assert _cut(session.run("crswatch config", source=False))[: len(_cut(expected("crswatch config")))] == _cut(
+        expected("crswatch config")
+    )
 
     bad = next(c for c in PRINTED if c.startswith("crswatch subscribe --score 2000"))
     assert session.run(bad, code=2) == expected(bad)
@@ -181,8 +210,13 @@ def test_the_readme_session_prints_what_the_readme_shows(session: Session) -> No
 def test_the_readme_run_prints_what_the_readme_shows(tmp_path: Path) -> None:
     session = Session(tmp_path, 2525)
     line = "crswatch run --every 2s --window off --jitter 0"
-    process = subprocess.Popen([sys.executable, "-m", "crswatch", *session.command(line)], env={**session.env, "CRSWATCH_HOST": "web-1"},
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)  # the README's host
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crswatch", *session.command(line)],
+        env={**session.env, "CRSWATCH_HOST": "web-1"},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # the README's host
     assert process.stdout is not None
     lines = []
     deadline = time.monotonic() + 60
@@ -203,8 +237,13 @@ def test_the_readme_serve_prints_what_the_readme_shows(tmp_path: Path) -> None:
     for variable in ("CRSWATCH_WEB_EMAIL_CHANNEL", "CRSWATCH_PUBLIC_URL"):  # as the README's serve section exports them
         name, value = shlex.split(next(c for c in PRINTED if c.startswith(f"export {variable}=")))[1].split("=", 1)
         env[name] = value
-    process = subprocess.Popen([sys.executable, "-m", "crswatch", "serve", "--port", str(session.port)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "crswatch", "serve", "--port", str(session.port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     assert process.stdout is not None
     first = process.stdout.readline()
     process.send_signal(signal.SIGINT)
@@ -212,14 +251,20 @@ def test_the_readme_serve_prints_what_the_readme_shows(tmp_path: Path) -> None:
     assert [x.replace(":2525/", ":8080/") for x in session.normalise(first)] == expected("crswatch serve")
 
 
-
 def test_the_readme_chart_file_example(tmp_path: Path) -> None:
     line = next(c for c in PRINTED if c.startswith("crswatch chart") and " -o " in c)
     session = Session(tmp_path, 2525)
     session.run("crswatch check")
     (tmp_path / "docs").mkdir()
-    result = subprocess.run([sys.executable, "-m", "crswatch", *session.command(line)], env=session.env, cwd=tmp_path,
-                            capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "crswatch", *session.command(line)],
+        env=session.env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     size = re.compile(r"\([\d,]+ bytes\)")  # the PNG's size follows the plotting library's version
     assert size.sub("(N bytes)", result.stdout).splitlines() == [size.sub("(N bytes)", x) for x in expected(line)]
 
@@ -229,9 +274,27 @@ def test_every_printed_example_is_replayed_somewhere() -> None:
     import test_readme_output
 
     history = {" ".join(args) for args, _ in test_readme_output.EXAMPLES}
-    replayed = ("check", "subscribe --score 510", "subscribe --score 2000", "subscribers", "deliveries --status failed",
-                "retry --dead", "status", "update dsu2fxij", "pause", "resume", "unsubscribe", "test-alert", "config",
-                "run ", "serve", "chart", "crs ", "db ", "--store postgresql+psycopg://crswatch:***@db/crswatch ")  # crs: test_crs_cli; db: test_migrations
+    replayed = (
+        "check",
+        "subscribe --score 510",
+        "subscribe --score 2000",
+        "subscribers",
+        "deliveries --status failed",
+        "retry --dead",
+        "status",
+        "update dsu2fxij",
+        "pause",
+        "resume",
+        "unsubscribe",
+        "test-alert",
+        "config",
+        "run ",
+        "serve",
+        "chart",
+        "crs ",
+        "db ",
+        "--store postgresql+psycopg://crswatch:***@db/crswatch ",
+    )  # crs: test_crs_cli; db: test_migrations
     for command, lines in PRINTED.items():
         words = " ".join(shlex.split(command)[1:])
         if command.startswith("crswatch ") and any(x.strip() for x in lines):

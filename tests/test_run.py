@@ -27,7 +27,9 @@ def _wait(predicate, timeout: float = 60) -> bool:  # noqa: ANN001
     return False
 
 
-def test_run_cycles_picks_up_a_new_draw_alerts_and_stops_on_sigterm(feed: FeedServer, env: dict, db_path: Path, smtp: SMTPSink) -> None:
+def test_run_cycles_picks_up_a_new_draw_alerts_and_stops_on_sigterm(
+    feed: FeedServer, env: dict, db_path: Path, smtp: SMTPSink
+) -> None:
     feed.serve(snapshot("2026-01-20"))
     cli("check", "--source", feed.url, env=env, check=True)
     cli("subscribe", "--score", "515", "--notify", smtp.url("runner@example.com"), env=env, check=True)
@@ -59,13 +61,18 @@ def test_two_concurrent_checks_never_both_run_a_cycle(feed: FeedServer, env: dic
     feed.serve(snapshot("2026-01-21"))
     feed.delay = 3.0  # the first check holds the cycle lock for a while
     command = [sys.executable, "-m", "crswatch", "check", "--wait", "0.5", "--source", feed.url]
-    first = subprocess.Popen(command, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        command, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     assert _wait(lambda: len(feed.requests) == 1)
     second = subprocess.run(command, env={**os.environ, **env}, capture_output=True, text=True, timeout=60)
     first.communicate(timeout=60)
     assert first.returncode == 0
     assert second.returncode == 6
-    assert second.stderr.strip() == f"crswatch: error: another crswatch check is running on {db_path} (waited 0.5s); try again later"
+    assert (
+        second.stderr.strip()
+        == f"crswatch: error: another crswatch check is running on {db_path} (waited 0.5s); try again later"
+    )
     assert len(feed.requests) == 1
 
 

@@ -104,18 +104,29 @@ def test_the_default_schedule_polls_every_minute_in_the_publication_window_and_s
         per_day[fire.astimezone(TORONTO).day] = per_day.get(fire.astimezone(TORONTO).day, 0) + 1
     assert per_day == {2: 712, 3: 712, 4: 712, 5: 712, 6: 712, 7: 96, 8: 92}  # the Sunday of the change has 23 hours
     assert max(per_day.values()) <= 1000
-    inside = [f for f in fires if f.astimezone(TORONTO).weekday() < 5 and time(8, 30) <= f.astimezone(TORONTO).time() < time(19, 30)]
+    inside = [
+        f
+        for f in fires
+        if f.astimezone(TORONTO).weekday() < 5 and time(8, 30) <= f.astimezone(TORONTO).time() < time(19, 30)
+    ]
     gaps = [(b - a).total_seconds() for a, b in zip(inside, inside[1:]) if b - a < timedelta(hours=1)]
     assert len(inside) == 5 * 660 and max(gaps) <= 60 + 6 and min(gaps) >= 60 - 6  # each minute, jitter ≤ 6 s
     outside = [f for f in fires if f not in inside]
     assert all(f.astimezone(TORONTO).minute % 15 == 0 and f.astimezone(TORONTO).second <= 15 for f in outside)
-    assert min(f.astimezone(TORONTO).time() for f in inside) >= time(8, 30) and max(f.astimezone(TORONTO).time() for f in inside) < time(19, 29, 10)
+    assert min(f.astimezone(TORONTO).time() for f in inside) >= time(8, 30) and max(
+        f.astimezone(TORONTO).time() for f in inside
+    ) < time(19, 29, 10)
 
 
 def test_the_window_is_local_time_after_a_daylight_saving_change() -> None:
     trigger = trigger_for(Plan(every=60, outside_every=900, window=Window.parse("mon-fri 08:30-19:30")))
-    for monday in (datetime(2026, 3, 2, 8, 29, 30, tzinfo=TORONTO), datetime(2026, 3, 9, 8, 29, 30, tzinfo=TORONTO)):  # EST, then EDT
-        assert trigger.get_next_fire_time(None, monday.astimezone(UTC)) == datetime.combine(monday.date(), time(8, 30), TORONTO)  # type: ignore[attr-defined]
+    for monday in (
+        datetime(2026, 3, 2, 8, 29, 30, tzinfo=TORONTO),
+        datetime(2026, 3, 9, 8, 29, 30, tzinfo=TORONTO),
+    ):  # EST, then EDT
+        assert trigger.get_next_fire_time(None, monday.astimezone(UTC)) == datetime.combine(
+            monday.date(), time(8, 30), TORONTO
+        )  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("every", [45, 7 * 60, 3600])

@@ -55,10 +55,17 @@ def _leaks(text: str) -> list[str]:
 @pytest.fixture
 def proxied(env: dict) -> dict:
     # requests (under apprise) honours these: the service channels fail here, locally
-    return {**env, "HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9", "NO_PROXY": "127.0.0.1,localhost"}
+    return {
+        **env,
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+        "HTTP_PROXY": "http://127.0.0.1:9",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
 
 
-def test_no_command_prints_a_planted_secret(feed: FeedServer, proxied: dict, smtp: SMTPSink, webhook: WebhookReceiver) -> None:
+def test_no_command_prints_a_planted_secret(
+    feed: FeedServer, proxied: dict, smtp: SMTPSink, webhook: WebhookReceiver
+) -> None:
     env = proxied
     config = Path(env["CRSWATCH_CONFIG"])
     port = webhook.httpd.server_address[1]
@@ -76,7 +83,9 @@ def test_no_command_prints_a_planted_secret(feed: FeedServer, proxied: dict, smt
     run("-vv", "check", "--source", source)
     for url in _channels(smtp, webhook):
         run("-vv", "subscribe", "--score", "520", "--stream", "cec", "--notify", url)
-    run("subscribe", "--score", "400", "--notify", "nope://" + SECRETS["path"])  # rejected: the error line names no secret
+    run(
+        "subscribe", "--score", "400", "--notify", "nope://" + SECRETS["path"]
+    )  # rejected: the error line names no secret
     feed.serve(snapshot("2026-01-21"))
     run("-vv", "check", "--source", source)  # service channels fail, with apprise's debug log
     run("-vv", "check", "--source", source)
@@ -93,13 +102,19 @@ def test_no_command_prints_a_planted_secret(feed: FeedServer, proxied: dict, smt
     assert "Failed" in everything or "FAILED" in everything or "dead" in everything  # deliveries did fail
     assert "DEBUG" in everything
     assert _leaks(everything) == [], [o for o in outputs if _leaks(o)][:2]
-    notices = json.dumps([{k: v for k, v in post.items() if k != "path"} for post in webhook.posts])  # a hook's path is its own
+    notices = json.dumps(
+        [{k: v for k, v in post.items() if k != "path"} for post in webhook.posts]
+    )  # a hook's path is its own
     assert any("failed" in post.get("title", "") or "dead" in post.get("title", "") for post in webhook.posts)
     assert _leaks(notices) == []
 
 
 def test_web_pages_and_serve_logs_carry_no_secret(proxied: dict, smtp: SMTPSink) -> None:
-    site = Site(proxied, smtp, sms_channel=f"json://127.0.0.1:9/sms/{SECRETS['path']}?+Authorization={SECRETS['header']}&to={{phone}}")
+    site = Site(
+        proxied,
+        smtp,
+        sms_channel=f"json://127.0.0.1:9/sms/{SECRETS['path']}?+Authorization={SECRETS['header']}&to={{phone}}",
+    )
     try:
         pages = [site.get(path).text for path in ("/", "/draws", "/nope")]
         page = site.get("/")
@@ -115,9 +130,21 @@ def test_web_pages_and_serve_logs_carry_no_secret(proxied: dict, smtp: SMTPSink)
         ("json://host/services/SECRETPATH?+Authorization=Bearer%20TOP", ["SECRETPATH", "TOP"], ["json://host/"]),
         ("jsons://u:pw123@host:8443/hook/T0K?-x=1", ["pw123", "T0K"], ["jsons://u:****@host:8443/"]),
         ("form://host/a/b?+X-Api-Key=K3Y", ["K3Y"], ["form://host"]),
-        ("https://feeduser:Feedpass@feeds.example.com/ee.json?token=abc123", ["Feedpass", "abc123"], ["feeds.example.com/ee.json"]),
-        ("https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ", ["TIiajkdnlazkcOXrIdevi7FQ"], ["hooks.slack.com"]),
-        ("https://api.telegram.org/bot123456789:AABx8iXjE5C-vG4SDhf6ARgdFgxYxhuHb4A/sendMessage", ["AABx8iXjE5C"], ["sendMessage"]),
+        (
+            "https://feeduser:Feedpass@feeds.example.com/ee.json?token=abc123",
+            ["Feedpass", "abc123"],
+            ["feeds.example.com/ee.json"],
+        ),
+        (
+            "https://hooks.slack.com/services/T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ",
+            ["TIiajkdnlazkcOXrIdevi7FQ"],
+            ["hooks.slack.com"],
+        ),
+        (
+            "https://api.telegram.org/bot123456789:AABx8iXjE5C-vG4SDhf6ARgdFgxYxhuHb4A/sendMessage",
+            ["AABx8iXjE5C"],
+            ["sendMessage"],
+        ),
         ("https://www.canada.ca/content/dam/ircc/documents/json/ee_rounds_123_en.json", [], ["ee_rounds_123_en.json"]),
     ],
 )

@@ -54,7 +54,9 @@ def test_messages_are_valid_utf8_multipart_with_our_own_renderings() -> None:
     assert recipients == ["mei@example.com"]
     assert all(len(line) <= 998 for line in data.split(b"\r\n")) and b"\n" not in data.replace(b"\r\n", b"")
     message = message_from_bytes(data, policy=email.policy.default)
-    assert message["Subject"] == title and message["To"] == "mei@example.com" and message["From"] == "crswatch@example.com"
+    assert (
+        message["Subject"] == title and message["To"] == "mei@example.com" and message["From"] == "crswatch@example.com"
+    )
     assert message["Message-ID"] and message["Date"]
     assert message.get_content_type() == "multipart/alternative"
     text, html = message.get_payload()
@@ -65,7 +67,9 @@ def test_messages_are_valid_utf8_multipart_with_our_own_renderings() -> None:
 def test_a_header_value_cannot_inject_lines() -> None:
     url = "mailto://127.0.0.1:2525?from=crswatch@example.com&to=mei@example.com"
     plugin = load(url)
-    _, data = _mail(plugin, Outgoing("k", url, "hi\r\nBcc: evil@example.com", {TEXT: "t", HTML: "h"}), list(plugin.targets))
+    _, data = _mail(
+        plugin, Outgoing("k", url, "hi\r\nBcc: evil@example.com", {TEXT: "t", HTML: "h"}), list(plugin.targets)
+    )
     assert b"\r\nBcc:" not in data
 
 
@@ -92,10 +96,14 @@ def test_several_recipients_are_one_transaction_each_address_one_copy(smtp: SMTP
     smtp.wait_for(1)
     assert _copies(smtp) == {"a@example.com": 1, "b@example.com": 1, "c@example.com": 1, "d@example.com": 1}
     (message,) = smtp.messages
-    assert message["To"] == "a@example.com, b@example.com" and message["Cc"] == "c@example.com" and message["Bcc"] is None
+    assert (
+        message["To"] == "a@example.com, b@example.com" and message["Cc"] == "c@example.com" and message["Bcc"] is None
+    )
 
 
-def test_a_refused_recipient_fails_the_message_and_its_retry_goes_to_it_alone(feed: FeedServer, env: dict, tmp_path: Path) -> None:
+def test_a_refused_recipient_fails_the_message_and_its_retry_goes_to_it_alone(
+    feed: FeedServer, env: dict, tmp_path: Path
+) -> None:
     """The whole path: `subscribe` accepts `to=a,b&cc=c`; the server refuses b's RCPT; a and c
     have their copy, the delivery fails naming b, and each retry goes to b only."""
     sink = SMTPSink(misbehave={"b@example.com": "reject"}).start()
@@ -104,7 +112,9 @@ def test_a_refused_recipient_fails_the_message_and_its_retry_goes_to_it_alone(fe
         config.write_text(config.read_text().replace("retry_base = 1", "retry_base = 0.01"))
         feed.serve(snapshot("2026-01-20"))
         cli("check", "--source", feed.url, env=env, check=True)
-        url = f"mailto://127.0.0.1:{sink.port}?from=crswatch@example.com&to=a@example.com,b@example.com&cc=c@example.com"
+        url = (
+            f"mailto://127.0.0.1:{sink.port}?from=crswatch@example.com&to=a@example.com,b@example.com&cc=c@example.com"
+        )
         cli("subscribe", "--score", "520", "--stream", "cec", "--notify", url, env=env, check=True)
         feed.serve(snapshot("2026-01-21"))
         first = cli("check", "--source", feed.url, env=env, check=True)

@@ -74,8 +74,12 @@ def nothing_recorded(env: dict[str, str]) -> None:
     assert status["last_outcome"] is None and status["consecutive_failures"] == 0, status
 
 
-@pytest.mark.parametrize(("sig", "code", "name"), [(signal.SIGINT, 130, "Ctrl-C (SIGINT)"), (signal.SIGTERM, 143, "SIGTERM")])
-def test_a_signal_during_check_ends_it_with_one_line_and_its_code(held: HeldFeed, env: dict, sig: int, code: int, name: str) -> None:
+@pytest.mark.parametrize(
+    ("sig", "code", "name"), [(signal.SIGINT, 130, "Ctrl-C (SIGINT)"), (signal.SIGTERM, 143, "SIGTERM")]
+)
+def test_a_signal_during_check_ends_it_with_one_line_and_its_code(
+    held: HeldFeed, env: dict, sig: int, code: int, name: str
+) -> None:
     process = start(env, "check", "--source", held.feed.url)
     out, err = during_fetch(process, held, sig)
     assert process.returncode == code, err
@@ -140,7 +144,10 @@ def test_a_second_signal_abandons_runs_cycle_at_once_and_records_no_failure(held
             process.kill()
             process.communicate()
     assert process.returncode == 130, err
-    assert err == "crswatch: error: run stopped by Ctrl-C (SIGINT) during a cycle; nothing is lost: the next check finishes the work\n"
+    assert (
+        err
+        == "crswatch: error: run stopped by Ctrl-C (SIGINT) during a cycle; nothing is lost: the next check finishes the work\n"
+    )
     assert "abandoned the cycle in progress" in out and "stopped after 0 cycle(s)" in out
     nothing_recorded(env)
     assert not json.loads(cli("status", "--format", "json", env=env).stdout)["scheduler"]["running"]

@@ -106,7 +106,9 @@ def test_claims_never_overlap_and_a_lease_ends(store: Store) -> None:
 
 
 def test_a_killed_sender_on_this_host_loses_its_claims_at_once(store: Store) -> None:
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True
+    )
     gone = f"{os.uname().nodename}:{dead.stdout.strip()}"
     with store.write() as conn:
         queue(conn, [_delivery(i) for i in range(3)])
@@ -176,7 +178,9 @@ def test_bad_store_urls(url: str, error: type, message: str) -> None:
 
 def test_unreachable_wrong_password_and_missing_tables(postgres_server: PostgresServer) -> None:
     closed = Store("postgresql+psycopg://postgres:Sekrit99@127.0.0.1:9/crswatch")
-    with pytest.raises(StoreError, match="cannot use the store postgresql\\+psycopg://postgres:\\*\\*\\*@127.0.0.1:9/crswatch") as caught:
+    with pytest.raises(
+        StoreError, match="cannot use the store postgresql\\+psycopg://postgres:\\*\\*\\*@127.0.0.1:9/crswatch"
+    ) as caught:
         closed.open()
     assert "Sekrit99" not in str(caught.value)
     wrong = Store(postgres_server.url(password="Wrong-pw-11"))

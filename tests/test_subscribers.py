@@ -54,7 +54,9 @@ def test_database_files_are_private(env: dict, db_path: Path) -> None:
 
 def test_same_channel_twice_updates_instead_of_duplicating(env: dict) -> None:
     first = _subscribe(env, "--score", "480", "--notify", SECRET_MAIL)
-    second = cli("subscribe", "--score", "495", "--within", "5", "--notify", SECRET_MAIL, "--notify", TWILIO, env=env, check=True)
+    second = cli(
+        "subscribe", "--score", "495", "--within", "5", "--notify", SECRET_MAIL, "--notify", TWILIO, env=env, check=True
+    )
     assert second.stdout.strip() == first and "already subscribed" in second.stderr
     (only,) = json.loads(cli("subscribers", "--format", "json", env=env, check=True).stdout)
     assert only["score"] == 495 and only["within"] == 5 and len(only["channels"]) == 2
@@ -80,10 +82,15 @@ def test_listing_never_shows_a_secret(env: dict, fmt: str) -> None:
         (["--score", "500", "--stream", "pilots"], ["unknown stream 'pilots'; valid streams: cec fsw fst pnp french"]),
         (["--score", "500", "--profile-created", "last spring"], ["'last spring' is not an ISO 8601 date"]),
         (["--score", "500", "--profile-created", "2099-01-01"], ["is in the future"]),
-        (["--score", "-1", "--stream", "x", "--profile-created", "2099-01-01"], ["score -1 is out of range", "unknown stream 'x'", "in the future"]),
+        (
+            ["--score", "-1", "--stream", "x", "--profile-created", "2099-01-01"],
+            ["score -1 is out of range", "unknown stream 'x'", "in the future"],
+        ),
     ],
 )
-def test_validation_errors_exit_2_one_line_each_and_change_nothing(env: dict, db_path: Path, args: list[str], messages: list[str]) -> None:
+def test_validation_errors_exit_2_one_line_each_and_change_nothing(
+    env: dict, db_path: Path, args: list[str], messages: list[str]
+) -> None:
     _subscribe(env, "--score", "470", "--notify", SLACK)
     before = _db_bytes(db_path)
     result = cli("subscribe", *args, "--notify", SECRET_MAIL, env=env)
@@ -117,9 +124,13 @@ def test_real_apprise_urls_are_accepted(env: dict, smtp: SMTPSink, webhook: Webh
 
 
 def test_update_pause_resume_unsubscribe(env: dict) -> None:
-    created = json.loads(cli("subscribe", "--score", "480", "--notify", SECRET_MAIL, "--format", "json", env=env, check=True).stdout)
+    created = json.loads(
+        cli("subscribe", "--score", "480", "--notify", SECRET_MAIL, "--format", "json", env=env, check=True).stdout
+    )
     sub_id, token = created["id"], created["token"]  # the token is shown once, when made; only its hash is stored
-    again = json.loads(cli("subscribe", "--score", "480", "--notify", SECRET_MAIL, "--format", "json", env=env, check=True).stdout)
+    again = json.loads(
+        cli("subscribe", "--score", "480", "--notify", SECRET_MAIL, "--format", "json", env=env, check=True).stdout
+    )
     assert again["id"] == sub_id and "token" not in again
     out = cli("update", sub_id, "--score", "486", "--stream", "healthcare", "--within", "0", env=env, check=True).stdout
     assert "score 486, within 0, streams healthcare" in out
@@ -132,7 +143,16 @@ def test_update_pause_resume_unsubscribe(env: dict) -> None:
     assert _subscribe(env, "--score", "480", "--notify", SECRET_MAIL) != sub_id
 
 
-@pytest.mark.parametrize("command", [["update", "zzzzzzzz", "--score", "500"], ["pause", "zzzzzzzz"], ["resume", "zzzzzzzz"], ["unsubscribe", "zzzzzzzz"], ["test-alert", "zzzzzzzz"]])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["update", "zzzzzzzz", "--score", "500"],
+        ["pause", "zzzzzzzz"],
+        ["resume", "zzzzzzzz"],
+        ["unsubscribe", "zzzzzzzz"],
+        ["test-alert", "zzzzzzzz"],
+    ],
+)
 def test_unknown_id(env: dict, command: list[str]) -> None:
     result = cli(*command, env=env)
     assert result.returncode == 2 and "no subscriber with id or token 'zzzzzzzz'" in result.stderr
@@ -197,7 +217,9 @@ def test_test_alert_arrives_by_mail_and_webhook(env: dict, smtp: SMTPSink, webho
 
 def test_test_alert_reports_a_channel_that_is_down(env: dict, smtp: SMTPSink) -> None:
     down = SMTPSink()  # a port with nothing listening
-    sub_id = _subscribe(env, "--score", "505", "--notify", smtp.url("ok@example.com"), "--notify", down.url("down@example.com"))
+    sub_id = _subscribe(
+        env, "--score", "505", "--notify", smtp.url("ok@example.com"), "--notify", down.url("down@example.com")
+    )
     result = cli("test-alert", sub_id, env=env)
     assert result.returncode == 8
     lines = result.stdout.strip().splitlines()

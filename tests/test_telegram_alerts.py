@@ -65,7 +65,10 @@ def test_a_chat_that_blocked_the_bot_deactivates_its_subscriber(tg_env: dict[str
     listed = {s["id"]: s for s in json.loads(cli("subscribers", "--format", "json", env=tg_env, check=True).stdout)}
     assert listed[blocked]["status"] == "blocked" and listed[fine]["status"] == "active"  # visible in `subscribers`
     by_chat = {d["channel"]: d for d in outbox(tg_env)}
-    assert by_chat["telegram://7002"]["status"] == "cancelled" and "blocked the bot" in by_chat["telegram://7002"]["last_error"]
+    assert (
+        by_chat["telegram://7002"]["status"] == "cancelled"
+        and "blocked the bot" in by_chat["telegram://7002"]["last_error"]
+    )
     assert by_chat["telegram://7003"]["status"] == "sent"
     tries = len([c for c in api.calls if c.params.get("chat_id") == 7002])
     cli("check", env={**tg_env, "CRSWATCH_SOURCE": DAY2.as_uri(), "CRSWATCH_RETRY_BASE": "0"}, check=True)
@@ -82,7 +85,9 @@ def test_a_429_is_waited_out_for_its_retry_after(tg_env: dict[str, str], api: Te
     assert outbox(tg_env)[0]["status"] == "sent"
 
 
-def test_a_telegram_alert_without_a_configured_bot_waits_in_the_outbox(tg_env: dict[str, str], api: TelegramAPI) -> None:
+def test_a_telegram_alert_without_a_configured_bot_waits_in_the_outbox(
+    tg_env: dict[str, str], api: TelegramAPI
+) -> None:
     subscribe(tg_env, 7005)
     check_392({k: v for k, v in tg_env.items() if k != "CRSWATCH_TELEGRAM_TOKEN"})
     (delivery,) = outbox(tg_env)
@@ -100,7 +105,9 @@ def test_a_fan_out_of_several_chunks_takes_the_next_one_ahead_and_sends_each_ale
 
     for chat in range(9000, 9120):
         subscribe(tg_env, chat)
-    check_392({**{k: v for k, v in tg_env.items() if k != "CRSWATCH_TELEGRAM_TOKEN"}, "CRSWATCH_RETRY_BASE": "0"})  # queued, due again
+    check_392(
+        {**{k: v for k, v in tg_env.items() if k != "CRSWATCH_TELEGRAM_TOKEN"}, "CRSWATCH_RETRY_BASE": "0"}
+    )  # queued, due again
     monkeypatch.setattr(outboxes, "CHUNK", 40)
     taken: list[str] = []
     take = dispatching.take
@@ -154,8 +161,12 @@ def test_the_pacer_keeps_the_bot_and_each_chat_within_their_rates() -> None:
     sent = simulate(pacer, clock, 90)
     starts = [start for start, _ in sent]
     assert starts[0] == 100.0 and starts[1] == pytest.approx(100 + 1 / 30)  # evenly spaced at the rate
-    assert all(b[0] >= a[1] + 1.0 for a, b in zip(sent, sent[30:], strict=False))  # a second after the answer 30 places back
-    assert starts[-1] - starts[0] == pytest.approx(2 * 1.005 + 29 / 30, abs=0.01)  # the rate, and each window's answer delay
+    assert all(
+        b[0] >= a[1] + 1.0 for a, b in zip(sent, sent[30:], strict=False)
+    )  # a second after the answer 30 places back
+    assert starts[-1] - starts[0] == pytest.approx(
+        2 * 1.005 + 29 / 30, abs=0.01
+    )  # the rate, and each window's answer delay
     clock.now = starts[-1] + 0.5  # the same chat again: a second after its last message
     assert pacer.due("89") == pytest.approx(starts[-1] + 1.0)
     pacer.hold(5)  # a 429 with retry_after 5
@@ -169,8 +180,18 @@ def test_no_delay_of_the_network_puts_more_than_the_rate_into_a_second_at_telegr
     rng = random.Random(27)
     clock = Clock()
     pacer = pacing.Pacer(rate=30, chat_gap=1.0, clock=clock)
-    sent = simulate(pacer, clock, 2000, latency=lambda i: rng.choice((0.002, 0.01, 0.3)), late=lambda i: rng.choice((0.0, 0.0, 0.02)))
-    for reached in ([start for start, _ in sent], [answer for _, answer in sent], [rng.uniform(*pair) for pair in sent]):
+    sent = simulate(
+        pacer,
+        clock,
+        2000,
+        latency=lambda i: rng.choice((0.002, 0.01, 0.3)),
+        late=lambda i: rng.choice((0.0, 0.0, 0.02)),
+    )
+    for reached in (
+        [start for start, _ in sent],
+        [answer for _, answer in sent],
+        [rng.uniform(*pair) for pair in sent],
+    ):
         reached.sort()
         assert max(bisect.bisect_left(reached, at + 1.0) - i for i, at in enumerate(reached)) <= 30
 

@@ -61,7 +61,13 @@ def sign_up(api: TelegramAPI, chat: int = CHAT) -> None:
     assert "0 to 200" in api.reply(chat, "510") or "miss" in api.texts(chat)[-1]
     assert "programs" in api.tap(chat, "within:5")
     api.press(chat, "pick:french")
-    api.wait(lambda: any("Français" in label or "French" in label for label, data in api.buttons(chat) if data == "pick:french" and label.startswith("✅")))
+    api.wait(
+        lambda: any(
+            "Français" in label or "French" in label
+            for label, data in api.buttons(chat)
+            if data == "pick:french" and label.startswith("✅")
+        )
+    )
     assert "language" in api.tap(chat, "pick:done")
     assert "Express Entry profile" in api.tap(chat, "lang:en")
     summary = api.reply(chat, "2025-10-01 12:30")
@@ -69,7 +75,9 @@ def sign_up(api: TelegramAPI, chat: int = CHAT) -> None:
     assert "You are subscribed" in api.tap(chat, "confirm:yes")
 
 
-def test_a_whole_sign_up_in_the_chat_is_stored_only_when_confirmed(bot: Bot, api: TelegramAPI, tg_env: dict[str, str]) -> None:
+def test_a_whole_sign_up_in_the_chat_is_stored_only_when_confirmed(
+    bot: Bot, api: TelegramAPI, tg_env: dict[str, str]
+) -> None:
     assert "CRS score" in api.reply(CHAT, "/start")
     assert "I don't know my score" in [label for label, _ in api.buttons(CHAT)]
     assert "crs-tool" in api.tap(CHAT, "score:unknown")  # the calculator's link, then the question again
@@ -81,11 +89,18 @@ def test_a_whole_sign_up_in_the_chat_is_stored_only_when_confirmed(bot: Bot, api
     api.tap(CHAT, "pick:done")
     assert "profil Entrée express" in api.tap(CHAT, "lang:fr")
     summary = api.tap(CHAT, "profile:skip")
-    assert "Score CRS : 510" in summary and "Confirmer" in [label for label, _ in api.buttons(CHAT)]  # French from the language step on
+    assert "Score CRS : 510" in summary and "Confirmer" in [
+        label for label, _ in api.buttons(CHAT)
+    ]  # French from the language step on
     assert subscribers(tg_env) == []
     assert "Vous êtes abonné" in api.tap(CHAT, "confirm:yes")
     (stored,) = subscribers(tg_env)
-    assert (stored["score"], stored["within"], stored["streams"], stored["language"]) == (510, 5, ["cec", "fsw", "fst"], "fr")
+    assert (stored["score"], stored["within"], stored["streams"], stored["language"]) == (
+        510,
+        5,
+        ["cec", "fsw", "fst"],
+        "fr",
+    )
     assert stored["channels"] == [f"telegram://{CHAT}"]  # the chat only: no token is stored
     assert TOKEN.split(":")[1] not in json.dumps(stored)
     assert "déjà abonné" in api.reply(CHAT, "/start")  # a second /start changes nothing
@@ -94,7 +109,9 @@ def test_a_whole_sign_up_in_the_chat_is_stored_only_when_confirmed(bot: Bot, api
 def test_the_sign_up_with_a_profile_time_and_other_programs(bot: Bot, api: TelegramAPI, tg_env: dict[str, str]) -> None:
     sign_up(api)
     (stored,) = subscribers(tg_env)
-    assert stored["streams"] == ["cec", "fsw", "fst", "french"] and stored["profile_created"].startswith("2025-10-01T12:30")
+    assert stored["streams"] == ["cec", "fsw", "fst", "french"] and stored["profile_created"].startswith(
+        "2025-10-01T12:30"
+    )
 
 
 def test_kill_9_mid_conversation_loses_no_confirmed_subscriber(tg_env: dict[str, str], api: TelegramAPI) -> None:
@@ -157,7 +174,11 @@ def test_the_token_is_never_printed_or_logged(tg_env: dict[str, str], api: Teleg
 
 def test_a_rejected_token_or_no_token_is_one_line(tg_env: dict[str, str], api: TelegramAPI) -> None:
     result = cli("bot", env={**tg_env, "CRSWATCH_TELEGRAM_TOKEN": "42:wrong-token-wrong-token"})
-    assert result.returncode == 2 and result.stderr.strip().splitlines()[-1] == "crswatch: error: the Telegram bot token was rejected by the Bot API server"
+    assert (
+        result.returncode == 2
+        and result.stderr.strip().splitlines()[-1]
+        == "crswatch: error: the Telegram bot token was rejected by the Bot API server"
+    )
     assert "wrong-token" not in result.stderr
     result = cli("bot", env={k: v for k, v in tg_env.items() if k != "CRSWATCH_TELEGRAM_TOKEN"})
     assert result.returncode == 2 and "no Telegram bot token" in result.stderr

@@ -35,7 +35,9 @@ def ended(process: subprocess.Popen[str]) -> tuple[str, str]:
             process.communicate()
 
 
-def test_run_answers_chats_during_a_cycle_and_sigterm_ends_both_cleanly(held: HeldFeed, env: dict, api: TelegramAPI) -> None:
+def test_run_answers_chats_during_a_cycle_and_sigterm_ends_both_cleanly(
+    held: HeldFeed, env: dict, api: TelegramAPI
+) -> None:
     process = running(bot_env(env, api), held)
     try:
         assert "/score N" in api.reply(CHAT, "/help")  # while the cycle waits for the feed
@@ -60,10 +62,19 @@ def test_a_second_ctrl_c_abandons_the_cycle_with_the_bot_running(held: HeldFeed,
     finally:
         out, err = ended(process)
     assert process.returncode == 130, err
-    assert err == "crswatch: error: run stopped by Ctrl-C (SIGINT) during a cycle; nothing is lost: the next check finishes the work\n", err
+    assert (
+        err
+        == "crswatch: error: run stopped by Ctrl-C (SIGINT) during a cycle; nothing is lost: the next check finishes the work\n"
+    ), err
 
 
 def test_run_with_a_rejected_token_says_so_in_one_line(env: dict, api: TelegramAPI) -> None:
-    result = cli("run", "--max-cycles", "1", env={**bot_env(env, api), "CRSWATCH_TELEGRAM_TOKEN": "42:wrong-token-wrong-token"})
-    assert result.returncode == 2 and result.stderr.strip().splitlines()[-1] == "crswatch: error: the Telegram bot token was rejected by the Bot API server"
+    result = cli(
+        "run", "--max-cycles", "1", env={**bot_env(env, api), "CRSWATCH_TELEGRAM_TOKEN": "42:wrong-token-wrong-token"}
+    )
+    assert (
+        result.returncode == 2
+        and result.stderr.strip().splitlines()[-1]
+        == "crswatch: error: the Telegram bot token was rejected by the Bot API server"
+    )
     assert "wrong-token" not in result.stderr + result.stdout

@@ -24,7 +24,9 @@ DEEP_LINK = re.compile(r"https://t\.me/crswatch_test_bot\?start=([A-Za-z0-9_-]{1
 
 @pytest.fixture
 def site(env: dict, smtp: SMTPSink, api: TelegramAPI, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
-    monkeypatch.setattr("pages.FAST_CONFIG", FAST_CONFIG + f'\n[telegram]\napi_url = "{api.url}"\nusername = "crswatch_test_bot"\n')
+    monkeypatch.setattr(
+        "pages.FAST_CONFIG", FAST_CONFIG + f'\n[telegram]\napi_url = "{api.url}"\nusername = "crswatch_test_bot"\n'
+    )
     server = Site({**env, "CRSWATCH_TELEGRAM_TOKEN": TOKEN}, smtp)
     yield server
     server.close()
@@ -42,7 +44,11 @@ def stored_links(env: dict) -> list[dict]:
 def test_a_web_sign_up_is_bound_to_the_chat_that_presses_start_once(site: Site, env: dict, api: TelegramAPI) -> None:
     form = site.get("/")
     assert 'name="telegram"' in form.text
-    answer = site.post("/", {"telegram": "on", "score": "497", "within": "15", "streams": ["cec", "french"], "language": "fr"}, csrf_from="/")
+    answer = site.post(
+        "/",
+        {"telegram": "on", "score": "497", "within": "15", "streams": ["cec", "french"], "language": "fr"},
+        csrf_from="/",
+    )
     assert answer.status_code == 200, answer.text
     (token,) = DEEP_LINK.findall(answer.text)
     assert "<svg" in answer.text  # the QR code of the same link
@@ -55,7 +61,12 @@ def test_a_web_sign_up_is_bound_to_the_chat_that_presses_start_once(site: Site, 
     try:
         assert "Vous êtes abonné" in api.reply(8001, f"/start {token}")  # in the language chosen on the form
         (stored,) = subscribers(site.env)
-        assert (stored["score"], stored["within"], stored["streams"], stored["language"]) == (497, 15, ["cec", "french"], "fr")
+        assert (stored["score"], stored["within"], stored["streams"], stored["language"]) == (
+            497,
+            15,
+            ["cec", "french"],
+            "fr",
+        )
         assert stored["channels"] == ["telegram://8001"]
         assert "already used" in api.reply(8002, f"/start {token}")  # a second chat pressing the same link is refused
         assert "already used" in api.reply(8002, f"/start {token}")
@@ -79,6 +90,8 @@ def _link(env: dict, made: datetime) -> str:
     store = store_of(env)
     try:
         with store.write() as conn:
-            return deeplink.start(conn, SignUp("telegram://0", 480, None, ("cec",), None), ttl=timedelta(hours=48), now=made)
+            return deeplink.start(
+                conn, SignUp("telegram://0", 480, None, ("cec",), None), ttl=timedelta(hours=48), now=made
+            )
     finally:
         store.dispose()

@@ -48,7 +48,9 @@ def test_the_webhook_takes_only_telegrams_posts(site: Site, api: TelegramAPI) ->
     assert site.http.get(url, headers={HEADER: secret}, timeout=30).status_code == 405  # POST only
     assert site.http.post(url, data="not json", headers={HEADER: secret}, timeout=30).status_code == 400
     assert api.texts(CHAT) == []  # none of them reached the bot
-    answer = site.http.post(url, json=update, headers={HEADER: secret}, timeout=30)  # Telegram's: handled before the answer
+    answer = site.http.post(
+        url, json=update, headers={HEADER: secret}, timeout=30
+    )  # Telegram's: handled before the answer
     assert answer.status_code == 200 and "/score N" in api.texts(CHAT)[-1]
 
 
@@ -58,7 +60,8 @@ def test_the_bot_command_and_a_webhook_without_public_url_are_refused(env: dict,
     tg_env = {**env, "CRSWATCH_TELEGRAM_TOKEN": TOKEN}
     result = cli("bot", env=tg_env)
     assert result.returncode == 2 and result.stderr.strip() == (
-        'crswatch: error: [telegram] chats = "serve": the chats are answered by crswatch serve (webhook), not by crswatch bot')
+        'crswatch: error: [telegram] chats = "serve": the chats are answered by crswatch serve (webhook), not by crswatch bot'
+    )
     result = cli("serve", "--port", "1", env={**tg_env, "CRSWATCH_CONTACT": "help@example.org"})
     assert result.returncode == 2 and "needs [alerts] public_url" in result.stderr.strip().splitlines()[-1]
     assert api.sent("setWebhook") == []

@@ -22,7 +22,9 @@ def previous(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from importlib.metadata import version
 
     if int(version("apprise").split(".")[0]) < 2:  # the lowest-versions run
-        pytest.skip("the previous release could not send with apprise < 2 (fixed since); its files are tested with apprise 2")
+        pytest.skip(
+            "the previous release could not send with apprise < 2 (fixed since); its files are tested with apprise 2"
+        )
     folder = tmp_path_factory.mktemp("previous-release")
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", PREVIOUS], capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(folder)], input=archive, check=True)
@@ -47,9 +49,27 @@ def test_the_previous_release_database_moves_into_the_store(
 ) -> None:
     feed.serve(snapshot("2026-01-20"))
     assert _old(previous, "check", "--source", feed.url, env=env).returncode == 0
-    mail = _old(previous, "subscribe", "--score", "520", "--stream", "cec", "--notify", smtp.url("dana@example.com"), env=env)
+    mail = _old(
+        previous, "subscribe", "--score", "520", "--stream", "cec", "--notify", smtp.url("dana@example.com"), env=env
+    )
     token = mail.stderr.rsplit("unsubscribe token: ", 1)[1].strip()
-    _old(previous, "subscribe", "--score", "600", "--stream", "pnp", "--within", "5", "--profile-created", "2025-01-02", "--name", "Li", "--notify", webhook.url("li"), env=env)
+    _old(
+        previous,
+        "subscribe",
+        "--score",
+        "600",
+        "--stream",
+        "pnp",
+        "--within",
+        "5",
+        "--profile-created",
+        "2025-01-02",
+        "--name",
+        "Li",
+        "--notify",
+        webhook.url("li"),
+        env=env,
+    )
     _old(previous, "subscribe", "--score", "515", "--stream", "cec", "--notify", webhook.url("sam"), env=env)
     webhook.status = 500  # Sam's and Li's hooks fail for now
     feed.serve(snapshot("2026-01-21"))
@@ -58,7 +78,12 @@ def test_the_previous_release_database_moves_into_the_store(
                "d = Database(__import__('os').environ['CRSWATCH_DB']);"
                "s = optin.SignUp('mailto://127.0.0.1:25?from=a@example.com&to=new@example.com', 510, None, ('cec',), None)\n"
                "with d.transaction() as tx: print(optin.start(tx, s, ttl=timedelta(hours=48)))")  # fmt: skip
-    subprocess.run([sys.executable, "-c", pending], env={**os.environ, **env, "PYTHONPATH": str(previous)}, cwd=previous, check=True)
+    subprocess.run(
+        [sys.executable, "-c", pending],
+        env={**os.environ, **env, "PYTHONPATH": str(previous)},
+        cwd=previous,
+        check=True,
+    )
     before = {
         "subscribers": json.loads(_old(previous, "subscribers", "--format", "json", env=env).stdout),
         "deliveries": json.loads(_old(previous, "deliveries", "--format", "json", env=env).stdout),
@@ -69,10 +94,14 @@ def test_the_previous_release_database_moves_into_the_store(
 
     after_subscribers = json.loads(cli("subscribers", "--format", "json", env=env, check=True).stdout)
     keep = ("id", "name", "status", "score", "within", "streams", "profile_created", "created_at")
-    assert sorted(({k: s[k] for k in keep} for s in after_subscribers), key=str) == sorted(({k: s[k] for k in keep} for s in before["subscribers"]), key=str)
+    assert sorted(({k: s[k] for k in keep} for s in after_subscribers), key=str) == sorted(
+        ({k: s[k] for k in keep} for s in before["subscribers"]), key=str
+    )
     assert len(after_subscribers) == 3
     after = outbox(env)
-    assert sorted((d["id"], d["status"], d["attempts"]) for d in after) == sorted((d["id"], d["status"], d["attempts"]) for d in before["deliveries"])
+    assert sorted((d["id"], d["status"], d["attempts"]) for d in after) == sorted(
+        (d["id"], d["status"], d["attempts"]) for d in before["deliveries"]
+    )
     status = json.loads(cli("status", "--format", "json", env=env).stdout)
     assert status["last_check_at"] == before["status"]["last_check_at"] and status["pending_sign_ups"] == 1
     assert status["store"].startswith("sqlite:///") and stored_status(env)["new"] == ["392"]
@@ -94,7 +123,9 @@ def test_the_previous_release_database_moves_into_the_store(
     assert cli("unsubscribe", token, env=env).returncode == 0  # the old token still works
 
 
-def test_an_upgrade_stopped_between_its_commit_and_its_rename_resumes(previous: Path, feed: FeedServer, env: dict, db_path: Path) -> None:
+def test_an_upgrade_stopped_between_its_commit_and_its_rename_resumes(
+    previous: Path, feed: FeedServer, env: dict, db_path: Path
+) -> None:
     from helpers import store_of
     from sqlalchemy import delete
 
@@ -102,7 +133,17 @@ def test_an_upgrade_stopped_between_its_commit_and_its_rename_resumes(previous: 
 
     feed.serve(snapshot("2026-01-20"))
     assert _old(previous, "check", "--source", feed.url, env=env).returncode == 0
-    _old(previous, "subscribe", "--score", "520", "--name", "Dana Private", "--notify", "mailto://127.0.0.1:25?from=a@example.com&to=dana@example.com", env=env)
+    _old(
+        previous,
+        "subscribe",
+        "--score",
+        "520",
+        "--name",
+        "Dana Private",
+        "--notify",
+        "mailto://127.0.0.1:25?from=a@example.com&to=dana@example.com",
+        env=env,
+    )
     before = cli("subscribers", "--format", "json", env=env, check=True).stdout  # the upgrade runs
     old_files, moved = db_path.with_name(db_path.name + ".d"), db_path.with_name(db_path.name + ".d.migrated")
     for forget_the_record in (False, True):  # a store moved by this crswatch, and by one that kept no record of it

@@ -34,7 +34,9 @@ def test_serve_refuses_to_start_without_a_public_url_or_a_contact(env: dict, smt
     assert result.returncode == 2 and "cannot listen on 127.0.0.1:" in result.stderr, result.stderr
 
 
-def test_web_subscribers_alerts_always_carry_a_way_out(env: dict, smtp: SMTPSink, feed: FeedServer, tmp_path: Path) -> None:
+def test_web_subscribers_alerts_always_carry_a_way_out(
+    env: dict, smtp: SMTPSink, feed: FeedServer, tmp_path: Path
+) -> None:
     feed.serve(snapshot("2026-01-20"))
     cli("check", "--source", feed.url, env=env, check=True)
     site = Site(env, smtp)  # serve knows its public address...

@@ -62,13 +62,18 @@ def test_the_form_is_labelled_and_secured(site: Site) -> None:
             assert field["id"] in labels, f"input {field['name']} has no label"
     assert soup.find("meta", attrs={"name": "viewport"}) is not None
     headers = page.headers
-    assert "default-src 'none'" in headers["Content-Security-Policy"] and "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    assert (
+        "default-src 'none'" in headers["Content-Security-Policy"]
+        and "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+    )
     assert headers["Referrer-Policy"] == "no-referrer" and headers["X-Frame-Options"] == "DENY"
     assert "HttpOnly" in headers["Set-Cookie"] and "SameSite=Lax" in headers["Set-Cookie"]
 
 
 def test_sign_up_confirm_manage_unsubscribe(site: Site, env: dict, db_path: Path) -> None:
-    answer = site.sign_up("ana@example.com", score=505, streams=("cec", "french"), within="15", profile_created="2025-09-01T10:00:00")
+    answer = site.sign_up(
+        "ana@example.com", score=505, streams=("cec", "french"), within="15", profile_created="2025-09-01T10:00:00"
+    )
     assert answer.status_code == 200 and "Check your e-mail" in answer.text
     assert _subscribers(env) == []  # pending until confirmed: nothing is sent there yet
     assert json.loads(cli("status", "--format", "json", env=env).stdout)["pending_sign_ups"] == 1
@@ -76,8 +81,11 @@ def test_sign_up_confirm_manage_unsubscribe(site: Site, env: dict, db_path: Path
     token = link.rsplit("/", 1)[1]
     assert len(token) >= 40
     (confirmation,) = site.smtp.to("ana@example.com")  # it repeats what was asked for
-    assert "CRS score 505, close means within 15 points, for: Canadian Experience Class; French-language proficiency category; " \
-           "profile submitted 2025-09-01 10:00:00 UTC." in body_text(confirmation)
+    assert (
+        "CRS score 505, close means within 15 points, for: Canadian Experience Class; French-language proficiency category; "
+        "profile submitted 2025-09-01 10:00:00 UTC." in body_text(confirmation)
+    )
+
     def stored() -> bytes:
         with closing(sqlite3.connect(db_path.with_name(db_path.stem + ".sqlite"))) as conn:
             return "\n".join(conn.iterdump()).encode()
@@ -107,7 +115,11 @@ def test_sign_up_confirm_manage_unsubscribe(site: Site, env: dict, db_path: Path
     assert page.status_code == 200 and "mailto" not in page.text and "127.0.0.1:" + str(site.smtp.port) not in page.text
     field = BeautifulSoup(page.text, "html.parser").find("input", id="profile_created")
     assert field["value"] == "2025-09-01T10:00:00" and "UTC" in page.text  # the time the at-the-cut-off alert asks for
-    saved = site.post(path, {"score": "512", "within": "5", "streams": ["cec"], "paused": "on", "profile_created": "2025-08-01T09:30:00"}, csrf_from=path)
+    saved = site.post(
+        path,
+        {"score": "512", "within": "5", "streams": ["cec"], "paused": "on", "profile_created": "2025-08-01T09:30:00"},
+        csrf_from=path,
+    )
     assert saved.status_code == 200 and "Saved." in saved.text
     (sub,) = _subscribers(env)
     assert (sub["score"], sub["within"], sub["streams"], sub["status"]) == (512, 5, ["cec"], "paused")
@@ -176,7 +188,9 @@ def test_tampered_alert_link_is_refused(site: Site, env: dict) -> None:
     good = make(key, sub["id"])
     assert site.get(f"/manage/{good}").status_code == 200
     assert site.get(f"/manage/{make(b'another key' * 3, sub['id'])}").status_code == 404  # right shape, wrong key
-    altered = good[:-6] + ("A" if good[-6] != "A" else "B") + good[-5:]  # not the last character, whose low bits base64 may ignore
+    altered = (
+        good[:-6] + ("A" if good[-6] != "A" else "B") + good[-5:]
+    )  # not the last character, whose low bits base64 may ignore
     assert site.get(f"/manage/{altered}").status_code == 404  # altered signature
     gone = site.get(f"/manage/{make(key, 'zzzzzzzz')}")  # signed, but nobody (any more)
     assert gone.status_code == 410 and "You are unsubscribed" in gone.text
@@ -230,10 +244,17 @@ def test_draws_page_and_charts(site: Site, env: dict) -> None:
     chart = site.get("/draws/cec.png")
     assert chart.status_code == 200 and chart.content.startswith(b"\x89PNG") and 10_000 < len(chart.content) < 500_000
     assert site.get("/draws/nothing.png").status_code == 404
-    captions = {c.get_text(" ", strip=True).split(":")[0]: c.get_text(" ", strip=True) for c in BeautifulSoup(page.text, "html.parser").find_all("figcaption")}
-    since_2024 = json.loads(cli("draws", "--stream", "cec", "--since", "2024-01-01", "--format", "json", env=env, check=True).stdout)
+    captions = {
+        c.get_text(" ", strip=True).split(":")[0]: c.get_text(" ", strip=True)
+        for c in BeautifulSoup(page.text, "html.parser").find_all("figcaption")
+    }
+    since_2024 = json.loads(
+        cli("draws", "--stream", "cec", "--since", "2024-01-01", "--format", "json", env=env, check=True).stdout
+    )
     assert f"{len(since_2024)} draws since 2024" in captions["Canadian Experience Class"]  # counts what the chart shows
-    assert "no current trend" in captions["All-program draws (No Program Specified / General), open to every candidate"]  # last one 2024-04
+    assert (
+        "no current trend" in captions["All-program draws (No Program Specified / General), open to every candidate"]
+    )  # last one 2024-04
 
 
 def test_alerts_carry_working_links(site: Site, env: dict, feed: FeedServer) -> None:
@@ -248,7 +269,10 @@ def test_alerts_carry_working_links(site: Site, env: dict, feed: FeedServer) -> 
     unsubscribe = next(word for word in text.split() if "/unsubscribe/" in word)
     assert site.get(unsubscribe.removeprefix(site.base)).status_code == 200
     # the mail provider's RFC 8058 one-click unsubscribe: a POST from elsewhere, with no form token
-    assert alert["List-Unsubscribe"] == f"<{unsubscribe}>" and alert["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert (
+        alert["List-Unsubscribe"] == f"<{unsubscribe}>"
+        and alert["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    )
     assert requests.post(unsubscribe, data={"List-Unsubscribe": "Other"}, timeout=10).status_code == 400
     assert len(_subscribers(env)) == 1
     assert requests.post(unsubscribe, data={"List-Unsubscribe": "One-Click"}, timeout=10).status_code == 200
@@ -299,7 +323,9 @@ def test_serve_stops_cleanly_on_sigterm(site: Site) -> None:
 
 def test_serve_without_a_sender_exits_2(env: dict) -> None:
     result = cli("serve", "--port", "1", env=env, timeout=60)
-    assert result.returncode == 2 and "web.email_channel is not set" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        result.returncode == 2 and "web.email_channel is not set" in result.stderr and "Traceback" not in result.stderr
+    )
 
 
 @pytest.mark.parametrize(
@@ -308,9 +334,18 @@ def test_serve_without_a_sender_exits_2(env: dict) -> None:
         ({}, "web.email_channel is not set"),
         ({"email_channel": "mailto://127.0.0.1:25?from=a@example.com"}, "web.email_channel must contain {email}"),
         ({"email_channel": "nope://{email}"}, "web.email_channel cannot be used: apprise knows no service 'nope'"),
-        ({"email_channel": "mailto://127.0.0.1:25?from=a@example.com&to={email}", "sms_channel": "json://x/sms"}, "web.sms_channel must contain {phone}"),
-        ({"email_channel": "mailto://127.0.0.1:25?from=a@example.com&to={email}", "client_limit": "lots"}, "must read like 10/hour"),
-        ({"email_channel": "mailto://127.0.0.1:25?from=a@example.com&to={email}", "confirm_hours": 0}, "web.confirm_hours must be at least 1"),
+        (
+            {"email_channel": "mailto://127.0.0.1:25?from=a@example.com&to={email}", "sms_channel": "json://x/sms"},
+            "web.sms_channel must contain {phone}",
+        ),
+        (
+            {"email_channel": "mailto://127.0.0.1:25?from=a@example.com&to={email}", "client_limit": "lots"},
+            "must read like 10/hour",
+        ),
+        (
+            {"email_channel": "mailto://127.0.0.1:25?from=a@example.com&to={email}", "confirm_hours": 0},
+            "web.confirm_hours must be at least 1",
+        ),
     ],
 )
 def test_the_web_configuration_is_checked_in_config(web: dict, problem: str) -> None:
@@ -323,7 +358,15 @@ def test_the_web_configuration_is_checked_in_config(web: dict, problem: str) -> 
 def test_a_good_web_configuration_has_no_problem() -> None:
     from crswatch.config import Web, web_problems
 
-    assert web_problems(Web(email_channel="mailto://127.0.0.1:25?from=a@example.com&to={email}", sms_channel="json://127.0.0.1:9/sms/{phone}")) == []
+    assert (
+        web_problems(
+            Web(
+                email_channel="mailto://127.0.0.1:25?from=a@example.com&to={email}",
+                sms_channel="json://127.0.0.1:9/sms/{phone}",
+            )
+        )
+        == []
+    )
 
 
 def test_serve_on_a_busy_port_exits_2(env: dict, smtp: SMTPSink) -> None:
@@ -335,13 +378,19 @@ def test_serve_on_a_busy_port_exits_2(env: dict, smtp: SMTPSink) -> None:
         Site(env, smtp).close()  # writes a working configuration
         before = _files(env)
         result = cli("serve", "--port", str(taken.getsockname()[1]), env=env, timeout=60)
-    assert result.returncode == 2 and "cannot listen on 127.0.0.1:" in result.stderr and "Traceback" not in result.stderr
+    assert (
+        result.returncode == 2 and "cannot listen on 127.0.0.1:" in result.stderr and "Traceback" not in result.stderr
+    )
     assert _files(env) == before  # nothing changed on disk
 
 
 def _files(env: dict) -> dict[str, bytes]:
     folder = Path(env["CRSWATCH_DB"]).parent
-    return {p.name: p.read_bytes() for p in folder.iterdir() if p.is_file() and not p.name.endswith((".lock", "-wal", "-shm"))}
+    return {
+        p.name: p.read_bytes()
+        for p in folder.iterdir()
+        if p.is_file() and not p.name.endswith((".lock", "-wal", "-shm"))
+    }
 
 
 @pytest.mark.parametrize(("key", "value", "message"), [("client_limit", '"10 per hr"', "must read like 10/hour"),
@@ -410,7 +459,9 @@ def test_a_confirmation_waits_in_the_outbox_while_the_mail_server_is_down(env: d
     smtp.start()
     try:
         time.sleep(0.3)
-        result = cli("check", "--source", snapshot("2026-01-21").as_uri(), env=env, check=True)  # any sender delivers it
+        result = cli(
+            "check", "--source", snapshot("2026-01-21").as_uri(), env=env, check=True
+        )  # any sender delivers it
         assert "1 sent" in result.stdout
         assert [m["Subject"] for m in smtp.to("wait@example.com")] == ["Confirm your Express Entry draw alerts"]
         assert [d["status"] for d in outbox(env) if d["kind"] == "confirmation"] == ["sent"]

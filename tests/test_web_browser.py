@@ -17,9 +17,15 @@ from helpers import FeedServer, cli, snapshot
 from pages import Site, feed_with_draw_393
 from servers import SMTPSink, body_text
 
-CHROMIUM, DRIVER = shutil.which("chromium") or "/usr/bin/chromium", shutil.which("chromedriver") or "/usr/bin/chromedriver"
+CHROMIUM, DRIVER = (
+    shutil.which("chromium") or "/usr/bin/chromium",
+    shutil.which("chromedriver") or "/usr/bin/chromedriver",
+)
 if not (Path(CHROMIUM).exists() and Path(DRIVER).exists()) and not os.environ.get("CI"):
-    pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)", allow_module_level=True)
+    pytest.skip(
+        "chromium and chromedriver are not installed (apt-get install chromium chromium-driver)",
+        allow_module_level=True,
+    )
 
 
 @pytest.fixture
@@ -80,7 +86,9 @@ def _sign_up(driver: object, email: str, score: str, shot: str, tmp_path: Path) 
     find(By.CSS_SELECTOR, "button[type=submit]").click()
 
 
-def test_subscribe_confirm_alert_unsubscribe_in_a_browser(browser: object, env: dict, smtp: SMTPSink, feed: FeedServer, tmp_path: Path) -> None:
+def test_subscribe_confirm_alert_unsubscribe_in_a_browser(
+    browser: object, env: dict, smtp: SMTPSink, feed: FeedServer, tmp_path: Path
+) -> None:
     from selenium.webdriver.common.by import By
 
     driver = browser
@@ -98,7 +106,9 @@ def test_subscribe_confirm_alert_unsubscribe_in_a_browser(browser: object, env: 
         assert "Subscription active" in find(By.ID, "status").text and "512" in find(By.ID, "status").text
         driver.set_window_size(412, 640)  # type: ignore[attr-defined]
         _shot(driver, "web-confirmed.png", tmp_path)
-        (sub,) = [s for s in __import__("json").loads(cli("subscribers", "--format", "json", env=env, check=True).stdout)]
+        (sub,) = [
+            s for s in __import__("json").loads(cli("subscribers", "--format", "json", env=env, check=True).stdout)
+        ]
         assert sub["status"] == "active" and sub["streams"] == ["cec", "fsw", "fst", "french"]
 
         feed.serve(snapshot("2026-01-21"))
@@ -119,7 +129,9 @@ def test_subscribe_confirm_alert_unsubscribe_in_a_browser(browser: object, env: 
         site.close()
 
 
-def test_the_french_journey_in_a_browser(browser: object, env: dict, smtp: SMTPSink, feed: FeedServer, tmp_path: Path) -> None:
+def test_the_french_journey_in_a_browser(
+    browser: object, env: dict, smtp: SMTPSink, feed: FeedServer, tmp_path: Path
+) -> None:
     """The same journey in French: the EN/FR switch, a French form and confirmation, a French alert."""
     from selenium.webdriver.common.by import By
 

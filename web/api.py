@@ -67,7 +67,11 @@ def cached(kind: str, make: Callable[[], tuple[bytes, str]], day: date | None = 
             body, mimetype = make()
         except NoAnswer as exc:
             return _error(404, str(exc))
-        answers[key] = (body, mimetype, hashlib.blake2b(f"{tag}|{request.full_path}".encode(), digest_size=10).hexdigest())
+        answers[key] = (
+            body,
+            mimetype,
+            hashlib.blake2b(f"{tag}|{request.full_path}".encode(), digest_size=10).hexdigest(),
+        )
     body, mimetype, etag = answers[key]
     response = Response(body, mimetype=mimetype)
     response.set_etag(etag)
@@ -97,7 +101,10 @@ def limit() -> Response | None:
         unknown = sorted(set(request.args) - PARAMETERS.get(request.endpoint or "", set()))
         if unknown:
             known = ", ".join(sorted(PARAMETERS.get(request.endpoint or "", ()))) or "none"
-            return _error(400, f"unknown query parameter{'s' if len(unknown) > 1 else ''} {', '.join(repr(u[:40]) for u in unknown[:10])}; this endpoint takes: {known}")
+            return _error(
+                400,
+                f"unknown query parameter{'s' if len(unknown) > 1 else ''} {', '.join(repr(u[:40]) for u in unknown[:10])}; this endpoint takes: {known}",
+            )
     return None
 
 

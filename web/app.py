@@ -129,7 +129,9 @@ def headers(response: Response) -> Response:
         response.headers["Cache-Control"] = "no-store"
     if request.blueprint == pages.name:  # the pages' language; the open data has none
         chosen = request.args.get("lang")
-        if chosen in LANGUAGES and chosen != request.cookies.get(LANGUAGE_COOKIE):  # the switch: kept for the next pages
+        if chosen in LANGUAGES and chosen != request.cookies.get(
+            LANGUAGE_COOKIE
+        ):  # the switch: kept for the next pages
             response.set_cookie(LANGUAGE_COOKIE, chosen, max_age=365 * 86400, samesite="Lax", httponly=True,
                                 secure=site().config.alerts.public_url.startswith("https://"))  # fmt: skip
         response.vary.add("Accept-Language")
@@ -144,7 +146,9 @@ def headers(response: Response) -> Response:
 
 @pages.app_errorhandler(CSRFError)
 def csrf_failed(error: CSRFError) -> Page:
-    return page("message.html", 400, title=_("This form has expired"), text=_("Please go back, reload the page and try again."))
+    return page(
+        "message.html", 400, title=_("This form has expired"), text=_("Please go back, reload the page and try again.")
+    )
 
 
 @pages.app_errorhandler(404)
@@ -156,7 +160,9 @@ def not_found(error: Exception) -> Page:
 @pages.app_errorhandler(StoreError)
 def unavailable(error: Exception) -> Page:
     log.error("%s", error)
-    return page("message.html", 503, title=_("Please try again in a minute"), text=_("crswatch is busy or under maintenance."))
+    return page(
+        "message.html", 503, title=_("Please try again in a minute"), text=_("crswatch is busy or under maintenance.")
+    )
 
 
 @pages.app_errorhandler(413)
@@ -217,13 +223,25 @@ def subscribe() -> Page:
             token = optin.start(conn, sign_up, ttl=ttl)
             with force_locale(sign_up.language):  # the message and its settings in the language chosen for the alerts
                 asked = settings(sign_up)
-            title, bodies = confirmation_message(f"{here.own_url}/confirm/{token}{language_query(sign_up.language)}", web.confirm_hours, asked, sign_up.language)
+            title, bodies = confirmation_message(
+                f"{here.own_url}/confirm/{token}{language_query(sign_up.language)}",
+                web.confirm_hours,
+                asked,
+                sign_up.language,
+            )
             queue(conn, [confirmation(sign_up.channel, check_url(sign_up.channel), token, title, bodies)])
     if here.sender is not None:
         here.sender.wake.set()
     sent = {kind for kind, _address, _sign_up in sign_ups} - {"telegram"}
     if link:
-        return page("telegram.html", link=link, qr=qr_code(link), sent=bool(sent), hours=web.confirm_hours, occupation=occupation)
+        return page(
+            "telegram.html",
+            link=link,
+            qr=qr_code(link),
+            sent=bool(sent),
+            hours=web.confirm_hours,
+            occupation=occupation,
+        )
     kinds = _("e-mail and phone") if len(sent) == 2 else _("e-mail") if "e-mail" in sent else _("phone") if sent else ""
     return page("sent.html", kinds=kinds, hours=web.confirm_hours, occupation=occupation)
 
@@ -247,13 +265,35 @@ def occupation_streams(values: dict[str, Any], problems: list[str]) -> list[str]
     names = here.names(current_language())
     listed = "; ".join(names.get(code, code) for code in found.streams)
     if added:
-        said = [_("Your occupation (NOC %(noc)s) is on IRCC's lists for: %(names)s. These categories were added to your alerts.", noc=found.match.noc, names=listed)]
+        said = [
+            _(
+                "Your occupation (NOC %(noc)s) is on IRCC's lists for: %(names)s. These categories were added to your alerts.",
+                noc=found.match.noc,
+                names=listed,
+            )
+        ]
     elif found.streams:
-        said = [_("Your occupation (NOC %(noc)s) is on IRCC's lists for: %(names)s, which you had already chosen.", noc=found.match.noc, names=listed)]
+        said = [
+            _(
+                "Your occupation (NOC %(noc)s) is on IRCC's lists for: %(names)s, which you had already chosen.",
+                noc=found.match.noc,
+                names=listed,
+            )
+        ]
     else:
-        said = [_("Your occupation (NOC %(noc)s) is on none of IRCC's category lists: no category was added. The program draws do not depend on it.", noc=found.match.noc)]
+        said = [
+            _(
+                "Your occupation (NOC %(noc)s) is on none of IRCC's category lists: no category was added. The program draws do not depend on it.",
+                noc=found.match.noc,
+            )
+        ]
     if found.match.unconfirmed:
-        said.append(_("Some lists could not be confirmed and may also hold it: %(names)s.", names="; ".join(names.get(c, c) for c in found.match.unconfirmed)))
+        said.append(
+            _(
+                "Some lists could not be confirmed and may also hold it: %(names)s.",
+                names="; ".join(names.get(c, c) for c in found.match.unconfirmed),
+            )
+        )
     return said
 
 
@@ -301,7 +341,9 @@ def confirm(token: str) -> Page:
             kv.put(tx, WEB_SIGN_UPS, {"confirmed": True})
     if subscriber is None:
         return sign_up_gone(found[0] if found else None)
-    manage_url, _unsubscribe_url = link_tokens.Links(here.own_url, here.link_key).for_subscriber(subscriber.id, subscriber.language)
+    manage_url, _unsubscribe_url = link_tokens.Links(here.own_url, here.link_key).for_subscriber(
+        subscriber.id, subscriber.language
+    )
     return page("confirmed.html", subscriber=subscriber, manage_url=manage_url)
 
 
@@ -339,7 +381,11 @@ def unsubscribe(token: str) -> Page:
     with site().store.write() as tx:
         if subscribers.get(tx, subscriber.id):
             manage.unsubscribe(tx, subscriber.id)
-    return page("message.html", title=_("You are unsubscribed"), text=_("No more alerts will be sent to you. Good luck with your application."))
+    return page(
+        "message.html",
+        title=_("You are unsubscribed"),
+        text=_("No more alerts will be sent to you. Good luck with your application."),
+    )
 
 
 @pages.route("/manage/<token>", methods=["GET", "POST"])
@@ -400,7 +446,9 @@ def draws() -> Response | Page:
     if key not in answers:
         if len(answers) >= CACHED:
             answers.clear()
-        etag = hashlib.blake2b(f"{tag}|{lang}|{feed['checked']}|{feed['changed']}|{today}".encode(), digest_size=10).hexdigest()
+        etag = hashlib.blake2b(
+            f"{tag}|{lang}|{feed['checked']}|{feed['changed']}|{today}".encode(), digest_size=10
+        ).hexdigest()
         answers[key] = (draws_page(feed, today).encode(), "text/html", etag)
     body, mimetype, etag = answers[key]
     response = Response(body, mimetype=mimetype)

@@ -45,6 +45,11 @@ class ConfirmationSender:
                 if report.sent:  # their links were erased from the outbox: from the SQLite write-ahead log too
                     store.checkpoint()
                 if report.failed or report.dead:
-                    log.warning("confirmations: %d sent, %d failed (will retry), %d dead", report.sent, report.failed, len(report.dead))
+                    log.warning(
+                        "confirmations: %d sent, %d failed (will retry), %d dead",
+                        report.sent,
+                        report.failed,
+                        len(report.dead),
+                    )
             except Exception as exc:  # noqa: BLE001 - the outbox keeps them; the next round tries again
                 log.warning("confirmations could not be sent now: %s", exc)

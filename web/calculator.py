@@ -64,7 +64,10 @@ def _language(values: dict[str, str], prefix: str, problems: list[str]) -> dict[
 def profile_data(values: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
     """The form's answers as a profile (the keys of a `crswatch crs` file), and the problems."""
     problems: list[str] = []
-    data: dict[str, Any] = {"date_of_birth": values.get("date_of_birth", ""), "education": values.get("education", "less_than_secondary")}
+    data: dict[str, Any] = {
+        "date_of_birth": values.get("date_of_birth", ""),
+        "education": values.get("education", "less_than_secondary"),
+    }
     for prefix, key in (("first", "first_language"), ("second", "second_language")):
         test = _language(values, prefix, problems)
         if test:
@@ -83,9 +86,14 @@ def profile_data(values: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
         data["spouse"] = {"accompanying": spouse != "not_accompanying", "canadian_citizen_or_pr": spouse == "citizen_or_pr",
                           "education": values.get("spouse_education", "less_than_secondary")}  # fmt: skip
         if values.get("spouse_canadian_experience_years"):
-            data["spouse"]["canadian_experience_years"] = _number(values, "spouse_canadian_experience_years", problems, whole=True)
+            data["spouse"]["canadian_experience_years"] = _number(
+                values, "spouse_canadian_experience_years", problems, whole=True
+            )
         if any(values.get(f"spouse_{a}") for a in ABILITIES):
-            data["spouse"]["language"] = {"test": "clb", **{a: _number(values, f"spouse_{a}", problems) for a in ABILITIES}}
+            data["spouse"]["language"] = {
+                "test": "clb",
+                **{a: _number(values, f"spouse_{a}", problems) for a in ABILITIES},
+            }
     return data, problems
 
 
@@ -129,7 +137,11 @@ def calculate() -> Page:
         return page("crs.html", 400, values=values, problems=problems, **_choices())
     stored = dumps(profile)
     defaults = site().defaults
-    alert = {"within": str(defaults.within), "streams": list(defaults.streams), "profile_created": values.get("profile_created", "")}
+    alert = {
+        "within": str(defaults.within),
+        "streams": list(defaults.streams),
+        "profile_created": values.get("profile_created", ""),
+    }
     return page("crs.html", values=values, result=result, stored=stored, alert=alert, **_choices())
 
 
@@ -148,7 +160,7 @@ def _score_today(text: str) -> int:
 
 @pages.post("/crs/alert")
 def alert_me() -> Page:
-    """"Alert me with this profile": a pending sign-up with the profile, confirmed by e-mail."""
+    """ "Alert me with this profile": a pending sign-up with the profile, confirmed by e-mail."""
     here = site()
     web = here.config.web
     g.private = True
@@ -171,7 +183,9 @@ def alert_me() -> Page:
     except Invalid as exc:
         problems += [plain(p) for p in exc.problems]
     if problems or sign_up is None:
-        return page("message.html", 400, title=_("Please fix:"), text="; ".join(problems) or _("give an e-mail address"))
+        return page(
+            "message.html", 400, title=_("Please fix:"), text="; ".join(problems) or _("give an e-mail address")
+        )
     if not allowed(here.per_client, "client", client):
         return too_many_sign_ups()
     digest = hashlib.sha256(wanted[0][1].lower().encode()).hexdigest()
@@ -180,7 +194,12 @@ def alert_me() -> Page:
             token = optin.start(conn, sign_up, ttl=timedelta(hours=web.confirm_hours))
             with force_locale(sign_up.language):
                 asked = settings(sign_up) + " " + _("Your score is computed from your profile on each draw's date.")
-            title, bodies = confirmation_message(f"{here.own_url}/confirm/{token}{language_query(sign_up.language)}", web.confirm_hours, asked, sign_up.language)
+            title, bodies = confirmation_message(
+                f"{here.own_url}/confirm/{token}{language_query(sign_up.language)}",
+                web.confirm_hours,
+                asked,
+                sign_up.language,
+            )
             queue(conn, [confirmation(sign_up.channel, check_url(sign_up.channel), token, title, bodies)])
         if here.sender is not None:
             here.sender.wake.set()

@@ -62,7 +62,12 @@ def used_up(limit: RateLimitItem, scope: str, who: str) -> bool:
 
 
 def too_many_sign_ups() -> Page:
-    return page("message.html", 429, title=_("Too many sign-ups"), text=_("Too many sign-ups from your network. Please try again later."))
+    return page(
+        "message.html",
+        429,
+        title=_("Too many sign-ups"),
+        text=_("Too many sign-ups from your network. Please try again later."),
+    )
 
 
 def page(template: str, status: int = 200, **context: Any) -> Page:
@@ -85,7 +90,11 @@ def settings(sign_up: optin.SignUp) -> str:
     if sign_up.profile_created:
         text += _("; profile submitted %(moment)s UTC", moment=f"{sign_up.profile_created:%Y-%m-%d %H:%M:%S}")
     if sign_up.cadence != "instant":
-        text += _("; a daily digest (an invitation at once)") if sign_up.cadence == "daily" else _("; a weekly digest (an invitation at once)")
+        text += (
+            _("; a daily digest (an invitation at once)")
+            if sign_up.cadence == "daily"
+            else _("; a weekly digest (an invitation at once)")
+        )
     if sign_up.pool_alerts:
         text += _("; pool alerts")
     return text + "."

@@ -13,7 +13,9 @@ EMAIL = re.compile(r"^[^@\s<>\"'(),;:\\\[\]]{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z
 PHONE = re.compile(r"^\+?[1-9][0-9]{7,14}$")
 
 
-def destinations(values: dict[str, Any], email_template: str, sms_template: str, telegram: bool = False) -> tuple[list[tuple[str, str, str]], list[str]]:
+def destinations(
+    values: dict[str, Any], email_template: str, sms_template: str, telegram: bool = False
+) -> tuple[list[tuple[str, str, str]], list[str]]:
     """[(kind, address, apprise URL)] from the form's e-mail and phone, and the problems found
     (`telegram`: the Telegram box is ticked, so neither is needed)."""
     destinations, problems = [], []

@@ -22,4 +22,6 @@ def metrics() -> Response:
 def healthz() -> Response:
     here = site()
     body, content_type, status = healthz_answer(here.config, here.store, here.clock())
-    return Response(body, status=int(status.split()[0]), content_type=content_type, headers={"Cache-Control": "no-store"})
+    return Response(
+        body, status=int(status.split()[0]), content_type=content_type, headers={"Cache-Control": "no-store"}
+    )

@@ -37,7 +37,9 @@ class Site:
     database: Database  # the draws: this host's file
     api_limit: RateLimitItem
     charts: dict[tuple[str, str], bytes] = field(default_factory=dict)  # per stream and data version
-    answers: dict[Any, tuple[bytes, str, str]] = field(default_factory=dict)  # the open data (body, type, ETag) per query and data version (web.api)
+    answers: dict[Any, tuple[bytes, str, str]] = field(
+        default_factory=dict
+    )  # the open data (body, type, ETag) per query and data version (web.api)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # tests inject theirs
     metrics: Any = None  # the Prometheus registry of /metrics (crswatch.metrics)
 

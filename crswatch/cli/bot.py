@@ -11,8 +11,16 @@ from ..app import App
 
 
 @click.command()
-@click.option("--api-url", metavar="URL", help="Bot API server [config telegram.api_url; default https://api.telegram.org].")
-@click.option("--poll-timeout", type=click.IntRange(1, 50), default=30, show_default=True, help="Seconds one long poll (getUpdates) waits.")
+@click.option(
+    "--api-url", metavar="URL", help="Bot API server [config telegram.api_url; default https://api.telegram.org]."
+)
+@click.option(
+    "--poll-timeout",
+    type=click.IntRange(1, 50),
+    default=30,
+    show_default=True,
+    help="Seconds one long poll (getUpdates) waits.",
+)
 @click.pass_obj
 def bot(app: App, api_url: str | None, poll_timeout: int) -> None:
     """Run the Telegram bot: candidates sign up with /start and manage their alerts from the chat.
@@ -31,17 +39,25 @@ def bot(app: App, api_url: str | None, poll_timeout: int) -> None:
     if api_url:
         config = app.with_config(telegram=replace(config.telegram, api_url=api_url))
     if not config.telegram.token:
-        raise errors.UsageError("no Telegram bot token: set [telegram] token or CRSWATCH_TELEGRAM_TOKEN (ask @BotFather for one)")
-    if config.telegram.chats != "bot":  # two answering the same bot would take each other's updates (or remove the webhook)
+        raise errors.UsageError(
+            "no Telegram bot token: set [telegram] token or CRSWATCH_TELEGRAM_TOKEN (ask @BotFather for one)"
+        )
+    if (
+        config.telegram.chats != "bot"
+    ):  # two answering the same bot would take each other's updates (or remove the webhook)
         where = "crswatch run" if config.telegram.chats == "run" else "crswatch serve (webhook)"
-        raise errors.UsageError(f'[telegram] chats = "{config.telegram.chats}": the chats are answered by {where}, not by crswatch bot')
+        raise errors.UsageError(
+            f'[telegram] chats = "{config.telegram.chats}": the chats are answered by {where}, not by crswatch bot'
+        )
     if not config.telegram.api_url.startswith(("http://", "https://")):
         raise errors.UsageError(f"telegram.api_url must be an http(s) URL, not {config.telegram.api_url!r}")
     app.store  # noqa: B018 - a store that cannot be used is said now, in one line, not at the first chat
     from bot.run import poll
 
     _quiet_http(app.verbose)
-    click.echo(f"crswatch: the Telegram bot is answering chats through {config.telegram.api_url} (Ctrl-C to stop)", err=True)
+    click.echo(
+        f"crswatch: the Telegram bot is answering chats through {config.telegram.api_url} (Ctrl-C to stop)", err=True
+    )
     try:
         poll(app, poll_timeout)
     except Exception as exc:  # python-telegram-bot's own failures: a rejected token, an unreachable server

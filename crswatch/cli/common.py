@@ -32,7 +32,9 @@ def _known_streams(ctx: click.Context, param: click.Parameter, values: tuple[str
     labels = app.config.streams.labels
     for value in values:
         if value not in labels:
-            raise click.BadParameter(f"{value!r} is not a stream code; valid: {', '.join(labels)} (see: crswatch streams)")
+            raise click.BadParameter(
+                f"{value!r} is not a stream code; valid: {', '.join(labels)} (see: crswatch streams)"
+            )
     return values
 
 

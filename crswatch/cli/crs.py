@@ -43,14 +43,29 @@ HEADINGS = {
     "C": "C. Skill transferability factors",
     "D": "D. Additional points",
 }
-PARTS = {"edu_language", "edu_canadian", "foreign_language", "foreign_canadian"}  # shown indented under their capped sums
+PARTS = {
+    "edu_language",
+    "edu_canadian",
+    "foreign_language",
+    "foreign_canadian",
+}  # shown indented under their capped sums
 
 
 @click.command("crs")
-@click.option("--profile", "profile_file", required=True, type=click.File("r", encoding="utf-8"), metavar="FILE",
-              help="The profile: a TOML or JSON file, or - for standard input (keys: see the README).")
-@click.option("--on", "on", callback=parse_day, metavar="DATE", help="Score on this day (YYYY-MM-DD) [default: today in Ottawa].")
-@click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True, help="Output format.")
+@click.option(
+    "--profile",
+    "profile_file",
+    required=True,
+    type=click.File("r", encoding="utf-8"),
+    metavar="FILE",
+    help="The profile: a TOML or JSON file, or - for standard input (keys: see the README).",
+)
+@click.option(
+    "--on", "on", callback=parse_day, metavar="DATE", help="Score on this day (YYYY-MM-DD) [default: today in Ottawa]."
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True, help="Output format."
+)
 @click.pass_obj
 def crs(app: App, profile_file: Any, on: date | None, fmt: str) -> None:
     """A profile's Comprehensive Ranking System score, with IRCC's breakdown.
@@ -94,7 +109,11 @@ def render(result: Any) -> str:
 
     grid = result.grid
     origin = "" if grid.origin == "built-in" else f", from {grid.origin}"
-    lines = [f"CRS on {result.on}: {result.total}", f"rules: the grid in force since {grid.since} ({grid.title}{origin})", ""]
+    lines = [
+        f"CRS on {result.on}: {result.total}",
+        f"rules: the grid in force since {grid.since} ({grid.title}{origin})",
+        "",
+    ]
     width = max(len(label) for label in LABELS.values()) + 4
     for section, names in SECTIONS.items():
         lines.append(HEADINGS[section])

@@ -25,7 +25,9 @@ def db() -> None:
 
 
 @db.command("current")
-@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True, help="Output format.")
+@click.option(
+    "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True, help="Output format."
+)
 @click.pass_obj
 def current(app: App, fmt: str) -> None:
     """Say which schema revision the store is at, and which this crswatch needs.
@@ -38,7 +40,13 @@ def current(app: App, fmt: str) -> None:
 
     store = Store(app.config.store_url)
     at, head = current_revision(store), head_revision()
-    state = "up to date" if at == head else "newer than this crswatch" if at and at not in revisions() else "needs: crswatch db upgrade"
+    state = (
+        "up to date"
+        if at == head
+        else "newer than this crswatch"
+        if at and at not in revisions()
+        else "needs: crswatch db upgrade"
+    )
     if fmt == "json":
         click.echo(json.dumps({"store": store.where.shown, "revision": at, "code": head, "state": state}))
         return

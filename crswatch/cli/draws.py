@@ -21,18 +21,39 @@ from .output import emit, format_option
 DRAW_COLUMNS = ("number", "date", "stream", "program", "invitations", "crs", "tie_break")
 
 
-
 # ------------------------------------------------------------------------------------- check
 
 
 @click.command()
-@click.option("--source", metavar="URL", envvar="CRSWATCH_SOURCE", help="Feed URL (http, https or file) [env CRSWATCH_SOURCE].")
+@click.option(
+    "--source", metavar="URL", envvar="CRSWATCH_SOURCE", help="Feed URL (http, https or file) [env CRSWATCH_SOURCE]."
+)
 @click.option("--dry-run", is_flag=True, help="Fetch and match, print what would happen; store and send nothing.")
-@click.option("--wait", type=click.FloatRange(min=0), default=10.0, show_default=True, metavar="SECONDS", help="How long to wait for another running check before giving up (exit 6).")
-@click.option("--accept-edit", "accept", multiple=True, metavar="NUMBER", help="Store IRCC's edit of this draw although it moves its date or stream, or the first copy of a draw listed twice (held otherwise; repeatable).")
-@click.option("--accept-new", multiple=True, metavar="NUMBER|all", help="Store and alert this new draw although it looks like a renumbering (too many new at once, or dated weeks before the newest); 'all' for every one (repeatable).")
+@click.option(
+    "--wait",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait for another running check before giving up (exit 6).",
+)
+@click.option(
+    "--accept-edit",
+    "accept",
+    multiple=True,
+    metavar="NUMBER",
+    help="Store IRCC's edit of this draw although it moves its date or stream, or the first copy of a draw listed twice (held otherwise; repeatable).",
+)
+@click.option(
+    "--accept-new",
+    multiple=True,
+    metavar="NUMBER|all",
+    help="Store and alert this new draw although it looks like a renumbering (too many new at once, or dated weeks before the newest); 'all' for every one (repeatable).",
+)
 @click.pass_obj
-def check(app: App, source: str | None, dry_run: bool, wait: float, accept: tuple[str, ...], accept_new: tuple[str, ...]) -> None:
+def check(
+    app: App, source: str | None, dry_run: bool, wait: float, accept: tuple[str, ...], accept_new: tuple[str, ...]
+) -> None:
     """Run one cycle: fetch the feed, store new and changed draws, alert subscribers.
 
     Exit 0 when the cycle ran; 3 when the feed could not be fetched, 4 when it was rejected,
@@ -54,7 +75,9 @@ def check(app: App, source: str | None, dry_run: bool, wait: float, accept: tupl
     from ..stopping import CHECK_STOPPED, Stopping, canceller
 
     if source and "://" not in source:
-        raise errors.UsageError(f"--source {source!r} is not a URL; for a file use file://{Path(source).expanduser().resolve()}")
+        raise errors.UsageError(
+            f"--source {source!r} is not a URL; for a file use file://{Path(source).expanduser().resolve()}"
+        )
     config = app.with_config(source=source)
     database = app.database
     store = app.store  # a store that cannot be used is said before anything is made beside the draws (the cycle lock)
@@ -63,7 +86,9 @@ def check(app: App, source: str | None, dry_run: bool, wait: float, accept: tupl
     async def cycle() -> CycleReport:
         stopping.steps = [canceller(asyncio.current_task())]  # Ctrl-C/SIGTERM: the cycle stops where it is
         stopping.install()
-        return await run_check(config, database, store, dry_run=dry_run, accept=tuple(a.lstrip("#") for a in accept), accept_new=accept_new)
+        return await run_check(
+            config, database, store, dry_run=dry_run, accept=tuple(a.lstrip("#") for a in accept), accept_new=accept_new
+        )
 
     with store.read() as conn:
         for warning in operator_warnings(conn, config):
@@ -74,11 +99,17 @@ def check(app: App, source: str | None, dry_run: bool, wait: float, accept: tupl
         except asyncio.CancelledError:
             raise stopping.error(CHECK_STOPPED) from None
     for draw in [d for d in report.new_draws if d.number not in report.known][-20:] if not report.first_run else []:
-        click.echo(printable(f"new draw #{draw.number} {draw.date} {draw.program}: {draw.invitations:,} invitations, CRS {draw.crs}"))
+        click.echo(
+            printable(
+                f"new draw #{draw.number} {draw.date} {draw.program}: {draw.invitations:,} invitations, CRS {draw.crs}"
+            )
+        )
     if dry_run:
         for delivery in report.planned:
             verdict = (delivery.verdict or "range withdrawn").replace("_", " ")
-            click.echo(f"would alert {delivery.subscriber} via {scrub(delivery.masked)}: #{delivery.draw} {delivery.kind}: {verdict}")
+            click.echo(
+                f"would alert {delivery.subscriber} via {scrub(delivery.masked)}: #{delivery.draw} {delivery.kind}: {verdict}"
+            )
     click.echo(report.summary())
     for held in report.held:
         what = f"round #{held.number} held" if held.number else "held" if held.position < 0 else "round #? held"
@@ -94,7 +125,9 @@ def check(app: App, source: str | None, dry_run: bool, wait: float, accept: tupl
 @click.option("--limit", type=click.IntRange(min=1), help="At most this many draws.")
 @format_option
 @click.pass_context
-def draws(ctx: click.Context, streams: tuple[str, ...], since: date | None, until: date | None, limit: int | None, fmt: str) -> None:
+def draws(
+    ctx: click.Context, streams: tuple[str, ...], since: date | None, until: date | None, limit: int | None, fmt: str
+) -> None:
     """List stored draws, newest first.
 
     \b
@@ -118,7 +151,9 @@ def draws(ctx: click.Context, streams: tuple[str, ...], since: date | None, unti
 
 @draws.command("show")
 @click.argument("number")
-@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True, help="Output format.")
+@click.option(
+    "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True, help="Output format."
+)
 @click.pass_obj
 def draws_show(app: App, number: str, fmt: str) -> None:
     """Show one draw with everything stored about it, pool distribution included.
@@ -167,8 +202,18 @@ def draws_show(app: App, number: str, fmt: str) -> None:
 
 
 @click.command("streams")
-@click.option("--noc", metavar="CODE", help="Only the categories this NOC 2021 occupation code (5 digits) qualifies for, on IRCC's lists in force today.")
-@click.option("--on", "on", callback=parse_day, metavar="DATE", help="With --noc: the lists in force on this day (YYYY-MM-DD) [default: today in Ottawa].")
+@click.option(
+    "--noc",
+    metavar="CODE",
+    help="Only the categories this NOC 2021 occupation code (5 digits) qualifies for, on IRCC's lists in force today.",
+)
+@click.option(
+    "--on",
+    "on",
+    callback=parse_day,
+    metavar="DATE",
+    help="With --noc: the lists in force on this day (YYYY-MM-DD) [default: today in Ottawa].",
+)
 @format_option
 @click.pass_obj
 def streams_command(app: App, noc: str | None, on: date | None, fmt: str) -> None:
@@ -208,7 +253,6 @@ def streams_command(app: App, noc: str | None, on: date | None, fmt: str) -> Non
     ]  # fmt: skip
     columns = ("code", "label", "name", "draws", "last", "numbers")
     emit(flat, columns if fmt == "csv" or any(r["numbers"] for r in flat) else columns[:-1], fmt)
-
 
 
 COMMANDS = (check, draws, streams_command)

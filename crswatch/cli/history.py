@@ -16,8 +16,12 @@ from ..app import App
 from .common import check_order, parse_day, stream_option
 from .output import emit, format_option
 
-since_option = click.option("--since", callback=parse_day, metavar="DATE", help="Only draws on or after this date (YYYY-MM-DD).")
-until_option = click.option("--until", callback=parse_day, metavar="DATE", help="Only draws on or before this date (YYYY-MM-DD).")
+since_option = click.option(
+    "--since", callback=parse_day, metavar="DATE", help="Only draws on or after this date (YYYY-MM-DD)."
+)
+until_option = click.option(
+    "--until", callback=parse_day, metavar="DATE", help="Only draws on or before this date (YYYY-MM-DD)."
+)
 
 
 def _today(app: App) -> date:
@@ -32,7 +36,9 @@ def _today(app: App) -> date:
     return max(today, latest)
 
 
-def _records(app: App, streams: tuple[str, ...] = (), since: date | None = None, until: date | None = None) -> list[dict[str, Any]]:
+def _records(
+    app: App, streams: tuple[str, ...] = (), since: date | None = None, until: date | None = None
+) -> list[dict[str, Any]]:
     from draws.table import query_draws
 
     check_order(since, until)
@@ -50,11 +56,23 @@ def _records(app: App, streams: tuple[str, ...] = (), since: date | None = None,
 @stream_option()
 @since_option
 @until_option
-@click.option("--ytd", is_flag=True, help="Only the year to date: invitations this year per stream and in all, beside the levels plan's admissions targets.")
-@click.option("--on", "on", callback=parse_day, metavar="DATE", help="The day the year to date runs to (YYYY-MM-DD) [default: today in Ottawa].")
+@click.option(
+    "--ytd",
+    is_flag=True,
+    help="Only the year to date: invitations this year per stream and in all, beside the levels plan's admissions targets.",
+)
+@click.option(
+    "--on",
+    "on",
+    callback=parse_day,
+    metavar="DATE",
+    help="The day the year to date runs to (YYYY-MM-DD) [default: today in Ottawa].",
+)
 @format_option
 @click.pass_obj
-def stats(app: App, streams: tuple[str, ...], since: date | None, until: date | None, ytd: bool, on: date | None, fmt: str) -> None:
+def stats(
+    app: App, streams: tuple[str, ...], since: date | None, until: date | None, ytd: bool, on: date | None, fmt: str
+) -> None:
     """Per stream: draws, the last one, min/median/max cut-off, invitations, gaps and the trend;
     then (in a table) the year to date: invitations issued this year, per stream and in all, beside
     IRCC's Immigration Levels Plan admissions targets for the year (a target is not invitations).
@@ -100,11 +118,18 @@ def _year_to_date(app: App, on: date | None, fmt: str) -> None:
 
 @click.command()
 @click.option("--score", type=click.IntRange(0, 1200), help="The CRS score to try (or --profile).")
-@click.option("--profile", "profile_file", type=click.File("r", encoding="utf-8"), metavar="FILE",
-              help="A CRS profile (TOML or JSON; see `crswatch crs`): each draw is judged on the profile's score on its date.")
+@click.option(
+    "--profile",
+    "profile_file",
+    type=click.File("r", encoding="utf-8"),
+    metavar="FILE",
+    help="A CRS profile (TOML or JSON; see `crswatch crs`): each draw is judged on the profile's score on its date.",
+)
 @stream_option("A stream the candidate is eligible for (repeatable) [default: cec fsw fst].")
 @click.option("--profile-created", metavar="DATETIME", help="Profile submission time (ISO 8601), for tie-breaks.")
-@click.option("--within", type=click.IntRange(0, 200), help="Call a miss by at most this many points 'close' [default 10].")
+@click.option(
+    "--within", type=click.IntRange(0, 200), help="Call a miss by at most this many points 'close' [default 10]."
+)
 @since_option
 @until_option
 @format_option
@@ -192,8 +217,12 @@ def pool(app: App, number: str | None, score: int | None, fmt: str) -> None:
     rows, line = pool_rows(record, previous, score)
     if fmt == "table":
         since = f"; change since {previous.get('pool_as_of')} (draw #{previous['number']})" if previous else ""
-        click.echo(f"Pool distribution published with draw #{record['number']} ({record['date']}), as of {record.get('pool_as_of')}{since}:")
-        rows = [{**row, "band": ("  " if row["band"] in SUB_BANDS else "") + row["band"]} for row in rows]  # sub-bands indented
+        click.echo(
+            f"Pool distribution published with draw #{record['number']} ({record['date']}), as of {record.get('pool_as_of')}{since}:"
+        )
+        rows = [
+            {**row, "band": ("  " if row["band"] in SUB_BANDS else "") + row["band"]} for row in rows
+        ]  # sub-bands indented
     emit(rows, ("band", "candidates", "change"), fmt)
     if line and fmt == "table":
         click.echo(f"\n{line}")
@@ -204,9 +233,16 @@ def pool(app: App, number: str | None, score: int | None, fmt: str) -> None:
 @since_option
 @until_option
 @click.option("--score", type=click.IntRange(0, 1200), help="Draw a horizontal line at this score.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="Write a chart to FILE.png or FILE.svg; without it, a terminal summary.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write a chart to FILE.png or FILE.svg; without it, a terminal summary.",
+)
 @click.pass_obj
-def chart(app: App, streams: tuple[str, ...], since: date | None, until: date | None, score: int | None, output: Path | None) -> None:
+def chart(
+    app: App, streams: tuple[str, ...], since: date | None, until: date | None, score: int | None, output: Path | None
+) -> None:
     """Cut-offs over time, one line per stream, invitations as marker size.
 
     \b
@@ -225,13 +261,17 @@ def chart(app: App, streams: tuple[str, ...], since: date | None, until: date | 
         width = max(len(s) for s in by_stream)
         for stream, draws in sorted(by_stream.items(), key=lambda item: -len(item[1])):
             recent = draws[-TERMINAL_DRAWS:]
-            shown = f"the last {len(recent)} of {len(draws)} draws" if len(recent) < len(draws) else f"{len(recent)} draws"
+            shown = (
+                f"the last {len(recent)} of {len(draws)} draws" if len(recent) < len(draws) else f"{len(recent)} draws"
+            )
             scale = [d["crs"] for d in recent] + ([score] if score is not None else [])
             click.echo(f"{stream:<{width}}  {sparkline([d['crs'] for d in recent], (min(scale), max(scale)))}  {recent[0]['crs']}→{recent[-1]['crs']} "
                        f"({shown}, {recent[0]['date']}..{recent[-1]['date']})")  # fmt: skip
             if score is not None:  # the --score line: a mark under each draw whose cut-off it reached
                 reached = "".join("▔" if d["crs"] <= score else " " for d in recent)
-                click.echo(f"{'':<{width}}  {reached}  ▔ = cut-off at or below {score} ({sum(d['crs'] <= score for d in recent)} of {len(recent)})")
+                click.echo(
+                    f"{'':<{width}}  {reached}  ▔ = cut-off at or below {score} ({sum(d['crs'] <= score for d in recent)} of {len(recent)})"
+                )
         return
     if output.suffix.lower() not in (".png", ".svg"):
         raise errors.UsageError(f"{output}: the chart file must end in .png or .svg")
@@ -247,17 +287,30 @@ def chart(app: App, streams: tuple[str, ...], since: date | None, until: date | 
 TERMINAL_DRAWS = 40  # draws per stream in the terminal chart (it says when there were more)
 
 
-
 # --------------------------------------------------------------------------- forecasting
 
 
 @click.command()
 @stream_option()
 @click.option("--score", type=click.IntRange(0, 1200), help="Estimate the chance that this score is invited.")
-@click.option("--profile", "profile_file", type=click.File("r", encoding="utf-8"), metavar="FILE",
-              help="A CRS profile (TOML or JSON; see `crswatch crs`) instead of --score: its projected score on each forecast draw's date.")
-@click.option("--draws", "draws", type=click.IntRange(1, 50), default=1, show_default=True, help="Within the next K draws of each stream.")
-@click.option("--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True, help="Output format.")
+@click.option(
+    "--profile",
+    "profile_file",
+    type=click.File("r", encoding="utf-8"),
+    metavar="FILE",
+    help="A CRS profile (TOML or JSON; see `crswatch crs`) instead of --score: its projected score on each forecast draw's date.",
+)
+@click.option(
+    "--draws",
+    "draws",
+    type=click.IntRange(1, 50),
+    default=1,
+    show_default=True,
+    help="Within the next K draws of each stream.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True, help="Output format."
+)
 @click.pass_obj
 def forecast(app: App, streams: tuple[str, ...], score: int | None, profile_file: Any, draws: int, fmt: str) -> None:
     """Estimate each stream's next cut-off (80% interval), next draw date and your chances.
@@ -295,19 +348,38 @@ def forecast(app: App, streams: tuple[str, ...], score: int | None, profile_file
         if (score is not None or score_on) and row["p_invited"] is None:
             row["p_invited"] = "too little history"
     scored = score is not None or score_on is not None
-    columns = ("stream", "next_crs", "low", "high", "next_date", "method", "draws_used") + (("score",) if score_on else ()) + (("p_invited",) if scored else ())
+    columns = (
+        ("stream", "next_crs", "low", "high", "next_date", "method", "draws_used")
+        + (("score",) if score_on else ())
+        + (("p_invited",) if scored else ())
+    )
     emit(rows, columns, "table")
     if others:
         click.echo(f"\n* not among your streams (subscribers.streams: {' '.join(yours)}); choose yours with --stream.")
-    click.echo("\nAn estimate, not a promise: next_crs is the method's forecast of the next cut-off (ewm: weighted recent level,")
-    click.echo("+size/+pool: adjusted for the last draw's size or the pool's change above the cut-off; last: the last cut-off,")
+    click.echo(
+        "\nAn estimate, not a promise: next_crs is the method's forecast of the next cut-off (ewm: weighted recent level,"
+    )
+    click.echo(
+        "+size/+pool: adjusted for the last draw's size or the pool's change above the cut-off; last: the last cut-off,"
+    )
     click.echo("where no method beat it in the backtest), low-high its 80% interval from past errors,")
     plural = "s" if draws != 1 else ""
     if score_on:
-        click.echo("next_date the last draw plus the stream's median gap, score your profile's projected score on that date (from today if overdue),")
-        click.echo(f"p_invited the chance of a cut-off at or below your score on each of the next {draws} draw{plural}' dates.")
+        click.echo(
+            "next_date the last draw plus the stream's median gap, score your profile's projected score on that date (from today if overdue),"
+        )
+        click.echo(
+            f"p_invited the chance of a cut-off at or below your score on each of the next {draws} draw{plural}' dates."
+        )
     else:
-        click.echo("next_date the last draw plus the stream's median gap" + (f", p_invited the chance of a cut-off at or below {score} within {draws} draw{plural}." if score is not None else "."))
+        click.echo(
+            "next_date the last draw plus the stream's median gap"
+            + (
+                f", p_invited the chance of a cut-off at or below {score} within {draws} draw{plural}."
+                if score is not None
+                else "."
+            )
+        )
 
 
 def _projected(score_on: Any) -> Any:
@@ -316,7 +388,9 @@ def _projected(score_on: Any) -> Any:
     def projected(day: date) -> int:
         found = score_on(day)
         if found is None:
-            raise errors.UsageError(f"the profile cannot be scored on {day} (a day before the date of birth, or before the oldest CRS grid)")
+            raise errors.UsageError(
+                f"the profile cannot be scored on {day} (a day before the date of birth, or before the oldest CRS grid)"
+            )
         return int(found)
 
     return projected
@@ -359,10 +433,16 @@ def backtest(app: App, streams: tuple[str, ...], since: date | None, fmt: str) -
                "reference_scores", "shipped")  # fmt: skip
     emit(rows, columns, fmt)
     if fmt == "table":
-        click.echo("\nmae_*: mean absolute error in CRS points of the next cut-off (method = ewm; size/pool = ewm adjusted for the last")
+        click.echo(
+            "\nmae_*: mean absolute error in CRS points of the next cut-off (method = ewm; size/pool = ewm adjusted for the last"
+        )
         click.echo("draw's size / the pool's change above the cut-off; baselines: last cut-off, mean of last 5).")
-        click.echo("coverage_80 should be near 0.80; brier (0 best) scores the invited-probability at the reference scores.")
-        click.echo("shipped: the method `forecast` uses on that stream (the best of ewm, ewm+size, ewm+pool, only where it beats the last cut-off).")
+        click.echo(
+            "coverage_80 should be near 0.80; brier (0 best) scores the invited-probability at the reference scores."
+        )
+        click.echo(
+            "shipped: the method `forecast` uses on that stream (the best of ewm, ewm+size, ewm+pool, only where it beats the last cut-off)."
+        )
 
 
 COMMANDS = (stats, whatif, pool, chart, forecast, backtest)

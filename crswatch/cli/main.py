@@ -41,7 +41,9 @@ class CrswatchGroup(click.Group):
         except click.UsageError as exc:
             words = exc.ctx.command_path.split()[1:] if exc.ctx else []
             message = exc.format_message().replace("\n", " ")
-            hint = f" (see: {' '.join(['crswatch', *words, '--help'])})" if exc.ctx and "(see: " not in message else ""  # one hint
+            hint = (
+                f" (see: {' '.join(['crswatch', *words, '--help'])})" if exc.ctx and "(see: " not in message else ""
+            )  # one hint
             _fail(message + hint, errors.USAGE)
         except click.ClickException as exc:
             _fail(exc.format_message(), exc.exit_code)
@@ -88,7 +90,9 @@ class CrswatchGroup(click.Group):
                 raise
             # one line, cut short: a bug's message may quote the data it was handling (rows, names, hashes)
             summary = (str(exc).strip().splitlines() or [""])[0][:200]
-            _fail(f"internal error: {type(exc).__name__}: {summary} (set CRSWATCH_DEBUG=1 for details)", errors.INTERNAL)
+            _fail(
+                f"internal error: {type(exc).__name__}: {summary} (set CRSWATCH_DEBUG=1 for details)", errors.INTERNAL
+            )
 
 
 def _quiet_pipe() -> None:
@@ -147,14 +151,35 @@ def _setup_logging(verbose: int) -> None:
 
 
 @click.group(cls=CrswatchGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--db", metavar="PATH", envvar="CRSWATCH_DB", help="Database file [env CRSWATCH_DB; default ~/.local/share/crswatch/crswatch.json].")
-@click.option("--store", metavar="URL", envvar="CRSWATCH_STORE", help="SQL store for subscribers and deliveries [env CRSWATCH_STORE; default a SQLite file beside --db].")
-@click.option("--config", "config_path", metavar="PATH", help="TOML configuration file [env CRSWATCH_CONFIG; default ~/.config/crswatch/config.toml].")
-@click.option("--new-store", is_flag=True, help="Confirm that a new, empty store starts beside a draws file that has history (its draws are recorded as announced; nobody is alerted about them).")
+@click.option(
+    "--db",
+    metavar="PATH",
+    envvar="CRSWATCH_DB",
+    help="Database file [env CRSWATCH_DB; default ~/.local/share/crswatch/crswatch.json].",
+)
+@click.option(
+    "--store",
+    metavar="URL",
+    envvar="CRSWATCH_STORE",
+    help="SQL store for subscribers and deliveries [env CRSWATCH_STORE; default a SQLite file beside --db].",
+)
+@click.option(
+    "--config",
+    "config_path",
+    metavar="PATH",
+    help="TOML configuration file [env CRSWATCH_CONFIG; default ~/.config/crswatch/config.toml].",
+)
+@click.option(
+    "--new-store",
+    is_flag=True,
+    help="Confirm that a new, empty store starts beside a draws file that has history (its draws are recorded as announced; nobody is alerted about them).",
+)
 @click.option("-v", "--verbose", count=True, help="More log output (-vv for debugging).")
 @click.version_option(package_name="crswatch")
 @click.pass_context
-def main(ctx: click.Context, db: str | None, store: str | None, config_path: str | None, new_store: bool, verbose: int) -> None:
+def main(
+    ctx: click.Context, db: str | None, store: str | None, config_path: str | None, new_store: bool, verbose: int
+) -> None:
     """Watch IRCC's Express Entry rounds and alert subscribers when a draw reaches their CRS score.
 
     \b

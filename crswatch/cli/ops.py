@@ -19,14 +19,30 @@ from .main import silence_stdout
 
 
 @click.command()
-@click.option("--every", metavar="DURATION", help="Interval inside the draw window, dividing an hour, e.g. 30s, 2m [config schedule.every; default 1m].")
-@click.option("--cron", metavar="EXPR", help='A crontab expression in America/Toronto time instead, e.g. "*/5 8-19 * * mon-fri".')
-@click.option("--window", metavar="SPEC", help="Draw window in America/Toronto time, or 'off' [default: mon-fri 08:30-19:30].")
+@click.option(
+    "--every",
+    metavar="DURATION",
+    help="Interval inside the draw window, dividing an hour, e.g. 30s, 2m [config schedule.every; default 1m].",
+)
+@click.option(
+    "--cron", metavar="EXPR", help='A crontab expression in America/Toronto time instead, e.g. "*/5 8-19 * * mon-fri".'
+)
+@click.option(
+    "--window", metavar="SPEC", help="Draw window in America/Toronto time, or 'off' [default: mon-fri 08:30-19:30]."
+)
 @click.option("--outside-every", metavar="DURATION", help="Interval outside the window [default 15m].")
 @click.option("--jitter", metavar="DURATION", help="Random delay added to each run [default 15s].")
 @click.option("--source", metavar="URL", envvar="CRSWATCH_SOURCE", help="Feed URL (http, https or file).")
-@click.option("--metrics-port", type=click.IntRange(1, 65535), help="Also serve /metrics (Prometheus) and /healthz on this port.")
-@click.option("--metrics-host", metavar="ADDRESS", default="127.0.0.1", show_default=True, help="The address --metrics-port listens on.")
+@click.option(
+    "--metrics-port", type=click.IntRange(1, 65535), help="Also serve /metrics (Prometheus) and /healthz on this port."
+)
+@click.option(
+    "--metrics-host",
+    metavar="ADDRESS",
+    default="127.0.0.1",
+    show_default=True,
+    help="The address --metrics-port listens on.",
+)
 @click.option("--max-cycles", type=click.IntRange(min=1), hidden=True, help="Stop after N cycles (for tests).")
 @click.pass_obj
 def run(app: App, every: str | None, cron: str | None, window: str | None, outside_every: str | None, jitter: str | None, source: str | None,
@@ -84,7 +100,9 @@ def _run_bot(app: App, config: Any) -> Any:
     if config.telegram.chats != "run":
         return None
     if not config.telegram.token:
-        raise errors.UsageError('[telegram] chats = "run" needs the bot\'s token: set [telegram] token or CRSWATCH_TELEGRAM_TOKEN')
+        raise errors.UsageError(
+            '[telegram] chats = "run" needs the bot\'s token: set [telegram] token or CRSWATCH_TELEGRAM_TOKEN'
+        )
     from bot.run import Polling
 
     if app.verbose < 2:  # httpx logs each long poll at INFO (its URL masked): only with -vv, as for `crswatch bot`
@@ -103,14 +121,18 @@ def _metrics_server(app: App, host: str, port: int) -> Any:
     from ..metrics import wsgi_app
 
     _free(host, port)
-    server = waitress.create_server(wsgi_app(app.config, app.store, app.database), host=host, port=port, threads=2, ident="crswatch")
+    server = waitress.create_server(
+        wsgi_app(app.config, app.store, app.database), host=host, port=port, threads=2, ident="crswatch"
+    )
     threading.Thread(target=server.run, name="metrics", daemon=True).start()
     logging.getLogger("crswatch.run").info("crswatch run: /metrics and /healthz on http://%s:%d/", host, port)
     return server
 
 
 @click.command()
-@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True, help="Output format.")
+@click.option(
+    "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True, help="Output format."
+)
 @click.pass_obj
 def status(app: App, fmt: str) -> None:
     """Show the last check, failures, the newest draw, the outbox and the scheduler.
@@ -144,20 +166,37 @@ def _print_status(data: dict[str, Any]) -> None:
     click.echo(f"store:         {data['store']}")
     for problem in data["problems"] + data["warnings"]:  # the warnings do not make it unhealthy
         click.echo(f"  warning: {problem}")
-    click.echo(f"last check:    {data['last_check_at'] or 'never'} ({data['last_outcome'] or '-'}: {data['last_message'] or ''})")
-    click.echo(f"last success:  {data['last_success_at'] or 'never'}; consecutive failures: {data['consecutive_failures']}")
+    click.echo(
+        f"last check:    {data['last_check_at'] or 'never'} ({data['last_outcome'] or '-'}: {data['last_message'] or ''})"
+    )
+    click.echo(
+        f"last success:  {data['last_success_at'] or 'never'}; consecutive failures: {data['consecutive_failures']}"
+    )
     draw = data["newest_draw"]
-    click.echo("newest draw:   " + (f"#{draw['number']} {draw['date']} {draw['program']}: {draw['invitations']:,} invitations, CRS {draw['crs']}" if draw else "none stored"))
+    click.echo(
+        "newest draw:   "
+        + (
+            f"#{draw['number']} {draw['date']} {draw['program']}: {draw['invitations']:,} invitations, CRS {draw['crs']}"
+            if draw
+            else "none stored"
+        )
+    )
     d = data["deliveries"]
     click.echo(f"deliveries:    {d['queued']} queued, {d['failed']} failed, {d['dead']} dead, {d['sent']} sent")
     if data["pending_sign_ups"]:
         click.echo(f"sign-ups:      {data['pending_sign_ups']} waiting for confirmation (crswatch serve)")
     s = data["scheduler"]
-    click.echo(f"scheduler:     running (host {s['host']}, pid {s['pid']}), next run {s['next_run']}" if s["running"] else "scheduler:     not running (cron or manual checks)")
+    click.echo(
+        f"scheduler:     running (host {s['host']}, pid {s['pid']}), next run {s['next_run']}"
+        if s["running"]
+        else "scheduler:     not running (cron or manual checks)"
+    )
 
 
 @click.command("config")
-@click.option("--format", "fmt", type=click.Choice(("toml", "json")), default="toml", show_default=True, help="Output format.")
+@click.option(
+    "--format", "fmt", type=click.Choice(("toml", "json")), default="toml", show_default=True, help="Output format."
+)
 @click.pass_obj
 def show_config(app: App, fmt: str) -> None:
     """Print the effective configuration (file, environment and flags), secrets masked.
@@ -200,7 +239,9 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     """
     from web import create_app
 
-    config = app.with_config(web=replace(app.config.web, host=host or app.config.web.host, port=port or app.config.web.port))
+    config = app.with_config(
+        web=replace(app.config.web, host=host or app.config.web.host, port=port or app.config.web.port)
+    )
     from web.background import ConfirmationSender
 
     from ..config import way_out_problems, web_problems
@@ -233,10 +274,14 @@ def _serve(app: App, config: Any, wsgi: Any, sender: Any) -> None:
             connection_limit=config.web.connections, channel_timeout=config.web.idle_timeout, cleanup_interval=max(1, config.web.idle_timeout // 2),
         )  # fmt: skip
     except OSError as exc:
-        raise errors.UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --host/--port") from None
+        raise errors.UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --host/--port"
+        ) from None
     from store.host import host_name
 
-    logging.getLogger("crswatch").info("serving on http://%s:%d/ as host %s (pid %d)", host, port, host_name(), os.getpid())
+    logging.getLogger("crswatch").info(
+        "serving on http://%s:%d/ as host %s (pid %d)", host, port, host_name(), os.getpid()
+    )
     click.echo(f"crswatch: serving the subscription pages on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # systemd/docker stop: a clean exit 0
     sender.start()
@@ -254,9 +299,13 @@ def _telegram_hook(app: App, config: Any) -> Any:
     from web.webhook import PATH
 
     if not config.telegram.token:
-        raise errors.UsageError('[telegram] chats = "serve" needs the bot\'s token: set [telegram] token or CRSWATCH_TELEGRAM_TOKEN')
+        raise errors.UsageError(
+            '[telegram] chats = "serve" needs the bot\'s token: set [telegram] token or CRSWATCH_TELEGRAM_TOKEN'
+        )
     if not config.alerts.public_url:
-        raise errors.UsageError(f'[telegram] chats = "serve" needs [alerts] public_url: Telegram sends the chats to <public_url>{PATH}')
+        raise errors.UsageError(
+            f'[telegram] chats = "serve" needs [alerts] public_url: Telegram sends the chats to <public_url>{PATH}'
+        )
     hook = Webhook(app)
     hook.start(config.alerts.public_url.rstrip("/") + PATH)
     return hook
@@ -269,7 +318,9 @@ def _free(host: str, port: int) -> None:
         with socket.create_server((host, port)):
             pass
     except OSError as exc:
-        raise errors.UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --host/--port") from None
+        raise errors.UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --host/--port"
+        ) from None
 
 
 MAX_BODY = 64 * 1024  # bytes of a request body waitress accepts (Flask then refuses a form over 16 KB)

@@ -14,10 +14,27 @@ from .. import errors
 from ..app import App
 from .output import emit, format_option
 
-LIST_COLUMNS = ("id", "name", "status", "score", "within", "streams", "language", "cadence", "pool_alerts", "profile_created", "channels", "created_at")
-CADENCE_HELP = ("How often to hear from crswatch: instant (every alert at once), daily or weekly (one digest at [alerts] "
-                "digest_hour; an invitation always goes out at once).")
-POOL_HELP = "Also tell me when IRCC publishes a new pool distribution: how many candidates are at or above my score's band."
+LIST_COLUMNS = (
+    "id",
+    "name",
+    "status",
+    "score",
+    "within",
+    "streams",
+    "language",
+    "cadence",
+    "pool_alerts",
+    "profile_created",
+    "channels",
+    "created_at",
+)
+CADENCE_HELP = (
+    "How often to hear from crswatch: instant (every alert at once), daily or weekly (one digest at [alerts] "
+    "digest_hour; an invitation always goes out at once)."
+)
+POOL_HELP = (
+    "Also tell me when IRCC publishes a new pool distribution: how many candidates are at or above my score's band."
+)
 STREAM_HELP = "A stream you are eligible for (repeatable): cec fsw fst pnp french healthcare stem trades transport agriculture education physicians managers military other."
 
 
@@ -27,7 +44,9 @@ def public_record(sub: Any, with_token: bool = False) -> dict[str, Any]:
     doc = sub.to_doc()
     doc["channels"] = [scrub(c.masked) for c in sub.channels]  # stored forms of older releases kept header values
     doc.pop("token_hash")
-    doc["from_profile"] = doc.pop("profile") is not None  # a profile is personal data: never listed, only that there is one
+    doc["from_profile"] = (
+        doc.pop("profile") is not None
+    )  # a profile is personal data: never listed, only that there is one
     doc.pop("profile_ceiling")
     doc["reminders"] = sub.wants_reminders
     if with_token and sub.token:
@@ -56,17 +75,42 @@ def _read_profile(file: Any) -> str | None:
 @click.command()
 @click.option("--score", metavar="N", help="Your CRS score (0-1200); or give --profile.")
 @click.option("--profile", "profile_file", type=click.File("r", encoding="utf-8"), metavar="FILE", help=PROFILE_HELP)
-@click.option("--notify", "channels", multiple=True, required=True, metavar="URL", help="An apprise channel URL (repeatable): mailto://, slack://, twilio://, tgram://, ntfy://, json://, …")
-@click.option("--within", metavar="N", help="Also alert when the cut-off is at most N points above your score (0-200) [default 10].")
+@click.option(
+    "--notify",
+    "channels",
+    multiple=True,
+    required=True,
+    metavar="URL",
+    help="An apprise channel URL (repeatable): mailto://, slack://, twilio://, tgram://, ntfy://, json://, …",
+)
+@click.option(
+    "--within",
+    metavar="N",
+    help="Also alert when the cut-off is at most N points above your score (0-200) [default 10].",
+)
 @click.option("--stream", "streams", multiple=True, metavar="S", help=STREAM_HELP + " [default: cec fsw fst]")
-@click.option("--profile-created", metavar="DATETIME", help="When your Express Entry profile was submitted (ISO 8601), for tie-breaks.")
+@click.option(
+    "--profile-created",
+    metavar="DATETIME",
+    help="When your Express Entry profile was submitted (ISO 8601), for tie-breaks.",
+)
 @click.option("--name", metavar="TEXT", help="A name to recognise the subscriber by.")
 @click.option("--language", metavar="LANG", help="The language of the alerts: en or fr [default en].")
-@click.option("--noc", metavar="CODE", help="Your occupation's NOC 2021 code (5 digits): adds the categories it qualifies for to the streams (the code is not stored).")
-@click.option("--reminders/--no-reminders", default=None, help="Reminders when the score is about to change (a birthday, a test expiring, a year of work, the profile expiring) [default: on with --profile].")
+@click.option(
+    "--noc",
+    metavar="CODE",
+    help="Your occupation's NOC 2021 code (5 digits): adds the categories it qualifies for to the streams (the code is not stored).",
+)
+@click.option(
+    "--reminders/--no-reminders",
+    default=None,
+    help="Reminders when the score is about to change (a birthday, a test expiring, a year of work, the profile expiring) [default: on with --profile].",
+)
 @click.option("--cadence", metavar="C", help=CADENCE_HELP + " [default instant]")
 @click.option("--pool-alerts/--no-pool-alerts", "pool_alerts", default=None, help=POOL_HELP + " [default: no]")
-@click.option("--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True, help="Output format.")
+@click.option(
+    "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True, help="Output format."
+)
 @click.pass_obj
 def subscribe(app: App, score: str | None, profile_file: Any, channels: tuple[str, ...], within: str | None, streams: tuple[str, ...],
               profile_created: str | None, name: str | None, language: str | None, noc: str | None, reminders: bool | None,
@@ -114,10 +158,16 @@ def subscribe(app: App, score: str | None, profile_file: Any, channels: tuple[st
         click.echo(json.dumps(public_record(sub, with_token=True), indent=2, ensure_ascii=False))
     elif created:
         click.echo(sub.id)
-        click.echo(f"subscribed: score {_score(sub)}, within {sub.within}, streams {' '.join(sub.streams)}; unsubscribe token: {sub.token}", err=True)
+        click.echo(
+            f"subscribed: score {_score(sub)}, within {sub.within}, streams {' '.join(sub.streams)}; unsubscribe token: {sub.token}",
+            err=True,
+        )
     else:
         click.echo(sub.id)
-        click.echo(f"already subscribed: updated {sub.id} (score {_score(sub)}, within {sub.within}, streams {' '.join(sub.streams)})", err=True)
+        click.echo(
+            f"already subscribed: updated {sub.id} (score {_score(sub)}, within {sub.within}, streams {' '.join(sub.streams)})",
+            err=True,
+        )
 
 
 def _score(sub: Any) -> str:
@@ -153,15 +203,27 @@ def _listed(record: dict[str, Any], fmt: str) -> dict[str, Any]:
 
 @click.command()
 @click.argument("subscriber")
-@click.option("--score", metavar="N", help="New CRS score (0-1200); given alone, it replaces a profile (which is erased).")
-@click.option("--profile", "profile_file", type=click.File("r", encoding="utf-8"), metavar="FILE", help="A new CRS profile file (TOML or JSON; - for standard input).")
+@click.option(
+    "--score", metavar="N", help="New CRS score (0-1200); given alone, it replaces a profile (which is erased)."
+)
+@click.option(
+    "--profile",
+    "profile_file",
+    type=click.File("r", encoding="utf-8"),
+    metavar="FILE",
+    help="A new CRS profile file (TOML or JSON; - for standard input).",
+)
 @click.option("--within", metavar="N", help="New closeness margin (0-200).")
 @click.option("--stream", "streams", multiple=True, metavar="S", help="Replace the streams (repeatable).")
 @click.option("--notify", "channels", multiple=True, metavar="URL", help="Replace the channels (repeatable).")
 @click.option("--profile-created", metavar="DATETIME", help="Profile submission time (ISO 8601).")
 @click.option("--name", metavar="TEXT", help="New name.")
 @click.option("--language", metavar="LANG", help="The language of the alerts: en or fr.")
-@click.option("--reminders/--no-reminders", default=None, help="Reminders when the score is about to change (a birthday, a test expiring, a year of work, the profile expiring) [default: on with --profile].")
+@click.option(
+    "--reminders/--no-reminders",
+    default=None,
+    help="Reminders when the score is about to change (a birthday, a test expiring, a year of work, the profile expiring) [default: on with --profile].",
+)
 @click.option("--cadence", metavar="C", help=CADENCE_HELP)
 @click.option("--pool-alerts/--no-pool-alerts", "pool_alerts", default=None, help=POOL_HELP)
 @click.pass_obj
@@ -186,13 +248,18 @@ def update(app: App, subscriber: str, score: str | None, profile_file: Any, with
             channels=channels, profile_created=profile_created, name=name, language=language, choices=app.config.streams.subscribable,
             profile=_read_profile(profile_file), rules=app.crs_rules, reminders=reminders, cadence=cadence, pool_alerts=pool_alerts,
         )  # fmt: skip
-    click.echo(f"updated {sub.id}: score {_score(sub)}, within {sub.within}, streams {' '.join(sub.streams)}, {len(sub.channels)} channel{'s' if len(sub.channels) != 1 else ''}")
+    click.echo(
+        f"updated {sub.id}: score {_score(sub)}, within {sub.within}, streams {' '.join(sub.streams)}, {len(sub.channels)} channel{'s' if len(sub.channels) != 1 else ''}"
+    )
 
 
 def _status_command(active: bool) -> click.Command:
     verb = "resume" if active else "pause"
 
-    @click.command(verb, help=f"{verb.capitalize()} alerts for a subscriber (by id or token).\n\n\b\nExample:\n  crswatch {verb} k7fq2mxa")
+    @click.command(
+        verb,
+        help=f"{verb.capitalize()} alerts for a subscriber (by id or token).\n\n\b\nExample:\n  crswatch {verb} k7fq2mxa",
+    )
     @click.argument("subscriber")
     @click.pass_obj
     def command(app: App, subscriber: str) -> None:
@@ -249,7 +316,9 @@ def test_alert(app: App, subscriber: str) -> None:
     try:
         channels([c.url for c in sub.channels], check_url)
     except ValueError as exc:  # nothing is sent: fix the channel with `crswatch update ID --notify URL`
-        raise Invalid([f"{line}; fix it with: crswatch update {sub.id} --notify URL" for line in str(exc).splitlines()]) from None
+        raise Invalid(
+            [f"{line}; fix it with: crswatch update {sub.id} --notify URL" for line in str(exc).splitlines()]
+        ) from None
     from ..cycle import links_of
 
     title, bodies = test_message(sub, links_of(app.config, app.store), app.config.alerts.contact)
@@ -259,7 +328,10 @@ def test_alert(app: App, subscriber: str) -> None:
         failed += not result.ok
         click.echo(f"{scrub(channel.masked)}: " + ("delivered" if result.ok else f"FAILED: {mask_text(result.error)}"))
     if failed:
-        click.echo(f"crswatch: error: {failed} of {len(sub.channels)} channel{'s' if len(sub.channels) != 1 else ''} failed", err=True)
+        click.echo(
+            f"crswatch: error: {failed} of {len(sub.channels)} channel{'s' if len(sub.channels) != 1 else ''} failed",
+            err=True,
+        )
         sys.exit(errors.DELIVERY_FAILED)
 
 
@@ -290,16 +362,31 @@ def import_(app: App, csv_file: Path) -> None:
     click.echo(f"imported {created + updated} row(s): {created} new, {updated} updated")
 
 
-
-
 # ------------------------------------------------------------------------------ the outbox
 
 
-DELIVERY_COLUMNS = ("id", "status", "draw", "kind", "verdict", "subscriber", "channel", "attempts", "next_try", "last_error", "queued_at", "sent_at")
+DELIVERY_COLUMNS = (
+    "id",
+    "status",
+    "draw",
+    "kind",
+    "verdict",
+    "subscriber",
+    "channel",
+    "attempts",
+    "next_try",
+    "last_error",
+    "queued_at",
+    "sent_at",
+)
 
 
 @click.command()
-@click.option("--status", type=click.Choice(("queued", "sent", "failed", "dead", "cancelled")), help="Only deliveries in this state.")
+@click.option(
+    "--status",
+    type=click.Choice(("queued", "sent", "failed", "dead", "cancelled")),
+    help="Only deliveries in this state.",
+)
 @click.option("--draw", metavar="N", help="Only deliveries about this draw number.")
 @format_option
 @click.pass_obj
@@ -315,7 +402,19 @@ def deliveries(app: App, status: str | None, draw: str | None, fmt: str) -> None
 
     with app.read_store.read() as view:
         rows = listing(view, status, draw.lstrip("#") if draw else None)
-    emit(({**{k: v for k, v in d.to_doc().items() if k != "payload"}, "masked": scrub(d.masked), "channel": scrub(d.masked), "last_error": mask_text(d.last_error)} for d in rows), DELIVERY_COLUMNS, fmt)
+    emit(
+        (
+            {
+                **{k: v for k, v in d.to_doc().items() if k != "payload"},
+                "masked": scrub(d.masked),
+                "channel": scrub(d.masked),
+                "last_error": mask_text(d.last_error),
+            }
+            for d in rows
+        ),
+        DELIVERY_COLUMNS,
+        fmt,
+    )
 
 
 @click.command()
@@ -344,4 +443,14 @@ def retry(app: App, ids: tuple[str, ...], all_dead: bool) -> None:
 ALERT_COMMANDS = (deliveries, retry)
 
 
-COMMANDS = (subscribe, list_subscribers, update, _status_command(False), _status_command(True), unsubscribe, test_alert, import_, *ALERT_COMMANDS)
+COMMANDS = (
+    subscribe,
+    list_subscribers,
+    update,
+    _status_command(False),
+    _status_command(True),
+    unsubscribe,
+    test_alert,
+    import_,
+    *ALERT_COMMANDS,
+)

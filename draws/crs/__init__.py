@@ -8,5 +8,19 @@ from .profile import Profile, ProfileError, parse, read
 from .rules import Grid, RulesError, from_folder, grid_on, versions
 from .score import FACTORS, SECTIONS, Result, age_on, score
 
-__all__ = ["FACTORS", "SECTIONS", "Grid", "Profile", "ProfileError", "Result", "RulesError", "age_on", "from_folder",
-           "grid_on", "parse", "read", "score", "versions"]
+__all__ = [
+    "FACTORS",
+    "SECTIONS",
+    "Grid",
+    "Profile",
+    "ProfileError",
+    "Result",
+    "RulesError",
+    "age_on",
+    "from_folder",
+    "grid_on",
+    "parse",
+    "read",
+    "score",
+    "versions",
+]

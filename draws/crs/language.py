@@ -50,7 +50,9 @@ def _chart(test: str, data: dict[str, Any]) -> Chart:
 def chart_for(test: str, taken: date) -> Chart:
     usable = [c for c in charts(test) if c.since is None or c.since <= taken]
     if not usable:
-        raise ChartError(f"{test} results are read from {charts(test)[0].since} on (IRCC's first chart for it); the test date is {taken}")
+        raise ChartError(
+            f"{test} results are read from {charts(test)[0].since} on (IRCC's first chart for it); the test date is {taken}"
+        )
     return usable[-1]
 
 

@@ -290,7 +290,6 @@ class _Reader:
         )
 
 
-
 def to_data(profile: Profile) -> dict[str, Any]:
     """The profile as plain JSON-safe data that `parse` reads back: only what scoring needs (the
     submission time is the subscriber's own field, kept beside it, not in here)."""
@@ -306,7 +305,9 @@ def to_data(profile: Profile) -> dict[str, Any]:
         if years is not None:
             data[f"{where}_experience_years"] = years
         if periods:
-            data[f"{where}_experience"] = [{"from": p.start.isoformat(), **({"to": p.end.isoformat()} if p.end else {})} for p in periods]
+            data[f"{where}_experience"] = [
+                {"from": p.start.isoformat(), **({"to": p.end.isoformat()} if p.end else {})} for p in periods
+            ]
     for key in ("certificate_of_qualification", "sibling_in_canada", "provincial_nomination"):
         if getattr(profile, key):
             data[key] = True

@@ -16,7 +16,9 @@ from typing import Any
 
 from .profile import CANADIAN_EDUCATION, EDUCATION
 
-HERE = Path(__file__).parent  # the shipped data files, beside the code (not importlib.resources: its zip support costs `crs` 40 ms of imports)
+HERE = (
+    Path(__file__).parent
+)  # the shipped data files, beside the code (not importlib.resources: its zip support costs `crs` 40 ms of imports)
 
 
 class RulesError(ValueError):
@@ -92,12 +94,19 @@ def _check(data: dict[str, Any], path: str, kind: str, width: int) -> str | None
     if kind == "number":
         return None if _number(value) else f"must be a number, not {value!r}"
     if kind == "rows":
-        ok = isinstance(value, list) and value and all(isinstance(r, list) and len(r) == width and all(map(_number, r)) for r in value)
+        ok = (
+            isinstance(value, list)
+            and value
+            and all(isinstance(r, list) and len(r) == width and all(map(_number, r)) for r in value)
+        )
         return None if ok else f"must be a list of rows of {width} numbers"
     names = CANADIAN_EDUCATION if kind == "canadian_education" else EDUCATION
     if not isinstance(value, dict) or set(value) != set(names):
         return f"must give exactly: {', '.join(names)}"
-    ok = all((_number(v) if width == 1 else isinstance(v, list) and len(v) == width and all(map(_number, v))) for v in value.values())
+    ok = all(
+        (_number(v) if width == 1 else isinstance(v, list) and len(v) == width and all(map(_number, v)))
+        for v in value.values()
+    )
     return None if ok else f"must give {'a number' if width == 1 else f'{width} numbers'} for each level"
 
 
@@ -108,7 +117,9 @@ def _number(value: Any) -> bool:
 @cache
 def builtin() -> tuple[Grid, ...]:
     folder = HERE / "rules"
-    return tuple(_parse(f.read_text(encoding="utf-8"), "built-in") for f in folder.iterdir() if f.name.endswith(".toml"))
+    return tuple(
+        _parse(f.read_text(encoding="utf-8"), "built-in") for f in folder.iterdir() if f.name.endswith(".toml")
+    )
 
 
 def from_folder(folder: str | Path) -> tuple[Grid, ...]:

@@ -40,8 +40,19 @@ class Result:
     notes: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        rules = {"since": self.grid.since.isoformat(), "title": self.grid.title, "origin": self.grid.origin, "on": self.on.isoformat()}
-        return {"total": self.total, "sections": self.sections, "factors": self.factors, "rules": rules, "notes": self.notes}
+        rules = {
+            "since": self.grid.since.isoformat(),
+            "title": self.grid.title,
+            "origin": self.grid.origin,
+            "on": self.on.isoformat(),
+        }
+        return {
+            "total": self.total,
+            "sections": self.sections,
+            "factors": self.factors,
+            "rules": rules,
+            "notes": self.notes,
+        }
 
 
 def score(profile: Profile, on: date, extra: Iterable[Any] = (), grid: Grid | None = None) -> Result:
@@ -52,7 +63,11 @@ def score(profile: Profile, on: date, extra: Iterable[Any] = (), grid: Grid | No
     notes: list[str] = []
     spouse = profile.spouse if profile.spouse and profile.spouse.counts else None
     if profile.spouse and not spouse:
-        why = "is a Canadian citizen or permanent resident" if profile.spouse.canadian_citizen_or_pr else "is not accompanying"
+        why = (
+            "is a Canadian citizen or permanent resident"
+            if profile.spouse.canadian_citizen_or_pr
+            else "is not accompanying"
+        )
         notes.append(f"the spouse {why}: scored as no spouse")
     first = _levels(profile.first_language, on, "first_language", notes)
     second = _levels(profile.second_language, on, "second_language", notes)
@@ -80,7 +95,9 @@ def _core(grid: Grid, profile: Profile, on: date, with_spouse: bool, first: tupl
         "age": _row(grid.get("core.age"), age_on(profile.date_of_birth, on), column),
         "education": int(grid.get("core.education")[profile.education][column - 1]),
         "first_language": sum(_row(grid.get("core.first_language"), level, column) for level in first or ()),
-        "second_language": min(sum(_row(grid.get("core.second_language"), level, column) for level in second or ()), second_cap),
+        "second_language": min(
+            sum(_row(grid.get("core.second_language"), level, column) for level in second or ()), second_cap
+        ),
         "canadian_experience": _row(grid.get("core.canadian_experience"), canadian, column),
     }
 
@@ -96,7 +113,9 @@ def _spouse(grid: Grid, spouse: Any, on: date, notes: list[str]) -> dict[str, in
     }
 
 
-def _transferability(grid: Grid, profile: Profile, first: tuple[int, ...] | None, canadian: int, foreign: int) -> dict[str, int]:
+def _transferability(
+    grid: Grid, profile: Profile, first: tuple[int, ...] | None, canadian: int, foreign: int
+) -> dict[str, int]:
     tier = int(grid.get("transferability.education_tier")[profile.education])
     lowest = min(first) if first else 0  # these combinations ask for a level on all four abilities
     factors = {
@@ -105,9 +124,17 @@ def _transferability(grid: Grid, profile: Profile, first: tuple[int, ...] | None
         "foreign_language": _best(grid.get("transferability.foreign_language"), foreign, lowest),
         "foreign_canadian": _best(grid.get("transferability.foreign_canadian"), foreign, canadian),
     }
-    factors["education_transferability"] = min(factors["edu_language"] + factors["edu_canadian"], grid.cap("education_transferability"))
-    factors["foreign_transferability"] = min(factors["foreign_language"] + factors["foreign_canadian"], grid.cap("foreign_transferability"))
-    certificate = _row([[0, 0], *grid.get("transferability.certificate")], lowest, 1) if profile.certificate_of_qualification else 0
+    factors["education_transferability"] = min(
+        factors["edu_language"] + factors["edu_canadian"], grid.cap("education_transferability")
+    )
+    factors["foreign_transferability"] = min(
+        factors["foreign_language"] + factors["foreign_canadian"], grid.cap("foreign_transferability")
+    )
+    certificate = (
+        _row([[0, 0], *grid.get("transferability.certificate")], lowest, 1)
+        if profile.certificate_of_qualification
+        else 0
+    )
     factors["certificate"] = min(certificate, grid.cap("certificate"))
     return factors
 
@@ -117,13 +144,23 @@ def _additional(grid: Grid, profile: Profile, on: date, first: tuple[int, ...] |
     job = 0
     if profile.job_offer:
         offer = grid.get("additional.job_offer")
-        job = int(offer["major_group_00"] if profile.job_offer.major_group_00 else offer["teer_0_to_3"] if profile.job_offer.teer <= 3 else 0)
+        job = int(
+            offer["major_group_00"]
+            if profile.job_offer.major_group_00
+            else offer["teer_0_to_3"]
+            if profile.job_offer.teer <= 3
+            else 0
+        )
         if not offer["major_group_00"] and not offer["teer_0_to_3"]:
             notes.append(f"no points for a job offer under the grid in force since {grid.since}")
         elif on < NOC_2021:
-            notes.append(f"job offers were classed by NOC 2016 (0, A, B) before {NOC_2021}: TEER {profile.job_offer.teer} is read as its NOC 2016 equivalent")
+            notes.append(
+                f"job offers were classed by NOC 2016 (0, A, B) before {NOC_2021}: TEER {profile.job_offer.teer} is read as its NOC 2016 equivalent"
+            )
     return {
-        "provincial_nomination": int(grid.get("additional.provincial_nomination")) if profile.provincial_nomination else 0,
+        "provincial_nomination": int(grid.get("additional.provincial_nomination"))
+        if profile.provincial_nomination
+        else 0,
         "job_offer": job,
         "canadian_education": int(grid.get("additional.canadian_education")[profile.canadian_education]),
         "french": _french(grid, profile, first, second),
@@ -159,7 +196,9 @@ def _dated_notes(grid: Grid, profile: Profile, on: date, notes: list[str]) -> No
         created = profile.profile_created.date()
         expires = add_years(created, 1)
         if expires <= on:
-            notes.append(f"the Express Entry profile submitted on {created} expired on {expires} (a profile stays in the pool for {PROFILE_MONTHS} months)")
+            notes.append(
+                f"the Express Entry profile submitted on {created} expired on {expires} (a profile stays in the pool for {PROFILE_MONTHS} months)"
+            )
     for report in reported():
         if report.since <= on and grid.since < report.since:
             notes.append(f"{report.what}: scored with the grid in force since {grid.since}")
@@ -192,10 +231,14 @@ def _levels(test: Language | None, on: date, name: str, notes: list[str]) -> tup
             return None
         ends = add_years(test.test_date, LANGUAGE_YEARS)
         if ends <= on:
-            notes.append(f"{name} ({test.test}, taken {test.test_date}) stopped counting on {ends} (results count for two years): scored as no test")
+            notes.append(
+                f"{name} ({test.test}, taken {test.test_date}) stopped counting on {ends} (results count for two years): scored as no test"
+            )
             return None
         if test.test == "tef" and test.test_date == date(2019, 9, 30):
-            notes.append("IRCC's TEF Canada charts name no chart for a test taken on 2019-09-30: read by the chart for tests before it")
+            notes.append(
+                "IRCC's TEF Canada charts name no chart for a test taken on 2019-09-30: read by the chart for tests before it"
+            )
     return levels(test.test, test.test_date, dict(zip(ABILITIES, test.scores, strict=True)))
 
 
@@ -222,8 +265,14 @@ def ceiling(profile: Profile, start: date, end: date, extra: Iterable[Any] = ())
     low = max(start, oldest, profile.date_of_birth)
     days = {low} | {g.since for g in versions(extra)}
     days |= {add_years(profile.date_of_birth, n) for n in range(0, 120)}
-    tests = [t for t in (profile.first_language, profile.second_language, profile.spouse.language if profile.spouse else None) if t and t.test_date]
-    days |= {t.test_date for t in tests if t.test_date} | {add_years(t.test_date, LANGUAGE_YEARS) for t in tests if t.test_date}
+    tests = [
+        t
+        for t in (profile.first_language, profile.second_language, profile.spouse.language if profile.spouse else None)
+        if t and t.test_date
+    ]
+    days |= {t.test_date for t in tests if t.test_date} | {
+        add_years(t.test_date, LANGUAGE_YEARS) for t in tests if t.test_date
+    }
     return max(score(most, day, extra).total for day in sorted(days) if low <= day <= end)
 
 

@@ -14,7 +14,9 @@ from store.migrations.declared import DECLARED
 
 
 def _configure(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=DECLARED, render_as_batch=connection.dialect.name == "sqlite")
+    context.configure(
+        connection=connection, target_metadata=DECLARED, render_as_batch=connection.dialect.name == "sqlite"
+    )
 
 
 if "connection" in context.config.attributes:  # crswatch's own transaction, under its lock

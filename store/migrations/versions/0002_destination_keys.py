@@ -25,7 +25,9 @@ def upgrade() -> None:
     channels = sa.table("channels", sa.column("key"), sa.column("subscriber"), sa.column("url"), sa.column("position"))
     deliveries = sa.table("deliveries", sa.column("channel"), sa.column("status"))
     rows = conn.execute(
-        sa.text("SELECT c.key, c.subscriber, c.url FROM channels c JOIN subscribers s ON s.id = c.subscriber ORDER BY s.created_at, c.position")
+        sa.text(
+            "SELECT c.key, c.subscriber, c.url FROM channels c JOIN subscribers s ON s.id = c.subscriber ORDER BY s.created_at, c.position"
+        )
     ).all()
     taken = {key for key, _, _ in rows}
     for old, subscriber, url in rows:
@@ -35,7 +37,11 @@ def upgrade() -> None:
         if new in taken:
             continue  # another channel (older) already names this destination
         conn.execute(sa.update(channels).where(channels.c.key == old).values(key=new))
-        conn.execute(sa.update(deliveries).where(deliveries.c.channel == old, deliveries.c.status.in_(("queued", "failed"))).values(channel=new))
+        conn.execute(
+            sa.update(deliveries)
+            .where(deliveries.c.channel == old, deliveries.c.status.in_(("queued", "failed")))
+            .values(channel=new)
+        )
         taken.discard(old)
         taken.add(new)
 

@@ -22,9 +22,13 @@ def upgrade() -> None:
     with op.batch_alter_table("deliveries") as batch:  # SQLite: batch mode; PostgreSQL: ALTER TABLE
         batch.add_column(sa.Column("claimed_host", sa.String(80)))
         batch.add_column(sa.Column("claimed_pid", sa.Integer))
-    deliveries = sa.table("deliveries", sa.column("id"), sa.column("claimed_by"), sa.column("claimed_host"), sa.column("claimed_pid"))
+    deliveries = sa.table(
+        "deliveries", sa.column("id"), sa.column("claimed_by"), sa.column("claimed_host"), sa.column("claimed_pid")
+    )
     conn = op.get_bind()
-    for id_, holder in conn.execute(sa.select(deliveries.c.id, deliveries.c.claimed_by).where(deliveries.c.claimed_by.is_not(None))).all():
+    for id_, holder in conn.execute(
+        sa.select(deliveries.c.id, deliveries.c.claimed_by).where(deliveries.c.claimed_by.is_not(None))
+    ).all():
         host, _, pid = holder.rpartition(":")
         values = {"claimed_host": host, "claimed_pid": int(pid)} if host and pid.isdigit() else {"claimed_host": holder}
         conn.execute(sa.update(deliveries).where(deliveries.c.id == id_).values(values))

@@ -24,7 +24,9 @@ def upgrade() -> None:
     with op.batch_alter_table("pending") as batch:
         batch.add_column(sa.Column("profile", sa.Text, nullable=True))
     # matching reads only the subscribers a cut-off may concern: typed score or profile ceiling, plus the margin
-    op.create_index("subscribers_reach_ceiling", "subscribers", ["status", sa.text("(coalesce(profile_ceiling, score) + within)")])
+    op.create_index(
+        "subscribers_reach_ceiling", "subscribers", ["status", sa.text("(coalesce(profile_ceiling, score) + within)")]
+    )
     op.create_table(
         "reminders",
         sa.Column("subscriber", sa.String(16), sa.ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True),
