@@ -9,6 +9,10 @@ import logging
 import threading
 from collections.abc import Callable
 
+# imported here, in the thread that starts the sender, not in the sender's thread: a serve stopped
+# at once must not find that thread in the middle of an import
+from notifier.dispatch import dispatch
+from notifier.outbox import CONFIRMATION
 from notifier.policy import Policy
 from store.sql import Store
 
@@ -33,9 +37,6 @@ class ConfirmationSender:
         self.wake.set()
 
     def _run(self) -> None:
-        from notifier.dispatch import dispatch
-        from notifier.outbox import CONFIRMATION
-
         while not self.stopped.is_set():
             self.wake.wait(POLL)
             self.wake.clear()

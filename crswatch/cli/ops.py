@@ -279,13 +279,13 @@ def _serve(app: App, config: Any, wsgi: Any, sender: Any) -> None:
         ) from None
     from store.host import host_name
 
-    logging.getLogger("crswatch").info(
-        "serving on http://%s:%d/ as host %s (pid %d)", host, port, host_name(), os.getpid()
-    )
-    click.echo(f"crswatch: serving the subscription pages on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # systemd/docker stop: a clean exit 0
     sender.start()
-    try:
+    try:  # the line is said once everything has started: a Ctrl-C from then on is a clean stop
+        logging.getLogger("crswatch").info(
+            "serving on http://%s:%d/ as host %s (pid %d)", host, port, host_name(), os.getpid()
+        )
+        click.echo(f"crswatch: serving the subscription pages on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
         server.run()
     except KeyboardInterrupt:
         pass
