@@ -16,6 +16,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 HIDDEN = "****"
@@ -75,6 +77,21 @@ def _param(name: str, value: str) -> str:
 _lock = threading.Lock()
 _secrets: set[str] = set()
 _pattern: re.Pattern[str] | None = None
+
+
+@contextmanager
+def scope() -> Iterator[None]:
+    """Secrets remembered inside are forgotten when it ends: for a caller that runs commands one
+    after another in one process (the tests), so each command masks only what it learned."""
+    with _lock:
+        kept = set(_secrets)
+    try:
+        yield
+    finally:
+        global _pattern
+        with _lock:
+            _secrets.intersection_update(kept)
+            _pattern = None
 
 
 def remember(*secrets: str) -> None:
