@@ -1,13 +1,26 @@
 from __future__ import annotations
 
+import logging
+import socketserver
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from helpers import FAST_CONFIG, SNAPSHOTS, FeedServer
 from pg import PostgresServer
 from servers import SMTPSink, WebhookReceiver
 from telegram_api import TelegramAPI
+
+
+def _handle_error(self: socketserver.BaseServer, request: Any, client_address: Any) -> None:
+    """A stand-in server's failed request goes to the log, not to whatever sys.stderr is at that
+    moment: commands run in the test process capture sys.stderr, and a line from another thread
+    would land in their output."""
+    logging.getLogger("tests.servers").debug("request from %s failed", client_address, exc_info=True)
+
+
+socketserver.BaseServer.handle_error = _handle_error  # type: ignore[method-assign]
 
 
 def pytest_configure(config: pytest.Config) -> None:

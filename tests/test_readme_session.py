@@ -231,6 +231,17 @@ def test_the_readme_run_prints_what_the_readme_shows(tmp_path: Path) -> None:
     assert session.normalise("".join(lines) + rest) == printed
 
 
+def _accepting(host: str, port: int, within: float = 60) -> None:
+    """Wait until a server listens on host:port (a condition, not a fixed sleep)."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex((host, port)) == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listens on {host}:{port}")
+
+
 def test_the_readme_serve_prints_what_the_readme_shows(tmp_path: Path) -> None:
     session = Session(tmp_path, _port())  # the README's 8080 may be taken here: another four-digit port
     env = dict(session.env)
@@ -246,8 +257,12 @@ def test_the_readme_serve_prints_what_the_readme_shows(tmp_path: Path) -> None:
     )
     assert process.stdout is not None
     first = process.stdout.readline()
+    _accepting("127.0.0.1", session.port)  # as a user presses Ctrl-C: once the pages answer
     process.send_signal(signal.SIGINT)
-    process.communicate(timeout=30)
+    try:
+        process.communicate(timeout=60)
+    finally:
+        process.kill()
     assert [x.replace(":2525/", ":8080/") for x in session.normalise(first)] == expected("crswatch serve")
 
 
