@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from flask import Flask, Response, abort, g, request
-from flask_babel import Babel, force_locale
+from flask_babel import Babel
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from limits import parse as parse_limit
@@ -38,15 +38,12 @@ from draws.record import ottawa_today
 from draws.streams import label
 from notifier import telegram
 from notifier.channels import check_url
-from notifier.message import confirmation_message
-from notifier.outbox import confirmation, queue
 from store import kv
 from store.errors import StoreError
 from store.kv import secret
 from subscribers import deeplink, manage, optin
 from subscribers import links as link_tokens
 from subscribers import store as subscribers
-from subscribers.links import language_query
 from subscribers.model import LANGUAGES, Subscriber
 from subscribers.validate import Invalid
 
@@ -61,7 +58,7 @@ from .common import (
     language,
     page,
     pages,
-    settings,
+    start_sign_up,
     too_many_sign_ups,
     used_up,
 )
@@ -219,17 +216,7 @@ def subscribe() -> Page:
         if not allowed(here.per_destination, "destination", digest):
             log.info("confirmation to a %s not sent: its limit (%s) is reached", kind, web.destination_limit)
             continue  # the same answer as when it is sent: the page reveals nothing
-        with here.store.write() as conn:  # the sign-up and its confirmation message, together
-            token = optin.start(conn, sign_up, ttl=ttl)
-            with force_locale(sign_up.language):  # the message and its settings in the language chosen for the alerts
-                asked = settings(sign_up)
-            title, bodies = confirmation_message(
-                f"{here.own_url}/confirm/{token}{language_query(sign_up.language)}",
-                web.confirm_hours,
-                asked,
-                sign_up.language,
-            )
-            queue(conn, [confirmation(sign_up.channel, check_url(sign_up.channel), token, title, bodies)])
+        start_sign_up(sign_up, ttl)
     if here.sender is not None:
         here.sender.wake.set()
     sent = {kind for kind, _address, _sign_up in sign_ups} - {"telegram"}

@@ -13,20 +13,16 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import g, request
-from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from draws.crs import SECTIONS, ProfileError, RulesError, parse, score
 from draws.crs.language import ABILITIES
 from draws.crs.profile import CANADIAN_EDUCATION, EDUCATION, dumps
 from notifier.channels import check_url
-from notifier.message import confirmation_message
-from notifier.outbox import confirmation, queue
 from subscribers import optin
-from subscribers.links import language_query
 from subscribers.validate import Invalid
 
-from .common import Page, allowed, current_language, page, pages, settings, too_many_sign_ups, used_up
+from .common import Page, allowed, current_language, page, pages, start_sign_up, too_many_sign_ups, used_up
 from .forms import destinations, plain
 from .site import site
 
@@ -190,17 +186,12 @@ def alert_me() -> Page:
         return too_many_sign_ups()
     digest = hashlib.sha256(wanted[0][1].lower().encode()).hexdigest()
     if allowed(here.per_destination, "destination", digest):
-        with here.store.write() as conn:  # the sign-up (with its profile) and its confirmation message, together
-            token = optin.start(conn, sign_up, ttl=timedelta(hours=web.confirm_hours))
-            with force_locale(sign_up.language):
-                asked = settings(sign_up) + " " + _("Your score is computed from your profile on each draw's date.")
-            title, bodies = confirmation_message(
-                f"{here.own_url}/confirm/{token}{language_query(sign_up.language)}",
-                web.confirm_hours,
-                asked,
-                sign_up.language,
-            )
-            queue(conn, [confirmation(sign_up.channel, check_url(sign_up.channel), token, title, bodies)])
+        # the sign-up (with its profile) and its confirmation message, together; the note in the alerts' language
+        start_sign_up(
+            sign_up,
+            timedelta(hours=web.confirm_hours),
+            note=lambda: _("Your score is computed from your profile on each draw's date."),
+        )
         if here.sender is not None:
             here.sender.wake.set()
     return page("sent.html", kinds=_("e-mail"), hours=web.confirm_hours)

@@ -4,16 +4,22 @@ The views (`web.app`, `web.calculator`) import this; it imports no view."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, render_template, request
-from flask_babel import get_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFProtect
 from limits import RateLimitItem
 
+from notifier.channels import check_url
+from notifier.message import confirmation_message
+from notifier.outbox import confirmation, queue
 from store import limits
 from subscribers import optin
+from subscribers.links import language_query
 from subscribers.model import LANGUAGES
 
 from .site import site
@@ -98,3 +104,20 @@ def settings(sign_up: optin.SignUp) -> str:
     if sign_up.pool_alerts:
         text += _("; pool alerts")
     return text + "."
+
+
+def start_sign_up(sign_up: optin.SignUp, ttl: timedelta, note: Callable[[], str] | None = None) -> None:
+    """The pending sign-up and its confirmation message, written together (the message in the
+    language chosen for the alerts; `note()`, translated there, added to the settings it repeats)."""
+    here = site()
+    with here.store.write() as conn:
+        token = optin.start(conn, sign_up, ttl=ttl)
+        with force_locale(sign_up.language):
+            asked = settings(sign_up) + (" " + note() if note else "")
+        title, bodies = confirmation_message(
+            f"{here.own_url}/confirm/{token}{language_query(sign_up.language)}",
+            here.config.web.confirm_hours,
+            asked,
+            sign_up.language,
+        )
+        queue(conn, [confirmation(sign_up.channel, check_url(sign_up.channel), token, title, bodies)])
