@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from filelock import FileLock, Timeout
@@ -161,10 +162,13 @@ async def run_check(config: Config, database: Database, store: Store, *, dry_run
         feed_state = get_meta(view, "feed")
     with store.read() as conn:
         before = kv.get(conn, "status")
-    if not dry_run:
-        remind(config, store, clock())  # queued before the first send, so they go out with the due retries
-        # digests of the periods that ended: planned before anything is fetched (a feed that is down delays none)
-        await asyncio.to_thread(plan_digests, config, database, store, clock())
+    early: list[Delivery] = []  # a dry run: the reminders and digests that would be queued
+    remind(
+        config, store, clock(), dry_run=dry_run, planned=early
+    )  # before the first send: they go out with the due retries
+    # digests of the periods that ended: planned before anything is fetched (a feed that is down delays none)
+    await asyncio.to_thread(partial(plan_digests, dry_run=dry_run, planned=early if dry_run else None),
+                            config, database, store, clock())  # fmt: skip
     retried = DispatchReport() if dry_run else await deliver(config, store)  # due retries first
     validators = feed_state if feed_state.get("source") == config.source else {}
     harvest = await fetch(config.source, validators, config.scrapy_overrides())
@@ -179,7 +183,7 @@ async def run_check(config: Config, database: Database, store: Store, *, dry_run
             raise FetchFailed(f"cannot fetch {config.source}: {outcome.reason}")
         raise FeedRejected(f"feed rejected, nothing stored: {outcome.reason}")
     if outcome.status == "unchanged":
-        report = CycleReport("unchanged", outcome.reason, dry_run=dry_run, delivery=retried)
+        report = CycleReport("unchanged", outcome.reason, dry_run=dry_run, delivery=retried, planned=early)
         with _unwritable(config, store, before, now, dry_run), database.transaction(commit=not dry_run) as tx, \
                 store.write(commit=not dry_run) as conn:  # fmt: skip
             _recognise(tx, conn, config, now, report)
@@ -195,6 +199,7 @@ async def run_check(config: Config, database: Database, store: Store, *, dry_run
 
     with _unwritable(config, store, before, now, dry_run):
         report, after, rejection = _store(config, database, store, harvest, now, dry_run, accept, accept_new)
+    report.planned[:0] = early
     if rejection is not None:
         _notify_operator(config, before, after, dead=retried.dead, dry_run=dry_run)
         raise FeedRejected(f"feed rejected, nothing stored: {rejection}")
@@ -214,11 +219,14 @@ def utcnow() -> datetime:
 clock = utcnow  # what "now" is for reminders (tests plan them on the days they choose)
 
 
-def remind(config: Config, store: Store, now: datetime) -> int:
+def remind(
+    config: Config, store: Store, now: datetime, *, dry_run: bool = False, planned: list[Delivery] | None = None
+) -> int:
     """Queue the reminders due on Ottawa's day of `now` (a birthday that costs points, a test about
     to stop counting, a year of work that adds points, the profile about to expire), each once:
     their keys are recorded in the same transaction.  The subscribers are read once a day; each
-    reminder is due over several days, so one planned later than its first day still goes out."""
+    reminder is due over several days, so one planned later than its first day still goes out.
+    A dry run adds them to `planned` and rolls back."""
     from notifier.outbox import queue
     from notifier.reminders import plan_reminders
     from subscribers.profile import ottawa_day
@@ -227,12 +235,15 @@ def remind(config: Config, store: Store, now: datetime) -> int:
     with store.read() as conn:  # the usual case, every tick of `run` but the day's first: a read only
         if kv.get(conn, "reminders").get("day") == today:
             return 0
-    with store.write() as conn:
+    with store.write(commit=not dry_run) as conn:
         if kv.get(conn, "reminders").get("day") == today:
             return 0  # another host planned them meanwhile
-        queued = queue(conn, plan_reminders(conn, now, crs_rules(config)))
+        reminders = plan_reminders(conn, now, crs_rules(config))
+        if planned is not None:
+            planned += reminders
+        queued = queue(conn, reminders)
         kv.put(conn, "reminders", {"day": today, "queued": queued})
-    if queued:
+    if queued and not dry_run:
         log.info("reminders: %d queued", queued)
     return queued
 
@@ -301,10 +312,11 @@ def _store(config: Config, database: Database, store: Store, harvest: Any, now: 
             _plan(conn, report, now, [(d, rec) for d, rec in new if (d.number, 0, NEW) in fresh],
                   [item for item in edited if (item[0].number, item[1]["revision"], CORRECTION) in fresh], rules=crs_rules(config))  # fmt: skip
         _recognise(tx, conn, config, now, report)
-        if not dry_run:  # a new pool distribution: its alerts (a first check, even on a new host, alerts nobody)
-            report.queued += plan_pool(
-                tx, conn, config, now, [d.number for d in changes.new], plan=not first_run and stored > 0
-            )
+        # a new pool distribution: its alerts (a first check, even on a new host, alerts nobody)
+        planned = report.planned if dry_run else None
+        report.queued += plan_pool(
+            tx, conn, config, now, [d.number for d in changes.new], plan=not first_run and stored > 0, planned=planned
+        )
         # with a round held, the next check must read the whole feed again (no 304, no same-body skip)
         put_meta(tx, "feed", _validators(config.source, harvest.outcome) if not changes.malformed else {})
         after = _update_status(

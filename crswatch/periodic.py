@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 
 from draws.record import ottawa_today
 from draws.table import DRAWS, Tables
+from notifier.outbox import Delivery
 from store.draws import Database
 from store.sql import Store
 
@@ -32,9 +33,10 @@ def score_on(rules: tuple[Any, ...]) -> Any:
     return scored
 
 
-def plan_pool(tx: Tables, conn: Connection, config: Config, now: datetime, new: list[str], plan: bool) -> int:
+def plan_pool(tx: Tables, conn: Connection, config: Config, now: datetime, new: list[str], plan: bool,
+              planned: list[Delivery] | None = None) -> int:  # fmt: skip
     """A new pool distribution among the draws just stored: announce it, and queue its alerts
-    unless `plan` is False (a first check alerts nobody)."""
+    unless `plan` is False (a first check alerts nobody); each also added to `planned` if given."""
     from notifier.periodic import new_distribution
     from notifier.periodic_store import plan_distribution
 
@@ -43,12 +45,14 @@ def plan_pool(tx: Tables, conn: Connection, config: Config, now: datetime, new: 
     distribution = new_distribution(tx.table(DRAWS).all(), new)
     if distribution is None:
         return 0
-    return plan_distribution(conn, distribution, now, score_on(crs_rules(config)), plan=plan)
+    return plan_distribution(conn, distribution, now, score_on(crs_rules(config)), plan=plan, planned=planned)
 
 
-def plan_digests(config: Config, database: Database, store: Store, now: datetime) -> int:
+def plan_digests(config: Config, database: Database, store: Store, now: datetime, *, dry_run: bool = False,
+                 planned: list[Delivery] | None = None) -> int:  # fmt: skip
     """Every digest period that has ended and was not planned yet (on any host): its digests
-    queued, in one transaction with its announcement.  How many were queued."""
+    queued, in one transaction with its announcement.  How many were queued; each is also added
+    to `planned` when given.  A dry run rolls every transaction back."""
     from notifier.outbox import announced_any
     from notifier.periodic import due_periods
     from notifier.periodic_store import last_period, plan_period
@@ -64,8 +68,8 @@ def plan_digests(config: Config, database: Database, store: Store, now: datetime
         for period in periods:
             if forecasts is None:
                 forecasts = _forecasts(database, now)
-            with store.write() as conn:
-                queued += plan_period(conn, period, forecasts, now, score_on(crs_rules(config)))
+            with store.write(commit=not dry_run) as conn:
+                queued += plan_period(conn, period, forecasts, now, score_on(crs_rules(config)), planned)
     return queued
 
 

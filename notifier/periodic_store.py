@@ -25,16 +25,21 @@ ScoreOn = Callable[[Mapping[str, Any], date], int] | None
 
 
 def plan_distribution(
-    conn: Connection, distribution: Mapping[str, Any], now: datetime, score_on: ScoreOn = None, plan: bool = True
+    conn: Connection,
+    distribution: Mapping[str, Any],
+    now: datetime,
+    score_on: ScoreOn = None,
+    plan: bool = True,
+    planned: list[Delivery] | None = None,
 ) -> int:
     """Announce a new distribution; when this host is the first to, queue its pool alerts
-    (`plan`: False on a first check, which alerts nobody).  How many were queued."""
+    (`plan`: False on a first check, which alerts nobody).  How many were queued; each is also
+    added to `planned` when given (a dry run lists them)."""
     record = {k: distribution[k] for k in ("as_of", "pool", "draw", "previous_as_of", "previous_pool")}
     if not announce(conn, [(distribution["as_of"], 0, POOL, stamp(now), record)]) or not plan:
         return 0
-    return queue_all(
-        conn, plan_pool(distribution, iter_recipients(conn, pool_alerts=True, cadence="instant"), now, score_on)
-    )
+    recipients = iter_recipients(conn, pool_alerts=True, cadence="instant")
+    return queue_all(conn, plan_pool(distribution, recipients, now, score_on), planned)
 
 
 def last_period(conn: Connection, cadence: str) -> str | None:
@@ -83,9 +88,15 @@ def _first_seen(conn: Connection, numbers: Sequence[str]) -> dict[str, str]:
 
 
 def plan_period(
-    conn: Connection, period: Period, forecasts: Sequence[Mapping[str, Any]], now: datetime, score_on: ScoreOn = None
+    conn: Connection,
+    period: Period,
+    forecasts: Sequence[Mapping[str, Any]],
+    now: datetime,
+    score_on: ScoreOn = None,
+    planned: list[Delivery] | None = None,
 ) -> int:
-    """Announce a digest period (once across hosts) and queue its digests; how many were queued."""
+    """Announce a digest period (once across hosts) and queue its digests; how many were queued
+    (each also added to `planned` when given)."""
     found = contents(conn, period)
     shown = [{k: r.get(k) for k in ("number", "date", "stream", "program", "crs", "invitations")} for r in found.draws]
     pool = {k: v for k, v in found.pool.items() if k in ("as_of", "previous_as_of")} if found.pool else None
@@ -93,22 +104,27 @@ def plan_period(
               "forecasts": list(forecasts)}  # fmt: skip
     if not announce(conn, [(period.key, 0, DIGEST, stamp(now), record)]):
         return 0  # another host (or an earlier run) planned it
-    return queue_all(conn, plan_digests(period, found, iter_recipients(conn, cadence=period.cadence), now, score_on))
+    recipients = iter_recipients(conn, cadence=period.cadence)
+    return queue_all(conn, plan_digests(period, found, recipients, now, score_on), planned)
 
 
 CHUNK = 5000  # deliveries written at a time: 100,000 never sit in memory at once
 
 
-def queue_all(conn: Connection, planned: Iterable[Delivery]) -> int:
+def queue_all(conn: Connection, planned: Iterable[Delivery], kept: list[Delivery] | None = None) -> int:
     """Add planned deliveries not in the outbox yet (by id), a chunk at a time, as plain
-    executemany batches (no RETURNING: the count comes from the rows inserted)."""
+    executemany batches (no RETURNING: the count comes from the rows inserted); each is also
+    added to `kept` when given."""
     # compiled once and sent as the driver's own executemany: SQLAlchemy's per-row work was a
     # third of queueing 100,000 digests
     compiled = _insert_ignoring(conn, deliveries, None).compile(dialect=conn.dialect)
     order = compiled.positiontup if compiled.positional else None
     added = 0
     stream = iter(planned)
-    while chunk := [_row(d) for d in islice(stream, CHUNK)]:
+    while batch := list(islice(stream, CHUNK)):
+        if kept is not None:
+            kept += batch
+        chunk = [_row(d) for d in batch]
         rows = [tuple(row[name] for name in order) for row in chunk] if order else chunk
         added += conn.exec_driver_sql(str(compiled), rows).rowcount
     return added

@@ -26,8 +26,9 @@ def _subscribe(env: dict, *args: str) -> str:
     return cli("subscribe", *args, env=env, check=True).stdout.strip()
 
 
-def _plan_after(env: dict, cadence: str, since: datetime) -> int:
-    """Plan the digests of the period that holds `since`, with a clock one minute after it ends."""
+def _plan_after(env: dict, cadence: str, since: datetime, planned: list | None = None) -> int:
+    """Plan the digests of the period that holds `since`, with a clock one minute after it ends
+    (rehearsed only, when a `planned` list is given: `check --dry-run`)."""
     from crswatch.config import load_config
     from crswatch.periodic import plan_digests
     from notifier.periodic import due_periods
@@ -42,7 +43,8 @@ def _plan_after(env: dict, cadence: str, since: datetime) -> int:
             break
     store = store_of(env)
     try:
-        return plan_digests(config, Database(config.db), store, period.end + timedelta(minutes=1))
+        when = period.end + timedelta(minutes=1)
+        return plan_digests(config, Database(config.db), store, when, dry_run=planned is not None, planned=planned)
     finally:
         store.dispose()
 
@@ -144,6 +146,32 @@ def test_daily_and_weekly_digests_english_and_french_and_an_invitation_at_once(e
     ) and "(and 4 draws in programs you did not choose)" in body_text(quiet)
     digests = [d for d in outbox(env) if d["kind"] == "digest"]
     assert len(digests) == 4 and {d["status"] for d in digests} == {"sent"}
+
+
+def test_dry_run_rehearses_pool_alerts_and_digests_and_keeps_nothing(env: dict, smtp: SMTPSink) -> None:
+    """`check --dry-run` lists the pool alerts and the digests that are due as it lists draw
+    alerts, and stores none of them: the real run after it queues and sends each once."""
+    from crswatch.cli.draws import rehearsed
+
+    _check(env, "2025-07-08.crlf")
+    pool = _subscribe(env, "--score", "485", "--stream", "cec", "--pool-alerts", "--notify", smtp.url("pool@example.com"))
+    weekly = _subscribe(env, "--score", "505", "--stream", "cec", "--cadence", "weekly", "--notify", smtp.url("w@example.com"))
+    began = datetime.now(UTC)
+    rehearsal = cli("check", "--dry-run", "--source", snapshot("2025-12-17").as_uri(), env=env, check=True).stdout
+    assert f"would alert {pool} via mailto://" in rehearsal
+    assert ": pool distribution of 2025-12-15: about 46,646 at or above 481-490" in rehearsal
+    assert "[dry run: nothing stored or sent]" in rehearsal
+    assert outbox(env) == [] and smtp.messages == []
+    _check(env, "2025-12-17")  # the real run: the pool alert, once
+    smtp.wait_for(1)
+    assert [m["Subject"] for m in smtp.to("pool@example.com")] == ["Pool update (December 15, 2025): 46,646 at or above 481–490"]
+    planned: list = []
+    assert _plan_after(env, "weekly", began, planned) == 1
+    (digest,) = planned
+    assert digest.subscriber == weekly and rehearsed(digest).startswith("weekly digest ending ")
+    assert rehearsed(digest).endswith(": 8 draws")  # the CEC ones of the 33
+    assert [d["kind"] for d in outbox(env)] == ["pool"]  # the rehearsal queued nothing
+    assert _plan_after(env, "weekly", began) == 1  # the real planning still does
 
 
 def test_nothing_to_say_nothing_sent(env: dict, smtp: SMTPSink) -> None:

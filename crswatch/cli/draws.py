@@ -6,6 +6,7 @@ import asyncio
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -17,6 +18,9 @@ from .. import errors
 from ..app import App
 from .common import check_order, parse_day, stream_option
 from .output import emit, format_option
+
+if TYPE_CHECKING:
+    from notifier.outbox import Delivery
 
 DRAW_COLUMNS = ("number", "date", "stream", "program", "invitations", "crs", "tie_break")
 
@@ -106,10 +110,7 @@ def check(
         )
     if dry_run:
         for delivery in report.planned:
-            verdict = (delivery.verdict or "range withdrawn").replace("_", " ")
-            click.echo(
-                f"would alert {delivery.subscriber} via {scrub(delivery.masked)}: #{delivery.draw} {delivery.kind}: {verdict}"
-            )
+            click.echo(f"would alert {delivery.subscriber} via {scrub(delivery.masked)}: {rehearsed(delivery)}")
     click.echo(report.summary())
     for held in report.held:
         what = f"round #{held.number} held" if held.number else "held" if held.position < 0 else "round #? held"
@@ -275,3 +276,23 @@ def _occupation(app: App, noc: str, on: date | None, fmt: str) -> None:
         emit(listed, ("code", "label", "list"), fmt)
     if fmt == "table":
         click.echo(("\n" if listed else "") + "\n".join(summary(found)))
+
+
+def rehearsed(delivery: Delivery) -> str:
+    """What a dry run says a delivery would be: a draw's alert with its verdict, a pool alert, a
+    digest or a reminder."""
+    from notifier.outbox import REMINDER
+    from notifier.periodic import DIGEST, POOL
+
+    payload = delivery.payload or {}
+    if delivery.kind == POOL:
+        return (
+            f"pool distribution of {delivery.draw}: about {payload.get('count', 0):,} at or above {payload.get('band')}"
+        )
+    if delivery.kind == DIGEST:
+        cadence = "daily" if delivery.draw.startswith("d") else "weekly"
+        return f"{cadence} digest ending {delivery.draw[1:]}: {len(payload.get('draws', []))} draws"
+    if delivery.kind == REMINDER:
+        return f"reminder: {payload.get('reminder', '').replace('_', ' ')} on {payload.get('on')}"
+    verdict = (delivery.verdict or "range withdrawn").replace("_", " ")
+    return f"#{delivery.draw} {delivery.kind}: {verdict}"
