@@ -14,8 +14,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from helpers import cli, outbox, snapshot, store_of
 from servers import SMTPSink, body_text
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def on_engine(request: pytest.FixtureRequest, env: dict) -> dict:
+    """The CLI environment on each store engine: the default SQLite file, or a real PostgreSQL."""
+    if request.param == "sqlite":
+        return env
+    return {**env, "CRSWATCH_STORE": request.getfixturevalue("postgres_server").new_database()}
 
 
 def _check(env: dict, day: str) -> str:
@@ -49,7 +58,8 @@ def _plan_after(env: dict, cadence: str, since: datetime, planned: list | None =
         store.dispose()
 
 
-def test_one_pool_alert_per_distribution_with_the_feeds_figures(env: dict, smtp: SMTPSink) -> None:
+def test_one_pool_alert_per_distribution_with_the_feeds_figures(on_engine: dict, smtp: SMTPSink) -> None:
+    env = on_engine
     _check(env, "2025-07-08.crlf")
     _subscribe(env, "--score", "485", "--stream", "cec", "--pool-alerts", "--notify", smtp.url("pool@example.com"))
     _subscribe(
@@ -89,7 +99,8 @@ def test_one_pool_alert_per_distribution_with_the_feeds_figures(env: dict, smtp:
     assert len(pool) == 4 and {d["status"] for d in pool} == {"sent"}
 
 
-def test_daily_and_weekly_digests_english_and_french_and_an_invitation_at_once(env: dict, smtp: SMTPSink) -> None:
+def test_daily_and_weekly_digests_english_and_french_and_an_invitation_at_once(on_engine: dict, smtp: SMTPSink) -> None:
+    env = on_engine
     _check(env, "2025-12-17")
     ids = {
         "daily": _subscribe(env, "--score", "505", "--stream", "cec", "--cadence", "daily", "--notify", smtp.url("daily@example.com")),
@@ -154,8 +165,12 @@ def test_dry_run_rehearses_pool_alerts_and_digests_and_keeps_nothing(env: dict, 
     from crswatch.cli.draws import rehearsed
 
     _check(env, "2025-07-08.crlf")
-    pool = _subscribe(env, "--score", "485", "--stream", "cec", "--pool-alerts", "--notify", smtp.url("pool@example.com"))
-    weekly = _subscribe(env, "--score", "505", "--stream", "cec", "--cadence", "weekly", "--notify", smtp.url("w@example.com"))
+    pool = _subscribe(
+        env, "--score", "485", "--stream", "cec", "--pool-alerts", "--notify", smtp.url("pool@example.com")
+    )
+    weekly = _subscribe(
+        env, "--score", "505", "--stream", "cec", "--cadence", "weekly", "--notify", smtp.url("w@example.com")
+    )
     began = datetime.now(UTC)
     rehearsal = cli("check", "--dry-run", "--source", snapshot("2025-12-17").as_uri(), env=env, check=True).stdout
     assert f"would alert {pool} via mailto://" in rehearsal
@@ -164,7 +179,9 @@ def test_dry_run_rehearses_pool_alerts_and_digests_and_keeps_nothing(env: dict, 
     assert outbox(env) == [] and smtp.messages == []
     _check(env, "2025-12-17")  # the real run: the pool alert, once
     smtp.wait_for(1)
-    assert [m["Subject"] for m in smtp.to("pool@example.com")] == ["Pool update (December 15, 2025): 46,646 at or above 481–490"]
+    assert [m["Subject"] for m in smtp.to("pool@example.com")] == [
+        "Pool update (December 15, 2025): 46,646 at or above 481–490"
+    ]
     planned: list = []
     assert _plan_after(env, "weekly", began, planned) == 1
     (digest,) = planned
