@@ -131,6 +131,7 @@ def plan_pool(distribution: Mapping[str, Any], subscribers: Iterable[Mapping[str
     `score_on(doc, day)`: a profile's score on a day (None: the typed score)."""
     as_of, standings = distribution["as_of"], Standings(distribution["pool"], distribution.get("previous_pool"))
     seen, day = stamp(now), date.fromisoformat(as_of)
+    payloads: dict[tuple[int, bool], dict[str, Any]] = {}  # one per score: the outbox encodes each once
     seq = 0
     for doc in subscribers:
         if (
@@ -141,7 +142,10 @@ def plan_pool(distribution: Mapping[str, Any], subscribers: Iterable[Mapping[str
         ):
             continue
         scored = score_on(doc, day) if score_on and doc.get("profile") else None
-        payload = standings.doc(doc["score"] if scored is None else scored) | {"from_profile": scored is not None}
+        score = doc["score"] if scored is None else scored
+        payload = payloads.get((score, scored is not None))
+        if payload is None:
+            payload = payloads[score, scored is not None] = standings.doc(score) | {"from_profile": scored is not None}
         yield from _per_channel(doc, as_of, POOL, seen, payload, seq)
         seq += len(doc["channels"])
 
@@ -268,10 +272,13 @@ def plan_digests(period: Period, contents: Contents, subscribers: Iterable[Mappi
                  score_on: Any = None) -> Iterator[Delivery]:  # fmt: skip
     """One digest per channel of each active subscriber on this period's cadence who has
     something to hear: a draw open to them, or a new pool distribution."""
-    seen, end = stamp(now), stamp(period.end)
+    seen, end, key = stamp(now), stamp(period.end), period.key
     pool = contents.pool
     standings = Standings(pool["pool"], pool.get("previous_pool")) if pool is not None else None
     known: dict[tuple[Any, ...], tuple[list[list[Any]], int]] = {}
+    # one payload for every digest with the same lines and figures (both shared objects): the
+    # outbox encodes it once; the payload holds both, so their ids stay theirs
+    payloads: dict[tuple[int, int], dict[str, Any]] = {}
     seq = 0
     for doc in subscribers:
         if (
@@ -287,8 +294,13 @@ def plan_digests(period: Period, contents: Contents, subscribers: Iterable[Mappi
             figures = standings.doc(doc["score"] if scored is None else scored)
         if not lines and figures is None:
             continue  # nothing to say: no digest
-        payload = {"draws": lines, "others": others, "pool": figures}
-        yield from _per_channel(doc, period.key, DIGEST, seen, payload, seq)
+        shared = not (score_on and doc.get("profile"))  # a profile's lines and figures are its own
+        payload = payloads.get((id(lines), id(figures))) if shared else None
+        if payload is None:
+            payload = {"draws": lines, "others": others, "pool": figures}
+            if shared:
+                payloads[id(lines), id(figures)] = payload
+        yield from _per_channel(doc, key, DIGEST, seen, payload, seq)
         seq += len(doc["channels"])
 
 

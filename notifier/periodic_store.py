@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime
 from itertools import islice
+from operator import attrgetter
 from typing import Any
 
 import orjson
@@ -118,21 +119,40 @@ def queue_all(conn: Connection, planned: Iterable[Delivery], kept: list[Delivery
     # compiled once and sent as the driver's own executemany: SQLAlchemy's per-row work was a
     # third of queueing 100,000 digests
     compiled = _insert_ignoring(conn, deliveries, None).compile(dialect=conn.dialect)
-    order = compiled.positiontup if compiled.positional else None
+    names = list(compiled.positiontup) if compiled.positional and compiled.positiontup else None
+    row = _rows(names)
     added = 0
     stream = iter(planned)
     while batch := list(islice(stream, CHUNK)):
         if kept is not None:
             kept += batch
-        chunk = [_row(d) for d in batch]
-        rows = [tuple(row[name] for name in order) for row in chunk] if order else chunk
-        added += conn.exec_driver_sql(str(compiled), rows).rowcount
+        encoded: dict[int, str] = {}  # payloads shared by many deliveries (see plan_digests), encoded once per chunk
+        added += conn.exec_driver_sql(str(compiled), [row(d, encoded) for d in batch]).rowcount
     return added
 
 
-def _row(delivery: Delivery) -> dict[str, Any]:
-    row = {name: getattr(delivery, name) for name in Delivery.__dataclass_fields__}
-    row["payload"] = orjson.dumps(delivery.payload).decode() if delivery.payload is not None else None
-    row["previous"] = None
-    row.update(claimed_until=None, claimed_by=None, claimed_host=None, claimed_pid=None)
+FIELDS = tuple(Delivery.__dataclass_fields__)
+UNSET = ("claimed_until", "claimed_by", "claimed_host", "claimed_pid", "previous")  # None in a new row
+
+
+def _rows(order: list[str] | None) -> Callable[[Delivery, dict[int, str]], Any]:
+    """A function making a delivery's row: a tuple in the statement's order (positional drivers),
+    else a dict.  `encoded` caches payload JSON by the payload's identity: safe within one chunk,
+    whose deliveries keep their payloads alive."""
+    fields = attrgetter(*FIELDS)
+    payload_at = FIELDS.index("payload")
+    names = order or [*FIELDS, *UNSET]
+    taken = [None if name in UNSET else FIELDS.index(name) for name in names]
+
+    def row(delivery: Delivery, encoded: dict[int, str]) -> Any:
+        values = list(fields(delivery))
+        payload = values[payload_at]
+        if payload is not None:
+            text = encoded.get(id(payload))
+            if text is None:
+                text = encoded[id(payload)] = orjson.dumps(payload).decode()
+            values[payload_at] = text
+        found = tuple(None if at is None else values[at] for at in taken)
+        return found if order else dict(zip(names, found, strict=True))
+
     return row
