@@ -17,6 +17,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -231,15 +232,39 @@ def test_the_readme_run_prints_what_the_readme_shows(tmp_path: Path) -> None:
     assert session.normalise("".join(lines) + rest) == printed
 
 
-def _accepting(host: str, port: int, within: float = 60) -> None:
-    """Wait until a server listens on host:port (a condition, not a fixed sleep)."""
+def _answering(port: int, within: float = 60) -> None:
+    """Wait until crswatch's own pages answer on 127.0.0.1:port (a condition, not a fixed sleep):
+    not merely something listening there, which may be another test's server."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
-        with socket.socket() as sock:
-            if sock.connect_ex((host, port)) == 0:
-                return
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as answer:
+                if answer.headers.get("Server") == "crswatch":
+                    return
+        except OSError:
+            pass
         time.sleep(0.05)
-    raise AssertionError(f"nothing listens on {host}:{port}")
+    raise AssertionError(f"crswatch does not answer on 127.0.0.1:{port}")
+
+
+def _start_serve(session: Session, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
+    """`crswatch serve` on a free four-digit port, and its first line.  A port found free can be
+    taken by another test before serve binds it: then serve says so (exit 2), and another is tried."""
+    for _ in range(5):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "crswatch", "serve", "--port", str(session.port)],
+            env={**env, "PYTHONFAULTHANDLER": "1"},  # a hang is shown: every thread's stack on SIGABRT
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        if "cannot listen on" not in first:
+            return process, first
+        assert process.wait(timeout=60) == 2, first
+        session.port = _port()
+    raise AssertionError("no free port for serve after 5 tries")
 
 
 def test_the_readme_serve_prints_what_the_readme_shows(tmp_path: Path) -> None:
@@ -248,21 +273,19 @@ def test_the_readme_serve_prints_what_the_readme_shows(tmp_path: Path) -> None:
     for variable in ("CRSWATCH_WEB_EMAIL_CHANNEL", "CRSWATCH_PUBLIC_URL"):  # as the README's serve section exports them
         name, value = shlex.split(next(c for c in PRINTED if c.startswith(f"export {variable}=")))[1].split("=", 1)
         env[name] = value
-    process = subprocess.Popen(
-        [sys.executable, "-m", "crswatch", "serve", "--port", str(session.port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert process.stdout is not None
-    first = process.stdout.readline()
-    _accepting("127.0.0.1", session.port)  # as a user presses Ctrl-C: once the pages answer
-    process.send_signal(signal.SIGINT)
+    process, first = _start_serve(session, env)
     try:
-        process.communicate(timeout=60)
+        _answering(session.port)  # as a user presses Ctrl-C: once the pages answer
+        process.send_signal(signal.SIGINT)
+        try:
+            rest, _ = process.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.send_signal(signal.SIGABRT)
+            rest, _ = process.communicate(timeout=30)
+            raise AssertionError(f"serve did not stop within 60 s of Ctrl-C:\n{rest}") from None
     finally:
         process.kill()
+    assert process.returncode == 0, rest  # Ctrl-C is serve's way to stop: a clean exit
     assert [x.replace(":2525/", ":8080/") for x in session.normalise(first)] == expected("crswatch serve")
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Sequence
 from typing import Any
 
@@ -84,6 +85,8 @@ class CrswatchGroup(click.Group):
         except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
         except KeyboardInterrupt:
+            if os.environ.get("CRSWATCH_DEBUG"):
+                traceback.print_exc()  # where it landed, on request
             _fail("interrupted", 130)
         except Exception as exc:  # a bug: say so in one line, full traceback on request
             if os.environ.get("CRSWATCH_DEBUG"):
