@@ -22,7 +22,7 @@ LINK = re.compile(r"https?://[^\s\"'<>]+")
 class Site:
     """`crswatch serve` on 127.0.0.1, confirmations to the given SMTP sink."""
 
-    def __init__(self, env: dict[str, str], smtp: SMTPSink, **web: Any) -> None:
+    def __init__(self, env: dict[str, str], smtp: SMTPSink, preexec: Any = None, **web: Any) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         settings = {
@@ -38,7 +38,7 @@ class Site:
         self.smtp = smtp
         self.process = subprocess.Popen(
             [sys.executable, "-m", "crswatch", "serve", "--port", str(self.port)], env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec,
         )  # fmt: skip
         deadline = time.monotonic() + 120  # a cap: a loaded machine may take long to start a process
         while time.monotonic() < deadline:

@@ -4,6 +4,7 @@ server receiving the confirmations, real TinyDB files."""
 from __future__ import annotations
 
 import json
+import signal
 import socket
 import sqlite3
 import time
@@ -311,6 +312,21 @@ def test_phone_sign_up_goes_through_the_sms_template(env: dict, smtp: SMTPSink, 
         assert sub["status"] == "active" and len(sub["channels"]) == 1
         bad = site.post("/", {"phone": "12", "score": "500", "streams": ["cec"]}, csrf_from="/")
         assert bad.status_code == 400 and "phone number does not look valid" in bad.text
+    finally:
+        site.close()
+
+
+def _deaf_to_ctrl_c() -> None:  # as a script's background job (`crswatch serve &`) starts it, and worse
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+
+
+def test_serve_stops_on_ctrl_c_even_when_started_with_it_ignored_and_blocked(env: dict, smtp: SMTPSink) -> None:
+    site = Site(env, smtp, preexec=_deaf_to_ctrl_c)
+    try:
+        assert site.get("/").status_code == 200
+        site.process.send_signal(signal.SIGINT)
+        assert site.process.wait(timeout=60) == 0
     finally:
         site.close()
 

@@ -280,6 +280,7 @@ def _serve(app: App, config: Any, wsgi: Any, sender: Any) -> None:
     from store.host import host_name
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # systemd/docker stop: a clean exit 0
+    _hear_ctrl_c()
     sender.start()
     try:  # the line is said once everything has started: a Ctrl-C from then on is a clean stop
         logging.getLogger("crswatch").info(
@@ -291,6 +292,15 @@ def _serve(app: App, config: Any, wsgi: Any, sender: Any) -> None:
         pass
     finally:
         sender.stop()
+
+
+def _hear_ctrl_c() -> None:
+    """Ctrl-C (SIGINT) stops serve, however it was started.  A process inherits an ignored or
+    blocked SIGINT from whoever starts it (a script's background job `crswatch serve &` ignores
+    it; a loaded test run lost one for a minute this way), and Python keeps an ignored SIGINT
+    ignored: serve then never heard it and kept serving."""
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _telegram_hook(app: App, config: Any) -> Any:
