@@ -163,12 +163,11 @@ async def run_check(config: Config, database: Database, store: Store, *, dry_run
     with store.read() as conn:
         before = kv.get(conn, "status")
     early: list[Delivery] = []  # a dry run: the reminders and digests that would be queued
-    remind(
-        config, store, clock(), dry_run=dry_run, planned=early
-    )  # before the first send: they go out with the due retries
-    # digests of the periods that ended: planned before anything is fetched (a feed that is down delays none)
-    await asyncio.to_thread(partial(plan_digests, dry_run=dry_run, planned=early if dry_run else None),
-                            config, database, store, clock())  # fmt: skip
+    rehearsal = early if dry_run else None
+    # reminders before the first send, so they go out with the due retries; digests of the periods
+    # that ended before anything is fetched (a feed that is down delays none)
+    remind(config, store, clock(), dry_run=dry_run, planned=rehearsal)
+    await asyncio.to_thread(partial(plan_digests, dry_run=dry_run, planned=rehearsal), config, database, store, clock())
     retried = DispatchReport() if dry_run else await deliver(config, store)  # due retries first
     validators = feed_state if feed_state.get("source") == config.source else {}
     harvest = await fetch(config.source, validators, config.scrapy_overrides())

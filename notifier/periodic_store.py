@@ -141,7 +141,7 @@ def _rows(order: list[str] | None) -> Callable[[Delivery, dict[int, str]], Any]:
     whose deliveries keep their payloads alive."""
     fields = attrgetter(*FIELDS)
     payload_at = FIELDS.index("payload")
-    names = order or [*FIELDS, *UNSET]
+    names = order or [*FIELDS, *(name for name in UNSET if name not in FIELDS)]
     taken = [None if name in UNSET else FIELDS.index(name) for name in names]
 
     def row(delivery: Delivery, encoded: dict[int, str]) -> Any:
