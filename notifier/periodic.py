@@ -125,14 +125,14 @@ def published(pool: Mapping[str, int] | None) -> bool:
 
 
 def plan_pool(distribution: Mapping[str, Any], subscribers: Iterable[Mapping[str, Any]], now: datetime,
-              score_on: Any = None) -> Iterator[Delivery]:  # fmt: skip
+              score_on: Any = None, first_seq: int = 0) -> Iterator[Delivery]:  # fmt: skip
     """One delivery per channel of each active, instant subscriber who asked for pool alerts and
     subscribed before the distribution appeared.  `distribution`: as_of, pool, previous_pool.
     `score_on(doc, day)`: a profile's score on a day (None: the typed score)."""
     as_of, standings = distribution["as_of"], Standings(distribution["pool"], distribution.get("previous_pool"))
     seen, day = stamp(now), date.fromisoformat(as_of)
     payloads: dict[tuple[int, bool], dict[str, Any]] = {}  # one per score: the outbox encodes each once
-    seq = 0
+    seq = first_seq
     for doc in subscribers:
         if (
             doc.get("status", ACTIVE) != ACTIVE
@@ -269,7 +269,7 @@ def _lines(
 
 
 def plan_digests(period: Period, contents: Contents, subscribers: Iterable[Mapping[str, Any]], now: datetime,
-                 score_on: Any = None) -> Iterator[Delivery]:  # fmt: skip
+                 score_on: Any = None, first_seq: int = 0) -> Iterator[Delivery]:  # fmt: skip
     """One digest per channel of each active subscriber on this period's cadence who has
     something to hear: a draw open to them, or a new pool distribution."""
     seen, end, key = stamp(now), stamp(period.end), period.key
@@ -279,7 +279,7 @@ def plan_digests(period: Period, contents: Contents, subscribers: Iterable[Mappi
     # one payload for every digest with the same lines and figures (both shared objects): the
     # outbox encodes it once; the payload holds both, so their ids stay theirs
     payloads: dict[tuple[int, int], dict[str, Any]] = {}
-    seq = 0
+    seq = first_seq
     for doc in subscribers:
         if (
             doc.get("status", ACTIVE) != ACTIVE

@@ -19,6 +19,7 @@ from subscribers.store import iter_recipients
 
 from .outbox import DRAW_KINDS, Delivery, _insert_ignoring, announce
 from .periodic import DIGEST, POOL, Contents, Period, plan_digests, plan_pool
+from .periodic_sql import queue_digests, queue_pool
 from .tables import announcements, deliveries
 
 HISTORY = "history_stored"  # kv: when the first check stored the history (announced, but nobody's news)
@@ -39,8 +40,12 @@ def plan_distribution(
     record = {k: distribution[k] for k in ("as_of", "pool", "draw", "previous_as_of", "previous_pool")}
     if not announce(conn, [(distribution["as_of"], 0, POOL, stamp(now), record)]) or not plan:
         return 0
-    recipients = iter_recipients(conn, pool_alerts=True, cadence="instant")
-    return queue_all(conn, plan_pool(distribution, recipients, now, score_on), planned)
+    # the database plans everyone whose score is the one they typed; Python, the profiles
+    queued = queue_pool(conn, distribution, now, profiles=score_on is None)
+    if score_on is not None:
+        recipients = iter_recipients(conn, pool_alerts=True, cadence="instant", profiles=True)
+        queued += queue_all(conn, plan_pool(distribution, recipients, now, score_on, first_seq=queued))
+    return _listed(conn, POOL, distribution["as_of"], planned, queued)
 
 
 def last_period(conn: Connection, cadence: str) -> str | None:
@@ -105,8 +110,20 @@ def plan_period(
               "forecasts": list(forecasts)}  # fmt: skip
     if not announce(conn, [(period.key, 0, DIGEST, stamp(now), record)]):
         return 0  # another host (or an earlier run) planned it
-    recipients = iter_recipients(conn, cadence=period.cadence)
-    return queue_all(conn, plan_digests(period, found, recipients, now, score_on), planned)
+    queued = queue_digests(conn, period, found, now, profiles=score_on is None)
+    if score_on is not None:
+        recipients = iter_recipients(conn, cadence=period.cadence, profiles=True)
+        queued += queue_all(conn, plan_digests(period, found, recipients, now, score_on, first_seq=queued))
+    return _listed(conn, DIGEST, period.key, planned, queued)
+
+
+def _listed(conn: Connection, kind: str, key: str, planned: list[Delivery] | None, queued: int) -> int:
+    """Add to `planned` (a dry run's list) the deliveries just queued for this distribution or
+    period: only this transaction can have queued any, having announced it."""
+    if planned is not None:
+        query = select(deliveries).where(deliveries.c.kind == kind, deliveries.c.draw == key).order_by(deliveries.c.seq)
+        planned += [Delivery.from_row(row) for row in conn.execute(query).mappings()]
+    return queued
 
 
 CHUNK = 5000  # deliveries written at a time: 100,000 never sit in memory at once

@@ -160,9 +160,9 @@ def iter_docs(
 
 
 def iter_recipients(
-    conn: Connection, *, cadence: str | None = None, pool_alerts: bool | None = None
+    conn: Connection, *, cadence: str | None = None, pool_alerts: bool | None = None, profiles: bool = False
 ) -> Iterator[dict[str, Any]]:
-    """Active subscribers (on one cadence, or who asked for pool alerts) as plain dicts with what
+    """Active subscribers (on one cadence, who asked for pool alerts, with a profile) as plain dicts with what
     planning pool alerts and digests reads, each channel as its key and masked form (never its
     URL): one ordered pass over each table, merged by id, so 100,000 stream through in little
     memory and time (pages would sort the table once each)."""
@@ -171,6 +171,8 @@ def iter_recipients(
         condition = and_(condition, subscribers.c.cadence == cadence)
     if pool_alerts is not None:
         condition = and_(condition, subscribers.c.pool_alerts.is_(pool_alerts))
+    if profiles:
+        condition = and_(condition, subscribers.c.profile.is_not(None))
     columns = [subscribers.c[name] for name in ("id", "score", "within", "streams", "profile_created", "created_at", "status", "language",
                                                 "profile", "cadence", "pool_alerts")]  # fmt: skip
     people = conn.execute(
@@ -191,6 +193,20 @@ def iter_recipients(
                 doc["channels"].append({"key": pending[1], "masked": pending[2]})
             pending = next(ways_rows, None)
         yield doc
+
+
+def recipient_channels(*, cadence: str, before: str, pool_alerts: bool | None = None, profiles: bool = True) -> Any:
+    """A query of the channels of active subscribers on `cadence` who subscribed before `before`
+    (and asked for pool alerts, or have no profile, when said): one row per channel with what
+    planning in the database reads (`notifier.periodic_sql`), never the URL."""
+    s, c = subscribers.c, channels.c
+    condition = and_(s.status == "active", s.cadence == cadence, s.created_at < before)
+    if pool_alerts is not None:
+        condition = and_(condition, s.pool_alerts.is_(pool_alerts))
+    if not profiles:
+        condition = and_(condition, s.profile.is_(None))
+    columns = (s.id, s.score, s.within, s.streams, s.profile_created, s.created_at, c.key, c.masked, c.position)
+    return select(*columns).select_from(subscribers.join(channels, c.subscriber == s.id)).where(condition)
 
 
 def count(conn: Connection) -> int:
