@@ -53,8 +53,13 @@ class App:
         refuse_new_file(self.database, self.config.store_url, self.new_store)
         store = Store(self.config.store_url)
         upgrade(self.database, store, self.new_store)  # an earlier release's files, moved in once
-        configure_telegram(self.config, store)
         return store
+
+    @cached_property
+    def services(self) -> Any:
+        """The bot, pacers and store every message this process sends goes through: one for the
+        process, so a pacer outlives a check (`notifier.services`)."""
+        return services_of(self.config, self.store)
 
     @cached_property
     def read_store(self) -> Any:
@@ -112,10 +117,12 @@ def remember_config(config: Config) -> None:
         remember(config.telegram.token)  # Bot API URLs carry it in their path (the HTTP library logs them)
 
 
-def configure_telegram(config: Config, store: Any) -> None:
-    """Telegram channels (`telegram://<chat id>`) are sent with the configured bot, and a chat
-    that blocked it deactivates its subscriber in this store."""
+def services_of(config: Config, store: Any) -> Any:
+    """What sending needs (`notifier.services`): the configured bot, whose `telegram://<chat id>`
+    channels are sent with it, fresh pacers, and this store, in which a chat that blocked the
+    bot deactivates its subscriber."""
     from notifier import telegram
+    from notifier.services import Services
 
     settings = config.telegram
-    telegram.configure(telegram.Settings(settings.token, settings.api_url, settings.rate, settings.chat_gap), store)
+    return Services(telegram.Settings(settings.token, settings.api_url, settings.rate, settings.chat_gap), store)

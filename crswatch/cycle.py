@@ -25,6 +25,7 @@ from draws.table import DRAWS, Changes, Rules, Tables, merge_draws, recognise
 from notifier.message import CORRECTION, LATE, NEW
 from notifier.outbox import Delivery, DispatchReport, Policy, announce, announced_any
 from notifier.periodic_store import HISTORY
+from notifier.services import Services
 from scraper.items import FeedOutcome
 from scraper.parse import FeedError
 from scraper.pipelines import vet_harvest
@@ -120,7 +121,7 @@ def policy_of(config: Config) -> Policy:
     )
 
 
-async def deliver(config: Config, store: Store, kinds: tuple[str, ...] = ()) -> DispatchReport:
+async def deliver(config: Config, store: Store, services: Services, kinds: tuple[str, ...] = ()) -> DispatchReport:
     """Send every due delivery (in a worker thread: the event loop stays free)."""
     from notifier.outbox import any_due
 
@@ -131,7 +132,7 @@ async def deliver(config: Config, store: Store, kinds: tuple[str, ...] = ()) -> 
 
     report = await asyncio.to_thread(
         dispatch, store, policy_of(config), concurrency=config.alerts.concurrency, links=links_of(config, store), kinds=kinds,
-        contact=config.alerts.contact,
+        contact=config.alerts.contact, services=services,
     )  # fmt: skip
     if report.sent:  # a sent confirmation's link was erased: out of the SQLite write-ahead log too
         await asyncio.to_thread(store.checkpoint)
@@ -149,14 +150,19 @@ def links_of(config: Config, store: Store) -> Any:
 
 
 async def run_check(config: Config, database: Database, store: Store, *, dry_run: bool = False, accept: tuple[str, ...] = (),
-                    accept_new: tuple[str, ...] = ()) -> CycleReport:  # fmt: skip
+                    accept_new: tuple[str, ...] = (), services: Services | None = None) -> CycleReport:  # fmt: skip
     """One cycle.  Raises FetchFailed / FeedRejected / DatabaseError (after recording the status).
 
     Rounds that cannot be stored (unreadable, implausible, a doubtful edit not in `accept`, new
     draws that look like a renumbering and are not in `accept_new`) are held: the report lists
     them, the status keeps them, and the feed's validators are not kept, so the next check reads
-    the whole feed again and picks each one up once it is fixed."""
+    the whole feed again and picks each one up once it is fixed.  `services`: the app's bot,
+    pacers and store for sending (none given: made for this check)."""
     from scraper.crawl import fetch
+
+    from .app import services_of
+
+    services = services or services_of(config, store)
 
     with database.reader() as view:
         feed_state = get_meta(view, "feed")
@@ -168,7 +174,7 @@ async def run_check(config: Config, database: Database, store: Store, *, dry_run
     # that ended before anything is fetched (a feed that is down delays none)
     remind(config, store, clock(), dry_run=dry_run, planned=rehearsal)
     await asyncio.to_thread(partial(plan_digests, dry_run=dry_run, planned=rehearsal), config, database, store, clock())
-    retried = DispatchReport() if dry_run else await deliver(config, store)  # due retries first
+    retried = DispatchReport() if dry_run else await deliver(config, store, services)  # due retries first
     validators = feed_state if feed_state.get("source") == config.source else {}
     harvest = await fetch(config.source, validators, config.scrapy_overrides())
     outcome = harvest.outcome or FeedOutcome("failed", "the crawl ended without a result")
@@ -177,35 +183,37 @@ async def run_check(config: Config, database: Database, store: Store, *, dry_run
     if outcome.status in ("failed", "rejected"):
         with store.write(commit=not dry_run) as conn:
             after = _update_status(conn, now, outcome.status, outcome.reason)
-        _notify_operator(config, before, after, dead=retried.dead, dry_run=dry_run)
+        _notify_operator(config, services, before, after, dead=retried.dead, dry_run=dry_run)
         if outcome.status == "failed":
             raise FetchFailed(f"cannot fetch {config.source}: {outcome.reason}")
         raise FeedRejected(f"feed rejected, nothing stored: {outcome.reason}")
     if outcome.status == "unchanged":
         report = CycleReport("unchanged", outcome.reason, dry_run=dry_run, delivery=retried, planned=early)
-        with _unwritable(config, store, before, now, dry_run), database.transaction(commit=not dry_run) as tx, \
+        with _unwritable(config, services, store, before, now, dry_run), database.transaction(commit=not dry_run) as tx, \
                 store.write(commit=not dry_run) as conn:  # fmt: skip
             _recognise(tx, conn, config, now, report)
             after = _update_status(
                 conn, now, "unchanged", outcome.reason, not_modified=outcome.reason.startswith("304")
             )
         if not dry_run and report.queued:
-            report.delivery.add(await deliver(config, store))
-        _notify_operator(config, before, after, dead=report.delivery.dead, dry_run=dry_run)
+            report.delivery.add(await deliver(config, store, services))
+        _notify_operator(config, services, before, after, dead=report.delivery.dead, dry_run=dry_run)
         if not dry_run:
             tidy(config, store, now)
         return report
 
-    with _unwritable(config, store, before, now, dry_run):
+    with _unwritable(config, services, store, before, now, dry_run):
         report, after, rejection = _store(config, database, store, harvest, now, dry_run, accept, accept_new)
     report.planned[:0] = early
     if rejection is not None:
-        _notify_operator(config, before, after, dead=retried.dead, dry_run=dry_run)
+        _notify_operator(config, services, before, after, dead=retried.dead, dry_run=dry_run)
         raise FeedRejected(f"feed rejected, nothing stored: {rejection}")
     report.delivery = retried
     if not dry_run:  # what this check queued, and what another host queued and has not sent yet
-        report.delivery.add(await deliver(config, store))
-    _notify_operator(config, before, after, new_draws=report.new_draws, dead=report.delivery.dead, dry_run=dry_run)
+        report.delivery.add(await deliver(config, store, services))
+    _notify_operator(
+        config, services, before, after, new_draws=report.new_draws, dead=report.delivery.dead, dry_run=dry_run
+    )
     if not dry_run:
         tidy(config, store, now)
     return report
@@ -263,7 +271,9 @@ def tidy(config: Config, store: Store, now: datetime) -> None:
 
 
 @contextmanager
-def _unwritable(config: Config, store: Store, before: dict[str, Any], now: datetime, dry_run: bool) -> Iterator[None]:
+def _unwritable(
+    config: Config, services: Services, store: Store, before: dict[str, Any], now: datetime, dry_run: bool
+) -> Iterator[None]:
     """When the draws file cannot be written, the status (committed to the SQL store just before
     the file) must not say the check succeeded: it says so, the failure counts, and the last
     success is the one before."""
@@ -277,7 +287,7 @@ def _unwritable(config: Config, store: Store, before: dict[str, Any], now: datet
                 status.update(outcome="unwritable", message=str(exc), consecutive_failures=failures, held=before.get("held") or [],
                               last_success_at=before.get("last_success_at"), new=[])  # fmt: skip
                 kv.put(conn, "status", status)
-            _notify_operator(config, before, status)
+            _notify_operator(config, services, before, status)
         raise
 
 
@@ -418,6 +428,7 @@ def _update_status(conn: Connection, now: datetime, outcome: str, message: str, 
 
 def _notify_operator(
     config: Config,
+    services: Services,
     before: dict[str, Any],
     after: dict[str, Any],
     *,
@@ -437,17 +448,17 @@ def _notify_operator(
         dead=list(dead),
     )
     if found:
-        send_operator(config, [(n.title, n.text) for n in found])
+        send_operator(config, [(n.title, n.text) for n in found], services)
 
 
-def send_operator(config: Config, messages: list[tuple[str, str]]) -> None:
+def send_operator(config: Config, messages: list[tuple[str, str]], services: Services) -> None:
     """Best effort: an operator channel that fails is logged (masked), never fatal."""
     from notifier.send import send
 
     for title, text in messages:
         body = html.escape(text).replace("\n", "<br>")  # names and reasons come from the feed
         for url in config.alerts.operator:
-            result = send(url, title, {"text": text, "html": f"<p>{body}</p>"})
+            result = send(url, title, {"text": text, "html": f"<p>{body}</p>"}, services)
             if not result.ok:
                 from notifier.channels import mask_url
 

@@ -15,6 +15,7 @@ from store.errors import StoreBusy, StoreError
 from store.host import host_name
 from store.sql import Store
 
+from .app import services_of
 from .config import Config
 from .cycle import cycle_lock, run_check, send_operator
 from .errors import Busy, CrswatchError
@@ -26,8 +27,10 @@ SHUTDOWN_GRACE = 120.0  # seconds a cycle in progress may take to finish after S
 
 
 class Runner:
-    def __init__(self, config: Config, database: Database, store: Store, plan: Plan, cron: str = "", bot: Any = None):
+    def __init__(self, config: Config, database: Database, store: Store, plan: Plan, cron: str = "", bot: Any = None,
+                 services: Any = None):  # fmt: skip
         self.config, self.database, self.store, self.plan, self.cron = config, database, store, plan, cron
+        self.services = services or services_of(config, store)  # one for the process: its pacers outlive a check
         self.bot = bot  # the Telegram bot answering chats on this loop (`[telegram] chats = "run"`): start(), stop()
         self.current: asyncio.Task[Any] | None = None
         self.cycles = 0
@@ -113,7 +116,7 @@ class Runner:
             try:
                 with cycle_lock(self.database, timeout=0.5):
                     self.store.recheck()
-                    report = await run_check(self.config, self.database, self.store)
+                    report = await run_check(self.config, self.database, self.store, services=self.services)
                 line = report.summary()
                 for held in report.held:
                     log.warning("round #%s held, not stored: %s", held.number or "?", held.reason)
@@ -161,7 +164,9 @@ class Runner:
         if overdue and run.get("missed_warned") != last:
             age = timedelta(seconds=int((now - since).total_seconds()))
             send_operator(
-                self.config, [("crswatch: missed checks", f"No check has succeeded for {age} (last success {last}).")]
+                self.config,
+                [("crswatch: missed checks", f"No check has succeeded for {age} (last success {last}).")],
+                self.services,
             )
             with self.store.write() as conn:
                 kv.put(conn, "run", {**kv.get(conn, "run"), "missed_warned": last})

@@ -33,6 +33,7 @@ from .outbox import (
 from .outbox import renew as renew_claims
 from .outgoing import Result
 from .send import send_many
+from .services import Services
 
 Clock = Callable[[], datetime]
 log = logging.getLogger("crswatch.dispatch")
@@ -50,8 +51,10 @@ AHEAD = 10.0
 
 
 def dispatch(store: Store, policy: Policy, *, concurrency: int, links: Links | None = None, clock: Clock = utcnow,
-             kinds: tuple[str, ...] = (), contact: str = "") -> DispatchReport:  # fmt: skip
-    """Send every due delivery (queued, and failed ones whose next try has come), chunk by chunk."""
+             kinds: tuple[str, ...] = (), contact: str = "", services: Services | None = None) -> DispatchReport:  # fmt: skip
+    """Send every due delivery (queued, and failed ones whose next try has come), chunk by chunk,
+    through `services` (the caller's bot, pacers and store; none given: no bot, fresh pacers)."""
+    services = services or Services()
     report = DispatchReport()
     owner = claimant()
     # due_by: a failure retried "now" waits for the next dispatch, not this one's next chunk
@@ -60,7 +63,7 @@ def dispatch(store: Store, policy: Policy, *, concurrency: int, links: Links | N
     while chunk.claimed:
         ahead = Ahead(taker)
         try:
-            _send_chunk(store, policy, owner, clock, report, concurrency, chunk, ahead.start)
+            _send_chunk(store, policy, owner, clock, report, concurrency, chunk, ahead.start, services)
         except BaseException:
             ahead.abandon(store, owner)
             raise
@@ -69,7 +72,7 @@ def dispatch(store: Store, policy: Policy, *, concurrency: int, links: Links | N
 
 
 def _send_chunk(store: Store, policy: Policy, owner: str, clock: Clock, report: DispatchReport, concurrency: int, chunk: Chunk,
-                ahead: Callable[[], None]) -> None:  # fmt: skip
+                ahead: Callable[[], None], services: Services) -> None:  # fmt: skip
     report.add(chunk.report)  # the deliveries cancelled while it was prepared
     report.attempted += len(chunk.outgoing)
     started = time.perf_counter()
@@ -77,7 +80,11 @@ def _send_chunk(store: Store, policy: Policy, owner: str, clock: Clock, report: 
     with Results(store, policy, owner, clock, report, bound=concurrency, chunk=list(chunk.by_key), claimed_at=chunk.claimed_at,
                  ahead=(lead, ahead)) as results:  # fmt: skip
         send_many(
-            chunk.outgoing, concurrency, lambda key, result: results.save(chunk.by_key[key], result), results.admit
+            chunk.outgoing,
+            concurrency,
+            lambda key, result: results.save(chunk.by_key[key], result),
+            results.admit,
+            services,
         )
     log.info(
         "dispatch: %d claimed, prepared in %.2f s, sent in %.2f s",

@@ -13,7 +13,6 @@ process for a tenth of a second.)  The cost is the answer's delay once per windo
 
 from __future__ import annotations
 
-import hashlib
 import math
 import time
 from collections import deque
@@ -105,19 +104,3 @@ class Pacer:
 
     def hold(self, seconds: float) -> None:
         self.held = max(self.held, self.clock() + seconds)
-
-
-_pacers: dict[tuple[str, str, float, float], Pacer] = {}
-
-
-def pacer_of(api_url: str, token: str, rate: float, chat_gap: float) -> Pacer:
-    """The bot's one pacer for this process: it outlives a dispatch's chunk, so the first message
-    of the next chunk keeps its distance from the last ones of this chunk."""
-    key = (api_url, _digest(token), rate, chat_gap)
-    if key not in _pacers:
-        _pacers[key] = Pacer(rate, chat_gap)
-    return _pacers[key]
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()

@@ -11,8 +11,6 @@ apprise never converts a body on its own.
 from __future__ import annotations
 
 import sys
-import threading
-import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -22,30 +20,34 @@ from .channels import body_format, captured, install_log_capture, last_line, loa
 from .mail import Accounts, prepare_mail
 from .mask import remember
 from .outgoing import OnResult, Outgoing, Result, recipient_key, route_of
+from .services import Services, Spacing
 
 
-def send(url: str, title: str, bodies: dict[str, str]) -> Result:
+def send(url: str, title: str, bodies: dict[str, str], services: Services | None = None) -> Result:
     """Send one message through one channel; `bodies` holds the text and HTML renderings."""
     results: list[Result] = []
-    send_many([Outgoing("one", url, title, bodies)], 1, lambda _key, result: results.append(result))
+    send_many([Outgoing("one", url, title, bodies)], 1, lambda _key, result: results.append(result), services=services)
     return results[0]
 
 
 #: Parallel SMTP sessions to one mail server (each sends its share of messages in order).
 SMTP_SESSIONS_PER_SERVER = 4
-#: Minimum seconds between two messages to services that limit rates.
-PACE = {"tgram": 1 / 25, "telegram": 1 / 25}
 
 
 def send_many(
-    items: Iterable[Outgoing], concurrency: int, on_result: OnResult, before_send: Callable[[], bool] = lambda: True
+    items: Iterable[Outgoing],
+    concurrency: int,
+    on_result: OnResult,
+    before_send: Callable[[], bool] = lambda: True,
+    services: Services | None = None,
 ) -> None:
     """Send every item, at most `concurrency` in flight; `on_result(key, result)` for each as it
     completes (from worker threads).  E-mails through the same SMTP server share a few sessions,
     so ten thousand alerts cost a few connections, not ten thousand, and each still gets its own
     result.  One channel's messages are sent in the order given.  `before_send()` is called before
     each message leaves (the caller's bound on messages in flight, released by its `on_result`);
-    once it returns False nothing more is sent, and the messages not sent get no result."""
+    once it returns False nothing more is sent, and the messages not sent get no result.
+    `services`: the caller's bot, pacers and store (none given: no bot, fresh pacers)."""
     install_log_capture()
     routes: dict[str, list[Outgoing]] = {}
     for item in items:
@@ -56,7 +58,7 @@ def send_many(
     switch = sys.getswitchinterval()
     sys.setswitchinterval(SWITCH_INTERVAL)  # I/O-bound threads: hand the GIL over promptly
     try:
-        _dispatch_routes(routes, concurrency, on_result, before_send)
+        _dispatch_routes(routes, concurrency, on_result, before_send, services or Services())
     finally:
         sys.setswitchinterval(switch)
 
@@ -67,20 +69,35 @@ SWITCH_INTERVAL = 0.0005
 
 
 def _dispatch_routes(
-    routes: dict[str, list[Outgoing]], concurrency: int, on_result: OnResult, before_send: Callable[[], bool]
+    routes: dict[str, list[Outgoing]],
+    concurrency: int,
+    on_result: OnResult,
+    before_send: Callable[[], bool],
+    services: Services,
 ) -> None:
-    plugins = partial(_send_plugins, before_send=before_send)
+    plugins = partial(_send_plugins, before_send=before_send, spacing=services.spacing)
     with ThreadPoolExecutor(max_workers=max(1, concurrency), thread_name_prefix="send") as pool:
         for route, batch in routes.items():
             if route == "telegram:":  # one pacer for every chat of the bot (notifier.telegram)
                 from .telegram import send_all
 
-                pool.submit(_guard, partial(send_all, before_send=before_send), batch, on_result)
+                pool.submit(
+                    _guard,
+                    partial(
+                        send_all,
+                        settings=services.telegram,
+                        pacer=services.telegram_pacer(),
+                        store=services.store,
+                        before_send=before_send,
+                    ),
+                    batch,
+                    on_result,
+                )
             elif not route.startswith("mail:"):
                 pool.submit(_guard, plugins, batch, on_result)
         for route, batch in routes.items():
             if route.startswith("mail:"):
-                _send_mail_route(pool, batch, concurrency, on_result, before_send)
+                _send_mail_route(pool, batch, concurrency, on_result, before_send, plugins)
 
 
 def _send_mail_route(
@@ -89,6 +106,7 @@ def _send_mail_route(
     concurrency: int,
     on_result: OnResult,
     before_send: Callable[[], bool],
+    plugins: Callable[[list[Outgoing], OnResult], None],
 ) -> None:
     """This thread parses URLs and writes messages; the sessions (`notifier.smtp`) only talk SMTP,
     so they are never kept waiting for the GIL by CPU work of their own.  One channel's messages
@@ -111,7 +129,7 @@ def _send_mail_route(
             for item in channel_items:
                 plugin, account, mail = prepare_mail(item, accounts)
                 if mail is None:
-                    pool.submit(_guard, partial(_send_plugins, before_send=before_send), [item], on_result)
+                    pool.submit(_guard, plugins, [item], on_result)
                     continue
                 batch.append(mail)
             if not batch:
@@ -152,7 +170,9 @@ def _guard(function: Callable[[list[Outgoing], OnResult], None], items: list[Out
                 on_result(item.key, Result(item.url, False, f"{type(exc).__name__}: {exc}"))
 
 
-def _send_plugins(items: list[Outgoing], on_result: OnResult, before_send: Callable[[], bool] = lambda: True) -> None:
+def _send_plugins(
+    items: list[Outgoing], on_result: OnResult, before_send: Callable[[], bool], spacing: Spacing
+) -> None:
     """Send through apprise's plugin for the channel, one message after the other.  A channel of
     which apprise drops a target is not sent at all: its failure is recorded and retried, and a
     retry would send again to the targets that took it (apprise reports no target's own fate)."""
@@ -168,25 +188,7 @@ def _send_plugins(items: list[Outgoing], on_result: OnResult, before_send: Calla
             on_result(item.key, Result(item.url, False, f"this channel does not reach every recipient: {dropped}"))
             continue
         fmt = body_format(plugin)
-        _pace(plugin)
+        spacing.wait(plugin)
         with captured() as lines:
             ok = bool(plugin.notify(body=item.bodies[fmt], title=item.title, body_format=fmt))
         on_result(item.key, Result(item.url, ok, "" if ok else last_line(lines) or "the service refused the message"))
-
-
-_pace_lock = threading.Lock()
-_pace_next: dict[str, float] = {}
-
-
-def _pace(plugin: Any) -> None:
-    """Space messages to rate-limited services (Telegram: about 25 a second per bot)."""
-    scheme = str(getattr(plugin, "secure_protocol", "") or getattr(plugin, "protocol", "") or "")
-    gap = next((PACE[s] for s in ([scheme] if isinstance(scheme, str) else scheme) if s in PACE), 0)
-    if not gap:
-        return
-    with _pace_lock:
-        now = time.monotonic()
-        start = max(now, _pace_next.get(scheme, now))
-        _pace_next[scheme] = start + gap
-    if start > now:
-        time.sleep(start - now)

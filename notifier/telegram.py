@@ -2,8 +2,9 @@
 
 A Telegram subscriber's channel is `telegram://<chat id>`: it names the chat only.  The bot's token
 and API server are configuration (`[telegram]`), read at send time, so no token is ever stored with
-a subscriber, in the outbox or in a listing.  All of the bot's messages from one process share one
-pacer (`notifier.pacing`, kept from one outbox chunk to the next): at most `rate` messages a
+a subscriber, in the outbox or in a listing.  All of the bot's messages share one
+pacer (`notifier.pacing`), which the app owns (`notifier.services`) and keeps from one outbox
+chunk and one check to the next: at most `rate` messages a
 second for the bot and one per `chat_gap` seconds per chat (Telegram's limits), each started when
 the pacer allows, so a slow answer does not slow the rest.  A 429 holds every message for its
 `retry_after` and the message is tried again; a 403 ("bot was blocked by
@@ -23,7 +24,7 @@ from datetime import timedelta
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
-from .pacing import Pacer, Ticket, pacer_of
+from .pacing import Pacer, Ticket
 
 if TYPE_CHECKING:  # every command configures this module: it imports the sending side only to send
     import asyncio
@@ -57,16 +58,6 @@ class Settings:
         return f"Settings(api_url={self.api_url!r}, rate={self.rate}, chat_gap={self.chat_gap})"
 
 
-_settings = Settings()
-_store: Store | None = None
-
-
-def configure(settings: Settings, store: Store | None = None) -> None:
-    """The bot alerts are sent with, and the store whose subscribers a 403 deactivates."""
-    global _settings, _store
-    _settings, _store = settings, store
-
-
 def channel(chat_id: int | str) -> str:
     return f"{SCHEME}://{int(chat_id)}"
 
@@ -89,12 +80,11 @@ def checker(other: Callable[[str], str]) -> Callable[[str], str]:
     return lambda url: check(url) if url.strip().lower().startswith(f"{SCHEME}://") else other(url)
 
 
-def bot(settings: Settings | None = None) -> Any:
+def bot(settings: Settings) -> Any:
     """python-telegram-bot's Bot for the configured server (its URL is `<api_url>/bot<token>/…`)."""
     from telegram import Bot
     from telegram.request import HTTPXRequest
 
-    settings = settings or _settings
     verify = {"verify": _trust()}  # loading the CA file takes httpx 0.1 s a client: once, not at every outbox chunk
     request = HTTPXRequest(
         connection_pool_size=IN_FLIGHT, pool_timeout=30.0, httpx_kwargs=verify
@@ -113,16 +103,19 @@ def _trust() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
-def send_all(items: list[Outgoing], on_result: OnResult, before_send: Callable[[], Any] = lambda: True) -> None:
-    """Send one dispatch's Telegram messages (notifier.send routes every telegram:// URL here).
-    Like every route, each result follows a `before_send()` that said yes (the dispatcher's
-    permit, given back when the result is stored), failures included."""
-    if not _settings.token:
+def send_all(items: list[Outgoing], on_result: OnResult, settings: Settings, pacer: Pacer, store: Store | None,
+             before_send: Callable[[], Any] = lambda: True) -> None:  # fmt: skip
+    """Send one dispatch's Telegram messages (notifier.send routes every telegram:// URL here)
+    with the bot of `settings`, through its `pacer` (its owner's, kept from one dispatch to the
+    next); a chat that blocked the bot deactivates its subscriber in `store`.  Like every route,
+    each result follows a `before_send()` that said yes (the dispatcher's permit, given back when
+    the result is stored), failures included."""
+    if not settings.token:
         _fail(items, "no Telegram bot is configured ([telegram] token)", on_result, before_send)
         return
     import asyncio
 
-    asyncio.run(_send_all(items, on_result, before_send, _settings))
+    asyncio.run(_send_all(items, _Sending(bot(settings), deque(), pacer, on_result, before_send, store)))
 
 
 def _fail(items: Iterable[Outgoing], error: str, on_result: OnResult, before_send: Callable[[], Any]) -> None:
@@ -134,18 +127,15 @@ def _fail(items: Iterable[Outgoing], error: str, on_result: OnResult, before_sen
         on_result(item.key, Result(item.url, False, error))
 
 
-async def _send_all(
-    items: list[Outgoing], on_result: OnResult, before_send: Callable[[], Any], settings: Settings
-) -> None:
+async def _send_all(items: list[Outgoing], sending: _Sending) -> None:
     import asyncio
 
     from telegram.error import TelegramError
 
-    waiting = deque(item for item in items if chat_of(item.url) is not None)
+    on_result, before_send, waiting = sending.on_result, sending.before_send, sending.waiting
+    waiting.extend(item for item in items if chat_of(item.url) is not None)
     wrong = [item for item in items if chat_of(item.url) is None]
     await asyncio.to_thread(_fail, wrong, "not a Telegram chat (expected telegram://<chat id>)", on_result, before_send)
-    sending = _Sending(bot(settings), waiting, pacer_of(settings.api_url, settings.token, settings.rate, settings.chat_gap), on_result,
-                       before_send)  # fmt: skip
     try:
         async with sending.client:
             await sending.run()
@@ -159,8 +149,9 @@ class _Sending:
     real start in order and its window is exact."""
 
     def __init__(
-        self, client: Any, waiting: deque[Outgoing], pacer: Pacer, on_result: OnResult, before_send: Callable[[], Any]
-    ):
+        self, client: Any, waiting: deque[Outgoing], pacer: Pacer, on_result: OnResult, before_send: Callable[[], Any],
+        store: Store | None,
+    ):  # fmt: skip
         self.client, self.waiting, self.pacer, self.on_result, self.before_send = (
             client,
             waiting,
@@ -168,6 +159,7 @@ class _Sending:
             on_result,
             before_send,
         )
+        self.store = store  # whose subscriber a chat that blocked the bot was
         self.tries: dict[str, int] = {}  # messages answered 429 so far: how often (their permit is still held)
         self.stopped = False  # the dispatcher said no more: nothing else starts
         self.running: set[asyncio.Task[None]] = set()
@@ -230,7 +222,7 @@ class _Sending:
         except Forbidden as exc:
             import asyncio
 
-            await asyncio.to_thread(deactivate, item.url)
+            await asyncio.to_thread(deactivate, item.url, self.store)
             result = Result(item.url, False, f"{BLOCKED_ERROR} ({exc.message})")
         except TelegramError as exc:
             result = Result(item.url, False, f"Telegram: {exc.message}")
@@ -283,7 +275,7 @@ def _text(item: Outgoing) -> str:
     return text[:4096]  # Telegram's limit for one message
 
 
-def deactivate(url: str, store: Store | None = None) -> str | None:
+def deactivate(url: str, store: Store | None) -> str | None:
     """The chat blocked the bot: its subscriber becomes `blocked` (no alert is planned or sent to
     it until it says /resume or /start to the bot) and its waiting deliveries are cancelled.
     Returns the subscriber's id (None when nobody has this chat)."""
@@ -295,7 +287,6 @@ def deactivate(url: str, store: Store | None = None) -> str | None:
     from .outbox import CANCELLED, FAILED, QUEUED
     from .tables import deliveries
 
-    store = store or _store
     if store is None:
         return None
     with store.write() as conn:

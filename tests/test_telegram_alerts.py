@@ -15,6 +15,7 @@ from helpers import cli, outbox, snapshot, store_of
 from telegram_api import TOKEN, TelegramAPI
 
 from notifier import pacing, telegram
+from notifier.services import Services
 from subscribers import manage
 from subscribers.manage import Defaults
 
@@ -113,12 +114,11 @@ def test_a_fan_out_of_several_chunks_takes_the_next_one_ahead_and_sends_each_ale
     take = dispatching.take
     monkeypatch.setattr(dispatching, "take", lambda *args: taken.append(threading.current_thread().name) or take(*args))
     store = store_of(tg_env)
+    services = Services(telegram.Settings(TOKEN, api.url, rate=30.0), store)
     try:
-        telegram.configure(telegram.Settings(TOKEN, api.url, rate=30.0), store)
         # a chunk of 40 at 30 a second takes over a second: the next is taken `lead` (a sixth of the lease: 1 s) before its end
-        report = dispatching.dispatch(store, Policy(retry_base=0, lease=6.0), concurrency=8)
+        report = dispatching.dispatch(store, Policy(retry_base=0, lease=6.0), concurrency=8, services=services)
     finally:
-        telegram.configure(telegram.Settings())
         store.dispose()
     assert report.sent == 120 and sorted(c.params["chat_id"] for c in api.sent()) == list(range(9000, 9120))
     assert "ahead" in taken
@@ -213,6 +213,8 @@ def test_a_rate_below_one_a_second_spaces_every_message() -> None:
     assert all(b[0] == pytest.approx(a[1] + 2.0) for a, b in zip(sent, sent[1:], strict=False))
 
 
-def test_the_pacer_is_kept_from_one_outbox_chunk_to_the_next() -> None:
-    assert pacing.pacer_of("http://x", "1:a", 30, 1.0) is pacing.pacer_of("http://x", "1:a", 30, 1.0)
-    assert pacing.pacer_of("http://x", "2:b", 30, 1.0) is not pacing.pacer_of("http://x", "1:a", 30, 1.0)
+def test_the_pacer_is_kept_from_one_outbox_chunk_to_the_next_by_its_owner() -> None:
+    """The app's services keep the bot's one pacer for the process; another app's (a test's) has its own."""
+    services = Services(telegram.Settings("1:a", "http://x", rate=30.0))
+    assert services.telegram_pacer() is services.telegram_pacer()
+    assert services.telegram_pacer() is not Services(telegram.Settings("1:a", "http://x", rate=30.0)).telegram_pacer()

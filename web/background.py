@@ -14,6 +14,7 @@ from collections.abc import Callable
 from notifier.dispatch import dispatch
 from notifier.outbox import CONFIRMATION
 from notifier.policy import Policy
+from notifier.services import Services
 from store.sql import Store
 
 log = logging.getLogger(__name__)
@@ -22,8 +23,11 @@ POLL = 5.0  # seconds between looks for due retries when no sign-up wakes the se
 
 
 class ConfirmationSender:
-    def __init__(self, store: Store | Callable[[], Store], policy: Policy, concurrency: int = 4):
+    def __init__(
+        self, store: Store | Callable[[], Store], policy: Policy, concurrency: int = 4, services: Services | None = None
+    ):
         self._store, self.policy, self.concurrency = store, policy, concurrency  # the store, or a function giving it
+        self.services = services or Services()  # one for the thread: its pacers outlive a dispatch
         self.wake = threading.Event()
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="confirmations", daemon=True)
@@ -42,7 +46,9 @@ class ConfirmationSender:
             self.wake.clear()
             try:
                 store = self._store() if callable(self._store) else self._store
-                report = dispatch(store, self.policy, concurrency=self.concurrency, kinds=(CONFIRMATION,))
+                report = dispatch(
+                    store, self.policy, concurrency=self.concurrency, kinds=(CONFIRMATION,), services=self.services
+                )
                 if report.sent:  # their links were erased from the outbox: from the SQLite write-ahead log too
                     store.checkpoint()
                 if report.failed or report.dead:

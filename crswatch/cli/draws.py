@@ -91,7 +91,13 @@ def check(
         stopping.steps = [canceller(asyncio.current_task())]  # Ctrl-C/SIGTERM: the cycle stops where it is
         stopping.install()
         return await run_check(
-            config, database, store, dry_run=dry_run, accept=tuple(a.lstrip("#") for a in accept), accept_new=accept_new
+            config,
+            database,
+            store,
+            dry_run=dry_run,
+            accept=tuple(a.lstrip("#") for a in accept),
+            accept_new=accept_new,
+            services=app.services,
         )
 
     with store.read() as conn:

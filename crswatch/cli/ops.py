@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from .. import errors
-from ..app import App
+from ..app import App, services_of
 from .main import silence_stdout
 
 
@@ -75,7 +75,9 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
         trigger_for(plan, config.schedule.cron)  # validate before starting
     except ScheduleError as exc:
         raise errors.UsageError(str(exc)) from None
-    runner = Runner(config, app.database, app.store, plan, config.schedule.cron, bot=_run_bot(app, config))
+    runner = Runner(
+        config, app.database, app.store, plan, config.schedule.cron, bot=_run_bot(app, config), services=app.services
+    )
     from notifier.mask import SecretFilter
 
     logging.getLogger("crswatch.run").setLevel(logging.INFO)
@@ -252,7 +254,7 @@ def serve(app: App, host: str | None, port: int | None) -> None:
         raise errors.UsageError(f"serve refused: {way_out_problems(config.alerts)[0]}")
     host, port = config.web.host, config.web.port
     _free(host, port)  # a taken port is said before anything is made on disk
-    sender = ConfirmationSender(lambda: app.store, policy_of(config))
+    sender = ConfirmationSender(lambda: app.store, policy_of(config), services=services_of(config, None))
     hook = _telegram_hook(app, config) if config.telegram.chats == "serve" else None
     try:
         _serve(app, config, create_app(app, sender, telegram_hook=hook), sender)

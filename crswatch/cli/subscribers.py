@@ -324,7 +324,7 @@ def test_alert(app: App, subscriber: str) -> None:
     title, bodies = test_message(sub, links_of(app.config, app.store), app.config.alerts.contact)
     failed = 0
     for channel in sub.channels:
-        result = send(channel.url, title, bodies)
+        result = send(channel.url, title, bodies, app.services)
         failed += not result.ok
         click.echo(f"{scrub(channel.masked)}: " + ("delivered" if result.ok else f"FAILED: {mask_text(result.error)}"))
     if failed:
