@@ -272,10 +272,13 @@ def test_operator_messages_escape_what_they_embed(smtp: SMTPSink) -> None:
 
     from crswatch.config import Alerts, Config
     from crswatch.cycle import send_operator
+    from notifier.services import Services
 
     config = replace(Config(), alerts=Alerts(operator=(smtp.url("operator@example.com"),)))
     send_operator(
-        config, [("crswatch: a new draw name", 'IRCC published "<script>alert(1)</script> & co" (draw #400)')]
+        config,
+        [("crswatch: a new draw name", 'IRCC published "<script>alert(1)</script> & co" (draw #400)')],
+        Services(),
     )
     smtp.wait_for(1)
     (message,) = smtp.to("operator@example.com")

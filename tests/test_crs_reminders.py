@@ -17,6 +17,7 @@ from servers import SMTPSink, body_text
 from draws.crs import parse
 from draws.crs.profile import dumps
 from notifier.reminders import due
+from notifier.services import Services
 
 # Born 1990-03-14: 37 on 2027-03-14 (age points 72 → 66).  In Canada since 2025-01-10: two
 # completed years on 2027-01-10 (40 → 53, and transferability with it).  IELTS taken 2025-06-01:
@@ -147,7 +148,7 @@ def test_each_reminder_is_sent_once_in_english_and_french(env: dict, smtp: SMTPS
         for count, (now, kind) in enumerate(DAYS, 1):
             for repeat in (now, now.replace(hour=20)):  # the check runs again the same day: nothing more
                 cycle.remind(config, store, repeat)
-                asyncio.run(cycle.deliver(config, store))
+                asyncio.run(cycle.deliver(config, store, Services()))
             smtp.wait_for(2 * count)
             for who, language in (("en@example.com", "en"), ("fr@example.com", "fr")):
                 got = smtp.to(who)
@@ -160,7 +161,7 @@ def test_each_reminder_is_sent_once_in_english_and_french(env: dict, smtp: SMTPS
                 assert got[-1]["List-Unsubscribe"]
         # a day later every window but the birthday's is still open: each reminder was queued once
         cycle.remind(config, store, datetime(2027, 5, 19, 15, tzinfo=UTC))
-        asyncio.run(cycle.deliver(config, store))
+        asyncio.run(cycle.deliver(config, store, Services()))
     finally:
         store.dispose()
     assert len(smtp.to("en@example.com")) == len(smtp.to("fr@example.com")) == len(DAYS)
