@@ -31,7 +31,7 @@ COMMANDS = ("start", "status", "score", "within", "streams", "language", "cadenc
             "help")  # fmt: skip
 
 
-def install(application: Application, service: Service, calculator_url: str) -> None:
+def install(application: Application[Any, Any, Any, Any, Any, Any], service: Service, calculator_url: str) -> None:
     """Register every handler of the conversation on a python-telegram-bot Application."""
     application.bot_data.update(service=service, calculator=calculator_url)
     for name in COMMANDS:
@@ -60,7 +60,8 @@ def _guarded(handler: Callable[[Update, Context], Any]) -> Callable[[Update, Con
 
 
 def _service(context: Context) -> Service:
-    return context.bot_data["service"]
+    found: Service = context.bot_data["service"]
+    return found
 
 
 def _chat(update: Update) -> int:

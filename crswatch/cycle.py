@@ -23,8 +23,9 @@ from sqlalchemy import Connection
 from draws.record import Draw, Malformed, stamp
 from draws.table import DRAWS, Changes, Rules, Tables, merge_draws, recognise
 from notifier.message import CORRECTION, LATE, NEW
-from notifier.outbox import Delivery, DispatchReport, Policy, announce, announced_any
+from notifier.outbox import Delivery, DispatchReport, announce, announced_any
 from notifier.periodic_store import HISTORY
+from notifier.policy import Policy
 from notifier.services import Services
 from scraper.items import FeedOutcome
 from scraper.parse import FeedError

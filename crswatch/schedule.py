@@ -221,6 +221,6 @@ def expected_interval(plan: Plan, cron: str, since: datetime) -> float:
     """Seconds between the check at `since` and the next one the schedule asks for."""
     if cron:
         trigger = trigger_for(plan, cron)
-        upcoming = trigger.get_next_fire_time(None, since)  # type: ignore[attr-defined]
+        upcoming: datetime = trigger.get_next_fire_time(None, since)  # type: ignore[attr-defined]
         return max(1.0, (upcoming.astimezone(UTC) - since).total_seconds())
     return (plan.next_run(since) - since).total_seconds()

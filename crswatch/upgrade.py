@@ -125,7 +125,8 @@ def _announce_history(conn: Connection, draws: list[dict[str, Any]]) -> None:
 
 
 def _move(conn: Connection, old: Path, main: dict[str, Any]) -> dict[str, int]:
-    from notifier.outbox import Delivery, Policy, queue
+    from notifier.outbox import Delivery, queue
+    from notifier.policy import Policy
     from subscribers import optin
     from subscribers import store as subscribers
     from subscribers.model import Subscriber

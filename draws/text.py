@@ -52,11 +52,11 @@ def normal_number(text: str) -> str:
     return stripped
 
 
-def printable(text: Any, lines: bool = False) -> str:
+def printable(value: Any, lines: bool = False) -> str:
     """Text fit for a terminal or a CSV cell: escape sequences removed whole, other C0/C1 control
     characters and bidi overrides dropped, tabs and line breaks turned into spaces (with `lines`,
     "\n" is kept: a log message of several lines)."""
-    text = _ESCAPES.sub("", str(text))
+    text = _ESCAPES.sub("", str(value))
     if text.isprintable():
         return text
     return "".join(

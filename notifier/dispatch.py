@@ -25,13 +25,13 @@ from .chunk import Ahead, Chunk, take
 from .outbox import (
     Delivery,
     DispatchReport,
-    Policy,
     claimant,
     record,
     record_sent,
 )
 from .outbox import renew as renew_claims
 from .outgoing import Result
+from .policy import Policy
 from .send import send_many
 from .services import Services
 

@@ -76,7 +76,7 @@ def about(number: int) -> int:
     """A rank rounded to what an estimate can claim: three significant figures."""
     if number < 1000:
         return number
-    step = 10 ** (len(str(number)) - 3)
+    step: int = 10 ** (len(str(number)) - 3)
     return round(number / step) * step
 
 

@@ -54,7 +54,8 @@ def last_period(conn: Connection, cadence: str) -> str | None:
     query = select(func.max(announcements.c.draw)).where(
         announcements.c.kind == DIGEST, announcements.c.draw.like(f"{letter}%")
     )
-    return conn.scalar(query)
+    found: str | None = conn.scalar(query)
+    return found
 
 
 def contents(conn: Connection, period: Period) -> Contents:

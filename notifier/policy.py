@@ -20,4 +20,4 @@ class Policy:
 
     def delay(self, attempts: int) -> float:
         """Capped exponential backoff: base, 2×base, 4×base, … up to the cap."""
-        return min(self.retry_cap, self.retry_base * 2 ** max(0, attempts - 1))
+        return float(min(self.retry_cap, self.retry_base * 2 ** max(0, attempts - 1)))

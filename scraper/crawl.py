@@ -69,4 +69,5 @@ def run_reactor(main: Callable[[], Awaitable[T]]) -> T:
     reactor.run(installSignalHandlers=False)
     if "error" in outcome:
         raise outcome["error"]
-    return outcome["value"]
+    value: T = outcome["value"]
+    return value

@@ -27,6 +27,7 @@ from draws.streams import SUBSCRIBABLE
 
 from . import manage, validate
 from .model import Subscriber, hash_token
+from .profile import check as check_profile
 from .tables import pending
 from .validate import ChannelCheck
 
@@ -64,7 +65,7 @@ def validate_sign_up(*, channel: str, score: Any, within: Any, streams: Iterable
             "profile_created": lambda: validate.profile_created(profile_created, now),
             "channels": lambda: validate.channels([channel], check),
             "language": lambda: validate.language(language),
-            "profile": lambda: manage.check_profile(profile) if profile is not None else None,
+            "profile": lambda: check_profile(profile) if profile is not None else None,
             "cadence": lambda: validate.cadence(cadence),
         }
     )

@@ -284,7 +284,7 @@ def _atom(stream: str | None) -> bytes:
         if row.get("url"):
             entry.link(href=row["url"], rel="alternate", type="text/html")
     fg.updated(newest)
-    return fg.atom_str(pretty=False)
+    return bytes(fg.atom_str(pretty=False))
 
 
 def _facts(row: dict[str, Any]) -> str:

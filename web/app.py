@@ -358,7 +358,6 @@ def unsubscribe_form(token: str) -> Page:
 
 
 @pages.post("/unsubscribe/<token>")
-@csrf.exempt
 def unsubscribe(token: str) -> Page:
     # A mail provider's RFC 8058 one-click POST (from the List-Unsubscribe header) carries no
     # form token: the signed link is the credential.  Any other POST needs the form's token.
@@ -373,6 +372,9 @@ def unsubscribe(token: str) -> Page:
         title=_("You are unsubscribed"),
         text=_("No more alerts will be sent to you. Good luck with your application."),
     )
+
+
+csrf.exempt(unsubscribe)  # checked above instead (flask-wtf's exempt, called: its decorator form is untyped)
 
 
 @pages.route("/manage/<token>", methods=["GET", "POST"])
@@ -463,7 +465,9 @@ def draws_page(feed: dict[str, str | None], today: date) -> str:
 
 def group_name(group: str) -> str:
     """A levels plan's program group in the page's language (IRCC's French names)."""
-    return {"federal_high_skilled": _("Federal High Skilled"), "pnp": _("Provincial Nominee Program")}.get(group, group)
+    return str(
+        {"federal_high_skilled": _("Federal High Skilled"), "pnp": _("Provincial Nominee Program")}.get(group, group)
+    )
 
 
 def feed_times() -> dict[str, str | None]:
@@ -489,7 +493,7 @@ def draw_program(row: dict[str, Any]) -> str:
 def draw_number(value: int) -> str:
     from flask_babel import format_decimal
 
-    return format_decimal(value)
+    return str(format_decimal(value))
 
 
 def trend_text(row: dict[str, Any]) -> str:
@@ -499,12 +503,14 @@ def trend_text(row: dict[str, Any]) -> str:
 
     slope, draws = row.get("trend_per_draw"), min(TREND_DRAWS, row["draws"])
     if slope is None:
-        return _("not enough draws")
+        return str(_("not enough draws"))
     if abs(slope) < 1:
-        return ngettext("flat over the last %(num)s draw", "flat over the last %(num)s draws", draws)
+        return str(ngettext("flat over the last %(num)s draw", "flat over the last %(num)s draws", draws))
     if slope > 0:
-        return _("rising %(points)s points per draw over the last %(draws)s", points=f"{abs(slope):g}", draws=draws)
-    return _("falling %(points)s points per draw over the last %(draws)s", points=f"{abs(slope):g}", draws=draws)
+        return str(
+            _("rising %(points)s points per draw over the last %(draws)s", points=f"{abs(slope):g}", draws=draws)
+        )
+    return str(_("falling %(points)s points per draw over the last %(draws)s", points=f"{abs(slope):g}", draws=draws))
 
 
 @pages.get("/draws/<stream>.png")

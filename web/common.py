@@ -90,7 +90,7 @@ def settings(sign_up: optin.SignUp) -> str:
 
     within = site().defaults.within if sign_up.within is None else sign_up.within
     names = site().names(sign_up.language)
-    text = ngettext("CRS score %(score)s, close means within %(num)s point, for: ", "CRS score %(score)s, close means within %(num)s points, for: ",
+    text: str = ngettext("CRS score %(score)s, close means within %(num)s point, for: ", "CRS score %(score)s, close means within %(num)s points, for: ",
                     within, score=sign_up.score)  # fmt: skip
     text += "; ".join(names.get(code, code) for code in sign_up.streams)
     if sign_up.profile_created:

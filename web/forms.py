@@ -44,17 +44,17 @@ def plain(problem: str) -> str:
     range; give a CRS score from 0 to 1200"); each field's problem is said here in the form's words."""
     field = problem.split(" ", 1)[0]
     if field == "channel":
-        return _("that address cannot receive messages here; please check it")
+        return str(_("that address cannot receive messages here; please check it"))
     if field == "score":
-        return _("give your CRS score as a whole number from 0 to 1200")
+        return str(_("give your CRS score as a whole number from 0 to 1200"))
     if field == "within":
-        return _("give the closeness margin as a whole number of points from 0 to 200")
+        return str(_("give the closeness margin as a whole number of points from 0 to 200"))
     if field == "profile_created":
-        return _("the profile submission time is not valid or is in the future")
+        return str(_("the profile submission time is not valid or is in the future"))
     if "stream" in problem:
-        return _("choose at least one program or category")
+        return str(_("choose at least one program or category"))
     if field == "unknown" and "language" in problem:
-        return _("choose English or French for your alerts")
+        return str(_("choose English or French for your alerts"))
     if field == "unknown" and "cadence" in problem:
-        return _("choose how often to hear from us: every alert at once, a daily digest or a weekly digest")
+        return str(_("choose how often to hear from us: every alert at once, a daily digest or a weekly digest"))
     return problem  # already the form's words (the destinations' problems)

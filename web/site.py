@@ -62,4 +62,5 @@ class Site:
 
 
 def site() -> Site:
-    return current_app.extensions["crswatch"]
+    found: Site = current_app.extensions["crswatch"]
+    return found

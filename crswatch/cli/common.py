@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
 from .. import errors
 from ..app import App
+
+F = TypeVar("F", bound=Callable[..., Any])  # a command's function, as click's own decorators type it
 
 
 def check_order(since: date | None, until: date | None) -> None:
@@ -38,5 +41,5 @@ def _known_streams(ctx: click.Context, param: click.Parameter, values: tuple[str
     return values
 
 
-def stream_option(help_text: str = "Only this stream (repeatable; codes: crswatch streams).") -> Any:
+def stream_option(help_text: str = "Only this stream (repeatable; codes: crswatch streams).") -> Callable[[F], F]:
     return click.option("--stream", "streams", multiple=True, metavar="CODE", callback=_known_streams, help=help_text)

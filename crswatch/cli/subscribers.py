@@ -41,7 +41,7 @@ STREAM_HELP = "A stream you are eligible for (repeatable): cec fsw fst pnp frenc
 def public_record(sub: Any, with_token: bool = False) -> dict[str, Any]:
     """A subscriber as shown to people: channels masked; the token (only known right after
     subscribing, stored hashed) only when asked for."""
-    doc = sub.to_doc()
+    doc: dict[str, Any] = sub.to_doc()
     doc["channels"] = [scrub(c.masked) for c in sub.channels]  # stored forms of older releases kept header values
     doc.pop("token_hash")
     doc["from_profile"] = (

@@ -137,8 +137,9 @@ def describe_failure(failure: Failure) -> str:
     response = getattr(failure.value, "response", None)
     if response is not None:
         return f"the server answered HTTP {response.status} for {response.url}"
-    message = str(failure.value).strip() or failure.type.__name__
-    return f"{failure.type.__name__}: {message}"
+    kind = type(failure.value).__name__
+    message = str(failure.value).strip() or kind
+    return f"{kind}: {message}"
 
 
 def _header(response: Response, name: bytes) -> str | None:
