@@ -39,7 +39,8 @@ from subscribers.model import INSTANT
 from subscribers.store import recipient_channels
 
 from .outbox import QUEUED, _insert_ignoring
-from .periodic import DIGEST, POOL, Contents, Period, Standings, digest_lines
+from .periodic import DIGEST, POOL, Contents, Period, digest_lines
+from .standing import Standings
 from .tables import deliveries
 
 _names = count()  # temporary tables live as long as the connection: a fresh name each time

@@ -14,17 +14,13 @@ from draws.match import Verdict
 from notifier.periodic import (
     Contents,
     Period,
-    about,
-    at_or_above,
-    band_of,
     due_periods,
     immediate,
     new_distribution,
     plan_digests,
     plan_pool,
-    rank,
-    standing,
 )
+from notifier.standing import about, at_or_above, band_of, rank, standing
 
 I, A, J, C = Verdict.INVITED, Verdict.AT_CUTOFF, Verdict.JUST_MISSED, Verdict.CLOSE
 
