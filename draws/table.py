@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 import orjson
-from tinydb.table import Table
+from tinydb.table import Document, Table
 
 from .record import Draw, Malformed, stamp
 from .streams import OTHER, StreamMap
@@ -113,16 +113,43 @@ def merge_draws(
     stored = {normal_number(doc["number"]): doc for doc in docs}
     changes = Changes(malformed=list(malformed))
     listed = _listed_once(draws, accepted, changes)
+    seen = stamp(now)
+    edited, edited_ids, replaced = _edits(db, listed, stored, accepted, seen, changes)
+    candidates = [draw for draw in listed if draw.number not in stored]
+    numbers = {draw.number for draw in listed}
+    unlisted = [doc for number, doc in stored.items() if number not in numbers]
+    new = _renumbered(candidates, unlisted, changes)
+    if docs:
+        new = _hold_new(new, docs, set(accept_new), rules, changes)
+    fresh = [draw.to_record() | {"first_seen": seen, "updated_at": seen, "revision": 0} for draw in new]
+    for draw, record in zip(new, fresh, strict=True):
+        changes.new.append(draw)
+        changes.stored[draw.number] = record
+    if fresh:
+        table.insert_multiple(fresh)
+    if edited:  # one update and one insert for all edited draws, however many
+        table.update(lambda doc: doc.update(edited[normal_number(doc["number"])]), doc_ids=edited_ids)
+    if replaced:
+        db.table(REVISIONS).insert_multiple(
+            {"number": number, "replaced_at": seen, "record": old} for number, old in replaced
+        )
+    changes.new.sort(key=draw_order)
+    return changes
+
+
+def _edits(
+    db: Tables, listed: list[Draw], stored: dict[str, Document], accepted: set[str], seen: str, changes: Changes
+) -> tuple[dict[str, dict[str, Any]], list[int], list[tuple[str, dict[str, Any]]]]:
+    """The listed draws already stored, compared with their stored copy (see `merge_draws`): the new
+    record of each edited draw by number, their doc ids, and (number, record replaced) for the
+    revision log.  Writes nothing."""
     log = _RevisionLog(db)
-    candidates: list[Draw] = []
     edited: dict[str, dict[str, Any]] = {}  # number → new record
     edited_ids: list[int] = []
     replaced: list[tuple[str, dict[str, Any]]] = []  # (number, record replaced) for the revision log
-    seen = stamp(now)
     for draw in listed:
         old = stored.get(draw.number)
         if old is None:
-            candidates.append(draw)
             continue
         if content(old.get("raw")) == content(draw.raw):
             changes.unchanged += 1
@@ -149,25 +176,7 @@ def merge_draws(
         (changes.returned if earlier else changes.changed).append((draw, dict(old)))
         if not log.has(draw.number, content(old.get("raw"))):
             replaced.append((draw.number, dict(old)))
-    numbers = {draw.number for draw in listed}
-    unlisted = [doc for number, doc in stored.items() if number not in numbers]
-    new = _renumbered(candidates, unlisted, changes)
-    if docs:
-        new = _hold_new(new, docs, set(accept_new), rules, changes)
-    fresh = [draw.to_record() | {"first_seen": seen, "updated_at": seen, "revision": 0} for draw in new]
-    for draw, record in zip(new, fresh, strict=True):
-        changes.new.append(draw)
-        changes.stored[draw.number] = record
-    if fresh:
-        table.insert_multiple(fresh)
-    if edited:  # one update and one insert for all edited draws, however many
-        table.update(lambda doc: doc.update(edited[normal_number(doc["number"])]), doc_ids=edited_ids)
-    if replaced:
-        db.table(REVISIONS).insert_multiple(
-            {"number": number, "replaced_at": seen, "record": old} for number, old in replaced
-        )
-    changes.new.sort(key=draw_order)
-    return changes
+    return edited, edited_ids, replaced
 
 
 def content(raw: Any) -> Any:

@@ -51,39 +51,20 @@ def plan(
     line saying who and why (never a silent 0, which would read as "far below the cut-off").
     """
     now_stamp = stamp(now)
-    work: list[tuple[Draw, dict[str, Any], dict[str, Any] | None, str]] = [
-        (draw, record, None, NEW) for draw, record in new
-    ]
-    work += [(draw, record, previous, CORRECTION) for draw, record, previous in changed]
-    work += [(draw, previous, previous, LATE) for draw, previous in late]
-    work.sort(key=lambda item: (item[0].date, item[1].get("first_seen", "")))
     deliveries: list[Delivery] = []
     docs = [doc for doc in subscribers if doc.get("status", ACTIVE) == ACTIVE]
-    for draw, record, previous, kind in work:
+    for draw, record, previous, kind in _work(new, changed, late):
         first_seen = record.get("first_seen", now_stamp)
         revision = record.get("revision", 0)
         for doc in docs:
             if doc["created_at"] >= first_seen:
                 continue  # subscribed after the draw was first seen
             try:
-                scored = profile_score(doc["profile"], draw.date, rules) if doc.get("profile") else None
-                before_score = (
-                    profile_score(doc["profile"], _day(previous, draw), rules)
-                    if doc.get("profile") and previous
-                    else None
-                )
+                scored, said, before = _verdicts(doc, draw, previous, rules)
             except Unscorable as exc:
                 if unscored is not None:
                     unscored.append(f"draw #{draw.number} ({draw.date}): subscriber {doc['id']} not matched: {exc}")
                 continue
-            said = _verdict(draw.stream, draw.crs, draw.tie_break, doc, scored)
-            before = (
-                None
-                if previous is None
-                else _verdict(
-                    previous["stream"], previous["crs"], from_iso(previous.get("tie_break")), doc, before_score
-                )
-            )
             if _tells(
                 kind,
                 said,
@@ -96,6 +77,40 @@ def plan(
                     doc, draw, revision, kind, said, previous, scored, now_stamp, len(deliveries)
                 )
     return deliveries
+
+
+def _work(
+    new: list[tuple[Draw, dict[str, Any]]],
+    changed: list[tuple[Draw, dict[str, Any], dict[str, Any]]],
+    late: Sequence[tuple[Draw, dict[str, Any]]],
+) -> list[tuple[Draw, dict[str, Any], dict[str, Any] | None, str]]:
+    """(draw, record, previous record or None, kind) for everything to tell, oldest draw first."""
+    work: list[tuple[Draw, dict[str, Any], dict[str, Any] | None, str]] = [
+        (draw, record, None, NEW) for draw, record in new
+    ]
+    work += [(draw, record, previous, CORRECTION) for draw, record, previous in changed]
+    work += [(draw, previous, previous, LATE) for draw, previous in late]
+    work.sort(key=lambda item: (item[0].date, item[1].get("first_seen", "")))
+    return work
+
+
+def _verdicts(
+    doc: dict[str, Any], draw: Draw, previous: dict[str, Any] | None, rules: tuple[Any, ...]
+) -> tuple[int | None, Verdict | None, Verdict | None]:
+    """(profile score on the draw's date, verdict now, verdict on the previous record): the scores
+    are None without a profile, the verdict before None without a previous record.  Raises
+    `Unscorable` for a profile that cannot be scored on either date."""
+    scored = profile_score(doc["profile"], draw.date, rules) if doc.get("profile") else None
+    before_score = (
+        profile_score(doc["profile"], _day(previous, draw), rules) if doc.get("profile") and previous else None
+    )
+    said = _verdict(draw.stream, draw.crs, draw.tie_break, doc, scored)
+    before = (
+        None
+        if previous is None
+        else _verdict(previous["stream"], previous["crs"], from_iso(previous.get("tie_break")), doc, before_score)
+    )
+    return scored, said, before
 
 
 def _tells(

@@ -48,6 +48,22 @@ def notices(
         out.append(
             Notice("crswatch: the feed is back", f"A check succeeded after {before['consecutive_failures']} failures.")
         )
+    out += _newly_held(before, after)
+    out += _stored_with_doubts(new_draws)
+    if dead:
+        sample = ", ".join(f"{d.id} ({d.last_error})" for d in dead[:5])
+        out.append(
+            Notice(
+                f"crswatch: {len(dead)} {'delivery is' if len(dead) == 1 else 'deliveries are'} dead",
+                f"They failed every retry and will not be tried again: {sample}. Re-queue with: crswatch retry --dead",
+            )
+        )
+    return out
+
+
+def _newly_held(before: dict[str, Any], after: dict[str, Any]) -> list[Notice]:
+    """One notice per round held in this check and not already held before it."""
+    out: list[Notice] = []
     held_before = {(h.get("number"), h.get("reason")) for h in before.get("held") or []}
     for held in after.get("held") or []:
         if (held.get("number"), held.get("reason")) not in held_before:
@@ -60,6 +76,12 @@ def notices(
                     "stores the round once it can be read and is plausible; `crswatch status` lists what is held.",
                 )
             )
+    return out
+
+
+def _stored_with_doubts(new_draws: list[Draw]) -> list[Notice]:
+    """New draws stored with an unknown program or with optional fields left empty."""
+    out: list[Notice] = []
     for draw in new_draws:
         if draw.stream == OTHER:
             out.append(Notice(f"crswatch: draw #{draw.number} has an unknown program", unknown_name(draw.program)))
@@ -72,14 +94,6 @@ def notices(
                     + "; ".join(fields),
                 )
             )
-    if dead:
-        sample = ", ".join(f"{d.id} ({d.last_error})" for d in dead[:5])
-        out.append(
-            Notice(
-                f"crswatch: {len(dead)} {'delivery is' if len(dead) == 1 else 'deliveries are'} dead",
-                f"They failed every retry and will not be tried again: {sample}. Re-queue with: crswatch retry --dead",
-            )
-        )
     return out
 
 

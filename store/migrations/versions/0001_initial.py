@@ -19,6 +19,14 @@ S = sa.String
 
 def upgrade() -> None:
     op.create_table("meta", sa.Column("key", S(64), primary_key=True), sa.Column("value", sa.Text, nullable=False))
+    _subscribers()
+    _outbox()
+    op.create_table("hits", sa.Column("key", S(200), nullable=False), sa.Column("at", sa.Float, nullable=False))
+    op.create_index("hits_key", "hits", ["key", "at"])
+
+
+def _subscribers() -> None:
+    """Subscribers, their channels and pending sign-ups."""
     op.create_table(
         "subscribers",
         sa.Column("id", S(16), primary_key=True),
@@ -53,6 +61,10 @@ def upgrade() -> None:
         sa.Column("used", S(40)),
     )
     op.create_index("pending_expires", "pending", ["expires"])
+
+
+def _outbox() -> None:
+    """The announced draws and the deliveries queued for them."""
     op.create_table(
         "announcements",
         sa.Column("draw", S(16), primary_key=True),
@@ -85,8 +97,6 @@ def upgrade() -> None:
     )
     op.create_index("deliveries_due", "deliveries", ["status", "next_try"])
     op.create_index("deliveries_draw", "deliveries", ["draw"])
-    op.create_table("hits", sa.Column("key", S(200), nullable=False), sa.Column("at", sa.Float, nullable=False))
-    op.create_index("hits_key", "hits", ["key", "at"])
 
 
 def downgrade() -> None:
