@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from . import bot, crs, db, draws, history, ops, subscribers
+from . import bot, crs, db, draws, history, ops, outbox, subscribers
 from .main import main
 
-for _module in (draws, history, crs, subscribers, ops, db, bot):
+for _module in (draws, history, crs, subscribers, outbox, ops, db, bot):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 
