@@ -26,8 +26,9 @@ from subscribers.model import Subscriber
 from subscribers.store import Found, channel_hash, find_many
 
 from . import outbox
+from .claims import cancel, claim, release
 from .message import Alert, render
-from .outbox import CONFIRMATION, REMINDER, Delivery, DispatchReport, cancel, claim, records, release
+from .outbox import CONFIRMATION, REMINDER, Delivery, DispatchReport, records
 from .outgoing import Outgoing
 from .periodic import DIGEST, POOL
 

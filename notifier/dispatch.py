@@ -22,14 +22,9 @@ from store.sql import Store
 from subscribers.links import Links
 
 from .chunk import Ahead, Chunk, take
-from .outbox import (
-    Delivery,
-    DispatchReport,
-    claimant,
-    record,
-    record_sent,
-)
-from .outbox import renew as renew_claims
+from .claims import claimant, record, record_sent
+from .claims import renew as renew_claims
+from .outbox import Delivery, DispatchReport
 from .outgoing import Result
 from .policy import Policy
 from .send import send_many

@@ -87,7 +87,7 @@ def _holder(url: str, host: str, count: int, then: str) -> subprocess.Popen[str]
     code = (
         "import os, signal, sys\n"
         "from datetime import UTC, datetime\n"
-        "from notifier.outbox import claim, claimant\n"
+        "from notifier.claims import claim, claimant\n"
         "from store.sql import Store\n"
         f"with Store({url!r}).write() as conn: claim(conn, datetime(2026, 1, 21, 13, tzinfo=UTC), claimant(), limit={count})\n"
         "print('claimed', flush=True)\n"
@@ -107,7 +107,8 @@ def test_a_dead_process_claims_go_back_only_to_its_own_host_whatever_the_names(
     whether the process lives), and `crs%1`'s claims stay with their living holder."""
     from datetime import UTC, datetime
 
-    from notifier.outbox import Delivery, claim, queue
+    from notifier.claims import claim
+    from notifier.outbox import Delivery, queue
     from store.sql import Store
 
     url = postgres_server.new_database()

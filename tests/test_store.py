@@ -15,22 +15,21 @@ from pg import PostgresServer
 from sqlalchemy import exc, text
 
 from notifier.channels import check_url
+from notifier.claims import claim, record
 from notifier.outbox import (
     DEAD,
     FAILED,
     QUEUED,
     SENT,
     Delivery,
-    Policy,
     announce,
-    claim,
     counts,
     first_seen,
     listing,
     queue,
-    record,  # fmt: skip
     requeue,
 )
+from notifier.policy import Policy
 from store import kv, limits
 from store.errors import StoreError, StoreURLError
 from store.sql import Store, where
