@@ -110,7 +110,7 @@ def build(store_url: str, count: int, matching: int, port: int) -> None:
     from crswatch.app import App
     from notifier.channels import check_url
     from store.sql import Store
-    from subscribers.manage import import_csv
+    from subscribers.importing import import_csv
 
     lines = ["name,score,within,streams,profile_created,channels"]
     for i in range(count):
@@ -142,7 +142,8 @@ def fanout(count: int, engine: str, senders: int) -> float:
     """One fan-out; returns seconds from the new draw stored to the last alert accepted."""
     from notifier.outbox import listing
     from store import kv
-    from store.sql import Store, default_url
+    from store.sql import Store
+    from store.url import default_url
 
     port = 20000 + os.getpid() % 20000
     counter = multiprocessing.Value("i", 0)
@@ -208,7 +209,7 @@ def fanout(count: int, engine: str, senders: int) -> float:
 def scale(total: int) -> None:
     """Build the subscribers here, then measure match + queue in a fresh child process (its peak
     RSS is then the cost of the check, not of building the test data)."""
-    from store.sql import default_url
+    from store.url import default_url
 
     with tempfile.TemporaryDirectory() as tmp:
         url = default_url(Path(tmp) / "crswatch.json")

@@ -41,7 +41,7 @@ def build(url: str, count: int, cadence: str) -> None:
     from crswatch.app import App
     from notifier.channels import check_url
     from store.sql import Store
-    from subscribers.manage import import_csv
+    from subscribers.importing import import_csv
 
     # margins and streams vary as real subscribers' do: 15,750 distinct digest shapes
     streams = ("cec", "cec pnp", "french", "cec french", "healthcare", "trades pnp", "pnp")
@@ -114,7 +114,7 @@ def main() -> None:
     if args.measure:
         measure(*args.measure)
         return
-    from store.sql import default_url
+    from store.url import default_url
 
     for what, cadence in (("pool", "instant"), ("digest", "weekly")):
         with tempfile.TemporaryDirectory() as tmp:

@@ -20,8 +20,9 @@ from _measure import run_measured
 
 from crswatch.app import App
 from notifier.channels import check_url
-from store.sql import Store, default_url
-from subscribers.manage import import_csv
+from store.sql import Store
+from store.url import default_url
+from subscribers.importing import import_csv
 
 
 def build(db: Path, count: int) -> float:

@@ -13,6 +13,7 @@ from draws.streams import label, short_name
 from subscribers.links import Links
 from subscribers.model import Subscriber
 
+from .foot import Stop, way_out
 from .i18n import Texts
 
 NEW, CORRECTION, LATE = "new", "correction", "late"
@@ -100,7 +101,7 @@ def render(alert: Alert, links: Links | None = None, contact: str = "") -> tuple
     verdict_text = explain(alert, t)
     steps = next_steps(t) if alert.verdict is Verdict.INVITED else ""
     link = official_page(draw.url or "", sub.language)
-    stop = _stop(sub, links, contact, t)
+    stop = way_out(sub, links, contact, t)
     text = "\n".join(_("{label}: {value}").format(label=label, value=value) for label, value in lines)
     text += f"\n\n{verdict_text}" + (f"\n\n{steps}" if steps else "")
     text += ("\n\n" + _("Official details: {link}").format(link=link) if link else "") + f"\n\n{stop.text}"
@@ -193,7 +194,7 @@ def test_message(subscriber: Subscriber, links: Links | None = None, contact: st
     text = (
         _("This is a test from crswatch. Alerts for CRS score {score} (streams: {streams}, within {within} points) will arrive here.").format(
             score=subscriber.score, streams=" ".join(subscriber.streams), within=subscriber.within)
-        + "\n\n" + _stop(subscriber, links, contact, t).text
+        + "\n\n" + way_out(subscriber, links, contact, t).text
     )  # fmt: skip
     return title, {"text": text, "html": f"<p>{html.escape(text).replace(chr(10), '<br>')}</p>"}
 
@@ -222,36 +223,6 @@ def confirmation_message(link: str, hours: int, settings: str = "", language: st
         f"<p style='color:#555'>{e(ignore)}</p></body></html>"
     )  # fmt: skip
     return title, {"text": text, "html": body}
-
-
-@dataclass(frozen=True)
-class Stop:
-    text: str  # the sentence(s) for plain text
-    manage: str = ""  # links, when the subscription page is public
-    unsubscribe: str = ""
-
-
-def _stop(sub: Subscriber, links: Links | None, contact: str = "", t: Texts | None = None) -> Stop:
-    """How to change or stop alerts: the subscriber's own pages; else a person to write to (the
-    operator's `[alerts] contact`, also the e-mails' Reply-To); else the operator's command."""
-    t = t or Texts(sub.language)
-    _ = t.gettext
-    ask = " " + _("Questions: {contact}").format(contact=contact) if contact else ""
-    if links:
-        manage, unsubscribe = links.for_subscriber(sub.id, sub.language)
-        text = (
-            _("Change your alerts: {manage}").format(manage=manage)
-            + "\n"
-            + _("To stop these alerts: {unsubscribe}").format(unsubscribe=unsubscribe)
-        )
-        return Stop(text + ask, manage, unsubscribe)
-    if contact:
-        return Stop(
-            _(
-                "To stop these alerts or change them, reply to this message or write to {contact} (your subscription: {id})."
-            ).format(contact=contact, id=sub.id)
-        )
-    return Stop(_("To stop these alerts, ask the operator to run: crswatch unsubscribe {id}").format(id=sub.id))
 
 
 def _html(title: str, lines: list[tuple[str, str]], verdict: str, steps: str, link: str, stop: Stop, t: Texts) -> str:

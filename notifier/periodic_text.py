@@ -15,8 +15,8 @@ from draws.streams import label as stream_label
 from subscribers.links import Links
 from subscribers.model import DAILY, Subscriber
 
+from .foot import Stop, way_out
 from .i18n import Texts
-from .message import Stop, _stop
 
 
 def _band(band: str) -> str:
@@ -57,7 +57,7 @@ def render_pool(sub: Subscriber, figures: Mapping[str, Any], record: Mapping[str
     intro = _("IRCC published a new distribution of the Express Entry pool's CRS scores, as of {day}.").format(day=day)
     lines = pool_lines(t, figures, record["as_of"], record.get("previous_as_of"))
     paragraphs = [intro, "\n".join(lines[:-1]), lines[-1]]
-    return title, _bodies(t, title, paragraphs, _stop(sub, links, contact, t))
+    return title, _bodies(t, title, paragraphs, way_out(sub, links, contact, t))
 
 
 def _verdict(t: Texts, code: str, short: int) -> str:
@@ -143,7 +143,7 @@ def render_digest(sub: Subscriber, payload: Mapping[str, Any], record: Mapping[s
         if record["cadence"] == DAILY
         else _("Your weekly digest, {day}: {draws}")
     ).format(day=end, draws=draws)
-    return title, _bodies(t, title, digest_paragraphs(t, sub, payload, record), _stop(sub, links, contact, t))
+    return title, _bodies(t, title, digest_paragraphs(t, sub, payload, record), way_out(sub, links, contact, t))
 
 
 def _bodies(t: Texts, title: str, paragraphs: list[str], stop: Stop) -> dict[str, str]:

@@ -10,8 +10,8 @@ from typing import Any
 from subscribers.links import Links
 from subscribers.model import Subscriber
 
+from .foot import way_out  # one foot for every message
 from .i18n import Texts
-from .message import _stop  # noqa: PLC2701 - one foot for every message
 from .reminders import BIRTHDAY, EXPERIENCE, EXPIRY
 
 #: The tests as their makers name them (names, not words: the same in both languages).
@@ -25,7 +25,7 @@ def render_reminder(
     """(title, {"text": …, "html": …}) for one reminder (a delivery's payload)."""
     t = Texts(sub.language)
     title, paragraphs = _texts(payload, sub, t)
-    stop = _stop(sub, links, contact, t)
+    stop = way_out(sub, links, contact, t)
     text = "\n\n".join([*paragraphs, stop.text])
     e = html.escape
     if stop.unsubscribe:

@@ -33,7 +33,8 @@ from notifier.policy import Policy
 from notifier.tables import deliveries
 from store.errors import StoreError
 from store.sql import Store
-from subscribers.manage import Defaults, import_csv
+from subscribers.importing import import_csv
+from subscribers.manage import Defaults
 from subscribers.store import iter_docs
 
 CONCURRENCY = 16  # the in-flight bound

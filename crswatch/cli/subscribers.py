@@ -307,7 +307,7 @@ def import_(app: App, csv_file: Path) -> None:
     Example:
       crswatch import subscribers.csv
     """
-    from subscribers.manage import import_csv
+    from subscribers.importing import import_csv
 
     try:
         text = csv_file.read_text(encoding="utf-8-sig")
