@@ -24,6 +24,7 @@ from datetime import timedelta
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
+from .blocked import BLOCKED_ERROR, deactivate
 from .pacing import Pacer, Ticket
 
 if TYPE_CHECKING:  # every command configures this module: it imports the sending side only to send
@@ -43,7 +44,6 @@ MAX_WAIT = 120.0
 TRIES = 5
 #: Messages waiting for Telegram's answer at once (pacing decides when each one starts).
 IN_FLIGHT = 32
-BLOCKED_ERROR = "the user blocked the bot: subscriber deactivated"
 log = logging.getLogger("crswatch.telegram")
 
 
@@ -273,32 +273,3 @@ def _text(item: Outgoing) -> str:
     body = item.bodies.get(TEXT, "")
     text = body if not item.title or body.startswith(item.title) else f"{item.title}\n\n{body}"
     return text[:4096]  # Telegram's limit for one message
-
-
-def deactivate(url: str, store: Store | None) -> str | None:
-    """The chat blocked the bot: its subscriber becomes `blocked` (no alert is planned or sent to
-    it until it says /resume or /start to the bot) and its waiting deliveries are cancelled.
-    Returns the subscriber's id (None when nobody has this chat)."""
-    from sqlalchemy import update
-
-    from subscribers import store as subscribers
-    from subscribers.model import BLOCKED
-
-    from .outbox import CANCELLED, FAILED, QUEUED
-    from .tables import deliveries
-
-    if store is None:
-        return None
-    with store.write() as conn:
-        owner = subscribers.owners(conn, [url]).get(url)
-        if owner is None:
-            return None
-        found = subscribers.require(conn, owner)
-        subscribers.replace_all(conn, [(found, found.subscriber.with_changes(status=BLOCKED))])
-        conn.execute(
-            update(deliveries)
-            .where(deliveries.c.subscriber == owner, deliveries.c.status.in_((QUEUED, FAILED)))
-            .values(status=CANCELLED, last_error=BLOCKED_ERROR, claimed_until=None, claimed_by=None, payload=None)
-        )
-    log.warning("telegram: subscriber %s blocked the bot and was deactivated", owner)
-    return owner

@@ -1,11 +1,9 @@
-"""Operating commands: run (the scheduler), status (watch the watcher), config."""
+"""Operating commands: run (the scheduler), status (watch the watcher), config; serve is in serve.py."""
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import signal
 import sys
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -14,35 +12,26 @@ from typing import Any
 import click
 
 from .. import errors
-from ..app import App, services_of
+from ..app import App
 from .main import silence_stdout
+from .serve import require_free
+
+EVERY_HELP = "Interval inside the draw window, dividing an hour, e.g. 30s, 2m [config schedule.every; default 1m]."
+CRON_HELP = 'A crontab expression in America/Toronto time instead, e.g. "*/5 8-19 * * mon-fri".'
+WINDOW_HELP = "Draw window in America/Toronto time, or 'off' [default: mon-fri 08:30-19:30]."
+METRICS_HELP = "Also serve /metrics (Prometheus) and /healthz on this port."
+METRICS_HOST_HELP = "The address --metrics-port listens on."
 
 
 @click.command()
-@click.option(
-    "--every",
-    metavar="DURATION",
-    help="Interval inside the draw window, dividing an hour, e.g. 30s, 2m [config schedule.every; default 1m].",
-)
-@click.option(
-    "--cron", metavar="EXPR", help='A crontab expression in America/Toronto time instead, e.g. "*/5 8-19 * * mon-fri".'
-)
-@click.option(
-    "--window", metavar="SPEC", help="Draw window in America/Toronto time, or 'off' [default: mon-fri 08:30-19:30]."
-)
+@click.option("--every", metavar="DURATION", help=EVERY_HELP)
+@click.option("--cron", metavar="EXPR", help=CRON_HELP)
+@click.option("--window", metavar="SPEC", help=WINDOW_HELP)
 @click.option("--outside-every", metavar="DURATION", help="Interval outside the window [default 15m].")
 @click.option("--jitter", metavar="DURATION", help="Random delay added to each run [default 15s].")
 @click.option("--source", metavar="URL", envvar="CRSWATCH_SOURCE", help="Feed URL (http, https or file).")
-@click.option(
-    "--metrics-port", type=click.IntRange(1, 65535), help="Also serve /metrics (Prometheus) and /healthz on this port."
-)
-@click.option(
-    "--metrics-host",
-    metavar="ADDRESS",
-    default="127.0.0.1",
-    show_default=True,
-    help="The address --metrics-port listens on.",
-)
+@click.option("--metrics-port", type=click.IntRange(1, 65535), help=METRICS_HELP)
+@click.option("--metrics-host", metavar="ADDRESS", default="127.0.0.1", show_default=True, help=METRICS_HOST_HELP)
 @click.option("--max-cycles", type=click.IntRange(min=1), hidden=True, help="Stop after N cycles (for tests).")
 @click.pass_obj
 def run(app: App, every: str | None, cron: str | None, window: str | None, outside_every: str | None, jitter: str | None, source: str | None,
@@ -64,28 +53,16 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
     from scraper.crawl import run_reactor
 
     from ..runner import Runner
-    from ..schedule import ScheduleError, plan_of, trigger_for
     from ..stopping import RUN_STOPPED, Stopping
 
-    config = app.with_config(source=source)
-    changes = {"every": every, "window": window, "outside_every": outside_every, "jitter": jitter, "cron": cron}
-    config = app.with_config(schedule=replace(config.schedule, **{k: v for k, v in changes.items() if v is not None}))
-    try:
-        plan = plan_of(config.schedule)
-        trigger_for(plan, config.schedule.cron)  # validate before starting
-    except ScheduleError as exc:
-        raise errors.UsageError(str(exc)) from None
+    app.with_config(source=source)
+    config, plan = _scheduled(
+        app, {"every": every, "window": window, "outside_every": outside_every, "jitter": jitter, "cron": cron}
+    )
     runner = Runner(
         config, app.database, app.store, plan, config.schedule.cron, bot=_run_bot(app, config), services=app.services
     )
-    from notifier.mask import SecretFilter
-
-    logging.getLogger("crswatch.run").setLevel(logging.INFO)
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"))
-    handler.addFilter(SecretFilter())
-    logging.getLogger("crswatch.run").addHandler(handler)
-    logging.getLogger("crswatch.run").propagate = False
+    _log_cycles()
     stopping = Stopping([], farewell=RUN_STOPPED)
     metrics = _metrics_server(app, metrics_host, metrics_port) if metrics_port else None
     try:
@@ -95,6 +72,35 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
             metrics.close()
     if runner.abandoned and stopping.signum is not None:
         raise stopping.error(RUN_STOPPED)
+
+
+def _scheduled(app: App, changes: dict[str, str | None]) -> tuple[Any, Any]:
+    """The configuration with the command line's schedule, and its plan, checked before anything
+    starts (a bad one is a usage error, exit 2)."""
+    from ..schedule import ScheduleError, plan_of, trigger_for
+
+    config = app.with_config(
+        schedule=replace(app.config.schedule, **{k: v for k, v in changes.items() if v is not None})
+    )
+    try:
+        plan = plan_of(config.schedule)
+        trigger_for(plan, config.schedule.cron)
+    except ScheduleError as exc:
+        raise errors.UsageError(str(exc)) from None
+    return config, plan
+
+
+def _log_cycles() -> None:
+    """One line per cycle on standard output, time-stamped, secrets masked."""
+    from notifier.mask import SecretFilter
+
+    log = logging.getLogger("crswatch.run")
+    log.setLevel(logging.INFO)
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"))
+    handler.addFilter(SecretFilter())
+    log.addHandler(handler)
+    log.propagate = False
 
 
 def _run_bot(app: App, config: Any) -> Any:
@@ -122,7 +128,7 @@ def _metrics_server(app: App, host: str, port: int) -> Any:
 
     from ..metrics import wsgi_app
 
-    _free(host, port)
+    require_free(host, port)
     server = waitress.create_server(
         wsgi_app(app.config, app.store, app.database), host=host, port=port, threads=2, ident="crswatch"
     )
@@ -223,119 +229,4 @@ def show_config(app: App, fmt: str) -> None:
             click.echo(f"{key} = {json.dumps(list(value) if isinstance(value, tuple) else value)}")
 
 
-@click.command()
-@click.option("--host", metavar="ADDRESS", help="Listen on this address [config web.host; default 127.0.0.1].")
-@click.option("--port", type=click.IntRange(1, 65535), help="Listen on this port [config web.port; default 8080].")
-@click.pass_obj
-def serve(app: App, host: str | None, port: int | None) -> None:
-    """Serve the subscription pages (sign-up, manage, unsubscribe, latest draws) and the open data (Atom, JSON API).
-
-    Runs the production WSGI server (waitress, one process, web.threads threads; the rate limits
-    live in that process).  Put it behind a TLS reverse proxy and set alerts.public_url to its
-    public address, web.proxies to 1, and web.email_channel to an apprise URL with {email}.
-
-    \b
-    Examples:
-      crswatch serve
-      crswatch serve --host 0.0.0.0 --port 8080
-    """
-    from web import create_app
-
-    config = app.with_config(
-        web=replace(app.config.web, host=host or app.config.web.host, port=port or app.config.web.port)
-    )
-    from web.background import ConfirmationSender
-
-    from ..config import way_out_problems, web_problems
-    from ..cycle import policy_of
-
-    if not web_problems(config.web) and way_out_problems(config.alerts):  # (those are said by create_app)
-        # refused rather than warned: strangers sign up here, and each must be able to stop the alerts
-        raise errors.UsageError(f"serve refused: {way_out_problems(config.alerts)[0]}")
-    host, port = config.web.host, config.web.port
-    _free(host, port)  # a taken port is said before anything is made on disk
-    sender = ConfirmationSender(lambda: app.store, policy_of(config), services=services_of(config, None))
-    hook = _telegram_hook(app, config) if config.telegram.chats == "serve" else None
-    try:
-        _serve(app, config, create_app(app, sender, telegram_hook=hook), sender)
-    finally:
-        if hook is not None:
-            hook.stop()
-
-
-def _serve(app: App, config: Any, wsgi: Any, sender: Any) -> None:
-    import waitress
-
-    host, port = config.web.host, config.web.port
-    try:
-        server = waitress.create_server(
-            wsgi, host=host, port=port, threads=config.web.threads, ident="crswatch", clear_untrusted_proxy_headers=True,
-            # waitress itself refuses what no page needs, before buffering any of it (a form is < 16 KB):
-            max_request_body_size=MAX_BODY, max_request_header_size=MAX_HEADERS,
-            # idle clients are dropped soon and many connections fit; a trickling one is not idle (a proxy must cut it: README)
-            connection_limit=config.web.connections, channel_timeout=config.web.idle_timeout, cleanup_interval=max(1, config.web.idle_timeout // 2),
-        )  # fmt: skip
-    except OSError as exc:
-        raise errors.UsageError(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --host/--port"
-        ) from None
-    from store.host import host_name
-
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # systemd/docker stop: a clean exit 0
-    _hear_ctrl_c()
-    sender.start()
-    try:  # the line is said once everything has started: a Ctrl-C from then on is a clean stop
-        logging.getLogger("crswatch").info(
-            "serving on http://%s:%d/ as host %s (pid %d)", host, port, host_name(), os.getpid()
-        )
-        click.echo(f"crswatch: serving the subscription pages on http://{host}:{port}/ (Ctrl-C to stop)", err=True)
-        server.run()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sender.stop()
-
-
-def _hear_ctrl_c() -> None:
-    """Ctrl-C (SIGINT) stops serve, however it was started.  A process inherits an ignored or
-    blocked SIGINT from whoever starts it (a script's background job `crswatch serve &` ignores
-    it; a loaded test run lost one for a minute this way), and Python keeps an ignored SIGINT
-    ignored: serve then never heard it and kept serving."""
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-
-
-def _telegram_hook(app: App, config: Any) -> Any:
-    """`[telegram] chats = "serve"`: the bot, told to send its chats' updates to this serve's webhook."""
-    from bot.run import Webhook
-    from web.webhook import PATH
-
-    if not config.telegram.token:
-        raise errors.UsageError(
-            '[telegram] chats = "serve" needs the bot\'s token: set [telegram] token or CRSWATCH_TELEGRAM_TOKEN'
-        )
-    if not config.alerts.public_url:
-        raise errors.UsageError(
-            f'[telegram] chats = "serve" needs [alerts] public_url: Telegram sends the chats to <public_url>{PATH}'
-        )
-    hook = Webhook(app)
-    hook.start(config.alerts.public_url.rstrip("/") + PATH)
-    return hook
-
-
-def _free(host: str, port: int) -> None:
-    import socket
-
-    try:
-        with socket.create_server((host, port)):
-            pass
-    except OSError as exc:
-        raise errors.UsageError(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --host/--port"
-        ) from None
-
-
-MAX_BODY = 64 * 1024  # bytes of a request body waitress accepts (Flask then refuses a form over 16 KB)
-MAX_HEADERS = 32 * 1024
-
-COMMANDS = (run, status, show_config, serve)
+COMMANDS = (run, status, show_config)

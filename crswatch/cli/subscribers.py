@@ -1,8 +1,8 @@
-"""Subscriber commands: subscribe, subscribers, update, pause, resume, unsubscribe, import."""
+"""Subscriber commands: subscribe and update (a subscriber's settings); the list and its changes are in roster.py."""
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -11,22 +11,8 @@ from notifier.mask import scrub
 
 from .. import errors
 from ..app import App
-from .output import emit, format_option
+from .common import F
 
-LIST_COLUMNS = (
-    "id",
-    "name",
-    "status",
-    "score",
-    "within",
-    "streams",
-    "language",
-    "cadence",
-    "pool_alerts",
-    "profile_created",
-    "channels",
-    "created_at",
-)
 CADENCE_HELP = (
     "How often to hear from crswatch: instant (every alert at once), daily or weekly (one digest at [alerts] "
     "digest_hour; an invitation always goes out at once)."
@@ -53,13 +39,52 @@ def public_record(sub: Any, with_token: bool = False) -> dict[str, Any]:
     return doc
 
 
-def _check(url: str) -> str:
+def check_channel(url: str) -> str:
     from notifier.channels import check_url
 
     return check_url(url)
 
 
 PROFILE_HELP = "A CRS profile file (TOML or JSON; - for standard input; see `crswatch crs`): every verdict uses its score on the draw's date."
+
+
+NOTIFY_HELP = "An apprise channel URL (repeatable): mailto://, slack://, twilio://, tgram://, ntfy://, json://, …"
+WITHIN_HELP = "Also alert when the cut-off is at most N points above your score (0-200)"
+NOC_HELP = "Your occupation's NOC 2021 code (5 digits): adds the categories it qualifies for to the streams (the code is not stored)."
+REMINDERS_HELP = (
+    "Reminders when the score is about to change (a birthday, a test expiring, a year of work, the profile expiring) "
+    "[default: on with --profile]."
+)
+
+
+def _options(*options: Callable[[F], F]) -> Callable[[F], F]:
+    """Several options as one decorator, listed by --help in the order given."""
+
+    def apply(function: F) -> F:
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return apply
+
+
+def _who_options(new: bool) -> Callable[[F], F]:
+    """--profile-created, --name and --language: subscribe's (`new`) say what they mean, update's what they replace."""
+    return _options(
+        click.option("--profile-created", metavar="DATETIME",
+                     help="When your Express Entry profile was submitted (ISO 8601), for tie-breaks." if new else "Profile submission time (ISO 8601)."),
+        click.option("--name", metavar="TEXT", help="A name to recognise the subscriber by." if new else "New name."),
+        click.option("--language", metavar="LANG", help="The language of the alerts: en or fr" + (" [default en]." if new else ".")),
+    )  # fmt: skip
+
+
+def _how_often_options(new: bool) -> Callable[[F], F]:
+    """--reminders, --cadence and --pool-alerts, with their defaults said on subscribe (`new`)."""
+    return _options(
+        click.option("--reminders/--no-reminders", default=None, help=REMINDERS_HELP),
+        click.option("--cadence", metavar="C", help=CADENCE_HELP + (" [default instant]" if new else "")),
+        click.option("--pool-alerts/--no-pool-alerts", "pool_alerts", default=None, help=POOL_HELP + (" [default: no]" if new else "")),
+    )  # fmt: skip
 
 
 def _read_profile(file: Any) -> str | None:
@@ -74,39 +99,12 @@ def _read_profile(file: Any) -> str | None:
 @click.command()
 @click.option("--score", metavar="N", help="Your CRS score (0-1200); or give --profile.")
 @click.option("--profile", "profile_file", type=click.File("r", encoding="utf-8"), metavar="FILE", help=PROFILE_HELP)
-@click.option(
-    "--notify",
-    "channels",
-    multiple=True,
-    required=True,
-    metavar="URL",
-    help="An apprise channel URL (repeatable): mailto://, slack://, twilio://, tgram://, ntfy://, json://, …",
-)
-@click.option(
-    "--within",
-    metavar="N",
-    help="Also alert when the cut-off is at most N points above your score (0-200) [default 10].",
-)
+@click.option("--notify", "channels", multiple=True, required=True, metavar="URL", help=NOTIFY_HELP)
+@click.option("--within", metavar="N", help=WITHIN_HELP + " [default 10].")
 @click.option("--stream", "streams", multiple=True, metavar="S", help=STREAM_HELP + " [default: cec fsw fst]")
-@click.option(
-    "--profile-created",
-    metavar="DATETIME",
-    help="When your Express Entry profile was submitted (ISO 8601), for tie-breaks.",
-)
-@click.option("--name", metavar="TEXT", help="A name to recognise the subscriber by.")
-@click.option("--language", metavar="LANG", help="The language of the alerts: en or fr [default en].")
-@click.option(
-    "--noc",
-    metavar="CODE",
-    help="Your occupation's NOC 2021 code (5 digits): adds the categories it qualifies for to the streams (the code is not stored).",
-)
-@click.option(
-    "--reminders/--no-reminders",
-    default=None,
-    help="Reminders when the score is about to change (a birthday, a test expiring, a year of work, the profile expiring) [default: on with --profile].",
-)
-@click.option("--cadence", metavar="C", help=CADENCE_HELP + " [default instant]")
-@click.option("--pool-alerts/--no-pool-alerts", "pool_alerts", default=None, help=POOL_HELP + " [default: no]")
+@_who_options(new=True)
+@click.option("--noc", metavar="CODE", help=NOC_HELP)
+@_how_often_options(new=True)
 @click.option(
     "--format", "fmt", type=click.Choice(("text", "json")), default="text", show_default=True, help="Output format."
 )
@@ -134,23 +132,34 @@ def subscribe(app: App, score: str | None, profile_file: Any, channels: tuple[st
     """
     from subscribers.manage import subscribe as do_subscribe
 
-    noc_line = ""
-    if noc is not None:  # checked before anything is read or written; only the streams it adds are kept
-        from ..occupations import added_line, lookup
-
-        found = lookup(app.config, noc)
-        chosen = streams or app.subscriber_defaults.streams
-        added = tuple(c for c in found.streams if c not in chosen)
-        streams, noc_line = (*chosen, *added), added_line(found, added)
+    streams, noc_line = _with_occupation(app, noc, streams)
     profile = _read_profile(profile_file)
     with app.store.write() as tx:
         sub, created = do_subscribe(
-            tx, score=score, channels=channels, check=_check, defaults=app.subscriber_defaults,
+            tx, score=score, channels=channels, check=check_channel, defaults=app.subscriber_defaults,
             within=within, streams=streams, profile_created=profile_created, name=name, language=language, profile=profile,
             reminders=reminders, cadence=cadence, pool_alerts=pool_alerts,
         )  # fmt: skip
     if noc_line:
         click.echo(noc_line, err=True)
+    _say_subscribed(sub, created, fmt)
+
+
+def _with_occupation(app: App, noc: str | None, streams: tuple[str, ...]) -> tuple[tuple[str, ...], str]:
+    """The streams with the categories a NOC code qualifies for added, and the line saying so.
+    Checked before anything is read or written; only the streams it adds are kept, not the code."""
+    if noc is None:
+        return streams, ""
+    from ..occupations import added_line, lookup
+
+    found = lookup(app.config, noc)
+    chosen = streams or app.subscriber_defaults.streams
+    added = tuple(c for c in found.streams if c not in chosen)
+    return (*chosen, *added), added_line(found, added)
+
+
+def _say_subscribed(sub: Any, created: bool, fmt: str) -> None:
+    """The id on standard output (JSON with the token, with --format json); what happened on standard error."""
     if fmt == "json":
         import json
 
@@ -173,33 +182,6 @@ def _score(sub: Any) -> str:
     return f"{sub.score} from profile (today; each draw uses its own date)" if sub.profile else str(sub.score)
 
 
-@click.command("subscribers")
-@format_option
-@click.pass_obj
-def list_subscribers(app: App, fmt: str) -> None:
-    """List subscribers; channel URLs are always masked.
-
-    \b
-    Examples:
-      crswatch subscribers
-      crswatch subscribers --format csv > subscribers.csv
-    """
-    from subscribers.store import iter_all
-
-    with app.read_store.read() as view:
-        emit((_listed(public_record(s), fmt) for s in iter_all(view)), LIST_COLUMNS, fmt)
-
-
-def _listed(record: dict[str, Any], fmt: str) -> dict[str, Any]:
-    """In a table or CSV, a profile subscriber's score reads "499 from profile" (the score on the
-    day the profile was last given; each draw is matched on its own date)."""
-    if fmt != "json" and record.pop("from_profile"):
-        record["score"] = f"{record['score']} from profile"
-    if fmt != "json":
-        record["pool_alerts"] = "yes" if record["pool_alerts"] else "no"
-    return record
-
-
 @click.command()
 @click.argument("subscriber")
 @click.option(
@@ -215,16 +197,8 @@ def _listed(record: dict[str, Any], fmt: str) -> dict[str, Any]:
 @click.option("--within", metavar="N", help="New closeness margin (0-200).")
 @click.option("--stream", "streams", multiple=True, metavar="S", help="Replace the streams (repeatable).")
 @click.option("--notify", "channels", multiple=True, metavar="URL", help="Replace the channels (repeatable).")
-@click.option("--profile-created", metavar="DATETIME", help="Profile submission time (ISO 8601).")
-@click.option("--name", metavar="TEXT", help="New name.")
-@click.option("--language", metavar="LANG", help="The language of the alerts: en or fr.")
-@click.option(
-    "--reminders/--no-reminders",
-    default=None,
-    help="Reminders when the score is about to change (a birthday, a test expiring, a year of work, the profile expiring) [default: on with --profile].",
-)
-@click.option("--cadence", metavar="C", help=CADENCE_HELP)
-@click.option("--pool-alerts/--no-pool-alerts", "pool_alerts", default=None, help=POOL_HELP)
+@_who_options(new=False)
+@_how_often_options(new=False)
 @click.pass_obj
 def update(app: App, subscriber: str, score: str | None, profile_file: Any, within: str | None, streams: tuple[str, ...], channels: tuple[str, ...],
            profile_created: str | None, name: str | None, language: str | None, reminders: bool | None, cadence: str | None,
@@ -243,7 +217,7 @@ def update(app: App, subscriber: str, score: str | None, profile_file: Any, with
 
     with app.store.write() as tx:
         sub = do_update(
-            tx, subscriber, check=_check, score=score, within=within, streams=streams,
+            tx, subscriber, check=check_channel, score=score, within=within, streams=streams,
             channels=channels, profile_created=profile_created, name=name, language=language, choices=app.config.streams.subscribable,
             profile=_read_profile(profile_file), rules=app.crs_rules, reminders=reminders, cadence=cadence, pool_alerts=pool_alerts,
         )  # fmt: skip
@@ -252,78 +226,4 @@ def update(app: App, subscriber: str, score: str | None, profile_file: Any, with
     )
 
 
-def _status_command(active: bool) -> click.Command:
-    verb = "resume" if active else "pause"
-
-    @click.command(
-        verb,
-        help=f"{verb.capitalize()} alerts for a subscriber (by id or token).\n\n\b\nExample:\n  crswatch {verb} k7fq2mxa",
-    )
-    @click.argument("subscriber")
-    @click.pass_obj
-    def command(app: App, subscriber: str) -> None:
-        from subscribers.manage import set_status
-
-        with app.store.write() as tx:
-            sub = set_status(tx, subscriber, active)
-        click.echo(f"{sub.id} is {sub.status}")
-
-    return command
-
-
-@click.command()
-@click.argument("subscriber")
-@click.pass_obj
-def unsubscribe(app: App, subscriber: str) -> None:
-    """Remove a subscriber and their channels, by id or by the token shown at subscribe.
-
-    Subscribers of the web page unsubscribe themselves from the link in every alert.
-
-    \b
-    Examples:
-      crswatch unsubscribe k7fq2mxa
-      crswatch unsubscribe k7fq2mxa.IQqoWfBZ7oiARMmIjYtpA1RJqwK7lYWJ
-    """
-    from subscribers.manage import unsubscribe as do_unsubscribe
-
-    with app.store.write() as tx:
-        sub = do_unsubscribe(tx, subscriber)
-    click.echo(f"unsubscribed {sub.id}")
-
-
-@click.command("import")
-@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="FILE.csv")
-@click.pass_obj
-def import_(app: App, csv_file: Path) -> None:
-    """Import subscribers from a CSV file, all or nothing.
-
-    Columns (header row): name,score,within,streams,profile_created,channels; optional:
-    language, profile, cadence (instant, daily, weekly), pool_alerts (yes/no).  Streams and
-    channels are separated by spaces; an empty cell takes the default.  Every row is validated
-    first: one bad row and nothing is imported (each bad row is reported with its line number).
-    A row whose channel is already subscribed updates that subscriber.
-
-    \b
-    Example:
-      crswatch import subscribers.csv
-    """
-    from subscribers.importing import import_csv
-
-    try:
-        text = csv_file.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise errors.UsageError(f"cannot read {csv_file}: {exc}") from None
-    with app.store.write() as tx:
-        created, updated = import_csv(tx, text, check=_check, defaults=app.subscriber_defaults)
-    click.echo(f"imported {created + updated} row(s): {created} new, {updated} updated")
-
-
-COMMANDS = (
-    subscribe,
-    list_subscribers,
-    update,
-    _status_command(False),
-    _status_command(True),
-    unsubscribe,
-    import_,
-)
+COMMANDS = (subscribe, update)
