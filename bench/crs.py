@@ -96,7 +96,7 @@ def build(url: str, total: int) -> None:
 
 
 def match(total: int) -> None:
-    from store.sql import default_url
+    from store.url import default_url
 
     with tempfile.TemporaryDirectory() as tmp:
         url = default_url(Path(tmp) / "crswatch.json")

@@ -8,7 +8,8 @@ from typing import Any
 
 from store.draws import Database
 
-from .config import Config, load_config
+from .config import Config
+from .config_load import load_config
 
 
 class App:
@@ -65,7 +66,8 @@ class App:
     def read_store(self) -> Any:
         """The store for commands that only look (`status`, listings): they never create a file or
         a folder.  A SQLite store that does not exist yet reads as an empty one."""
-        from store.sql import Store, require_folder, sqlite_missing, sqlite_path, where
+        from store.sql import Store
+        from store.url import require_folder, sqlite_missing, sqlite_path, where
 
         url = self.config.store_url
         if not sqlite_missing(url) or self.database.path.with_name(self.database.path.name + ".d").is_dir():

@@ -80,7 +80,7 @@ def _set_aside(old: Path) -> None:
 def refuse_new_file(database: Database, url: str, adopt: bool = False) -> None:
     """Before a SQLite store file is made: NewStore when the draws file already has history (so a
     mistyped path makes no file at all)."""
-    from store.sql import sqlite_missing, where
+    from store.url import sqlite_missing, where
 
     if adopt or not sqlite_missing(url) or database.path.with_name(database.path.name + ".d").is_dir():
         return

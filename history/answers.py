@@ -60,7 +60,7 @@ Series = dict[str, tuple[list[date], list[int], dict[str, Any]]]
 def series(records: list[dict[str, Any]], streams: Iterable[str]) -> Series:
     """Per stream (every stream when none is named): dates, cut-offs and covariates, oldest first.
     `records` are every stored draw, oldest first (the covariates read all of them)."""
-    from .forecast import covariates
+    from .features import covariates
 
     wanted = set(streams)
     by_stream: dict[str, list[dict[str, Any]]] = {}

@@ -86,7 +86,7 @@ def _score(stored: str, day: date, rules: tuple[Any, ...]) -> int:
 
 
 def _birthday(stored: str, today: date, rules: tuple[Any, ...]) -> list[Reminder]:
-    from draws.crs.score import add_years, age_on
+    from draws.crs.days import add_years, age_on
     from subscribers.profile import _parsed  # noqa: PLC2701 - parsed once per process
 
     born = _parsed(stored).date_of_birth
@@ -100,7 +100,7 @@ def _birthday(stored: str, today: date, rules: tuple[Any, ...]) -> list[Reminder
 
 
 def _experience(stored: str, today: date, since: date, rules: tuple[Any, ...]) -> list[Reminder]:
-    from draws.crs.score import experience_years
+    from draws.crs.days import experience_years
     from subscribers.profile import _parsed  # noqa: PLC2701
 
     profile = _parsed(stored)
@@ -118,7 +118,7 @@ def _experience(stored: str, today: date, since: date, rules: tuple[Any, ...]) -
 
 
 def _languages(stored: str, today: date, rules: tuple[Any, ...]) -> list[Reminder]:
-    from draws.crs.score import LANGUAGE_YEARS, add_years
+    from draws.crs.days import LANGUAGE_YEARS, add_years
     from subscribers.profile import _parsed  # noqa: PLC2701
 
     profile = _parsed(stored)
@@ -139,7 +139,7 @@ def _languages(stored: str, today: date, rules: tuple[Any, ...]) -> list[Reminde
 
 
 def _expiry(created: datetime | None, today: date) -> Iterator[Reminder]:
-    from draws.crs.score import add_years
+    from draws.crs.days import add_years
 
     if created is None:
         return

@@ -50,7 +50,8 @@ def ceiling_of(stored: str, now: datetime, extra: Sequence[Grid] = ()) -> int:
     years after: the matching pre-filter."""
     from datetime import timedelta
 
-    from draws.crs.score import add_years, ceiling
+    from draws.crs.days import add_years
+    from draws.crs.score import ceiling
 
     today = ottawa_day(now)
     return ceiling(_parsed(stored), today - timedelta(days=30), add_years(today, 10), tuple(extra))

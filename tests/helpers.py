@@ -201,7 +201,8 @@ def table(path: Path, name: str) -> list[dict[str, Any]]:
 
 def store_of(env: dict[str, str]) -> Any:
     """The SQL store a CLI environment uses (its default SQLite file, unless CRSWATCH_STORE says)."""
-    from store.sql import Store, default_url
+    from store.sql import Store
+    from store.url import default_url
 
     return Store(env.get("CRSWATCH_STORE") or default_url(Path(env["CRSWATCH_DB"])))
 

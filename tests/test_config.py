@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from helpers import cli
 
-from crswatch.config import ConfigError, load_config
+from crswatch.config import ConfigError
+from crswatch.config_load import load_config
 
 
 def test_file_env_and_flags_in_that_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

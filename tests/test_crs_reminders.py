@@ -98,7 +98,7 @@ SUBJECTS = {
 
 def test_each_reminder_is_sent_once_in_english_and_french(env: dict, smtp: SMTPSink, tmp_path: Path) -> None:
     from crswatch import cycle
-    from crswatch.config import load_config
+    from crswatch.config_load import load_config
 
     env = {**env, "CRSWATCH_PUBLIC_URL": "https://alerts.example.com"}
     (tmp_path / "p.toml").write_text(PROFILE)
@@ -248,7 +248,7 @@ def test_the_regular_check_plans_and_sends_them(env: dict, smtp: SMTPSink, tmp_p
 
     from helpers import snapshot
 
-    from draws.crs.score import add_years
+    from draws.crs.days import add_years
     from draws.record import ottawa_today
 
     born = add_years(ottawa_today() + timedelta(days=20), -35)

@@ -15,10 +15,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from draws.crs import Profile, ProfileError, RulesError, grid_on, parse, score, versions
+from draws.crs.days import age_on, experience_years
 from draws.crs.language import charts, levels
 from draws.crs.profile import EDUCATION, JobOffer, Language, Period, Spouse
 from draws.crs.rules import from_folder
-from draws.crs.score import age_on, experience_years
 
 VERSIONS = ("2016-11-19", "2017-06-06", "2020-10-27", "2025-03-25")
 ON = {v: date.fromisoformat(v) + timedelta(days=30) for v in VERSIONS}  # a day inside each version

@@ -219,7 +219,7 @@ def test_a_draw_the_profile_cannot_be_scored_on_is_explained_never_a_silent_zero
 def test_forecast_uses_the_profiles_projected_score_on_each_forecast_date(env: dict, tmp_path: Path) -> None:
     """A 31st birthday ten days from today (Ottawa's) falls between the next CEC draw (overdue:
     today) and the two after it: the first is judged on 514, the others on 508."""
-    from draws.crs.score import add_years
+    from draws.crs.days import add_years
     from draws.record import ottawa_today
 
     cli("check", "--source", FEED_DAY2.as_uri(), env=env, check=True)

@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from crswatch.cli import main
-from crswatch.config import load_config
+from crswatch.config_load import load_config
 
 DEPLOY = Path(__file__).resolve().parents[1] / "deploy"
 ROOT = DEPLOY.parent

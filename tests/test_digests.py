@@ -38,7 +38,7 @@ def _subscribe(env: dict, *args: str) -> str:
 def _plan_after(env: dict, cadence: str, since: datetime, planned: list | None = None) -> int:
     """Plan the digests of the period that holds `since`, with a clock one minute after it ends
     (rehearsed only, when a `planned` list is given: `check --dry-run`)."""
-    from crswatch.config import load_config
+    from crswatch.config_load import load_config
     from crswatch.periodic import plan_digests
     from notifier.periodic import due_periods
     from store.draws import Database

@@ -14,9 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from draws.streams import ALIASES, BUILTIN, OTHER, name_key, stream_of
+from scraper.dates import parse_long_date, parse_stamp
 from scraper.items import RawRound
 from scraper.middlewares import redirect_allowed
-from scraper.parse import Implausible, parse_feed, parse_long_date, parse_round, parse_stamp, public_url, vet_round
+from scraper.parse import Implausible, parse_feed, parse_round, public_url, vet_round
 from scraper.pipelines import ParsePipeline
 
 ROUND_392 = parse_feed(snapshot("2026-01-21").read_bytes())[0]

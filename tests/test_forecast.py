@@ -11,12 +11,11 @@ from pathlib import Path
 import pytest
 from helpers import cli, snapshot
 
+from history.features import count_at_or_above, covariates, pool_feature, size_feature
 from history.forecast import (
     METHODS,
     adjusted,
     backtest,
-    count_at_or_above,
-    covariates,
     errors_before,
     ewm,
     ewm_levels,
@@ -24,9 +23,7 @@ from history.forecast import (
     invited_probability,  # fmt: skip
     last,
     mean5,
-    pool_feature,
     quantile,
-    size_feature,
     walk_forward,
 )
 

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from helpers import ROOT, cli
 
-from crswatch.config import ConfigError, load_config
+from crswatch.config import ConfigError
+from crswatch.config_load import load_config
 from draws.occupations import OccupationsError, builtin, check_code, match, parse, version_on
 from draws.streams import STREAMS
 

@@ -11,7 +11,8 @@ import pytest
 from helpers import SNAPSHOTS, snapshot
 
 from draws.streams import stream_of
-from scraper.parse import FeedError, RoundError, parse_feed, parse_round, parse_stamp, public_url, split_programs
+from scraper.dates import parse_stamp
+from scraper.parse import FeedError, RoundError, parse_feed, parse_round, public_url, split_programs
 
 GOLDEN = Path(__file__).parent / "golden" / "draws.json"
 # Rounds whose parse is pinned in the golden file: the newest, lettered numbers, blank

@@ -32,7 +32,8 @@ from notifier.outbox import (
 from notifier.policy import Policy
 from store import kv, limits
 from store.errors import StoreError, StoreURLError
-from store.sql import Store, where
+from store.sql import Store
+from store.url import where
 from subscribers import manage
 from subscribers import store as subscribers
 

@@ -4,9 +4,11 @@ breakdown.  No I/O besides reading its own data files."""
 
 from __future__ import annotations
 
-from .profile import Profile, ProfileError, parse, read
+from .days import age_on
+from .profile import Profile, ProfileError
+from .reader import parse, read
 from .rules import Grid, RulesError, from_folder, grid_on, versions
-from .score import FACTORS, SECTIONS, Result, age_on, score
+from .score import FACTORS, SECTIONS, Result, score
 
 __all__ = [
     "FACTORS",

@@ -1,17 +1,19 @@
 """A profile's CRS score on a day, with IRCC's breakdown: pure arithmetic over one grid version.
 
-Everything that depends on the day is computed here from the profile: the age in completed years,
-which language results still count (two years from the test date), the completed years of work in
-the last ten years, whether the Express Entry profile has expired.  Where the grid's meaning is
-uncertain, the result says so in `notes` instead of guessing silently."""
+Everything that depends on the day is computed here from the profile (with the calendar of
+`days.py`): the age in completed years, which language results still count (two years from the
+test date), the completed years of work in the last ten years, whether the Express Entry profile
+has expired.  Where the grid's meaning is uncertain, the result says so in `notes` instead of
+guessing silently."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
+from .days import LANGUAGE_YEARS, add_years, age_on, experience_years
 from .language import ABILITIES, levels
 from .profile import Language, Period, Profile, ProfileError
 from .rules import Grid, grid_on, reported, versions
@@ -24,8 +26,6 @@ SECTIONS = {
     "D": ("provincial_nomination", "job_offer", "canadian_education", "french", "sibling"),
 }  # fmt: skip
 FACTORS = tuple(name for names in SECTIONS.values() for name in names)
-LANGUAGE_YEARS = 2  # results count for two years from the test date (Ministerial Instructions s. 3(4))
-EXPERIENCE_WINDOW = 10  # work counts when it was done in the ten years before the day scored
 PROFILE_MONTHS = 12  # an Express Entry profile stays in the pool for a year
 NOC_2021 = date(2022, 11, 16)  # job offers were classed by NOC 2016 (0, A, B) before this day
 
@@ -207,20 +207,6 @@ def _dated_notes(grid: Grid, profile: Profile, on: date, notes: list[str]) -> No
 # --------------------------------------------------------------------------------- the day's facts
 
 
-def add_years(day: date, years: int) -> date:
-    """The same day `years` later; 29 February becomes 1 March in a common year."""
-    try:
-        return day.replace(year=day.year + years)
-    except ValueError:
-        return date(day.year + years, 3, 1)
-
-
-def age_on(born: date, on: date) -> int:
-    """Completed years on the day."""
-    age = on.year - born.year
-    return age if add_years(born, age) <= on else age - 1
-
-
 def _levels(test: Language | None, on: date, name: str, notes: list[str]) -> tuple[int, ...] | None:
     """The test's levels if its results count on the day (taken, and less than two years old)."""
     if test is None:
@@ -280,31 +266,6 @@ def _most(typed: int | None, periods: tuple[Period, ...], end: date) -> int | No
     if typed is not None:
         return typed
     return experience_years(periods, end, window=False) if periods else None
-
-
-def experience_years(periods: Iterable[Period], on: date, window: bool = True) -> int:
-    """Completed years in the periods, counted in the ten years before `on` (`to` is the last day
-    worked, inclusive; an open period runs to the day before `on`).  Overlapping periods count once;
-    each stretch counts its whole calendar years, and the days left over from all of them add up in
-    365-day years."""
-    earliest = add_years(on, -EXPERIENCE_WINDOW) if window else date.min
-    spans = sorted((max(p.start, earliest), min(p.end + timedelta(days=1) if p.end else on, on)) for p in periods)
-    merged: list[list[date]] = []
-    for start, end in spans:
-        if end <= start:
-            continue
-        if merged and start <= merged[-1][1]:
-            merged[-1][1] = max(merged[-1][1], end)
-        else:
-            merged.append([start, end])
-    years, days = 0, 0
-    for start, end in merged:
-        whole = end.year - start.year
-        while whole > 0 and add_years(start, whole) > end:
-            whole -= 1
-        years += whole
-        days += (end - add_years(start, whole)).days
-    return years + days // 365
 
 
 # ----------------------------------------------------------------------------------- table look-ups
