@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 from store.draws import Database
@@ -121,10 +122,24 @@ def remember_config(config: Config) -> None:
 
 def services_of(config: Config, store: Any) -> Any:
     """What sending needs (`notifier.services`): the configured bot, whose `telegram://<chat id>`
-    channels are sent with it, fresh pacers, and this store, in which a chat that blocked the
-    bot deactivates its subscriber."""
+    channels are sent with it, fresh pacers, the message templates (an operator's `[alerts]
+    templates` over crswatch's own, each checked now: a broken one stops the command before
+    anything is sent), and this store, in which a chat that blocked the bot deactivates its
+    subscriber."""
     from notifier import telegram
+    from notifier.letters import DEFAULT, Letters
     from notifier.services import Services
 
+    from .errors import UsageError
+
+    letters, folder = DEFAULT, config.alerts.templates
+    if folder:
+        if not Path(folder).expanduser().is_dir():
+            raise UsageError(f"[alerts] templates: {folder} is not a folder")
+        letters = Letters(Path(folder).expanduser())
+        problems = letters.check()
+        if problems:
+            raise UsageError(f"[alerts] templates: {problems[0]}")
     settings = config.telegram
-    return Services(telegram.Settings(settings.token, settings.api_url, settings.rate, settings.chat_gap), store)
+    bot = telegram.Settings(settings.token, settings.api_url, settings.rate, settings.chat_gap)
+    return Services(bot, store, letters=letters)

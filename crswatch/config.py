@@ -65,6 +65,7 @@ class Alerts:
         8  # daily and weekly digests go out at this hour, Ottawa time (0-23), covering the 24 hours or 7 days before
     )
     digest_weekday: str = "sat"  # the day weekly digests go out: mon tue wed thu fri sat sun
+    templates: str = ""  # a folder of the operator's message templates (alert.html, message.html…) over crswatch's own
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from subscribers.store import Found, channel_hash, find_many
 
 from . import outbox
 from .claims import cancel, claim, release
+from .letters import DEFAULT, Letters
 from .message import Alert, render
 from .outbox import CONFIRMATION, REMINDER, Delivery, DispatchReport, records
 from .outgoing import Outgoing
@@ -50,7 +51,7 @@ class Chunk:
 
 
 def take(store: Store, owner: str, clock: Clock, links: Links | None, kinds: tuple[str, ...], lease: float, due_by: datetime,
-          contact: str) -> Chunk:  # fmt: skip
+          contact: str, letters: Letters = DEFAULT) -> Chunk:  # fmt: skip
     """Claim the next chunk in a short write transaction, read what its messages need, render
     them outside any write (the results of the chunk being sent go on being stored meanwhile),
     then cancel the deliveries that have nobody to go to.  A failure gives the claim back."""
@@ -67,7 +68,7 @@ def take(store: Store, owner: str, clock: Clock, links: Links | None, kinds: tup
             subscribers = find_many(conn, {d.subscriber for d in chunk.claimed if d.kind != CONFIRMATION})
         draws = {key: Draw.from_record(rec) for key, rec in announced.items() if key[2] not in PERIODIC}
         periodic = {key: rec for key, rec in announced.items() if key[2] in PERIODIC}
-        cancelled = prepare(chunk, draws, subscribers, links, contact, periodic)
+        cancelled = prepare(chunk, draws, subscribers, links, contact, periodic, letters)
         if cancelled:
             with store.write() as conn:
                 for delivery, reason in cancelled:
@@ -132,7 +133,8 @@ class Ahead:
 
 
 def prepare(chunk: Chunk, draws: dict[tuple[str, int, str], Draw], subscribers: dict[str, Found], links: Links | None,
-             contact: str = "", periodic: dict[tuple[str, int, str], dict[str, Any]] | None = None) -> list[tuple[Delivery, str]]:  # fmt: skip
+             contact: str = "", periodic: dict[tuple[str, int, str], dict[str, Any]] | None = None,
+             letters: Letters = DEFAULT) -> list[tuple[Delivery, str]]:  # fmt: skip
     """Render the chunk's messages (into `chunk`); returns the deliveries to cancel, with why."""
     cancelled: list[tuple[Delivery, str]] = []
     for delivery in chunk.claimed:
@@ -156,7 +158,7 @@ def prepare(chunk: Chunk, draws: dict[tuple[str, int, str], Draw], subscribers: 
         if reason or sub is None or channel is None:
             cancelled.append((delivery, reason))
             continue
-        title, bodies = _message(delivery, sub, draw, record, links, contact)
+        title, bodies = _message(delivery, sub, draw, record, links, contact, letters)
         unsubscribe = links.for_subscriber(sub.id, sub.language)[1] if links else ""
         chunk.outgoing.append(
             Outgoing(delivery.id, channel.url, title, bodies, unsubscribe, contact, delivered=delivery.accepted)
@@ -179,20 +181,20 @@ def _not_sent(delivery: Delivery, sub: Subscriber | None, has_channel: bool, has
 
 
 def _message(delivery: Delivery, sub: Subscriber, draw: Draw | None, record: dict[str, Any] | None, links: Links | None,
-             contact: str) -> tuple[str, dict[str, str]]:  # fmt: skip
+             contact: str, letters: Letters) -> tuple[str, dict[str, str]]:  # fmt: skip
     if record is not None:  # a pool alert or a digest: what it says was fixed when it was planned
         from .periodic_text import render_digest, render_pool
 
         return (render_pool if delivery.kind == POOL else render_digest)(
-            sub, delivery.payload or {}, record, links, contact
+            sub, delivery.payload or {}, record, links, contact, letters
         )
     if delivery.kind == REMINDER or draw is None:
         from .reminder_text import render_reminder
 
-        return render_reminder(sub, delivery.payload or {}, links, contact)
+        return render_reminder(sub, delivery.payload or {}, links, contact, letters)
     scored = (delivery.payload or {}).get("score")  # a profile's score on the draw's date, as matched
     if scored is not None:
         sub = replace(sub, score=int(scored))
     alert = Alert(draw, sub, Verdict(delivery.verdict) if delivery.verdict else None, delivery.kind, delivery.previous,
                   from_profile=scored is not None)  # fmt: skip
-    return render(alert, links, contact)
+    return render(alert, links, contact, letters)

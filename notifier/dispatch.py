@@ -53,7 +53,7 @@ def dispatch(store: Store, policy: Policy, *, concurrency: int, links: Links | N
     report = DispatchReport()
     owner = claimant()
     # due_by: a failure retried "now" waits for the next dispatch, not this one's next chunk
-    taker = partial(take, store, owner, clock, links, kinds, policy.lease, clock(), contact)
+    taker = partial(take, store, owner, clock, links, kinds, policy.lease, clock(), contact, services.letters)
     chunk = taker()
     while chunk.claimed:
         ahead = Ahead(taker)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import html
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,8 +12,9 @@ from draws.streams import label, short_name
 from subscribers.links import Links
 from subscribers.model import Subscriber
 
-from .foot import Stop, way_out
+from .foot import way_out
 from .i18n import Texts
+from .letters import DEFAULT, Letters
 
 NEW, CORRECTION, LATE = "new", "correction", "late"
 
@@ -49,9 +49,11 @@ class Alert:
     from_profile: bool = False  # the subscriber's score is their profile's on the draw's date
 
 
-def render(alert: Alert, links: Links | None = None, contact: str = "") -> tuple[str, dict[str, str]]:
+def render(
+    alert: Alert, links: Links | None = None, contact: str = "", letters: Letters = DEFAULT
+) -> tuple[str, dict[str, str]]:
     """(title, {"text": …, "html": …}) for one alert, in the subscriber's language; with `links`,
-    its manage and unsubscribe pages."""
+    its manage and unsubscribe pages; the HTML from `letters`' alert.html."""
     draw, sub = alert.draw, alert.subscriber
     t = Texts(sub.language)
     _ = t.gettext
@@ -105,7 +107,10 @@ def render(alert: Alert, links: Links | None = None, contact: str = "") -> tuple
     text = "\n".join(_("{label}: {value}").format(label=label, value=value) for label, value in lines)
     text += f"\n\n{verdict_text}" + (f"\n\n{steps}" if steps else "")
     text += ("\n\n" + _("Official details: {link}").format(link=link) if link else "") + f"\n\n{stop.text}"
-    return title, {"text": text, "html": _html(title, lines, verdict_text, steps, link, stop, t)}
+    html = letters.html(
+        "alert.html", t, title=title, lines=lines, verdict=verdict_text, steps=steps, link=link, stop=stop
+    )
+    return title, {"text": text, "html": html}
 
 
 def headline(alert: Alert, t: Texts) -> str:
@@ -187,19 +192,20 @@ def explain(alert: Alert, t: Texts | None = None) -> str:
             )
 
 
-def test_message(subscriber: Subscriber, links: Links | None = None, contact: str = "") -> tuple[str, dict[str, str]]:
+def test_message(subscriber: Subscriber, links: Links | None = None, contact: str = "",
+                 letters: Letters = DEFAULT) -> tuple[str, dict[str, str]]:  # fmt: skip
     t = Texts(subscriber.language)
     _ = t.gettext
     title = _("crswatch test alert")
-    text = (
-        _("This is a test from crswatch. Alerts for CRS score {score} (streams: {streams}, within {within} points) will arrive here.").format(
-            score=subscriber.score, streams=" ".join(subscriber.streams), within=subscriber.within)
-        + "\n\n" + way_out(subscriber, links, contact, t).text
-    )  # fmt: skip
-    return title, {"text": text, "html": f"<p>{html.escape(text).replace(chr(10), '<br>')}</p>"}
+    said = _("This is a test from crswatch. Alerts for CRS score {score} (streams: {streams}, within {within} points) will arrive here.").format(
+        score=subscriber.score, streams=" ".join(subscriber.streams), within=subscriber.within)  # fmt: skip
+    stop = way_out(subscriber, links, contact, t)
+    html = letters.html("message.html", t, title=title, paragraphs=[said], stop=stop)
+    return title, {"text": said + "\n\n" + stop.text, "html": html}
 
 
-def confirmation_message(link: str, hours: int, settings: str = "", language: str = "en") -> tuple[str, dict[str, str]]:
+def confirmation_message(link: str, hours: int, settings: str = "", language: str = "en",
+                         letters: Letters = DEFAULT) -> tuple[str, dict[str, str]]:  # fmt: skip
     """The double opt-in message sent to an address typed into the subscription page."""
     t = Texts(language)
     _ = t.gettext
@@ -214,33 +220,9 @@ def confirmation_message(link: str, hours: int, settings: str = "", language: st
         f"{someone}\n\n" + (f"{asked}\n\n" if asked else "")
         + _("To confirm, open this link within {hours} hours:").format(hours=hours) + f"\n{link}\n\n{ignore}"
     )  # fmt: skip
-    e = html.escape
-    body = (
-        f"<html><body><p>{e(someone)}</p>"
-        + (f"<p>{e(asked)}</p>" if asked else "")
-        + f"<p><a href=\"{e(link)}\">{e(confirm)}</a> "
-        + e(_("(the link works for {hours} hours).").format(hours=hours)) + "</p>"
-        f"<p style='color:#555'>{e(ignore)}</p></body></html>"
-    )  # fmt: skip
+    body = letters.html("confirmation.html", t, someone=someone, asked=asked, link=link, confirm=confirm, ignore=ignore,
+                        lasts=_("(the link works for {hours} hours).").format(hours=hours))  # fmt: skip
     return title, {"text": text, "html": body}
-
-
-def _html(title: str, lines: list[tuple[str, str]], verdict: str, steps: str, link: str, stop: Stop, t: Texts) -> str:
-    _, e = t.gettext, html.escape
-    rows = "".join(f"<tr><th align='left' style='padding-right:1em'>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in lines)
-    parts = [f"<h2>{e(title)}</h2>", f"<table>{rows}</table>", f"<p><strong>{e(verdict)}</strong></p>"]
-    if steps:
-        parts.append(f"<p>{e(steps)}</p>")
-    if link:
-        details = _("Official details of draw on canada.ca")
-        parts.append(f'<p><a href="{e(link)}">{e(details)}</a></p>')
-    if stop.unsubscribe:
-        change, leave = _("Change your alerts"), _("Unsubscribe")
-        stop_html = f'<a href="{e(stop.manage)}">{e(change)}</a> · <a href="{e(stop.unsubscribe)}">{e(leave)}</a>'
-    else:
-        stop_html = e(stop.text)
-    parts.append(f"<p style='color:#555'>{stop_html}</p>")
-    return f'<html lang="{t.language}"><body>' + "".join(parts) + "</body></html>"
 
 
 def _difference(points: int, t: Texts) -> str:

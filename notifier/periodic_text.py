@@ -5,7 +5,6 @@ announced (the record: dates, draws, forecasts), so a retry says the same thing.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
@@ -17,6 +16,7 @@ from subscribers.model import DAILY, Subscriber
 
 from .foot import Stop, way_out
 from .i18n import Texts
+from .letters import DEFAULT, Letters
 
 
 def _band(band: str) -> str:
@@ -46,7 +46,7 @@ def pool_lines(t: Texts, figures: Mapping[str, Any], as_of: str, previous_as_of:
 
 
 def render_pool(sub: Subscriber, figures: Mapping[str, Any], record: Mapping[str, Any], links: Links | None = None,
-                contact: str = "") -> tuple[str, dict[str, str]]:  # fmt: skip
+                contact: str = "", letters: Letters = DEFAULT) -> tuple[str, dict[str, str]]:  # fmt: skip
     """A pool alert: (title, {"text", "html"})."""
     t = Texts(sub.language)
     _ = t.gettext
@@ -57,7 +57,7 @@ def render_pool(sub: Subscriber, figures: Mapping[str, Any], record: Mapping[str
     intro = _("IRCC published a new distribution of the Express Entry pool's CRS scores, as of {day}.").format(day=day)
     lines = pool_lines(t, figures, record["as_of"], record.get("previous_as_of"))
     paragraphs = [intro, "\n".join(lines[:-1]), lines[-1]]
-    return title, _bodies(t, title, paragraphs, way_out(sub, links, contact, t))
+    return title, _bodies(t, title, paragraphs, way_out(sub, links, contact, t), letters)
 
 
 def _verdict(t: Texts, code: str, short: int) -> str:
@@ -131,7 +131,7 @@ def _forecast(t: Texts, row: Mapping[str, Any]) -> str:
 
 
 def render_digest(sub: Subscriber, payload: Mapping[str, Any], record: Mapping[str, Any], links: Links | None = None,
-                  contact: str = "") -> tuple[str, dict[str, str]]:  # fmt: skip
+                  contact: str = "", letters: Letters = DEFAULT) -> tuple[str, dict[str, str]]:  # fmt: skip
     """A daily or weekly digest: (title, {"text", "html"})."""
     t = Texts(sub.language)
     _, ngettext = t.gettext, t.ngettext
@@ -143,18 +143,11 @@ def render_digest(sub: Subscriber, payload: Mapping[str, Any], record: Mapping[s
         if record["cadence"] == DAILY
         else _("Your weekly digest, {day}: {draws}")
     ).format(day=end, draws=draws)
-    return title, _bodies(t, title, digest_paragraphs(t, sub, payload, record), way_out(sub, links, contact, t))
+    return title, _bodies(
+        t, title, digest_paragraphs(t, sub, payload, record), way_out(sub, links, contact, t), letters
+    )
 
 
-def _bodies(t: Texts, title: str, paragraphs: list[str], stop: Stop) -> dict[str, str]:
-    _, e = t.gettext, html.escape
+def _bodies(t: Texts, title: str, paragraphs: list[str], stop: Stop, letters: Letters) -> dict[str, str]:
     text = "\n\n".join(paragraphs) + f"\n\n{stop.text}"
-    if stop.unsubscribe:
-        foot = f'<a href="{e(stop.manage)}">{e(_("Change your alerts"))}</a> · <a href="{e(stop.unsubscribe)}">{e(_("Unsubscribe"))}</a>'
-    else:
-        foot = e(stop.text)
-    body = "".join(f"<p>{e(p).replace(chr(10), '<br>')}</p>" for p in paragraphs)
-    return {
-        "text": text,
-        "html": f'<html lang="{t.language}"><body><h2>{e(title)}</h2>{body}<p style="color:#555">{foot}</p></body></html>',
-    }
+    return {"text": text, "html": letters.html("message.html", t, title=title, paragraphs=paragraphs, stop=stop)}

@@ -3,7 +3,6 @@ change or stop the messages (the subscriber's pages, or the contact, or the oper
 
 from __future__ import annotations
 
-import html
 from datetime import date, datetime
 from typing import Any
 
@@ -12,6 +11,7 @@ from subscribers.model import Subscriber
 
 from .foot import way_out  # one foot for every message
 from .i18n import Texts
+from .letters import DEFAULT, Letters
 from .reminders import BIRTHDAY, EXPERIENCE, EXPIRY
 
 #: The tests as their makers name them (names, not words: the same in both languages).
@@ -20,21 +20,14 @@ TEST_NAMES = {"ielts": "IELTS General Training", "celpip": "CELPIP-General", "pt
 
 
 def render_reminder(
-    sub: Subscriber, payload: dict[str, Any], links: Links | None = None, contact: str = ""
+    sub: Subscriber, payload: dict[str, Any], links: Links | None = None, contact: str = "", letters: Letters = DEFAULT
 ) -> tuple[str, dict[str, str]]:
     """(title, {"text": …, "html": …}) for one reminder (a delivery's payload)."""
     t = Texts(sub.language)
     title, paragraphs = _texts(payload, sub, t)
     stop = way_out(sub, links, contact, t)
     text = "\n\n".join([*paragraphs, stop.text])
-    e = html.escape
-    if stop.unsubscribe:
-        foot = f'<a href="{e(stop.manage)}">{e(t.gettext("Change your alerts"))}</a> · <a href="{e(stop.unsubscribe)}">{e(t.gettext("Unsubscribe"))}</a>'
-    else:
-        foot = e(stop.text)
-    body = "".join(f"<p>{e(p)}</p>" for p in paragraphs)
-    page = f"<html lang=\"{t.language}\"><body><h2>{e(title)}</h2>{body}<p style='color:#555'>{foot}</p></body></html>"
-    return title, {"text": text, "html": page}
+    return title, {"text": text, "html": letters.html("message.html", t, title=title, paragraphs=paragraphs, stop=stop)}
 
 
 def _texts(payload: dict[str, Any], sub: Subscriber, t: Texts) -> tuple[str, list[str]]:

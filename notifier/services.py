@@ -1,5 +1,5 @@
 """What sending needs besides the messages: the Telegram bot's settings and pacer, the spacing of
-other rate-limited services, and the store whose subscribers a chat that blocked the bot
+other rate-limited services, the templates messages are rendered with, and the store whose subscribers a chat that blocked the bot
 deactivates.  Whoever sends owns one (the app, for as long as the process runs, so a pacer
 outlives an outbox chunk and a check) and passes it down; no module keeps any of it, so two apps
 in one process (the tests) never share a pacer, a bot or a store."""
@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from .letters import DEFAULT, Letters
 from .pacing import Pacer
 from .telegram import Settings
 
@@ -46,6 +47,7 @@ class Services:
     telegram: Settings = field(default_factory=Settings)  # no token: Telegram alerts wait in the outbox
     store: Store | None = None  # None: a chat that blocked the bot deactivates nobody
     spacing: Spacing = field(default_factory=Spacing)
+    letters: Letters = DEFAULT  # the messages' HTML templates (crswatch's own, or an operator's folder over them)
     _pacer: Pacer | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -119,5 +119,6 @@ def start_sign_up(sign_up: optin.SignUp, ttl: timedelta, note: Callable[[], str]
             here.config.web.confirm_hours,
             asked,
             sign_up.language,
+            here.letters,
         )
         queue(conn, [confirmation(sign_up.channel, check_url(sign_up.channel), token, title, bodies)])

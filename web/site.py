@@ -15,6 +15,7 @@ from limits import RateLimitItem
 
 from crswatch.config import Config
 from draws.streams import label
+from notifier.letters import DEFAULT, Letters
 from store.draws import Database
 from store.sql import Store
 from subscribers.manage import Defaults
@@ -42,6 +43,7 @@ class Site:
     )  # the open data (body, type, ETag) per query and data version (web.api)
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))  # tests inject theirs
     metrics: Any = None  # the Prometheus registry of /metrics (crswatch.metrics)
+    letters: Letters = DEFAULT  # the message templates (crswatch's own, or an operator's folder over them)
 
     @property
     def labels(self) -> Mapping[str, str]:

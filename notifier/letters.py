@@ -1,0 +1,77 @@
+"""The HTML of every message, from Jinja2 templates (autoescaped, so nothing a feed or a subscriber
+wrote can become markup): crswatch's own in `notifier/templates`, any of which an operator may
+replace with a file of the same name in the folder `[alerts] templates` names.  The words come from
+the same gettext catalogue as the plain-text bodies, in the subscriber's language (`_`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, TemplateError
+from markupsafe import Markup, escape
+
+from .i18n import Texts
+
+
+class TemplatesError(ValueError):
+    """An operator's template that cannot be used (a syntax error, an unknown name)."""
+
+
+class Letters:
+    """One template environment for an app (templates are compiled once and kept in it)."""
+
+    def __init__(self, folder: Path | str | None = None) -> None:
+        own = PackageLoader("notifier", "templates")
+        loader = ChoiceLoader([FileSystemLoader(str(folder)), own]) if folder else own
+        self.folder = folder
+        self.env = Environment(loader=loader, autoescape=True, undefined=StrictUndefined, auto_reload=False)
+        self.env.filters["nl2br"] = _nl2br
+
+    def html(self, name: str, t: Texts, **values: Any) -> str:
+        """The template `name` rendered in `t`'s language with `values`."""
+        try:
+            return self.env.get_template(name).render(_=t.gettext, language=t.language, **values)
+        except TemplateError as exc:
+            where = f" (from {self.folder})" if self.folder else ""
+            raise TemplatesError(f"the message template {name}{where} cannot be used: {exc}") from exc
+
+    def check(self) -> list[str]:
+        """Problems with the operator's templates, found by rendering each one with sample values
+        (a syntax error, or a name crswatch does not give) before anything is sent."""
+        if not self.folder:
+            return []
+        problems = []
+        for name in self.env.list_templates(extensions=["html"]):
+            try:
+                self.env.get_template(name).render(_=str, language="en", **_SAMPLES.get(name, _SAMPLES["message.html"]))
+            except TemplateError as exc:
+                problems.append(f"message template {name} in {self.folder}: {exc}")
+        return problems
+
+
+@dataclass(frozen=True)
+class _Stop:  # the shape of notifier.foot.Stop, for the samples
+    text: str = "To stop these alerts: https://example.com/unsubscribe"
+    manage: str = "https://example.com/manage"
+    unsubscribe: str = "https://example.com/unsubscribe"
+
+
+#: What each template is given (as crswatch renders it); an operator's template of another name is
+#: tried as a layout (message.html's values).
+_SAMPLES: dict[str, dict[str, Any]] = {
+    "message.html": {"title": "Title", "paragraphs": ["A paragraph."], "stop": _Stop()},
+    "alert.html": {"title": "Title", "lines": [("Draw", "#1")], "verdict": "Invited", "steps": "Next steps.",
+                   "link": "https://example.com/1", "stop": _Stop()},
+    "confirmation.html": {"someone": "Someone asked.", "asked": "Settings.", "link": "https://example.com/confirm",
+                          "confirm": "Confirm", "ignore": "Ignore it.", "lasts": "(48 hours)."},
+}  # fmt: skip
+
+
+def _nl2br(value: Any) -> Markup:
+    """A paragraph's line breaks kept in HTML, everything else escaped."""
+    return Markup("<br>").join(escape(str(value)).split("\n"))
+
+
+DEFAULT = Letters()  # crswatch's own templates, for callers that were given none (immutable once made)

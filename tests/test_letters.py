@@ -1,0 +1,106 @@
+"""The messages' HTML from Jinja2 templates: autoescaped (what the feed or a subscriber wrote never
+becomes markup), in the subscriber's language, and replaceable by an operator's own files
+(`[alerts] templates`), which are checked before anything is sent."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from helpers import FeedServer, cli, snapshot
+from servers import SMTPSink
+
+from draws.match import Verdict
+from draws.record import Draw
+from notifier.i18n import Texts
+from notifier.letters import DEFAULT, Letters
+from notifier.message import Alert, render
+from subscribers.model import Subscriber
+
+EVIL = '<script>alert("x")</script> & co'
+
+
+def _alert(program: str = "Canadian Experience Class", language: str = "en") -> Alert:
+    draw = Draw(number="392", date=date(2026, 1, 21), program=program, stream="cec", invitations=6000, crs=509,
+                tie_break=datetime(2025, 10, 29, 4, 35, 24, tzinfo=UTC), url="https://example.com/392?a=1&b=2")  # fmt: skip
+    sub = Subscriber(id="k7fq2mxa", score=510, within=10, streams=("cec",), language=language, channels=(),
+                     created_at=datetime(2026, 1, 1, tzinfo=UTC), token_hash="")  # fmt: skip
+    return Alert(draw, sub, Verdict.INVITED)
+
+
+def test_what_the_feed_wrote_is_text_in_the_html_never_markup() -> None:
+    _, bodies = render(_alert(program=EVIL))
+    assert "<script>" not in bodies["html"] and "&lt;script&gt;" in bodies["html"]
+    assert 'href="https://example.com/392?a=1&amp;b=2"' in bodies["html"]
+    assert EVIL in bodies["text"]  # the plain text says it as published
+
+
+def test_the_html_is_in_the_subscribers_language() -> None:
+    _, bodies = render(_alert(language="fr"))
+    assert (
+        bodies["html"].startswith('<html lang="fr">')
+        and "Détails officiels de la ronde sur canada.ca" in bodies["html"]
+    )
+
+
+def test_an_operators_template_replaces_crswatchs_own_and_keeps_the_rest(tmp_path: Path) -> None:
+    (tmp_path / "alert.html").write_text(
+        '{% extends "message.html" %}{% block content %}<p class="ours">{{ verdict }} — {{ _("Unsubscribe") }}</p>{% endblock %}'
+    )
+    letters = Letters(tmp_path)
+    assert letters.check() == []
+    _, bodies = render(_alert(program=EVIL, language="fr"), letters=letters)
+    assert '<p class="ours">' in bodies["html"] and "Se désabonner" in bodies["html"]
+    assert bodies["html"].startswith('<html lang="fr"><body><h2>')  # crswatch's own layout around it
+    _, own = render(_alert())
+    assert 'class="ours"' not in own["html"]  # another app's letters are untouched
+
+
+def test_a_broken_template_is_found_before_anything_is_sent(tmp_path: Path) -> None:
+    (tmp_path / "alert.html").write_text("{% block content %}unclosed")
+    problems = Letters(tmp_path).check()
+    assert len(problems) == 1 and "alert.html" in problems[0]
+    (tmp_path / "alert.html").write_text("{{ nothing_by_this_name }}")  # compiles; names what crswatch does not give
+    (problem,) = Letters(tmp_path).check()
+    assert "alert.html" in problem and "nothing_by_this_name" in problem
+
+
+def test_crswatchs_own_templates_all_compile() -> None:
+    assert sorted(DEFAULT.env.list_templates()) == ["alert.html", "confirmation.html", "message.html"]
+    assert DEFAULT.html("message.html", Texts("en"), title="t", paragraphs=["a\nb"], stop=_stop()).count("<br>") == 1
+
+
+def _stop():  # type: ignore[no-untyped-def]
+    from notifier.foot import Stop
+
+    return Stop("To stop these alerts, ask the operator.")
+
+
+def test_an_operators_templates_end_to_end(feed: FeedServer, env: dict, smtp: SMTPSink, tmp_path: Path) -> None:
+    """`[alerts] templates` names a folder: the e-mail sent for a draw is the operator's; a folder
+    that is missing, or holds a broken template, stops `check` with one line (exit 2), nothing sent."""
+    folder = tmp_path / "letters"
+    folder.mkdir()
+    (folder / "alert.html").write_text(
+        '{% extends "message.html" %}{% block content %}<p>From our team: {{ verdict }}</p>{% endblock %}'
+    )
+    config = Path(env["CRSWATCH_CONFIG"])
+    plain = config.read_text()
+    config.write_text(plain.replace("[alerts]\n", f'[alerts]\ntemplates = "{folder}"\n'))
+    feed.serve(snapshot("2026-01-20"))
+    cli("check", "--source", feed.url, env=env, check=True)
+    cli("subscribe", "--score", "520", "--notify", smtp.url("kim@example.com"), env=env, check=True)
+    (folder / "message.html").write_text("{% block content %}")  # broken: the check stops before it sends
+    feed.serve(snapshot("2026-01-21"))
+    broken = cli("check", "--source", feed.url, env=env)
+    assert broken.returncode == 2 and broken.stderr.startswith("crswatch: error: [alerts] templates: message template ")
+    assert broken.stderr.count("\n") == 1 and smtp.messages == []
+    (folder / "message.html").unlink()
+    cli("check", "--source", feed.url, env=env, check=True)
+    smtp.wait_for(1)
+    (alert,) = smtp.to("kim@example.com")
+    html_part = next(part for part in alert.walk() if part.get_content_type() == "text/html").get_content()
+    assert "From our team: " in html_part and "<table>" not in html_part
+    config.write_text(plain.replace("[alerts]\n", f'[alerts]\ntemplates = "{tmp_path / "nowhere"}"\n'))
+    missing = cli("check", "--source", feed.url, env=env)
+    assert missing.returncode == 2 and "is not a folder" in missing.stderr
