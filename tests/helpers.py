@@ -8,10 +8,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("CRSWATCH_SHARED", ROOT.parent / "shared" / "ircc"))
@@ -223,3 +227,26 @@ def outbox(env: dict[str, str]) -> list[dict[str, Any]]:
     """Every delivery in the store's outbox, as `crswatch deliveries --format json` lists them."""
     result = cli("deliveries", "--format", "json", env=env, check=True)
     return json.loads(result.stdout)
+
+
+def wait_until(condition: Callable[[], T], timeout: float = 60, what: str = "") -> T:
+    """Wait until `condition()` is true and return its value; fail after `timeout` seconds.  The
+    timeout is a cap for a loaded machine, not a timing: the wait ends as soon as the condition
+    holds (no test waits a fixed time and then hopes the state it needs has come)."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:g}s waiting for {what or condition}")
+        time.sleep(0.05)
+    return value
+
+
+def wait_for_retries(env: dict[str, str], timeout: float = 60) -> None:
+    """Wait until every failed delivery in the outbox is due, by the `next_try` the outbox keeps:
+    the next check then tries them all.  A retry's delay is real time (`retry_base`) in another
+    process, so the test waits for the moment the store names, not for a guessed number of seconds."""
+    tries = [datetime.fromisoformat(d["next_try"]) for d in outbox(env) if d["status"] == "failed"]
+    assert tries, "no failed delivery waits for a retry"
+    last = max(t if t.tzinfo else t.replace(tzinfo=UTC) for t in tries)
+    assert last <= datetime.now(UTC) + timedelta(seconds=timeout), f"the next try ({last}) is too far to wait for"
+    wait_until(lambda: datetime.now(UTC) > last, timeout, f"the failed deliveries' next try ({last})")

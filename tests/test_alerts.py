@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import FeedServer, cli, outbox, read_db, snapshot
+from helpers import FeedServer, cli, outbox, read_db, snapshot, wait_for_retries
 from servers import SMTPSink, WebhookReceiver, body_text
 
 FEED_DAY1, FEED_DAY2 = snapshot("2026-01-20"), snapshot("2026-01-21")
@@ -155,7 +155,7 @@ def test_a_channel_that_is_down_is_retried_and_delivered_exactly_once(
     assert "patient%40example.com" in failed["channel"] or "patient@example.com" in failed["channel"]
     down.start()
     try:
-        time.sleep(1.1)  # CRSWATCH retry_base is 1 s in the test configuration
+        wait_for_retries(env)  # its next try, retry_base (1 s) after the failure, has come
         second = cli("check", "--source", feed.url, env=env, check=True)
         assert "feed unchanged" in second.stdout and "alerts: 1 sent, 0 failed" in second.stdout
         down.wait_for(1)
@@ -178,10 +178,11 @@ def test_dead_deliveries_reach_the_operator_once_and_can_be_requeued(
     _subscribe(env, "--score", "520", "--notify", down.url("gone@example.com"))
     feed.serve(FEED_DAY2)
     assert "1 failed" in cli("check", "--source", feed.url, env=env, check=True).stdout
-    time.sleep(0.3)
+    wait_for_retries(env)  # the second and last attempt is due
     assert "1 dead" in cli("check", "--source", feed.url, env=env, check=True).stdout
-    time.sleep(0.3)
-    cli("check", "--source", feed.url, env=env, check=True)
+    (dead,) = outbox(env)
+    assert dead["status"] == "dead" and not dead["next_try"]  # never due again: nothing to wait for
+    cli("check", "--source", feed.url, env=env, check=True)  # a check after the incident: no second notice
     notices = [p for p in webhook.posts if p["path"] == "/operator"]
     assert len(notices) == 1 and "1 delivery is dead" in notices[0]["title"]
     assert len(json.loads(cli("deliveries", "--status", "dead", "--format", "json", env=env).stdout)) == 1

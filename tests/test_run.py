@@ -8,9 +8,10 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
-from helpers import FeedServer, cli, snapshot, table
+from helpers import FeedServer, cli, snapshot, table, wait_until
 from servers import SMTPSink
 
 
@@ -25,6 +26,20 @@ def _wait(predicate, timeout: float = 60) -> bool:  # noqa: ANN001
             return True
         time.sleep(0.1)
     return False
+
+
+def _missed_run(env: dict) -> subprocess.CompletedProcess[str]:
+    """Wait until `status` reports a missed run (no success for 1.5x the schedule's interval): the
+    state, not a sleep.  It must not say so early: the last success is older than 1.5x by then."""
+    late = wait_until(
+        lambda: "missed run:" in (answer := cli("status", "--format", "json", env=env)).stdout and answer,
+        what="status to report a missed run",
+    )
+    seen = datetime.now(UTC)
+    data = json.loads(late.stdout)
+    interval = 1  # seconds: the `[schedule] every` the tests write
+    assert (seen - datetime.fromisoformat(data["last_success_at"])).total_seconds() > 1.5 * interval, data
+    return late
 
 
 def test_run_cycles_picks_up_a_new_draw_alerts_and_stops_on_sigterm(
@@ -84,11 +99,11 @@ def test_status_reports_a_missed_run(feed: FeedServer, env: dict, db_path: Path)
     assert "#392 2026-01-21 Canadian Experience Class: 6,000 invitations, CRS 509" in healthy.stdout
     config = Path(env["CRSWATCH_CONFIG"])
     config.write_text(config.read_text() + '\n[schedule]\nevery = "1s"\nwindow = "off"\n')
-    time.sleep(2)
-    late = cli("status", "--format", "json", env=env)
+    late = _missed_run(env)
     assert late.returncode == 7
     data = json.loads(late.stdout)
     assert not data["healthy"] and data["problems"][0].startswith("missed run: no successful check for")
+    assert data["problems"][0].endswith("(expected every 1s)")
     assert data["newest_draw"]["number"] == "392" and data["consecutive_failures"] == 0
 
 
@@ -108,7 +123,7 @@ def test_run_tells_the_operator_once_about_missed_runs(feed: FeedServer, env: di
     cli("check", "--source", feed.url, env=env, check=True)
     config = Path(env["CRSWATCH_CONFIG"])
     config.write_text(config.read_text() + '\n[schedule]\nevery = "1s"\nwindow = "off"\njitter = "0"\n')
-    time.sleep(2)
+    _missed_run(env)  # the runs below find the last success overdue
     feed.serve(b"down", status=404)
     env = {**env, "CRSWATCH_OPERATOR": webhook.url("operator")}
     for _ in range(2):

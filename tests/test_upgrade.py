@@ -7,11 +7,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from helpers import ROOT, FeedServer, cli, outbox, snapshot, stored_status
+from helpers import ROOT, FeedServer, cli, outbox, snapshot, stored_status, wait_for_retries
 from servers import SMTPSink, WebhookReceiver
 
 PREVIOUS = "fa36d5dfb240f8cf1988d721d18aeab89911e7d1"  # the last release with TinyDB shards under <db>.d/
@@ -114,7 +113,7 @@ def test_the_previous_release_database_moves_into_the_store(
         assert secret(store_of(env), "links").hex() == link_key
 
     webhook.status = 200  # the failed delivery is retried once, and nobody hears of #392 twice
-    time.sleep(1.2)
+    wait_for_retries(env)  # its next try, as the previous release set it (retry_base 1 s), has come
     config = Path(env["CRSWATCH_CONFIG"])
     config.write_text(config.read_text().replace("retry_base = 1", "retry_base = 0.01"))
     assert "alerts: 1 sent" in cli("check", "--source", feed.url, env=env, check=True).stdout

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import requests
 from bs4 import BeautifulSoup
-from helpers import FeedServer, cli, outbox, snapshot, store_of
+from helpers import FeedServer, cli, outbox, snapshot, store_of, wait_for_retries
 from pages import Site, csrf_token, feed_with_draw_393
 from servers import SMTPSink, WebhookReceiver, body_text
 
@@ -474,7 +474,7 @@ def test_a_confirmation_waits_in_the_outbox_while_the_mail_server_is_down(env: d
         site.close()  # serve stops with the confirmation unsent
     smtp.start()
     try:
-        time.sleep(0.3)
+        wait_for_retries(env)  # the failed confirmation's next try has come
         result = cli(
             "check", "--source", snapshot("2026-01-21").as_uri(), env=env, check=True
         )  # any sender delivers it
