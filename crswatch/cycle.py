@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, NoReturn
 
 from filelock import FileLock, Timeout
 from sqlalchemy import Connection
@@ -182,12 +182,7 @@ async def run_check(config: Config, database: Database, store: Store, *, dry_run
     now = datetime.now(UTC)
 
     if outcome.status in ("failed", "rejected"):
-        with store.write(commit=not dry_run) as conn:
-            after = _update_status(conn, now, outcome.status, outcome.reason)
-        _notify_operator(config, services, before, after, dead=retried.dead, dry_run=dry_run)
-        if outcome.status == "failed":
-            raise FetchFailed(f"cannot fetch {config.source}: {outcome.reason}")
-        raise FeedRejected(f"feed rejected, nothing stored: {outcome.reason}")
+        _give_up(config, services, store, before, now, outcome, retried.dead, dry_run)
     if outcome.status == "unchanged":
         report = CycleReport("unchanged", outcome.reason, dry_run=dry_run, delivery=retried, planned=early)
         with _unwritable(config, services, store, before, now, dry_run), database.transaction(commit=not dry_run) as tx, \
@@ -196,12 +191,7 @@ async def run_check(config: Config, database: Database, store: Store, *, dry_run
             after = _update_status(
                 conn, now, "unchanged", outcome.reason, not_modified=outcome.reason.startswith("304")
             )
-        if not dry_run and report.queued:
-            report.delivery.add(await deliver(config, store, services))
-        _notify_operator(config, services, before, after, dead=report.delivery.dead, dry_run=dry_run)
-        if not dry_run:
-            tidy(config, store, now)
-        return report
+        return await _finish(config, services, store, before, after, now, report, dry_run, send=bool(report.queued))
 
     with _unwritable(config, services, store, before, now, dry_run):
         report, after, rejection = _store(config, database, store, harvest, now, dry_run, accept, accept_new)
@@ -210,7 +200,25 @@ async def run_check(config: Config, database: Database, store: Store, *, dry_run
         _notify_operator(config, services, before, after, dead=retried.dead, dry_run=dry_run)
         raise FeedRejected(f"feed rejected, nothing stored: {rejection}")
     report.delivery = retried
-    if not dry_run:  # what this check queued, and what another host queued and has not sent yet
+    # what this check queued, and what another host queued and has not sent yet
+    return await _finish(config, services, store, before, after, now, report, dry_run, send=True)
+
+
+def _give_up(config: Config, services: Services, store: Store, before: dict[str, Any], now: datetime,
+             outcome: FeedOutcome, dead: list[Delivery], dry_run: bool) -> NoReturn:  # fmt: skip
+    """A feed that could not be fetched or was rejected: the status and the operator say so."""
+    with store.write(commit=not dry_run) as conn:
+        after = _update_status(conn, now, outcome.status, outcome.reason)
+    _notify_operator(config, services, before, after, dead=dead, dry_run=dry_run)
+    if outcome.status == "failed":
+        raise FetchFailed(f"cannot fetch {config.source}: {outcome.reason}")
+    raise FeedRejected(f"feed rejected, nothing stored: {outcome.reason}")
+
+
+async def _finish(config: Config, services: Services, store: Store, before: dict[str, Any], after: dict[str, Any],
+                  now: datetime, report: CycleReport, dry_run: bool, *, send: bool) -> CycleReport:  # fmt: skip
+    """Send what is due (when `send`), tell the operator what changed, tidy the store."""
+    if send and not dry_run:
         report.delivery.add(await deliver(config, store, services))
     _notify_operator(
         config, services, before, after, new_draws=report.new_draws, dead=report.delivery.dead, dry_run=dry_run

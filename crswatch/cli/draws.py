@@ -22,6 +22,8 @@ from .output import emit, format_option
 if TYPE_CHECKING:
     from notifier.outbox import Delivery
 
+    from ..cycle import CycleReport
+
 DRAW_COLUMNS = ("number", "date", "stream", "program", "invitations", "crs", "tie_break")
 
 
@@ -71,17 +73,25 @@ def check(
       crswatch check
       crswatch check --source file:///tmp/ee_rounds_123_en.json --dry-run
     """
-    from notifier.mask import scrub
-    from scraper.crawl import run_reactor
-
-    from ..cycle import CycleReport, cycle_lock, run_check
-    from ..status import operator_warnings
-    from ..stopping import CHECK_STOPPED, Stopping, canceller
-
     if source and "://" not in source:
         raise errors.UsageError(
             f"--source {source!r} is not a URL; for a file use file://{Path(source).expanduser().resolve()}"
         )
+    report = _run_cycle(app, source, dry_run, wait, tuple(a.lstrip("#") for a in accept), accept_new)
+    _tell(report, dry_run)
+    if report.held:
+        sys.exit(errors.HELD)
+
+
+def _run_cycle(app: App, source: str | None, dry_run: bool, wait: float, accept: tuple[str, ...],
+               accept_new: tuple[str, ...]) -> CycleReport:  # fmt: skip
+    """The operator's warnings, then the cycle under the cycle lock; Ctrl-C/SIGTERM stops it."""
+    from scraper.crawl import run_reactor
+
+    from ..cycle import cycle_lock, run_check
+    from ..status import operator_warnings
+    from ..stopping import CHECK_STOPPED, Stopping, canceller
+
     config = app.with_config(source=source)
     database = app.database
     store = app.store  # a store that cannot be used is said before anything is made beside the draws (the cycle lock)
@@ -91,13 +101,7 @@ def check(
         stopping.steps = [canceller(asyncio.current_task())]  # Ctrl-C/SIGTERM: the cycle stops where it is
         stopping.install()
         return await run_check(
-            config,
-            database,
-            store,
-            dry_run=dry_run,
-            accept=tuple(a.lstrip("#") for a in accept),
-            accept_new=accept_new,
-            services=app.services,
+            config, database, store, dry_run=dry_run, accept=accept, accept_new=accept_new, services=app.services
         )
 
     with store.read() as conn:
@@ -105,9 +109,16 @@ def check(
             click.echo(f"crswatch: warning: {warning}", err=True)
     with cycle_lock(database, timeout=wait):
         try:
-            report = run_reactor(cycle)
+            return run_reactor(cycle)
         except asyncio.CancelledError:
             raise stopping.error(CHECK_STOPPED) from None
+
+
+def _tell(report: CycleReport, dry_run: bool) -> None:
+    """What the cycle did: the new draws, a dry run's alerts and the summary on stdout, the held
+    rounds on stderr."""
+    from notifier.mask import scrub
+
     for draw in [d for d in report.new_draws if d.number not in report.known][-20:] if not report.first_run else []:
         click.echo(
             printable(
@@ -121,8 +132,6 @@ def check(
     for held in report.held:
         what = f"round #{held.number} held" if held.number else "held" if held.position < 0 else "round #? held"
         click.echo(printable(f"crswatch: error: {what}, not stored: {held.reason}"), err=True)
-    if report.held:
-        sys.exit(errors.HELD)
 
 
 @click.group(invoke_without_command=True)

@@ -338,6 +338,12 @@ def forecast(app: App, streams: tuple[str, ...], score: int | None, profile_file
     if fmt == "json":
         click.echo(json.dumps(rows, indent=2))
         return
+    _forecast_table(app, rows, streams, score, score_on, draws)
+
+
+def _forecast_table(app: App, rows: list[dict[str, Any]], streams: tuple[str, ...], score: int | None, score_on: Any,
+                    draws: int) -> None:  # fmt: skip
+    """`forecast`'s table, then what its columns mean."""
     yours = app.config.subscribers.streams
     others = not streams and any(row["stream"] not in (*yours, "general") for row in rows)
     for row in rows:
