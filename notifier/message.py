@@ -61,6 +61,23 @@ def render(
         prefix={CORRECTION: _("Correction: "), LATE: _("Late: ")}.get(alert.kind, ""),
         headline=headline(alert, t), number=draw.number, stream=short_name(draw.stream, draw.program, sub.language), crs=draw.crs,
     )  # fmt: skip
+    lines = facts(alert, t)
+    verdict_text = explain(alert, t)
+    steps = next_steps(t) if alert.verdict is Verdict.INVITED else ""
+    link = official_page(draw.url or "", sub.language)
+    stop = way_out(sub, links, contact, t)
+    text = "\n".join(_("{label}: {value}").format(label=label, value=value) for label, value in lines)
+    text += f"\n\n{verdict_text}" + (f"\n\n{steps}" if steps else "")
+    text += ("\n\n" + _("Official details: {link}").format(link=link) if link else "") + f"\n\n{stop.text}"
+    html = letters.html(
+        "alert.html", t, title=title, lines=lines, verdict=verdict_text, steps=steps, link=link, stop=stop
+    )
+    return title, {"text": text, "html": html}
+
+
+def facts(alert: Alert, t: Texts) -> list[tuple[str, str]]:
+    """The alert's (label, value) lines: what changed or came late, then the draw and the score."""
+    draw, sub, _ = alert.draw, alert.subscriber, t.gettext
     lines: list[tuple[str, str]] = []
     if alert.kind == CORRECTION and alert.previous:
         lines.append(
@@ -100,17 +117,7 @@ def render(
             else f"{sub.score} ({_difference(sub.score - draw.crs, t)})",
         ),
     ]
-    verdict_text = explain(alert, t)
-    steps = next_steps(t) if alert.verdict is Verdict.INVITED else ""
-    link = official_page(draw.url or "", sub.language)
-    stop = way_out(sub, links, contact, t)
-    text = "\n".join(_("{label}: {value}").format(label=label, value=value) for label, value in lines)
-    text += f"\n\n{verdict_text}" + (f"\n\n{steps}" if steps else "")
-    text += ("\n\n" + _("Official details: {link}").format(link=link) if link else "") + f"\n\n{stop.text}"
-    html = letters.html(
-        "alert.html", t, title=title, lines=lines, verdict=verdict_text, steps=steps, link=link, stop=stop
-    )
-    return title, {"text": text, "html": html}
+    return lines
 
 
 def headline(alert: Alert, t: Texts) -> str:
