@@ -6,7 +6,7 @@ store, and each one's /metrics must say the same thing (a process-local counter 
 what that process did, and restart at zero).  The few figures that count events rather than
 describe the present (checks by outcome, feed 304s) are therefore kept as counters in the shared
 status document, written by the check itself in the same transaction as its outcome
-(`crswatch.cycle._update_status`): they survive restarts and agree across hosts.  Deliveries are
+(`crswatch.storing.update_status`): they survive restarts and agree across hosts.  Deliveries are
 gauges of the outbox as it is (sent ones are kept `KEEP_SENT` days, then tidied).
 
 The draws are the one per-host figure: each host keeps its own draws file.

@@ -17,9 +17,10 @@ from store.sql import Store
 
 from .app import services_of
 from .config import Config
-from .cycle import cycle_lock, run_check, send_operator
+from .cycle import cycle_lock, run_check
 from .errors import Busy, CrswatchError
 from .schedule import Plan, expected_interval, trigger_for
+from .sending import send_operator
 from .stopping import Stopping
 
 log = logging.getLogger("crswatch.run")

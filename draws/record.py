@@ -7,6 +7,7 @@ notifier, the history and the web read it back.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -121,3 +122,12 @@ def ottawa_today(now: datetime | None = None) -> date:
 def ottawa_midnight(day: date) -> datetime:
     """When `day` began in Ottawa, in UTC."""
     return datetime.combine(day, time(), OTTAWA).astimezone(UTC)
+
+
+def draw_order(draw: Draw | dict[str, Any]) -> tuple[Any, ...]:
+    """Oldest first: by date, then number in natural order (91 < 91a < 91b < 92)."""
+    number = draw.number if isinstance(draw, Draw) else draw["number"]
+    day = draw.date.isoformat() if isinstance(draw, Draw) else draw["date"]
+    match = re.match(r"(\d*)(.*)", number)
+    assert match is not None
+    return (day, int(match[1] or 0), match[2])

@@ -7,16 +7,14 @@ the caller's single transaction (so one file write).
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from collections.abc import Iterable
+from datetime import date, datetime
 from typing import Any, Protocol
 
-import orjson
 from tinydb.table import Document, Table
 
-from .record import Draw, Malformed, stamp
+from .guard import Changes, Rules, content, doubtful_edit, hold_new, listed_once, renumbered
+from .record import Draw, Malformed, draw_order, stamp
 from .streams import OTHER, StreamMap
 from .text import normal_number
 
@@ -30,56 +28,6 @@ class Tables(Protocol):
 
 DRAWS = "draws"
 REVISIONS = "draw_revisions"
-
-#: `check --accept-new all`: store and alert every new draw held in this check.
-ACCEPT_ALL = "all"
-
-
-@dataclass(frozen=True)
-class Rules:
-    """When new draws are held instead of alerted ([fetch] max_new and max_back_days)."""
-
-    max_new: int = 3  # more new draws than this, dated on or before the newest stored: a renumbered feed
-    max_back: timedelta = timedelta(days=28)  # a "new" draw older than the newest stored by more
-
-
-@dataclass
-class Changes:
-    """What one merge did: draws first seen now, draws IRCC edited, and how many stayed put."""
-
-    new: list[Draw] = field(default_factory=list)
-    changed: list[tuple[Draw, dict[str, Any]]] = field(default_factory=list)  # (draw, old record)
-    unchanged: int = 0
-    malformed: list[Malformed] = field(default_factory=list)  # held: unreadable, implausible, or an edit to look at
-    recognised: list[tuple[Draw, dict[str, Any]]] = field(default_factory=list)  # (draw, record while `other`)
-    stored: dict[str, dict[str, Any]] = field(
-        default_factory=dict
-    )  # number → the record as now stored, new and changed ones
-    returned: list[tuple[Draw, dict[str, Any]]] = field(
-        default_factory=list
-    )  # edited back to an earlier version: no correction
-    renumbered: list[tuple[str, str]] = field(
-        default_factory=list
-    )  # (number in the feed, number stored) of the same draw
-
-    def new_records(self) -> list[tuple[Draw, dict[str, Any]]]:
-        return [(draw, self.stored[draw.number]) for draw in self.new]
-
-    def changed_records(self) -> list[tuple[Draw, dict[str, Any], dict[str, Any]]]:
-        """(draw, record now, record before) for every edited draw."""
-        return [(draw, self.stored[draw.number], old) for draw, old in self.changed]
-
-    def summary(self) -> str:
-        text = f"{len(self.new)} new, {len(self.changed)} changed, {self.unchanged} unchanged"
-        if self.returned:
-            text += f", {len(self.returned)} back to an earlier version"
-        if self.renumbered:
-            text += f", {len(self.renumbered)} renumbered"
-        if self.recognised:
-            text += f", {len(self.recognised)} recognised"
-        if self.malformed:
-            text += f", {len(self.malformed)} held"
-        return text
 
 
 def merge_draws(
@@ -112,15 +60,15 @@ def merge_draws(
     docs = table.all()
     stored = {normal_number(doc["number"]): doc for doc in docs}
     changes = Changes(malformed=list(malformed))
-    listed = _listed_once(draws, accepted, changes)
+    listed = listed_once(draws, accepted, changes)
     seen = stamp(now)
     edited, edited_ids, replaced = _edits(db, listed, stored, accepted, seen, changes)
     candidates = [draw for draw in listed if draw.number not in stored]
     numbers = {draw.number for draw in listed}
     unlisted = [doc for number, doc in stored.items() if number not in numbers]
-    new = _renumbered(candidates, unlisted, changes)
+    new = renumbered(candidates, unlisted, changes)
     if docs:
-        new = _hold_new(new, docs, set(accept_new), rules, changes)
+        new = hold_new(new, docs, set(accept_new), rules, changes)
     fresh = [draw.to_record() | {"first_seen": seen, "updated_at": seen, "revision": 0} for draw in new]
     for draw, record in zip(new, fresh, strict=True):
         changes.new.append(draw)
@@ -179,13 +127,6 @@ def _edits(
     return edited, edited_ids, replaced
 
 
-def content(raw: Any) -> Any:
-    """A round as compared with its stored copy: its number normalised (a respelt number is no edit)."""
-    if isinstance(raw, dict) and isinstance(raw.get("drawNumber"), str | int):
-        return raw | {"drawNumber": normal_number(str(raw["drawNumber"]))}
-    return raw
-
-
 class _RevisionLog:
     """The versions each draw had before (read once, only if some draw was edited)."""
 
@@ -201,102 +142,6 @@ class _RevisionLog:
                     content((doc.get("record") or {}).get("raw"))
                 )
         return version in self._versions.get(number, ())
-
-
-def _listed_once(draws: Iterable[Draw], accepted: set[str], changes: Changes) -> list[Draw]:
-    """Each number once.  A repeated round with the same data is one round; with different data
-    neither copy can be trusted, so the number is held (unless accepted: the first copy wins)."""
-    copies: dict[str, list[Draw]] = {}
-    for draw in draws:
-        copies.setdefault(draw.number, []).append(draw)
-    out = []
-    for number, group in copies.items():
-        versions = {orjson.dumps(content(d.raw), option=orjson.OPT_SORT_KEYS) for d in group}
-        if len(versions) > 1 and number not in accepted:
-            changes.malformed.append(
-                Malformed(
-                    -1,
-                    number,
-                    f"#{number} is listed {len(group)} times with different data: held until the feed lists it once "
-                    f"(store the first copy with: crswatch check --accept-edit {number})",
-                )  # fmt: skip
-            )
-            continue
-        out.append(group[0])
-    return out
-
-
-def _identity(date: str, program: str, crs: Any, invitations: Any) -> tuple[str, str, str, str]:
-    return date, " ".join(program.split()).casefold(), str(crs), str(invitations)
-
-
-def _renumbered(candidates: list[Draw], unlisted: Sequence[dict[str, Any]], changes: Changes) -> list[Draw]:
-    """The candidates that are really new: one that matches a stored draw the feed no longer lists
-    on date, program, cut-off and size is that draw under another number, not a new draw."""
-    index = {_identity(doc["date"], doc["program"], doc["crs"], doc["invitations"]): doc for doc in unlisted}
-    new = []
-    for draw in candidates:
-        doc = index.pop(_identity(draw.date.isoformat(), draw.program, draw.crs, draw.invitations), None)
-        if doc is None:
-            new.append(draw)
-        else:
-            changes.renumbered.append((draw.number, doc["number"]))
-            changes.unchanged += 1
-    return new
-
-
-def _hold_new(
-    new: list[Draw], docs: Sequence[dict[str, Any]], accept: set[str], rules: Rules, changes: Changes
-) -> list[Draw]:
-    """The new draws that may be stored and alerted; the others are held (see `merge_draws`).
-
-    Only draws dated on or before the newest stored one count as a mass change: draws after it
-    are what a check finds after days of downtime, while a renumbered feed makes the past new."""
-    accepted = {normal_number(number) for number in accept}
-    if ACCEPT_ALL in accepted:  # "all", "ALL"
-        return new
-    newest = max(date.fromisoformat(doc["date"]) for doc in docs)
-    past = sorted((d for d in new if d.number not in accepted and d.date <= newest), key=draw_order)
-    if len(past) > rules.max_new:
-        sample = ", ".join(f"#{d.number}" for d in past[:3]) + (f" … #{past[-1].number}" if len(past) > 3 else "")
-        changes.malformed.append(
-            Malformed(
-                -1,
-                None,
-                f"{len(past)} draws dated on or before the newest stored one ({newest}) would be new at once ({sample}), "
-                f"more than {rules.max_new} ([fetch] max_new): held as a possible renumbering or mass change, nobody alerted "
-                "(store and alert them with: crswatch check --accept-new all)",
-            )  # fmt: skip
-        )
-        held = {d.number for d in past}
-        return [d for d in new if d.number not in held]
-    kept = []
-    for draw in new:
-        days = (newest - draw.date).days
-        if draw.number not in accepted and days > rules.max_back.days:
-            changes.malformed.append(
-                Malformed(
-                    -1,
-                    draw.number,
-                    f"#{draw.number} would be new but is dated {draw.date}, {days} days before the newest stored draw: "
-                    f"held as a possible renumbering (store and alert it with: crswatch check --accept-new {draw.number})",
-                )  # fmt: skip
-            )
-        else:
-            kept.append(draw)
-    return kept
-
-
-def doubtful_edit(old: dict[str, Any], draw: Draw) -> str | None:
-    """Why an edit of a stored draw needs an operator's look (another date or stream), or None.
-
-    Dates are compared as dates: IRCC once rewrote "2023-04-12" as "12-04-2023", the same day.
-    A draw stored as `other` may take a known stream: that is the name being recognised."""
-    if old.get("date") != draw.date.isoformat():
-        return f"#{draw.number} moved from {old.get('date')} to {draw.date.isoformat()}"
-    if old.get("stream") not in (draw.stream, OTHER):
-        return f"#{draw.number} moved from stream {old.get('stream')} to {draw.stream}"
-    return None
 
 
 def recognise(db: Tables, streams: StreamMap, now: datetime) -> list[tuple[Draw, dict[str, Any]]]:
@@ -316,15 +161,6 @@ def recognise(db: Tables, streams: StreamMap, now: datetime) -> list[tuple[Draw,
     updates = {doc["number"]: {"stream": code, "recognised_at": seen, "stream_was": OTHER} for doc, code in found}
     table.update(lambda doc: doc.update(updates[doc["number"]]), doc_ids=[doc.doc_id for doc, _ in found])
     return [(Draw.from_record(dict(doc) | updates[doc["number"]]), dict(doc)) for doc, _ in found]
-
-
-def draw_order(draw: Draw | dict[str, Any]) -> tuple[Any, ...]:
-    """Oldest first: by date, then number in natural order (91 < 91a < 91b < 92)."""
-    number = draw.number if isinstance(draw, Draw) else draw["number"]
-    day = draw.date.isoformat() if isinstance(draw, Draw) else draw["date"]
-    match = re.match(r"(\d*)(.*)", number)
-    assert match is not None
-    return (day, int(match[1] or 0), match[2])
 
 
 def query_draws(

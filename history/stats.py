@@ -20,7 +20,7 @@ TREND_DRAWS = 5
 
 
 def oldest_first(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    from draws.table import draw_order
+    from draws.record import draw_order
 
     return sorted(records, key=draw_order)
 

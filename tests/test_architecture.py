@@ -177,3 +177,28 @@ def test_no_import_circle_between_modules() -> None:
 
 def test_a_circle_is_found() -> None:
     assert _circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+MAX_MODULE, MAX_FUNCTION = 300, 60  # lines, as `ruff format` leaves them (CI checks the formatting)
+
+
+def _long_parts(path: Path) -> list[str]:
+    """A module over MAX_MODULE lines, and each function over MAX_FUNCTION, counted from its first
+    decorator (a command's options are part of it) to its last line."""
+    text = path.read_text()
+    name = str(path.relative_to(ROOT))
+    found = [f"{name}: {len(text.splitlines())} lines"] if len(text.splitlines()) > MAX_MODULE else []
+    for node in ast.walk(ast.parse(text, name)):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            if (length := (node.end_lineno or node.lineno) - first + 1) > MAX_FUNCTION:
+                found.append(f"{name}:{node.lineno} {node.name}: {length} lines")
+    return found
+
+
+@pytest.mark.parametrize("package", OURS)
+def test_modules_and_functions_stay_short_enough_to_read(package: str) -> None:
+    """Every module of ours fits in MAX_MODULE lines and every function in MAX_FUNCTION: past that,
+    a module holds two subjects and a function two steps, each of which deserves a name."""
+    found = [part for path in sorted((ROOT / package).rglob("*.py")) for part in _long_parts(path)]
+    assert not found, "split these (a module into rooms, a function into named steps):\n" + "\n".join(found)

@@ -97,7 +97,7 @@ SUBJECTS = {
 
 
 def test_each_reminder_is_sent_once_in_english_and_french(env: dict, smtp: SMTPSink, tmp_path: Path) -> None:
-    from crswatch import cycle
+    from crswatch import cycle, sending
     from crswatch.config_load import load_config
 
     env = {**env, "CRSWATCH_PUBLIC_URL": "https://alerts.example.com"}
@@ -148,7 +148,7 @@ def test_each_reminder_is_sent_once_in_english_and_french(env: dict, smtp: SMTPS
         for count, (now, kind) in enumerate(DAYS, 1):
             for repeat in (now, now.replace(hour=20)):  # the check runs again the same day: nothing more
                 cycle.remind(config, store, repeat)
-                asyncio.run(cycle.deliver(config, store, Services()))
+                asyncio.run(sending.deliver(config, store, Services()))
             smtp.wait_for(2 * count)
             for who, language in (("en@example.com", "en"), ("fr@example.com", "fr")):
                 got = smtp.to(who)
@@ -161,7 +161,7 @@ def test_each_reminder_is_sent_once_in_english_and_french(env: dict, smtp: SMTPS
                 assert got[-1]["List-Unsubscribe"]
         # a day later every window but the birthday's is still open: each reminder was queued once
         cycle.remind(config, store, datetime(2027, 5, 19, 15, tzinfo=UTC))
-        asyncio.run(cycle.deliver(config, store, Services()))
+        asyncio.run(sending.deliver(config, store, Services()))
     finally:
         store.dispose()
     assert len(smtp.to("en@example.com")) == len(smtp.to("fr@example.com")) == len(DAYS)

@@ -162,7 +162,7 @@ def test_daily_and_weekly_digests_english_and_french_and_an_invitation_at_once(o
 def test_dry_run_rehearses_pool_alerts_and_digests_and_keeps_nothing(env: dict, smtp: SMTPSink) -> None:
     """`check --dry-run` lists the pool alerts and the digests that are due as it lists draw
     alerts, and stores none of them: the real run after it queues and sends each once."""
-    from crswatch.cli.draws import rehearsed
+    from crswatch.cli.check import rehearsed
 
     _check(env, "2025-07-08.crlf")
     pool = _subscribe(

@@ -16,8 +16,9 @@ from helpers import snapshot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from draws.guard import Rules
 from draws.record import Draw, stamp
-from draws.table import REVISIONS, Rules, merge_draws
+from draws.table import REVISIONS, merge_draws
 from draws.text import normal_number, printable, shown
 from notifier.fanout import plan
 from notifier.message import CORRECTION

@@ -230,7 +230,7 @@ def test_a_check_tidies_the_store(store: Store) -> None:
     """Finished deliveries go after KEEP_SENT, rate-limit hits after the longest window; what is
     still waiting, and what is recent, stays."""
     from crswatch.config import Config
-    from crswatch.cycle import tidy
+    from crswatch.sending import tidy
     from notifier.outbox import KEEP_SENT
 
     old = NOW - KEEP_SENT - timedelta(days=1)

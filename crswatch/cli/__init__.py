@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from . import bot, crs, db, draws, history, ops, outbox, roster, serve, subscribers
+from . import bot, check, crs, db, draws, forecasting, history, ops, outbox, roster, serve, subscribers
 from .main import main
 
-for _module in (draws, history, crs, subscribers, roster, outbox, ops, serve, db, bot):
+for _module in (check, draws, history, forecasting, crs, subscribers, roster, outbox, ops, serve, db, bot):
     for _command in _module.COMMANDS:
         main.add_command(_command)
 

@@ -24,7 +24,7 @@ until_option = click.option(
 )
 
 
-def _today(app: App) -> date:
+def today_of(app: App) -> date:
     """Today in Ottawa, or the newest stored draw's date when that is later (a feed from the future in tests)."""
     from draws.record import ottawa_today
     from draws.table import query_draws
@@ -36,7 +36,7 @@ def _today(app: App) -> date:
     return max(today, latest)
 
 
-def _records(
+def stored_records(
     app: App, streams: tuple[str, ...] = (), since: date | None = None, until: date | None = None
 ) -> list[dict[str, Any]]:
     from draws.table import query_draws
@@ -89,7 +89,7 @@ def stats(
     from history.stats import stats as compute
 
     if not ytd:
-        rows = compute(_records(app, streams, since, until))
+        rows = compute(stored_records(app, streams, since, until))
         columns = ("stream", "draws", "last_date", "last_crs", "last_invitations", "min_crs", "median_crs", "max_crs",
                    "invitations", "avg_gap_days", "trend_per_draw", "trend")  # fmt: skip
         emit(rows, columns, fmt)
@@ -149,7 +149,7 @@ def whatif(app: App, score: int | None, profile_file: Any, streams: tuple[str, .
 
     if (score is None) == (profile_file is None):
         raise errors.UsageError("give --score or --profile (one of them)")
-    score_on = _profile_scorer(app, profile_file) if profile_file is not None else None
+    score_on = profile_scorer(app, profile_file) if profile_file is not None else None
 
     try:
         created = validate.profile_created(profile_created)
@@ -157,15 +157,15 @@ def whatif(app: App, score: int | None, profile_file: Any, streams: tuple[str, .
         raise errors.UsageError(str(exc)) from None
     chosen = streams or app.config.subscribers.streams
     if since is None and until is None:  # a window that means something today: the last two years
-        since = _today(app) - timedelta(days=730)
-    result = compute(_records(app, (), since, until), score=score, streams=chosen, profile_created=created,
+        since = today_of(app) - timedelta(days=730)
+    result = compute(stored_records(app, (), since, until), score=score, streams=chosen, profile_created=created,
                      within=app.config.subscribers.within if within is None else within, since=since, score_on=score_on)  # fmt: skip
     emit(result.rows, ("number", "date", "stream", "program", "crs", *(("score",) if score_on else ()), "verdict"), fmt)
     if fmt == "table":
         click.echo(f"\n{result.summary}")
 
 
-def _profile_scorer(app: App, file: Any) -> Any:
+def profile_scorer(app: App, file: Any) -> Any:
     """A profile's score on a day (None before the oldest CRS grid); a bad profile is exit 2, one line a problem."""
     import sys
 
@@ -203,7 +203,7 @@ def pool(app: App, number: str | None, score: int | None, fmt: str) -> None:
     """
     from history.stats import oldest_first, pool_rows
 
-    published = [r for r in oldest_first(_records(app)) if r.get("pool")]
+    published = [r for r in oldest_first(stored_records(app)) if r.get("pool")]
     if number is not None:
         index = next((i for i, r in enumerate(published) if r["number"] == number.lstrip("#")), None)
         if index is None:
@@ -253,7 +253,7 @@ def chart(
     from history.stats import oldest_first, sparkline
 
     # the general draws are open to every candidate: `whatif --stream X` counts them, so X's chart shows them
-    records = oldest_first(_records(app, (*streams, "general") if streams else (), since, until))
+    records = oldest_first(stored_records(app, (*streams, "general") if streams else (), since, until))
     if output is None:
         by_stream: dict[str, list[dict[str, Any]]] = {}
         for record in records:
@@ -287,168 +287,4 @@ def chart(
 TERMINAL_DRAWS = 40  # draws per stream in the terminal chart (it says when there were more)
 
 
-# --------------------------------------------------------------------------- forecasting
-
-
-@click.command()
-@stream_option()
-@click.option("--score", type=click.IntRange(0, 1200), help="Estimate the chance that this score is invited.")
-@click.option(
-    "--profile",
-    "profile_file",
-    type=click.File("r", encoding="utf-8"),
-    metavar="FILE",
-    help="A CRS profile (TOML or JSON; see `crswatch crs`) instead of --score: its projected score on each forecast draw's date.",
-)
-@click.option(
-    "--draws",
-    "draws",
-    type=click.IntRange(1, 50),
-    default=1,
-    show_default=True,
-    help="Within the next K draws of each stream.",
-)
-@click.option(
-    "--format", "fmt", type=click.Choice(("table", "json")), default="table", show_default=True, help="Output format."
-)
-@click.pass_obj
-def forecast(app: App, streams: tuple[str, ...], score: int | None, profile_file: Any, draws: int, fmt: str) -> None:
-    """Estimate each stream's next cut-off (80% interval), next draw date and your chances.
-
-    An estimate from the stream's own history only (see `crswatch backtest` for how good it has
-    been): the method, the interval from its past errors, the date from the stream's gaps.
-
-    \b
-    Examples:
-      crswatch forecast --stream cec --score 505 --draws 3
-      crswatch forecast --profile me.toml --stream cec --draws 3
-      crswatch forecast --format json
-    """
-    from draws.record import ottawa_today
-    from history.answers import NoAnswer, forecast_rows
-    from history.stats import oldest_first
-
-    if score is not None and profile_file is not None:
-        raise errors.UsageError("give --score or --profile, not both")
-    score_on = _projected(_profile_scorer(app, profile_file)) if profile_file is not None else None
-    try:
-        rows = forecast_rows(oldest_first(_records(app)), streams, score, draws, ottawa_today(), score_on)
-    except NoAnswer as exc:
-        raise errors.UsageError(str(exc)) from None
-    if fmt == "json":
-        click.echo(json.dumps(rows, indent=2))
-        return
-    _forecast_table(app, rows, streams, score, score_on, draws)
-
-
-def _forecast_table(app: App, rows: list[dict[str, Any]], streams: tuple[str, ...], score: int | None, score_on: Any,
-                    draws: int) -> None:  # fmt: skip
-    """`forecast`'s table, then what its columns mean."""
-    yours = app.config.subscribers.streams
-    others = not streams and any(row["stream"] not in (*yours, "general") for row in rows)
-    for row in rows:
-        if row.pop("overdue"):
-            row["next_date"] = f"overdue since {row['next_date']}"
-        if others and row["stream"] not in (*yours, "general"):
-            row["stream"] += " *"  # not one of the candidate's streams: said, not hidden
-        if (score is not None or score_on) and row["p_invited"] is None:
-            row["p_invited"] = "too little history"
-    scored = score is not None or score_on is not None
-    columns = (
-        ("stream", "next_crs", "low", "high", "next_date", "method", "draws_used")
-        + (("score",) if score_on else ())
-        + (("p_invited",) if scored else ())
-    )
-    emit(rows, columns, "table")
-    if others:
-        click.echo(f"\n* not among your streams (subscribers.streams: {' '.join(yours)}); choose yours with --stream.")
-    click.echo(
-        "\nAn estimate, not a promise: next_crs is the method's forecast of the next cut-off (ewm: weighted recent level,"
-    )
-    click.echo(
-        "+size/+pool: adjusted for the last draw's size or the pool's change above the cut-off; last: the last cut-off,"
-    )
-    click.echo("where no method beat it in the backtest), low-high its 80% interval from past errors,")
-    plural = "s" if draws != 1 else ""
-    if score_on:
-        click.echo(
-            "next_date the last draw plus the stream's median gap, score your profile's projected score on that date (from today if overdue),"
-        )
-        click.echo(
-            f"p_invited the chance of a cut-off at or below your score on each of the next {draws} draw{plural}' dates."
-        )
-    else:
-        click.echo(
-            "next_date the last draw plus the stream's median gap"
-            + (
-                f", p_invited the chance of a cut-off at or below {score} within {draws} draw{plural}."
-                if score is not None
-                else "."
-            )
-        )
-
-
-def _projected(score_on: Any) -> Any:
-    """A profile's score on a forecast date; a day it cannot be scored on is an error, never a 0."""
-
-    def projected(day: date) -> int:
-        found = score_on(day)
-        if found is None:
-            raise errors.UsageError(
-                f"the profile cannot be scored on {day} (a day before the date of birth, or before the oldest CRS grid)"
-            )
-        return int(found)
-
-    return projected
-
-
-@click.command()
-@stream_option()
-@since_option
-@format_option
-@click.pass_obj
-def backtest(app: App, streams: tuple[str, ...], since: date | None, fmt: str) -> None:
-    """Walk forward through history: forecast every draw from the draws before it only.
-
-    Per stream: mean absolute error of the method beside two baselines (last cut-off; mean of the
-    last 5), coverage of the 80% interval, Brier score of the invited-probability at a few
-    reference scores, and which method ships.
-
-    \b
-    Examples:
-      crswatch backtest --stream cec --stream pnp --stream french --stream healthcare
-      crswatch backtest --since 2023-01-01 --format csv
-    """
-    from history.answers import NoAnswer, series
-    from history.forecast import backtest as compute
-    from history.stats import oldest_first
-
-    try:
-        found = series(oldest_first(_records(app)), streams)
-    except NoAnswer as exc:
-        raise errors.UsageError(str(exc)) from None
-    rows = []
-    for stream, (dates, cutoffs, features) in found.items():
-        result = compute(stream, dates, cutoffs, since, features)
-        if result is not None:
-            rows.append(result.to_dict())
-    if not rows:
-        raise errors.UsageError("not enough draws to backtest (a stream needs at least 8)")
-    rows.sort(key=lambda r: -r["forecasts"])
-    columns = ("stream", "forecasts", "mae_method", "mae_last", "mae_mean5", "mae_size", "mae_pool", "coverage_80", "brier_method", "brier_last",
-               "reference_scores", "shipped")  # fmt: skip
-    emit(rows, columns, fmt)
-    if fmt == "table":
-        click.echo(
-            "\nmae_*: mean absolute error in CRS points of the next cut-off (method = ewm; size/pool = ewm adjusted for the last"
-        )
-        click.echo("draw's size / the pool's change above the cut-off; baselines: last cut-off, mean of last 5).")
-        click.echo(
-            "coverage_80 should be near 0.80; brier (0 best) scores the invited-probability at the reference scores."
-        )
-        click.echo(
-            "shipped: the method `forecast` uses on that stream (the best of ewm, ewm+size, ewm+pool, only where it beats the last cut-off)."
-        )
-
-
-COMMANDS = (stats, whatif, pool, chart, forecast, backtest)
+COMMANDS = (stats, whatif, pool, chart)

@@ -41,7 +41,7 @@ def test_alert(app: App, subscriber: str) -> None:
         raise Invalid(
             [f"{line}; fix it with: crswatch update {sub.id} --notify URL" for line in str(exc).splitlines()]
         ) from None
-    from ..cycle import links_of
+    from ..sending import links_of
 
     title, bodies = test_message(sub, links_of(app.config, app.store), app.config.alerts.contact)
     failed = 0

@@ -40,7 +40,7 @@ def serve(app: App, host: str | None, port: int | None) -> None:
     from web.background import ConfirmationSender
 
     from ..config import way_out_problems, web_problems
-    from ..cycle import policy_of
+    from ..sending import policy_of
 
     if not web_problems(config.web) and way_out_problems(config.alerts):  # (those are said by create_app)
         # refused rather than warned: strangers sign up here, and each must be able to stop the alerts
