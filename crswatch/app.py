@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import replace
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from store.draws import Database
@@ -132,11 +131,11 @@ def services_of(config: Config, store: Any) -> Any:
 
     from .errors import UsageError
 
-    letters, folder = DEFAULT, config.alerts.templates
-    if folder:
-        if not Path(folder).expanduser().is_dir():
+    letters, folder = DEFAULT, config.templates_folder
+    if folder is not None:
+        if not folder.is_dir():
             raise UsageError(f"[alerts] templates: {folder} is not a folder")
-        letters = Letters(Path(folder).expanduser())
+        letters = Letters(folder)
         problems = letters.check()
         if problems:
             raise UsageError(f"[alerts] templates: {problems[0]}")

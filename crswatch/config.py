@@ -155,6 +155,14 @@ class Config:
         return self.store or default_url(db.resolve() if db.is_symlink() else db)  # beside the real draws file
 
     @property
+    def templates_folder(self) -> Path | None:
+        """`[alerts] templates`: relative to the configuration file's folder; None when not set."""
+        if not self.alerts.templates:
+            return None
+        folder = Path(self.alerts.templates).expanduser()
+        return folder if folder.is_absolute() or self.path is None else self.path.parent / folder
+
+    @property
     def crs_rules_folder(self) -> Path | None:
         """`[crs] rules`: relative to the configuration file's folder; None when not set."""
         if not self.crs.rules:

@@ -27,7 +27,7 @@ from subscribers.store import Found, channel_hash, find_many
 
 from . import outbox
 from .claims import cancel, claim, release
-from .letters import DEFAULT, Letters
+from .letters import DEFAULT, Letters, TemplatesError
 from .message import Alert, render
 from .outbox import CONFIRMATION, REMINDER, Delivery, DispatchReport, records
 from .outgoing import Outgoing
@@ -182,6 +182,20 @@ def _not_sent(delivery: Delivery, sub: Subscriber | None, has_channel: bool, has
 
 def _message(delivery: Delivery, sub: Subscriber, draw: Draw | None, record: dict[str, Any] | None, links: Links | None,
              contact: str, letters: Letters) -> tuple[str, dict[str, str]]:  # fmt: skip
+    """The delivery's message; with crswatch's own HTML when the operator's template fails on
+    these values (it passed the start-up check on sample ones): one bad template must not stop
+    every alert."""
+    try:
+        return _rendered(delivery, sub, draw, record, links, contact, letters)
+    except TemplatesError as exc:
+        if letters is DEFAULT:
+            raise
+        log.warning("%s; crswatch's own template was used for delivery %s", exc, delivery.id)
+        return _rendered(delivery, sub, draw, record, links, contact, DEFAULT)
+
+
+def _rendered(delivery: Delivery, sub: Subscriber, draw: Draw | None, record: dict[str, Any] | None, links: Links | None,
+              contact: str, letters: Letters) -> tuple[str, dict[str, str]]:  # fmt: skip
     if record is not None:  # a pool alert or a digest: what it says was fixed when it was planned
         from .periodic_text import render_digest, render_pool
 

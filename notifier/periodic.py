@@ -1,6 +1,8 @@
 """Pool alerts and digests: who hears what, when a new pool distribution appears or a digest
 period ends.  Pure planning over plain records (no store, no clock of its own), table-tested like
-the matching rule; the shell gathers the inputs and queues what comes out.
+the matching rule; the shell gathers the inputs and queues what comes out.  The store plans the
+same deliveries in SQL (`notifier.periodic_sql`) for everyone whose score is the one they typed;
+this planning serves profiles (scored on each date) and is the reference a test holds SQL to.
 
 - A **pool alert** goes to each active subscriber who asked for them (`pool_alerts`) and hears
   instantly, once per distribution (a new `drawDistributionAsOn`): how many candidates are at or

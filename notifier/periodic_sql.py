@@ -6,7 +6,7 @@ subscriber row crosses into Python: the Python planning (`notifier.periodic`) to
 plan and queue 100,000 where this takes 1.2-1.5 s, most of it the outbox's own index upkeep.
 
 Subscribers with a CRS profile score differently on each date, so the caller plans those in
-Python (`profiles=False` here leaves them out); this module plans everyone else.  The rows are the
+Python (`with_profiles=False` here leaves them out); this module plans everyone else.  The rows are the
 ones the Python planning makes (a test compares the two on mixed subscribers, on both engines).
 """
 
@@ -46,11 +46,11 @@ from .tables import deliveries
 _names = count()  # temporary tables live as long as the connection: a fresh name each time
 
 
-def queue_pool(conn: Connection, distribution: Mapping[str, Any], now: datetime, profiles: bool) -> int:
+def queue_pool(conn: Connection, distribution: Mapping[str, Any], now: datetime, with_profiles: bool) -> int:
     """Queue the pool alerts of a new distribution for every active, instant subscriber who asked
-    for them and subscribed before it appeared (without `profiles`, those without a profile)."""
+    for them and subscribed before it appeared (without `with_profiles`, only those without a profile)."""
     seen = stamp(now)
-    who = recipient_channels(cadence=INSTANT, before=seen, pool_alerts=True, profiles=profiles).subquery()
+    who = recipient_channels(cadence=INSTANT, before=seen, pool_alerts=True, with_profiles=with_profiles).subquery()
     standings = Standings(distribution["pool"], distribution.get("previous_pool"))
     scores = conn.scalars(select(who.c.score).distinct()).all()
     rows = [{"score": s, "payload": _json(standings.doc(s) | {"from_profile": False})} for s in scores]
@@ -60,10 +60,10 @@ def queue_pool(conn: Connection, distribution: Mapping[str, Any], now: datetime,
     return queued
 
 
-def queue_digests(conn: Connection, period: Period, contents: Contents, now: datetime, profiles: bool) -> int:
+def queue_digests(conn: Connection, period: Period, contents: Contents, now: datetime, with_profiles: bool) -> int:
     """Queue the period's digests for every active subscriber on its cadence who has something to
-    hear (without `profiles`, those without a profile)."""
-    who = recipient_channels(cadence=period.cadence, before=stamp(period.end), profiles=profiles).subquery()
+    hear (without `with_profiles`, only those without a profile)."""
+    who = recipient_channels(cadence=period.cadence, before=stamp(period.end), with_profiles=with_profiles).subquery()
     pool = contents.pool
     standings = Standings(pool["pool"], pool.get("previous_pool")) if pool is not None else None
     after, created = _after(contents, who.c.created_at), func.coalesce(who.c.profile_created, "")
@@ -114,7 +114,8 @@ def _temporary(conn: Connection, kind: str, rows: Sequence[dict[str, Any]], *col
 
 def _queue(conn: Connection, kind: str, key: str, seen: str, who: Any, payloads: Table, on: Any) -> int:
     """One delivery per channel of each recipient joined to a payload, numbered in (subscriber,
-    channel) order; deliveries already queued (by id) are left alone."""
+    channel) order; a delivery already queued (by id) is left alone.  The count is of the key's
+    deliveries in the outbox, all queued now: `announce` lets one transaction plan a key."""
     columns: dict[str, Any] = {
         "id": literal(f"{kind}/{key}/") + who.c.id + literal("/") + who.c.key,
         "draw": literal(key), "revision": literal(0), "kind": literal(kind), "subscriber": who.c.id, "channel": who.c.key,

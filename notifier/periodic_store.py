@@ -40,10 +40,11 @@ def plan_distribution(
     record = {k: distribution[k] for k in ("as_of", "pool", "draw", "previous_as_of", "previous_pool")}
     if not announce(conn, [(distribution["as_of"], 0, POOL, stamp(now), record)]) or not plan:
         return 0
-    # the database plans everyone whose score is the one they typed; Python, the profiles
-    queued = queue_pool(conn, distribution, now, profiles=score_on is None)
+    # the database plans everyone whose score is the one they typed; Python, the profiles (each
+    # scored on the distribution's date), numbered after the others: they are sent last
+    queued = queue_pool(conn, distribution, now, with_profiles=score_on is None)
     if score_on is not None:
-        recipients = iter_recipients(conn, pool_alerts=True, cadence="instant", profiles=True)
+        recipients = iter_recipients(conn, pool_alerts=True, cadence="instant", profiles_only=True)
         queued += queue_all(conn, plan_pool(distribution, recipients, now, score_on, first_seq=queued))
     return _listed(conn, POOL, distribution["as_of"], planned, queued)
 
@@ -111,9 +112,9 @@ def plan_period(
               "forecasts": list(forecasts)}  # fmt: skip
     if not announce(conn, [(period.key, 0, DIGEST, stamp(now), record)]):
         return 0  # another host (or an earlier run) planned it
-    queued = queue_digests(conn, period, found, now, profiles=score_on is None)
+    queued = queue_digests(conn, period, found, now, with_profiles=score_on is None)
     if score_on is not None:
-        recipients = iter_recipients(conn, cadence=period.cadence, profiles=True)
+        recipients = iter_recipients(conn, cadence=period.cadence, profiles_only=True)
         queued += queue_all(conn, plan_digests(period, found, recipients, now, score_on, first_seq=queued))
     return _listed(conn, DIGEST, period.key, planned, queued)
 

@@ -24,10 +24,11 @@ from datetime import timedelta
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
-from .blocked import BLOCKED_ERROR, deactivate
 from .pacing import Pacer, Ticket
 
-if TYPE_CHECKING:  # every command configures this module: it imports the sending side only to send
+if (
+    TYPE_CHECKING
+):  # commands that never send (listings, --help) import this module: it loads the sending side only to send
     import asyncio
     import ssl
 
@@ -221,6 +222,8 @@ class _Sending:
             result = self._again(item, seconds(exc.retry_after))
         except Forbidden as exc:
             import asyncio
+
+            from .blocked import BLOCKED_ERROR, deactivate  # the store's side, loaded only when a chat blocked the bot
 
             await asyncio.to_thread(deactivate, item.url, self.store)
             result = Result(item.url, False, f"{BLOCKED_ERROR} ({exc.message})")

@@ -160,7 +160,7 @@ def iter_docs(
 
 
 def iter_recipients(
-    conn: Connection, *, cadence: str | None = None, pool_alerts: bool | None = None, profiles: bool = False
+    conn: Connection, *, cadence: str | None = None, pool_alerts: bool | None = None, profiles_only: bool = False
 ) -> Iterator[dict[str, Any]]:
     """Active subscribers (on one cadence, who asked for pool alerts, with a profile) as plain dicts with what
     planning pool alerts and digests reads, each channel as its key and masked form (never its
@@ -171,7 +171,7 @@ def iter_recipients(
         condition = and_(condition, subscribers.c.cadence == cadence)
     if pool_alerts is not None:
         condition = and_(condition, subscribers.c.pool_alerts.is_(pool_alerts))
-    if profiles:
+    if profiles_only:
         condition = and_(condition, subscribers.c.profile.is_not(None))
     columns = [subscribers.c[name] for name in ("id", "score", "within", "streams", "profile_created", "created_at", "status", "language",
                                                 "profile", "cadence", "pool_alerts")]  # fmt: skip
@@ -195,7 +195,9 @@ def iter_recipients(
         yield doc
 
 
-def recipient_channels(*, cadence: str, before: str, pool_alerts: bool | None = None, profiles: bool = True) -> Any:
+def recipient_channels(
+    *, cadence: str, before: str, pool_alerts: bool | None = None, with_profiles: bool = True
+) -> Any:
     """A query of the channels of active subscribers on `cadence` who subscribed before `before`
     (and asked for pool alerts, or have no profile, when said): one row per channel with what
     planning in the database reads (`notifier.periodic_sql`), never the URL."""
@@ -203,7 +205,7 @@ def recipient_channels(*, cadence: str, before: str, pool_alerts: bool | None = 
     condition = and_(s.status == "active", s.cadence == cadence, s.created_at < before)
     if pool_alerts is not None:
         condition = and_(condition, s.pool_alerts.is_(pool_alerts))
-    if not profiles:
+    if not with_profiles:
         condition = and_(condition, s.profile.is_(None))
     columns = (s.id, s.score, s.within, s.streams, s.profile_created, s.created_at, c.key, c.masked, c.position)
     return select(*columns).select_from(subscribers.join(channels, c.subscriber == s.id)).where(condition)

@@ -104,3 +104,22 @@ def test_an_operators_templates_end_to_end(feed: FeedServer, env: dict, smtp: SM
     config.write_text(plain.replace("[alerts]\n", f'[alerts]\ntemplates = "{tmp_path / "nowhere"}"\n'))
     missing = cli("check", "--source", feed.url, env=env)
     assert missing.returncode == 2 and "is not a folder" in missing.stderr
+
+
+def test_a_template_that_fails_on_real_values_falls_back_to_crswatchs_own(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """It passed the start-up check (sample values) but fails on a real alert: that alert goes out
+    with crswatch's own HTML and the operator reads why in the log; the others are not stopped."""
+    from notifier.chunk import _message
+    from notifier.outbox import Delivery
+
+    (tmp_path / "alert.html").write_text(
+        '{% if steps == "Next steps." %}{{ verdict }}{% else %}{{ no_such_value }}{% endif %}'
+    )
+    letters = Letters(tmp_path)
+    assert letters.check() == []
+    alert = _alert()
+    delivery = Delivery(id="392/0/k7fq2mxa/c", draw="392", revision=0, subscriber="k7fq2mxa", channel="c", masked="m",
+                        verdict="invited", kind="new", queued_at="2026-01-21T20:00:00.000000Z")  # fmt: skip
+    _, bodies = _message(delivery, alert.subscriber, alert.draw, None, None, "", letters)
+    assert "<table>" in bodies["html"]  # crswatch's own alert.html
+    assert "no_such_value" in caplog.text and "crswatch's own template was used" in caplog.text

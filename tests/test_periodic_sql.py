@@ -104,3 +104,35 @@ def test_the_database_plans_what_python_plans(store_url: str) -> None:
                 )
     finally:
         store.dispose()
+
+
+def test_a_period_with_only_a_new_distribution_or_with_nothing(store_url: str) -> None:
+    """A daily period whose only news is the pool (no draw: every line empty, the figures alone)
+    and one with nothing at all (no digest): the same from the database as from Python."""
+    from notifier.outbox import listing
+    from notifier.periodic import Period, plan_digests
+    from notifier.periodic_store import contents, plan_distribution, plan_period
+    from store.sql import Store
+    from subscribers.store import iter_recipients
+
+    rng = random.Random(29)
+    store = Store(store_url).open()
+    try:
+        with store.write() as conn:
+            for n in range(150):
+                _subscribe(conn, rng, n)
+            distribution = _announce(conn)
+        only_pool = Period("daily", NOW - timedelta(days=2, minutes=30), NOW - timedelta(days=1, minutes=30))
+        nothing = Period("daily", NOW - timedelta(days=2, hours=20), NOW - timedelta(days=2, minutes=30))
+        for period, expected in ((only_pool, True), (nothing, False)):
+            with store.write(commit=False) as conn:
+                plan_distribution(conn, distribution, NOW - timedelta(days=1, hours=12), _score_on, plan=False)
+                found = contents(conn, period)
+                digests = list(plan_digests(period, found, iter_recipients(conn, cadence="daily"), NOW, _score_on))
+                queued = plan_period(conn, period, [], NOW, _score_on)
+                stored = [d for d in listing(conn) if d.kind == "digest"]
+            assert bool(digests) is expected and queued == len(digests) == len(stored)
+            assert _rows(stored) == _rows(digests)
+            assert all(d.payload["draws"] == [] and d.payload["pool"] for d in stored)
+    finally:
+        store.dispose()

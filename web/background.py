@@ -23,11 +23,11 @@ POLL = 5.0  # seconds between looks for due retries when no sign-up wakes the se
 
 
 class ConfirmationSender:
-    def __init__(
-        self, store: Store | Callable[[], Store], policy: Policy, concurrency: int = 4, services: Services | None = None
-    ):
+    def __init__(self, store: Store | Callable[[], Store], policy: Policy, concurrency: int = 4,
+                 services: Services | Callable[[], Services] | None = None):  # fmt: skip
         self._store, self.policy, self.concurrency = store, policy, concurrency  # the store, or a function giving it
-        self.services = services or Services()  # one for the thread: its pacers outlive a dispatch
+        # the app's services, or a function giving them (like the store): its pacers outlive a dispatch
+        self._services: Services | Callable[[], Services] = services or Services()
         self.wake = threading.Event()
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, name="confirmations", daemon=True)
@@ -46,8 +46,9 @@ class ConfirmationSender:
             self.wake.clear()
             try:
                 store = self._store() if callable(self._store) else self._store
+                services = self._services() if callable(self._services) else self._services
                 report = dispatch(
-                    store, self.policy, concurrency=self.concurrency, kinds=(CONFIRMATION,), services=self.services
+                    store, self.policy, concurrency=self.concurrency, kinds=(CONFIRMATION,), services=services
                 )
                 if report.sent:  # their links were erased from the outbox: from the SQLite write-ahead log too
                     store.checkpoint()

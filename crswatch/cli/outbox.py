@@ -43,7 +43,7 @@ def test_alert(app: App, subscriber: str) -> None:
         ) from None
     from ..sending import links_of
 
-    title, bodies = test_message(sub, links_of(app.config, app.store), app.config.alerts.contact)
+    title, bodies = test_message(sub, links_of(app.config, app.store), app.config.alerts.contact, app.services.letters)
     failed = 0
     for channel in sub.channels:
         result = send(channel.url, title, bodies, app.services)

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from .. import errors
-from ..app import App, services_of
+from ..app import App
 
 
 @click.command()
@@ -47,7 +47,7 @@ def serve(app: App, host: str | None, port: int | None) -> None:
         raise errors.UsageError(f"serve refused: {way_out_problems(config.alerts)[0]}")
     host, port = config.web.host, config.web.port
     require_free(host, port)  # a taken port is said before anything is made on disk
-    sender = ConfirmationSender(lambda: app.store, policy_of(config), services=services_of(config, None))
+    sender = ConfirmationSender(lambda: app.store, policy_of(config), services=lambda: app.services)
     hook = _telegram_hook(app, config) if config.telegram.chats == "serve" else None
     try:
         _serve(app, config, create_app(app, sender, telegram_hook=hook), sender)
