@@ -26,7 +26,7 @@ from flask_wtf.csrf import CSRFError
 from limits import parse as parse_limit
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from crswatch.app import App, services_of
+from crswatch.app import App
 from crswatch.config import web_problems
 from crswatch.errors import CrswatchError
 from crswatch.metrics import StoreCollector, registry_for
@@ -84,7 +84,7 @@ def create_app(app: App, sender: ConfirmationSender | None = None, clock: Callab
     if clock is not None:
         here.clock = clock
     here.metrics = registry_for(StoreCollector(config, store, app.database, here.clock))
-    here.letters = services_of(config, None).letters  # an operator's templates for confirmations too
+    here.letters = app.services.letters  # an operator's templates for confirmations too
     csrf.init_app(flask)
     Babel(flask, locale_selector=language)  # the catalogue in web/translations (scripts/i18n)
     if web.proxies:
