@@ -36,9 +36,13 @@ class ConfirmationSender:
         self.thread.start()
         return self
 
-    def stop(self) -> None:
+    def stop(self, wait: float = 0.0) -> None:
+        """No new round starts; with `wait`, give the round under way that long to record what it
+        sent (a message sent but not recorded would be sent again by the next serve)."""
         self.stopped.set()
         self.wake.set()
+        if wait and self.thread.is_alive():
+            self.thread.join(wait)
 
     def _run(self) -> None:
         while not self.stopped.is_set():

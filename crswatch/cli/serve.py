@@ -86,7 +86,7 @@ def _serve(app: App, config: Any, wsgi: Any, sender: Any) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        sender.stop()
+        sender.stop(wait=STOP_WAIT)
 
 
 def _hear_ctrl_c() -> None:
@@ -129,6 +129,7 @@ def require_free(host: str, port: int) -> None:
         ) from None
 
 
+STOP_WAIT = 15.0  # seconds a stopping serve gives the confirmations being sent to be recorded
 MAX_BODY = 64 * 1024  # bytes of a request body waitress accepts (Flask then refuses a form over 16 KB)
 MAX_HEADERS = 32 * 1024
 
