@@ -45,11 +45,11 @@ def utcnow() -> datetime:
 AHEAD = 10.0
 
 
-def dispatch(store: Store, policy: Policy, *, concurrency: int, links: Links | None = None, clock: Clock = utcnow,
-             kinds: tuple[str, ...] = (), contact: str = "", services: Services | None = None) -> DispatchReport:  # fmt: skip
+def dispatch(store: Store, policy: Policy, *, concurrency: int, services: Services, links: Links | None = None,
+             clock: Clock = utcnow, kinds: tuple[str, ...] = (), contact: str = "") -> DispatchReport:  # fmt: skip
     """Send every due delivery (queued, and failed ones whose next try has come), chunk by chunk,
-    through `services` (the caller's bot, pacers and store; none given: no bot, fresh pacers)."""
-    services = services or Services()
+    through `services`: the caller's bot, pacers, templates and store (required: a forgotten one
+    would send Telegram alerts nowhere; `Services()` says "no bot" out loud)."""
     report = DispatchReport()
     owner = claimant()
     # due_by: a failure retried "now" waits for the next dispatch, not this one's next chunk
@@ -79,7 +79,7 @@ def _send_chunk(store: Store, policy: Policy, owner: str, clock: Clock, report: 
             concurrency,
             lambda key, result: results.save(chunk.by_key[key], result),
             results.admit,
-            services,
+            services=services,
         )
     log.info(
         "dispatch: %d claimed, prepared in %.2f s, sent in %.2f s",

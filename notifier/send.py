@@ -23,7 +23,7 @@ from .outgoing import OnResult, Outgoing, Result, recipient_key, route_of
 from .services import Services, Spacing
 
 
-def send(url: str, title: str, bodies: dict[str, str], services: Services | None = None) -> Result:
+def send(url: str, title: str, bodies: dict[str, str], services: Services) -> Result:
     """Send one message through one channel; `bodies` holds the text and HTML renderings."""
     results: list[Result] = []
     send_many([Outgoing("one", url, title, bodies)], 1, lambda _key, result: results.append(result), services=services)
@@ -39,7 +39,8 @@ def send_many(
     concurrency: int,
     on_result: OnResult,
     before_send: Callable[[], bool] = lambda: True,
-    services: Services | None = None,
+    *,
+    services: Services,
 ) -> None:
     """Send every item, at most `concurrency` in flight; `on_result(key, result)` for each as it
     completes (from worker threads).  E-mails through the same SMTP server share a few sessions,
@@ -47,7 +48,7 @@ def send_many(
     result.  One channel's messages are sent in the order given.  `before_send()` is called before
     each message leaves (the caller's bound on messages in flight, released by its `on_result`);
     once it returns False nothing more is sent, and the messages not sent get no result.
-    `services`: the caller's bot, pacers and store (none given: no bot, fresh pacers)."""
+    `services`: the caller's bot, pacers and store (`Services()`: no bot, fresh pacers)."""
     install_log_capture()
     routes: dict[str, list[Outgoing]] = {}
     for item in items:
@@ -58,7 +59,7 @@ def send_many(
     switch = sys.getswitchinterval()
     sys.setswitchinterval(SWITCH_INTERVAL)  # I/O-bound threads: hand the GIL over promptly
     try:
-        _dispatch_routes(routes, concurrency, on_result, before_send, services or Services())
+        _dispatch_routes(routes, concurrency, on_result, before_send, services)
     finally:
         sys.setswitchinterval(switch)
 

@@ -30,6 +30,7 @@ from notifier.dispatch import dispatch
 from notifier.fanout import plan
 from notifier.outbox import DispatchReport, announce, counts, queue
 from notifier.policy import Policy
+from notifier.services import Services
 from notifier.tables import deliveries
 from store.errors import StoreError
 from store.sql import Store
@@ -94,7 +95,7 @@ class Fanout:
 
         def run() -> None:
             try:
-                self.report = dispatch(store, policy, concurrency=CONCURRENCY, **extra)
+                self.report = dispatch(store, policy, concurrency=CONCURRENCY, services=Services(), **extra)
             except BaseException as exc:  # noqa: BLE001 - looked at by the test
                 self.error = exc
 
@@ -298,7 +299,7 @@ def test_two_senders_through_a_slow_route_with_a_short_lease_send_nothing_twice(
         try:
             _wait(lambda: _held_by(store, "host1") == 80 or sender.poll() is not None)  # host 1 claimed the fan-out
             while sender.poll() is None:
-                report = dispatch(store, Policy(lease=3), concurrency=CONCURRENCY)
+                report = dispatch(store, Policy(lease=3), concurrency=CONCURRENCY, services=Services())
                 tries += 1
                 assert report.attempted == 0, f"host 2 took over {report.attempted} deliveries host 1 was still sending"
                 time.sleep(0.05)

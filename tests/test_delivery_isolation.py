@@ -10,13 +10,14 @@ from servers import SilentServer, SMTPSink, WebhookReceiver
 
 from notifier.outgoing import HTML, TEXT, Outgoing, Result
 from notifier.send import send_many
+from notifier.services import Services
 
 BODIES = {TEXT: "text", HTML: "<p>html</p>"}
 
 
 def _send(items: list[Outgoing], concurrency: int = 16) -> dict[str, Result]:
     results: dict[str, Result] = {}
-    send_many(items, concurrency, lambda key, result: results.__setitem__(key, result))
+    send_many(items, concurrency, lambda key, result: results.__setitem__(key, result), services=Services())
     return results
 
 

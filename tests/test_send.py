@@ -15,6 +15,7 @@ from notifier.channels import load
 from notifier.mail import Accounts, _mail, _only_recipient
 from notifier.outgoing import HTML, TEXT, Outgoing, recipient_key
 from notifier.send import send
+from notifier.services import Services
 
 
 @pytest.mark.parametrize(
@@ -74,7 +75,7 @@ def test_a_header_value_cannot_inject_lines() -> None:
 
 
 def test_the_fast_path_delivers_to_a_real_smtp_server(smtp: SMTPSink) -> None:
-    result = send(smtp.url("mei@example.com"), "Über-title", {TEXT: "bödy", HTML: "<p>bödy</p>"})
+    result = send(smtp.url("mei@example.com"), "Über-title", {TEXT: "bödy", HTML: "<p>bödy</p>"}, Services())
     assert result.ok
     smtp.wait_for(1)
     (message,) = smtp.to("mei@example.com")
@@ -91,7 +92,7 @@ def _copies(sink: SMTPSink) -> dict[str, int]:
 
 def test_several_recipients_are_one_transaction_each_address_one_copy(smtp: SMTPSink) -> None:
     url = f"mailto://127.0.0.1:{smtp.port}?from=crswatch@example.com&to=a@example.com,b@example.com&cc=c@example.com&bcc=d@example.com"
-    result = send(url, "t", {TEXT: "x", HTML: "<p>x</p>"})
+    result = send(url, "t", {TEXT: "x", HTML: "<p>x</p>"}, Services())
     assert result.ok, result.error
     smtp.wait_for(1)
     assert _copies(smtp) == {"a@example.com": 1, "b@example.com": 1, "c@example.com": 1, "d@example.com": 1}
