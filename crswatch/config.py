@@ -157,17 +157,18 @@ class Config:
     @property
     def templates_folder(self) -> Path | None:
         """`[alerts] templates`: relative to the configuration file's folder; None when not set."""
-        if not self.alerts.templates:
-            return None
-        folder = Path(self.alerts.templates).expanduser()
-        return folder if folder.is_absolute() or self.path is None else self.path.parent / folder
+        return self._beside(self.alerts.templates)
 
     @property
     def crs_rules_folder(self) -> Path | None:
         """`[crs] rules`: relative to the configuration file's folder; None when not set."""
-        if not self.crs.rules:
+        return self._beside(self.crs.rules)
+
+    def _beside(self, value: str) -> Path | None:
+        """A path the configuration names: as given when absolute, else from the file's folder."""
+        if not value:
             return None
-        folder = Path(self.crs.rules).expanduser()
+        folder = Path(value).expanduser()
         return folder if folder.is_absolute() or self.path is None else self.path.parent / folder
 
     @cached_property
