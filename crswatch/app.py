@@ -6,6 +6,7 @@ from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
+from notifier.mask import Secrets
 from store.draws import Database
 
 from .config import Config
@@ -16,18 +17,27 @@ class App:
     """What every command shares: the configuration and the database, both opened lazily."""
 
     def __init__(
-        self, db: str | None, config_path: str | None, verbose: int, store: str | None = None, new_store: bool = False
+        self,
+        db: str | None,
+        config_path: str | None,
+        verbose: int,
+        store: str | None = None,
+        new_store: bool = False,
+        secrets: Secrets | None = None,
     ):
         self.db_override = db
         self.store_override = store
         self.new_store = new_store  # the operator confirms that an empty store meets the draws file's history
         self.config_path = config_path
         self.verbose = verbose
+        # the configuration's secrets, hidden from every line this app prints or logs (its log
+        # handlers' filter holds the same object: see crswatch.cli.main)
+        self.secrets = secrets if secrets is not None else Secrets()
 
     @cached_property
     def config(self) -> Config:
         config = load_config(self.config_path, db=self.db_override, store=self.store_override)
-        remember_config(config)
+        remember_config(config, self.secrets)
         return config
 
     @cached_property
@@ -60,7 +70,7 @@ class App:
     def services(self) -> Any:
         """The bot, pacers and store every message this process sends goes through: one for the
         process, so a pacer outlives a check (`notifier.services`)."""
-        return services_of(self.config, self.store)
+        return services_of(self.config, self.store, self.secrets)
 
     @cached_property
     def read_store(self) -> Any:
@@ -84,7 +94,7 @@ class App:
 
     def with_config(self, **overrides: Any) -> Config:
         self.__dict__["config"] = replace(self.config, **{k: v for k, v in overrides.items() if v is not None})
-        remember_config(self.config)
+        remember_config(self.config, self.secrets)
         return self.config
 
     @property
@@ -106,20 +116,18 @@ class App:
         return crs_rules(self.config)
 
 
-def remember_config(config: Config) -> None:
-    """The configuration's secrets, for the log filter and error lines (see notifier.mask)."""
+def remember_config(config: Config, secrets: Secrets) -> None:
+    """Add the configuration's secrets to the app's, for the log filter and error lines (see notifier.mask)."""
     from notifier.channels import remember_url
 
     for url in (config.source, *config.alerts.operator, config.web.email_channel, config.web.sms_channel):
         if url:
-            remember_url(url)
+            remember_url(url, secrets)
     if config.telegram.token:
-        from notifier.mask import remember
-
-        remember(config.telegram.token)  # Bot API URLs carry it in their path (the HTTP library logs them)
+        secrets.remember(config.telegram.token)  # Bot API URLs carry it in their path (the HTTP library logs them)
 
 
-def services_of(config: Config, store: Any) -> Any:
+def services_of(config: Config, store: Any, secrets: Secrets | None = None) -> Any:
     """What sending needs (`notifier.services`): the configured bot, whose `telegram://<chat id>`
     channels are sent with it, fresh pacers, the message templates (an operator's `[alerts]
     templates` over crswatch's own, each checked now: a broken one stops the command before
@@ -141,4 +149,4 @@ def services_of(config: Config, store: Any) -> Any:
             raise UsageError(f"[alerts] templates: {problems[0]}")
     settings = config.telegram
     bot = telegram.Settings(settings.token, settings.api_url, settings.rate, settings.chat_gap)
-    return Services(bot, store, letters=letters)
+    return Services(bot, store, letters=letters, secrets=secrets or Secrets())

@@ -51,7 +51,18 @@ def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) ->
     for key, value in overrides.items():
         if value is not None:
             config = replace(config, **{key: Path(value).expanduser() if key == "db" else value})  # type: ignore[arg-type]  # a checked field name
+    _check_schedule(config, f"{file}: " if explicit or file.exists() else "")
     return config
+
+
+def _check_schedule(config: Config, where: str) -> None:
+    """[schedule] is read now, as `run` will read it: a bad one fails every command."""
+    from .schedule import ScheduleError, checked_plan
+
+    try:
+        checked_plan(config.schedule)
+    except ScheduleError as exc:
+        raise ConfigError(f"{where}[schedule] {exc}") from None
 
 
 def _apply_file(config: Config, file: Path) -> Config:

@@ -96,7 +96,8 @@ async def run_check(config: Config, database: Database, store: Store, *, dry_run
         with _unwritable(config, services, store, before, now, dry_run), database.transaction(commit=not dry_run) as tx, \
                 store.write(commit=not dry_run) as conn:  # fmt: skip
             recognise_late(tx, conn, config, now, report)
-            after = update_status(conn, now, "unchanged", outcome.reason, not_modified=outcome.reason.startswith("304"))
+            after = update_status(conn, now, "unchanged", outcome.reason, not_modified=outcome.reason.startswith("304"),
+                                  secrets=services.secrets)  # fmt: skip
         return await _finish(config, services, store, before, after, now, report, dry_run, send=bool(report.queued))
 
     with _unwritable(config, services, store, before, now, dry_run):
@@ -114,7 +115,7 @@ def _give_up(config: Config, services: Services, store: Store, before: dict[str,
              outcome: FeedOutcome, dead: list[Delivery], dry_run: bool) -> NoReturn:  # fmt: skip
     """A feed that could not be fetched or was rejected: the status and the operator say so."""
     with store.write(commit=not dry_run) as conn:
-        after = update_status(conn, now, outcome.status, outcome.reason)
+        after = update_status(conn, now, outcome.status, outcome.reason, secrets=services.secrets)
     notify_operator(config, services, before, after, dead=dead, dry_run=dry_run)
     if outcome.status == "failed":
         raise FetchFailed(f"cannot fetch {config.source}: {outcome.reason}")

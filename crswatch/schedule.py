@@ -132,6 +132,40 @@ def plan_of(schedule: object) -> Plan:
     )
 
 
+def checked_plan(schedule: object) -> Plan:
+    """The Plan of a [schedule] section with every key checked as `run` will read it, at load time
+    (so a bad schedule fails at any command, `check` included, not the first time `run` starts):
+    a crontab expression through APScheduler's own parser (imported only when one is given), an
+    interval inside the window that must divide an hour."""
+    plan = plan_of(schedule)
+    cron = str(schedule.cron)  # type: ignore[attr-defined]
+    if cron:
+        trigger_for(plan, cron)
+    elif plan.window is not None:
+        _window_fields(plan.window, plan.every)
+    return plan
+
+
+def described(plan: Plan, cron: str = "") -> dict[str, object]:
+    """A plan as `crswatch config` shows it: what the [schedule] strings were read as."""
+    if cron:
+        return {"cron": cron, "timezone": str(TORONTO), "jitter_seconds": plan.jitter}
+    window = plan.window
+    return {
+        "every_seconds": plan.every,
+        "window": None
+        if window is None
+        else {
+            "days": [DAYS[d] for d in sorted(window.days)],
+            "start": window.start.strftime("%H:%M"),
+            "end": window.end.strftime("%H:%M"),
+            "timezone": str(TORONTO),
+        },
+        "outside_every_seconds": plan.outside_every if window is not None else None,
+        "jitter_seconds": plan.jitter,
+    }
+
+
 def trigger_for(plan: Plan, cron: str = "") -> object:
     """An APScheduler trigger made of its public triggers: a crontab expression (Toronto time), or
     the plan as an `OrTrigger` of `CronTrigger`s in Toronto time (one fires every `every` inside
@@ -144,7 +178,7 @@ def trigger_for(plan: Plan, cron: str = "") -> object:
         try:
             return CronTrigger.from_crontab(cron, timezone=TORONTO)
         except ValueError as exc:
-            raise ScheduleError(f"--cron {cron!r}: {exc}") from None
+            raise ScheduleError(f"cron {cron!r}: {exc}") from None
     if plan.window is None:
         return _every(plan.every, _jitter(plan, plan.every))
     inside = [CronTrigger(day_of_week=_days(plan.window), hour=hour, minute=minute, second=second, timezone=TORONTO,

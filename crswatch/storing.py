@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from draws.guard import Rules
 from draws.record import Draw, Malformed, stamp
 from draws.table import DRAWS, Tables, merge_draws, recognise
+from notifier.mask import Secrets, mask_text
 from notifier.message import CORRECTION, LATE, NEW
 from notifier.outbox import announce, announced_any
 from notifier.periodic_store import HISTORY
@@ -138,12 +139,11 @@ def recognise_late(tx: Tables, conn: Connection, config: Config, now: datetime, 
 
 
 def update_status(conn: Connection, now: datetime, outcome: str, message: str, new: list[str] | None = None, held: list[Malformed] | None = None,
-                   not_modified: bool = False) -> dict[str, Any]:  # fmt: skip
+                   not_modified: bool = False, secrets: Secrets | None = None) -> dict[str, Any]:  # fmt: skip
     """The shared status, with the checks' counters: kept in the store, not in a process, so that
-    they survive restarts and every host's /metrics says the same (see crswatch.metrics)."""
-    from notifier.mask import mask_text
-
-    message = mask_text(message)  # kept, shown by `status` and sent to the operator
+    they survive restarts and every host's /metrics says the same (see crswatch.metrics).
+    `secrets`: the app's, hidden from the message (a fetch error may quote the feed's URL)."""
+    message = mask_text(message, secrets)  # kept, shown by `status` and sent to the operator
     status = kv.get(conn, "status")
     ok = outcome in ("updated", "unchanged")
     status.update(

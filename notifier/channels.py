@@ -18,7 +18,7 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from .mask import HIDDEN, SECRET_NAMES, WEBHOOK_SCHEMES, mask_text, remember, remember_difference, scrub
+from .mask import HIDDEN, SECRET_NAMES, WEBHOOK_SCHEMES, Secrets, mask_text, scrub
 from .outgoing import HTML, TEXT
 
 PLAIN_ADDRESS = re.compile(
@@ -39,27 +39,29 @@ def mask_url(url: str) -> str:
 
 def _apprise_private(url: str) -> str | None:
     plugin = load(url)
-    if plugin is None:
-        return None
-    private = short(plugin.url(privacy=True))
-    remember_difference(url, scrub(private))  # what is shown is scrubbed too: a webhook's path is hidden
-    return private
+    return None if plugin is None else short(plugin.url(privacy=True))
 
 
-def remember_url(url: str) -> None:
-    """Remember the secret parts of a URL: its password, header values, webhook path, and what
-    apprise's privacy form hides (when apprise is loaded)."""
+def remember_url(url: str, secrets: Secrets) -> None:
+    """Add the secret parts of a configured URL to `secrets`: its password, header values,
+    webhook path, and what apprise's privacy form hides (when apprise is loaded)."""
     try:
         parts = urlsplit(url)
     except ValueError:
         return
     if parts.password:
-        remember(parts.password)
-    remember(*(value for name, value in parse_qsl(parts.query) if name.startswith("+") or SECRET_NAMES.search(name)))
+        secrets.remember(parts.password)
+    secrets.remember(
+        *(value for name, value in parse_qsl(parts.query) if name.startswith("+") or SECRET_NAMES.search(name))
+    )
     if parts.scheme.lower() in WEBHOOK_SCHEMES:
-        remember(*(segment for segment in parts.path.split("/") if len(segment) >= 8))
+        secrets.remember(*(segment for segment in parts.path.split("/") if len(segment) >= 8))
     if "apprise" in sys.modules and parts.scheme.lower() not in ("http", "https", "file"):
-        _apprise_private(url)
+        private = _apprise_private(url)
+        if private is not None:
+            secrets.remember_difference(
+                url, scrub(private)
+            )  # what is shown is scrubbed too: a webhook's path is hidden
 
 
 def _apprise() -> Any:
@@ -81,11 +83,10 @@ _DROPPED = re.compile(r"(?i)\b(dropped|ignored|invalid)\b")
 
 def load_checked(url: str) -> tuple[Any | None, str]:
     """`load`, and what apprise dropped of the URL while reading it ("" when nothing)."""
-    install_log_capture()
     with captured() as lines:
         plugin = load(url)
     dropped = _not_addresses(url, plugin) or [line.strip() for line in lines if _DROPPED.search(line)]
-    return plugin, mask_text("; ".join(dropped)[:300])
+    return plugin, mask_text("; ".join(dropped)[:300])  # (it names recipients, which the privacy form drops)
 
 
 def _not_addresses(url: str, plugin: Any) -> list[str]:
@@ -128,14 +129,16 @@ def check_url(url: str) -> str:
         raise ValueError(f"it would not reach every recipient: {dropped}")
     if scheme in ("mailto", "mailtos") and not list(plugin.targets):
         raise ValueError("it names no recipient")
-    remember_hidden(url, plugin)
     return scrub(short(plugin.url(privacy=True)))
 
 
-def remember_hidden(url: str, plugin: Any) -> None:
-    """Every word of a URL its masked form hides (apprise's privacy form, then crswatch's rules:
-    a webhook's path too), for the log filter: apprise and urllib3 log the URLs they post to."""
-    remember_difference(url, scrub(short(plugin.url(privacy=True))))
+def hidden_of(url: str, plugin: Any) -> Secrets:
+    """Every word of a channel URL its masked form hides (apprise's privacy form, then crswatch's
+    rules: a webhook's path too): the secrets of a delivery to it (`notifier.mask.delivering`),
+    since apprise and urllib3 log the URLs they post to."""
+    secrets = Secrets()
+    secrets.remember_difference(url, scrub(short(plugin.url(privacy=True))))
+    return secrets
 
 
 def _mail_sender_missing(url: str, scheme: str) -> str:
@@ -239,34 +242,30 @@ def body_format(plugin: Any) -> str:
     return HTML if str(getattr(first, "value", first)) == HTML and HTML in formats else TEXT
 
 
-# apprise reports why a send failed only in its log; collect each thread's lines separately.
-_local = threading.local()
-
-
-_capture_installed = False
-
-
 class _ThreadLines(logging.Handler):
+    """apprise's warnings logged by one thread (apprise says why a send failed only in its log)."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.WARNING)
+        self.thread = threading.get_ident()
+        self.lines: list[str] = []
+
     def emit(self, record: logging.LogRecord) -> None:
-        lines = getattr(_local, "lines", None)
-        if lines is not None:
-            lines.append(record.getMessage())
-
-
-def install_log_capture() -> None:
-    global _capture_installed
-    if not _capture_installed:
-        logging.getLogger("apprise").addHandler(_ThreadLines(level=logging.WARNING))
-        _capture_installed = True
+        if record.thread == self.thread:
+            self.lines.append(mask_text(record.getMessage()))  # the delivery's secrets hidden as it logs
 
 
 @contextmanager
 def captured() -> Iterator[list[str]]:
-    _local.lines = []
+    """The lines apprise logs in this thread meanwhile: a handler of its own for each capture,
+    removed when it ends, so nothing stays installed on apprise's logger."""
+    handler = _ThreadLines()
+    logger = logging.getLogger("apprise")
+    logger.addHandler(handler)
     try:
-        yield _local.lines
+        yield handler.lines
     finally:
-        _local.lines = None
+        logger.removeHandler(handler)
 
 
 def last_line(lines: list[str]) -> str:

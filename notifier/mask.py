@@ -6,9 +6,10 @@ goes through `notifier.channels.mask_url` (one URL, with apprise's privacy form)
   (`+Authorization=Bearer …`), the values of query parameters named like secrets (token, key,
   password, …), and, for webhook schemes (json://, xml://, form://), every path segment after the
   host (`json://host/services/SECRET`): webhook paths are capabilities;
-- `mask_text` also replaces every secret registered with `remember` (the parts of each channel URL
-  that apprise's privacy form hides, the operator's and web's URLs, the feed's password) and long
-  token-like path segments of any https URL (Slack, Discord and Telegram APIs put tokens there).
+- long token-like path segments of any https URL (Slack, Discord and Telegram APIs put tokens there);
+- `mask_text` also hides known words of any shape (`Secrets`): the app's configuration secrets and
+  those of the delivery being sent in the calling thread (what apprise's privacy form hides of its
+  channel URL).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from urllib.parse import parse_qsl, quote, unquote, urlsplit, urlunsplit
 
 HIDDEN = "****"
@@ -74,69 +76,89 @@ def _param(name: str, value: str) -> str:
 
 # ------------------------------------------------------------------------------ known secrets
 
-_lock = threading.Lock()
-_secrets: set[str] = set()
-_pattern: re.Pattern[str] | None = None
+
+class Secrets:
+    """Words to hide wherever they appear in a line, whatever its shape.  There is never one for
+    the process: the app keeps one for its configuration's secrets (`App.secrets`: the feed's
+    password, the operator's and web's channels, the bot's token), and each delivery gets its
+    own for its channel's (`delivering`), so ten thousand subscribers' channels never make one
+    ever-growing pattern."""
+
+    def __init__(self, *words: str) -> None:
+        self._lock = threading.Lock()
+        self._words: set[str] = set()
+        self._pattern: re.Pattern[str] | None = None
+        self.remember(*words)
+
+    def __repr__(self) -> str:
+        return f"<Secrets: {len(self)} hidden>"  # never the words
+
+    def __len__(self) -> int:
+        return len(self._words)
+
+    def remember(self, *secrets: str) -> None:
+        fresh = {s for s in secrets if s and len(s) >= _MIN_SECRET and s != HIDDEN}
+        with self._lock:
+            if not fresh <= self._words:
+                self._words |= fresh
+                self._pattern = None
+
+    def remember_difference(self, url: str, private: str) -> None:
+        """What a URL's private form hides: every word of the URL that form lacks."""
+        shown = set(re.findall(r"[A-Za-z0-9_\-]+", unquote(private)))
+        self.remember(*(word for word in re.findall(r"[A-Za-z0-9_\-]{6,}", unquote(url)) if word not in shown))
+
+    def hide(self, text: str) -> str:
+        with self._lock:
+            if self._pattern is None and self._words:
+                self._pattern = re.compile("|".join(re.escape(s) for s in sorted(self._words, key=len, reverse=True)))
+            pattern = self._pattern
+        return pattern.sub(HIDDEN, text) if pattern is not None else text
+
+
+#: The secrets of the delivery being sent in this thread (apprise and urllib3 log the URLs they
+#: post to, SMTP errors quote the server): a context variable, so each worker thread has its own
+#: and nothing is left behind when the delivery ends.
+_delivery: ContextVar[Secrets | None] = ContextVar("crswatch_delivery_secrets", default=None)
 
 
 @contextmanager
-def scope() -> Iterator[None]:
-    """Secrets remembered inside are forgotten when it ends: for a caller that runs commands one
-    after another in one process (the tests), so each command masks only what it learned."""
-    with _lock:
-        kept = set(_secrets)
+def delivering(secrets: Secrets) -> Iterator[Secrets]:
+    """While a delivery is sent: every line masked in this thread hides its channel's secrets too."""
+    token = _delivery.set(secrets)
     try:
-        yield
+        yield secrets
     finally:
-        global _pattern
-        with _lock:
-            _secrets.intersection_update(kept)
-            _pattern = None
+        _delivery.reset(token)
 
 
-def remember(*secrets: str) -> None:
-    """Secrets to mask wherever they appear in a log line (see `SecretFilter`)."""
-    global _pattern
-    fresh = {s for s in secrets if s and len(s) >= _MIN_SECRET and s != HIDDEN} - _secrets
-    if fresh:
-        with _lock:
-            _secrets.update(fresh)
-            _pattern = None
-
-
-def remember_difference(url: str, private: str) -> None:
-    """What apprise's privacy form hides of a URL: every word of it the private form lacks."""
-    shown = set(re.findall(r"[A-Za-z0-9_\-]+", unquote(private)))
-    remember(*(word for word in re.findall(r"[A-Za-z0-9_\-]{6,}", unquote(url)) if word not in shown))
-
-
-def mask_text(text: str) -> str:
-    """A line as it may be printed or logged: every URL masked, every remembered secret hidden."""
+def mask_text(text: str, known: Secrets | None = None) -> str:
+    """A line as it may be printed or logged: every URL masked, the `known` secrets (the app's)
+    and those of the delivery being sent in this thread hidden."""
     if "://" in text:
         text = _URL.sub(lambda m: scrub(m.group(0)), text)
-    pattern = _known()
-    return pattern.sub(HIDDEN, text) if pattern is not None else text
-
-
-def _known() -> re.Pattern[str] | None:
-    global _pattern
-    with _lock:
-        if _pattern is None and _secrets:
-            _pattern = re.compile("|".join(re.escape(s) for s in sorted(_secrets, key=len, reverse=True)))
-        return _pattern
+    for secrets in (known, _delivery.get()):
+        if secrets is not None:
+            text = secrets.hide(text)
+    return text
 
 
 class SecretFilter(logging.Filter):
-    """Masks every log record that passes a handler, whichever library logged it."""
+    """Masks every log record that passes a handler, whichever library logged it: URLs by their
+    shape, the app's secrets, and the secrets of the delivery the logging thread is sending."""
+
+    def __init__(self, known: Secrets | None = None) -> None:
+        super().__init__()
+        self.known = known
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a malformed record is logging's problem, not ours
             return True
-        masked = mask_text(message)
+        masked = mask_text(message, self.known)
         if masked != message:
             record.msg, record.args = masked, None
         if record.exc_info and not record.exc_text:
-            record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info))
+            record.exc_text = mask_text(logging.Formatter().formatException(record.exc_info), self.known)
         return True

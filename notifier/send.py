@@ -10,15 +10,14 @@ apprise never converts a body on its own.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
-from .channels import body_format, captured, install_log_capture, last_line, load, load_checked, remember_hidden
+from .channels import body_format, captured, hidden_of, last_line, load, load_checked
 from .mail import Accounts, prepare_mail
-from .mask import remember
+from .mask import Secrets, delivering, mask_text
 from .outgoing import OnResult, Outgoing, Result, recipient_key, route_of
 from .services import Services, Spacing
 
@@ -49,24 +48,13 @@ def send_many(
     each message leaves (the caller's bound on messages in flight, released by its `on_result`);
     once it returns False nothing more is sent, and the messages not sent get no result.
     `services`: the caller's bot, pacers and store (`Services()`: no bot, fresh pacers)."""
-    install_log_capture()
     routes: dict[str, list[Outgoing]] = {}
     for item in items:
         routes.setdefault(route_of(item.url), []).append(item)
     if not routes:
         return
     _warm_up(next(iter(routes.values()))[0].url)
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(SWITCH_INTERVAL)  # I/O-bound threads: hand the GIL over promptly
-    try:
-        _dispatch_routes(routes, concurrency, on_result, before_send, services)
-    finally:
-        sys.setswitchinterval(switch)
-
-
-#: The GIL switch interval while sending: at Python's default (5 ms) a worker woken by an SMTP
-#: reply waits for the GIL long enough to halve the throughput of parallel sessions.
-SWITCH_INTERVAL = 0.0005
+    _dispatch_routes(routes, concurrency, on_result, before_send, services)
 
 
 def _dispatch_routes(
@@ -122,7 +110,8 @@ def _send_mail_route(
     urls = {item.key: item.url for item in items}
 
     def on_mail(key: str, ok: bool, error: str, accepted: tuple[str, ...]) -> None:
-        on_result(key, Result(urls[key], ok, error, tuple(recipient_key(a) for a in accepted)))
+        # (called in the session's thread: its account's password is hidden from the error)
+        on_result(key, Result(urls[key], ok, mask_text(error), tuple(recipient_key(a) for a in accepted)))
 
     try:
         for channel_items in by_channel.values():
@@ -138,15 +127,23 @@ def _send_mail_route(
             assert account is not None  # a batch holds mails, each of which named its account
             route = routes.get(account)
             if route is None:
-                remember(account.password or "")
                 sessions = max(1, min(SMTP_SESSIONS_PER_SERVER, concurrency, len(by_channel)))
                 route = routes[account] = Route(account, sessions)
                 for _ in range(sessions):
-                    pool.submit(route.run_session, on_mail, before_send)
+                    pool.submit(_session, route, on_mail, before_send)
             route.put(batch)
     finally:
         for route in routes.values():
             route.close()
+
+
+def _session(
+    route: Any, on_mail: Callable[[str, bool, str, tuple[str, ...]], None], before_send: Callable[[], bool]
+) -> None:
+    """One SMTP session of a route (`notifier.smtp.Route`), its account's password hidden in
+    whatever it logs or reports."""
+    with delivering(Secrets(route.account.password or "")):
+        route.run_session(on_mail, before_send)
 
 
 def _warm_up(url: str) -> None:
@@ -184,12 +181,15 @@ def _send_plugins(
         if plugin is None:
             on_result(item.key, Result(item.url, False, "apprise cannot read this channel URL"))
             continue
-        remember_hidden(item.url, plugin)  # for the log filter, at any verbosity
         if dropped:
             on_result(item.key, Result(item.url, False, f"this channel does not reach every recipient: {dropped}"))
             continue
         fmt = body_format(plugin)
         spacing.wait(plugin)
-        with captured() as lines:
-            ok = bool(plugin.notify(body=item.bodies[fmt], title=item.title, body_format=fmt))
-        on_result(item.key, Result(item.url, ok, "" if ok else last_line(lines) or "the service refused the message"))
+        with delivering(hidden_of(item.url, plugin)), captured() as lines:  # its secrets hidden at any verbosity
+            try:
+                ok = bool(plugin.notify(body=item.bodies[fmt], title=item.title, body_format=fmt))
+                error = "" if ok else last_line(lines) or "the service refused the message"
+            except Exception as exc:  # noqa: BLE001 - this message fails (its error masked now), the next ones go on
+                ok, error = False, mask_text(f"{type(exc).__name__}: {exc}")
+        on_result(item.key, Result(item.url, ok, error))

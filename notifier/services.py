@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .letters import DEFAULT, Letters
+from .mask import Secrets
 from .pacing import Pacer
 from .telegram import Settings
 
@@ -48,6 +49,7 @@ class Services:
     store: Store | None = None  # None: a chat that blocked the bot deactivates nobody
     spacing: Spacing = field(default_factory=Spacing)
     letters: Letters = DEFAULT  # the messages' HTML templates (crswatch's own, or an operator's folder over them)
+    secrets: Secrets = field(default_factory=Secrets)  # the app's configuration secrets (`notifier.mask`)
     _pacer: Pacer | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 

@@ -163,10 +163,7 @@ def _in_process(args: tuple[str, ...], env: dict[str, str]) -> subprocess.Comple
     # click 8.2 keeps stderr apart by itself; 8.1 (the lowest allowed) must be asked to
     mixes = "mix_stderr" in inspect.signature(CliRunner.__init__).parameters
     runner = CliRunner(mix_stderr=False) if mixes else CliRunner()  # type: ignore[call-arg,unused-ignore]
-    from notifier.mask import scope
-
-    with scope():  # the secrets a command learns are its own, as in a process of its own
-        result = runner.invoke(main, list(args), env=env, prog_name="crswatch")
+    result = runner.invoke(main, list(args), env=env, prog_name="crswatch")
     stderr = result.stderr
     if result.exception is not None and not isinstance(result.exception, SystemExit):
         code = 1  # what a real process does with an uncaught exception: a traceback and exit 1

@@ -35,6 +35,13 @@ def test_file_env_and_flags_in_that_order(tmp_path: Path, monkeypatch: pytest.Mo
         ("[alerts]\nconcurency = 4\n", "unknown key 'concurency'"),
         ("[alerts]\nconcurrency = 'many'\n", "concurrency must be a int"),
         ("[fetch\n", "not valid TOML"),
+        # [schedule] is read at load time, as `run` will read it
+        ("[schedule]\nevery = 'banana'\n", r"\[schedule\] 'banana' is not a duration"),
+        ("[schedule]\nevery = '7m'\n", r"\[schedule\] every 420s inside a window: it must divide an hour"),
+        ("[schedule]\nwindow = 'weekdays'\n", r"\[schedule\] window 'weekdays' is not like"),
+        ("[schedule]\njitter = '-5s'\n", r"\[schedule\] '-5s' is not a duration"),
+        ("[schedule]\noutside_every = '0'\n", r"\[schedule\] '0': a duration must be positive"),
+        ("[schedule]\ncron = '* * *'\n", r"\[schedule\] cron '\* \* \*': Wrong number of fields"),
     ],
 )
 def test_bad_configuration_is_an_error(tmp_path: Path, text: str, message: str) -> None:
@@ -69,3 +76,27 @@ def test_web_sender_templates_are_masked(env: dict, tmp_path: Path) -> None:
                       'sms_channel = "twilio://ACSID:T0kenX@15551234567/{phone}"\n')  # fmt: skip
     out = cli("--config", str(config), "config", env=env, check=True).stdout
     assert "S3cretPw" not in out and "T0kenX" not in out and "email_channel" in out
+
+
+def test_a_bad_schedule_stops_check_and_config_shows_what_the_schedule_was_read_as(env: dict, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[schedule]\nevery = "banana"\n')
+    result = cli("--config", str(bad), "check", env=env)
+    assert (result.returncode, result.stdout) == (2, "")
+    assert (
+        result.stderr == f"crswatch: error: {bad}: [schedule] 'banana' is not a duration (examples: 30s, 5m, 1h30m)\n"
+    )
+    good = tmp_path / "good.toml"
+    good.write_text('[schedule]\nevery = "2m"\nwindow = "mon,wed 09:00-17:30"\njitter = "0"\n')
+    shown = cli("--config", str(good), "config", env=env, check=True).stdout
+    assert (
+        '# read as: {"every_seconds": 120.0, "window": {"days": ["mon", "wed"], "start": "09:00", "end": "17:30", '
+        '"timezone": "America/Toronto"}, "outside_every_seconds": 900.0, "jitter_seconds": 0.0}\n'
+    ) in shown
+    good.write_text('[schedule]\ncron = "*/5 9-18 * * mon-fri"\n')
+    data = json.loads(cli("--config", str(good), "config", "--format", "json", env=env, check=True).stdout)
+    assert data["schedule_read_as"] == {
+        "cron": "*/5 9-18 * * mon-fri",
+        "timezone": "America/Toronto",
+        "jitter_seconds": 15.0,
+    }

@@ -6,7 +6,10 @@ the web's sender carry secrets too, and so does the feed's URL."""
 
 from __future__ import annotations
 
+import io
 import json
+import logging
+import threading
 from pathlib import Path
 
 import pytest
@@ -15,7 +18,10 @@ from pages import Site
 from servers import SMTPSink, WebhookReceiver
 
 from notifier.channels import mask_url
-from notifier.mask import scrub
+from notifier.mask import SecretFilter, Secrets, delivering, mask_text, scrub
+from notifier.outgoing import Outgoing
+from notifier.send import send_many
+from notifier.services import Services
 
 SECRETS = {
     "mailpw": "Mailpass7734x",
@@ -152,3 +158,62 @@ def test_the_generic_rules(url: str, hidden: list[str], kept: list[str]) -> None
     for masked in (scrub(url), mask_url(url)):
         assert not [h for h in hidden if h in masked], masked
         assert all(k in masked for k in kept), masked
+
+
+def test_a_deliverys_secrets_are_hidden_while_it_is_sent_and_then_kept_nowhere(webhook: WebhookReceiver) -> None:
+    """urllib3 logs the path it posts to, without the URL's scheme: only the delivery's own secrets
+    can hide it.  They are hidden in the thread that sends it, and no registry keeps them: the
+    app's holds its configuration's secrets only, whatever the number of channels."""
+    known = Secrets("ConfigTok3n")
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.addFilter(SecretFilter(known))
+    root, urllib3 = logging.getLogger(), logging.getLogger("urllib3")
+    levels = root.level, urllib3.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    urllib3.setLevel(logging.DEBUG)
+    paths = [f"PathSecret{i:04d}x" for i in range(40)]
+    items = [Outgoing(str(i), f"{webhook.url(f'hook/{path}')}?+X-Key=HeaderSecret{i:04d}", "t", {"text": "b", "html": "b"})
+             for i, path in enumerate(paths)]  # fmt: skip
+    results: dict[str, bool] = {}
+    try:
+        send_many(items, 8, lambda key, result: results.__setitem__(key, result.ok), services=Services(secrets=known))
+        logging.getLogger("crswatch.test").info("the app's ConfigTok3n")
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(levels[0])
+        urllib3.setLevel(levels[1])
+    log = out.getvalue()
+    assert results == {str(i): True for i in range(40)} and len(webhook.posts) == 40
+    assert '"POST /hook/****' in log  # urllib3 logged each path, masked as it logged it
+    assert not [p for p in paths if p in log] and "HeaderSecret" not in log and "ConfigTok3n" not in log
+    assert len(known) == 1  # the channels' secrets were never added to the app's
+    assert mask_text(paths[0]) == paths[0]  # nor kept anywhere else
+
+
+def test_a_deliverys_secrets_are_its_threads_alone() -> None:
+    seen: list[str] = []
+    started, done = threading.Event(), threading.Event()
+
+    def other() -> None:
+        started.wait()
+        seen.append(mask_text("Alphasecret and Betasecret"))
+        done.set()
+
+    thread = threading.Thread(target=other)
+    thread.start()
+    with delivering(Secrets("Alphasecret")):
+        with delivering(Secrets("Betasecret")):
+            seen.append(mask_text("Alphasecret and Betasecret"))
+            started.set()
+            done.wait()
+        seen.append(mask_text("Alphasecret and Betasecret"))
+    seen.append(mask_text("Alphasecret and Betasecret", Secrets("Betasecret")))
+    thread.join()
+    assert seen == [
+        "Alphasecret and ****",  # the delivery being sent (an inner one replaces the outer)
+        "Alphasecret and Betasecret",  # another thread knows none of them
+        "**** and Betasecret",  # the outer one again once the inner ended
+        "Alphasecret and ****",  # after both: only what the caller names
+    ]

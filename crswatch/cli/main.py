@@ -17,6 +17,8 @@ from typing import Any
 
 import click
 
+from notifier.mask import Secrets
+from notifier.outgoing import tune_for_sending
 from store.errors import StoreBusy, StoreError, StoreURLError
 from subscribers.validate import Invalid
 
@@ -114,7 +116,9 @@ def _fail(message: str, code: int) -> None:
     from draws.text import printable
     from notifier.mask import mask_text
 
-    click.echo(f"crswatch: error: {printable(mask_text(message))}", err=True)
+    context = click.get_current_context(silent=True)
+    app = context.find_object(App) if context is not None else None
+    click.echo(f"crswatch: error: {printable(mask_text(message, app.secrets if app else None))}", err=True)
     sys.exit(code)
 
 
@@ -135,7 +139,7 @@ class _PrintableFilter(logging.Filter):
         return True
 
 
-def _setup_logging(verbose: int) -> None:
+def _setup_logging(verbose: int, secrets: Secrets) -> None:
     level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
     from notifier.mask import SecretFilter
 
@@ -143,7 +147,7 @@ def _setup_logging(verbose: int) -> None:
     # in-process callers such as the tests invoke the command many times with a new stderr each)
     logging.basicConfig(level=level, format="crswatch: %(levelname)s: %(message)s", stream=sys.stderr, force=True)
     for handler in logging.getLogger().handlers:  # every record, third-party ones included, is masked
-        handler.addFilter(SecretFilter())
+        handler.addFilter(SecretFilter(secrets))  # (the app's configuration secrets)
         handler.addFilter(_PrintableFilter())  # and quotes feed text without its escape sequences
     if verbose < 2:
         for noisy in ("scrapy", "twisted", "py.warnings", "filelock", "apscheduler"):
@@ -190,5 +194,7 @@ def main(
       crswatch check                 # fetch the feed, store new draws, send alerts
       crswatch draws --limit 5       # the newest stored draws
     """
-    _setup_logging(verbose)
-    ctx.obj = App(db, config_path, verbose, store, new_store)
+    secrets = Secrets()
+    _setup_logging(verbose, secrets)
+    tune_for_sending()  # a setting of the whole process (see notifier.send.SWITCH_INTERVAL)
+    ctx.obj = App(db, config_path, verbose, store, new_store, secrets)

@@ -11,6 +11,8 @@ from typing import Any
 
 import click
 
+from notifier.mask import Secrets
+
 from .. import errors
 from ..app import App
 from .main import silence_stdout
@@ -62,7 +64,7 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
     runner = Runner(
         config, app.database, app.store, plan, config.schedule.cron, bot=_run_bot(app, config), services=app.services
     )
-    _log_cycles()
+    _log_cycles(app.secrets)
     stopping = Stopping([], farewell=RUN_STOPPED)
     metrics = _metrics_server(app, metrics_host, metrics_port) if metrics_port else None
     try:
@@ -90,7 +92,7 @@ def _scheduled(app: App, changes: dict[str, str | None]) -> tuple[Any, Any]:
     return config, plan
 
 
-def _log_cycles() -> None:
+def _log_cycles(secrets: Secrets) -> None:
     """One line per cycle on standard output, time-stamped, secrets masked."""
     from notifier.mask import SecretFilter
 
@@ -98,7 +100,7 @@ def _log_cycles() -> None:
     log.setLevel(logging.INFO)
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%dT%H:%M:%S%z"))
-    handler.addFilter(SecretFilter())
+    handler.addFilter(SecretFilter(secrets))
     log.addHandler(handler)
     log.propagate = False
 
@@ -214,8 +216,12 @@ def show_config(app: App, fmt: str) -> None:
       crswatch config
       crswatch --config /etc/crswatch/config.toml config --format json
     """
+    from ..schedule import checked_plan, described
+
     data = app.config.masked()
+    parsed = described(checked_plan(app.config.schedule), app.config.schedule.cron)
     if fmt == "json":
+        data["schedule_read_as"] = parsed
         click.echo(json.dumps(data, indent=2))
         return
     click.echo(f"# effective configuration (file: {data.pop('path') or 'none'}); channel URLs masked")
@@ -227,6 +233,8 @@ def show_config(app: App, fmt: str) -> None:
         click.echo(f"\n[{name}]")
         for key, value in values.items():
             click.echo(f"{key} = {json.dumps(list(value) if isinstance(value, tuple) else value)}")
+        if name == "schedule":
+            click.echo(f"# read as: {json.dumps(parsed)}")
 
 
 COMMANDS = (run, status, show_config)
