@@ -1,7 +1,8 @@
-"""The HTML of every message, from Jinja2 templates (autoescaped, so nothing a feed or a subscriber
-wrote can become markup): crswatch's own in `notifier/templates`, any of which an operator may
-replace with a file of the same name in the folder `[alerts] templates` names.  The words come from
-the same gettext catalogue as the plain-text bodies, in the subscriber's language (`_`)."""
+"""Every message's bodies, from Jinja2 templates: `NAME.txt` for the plain text, `NAME.html` for the
+HTML (autoescaped, so nothing a feed or a subscriber wrote can become markup).  crswatch's own are
+in `notifier/templates`; an operator may replace any of them with a file of the same name in the
+folder `[alerts] templates` names.  The words come from one gettext catalogue, in the subscriber's
+language (`_`), and the values are the same for both bodies of a message."""
 
 from __future__ import annotations
 
@@ -9,7 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, PackageLoader, StrictUndefined, TemplateError
+from jinja2 import (
+    ChoiceLoader,
+    Environment,
+    FileSystemLoader,
+    PackageLoader,
+    StrictUndefined,
+    TemplateError,
+    select_autoescape,
+)
 from markupsafe import Markup, escape
 
 from .i18n import Texts
@@ -26,11 +35,21 @@ class Letters:
         own = PackageLoader("notifier", "templates")
         loader = ChoiceLoader([FileSystemLoader(str(folder)), own]) if folder else own
         self.folder = folder
-        self.env = Environment(loader=loader, autoescape=True, undefined=StrictUndefined, auto_reload=False)
+        self.env = Environment(
+            loader=loader,
+            autoescape=select_autoescape(enabled_extensions=("html",), disabled_extensions=("txt",), default=True),
+            undefined=StrictUndefined,
+            auto_reload=False,
+        )
         self.env.filters["nl2br"] = _nl2br
 
+    def bodies(self, name: str, t: Texts, **values: Any) -> dict[str, str]:
+        """{"text": NAME.txt, "html": NAME.html}, both rendered in `t`'s language with `values`."""
+        return {"text": self.html(f"{name}.txt", t, **values), "html": self.html(f"{name}.html", t, **values)}
+
     def html(self, name: str, t: Texts, **values: Any) -> str:
-        """The template `name` rendered in `t`'s language with `values`."""
+        """The template `name` (a file name: `.html` autoescaped, `.txt` as written) rendered in
+        `t`'s language with `values`."""
         try:
             return self.env.get_template(name).render(_=t.gettext, language=t.language, **values)
         except TemplateError as exc:
@@ -43,9 +62,10 @@ class Letters:
         if not self.folder:
             return []
         problems = []
-        for name in self.env.list_templates(extensions=["html"]):
+        for name in self.env.list_templates(extensions=["html", "txt"]):
             try:
-                self.env.get_template(name).render(_=str, language="en", **_SAMPLES.get(name, _SAMPLES["message.html"]))
+                values = _SAMPLES.get(name.rpartition(".")[0], _SAMPLES["message"])
+                self.env.get_template(name).render(_=str, language="en", **values)
             except TemplateError as exc:
                 problems.append(f"message template {name} in {self.folder}: {exc}")
         return problems
@@ -58,14 +78,14 @@ class _Stop:  # the shape of notifier.foot.Stop, for the samples
     unsubscribe: str = "https://example.com/unsubscribe"
 
 
-#: What each template is given (as crswatch renders it); an operator's template of another name is
-#: tried as a layout (message.html's values).
+#: What each template (NAME.txt and NAME.html) is given, as crswatch renders it; an operator's
+#: template of another name is tried as a layout (message's values).
 _SAMPLES: dict[str, dict[str, Any]] = {
-    "message.html": {"title": "Title", "paragraphs": ["A paragraph."], "stop": _Stop()},
-    "alert.html": {"title": "Title", "lines": [("Draw", "#1")], "verdict": "Invited", "steps": "Next steps.",
-                   "link": "https://example.com/1", "stop": _Stop()},
-    "confirmation.html": {"someone": "Someone asked.", "asked": "Settings.", "link": "https://example.com/confirm",
-                          "confirm": "Confirm", "ignore": "Ignore it.", "lasts": "(48 hours)."},
+    "message": {"title": "Title", "paragraphs": ["A paragraph."], "stop": _Stop()},
+    "alert": {"title": "Title", "lines": [("Draw", "#1")], "verdict": "Invited", "steps": "Next steps.",
+              "link": "https://example.com/1", "stop": _Stop()},
+    "confirmation": {"someone": "Someone asked.", "asked": "Settings.", "link": "https://example.com/confirm",
+                     "confirm": "Confirm", "ignore": "Ignore it.", "lasts": "(48 hours).", "hours": 48},
 }  # fmt: skip
 
 

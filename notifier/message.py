@@ -66,13 +66,9 @@ def render(
     steps = next_steps(t) if alert.verdict is Verdict.INVITED else ""
     link = official_page(draw.url or "", sub.language)
     stop = way_out(sub, links, contact, t)
-    text = "\n".join(_("{label}: {value}").format(label=label, value=value) for label, value in lines)
-    text += f"\n\n{verdict_text}" + (f"\n\n{steps}" if steps else "")
-    text += ("\n\n" + _("Official details: {link}").format(link=link) if link else "") + f"\n\n{stop.text}"
-    html = letters.html(
-        "alert.html", t, title=title, lines=lines, verdict=verdict_text, steps=steps, link=link, stop=stop
+    return title, letters.bodies(
+        "alert", t, title=title, lines=lines, verdict=verdict_text, steps=steps, link=link, stop=stop
     )
-    return title, {"text": text, "html": html}
 
 
 def facts(alert: Alert, t: Texts) -> list[tuple[str, str]]:
@@ -207,8 +203,7 @@ def test_message(subscriber: Subscriber, links: Links | None = None, contact: st
     said = _("This is a test from crswatch. Alerts for CRS score {score} (streams: {streams}, within {within} points) will arrive here.").format(
         score=subscriber.score, streams=" ".join(subscriber.streams), within=subscriber.within)  # fmt: skip
     stop = way_out(subscriber, links, contact, t)
-    html = letters.html("message.html", t, title=title, paragraphs=[said], stop=stop)
-    return title, {"text": said + "\n\n" + stop.text, "html": html}
+    return title, letters.bodies("message", t, title=title, paragraphs=[said], stop=stop)
 
 
 def confirmation_message(link: str, hours: int, settings: str = "", language: str = "en",
@@ -223,13 +218,8 @@ def confirmation_message(link: str, hours: int, settings: str = "", language: st
         "If it was not you, ignore this message: nothing will be sent here unless someone confirms on that page."
     )
     confirm = _("Confirm your alerts")
-    text = (
-        f"{someone}\n\n" + (f"{asked}\n\n" if asked else "")
-        + _("To confirm, open this link within {hours} hours:").format(hours=hours) + f"\n{link}\n\n{ignore}"
-    )  # fmt: skip
-    body = letters.html("confirmation.html", t, someone=someone, asked=asked, link=link, confirm=confirm, ignore=ignore,
-                        lasts=_("(the link works for {hours} hours).").format(hours=hours))  # fmt: skip
-    return title, {"text": text, "html": body}
+    return title, letters.bodies("confirmation", t, someone=someone, asked=asked, link=link, confirm=confirm,
+                                 ignore=ignore, hours=hours, lasts=_("(the link works for {hours} hours).").format(hours=hours))  # fmt: skip
 
 
 def _difference(points: int, t: Texts) -> str:

@@ -149,5 +149,4 @@ def render_digest(sub: Subscriber, payload: Mapping[str, Any], record: Mapping[s
 
 
 def _bodies(t: Texts, title: str, paragraphs: list[str], stop: Stop, letters: Letters) -> dict[str, str]:
-    text = "\n\n".join(paragraphs) + f"\n\n{stop.text}"
-    return {"text": text, "html": letters.html("message.html", t, title=title, paragraphs=paragraphs, stop=stop)}
+    return letters.bodies("message", t, title=title, paragraphs=paragraphs, stop=stop)

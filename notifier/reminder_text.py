@@ -26,8 +26,7 @@ def render_reminder(
     t = Texts(sub.language)
     title, paragraphs = _texts(payload, sub, t)
     stop = way_out(sub, links, contact, t)
-    text = "\n\n".join([*paragraphs, stop.text])
-    return title, {"text": text, "html": letters.html("message.html", t, title=title, paragraphs=paragraphs, stop=stop)}
+    return title, letters.bodies("message", t, title=title, paragraphs=paragraphs, stop=stop)
 
 
 def _texts(payload: dict[str, Any], sub: Subscriber, t: Texts) -> tuple[str, list[str]]:

@@ -65,8 +65,27 @@ def test_a_broken_template_is_found_before_anything_is_sent(tmp_path: Path) -> N
     assert "alert.html" in problem and "nothing_by_this_name" in problem
 
 
+def test_an_operators_plain_text_template_replaces_the_text_body_as_written(tmp_path: Path) -> None:
+    (tmp_path / "alert.txt").write_text('{{ verdict }}\n{{ _("Unsubscribe") }}: {{ stop.text }}\n')
+    (tmp_path / "confirmation.txt").write_text("{{ nothing_by_this_name }}")
+    letters = Letters(tmp_path)
+    (problem,) = letters.check()  # the plain-text templates are checked too
+    assert "confirmation.txt" in problem and "nothing_by_this_name" in problem
+    _, bodies = render(_alert(program=EVIL, language="fr"), letters=letters)
+    assert bodies["text"].startswith("Votre note ") and "\nSe désabonner: " in bodies["text"]
+    assert (
+        "&" not in bodies["text"] and '<p class="ours">' not in bodies["html"]
+    )  # text is not escaped; the HTML is crswatch's
+    _, own = render(_alert(program=EVIL))
+    assert (
+        EVIL in own["text"] and own["text"].count("\n\n") == 4
+    )  # crswatch's own text: facts, verdict, steps, link, way out
+
+
 def test_crswatchs_own_templates_all_compile() -> None:
-    assert sorted(DEFAULT.env.list_templates()) == ["alert.html", "confirmation.html", "message.html"]
+    assert sorted(DEFAULT.env.list_templates()) == [
+        "alert.html", "alert.txt", "confirmation.html", "confirmation.txt", "message.html", "message.txt"
+    ]  # fmt: skip
     assert DEFAULT.html("message.html", Texts("en"), title="t", paragraphs=["a\nb"], stop=_stop()).count("<br>") == 1
 
 
