@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import json
 import os
 import subprocess
@@ -175,9 +177,13 @@ def _in_process(args: tuple[str, ...], env: dict[str, str]) -> subprocess.Comple
 
 def cli(*args: str, env: dict[str, str], timeout: float = 120, check: bool = False) -> subprocess.CompletedProcess[str]:
     """Run the real `crswatch` command: in this process when it starts no reactor (see IN_PROCESS),
-    else in a subprocess (a reactor cannot restart in one process)."""
-    if _command_of(args) in IN_PROCESS and not os.environ.get("CRSWATCH_TEST_SUBPROCESS"):
+    else in a process of its own, forked from a server that has done the imports (`forkserver`: a
+    reactor cannot restart in one process).  CRSWATCH_TEST_SUBPROCESS=1: a new interpreter each time."""
+    literal = bool(os.environ.get("CRSWATCH_TEST_SUBPROCESS"))
+    if _command_of(args) in IN_PROCESS and not literal:
         result = _in_process(args, env)
+    elif not literal:
+        result = _forks().run(list(args), {**os.environ, **env}, timeout)
     else:
         result = subprocess.run(
             [sys.executable, "-m", "crswatch", *args],
@@ -190,6 +196,15 @@ def cli(*args: str, env: dict[str, str], timeout: float = 120, check: bool = Fal
     if check and result.returncode != 0:
         raise AssertionError(f"crswatch {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
     return result
+
+
+@functools.cache
+def _forks() -> Any:
+    from forkserver import ForkServer
+
+    server = ForkServer()
+    atexit.register(server.close)
+    return server
 
 
 def read_db(path: Path) -> dict[str, Any]:
