@@ -58,8 +58,10 @@ def _quietly(name: str) -> None:
         pass
 
 
-def _child(request: dict[str, Any]) -> None:
-    """Become `crswatch ARGS` (never returns)."""
+def _child(request: dict[str, Any]) -> int:
+    """Become `crswatch ARGS`; its exit status.  The caller then exits as a process does (atexit
+    handlers, objects finalised: a SQLite connection closed checkpoints its WAL), not with
+    `os._exit`, which would leave what a killed process leaves."""
     code = 1
     try:
         os.chdir(request["cwd"])
@@ -87,12 +89,7 @@ def _child(request: dict[str, Any]) -> None:
 
         traceback.print_exc()
         code = 1
-    finally:
-        try:
-            sys.stdout.flush()
-            sys.stderr.flush()
-        finally:
-            os._exit(code)
+    return code
 
 
 def serve() -> None:
@@ -102,7 +99,7 @@ def serve() -> None:
         sys.stdout.flush()
         pid = os.fork()
         if pid == 0:
-            _child(request)
+            sys.exit(_child(request))
         print(json.dumps({"pid": pid}), flush=True)
         _, status = os.waitpid(pid, 0)
         print(json.dumps({"status": os.waitstatus_to_exitcode(status)}), flush=True)
