@@ -92,6 +92,23 @@ def _child(request: dict[str, Any]) -> int:
     return code
 
 
+def _exit(code: int) -> None:
+    """End the child as a process ends, without the half second of tearing down every module the
+    server imported: what is no longer referenced is finalised (a SQLite connection closed
+    checkpoints its WAL, as at a normal exit), logging is shut down (crswatch registers no exit
+    handler of its own), the output is flushed."""
+    import gc
+    import logging
+
+    try:
+        gc.collect()
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(code)
+
+
 def serve() -> None:
     _preload()
     for line in sys.stdin:
@@ -99,7 +116,7 @@ def serve() -> None:
         sys.stdout.flush()
         pid = os.fork()
         if pid == 0:
-            sys.exit(_child(request))
+            _exit(_child(request))
         print(json.dumps({"pid": pid}), flush=True)
         _, status = os.waitpid(pid, 0)
         print(json.dumps({"status": os.waitstatus_to_exitcode(status)}), flush=True)

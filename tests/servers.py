@@ -117,11 +117,11 @@ class WebhookReceiver:
             def do_POST(self) -> None:  # noqa: N802
                 length = int(self.headers.get("Content-Length", 0))
                 body = self.rfile.read(length)
+                if receiver.status < 300:  # kept before the answer: a sender that has its answer finds it here
+                    receiver.posts.append({"path": self.path, **json.loads(body or b"{}")})
                 self.send_response(receiver.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
-                if receiver.status < 300:
-                    receiver.posts.append({"path": self.path, **json.loads(body or b"{}")})
 
             def log_message(self, *args: Any) -> None:
                 pass

@@ -25,10 +25,10 @@ def test_two_run_processes_share_one_store_and_a_kill_loses_and_doubles_nothing(
     slow = SMTPSink(delay=0.01).start()  # four sessions × 10 ms: the fan-out lasts a few seconds
     store = postgres_server.new_database()
     config = Path(env["CRSWATCH_CONFIG"])
-    # a dead host's claims return after 90 s: a live host claims all 1,000 in one chunk, and its claim
-    # must outlast sending them even on a loaded machine (3 s gave 54-947 duplicates there, 20 s 823
-    # at load average 18); a lease the sender renews (its own issue) would let this be short again
-    config.write_text(config.read_text().replace("[alerts]\n", "[alerts]\nlease = 90\n"))
+    # a dead host's claims return after 15 s; a live host renews its claims every third of that while
+    # it sends (before renewals, a claim had to outlast the whole fan-out: 90 s here, as 3 s gave
+    # 54-947 duplicates on a loaded machine and 20 s 823 at load average 18)
+    config.write_text(config.read_text().replace("[alerts]\n", "[alerts]\nlease = 15\n"))
     hosts = [{**env, "CRSWATCH_STORE": store, "CRSWATCH_DB": str(tmp_path / f"host{i}" / "draws.json"), "CRSWATCH_HOST": f"host{i}"}
              for i in (1, 2)]  # fmt: skip
     for i in (1, 2):
