@@ -41,5 +41,17 @@ def _known_streams(ctx: click.Context, param: click.Parameter, values: tuple[str
     return values
 
 
+def profile_option(help_text: str, required: bool = False) -> Callable[[F], F]:
+    """`--profile FILE`: a CRS profile, TOML or JSON (`-` for standard input), read as UTF-8."""
+    return click.option(
+        "--profile",
+        "profile_file",
+        required=required,
+        type=click.File("r", encoding="utf-8"),
+        metavar="FILE",
+        help=help_text,
+    )
+
+
 def stream_option(help_text: str = "Only this stream (repeatable; codes: crswatch streams).") -> Callable[[F], F]:
     return click.option("--stream", "streams", multiple=True, metavar="CODE", callback=_known_streams, help=help_text)

@@ -13,7 +13,7 @@ from draws.record import ottawa_today
 
 from .. import errors
 from ..app import App
-from .common import parse_day
+from .common import parse_day, profile_option
 
 LABELS = {
     "age": "Age",
@@ -52,14 +52,7 @@ PARTS = {
 
 
 @click.command("crs")
-@click.option(
-    "--profile",
-    "profile_file",
-    required=True,
-    type=click.File("r", encoding="utf-8"),
-    metavar="FILE",
-    help="The profile: a TOML or JSON file, or - for standard input (keys: see the README).",
-)
+@profile_option("The profile: a TOML or JSON file, or - for standard input (keys: see the README).", required=True)
 @click.option(
     "--on", "on", callback=parse_day, metavar="DATE", help="Score on this day (YYYY-MM-DD) [default: today in Ottawa]."
 )

@@ -11,7 +11,7 @@ import click
 
 from .. import errors
 from ..app import App
-from .common import stream_option
+from .common import profile_option, stream_option
 from .history import profile_scorer, since_option, stored_records
 from .output import emit, format_option
 
@@ -19,12 +19,8 @@ from .output import emit, format_option
 @click.command()
 @stream_option()
 @click.option("--score", type=click.IntRange(0, 1200), help="Estimate the chance that this score is invited.")
-@click.option(
-    "--profile",
-    "profile_file",
-    type=click.File("r", encoding="utf-8"),
-    metavar="FILE",
-    help="A CRS profile (TOML or JSON; see `crswatch crs`) instead of --score: its projected score on each forecast draw's date.",
+@profile_option(
+    "A CRS profile (TOML or JSON; see `crswatch crs`) instead of --score: its projected score on each forecast draw's date."
 )
 @click.option(
     "--draws",

@@ -13,7 +13,7 @@ from draws.record import SUB_BANDS
 
 from .. import errors
 from ..app import App
-from .common import check_order, parse_day, stream_option
+from .common import check_order, parse_day, profile_option, stream_option
 from .output import emit, format_option
 
 since_option = click.option(
@@ -118,12 +118,8 @@ def _year_to_date(app: App, on: date | None, fmt: str) -> None:
 
 @click.command()
 @click.option("--score", type=click.IntRange(0, 1200), help="The CRS score to try (or --profile).")
-@click.option(
-    "--profile",
-    "profile_file",
-    type=click.File("r", encoding="utf-8"),
-    metavar="FILE",
-    help="A CRS profile (TOML or JSON; see `crswatch crs`): each draw is judged on the profile's score on its date.",
+@profile_option(
+    "A CRS profile (TOML or JSON; see `crswatch crs`): each draw is judged on the profile's score on its date."
 )
 @stream_option("A stream the candidate is eligible for (repeatable) [default: cec fsw fst].")
 @click.option("--profile-created", metavar="DATETIME", help="Profile submission time (ISO 8601), for tie-breaks.")

@@ -11,7 +11,7 @@ from notifier.mask import scrub
 
 from .. import errors
 from ..app import App
-from .common import F
+from .common import F, profile_option
 
 CADENCE_HELP = (
     "How often to hear from crswatch: instant (every alert at once), daily or weekly (one digest at [alerts] "
@@ -98,7 +98,7 @@ def _read_profile(file: Any) -> str | None:
 
 @click.command()
 @click.option("--score", metavar="N", help="Your CRS score (0-1200); or give --profile.")
-@click.option("--profile", "profile_file", type=click.File("r", encoding="utf-8"), metavar="FILE", help=PROFILE_HELP)
+@profile_option(PROFILE_HELP)
 @click.option("--notify", "channels", multiple=True, required=True, metavar="URL", help=NOTIFY_HELP)
 @click.option("--within", metavar="N", help=WITHIN_HELP + " [default 10].")
 @click.option("--stream", "streams", multiple=True, metavar="S", help=STREAM_HELP + " [default: cec fsw fst]")
@@ -187,13 +187,7 @@ def _score(sub: Any) -> str:
 @click.option(
     "--score", metavar="N", help="New CRS score (0-1200); given alone, it replaces a profile (which is erased)."
 )
-@click.option(
-    "--profile",
-    "profile_file",
-    type=click.File("r", encoding="utf-8"),
-    metavar="FILE",
-    help="A new CRS profile file (TOML or JSON; - for standard input).",
-)
+@profile_option("A new CRS profile file (TOML or JSON; - for standard input).")
 @click.option("--within", metavar="N", help="New closeness margin (0-200).")
 @click.option("--stream", "streams", multiple=True, metavar="S", help="Replace the streams (repeatable).")
 @click.option("--notify", "channels", multiple=True, metavar="URL", help="Replace the channels (repeatable).")
