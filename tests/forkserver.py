@@ -126,11 +126,14 @@ def serve() -> None:
 
 
 class ForkServer:
-    """The client: one server for this test process, started on first use."""
+    """The client: one server for this test process, started on first use.  It runs one command
+    at a time: `run` returns None while another thread's command holds it (the caller then starts
+    a process the usual way, so commands a test runs at once still run at once)."""
 
     def __init__(self) -> None:
         self.process: subprocess.Popen[bytes] | None = None
         self.pending = b""  # what the server said beyond the last line read
+        self.lock = threading.Lock()
 
     def _server(self) -> subprocess.Popen[bytes]:
         if self.process is None or self.process.poll() is not None:
@@ -140,7 +143,15 @@ class ForkServer:
             self.pending = b""
         return self.process
 
-    def run(self, args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+    def run(self, args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str] | None:
+        if not self.lock.acquire(blocking=False):
+            return None
+        try:
+            return self._run(args, env, timeout)
+        finally:
+            self.lock.release()
+
+    def _run(self, args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
         server = self._server()
         assert server.stdin is not None and server.stdout is not None
         with tempfile.TemporaryDirectory(prefix="crswatch-fork-") as folder:

@@ -182,9 +182,9 @@ def cli(*args: str, env: dict[str, str], timeout: float = 120, check: bool = Fal
     literal = bool(os.environ.get("CRSWATCH_TEST_SUBPROCESS"))
     if _command_of(args) in IN_PROCESS and not literal:
         result = _in_process(args, env)
-    elif not literal:
-        result = _forks().run(list(args), {**os.environ, **env}, timeout)
-    else:
+    elif not literal and (forked := _forks().run(list(args), {**os.environ, **env}, timeout)) is not None:
+        result = forked
+    else:  # (the fork server is busy with another thread's command: a process of its own)
         result = subprocess.run(
             [sys.executable, "-m", "crswatch", *args],
             env={**os.environ, **env},
