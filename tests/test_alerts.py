@@ -217,6 +217,7 @@ def test_operator_hears_of_failures_rejections_and_unknown_streams_once_per_inci
     ]
 
 
+@pytest.mark.lifecycle
 def test_kill_mid_fanout_then_rerun_loses_nothing(feed: FeedServer, env: dict, tmp_path: Path) -> None:
     """SIGKILL `check` in the middle of a 1,000-subscriber fan-out; the rerun completes it."""
     slow = SMTPSink(delay=0.004).start()

@@ -272,6 +272,7 @@ def test_postgresql_down_for_too_long_stops_the_fanout_and_the_next_check_sends_
     store.dispose()
 
 
+@pytest.mark.lifecycle
 def test_two_senders_through_a_slow_route_with_a_short_lease_send_nothing_twice(feed: FeedServer, env: dict, tmp_path: Path,
                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     """Host 1 (a real `check`) sends 80 alerts at about 16 a second (0.25 s a message, four

@@ -201,6 +201,7 @@ def test_nothing_to_say_nothing_sent(env: dict, smtp: SMTPSink) -> None:
     assert _plan_after(env, "daily", began) == 0
 
 
+@pytest.mark.lifecycle
 def test_kill_during_digest_sending_loses_and_doubles_nothing(env: dict, tmp_path: Path) -> None:
     """SIGKILL `check` while it sends 600 weekly digests; the rerun sends the rest.  At most the
     messages in flight (the concurrency, 16) can go twice, as for every alert."""

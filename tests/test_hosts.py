@@ -18,6 +18,7 @@ from servers import SMTPSink
 from sqlalchemy import text
 
 
+@pytest.mark.lifecycle
 @pytest.mark.timeout(900)  # 1,000 messages and two processes: minutes on a loaded 2-core machine
 def test_two_run_processes_share_one_store_and_a_kill_loses_and_doubles_nothing(
     feed: FeedServer, env: dict, tmp_path: Path, postgres_server: PostgresServer
@@ -99,6 +100,7 @@ def _holder(url: str, host: str, count: int, then: str) -> subprocess.Popen[str]
     return process
 
 
+@pytest.mark.lifecycle
 def test_a_dead_process_claims_go_back_only_to_its_own_host_whatever_the_names(
     postgres_server: PostgresServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -114,6 +114,7 @@ def test_the_sign_up_with_a_profile_time_and_other_programs(bot: Bot, api: Teleg
     )
 
 
+@pytest.mark.lifecycle
 def test_kill_9_mid_conversation_loses_no_confirmed_subscriber(tg_env: dict[str, str], api: TelegramAPI) -> None:
     first = Bot(tg_env, api)
     sign_up(api, 1001)

@@ -17,6 +17,8 @@ from helpers import FeedServer, cli, snapshot
 from pages import Site, feed_with_draw_393
 from servers import SMTPSink, body_text
 
+pytestmark = pytest.mark.lifecycle
+
 CHROMIUM, DRIVER = (
     shutil.which("chromium") or "/usr/bin/chromium",
     shutil.which("chromedriver") or "/usr/bin/chromedriver",
