@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from draws.guard import Rules
-from draws.record import Draw, Malformed, stamp
+from draws.record import Draw, Malformed, StoredDraw, stamp
 from draws.table import DRAWS, Tables, merge_draws, recognise
 from notifier.mask import Secrets, mask_text
 from notifier.message import CORRECTION, LATE, NEW
@@ -75,8 +75,8 @@ def store_harvest(config: Config, database: Database, store: Store, harvest: Any
     return report, after, None
 
 
-def _plan(conn: Connection, report: CycleReport, now: datetime, new: list[tuple[Draw, dict[str, Any]]],
-          edited: list[tuple[Draw, dict[str, Any], dict[str, Any]]] = (), late: list[tuple[Draw, dict[str, Any]]] = (),  # type: ignore[assignment]
+def _plan(conn: Connection, report: CycleReport, now: datetime, new: list[tuple[Draw, StoredDraw]],
+          edited: list[tuple[Draw, StoredDraw, StoredDraw]] = (), late: list[tuple[Draw, StoredDraw]] = (),  # type: ignore[assignment]
           rules: tuple[Any, ...] = ()) -> None:  # fmt: skip
     """Plan and queue the alerts of what was announced now: matched against the subscribers whose
     score and margin reach the lowest cut-off involved (the database filters), with each draw's
@@ -89,9 +89,9 @@ def _plan(conn: Connection, report: CycleReport, now: datetime, new: list[tuple[
         return
     cutoffs = [d.crs for d, _ in new] + [min(d.crs, old["crs"]) for d, _, old in edited] + [d.crs for d, _ in late]
     seen = first_seen(conn, {d.number for d, _ in new} | {d.number for d, _, _ in edited} | {d.number for d, _ in late})
-    new = [(d, rec | {"first_seen": seen.get(d.number, rec["first_seen"])}) for d, rec in new]
-    edited = [(d, rec | {"first_seen": seen.get(d.number, rec["first_seen"])}, old) for d, rec, old in edited]
-    late = [(d, old | {"first_seen": seen.get(d.number, old.get("first_seen"))}) for d, old in late]
+    new = [(d, _seen_first(rec, seen.get(d.number, rec.get("first_seen")))) for d, rec in new]
+    edited = [(d, _seen_first(rec, seen.get(d.number, rec.get("first_seen"))), old) for d, rec, old in edited]
+    late = [(d, _seen_first(old, seen.get(d.number, old.get("first_seen")))) for d, old in late]
     corrected = corrected_today(conn, {d.number for d, _, _ in edited}, now) if edited else set()
     unscored: list[str] = []
     deliveries = plan(
@@ -109,6 +109,15 @@ def _plan(conn: Connection, report: CycleReport, now: datetime, new: list[tuple[
     report.unscored += unscored
     report.planned += deliveries
     report.queued += queue(conn, deliveries)
+
+
+def _seen_first(record: StoredDraw, first_seen: str | None) -> StoredDraw:
+    """The record with its first sighting on any host (the announcements' own), which decides who
+    had subscribed before the draw."""
+    copy = record.copy()
+    if first_seen is not None:
+        copy["first_seen"] = first_seen
+    return copy
 
 
 def _validators(source: str, outcome: FeedOutcome) -> dict[str, Any]:

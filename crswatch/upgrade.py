@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
-from draws.record import Draw, iso
+from draws.record import Draw, iso, stored_draw
 from store import kv
 from store.draws import Database
 from store.errors import DatabaseError, StoreError
@@ -118,7 +118,13 @@ def _announce_history(conn: Connection, draws: list[dict[str, Any]]) -> None:
     announce(
         conn,
         [
-            (d["number"], 0, NEW, d.get("first_seen") or d.get("updated_at") or "", Draw.from_record(d).to_record())
+            (
+                d["number"],
+                0,
+                NEW,
+                d.get("first_seen") or d.get("updated_at") or "",
+                Draw.from_record(stored_draw(d)).to_record(),
+            )
             for d in draws
         ],
     )

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from .record import Draw, Malformed, draw_order
+from .record import Draw, Malformed, StoredDraw, draw_order
 from .streams import OTHER
 from .text import normal_number
 
@@ -33,24 +33,24 @@ class Changes:
     """What one merge did: draws first seen now, draws IRCC edited, and how many stayed put."""
 
     new: list[Draw] = field(default_factory=list)
-    changed: list[tuple[Draw, dict[str, Any]]] = field(default_factory=list)  # (draw, old record)
+    changed: list[tuple[Draw, StoredDraw]] = field(default_factory=list)  # (draw, old record)
     unchanged: int = 0
     malformed: list[Malformed] = field(default_factory=list)  # held: unreadable, implausible, or an edit to look at
-    recognised: list[tuple[Draw, dict[str, Any]]] = field(default_factory=list)  # (draw, record while `other`)
-    stored: dict[str, dict[str, Any]] = field(
+    recognised: list[tuple[Draw, StoredDraw]] = field(default_factory=list)  # (draw, record while `other`)
+    stored: dict[str, StoredDraw] = field(
         default_factory=dict
     )  # number → the record as now stored, new and changed ones
-    returned: list[tuple[Draw, dict[str, Any]]] = field(
+    returned: list[tuple[Draw, StoredDraw]] = field(
         default_factory=list
     )  # edited back to an earlier version: no correction
     renumbered: list[tuple[str, str]] = field(
         default_factory=list
     )  # (number in the feed, number stored) of the same draw
 
-    def new_records(self) -> list[tuple[Draw, dict[str, Any]]]:
+    def new_records(self) -> list[tuple[Draw, StoredDraw]]:
         return [(draw, self.stored[draw.number]) for draw in self.new]
 
-    def changed_records(self) -> list[tuple[Draw, dict[str, Any], dict[str, Any]]]:
+    def changed_records(self) -> list[tuple[Draw, StoredDraw, StoredDraw]]:
         """(draw, record now, record before) for every edited draw."""
         return [(draw, self.stored[draw.number], old) for draw, old in self.changed]
 

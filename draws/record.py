@@ -8,9 +8,10 @@ notifier, the history and the web read it back.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
-from typing import Any
+from typing import Any, NotRequired, TypedDict, cast
 from zoneinfo import ZoneInfo
 
 #: Names of the pool-distribution bands dd1..dd18, in feed order.
@@ -26,6 +27,50 @@ FINE_BANDS: tuple[str, ...] = tuple(b for b in POOL_BANDS if b not in ("451-500"
 
 
 _Date = date
+
+
+class DrawRecord(TypedDict):
+    """A draw as a plain record (`Draw.to_record`): what the draws table keeps and JSON output
+    prints.  Dates are ISO 8601, moments UTC written Z.  The keys after `crs` came with later
+    releases: a record an earlier one wrote may lack them."""
+
+    number: str
+    date: str
+    program: str
+    stream: str
+    invitations: int
+    crs: int
+    drawn_at: NotRequired[str | None]
+    tie_break: NotRequired[str | None]
+    eligible_programs: NotRequired[list[str]]
+    url: NotRequired[str | None]
+    pool: NotRequired[dict[str, int] | None]
+    pool_as_of: NotRequired[str | None]
+    raw: NotRequired[dict[str, Any]]
+
+
+class StoredDraw(DrawRecord):
+    """A draw as the draws table keeps it: its record, when this host first saw it and last saw it
+    change (`stamp`s), and how many times it changed (0: as first published)."""
+
+    first_seen: NotRequired[str]
+    updated_at: NotRequired[str]
+    revision: NotRequired[int]
+    recognised_at: NotRequired[str]  # a draw stored as `other` whose name an operator's [streams] came to know
+    stream_was: NotRequired[str]
+
+
+def as_stored(record: DrawRecord, *, first_seen: str, updated_at: str, revision: int) -> StoredDraw:
+    """A draw's record with the table's bookkeeping."""
+    stored = cast(StoredDraw, record)  # (its own keys are a StoredDraw's; the bookkeeping follows)
+    stored["first_seen"], stored["updated_at"], stored["revision"] = first_seen, updated_at, revision
+    return stored
+
+
+def stored_draw(doc: Mapping[str, Any]) -> StoredDraw:
+    """A draws-table document (TinyDB gives plain dicts) as the record it is: the table has one
+    writer (`draws.table`), which writes only `StoredDraw`s, so this checks nothing at run time."""
+    return cast(StoredDraw, dict(doc))
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +92,7 @@ class Draw:
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = field(default=(), compare=False)
 
-    def to_record(self) -> dict[str, Any]:
+    def to_record(self) -> DrawRecord:
         """A plain dict for storage and JSON output (dates as ISO 8601, datetimes in UTC)."""
         return {
             "number": self.number,
@@ -66,7 +111,7 @@ class Draw:
         }
 
     @classmethod
-    def from_record(cls, rec: dict[str, Any]) -> Draw:
+    def from_record(cls, rec: DrawRecord) -> Draw:
         return cls(
             number=rec["number"],
             date=date.fromisoformat(rec["date"]),
@@ -79,7 +124,7 @@ class Draw:
             eligible_programs=tuple(rec.get("eligible_programs") or ()),
             url=rec.get("url"),
             pool=rec.get("pool"),
-            pool_as_of=date.fromisoformat(rec["pool_as_of"]) if rec.get("pool_as_of") else None,
+            pool_as_of=date.fromisoformat(as_of) if (as_of := rec.get("pool_as_of")) else None,
             raw=rec.get("raw") or {},
         )
 

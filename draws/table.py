@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from tinydb.table import Document, Table
 
 from .guard import Changes, Rules, content, doubtful_edit, hold_new, listed_once, renumbered
-from .record import Draw, Malformed, draw_order, stamp
+from .record import Draw, Malformed, StoredDraw, as_stored, draw_order, stamp, stored_draw
 from .streams import OTHER, StreamMap
 from .text import normal_number
 
@@ -69,7 +69,7 @@ def merge_draws(
     new = renumbered(candidates, unlisted, changes)
     if docs:
         new = hold_new(new, docs, set(accept_new), rules, changes)
-    fresh = [draw.to_record() | {"first_seen": seen, "updated_at": seen, "revision": 0} for draw in new]
+    fresh = [as_stored(draw.to_record(), first_seen=seen, updated_at=seen, revision=0) for draw in new]
     for draw, record in zip(new, fresh, strict=True):
         changes.new.append(draw)
         changes.stored[draw.number] = record
@@ -87,14 +87,14 @@ def merge_draws(
 
 def _edits(
     db: Tables, listed: list[Draw], stored: dict[str, Document], accepted: set[str], seen: str, changes: Changes
-) -> tuple[dict[str, dict[str, Any]], list[int], list[tuple[str, dict[str, Any]]]]:
+) -> tuple[dict[str, StoredDraw], list[int], list[tuple[str, StoredDraw]]]:
     """The listed draws already stored, compared with their stored copy (see `merge_draws`): the new
     record of each edited draw by number, their doc ids, and (number, record replaced) for the
     revision log.  Writes nothing."""
     log = _RevisionLog(db)
-    edited: dict[str, dict[str, Any]] = {}  # number → new record
+    edited: dict[str, StoredDraw] = {}  # number → new record
     edited_ids: list[int] = []
-    replaced: list[tuple[str, dict[str, Any]]] = []  # (number, record replaced) for the revision log
+    replaced: list[tuple[str, StoredDraw]] = []  # (number, record replaced) for the revision log
     for draw in listed:
         old = stored.get(draw.number)
         if old is None:
@@ -114,16 +114,17 @@ def _edits(
             )
             changes.unchanged += 1
             continue
-        record = draw.to_record() | {
-            "first_seen": old.get("first_seen", seen),
-            "updated_at": seen,
-            "revision": old.get("revision", 0) + 1,
-        }
+        record = as_stored(
+            draw.to_record(),
+            first_seen=old.get("first_seen", seen),
+            updated_at=seen,
+            revision=old.get("revision", 0) + 1,
+        )
         edited[draw.number] = changes.stored[draw.number] = record
         edited_ids.append(old.doc_id)
-        (changes.returned if earlier else changes.changed).append((draw, dict(old)))
+        (changes.returned if earlier else changes.changed).append((draw, stored_draw(old)))
         if not log.has(draw.number, content(old.get("raw"))):
-            replaced.append((draw.number, dict(old)))
+            replaced.append((draw.number, stored_draw(old)))
     return edited, edited_ids, replaced
 
 
@@ -144,7 +145,7 @@ class _RevisionLog:
         return version in self._versions.get(number, ())
 
 
-def recognise(db: Tables, streams: StreamMap, now: datetime) -> list[tuple[Draw, dict[str, Any]]]:
+def recognise(db: Tables, streams: StreamMap, now: datetime) -> list[tuple[Draw, StoredDraw]]:
     """Draws stored as `other` whose name `streams` now knows: re-classified in this transaction.
 
     Returns (draw as re-classified, record as it was).  Each draw leaves `other` once, so a
@@ -160,7 +161,7 @@ def recognise(db: Tables, streams: StreamMap, now: datetime) -> list[tuple[Draw,
     seen = stamp(now)
     updates = {doc["number"]: {"stream": code, "recognised_at": seen, "stream_was": OTHER} for doc, code in found}
     table.update(lambda doc: doc.update(updates[doc["number"]]), doc_ids=[doc.doc_id for doc, _ in found])
-    return [(Draw.from_record(dict(doc) | updates[doc["number"]]), dict(doc)) for doc, _ in found]
+    return [(Draw.from_record(stored_draw(doc | updates[doc["number"]])), stored_draw(doc)) for doc, _ in found]
 
 
 def query_draws(

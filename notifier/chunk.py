@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.exc import DBAPIError
 
 from draws.match import Verdict
-from draws.record import Draw
+from draws.record import Draw, stored_draw
 from store.errors import StoreError
 from store.sql import Store
 from subscribers.links import Links
@@ -66,7 +66,7 @@ def take(store: Store, owner: str, clock: Clock, links: Links | None, kinds: tup
             keys = {(d.draw, d.revision, d.kind) for d in chunk.claimed if d.kind not in (CONFIRMATION, REMINDER)}
             announced = records(conn, keys)
             subscribers = find_many(conn, {d.subscriber for d in chunk.claimed if d.kind != CONFIRMATION})
-        draws = {key: Draw.from_record(rec) for key, rec in announced.items() if key[2] not in PERIODIC}
+        draws = {key: Draw.from_record(stored_draw(rec)) for key, rec in announced.items() if key[2] not in PERIODIC}
         periodic = {key: rec for key, rec in announced.items() if key[2] in PERIODIC}
         cancelled = prepare(chunk, draws, subscribers, links, contact, periodic, letters)
         if cancelled:

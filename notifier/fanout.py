@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, select
 
 from draws.match import Verdict, may_concern, verdict
-from draws.record import Draw, from_iso, stamp
+from draws.record import Draw, StoredDraw, from_iso, stamp
 from subscribers.model import ACTIVE, INSTANT
 from subscribers.store import channel_hash
 
@@ -24,11 +24,11 @@ OTTAWA = ZoneInfo("America/Toronto")
 
 
 def plan(
-    new: list[tuple[Draw, dict[str, Any]]],
-    changed: list[tuple[Draw, dict[str, Any], dict[str, Any]]],
+    new: list[tuple[Draw, StoredDraw]],
+    changed: list[tuple[Draw, StoredDraw, StoredDraw]],
     subscribers: Iterable[dict[str, Any]],
     now: datetime,
-    late: Sequence[tuple[Draw, dict[str, Any]]] = (),
+    late: Sequence[tuple[Draw, StoredDraw]] = (),
     rules: tuple[Any, ...] = (),
     corrected: Collection[tuple[str, str]] = (),
     unscored: list[str] | None = None,
@@ -80,14 +80,12 @@ def plan(
 
 
 def _work(
-    new: list[tuple[Draw, dict[str, Any]]],
-    changed: list[tuple[Draw, dict[str, Any], dict[str, Any]]],
-    late: Sequence[tuple[Draw, dict[str, Any]]],
-) -> list[tuple[Draw, dict[str, Any], dict[str, Any] | None, str]]:
+    new: list[tuple[Draw, StoredDraw]],
+    changed: list[tuple[Draw, StoredDraw, StoredDraw]],
+    late: Sequence[tuple[Draw, StoredDraw]],
+) -> list[tuple[Draw, StoredDraw, StoredDraw | None, str]]:
     """(draw, record, previous record or None, kind) for everything to tell, oldest draw first."""
-    work: list[tuple[Draw, dict[str, Any], dict[str, Any] | None, str]] = [
-        (draw, record, None, NEW) for draw, record in new
-    ]
+    work: list[tuple[Draw, StoredDraw, StoredDraw | None, str]] = [(draw, record, None, NEW) for draw, record in new]
     work += [(draw, record, previous, CORRECTION) for draw, record, previous in changed]
     work += [(draw, previous, previous, LATE) for draw, previous in late]
     work.sort(key=lambda item: (item[0].date, item[1].get("first_seen", "")))
@@ -95,7 +93,7 @@ def _work(
 
 
 def _verdicts(
-    doc: dict[str, Any], draw: Draw, previous: dict[str, Any] | None, rules: tuple[Any, ...]
+    doc: dict[str, Any], draw: Draw, previous: StoredDraw | None, rules: tuple[Any, ...]
 ) -> tuple[int | None, Verdict | None, Verdict | None]:
     """(profile score on the draw's date, verdict now, verdict on the previous record): the scores
     are None without a profile, the verdict before None without a previous record.  Raises
@@ -128,7 +126,7 @@ def _tells(
     return immediate(cadence, said, before if kind == CORRECTION else None)  # else the digest tells it
 
 
-def _for_channels(doc: dict[str, Any], draw: Draw, revision: int, kind: str, said: Verdict | None, previous: dict[str, Any] | None,
+def _for_channels(doc: dict[str, Any], draw: Draw, revision: int, kind: str, said: Verdict | None, previous: StoredDraw | None,
                   scored: int | None, now_stamp: str, seq: int) -> list[Delivery]:  # fmt: skip
     """One delivery per channel of the subscriber, numbered from `seq` (the fan-out's order)."""
     found: list[Delivery] = []
@@ -201,14 +199,14 @@ def profile_score(stored: str, day: date, rules: tuple[Any, ...]) -> int:
         ) from None
 
 
-def _day(record: dict[str, Any], draw: Draw) -> date:
+def _day(record: StoredDraw, draw: Draw) -> date:
     value = record.get("date")
     return date.fromisoformat(value) if isinstance(value, str) and len(value) == 10 else draw.date
 
 
-def _late(record: dict[str, Any]) -> dict[str, Any]:
+def _late(record: StoredDraw) -> dict[str, Any]:
     return {"first_seen": record.get("first_seen"), "stream": record.get("stream")}
 
 
-def _summary(record: dict[str, Any]) -> dict[str, Any]:
+def _summary(record: StoredDraw) -> dict[str, Any]:
     return {k: record.get(k) for k in ("crs", "invitations", "tie_break", "stream")}

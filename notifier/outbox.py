@@ -22,7 +22,7 @@ the delivery names the channel by a hash and the URL is read from the subscriber
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -114,7 +114,9 @@ def confirmation(
 # ------------------------------------------------------------------------------- announcements
 
 
-def announce(conn: Connection, items: Iterable[tuple[str, int, str, str, dict[str, Any]]]) -> set[tuple[str, int, str]]:
+def announce(
+    conn: Connection, items: Iterable[tuple[str, int, str, str, Mapping[str, Any]]]
+) -> set[tuple[str, int, str]]:
     """Record (draw, revision, kind, first seen, record) as announced; return those that were not
     yet (on any host): only those are planned."""
     rows = [
