@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from sqlalchemy import Connection
@@ -135,9 +135,9 @@ def _move(conn: Connection, old: Path, main: dict[str, Any]) -> dict[str, int]:
     from notifier.policy import Policy
     from subscribers import optin
     from subscribers import store as subscribers
-    from subscribers.model import Subscriber
+    from subscribers.model import Subscriber, SubscriberDoc
 
-    people = [Subscriber.from_doc(doc) for doc in _docs(old, "subscribers-*.json", "subscribers")]
+    people = [Subscriber.from_doc(cast(SubscriberDoc, doc)) for doc in _docs(old, "subscribers-*.json", "subscribers")]
     subscribers.insert(conn, people)
     waiting = list(_docs(old, "pending-*.json", "pending"))
     optin.restore(conn, [{"token_hash": d["h"], "channel": d["channel"], "score": d["score"], "within": d.get("within"), "streams": d.get("streams"),

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, select
 
 from draws.match import Verdict, may_concern, verdict
 from draws.record import Draw, StoredDraw, from_iso, stamp
-from subscribers.model import ACTIVE, INSTANT
+from subscribers.model import ACTIVE, INSTANT, SubscriberDoc
 from subscribers.store import channel_hash
 
 from .message import CORRECTION, LATE, NEW
@@ -26,7 +26,7 @@ OTTAWA = ZoneInfo("America/Toronto")
 def plan(
     new: list[tuple[Draw, StoredDraw]],
     changed: list[tuple[Draw, StoredDraw, StoredDraw]],
-    subscribers: Iterable[dict[str, Any]],
+    subscribers: Iterable[SubscriberDoc],
     now: datetime,
     late: Sequence[tuple[Draw, StoredDraw]] = (),
     rules: tuple[Any, ...] = (),
@@ -93,15 +93,14 @@ def _work(
 
 
 def _verdicts(
-    doc: dict[str, Any], draw: Draw, previous: StoredDraw | None, rules: tuple[Any, ...]
+    doc: SubscriberDoc, draw: Draw, previous: StoredDraw | None, rules: tuple[Any, ...]
 ) -> tuple[int | None, Verdict | None, Verdict | None]:
     """(profile score on the draw's date, verdict now, verdict on the previous record): the scores
     are None without a profile, the verdict before None without a previous record.  Raises
     `Unscorable` for a profile that cannot be scored on either date."""
-    scored = profile_score(doc["profile"], draw.date, rules) if doc.get("profile") else None
-    before_score = (
-        profile_score(doc["profile"], _day(previous, draw), rules) if doc.get("profile") and previous else None
-    )
+    profile = doc.get("profile")
+    scored = profile_score(profile, draw.date, rules) if profile else None
+    before_score = profile_score(profile, _day(previous, draw), rules) if profile and previous else None
     said = _verdict(draw.stream, draw.crs, draw.tie_break, doc, scored)
     before = (
         None
@@ -126,7 +125,7 @@ def _tells(
     return immediate(cadence, said, before if kind == CORRECTION else None)  # else the digest tells it
 
 
-def _for_channels(doc: dict[str, Any], draw: Draw, revision: int, kind: str, said: Verdict | None, previous: StoredDraw | None,
+def _for_channels(doc: SubscriberDoc, draw: Draw, revision: int, kind: str, said: Verdict | None, previous: StoredDraw | None,
                   scored: int | None, now_stamp: str, seq: int) -> list[Delivery]:  # fmt: skip
     """One delivery per channel of the subscriber, numbered from `seq` (the fan-out's order)."""
     found: list[Delivery] = []
@@ -169,7 +168,7 @@ def corrected_today(conn: Connection, draws: Collection[str], now: datetime) -> 
 
 
 def _verdict(
-    stream: str, crs: int, tie_break: datetime | None, doc: dict[str, Any], scored: int | None
+    stream: str, crs: int, tie_break: datetime | None, doc: SubscriberDoc, scored: int | None
 ) -> Verdict | None:
     """`scored`: a profile's score on the draw's date, which then stands for the typed score."""
     score, within, streams = doc["score"] if scored is None else scored, doc["within"], doc["streams"]

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, NotRequired, TypedDict
 
 from draws.record import from_iso, iso, stamp
 
@@ -37,6 +37,39 @@ def new_token(subscriber_id: str) -> str:
 def hash_token(token: str) -> str:
     """What is stored of a token: its SHA-256 (a leaked database reveals no usable token)."""
     return hashlib.sha256(token.strip().encode()).hexdigest()
+
+
+class ChannelDoc(TypedDict):
+    """A channel in a `SubscriberDoc`: its masked form, and its URL or its key (never both needed)."""
+
+    masked: str
+    url: NotRequired[str]  # where it is sent (the records planning reads carry the key instead)
+    key: NotRequired[str]  # the destination's hash (`channel_hash`)
+
+
+class SubscriberDoc(TypedDict):
+    """A subscriber as a plain record: what the store's readers give the planning (matching a
+    draw reads 100,000 of them: a dict is cheaper than a `Subscriber`), and `Subscriber.to_doc`.
+    The keys marked NotRequired are absent from the planning's leaner reads or from records of
+    earlier releases."""
+
+    id: str
+    score: int
+    within: int
+    streams: list[str]
+    profile_created: str | None
+    created_at: str
+    channels: list[ChannelDoc]
+    status: NotRequired[str]
+    language: NotRequired[str | None]
+    profile: NotRequired[str | None]
+    cadence: NotRequired[str | None]
+    pool_alerts: NotRequired[bool | None]
+    name: NotRequired[str | None]
+    profile_ceiling: NotRequired[int | None]
+    reminders: NotRequired[bool | None]
+    token_hash: NotRequired[str]
+    token: NotRequired[str]  # stored in clear before 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +123,7 @@ class Subscriber:
     ) -> str:  # a profile is personal data (a date of birth, test scores): never in a log line or traceback
         return f"Subscriber(id={self.id!r}, score={self.score!r}, from_profile={self.profile is not None})"
 
-    def to_doc(self) -> dict[str, Any]:
+    def to_doc(self) -> SubscriberDoc:
         return {
             "id": self.id,
             "name": self.name,
@@ -111,7 +144,7 @@ class Subscriber:
         }
 
     @classmethod
-    def from_doc(cls, doc: dict[str, Any]) -> Subscriber:
+    def from_doc(cls, doc: SubscriberDoc) -> Subscriber:
         return cls(
             id=doc["id"],
             name=doc.get("name"),

@@ -11,14 +11,14 @@ from sqlalchemy import Connection, and_, or_, select
 
 from draws.record import stamp
 
-from .model import ACTIVE
+from .model import ACTIVE, SubscriberDoc
 from .store import _docs  # noqa: PLC2701 - the stage's own paged reader
 from .tables import reminders, subscribers
 
 PAGE = 2000
 
 
-def candidates(conn: Connection) -> Iterator[list[dict[str, Any]]]:
+def candidates(conn: Connection) -> Iterator[list[SubscriberDoc]]:
     """Active subscribers who may want reminders (those who chose them, or have a profile and did
     not turn them off), a page at a time."""
     wants = or_(

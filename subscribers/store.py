@@ -11,7 +11,7 @@ import hmac
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from sqlalchemy import Connection, and_, bindparam, func, literal, or_, select, true, tuple_
@@ -20,7 +20,7 @@ from sqlalchemy import insert as sql_insert
 from sqlalchemy import update as sql_update
 
 from .identity import destination_key
-from .model import Subscriber, hash_token, new_id
+from .model import Subscriber, SubscriberDoc, hash_token, new_id
 from .tables import channels, reminders, subscribers
 from .validate import Invalid
 
@@ -132,7 +132,7 @@ def iter_docs(
     every_profile: bool = False,
     cadence: str | None = None,
     pool_alerts: bool | None = None,
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[SubscriberDoc]:
     """Subscriber records as plain dicts, channels included; with `reach`, only those whose score
     plus margin reaches it (a cut-off they are within): the database does the first filter, so
     matching a draw against 100,000 subscribers reads only the few it may concern.  A profile's
@@ -161,7 +161,7 @@ def iter_docs(
 
 def iter_recipients(
     conn: Connection, *, cadence: str | None = None, pool_alerts: bool | None = None, profiles_only: bool = False
-) -> Iterator[dict[str, Any]]:
+) -> Iterator[SubscriberDoc]:
     """Active subscribers (on one cadence, who asked for pool alerts, with a profile) as plain dicts with what
     planning pool alerts and digests reads, each channel as its key and masked form (never its
     URL): one ordered pass over each table, merged by id, so 100,000 stream through in little
@@ -186,8 +186,9 @@ def iter_recipients(
     pending = next(ways_rows, None)
     names = [c.name for c in columns]
     for row in chain.from_iterable(people.partitions()):
-        doc = dict(zip(names, row, strict=True))
-        doc["streams"], doc["channels"] = orjson.loads(doc["streams"]), []
+        values = dict(zip(names, row, strict=True))
+        values["streams"], values["channels"] = orjson.loads(values["streams"]), []
+        doc = cast(SubscriberDoc, values)  # (the record these columns make)
         while pending is not None and pending[0] <= doc["id"]:
             if pending[0] == doc["id"]:
                 doc["channels"].append({"key": pending[1], "masked": pending[2]})
@@ -218,7 +219,7 @@ def count(conn: Connection) -> int:
 PAGE = 2000
 
 
-def _docs(conn: Connection, condition: Any, limit: int | None = None) -> list[dict[str, Any]]:
+def _docs(conn: Connection, condition: Any, limit: int | None = None) -> list[SubscriberDoc]:
     query = select(subscribers).where(condition).order_by(subscribers.c.created_at, subscribers.c.id)
     rows = conn.execute(query.limit(limit) if limit else query).mappings().all()
     if not rows:
@@ -233,7 +234,7 @@ def _docs(conn: Connection, condition: Any, limit: int | None = None) -> list[di
             by_id[owner]["channels"].append(
                 {"url": url, "masked": masked, "key": key}
             )  # key: the destination's hash (channel_hash)
-    return list(by_id.values())
+    return cast(list[SubscriberDoc], list(by_id.values()))  # (the record these rows make)
 
 
 def _row(sub: Subscriber) -> dict[str, Any]:
