@@ -30,13 +30,16 @@ class App:
         self.new_store = new_store  # the operator confirms that an empty store meets the draws file's history
         self.config_path = config_path
         self.verbose = verbose
+        self.schedule_flags: dict[str, str] = {}  # `run`'s schedule options, read with the file's [schedule]
         # the configuration's secrets, hidden from every line this app prints or logs (its log
         # handlers' filter holds the same object: see crswatch.cli.main)
         self.secrets = secrets if secrets is not None else Secrets()
 
     @cached_property
     def config(self) -> Config:
-        config = load_config(self.config_path, db=self.db_override, store=self.store_override)
+        config = load_config(
+            self.config_path, schedule=self.schedule_flags, db=self.db_override, store=self.store_override
+        )
         remember_config(config, self.secrets)
         return config
 
@@ -149,4 +152,4 @@ def services_of(config: Config, store: Any, secrets: Secrets | None = None) -> A
             raise UsageError(f"[alerts] templates: {problems[0]}")
     settings = config.telegram
     bot = telegram.Settings(settings.token, settings.api_url, settings.rate, settings.chat_gap)
-    return Services(bot, store, letters=letters, secrets=secrets or Secrets())
+    return Services(bot, store, letters=letters, secrets=secrets if secrets is not None else Secrets())

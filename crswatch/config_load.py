@@ -40,8 +40,11 @@ _SECTIONS = {
 }
 
 
-def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Config:
-    """Defaults, then the TOML file, then environment variables, then explicit `overrides`."""
+def load_config(
+    path: str | os.PathLike[str] | None = None, schedule: dict[str, str] | None = None, **overrides: Any
+) -> Config:
+    """Defaults, then the TOML file, then environment variables, then explicit `overrides` (and
+    `schedule`, keys of [schedule]: `run`'s options, which may mend a schedule the file got wrong)."""
     explicit = path or os.environ.get("CRSWATCH_CONFIG")
     file = Path(explicit).expanduser() if explicit else default_config_path()
     config = Config()
@@ -51,7 +54,10 @@ def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) ->
     for key, value in overrides.items():
         if value is not None:
             config = replace(config, **{key: Path(value).expanduser() if key == "db" else value})  # type: ignore[arg-type]  # a checked field name
-    _check_schedule(config, f"{file}: " if explicit or file.exists() else "")
+    if schedule:
+        config = replace(config, schedule=replace(config.schedule, **schedule))
+    where = f"{file}: " if explicit or file.exists() else ""
+    _check_schedule(config, f"{where}[schedule]" + (" with the command line's options" if schedule else ""))
     return config
 
 
@@ -62,7 +68,7 @@ def _check_schedule(config: Config, where: str) -> None:
     try:
         checked_plan(config.schedule)
     except ScheduleError as exc:
-        raise ConfigError(f"{where}[schedule] {exc}") from None
+        raise ConfigError(f"{where}: {exc}" if where.endswith("options") else f"{where} {exc}") from None
 
 
 def _apply_file(config: Config, file: Path) -> Config:

@@ -147,9 +147,10 @@ def checked_plan(schedule: object) -> Plan:
 
 
 def described(plan: Plan, cron: str = "") -> dict[str, object]:
-    """A plan as `crswatch config` shows it: what the [schedule] strings were read as."""
+    """A plan as `crswatch config` shows it: what the [schedule] strings were read as, each
+    jitter as applied (at most a tenth of its interval; a crontab expression gets none)."""
     if cron:
-        return {"cron": cron, "timezone": str(TORONTO), "jitter_seconds": plan.jitter}
+        return {"cron": cron, "timezone": str(TORONTO), "jitter_seconds": 0.0}
     window = plan.window
     return {
         "every_seconds": plan.every,
@@ -162,7 +163,8 @@ def described(plan: Plan, cron: str = "") -> dict[str, object]:
             "timezone": str(TORONTO),
         },
         "outside_every_seconds": plan.outside_every if window is not None else None,
-        "jitter_seconds": plan.jitter,
+        "jitter_seconds": _jitter(plan, plan.every),
+        "outside_jitter_seconds": _jitter(plan, plan.outside_every) if window is not None else None,
     }
 
 
@@ -181,9 +183,12 @@ def trigger_for(plan: Plan, cron: str = "") -> object:
             raise ScheduleError(f"cron {cron!r}: {exc}") from None
     if plan.window is None:
         return _every(plan.every, _jitter(plan, plan.every))
-    inside = [CronTrigger(day_of_week=_days(plan.window), hour=hour, minute=minute, second=second, timezone=TORONTO,
-                          jitter=_jitter(plan, plan.every) or None)
-              for hour, minute, second in _window_fields(plan.window, plan.every)]  # fmt: skip
+    try:
+        inside = [CronTrigger(day_of_week=_days(plan.window), hour=hour, minute=minute, second=second, timezone=TORONTO,
+                              jitter=_jitter(plan, plan.every) or None)
+                  for hour, minute, second in _window_fields(plan.window, plan.every)]  # fmt: skip
+    except ValueError as exc:  # (a field this module made that APScheduler refuses: a bug, said as one line)
+        raise ScheduleError(f"window {plan.window}: {exc}") from None
     return OrTrigger([*inside, _every(plan.outside_every, _jitter(plan, plan.outside_every))])
 
 
@@ -230,6 +235,8 @@ def _window_fields(window: Window, every: float) -> list[tuple[str, str, str]]:
     step = minute_step.partition("/")[2]
 
     def minutes(first: int, last: int) -> str:
+        if step and int(step) > last - first:
+            return str(first)  # the only run of a span shorter than the step (cron refuses "58-59/5")
         span = "*" if (first, last) == (0, 59) else f"{first}-{last}"
         return f"{span}/{step}" if step else span
 

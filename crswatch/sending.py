@@ -102,9 +102,11 @@ def notify_operator(
 
 def send_operator(config: Config, messages: list[tuple[str, str]], services: Services) -> None:
     """Best effort: an operator channel that fails is logged (masked), never fatal."""
+    from notifier.mask import mask_text
     from notifier.send import send
 
-    for title, text in messages:
+    for title, raw in messages:
+        text = mask_text(raw, services.secrets)  # (a dead delivery's error may quote what a service said)
         body = html.escape(text).replace("\n", "<br>")  # names and reasons come from the feed
         for url in config.alerts.operator:
             result = send(url, title, {"text": text, "html": f"<p>{body}</p>"}, services)

@@ -61,7 +61,7 @@ class StoredDraw(DrawRecord):
 
 
 def as_stored(record: DrawRecord, *, first_seen: str, updated_at: str, revision: int) -> StoredDraw:
-    """A draw's record with the table's bookkeeping."""
+    """A draw's record with the table's bookkeeping (added to `record` itself: give it a fresh one)."""
     stored = cast(StoredDraw, record)  # (its own keys are a StoredDraw's; the bookkeeping follows)
     stored["first_seen"], stored["updated_at"], stored["revision"] = first_seen, updated_at, revision
     return stored

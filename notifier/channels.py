@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -242,30 +243,36 @@ def body_format(plugin: Any) -> str:
     return HTML if str(getattr(first, "value", first)) == HTML and HTML in formats else TEXT
 
 
-class _ThreadLines(logging.Handler):
-    """apprise's warnings logged by one thread (apprise says why a send failed only in its log)."""
+#: The lines apprise logs while a thread captures them (`captured`): each thread's own context.
+_lines: ContextVar[list[str] | None] = ContextVar("crswatch_apprise_lines", default=None)
+_install = threading.Lock()
 
-    def __init__(self) -> None:
-        super().__init__(level=logging.WARNING)
-        self.thread = threading.get_ident()
-        self.lines: list[str] = []
+
+class _ContextLines(logging.Handler):
+    """Hands apprise's warnings to the capture of the thread that logs them (apprise says why a
+    send failed only in its log).  It keeps nothing itself: one is installed on apprise's logger,
+    the first time a thread captures (a handler per capture, added and removed while other
+    threads log, could be skipped by a record being handled meanwhile)."""
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.thread == self.thread:
-            self.lines.append(mask_text(record.getMessage()))  # the delivery's secrets hidden as it logs
+        lines = _lines.get()
+        if lines is not None:
+            lines.append(mask_text(record.getMessage()))  # the delivery's secrets hidden as it logs
 
 
 @contextmanager
 def captured() -> Iterator[list[str]]:
-    """The lines apprise logs in this thread meanwhile: a handler of its own for each capture,
-    removed when it ends, so nothing stays installed on apprise's logger."""
-    handler = _ThreadLines()
+    """The lines apprise logs in this thread meanwhile."""
     logger = logging.getLogger("apprise")
-    logger.addHandler(handler)
+    with _install:
+        if not any(isinstance(h, _ContextLines) for h in logger.handlers):
+            logger.addHandler(_ContextLines(level=logging.WARNING))
+    lines: list[str] = []
+    token = _lines.set(lines)
     try:
-        yield handler.lines
+        yield lines
     finally:
-        logger.removeHandler(handler)
+        _lines.reset(token)
 
 
 def last_line(lines: list[str]) -> str:

@@ -62,7 +62,9 @@ class Letters:
         if not self.folder:
             return []
         problems = []
-        for name in self.env.list_templates(extensions=["html", "txt"]):
+        # every .html (a layout may be any name) and the .txt crswatch renders (a README.txt is no template)
+        names = self.env.list_templates(extensions=["html", "txt"])
+        for name in [n for n in names if n.endswith(".html") or n.rpartition(".")[0] in _SAMPLES]:
             try:
                 values = _SAMPLES.get(name.rpartition(".")[0], _SAMPLES["message"])
                 self.env.get_template(name).render(_=str, language="en", **values)

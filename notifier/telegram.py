@@ -19,11 +19,12 @@ import math
 import re
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import cache, partial
 from typing import TYPE_CHECKING, Any
 
+from .mask import mask_text
 from .pacing import Pacer, Ticket
 
 if (
@@ -116,7 +117,11 @@ def send_all(items: list[Outgoing], on_result: OnResult, settings: Settings, pac
         return
     import asyncio
 
-    asyncio.run(_send_all(items, _Sending(bot(settings), deque(), pacer, on_result, before_send, store)))
+    from .mask import Secrets, delivering
+
+    # the token is hidden from every error these sends record (python-telegram-bot's InvalidToken quotes it)
+    with delivering(Secrets(settings.token)):
+        asyncio.run(_send_all(items, _Sending(bot(settings), deque(), pacer, on_result, before_send, store)))
 
 
 def _fail(items: Iterable[Outgoing], error: str, on_result: OnResult, before_send: Callable[[], Any]) -> None:
@@ -125,7 +130,7 @@ def _fail(items: Iterable[Outgoing], error: str, on_result: OnResult, before_sen
     for item in items:
         if not before_send():
             return
-        on_result(item.key, Result(item.url, False, error))
+        on_result(item.key, Result(item.url, False, mask_text(error)))
 
 
 async def _send_all(items: list[Outgoing], sending: _Sending) -> None:
@@ -232,7 +237,7 @@ class _Sending:
         except Exception as exc:  # noqa: BLE001 - this message fails alone; the others go on
             result = Result(item.url, False, f"{type(exc).__name__}: {exc}")
         if result is not None:
-            self.on_result(item.key, result)
+            self.on_result(item.key, replace(result, error=mask_text(result.error)))
 
     def _again(self, item: Outgoing, wait: float) -> Any:
         """A 429: every message waits `wait` s, and this one goes back to the head of the queue

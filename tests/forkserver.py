@@ -59,9 +59,7 @@ def _quietly(name: str) -> None:
 
 
 def _child(request: dict[str, Any]) -> int:
-    """Become `crswatch ARGS`; its exit status.  The caller then exits as a process does (atexit
-    handlers, objects finalised: a SQLite connection closed checkpoints its WAL), not with
-    `os._exit`, which would leave what a killed process leaves."""
+    """Become `crswatch ARGS`; its exit status (the caller ends the child with `_exit`)."""
     code = 1
     try:
         os.chdir(request["cwd"])
@@ -93,10 +91,13 @@ def _child(request: dict[str, Any]) -> int:
 
 
 def _exit(code: int) -> None:
-    """End the child as a process ends, without the half second of tearing down every module the
-    server imported: what is no longer referenced is finalised (a SQLite connection closed
-    checkpoints its WAL, as at a normal exit), logging is shut down (crswatch registers no exit
-    handler of its own), the output is flushed."""
+    """End the child without the half second of tearing down every module the server imported:
+    what is no longer referenced is finalised (a SQLite connection closed checkpoints its WAL, as
+    at a normal exit), logging is shut down (crswatch registers no exit handler of its own), the
+    output is flushed.  What this skips, unlike a real exit: other atexit handlers and the wait for
+    non-daemon threads (a thread left running would hang a real process, not this one).  The
+    preloaded imports can also hide an import a fresh interpreter would miss:
+    CRSWATCH_TEST_SUBPROCESS=1 runs every command the literal way."""
     import gc
     import logging
 

@@ -91,12 +91,27 @@ def test_a_bad_schedule_stops_check_and_config_shows_what_the_schedule_was_read_
     shown = cli("--config", str(good), "config", env=env, check=True).stdout
     assert (
         '# read as: {"every_seconds": 120.0, "window": {"days": ["mon", "wed"], "start": "09:00", "end": "17:30", '
-        '"timezone": "America/Toronto"}, "outside_every_seconds": 900.0, "jitter_seconds": 0.0}\n'
+        '"timezone": "America/Toronto"}, "outside_every_seconds": 900.0, "jitter_seconds": 0.0, '
+        '"outside_jitter_seconds": 0.0}\n'
     ) in shown
     good.write_text('[schedule]\ncron = "*/5 9-18 * * mon-fri"\n')
     data = json.loads(cli("--config", str(good), "config", "--format", "json", env=env, check=True).stdout)
     assert data["schedule_read_as"] == {
         "cron": "*/5 9-18 * * mon-fri",
         "timezone": "America/Toronto",
-        "jitter_seconds": 15.0,
+        "jitter_seconds": 0.0,
     }
+    good.write_text('[schedule]\nevery = "30s"\nwindow = "off"\n')  # the 15 s jitter, capped at a tenth of 30 s
+    data = json.loads(cli("--config", str(good), "config", "--format", "json", env=env, check=True).stdout)
+    assert data["schedule_read_as"] == {"every_seconds": 30.0, "window": None, "outside_every_seconds": None,
+                                        "jitter_seconds": 3.0, "outside_jitter_seconds": None}  # fmt: skip
+
+
+def test_runs_options_may_mend_the_files_schedule(tmp_path: Path) -> None:
+    file = tmp_path / "c.toml"
+    file.write_text('[schedule]\nevery = "7m"\n')  # does not divide an hour: refused inside the window
+    with pytest.raises(ConfigError, match=r"\[schedule\] every 420s inside a window"):
+        load_config(file)
+    assert load_config(file, schedule={"window": "off"}).schedule.every == "7m"  # `run --window off`
+    with pytest.raises(ConfigError, match=r"\[schedule\] with the command line's options: 'x' is not a duration"):
+        load_config(file, schedule={"every": "x"})

@@ -143,6 +143,7 @@ def test_the_image_copies_every_package() -> None:
     assert packages and not packages & {line.rstrip("/") for line in ignored}
     assert {"pyproject.toml", "README.md", "scrapy.cfg"}.isdisjoint(ignored)
     assert "!deploy/config.example.toml" in ignored  # the configuration the image starts with
+    assert {".*", "*.json", "*.sqlite*"} <= set(ignored)  # a checkout's caches, databases and secrets stay out
 
 
 def test_the_web_service_starts_with_the_example_configuration_and_the_documented_environment(tmp_path: Path) -> None:

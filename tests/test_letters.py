@@ -68,6 +68,7 @@ def test_a_broken_template_is_found_before_anything_is_sent(tmp_path: Path) -> N
 def test_an_operators_plain_text_template_replaces_the_text_body_as_written(tmp_path: Path) -> None:
     (tmp_path / "alert.txt").write_text('{{ verdict }}\n{{ _("Unsubscribe") }}: {{ stop.text }}\n')
     (tmp_path / "confirmation.txt").write_text("{{ nothing_by_this_name }}")
+    (tmp_path / "README.txt").write_text("Our templates: {{ and {# are Jinja's\n")  # not a template crswatch renders
     letters = Letters(tmp_path)
     (problem,) = letters.check()  # the plain-text templates are checked too
     assert "confirmation.txt" in problem and "nothing_by_this_name" in problem

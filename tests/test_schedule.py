@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from crswatch.schedule import TORONTO, Plan, ScheduleError, Window, parse_duration, trigger_for
+from crswatch.config import Schedule
+from crswatch.schedule import TORONTO, Plan, ScheduleError, Window, checked_plan, parse_duration, trigger_for
 
 WINDOW = Window.parse("mon-fri 08:00-20:00")
 PLAN = Plan(every=300, outside_every=1800, window=WINDOW)
@@ -161,3 +164,26 @@ def test_jitter_never_swallows_the_interval() -> None:
     assert Plan(every=1, outside_every=1800, window=None, jitter=15).jitter_at(noon) == 0.1
     assert Plan(every=300, outside_every=1800, window=None, jitter=15).jitter_at(noon) == 15
     assert Plan(every=30, outside_every=1800, window=None, jitter=15).jitter_at(noon) == 3
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(0, 23 * 60 + 58),
+    st.integers(1, 24 * 60 - 1),
+    st.sampled_from(["10s", "30s", "1m", "2m", "5m", "10m", "15m", "20m", "30m"]),
+)
+def test_property_a_schedule_read_at_load_time_is_one_run_can_start(start: int, length: int, every: str) -> None:
+    """What `checked_plan` accepts when the configuration is read, APScheduler accepts when `run`
+    starts (a window of 08:58-19:30 every 5 minutes once made the cron field "58-59/5")."""
+    end = min(start + length, 23 * 60 + 59)
+    window = f"mon-fri {start // 60:02d}:{start % 60:02d}-{end // 60:02d}:{end % 60:02d}"
+    plan = checked_plan(Schedule(every=every, window=window))
+    trigger_for(plan)  # raises if a field is refused
+
+
+def test_a_window_shorter_than_its_step_at_an_edge_runs_once_there() -> None:
+    plan = checked_plan(Schedule(every="5m", window="mon-fri 08:58-19:30"))
+    trigger = trigger_for(plan)
+    monday = datetime(2026, 1, 19, 8, 50, tzinfo=TORONTO)
+    first = trigger.get_next_fire_time(None, monday)  # type: ignore[attr-defined]
+    assert first is not None and first.astimezone(TORONTO).strftime("%H:%M") == "08:58"

@@ -218,3 +218,22 @@ def test_the_pacer_is_kept_from_one_outbox_chunk_to_the_next_by_its_owner() -> N
     services = Services(telegram.Settings("1:a", "http://x", rate=30.0))
     assert services.telegram_pacer() is services.telegram_pacer()
     assert services.telegram_pacer() is not Services(telegram.Settings("1:a", "http://x", rate=30.0)).telegram_pacer()
+
+
+def test_a_rejected_token_is_never_stored_or_shown(tg_env: dict[str, str], api: TelegramAPI) -> None:
+    """python-telegram-bot's InvalidToken quotes the token: the error is masked where it is made,
+    so the outbox never keeps it (and `deliveries` never shows it)."""
+    from sqlalchemy import text
+
+    subscribe(tg_env, 7006)
+    wrong = "123456789:WrongTokenNeverShown42"
+    env = {**tg_env, "CRSWATCH_TELEGRAM_TOKEN": wrong}
+    check_392(env)
+    store = store_of(env)
+    try:
+        with store.read() as conn:
+            (kept,) = conn.execute(text("SELECT last_error FROM deliveries")).scalars().all()
+    finally:
+        store.dispose()
+    assert kept == "Telegram: The token `****` was rejected by the server."
+    assert "WrongTokenNeverShown42" not in cli("deliveries", "--format", "json", env=env, check=True).stdout

@@ -196,5 +196,5 @@ def main(
     """
     secrets = Secrets()
     _setup_logging(verbose, secrets)
-    tune_for_sending()  # a setting of the whole process (see notifier.send.SWITCH_INTERVAL)
+    tune_for_sending()  # a setting of the whole process (see notifier.outgoing.SWITCH_INTERVAL)
     ctx.obj = App(db, config_path, verbose, store, new_store, secrets)

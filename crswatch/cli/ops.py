@@ -57,10 +57,10 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
     from ..runner import Runner
     from ..stopping import RUN_STOPPED, Stopping
 
+    flags = {"every": every, "window": window, "outside_every": outside_every, "jitter": jitter, "cron": cron}
+    app.schedule_flags = {k: v for k, v in flags.items() if v is not None}  # they may mend the file's [schedule]
     app.with_config(source=source)
-    config, plan = _scheduled(
-        app, {"every": every, "window": window, "outside_every": outside_every, "jitter": jitter, "cron": cron}
-    )
+    config, plan = _scheduled(app, flags)
     runner = Runner(
         config, app.database, app.store, plan, config.schedule.cron, bot=_run_bot(app, config), services=app.services
     )

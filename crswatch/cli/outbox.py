@@ -48,7 +48,10 @@ def test_alert(app: App, subscriber: str) -> None:
     for channel in sub.channels:
         result = send(channel.url, title, bodies, app.services)
         failed += not result.ok
-        click.echo(f"{scrub(channel.masked)}: " + ("delivered" if result.ok else f"FAILED: {mask_text(result.error)}"))
+        click.echo(
+            f"{scrub(channel.masked)}: "
+            + ("delivered" if result.ok else f"FAILED: {mask_text(result.error, app.secrets)}")
+        )
     if failed:
         click.echo(
             f"crswatch: error: {failed} of {len(sub.channels)} channel{'s' if len(sub.channels) != 1 else ''} failed",
@@ -100,7 +103,7 @@ def deliveries(app: App, status: str | None, draw: str | None, fmt: str) -> None
                 **{k: v for k, v in d.to_doc().items() if k != "payload"},
                 "masked": scrub(d.masked),
                 "channel": scrub(d.masked),
-                "last_error": mask_text(d.last_error),
+                "last_error": mask_text(d.last_error, app.secrets),
             }
             for d in rows
         ),
