@@ -57,7 +57,7 @@ def load_config(
     if schedule:
         config = replace(config, schedule=replace(config.schedule, **schedule))
     where = f"{file}: " if explicit or file.exists() else ""
-    _check_schedule(config, f"{where}[schedule]" + (" with the command line's options" if schedule else ""))
+    _check_schedule(config, f"{where}[schedule]" + (" with the command line's options:" if schedule else ""))
     return config
 
 
@@ -68,7 +68,7 @@ def _check_schedule(config: Config, where: str) -> None:
     try:
         checked_plan(config.schedule)
     except ScheduleError as exc:
-        raise ConfigError(f"{where}: {exc}" if where.endswith("options") else f"{where} {exc}") from None
+        raise ConfigError(f"{where} {exc}") from None
 
 
 def _apply_file(config: Config, file: Path) -> Config:

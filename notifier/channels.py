@@ -59,10 +59,8 @@ def remember_url(url: str, secrets: Secrets) -> None:
         secrets.remember(*(segment for segment in parts.path.split("/") if len(segment) >= 8))
     if "apprise" in sys.modules and parts.scheme.lower() not in ("http", "https", "file"):
         private = _apprise_private(url)
-        if private is not None:
-            secrets.remember_difference(
-                url, scrub(private)
-            )  # what is shown is scrubbed too: a webhook's path is hidden
+        if private is not None:  # what is shown is scrubbed too: a webhook's path is hidden
+            secrets.remember_difference(url, scrub(private))
 
 
 def _apprise() -> Any:

@@ -45,9 +45,9 @@ class Letters:
 
     def bodies(self, name: str, t: Texts, **values: Any) -> dict[str, str]:
         """{"text": NAME.txt, "html": NAME.html}, both rendered in `t`'s language with `values`."""
-        return {"text": self.html(f"{name}.txt", t, **values), "html": self.html(f"{name}.html", t, **values)}
+        return {"text": self.render(f"{name}.txt", t, **values), "html": self.render(f"{name}.html", t, **values)}
 
-    def html(self, name: str, t: Texts, **values: Any) -> str:
+    def render(self, name: str, t: Texts, **values: Any) -> str:
         """The template `name` (a file name: `.html` autoescaped, `.txt` as written) rendered in
         `t`'s language with `values`."""
         try:

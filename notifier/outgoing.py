@@ -56,8 +56,8 @@ def route_of(url: str) -> str:
 
 #: The GIL switch interval for a process that sends: at Python's default (5 ms) a worker woken by
 #: an SMTP reply waits for the GIL long enough to halve the throughput of parallel sessions.  A
-#: setting of the whole process, so the process's entry point makes it (`crswatch.cli.main`, the
-#: benches), once, and sending itself changes nothing process-wide.
+#: setting of the whole process, so the process's entry point makes it once (`crswatch.cli.main`),
+#: and sending itself changes nothing process-wide.
 SWITCH_INTERVAL = 0.0005
 
 

@@ -87,7 +87,7 @@ def test_crswatchs_own_templates_all_compile() -> None:
     assert sorted(DEFAULT.env.list_templates()) == [
         "alert.html", "alert.txt", "confirmation.html", "confirmation.txt", "message.html", "message.txt"
     ]  # fmt: skip
-    assert DEFAULT.html("message.html", Texts("en"), title="t", paragraphs=["a\nb"], stop=_stop()).count("<br>") == 1
+    assert DEFAULT.render("message.html", Texts("en"), title="t", paragraphs=["a\nb"], stop=_stop()).count("<br>") == 1
 
 
 def _stop():  # type: ignore[no-untyped-def]

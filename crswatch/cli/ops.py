@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,7 +59,7 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
     flags = {"every": every, "window": window, "outside_every": outside_every, "jitter": jitter, "cron": cron}
     app.schedule_flags = {k: v for k, v in flags.items() if v is not None}  # they may mend the file's [schedule]
     app.with_config(source=source)
-    config, plan = _scheduled(app, flags)
+    config, plan = _scheduled(app)
     runner = Runner(
         config, app.database, app.store, plan, config.schedule.cron, bot=_run_bot(app, config), services=app.services
     )
@@ -76,20 +75,13 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
         raise stopping.error(RUN_STOPPED)
 
 
-def _scheduled(app: App, changes: dict[str, str | None]) -> tuple[Any, Any]:
-    """The configuration with the command line's schedule, and its plan, checked before anything
-    starts (a bad one is a usage error, exit 2)."""
-    from ..schedule import ScheduleError, plan_of, trigger_for
+def _scheduled(app: App) -> tuple[Any, Any]:
+    """The configuration and its plan.  The command line's schedule options were read with the
+    file's [schedule] (`App.schedule_flags`), and checked there: a bad one stopped the command
+    with exit 2 before anything started."""
+    from ..schedule import plan_of
 
-    config = app.with_config(
-        schedule=replace(app.config.schedule, **{k: v for k, v in changes.items() if v is not None})
-    )
-    try:
-        plan = plan_of(config.schedule)
-        trigger_for(plan, config.schedule.cron)
-    except ScheduleError as exc:
-        raise errors.UsageError(str(exc)) from None
-    return config, plan
+    return app.config, plan_of(app.config.schedule)
 
 
 def _log_cycles(secrets: Secrets) -> None:
