@@ -183,8 +183,8 @@ def fanout(count: int, engine: str, senders: int) -> float:
                 stored = datetime.fromisoformat(kv.get(conn, "status")["last_check_at"])
                 sent = listing(conn, "sent")
             store.dispose()
-            first_stored = min(stored, min(datetime.fromisoformat(d.queued_at) for d in sent))
-            last = max(datetime.fromisoformat(d.sent_at) for d in sent)
+            first_stored = min(stored, min(d.queued_at for d in sent))
+            last = max(d.sent_at for d in sent if d.sent_at)
             span = (last - first_stored).total_seconds()
         label = f"{count:,}-subscriber fan-out on {engine}, {senders} sender(s)"
         for out in outs:
@@ -230,7 +230,10 @@ def measure(url: str, total: int) -> None:
     now = datetime.now(UTC)
     with Store(url).write() as conn:
         deliveries = plan(
-            [(draw, {"first_seen": "9999", "revision": 0})], [], iter_docs(conn, reach=draw.crs, active_only=True), now
+            [(draw, {"first_seen": "9999-12-31T00:00:00.000000Z", "revision": 0})],
+            [],
+            iter_docs(conn, reach=draw.crs, active_only=True),
+            now,
         )
         queued = queue(conn, deliveries)
     elapsed = time.perf_counter() - start

@@ -64,7 +64,6 @@ def _draws() -> list:
 
 
 def measure(url: str, what: str) -> None:
-    from draws.record import stamp
     from notifier.outbox import announce
     from notifier.periodic import Period, new_distribution, plan_digests, plan_pool
     from notifier.periodic_store import contents, plan_distribution, plan_period
@@ -78,7 +77,7 @@ def measure(url: str, what: str) -> None:
     store = Store(url)
     if what == "digest":  # the period's draws and distribution, announced as the checks would have
         with store.write() as conn:
-            seen = stamp(NOW - timedelta(days=3))
+            seen = NOW - timedelta(days=3)
             announce(conn, [(d.number, 0, "new", seen, d.to_record()) for d in draws[:4]])
             plan_distribution(conn, distribution, NOW - timedelta(days=3), plan=False)
     base = peak_rss_mb()

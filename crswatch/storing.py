@@ -50,14 +50,13 @@ def store_harvest(config: Config, database: Database, store: Store, harvest: Any
         changes = merge_draws(tx, harvest.draws, now, harvest.malformed, accept, accept_new, rules_of(config))
         first_run = stored == 0 and not announced_any(conn)
         report = CycleReport("updated", changes=changes, first_run=first_run, dry_run=dry_run)
-        seen = stamp(now)
         new, edited = changes.new_records(), changes.changed_records()  # as merge_draws stored them
-        fresh = announce(conn, [(d.number, rec["revision"], NEW, seen, d.to_record()) for d, rec in new]
-                         + [(d.number, rec["revision"], CORRECTION, seen, d.to_record()) for d, rec, _ in edited])  # fmt: skip
+        fresh = announce(conn, [(d.number, rec["revision"], NEW, now, d.to_record()) for d, rec in new]
+                         + [(d.number, rec["revision"], CORRECTION, now, d.to_record()) for d, rec, _ in edited])  # fmt: skip
         if stored == 0 and not first_run:
             report.known = {d.number for d, rec in new if (d.number, rec["revision"], NEW) not in fresh}
         if first_run:  # the history it stores is nobody's news: digests leave it out
-            kv.put(conn, HISTORY, {"first_seen": seen})
+            kv.put(conn, HISTORY, {"first_seen": stamp(now)})
         if not first_run:
             _plan(conn, report, now, [(d, rec) for d, rec in new if (d.number, 0, NEW) in fresh],
                   [item for item in edited if (item[0].number, item[1]["revision"], CORRECTION) in fresh], rules=crs_rules(config))  # fmt: skip
@@ -89,9 +88,9 @@ def _plan(conn: Connection, report: CycleReport, now: datetime, new: list[tuple[
         return
     cutoffs = [d.crs for d, _ in new] + [min(d.crs, old["crs"]) for d, _, old in edited] + [d.crs for d, _ in late]
     seen = first_seen(conn, {d.number for d, _ in new} | {d.number for d, _, _ in edited} | {d.number for d, _ in late})
-    new = [(d, _seen_first(rec, seen.get(d.number, rec.get("first_seen")))) for d, rec in new]
-    edited = [(d, _seen_first(rec, seen.get(d.number, rec.get("first_seen"))), old) for d, rec, old in edited]
-    late = [(d, _seen_first(old, seen.get(d.number, old.get("first_seen")))) for d, old in late]
+    new = [(d, _seen_first(rec, seen.get(d.number))) for d, rec in new]
+    edited = [(d, _seen_first(rec, seen.get(d.number)), old) for d, rec, old in edited]
+    late = [(d, _seen_first(old, seen.get(d.number))) for d, old in late]
     corrected = corrected_today(conn, {d.number for d, _, _ in edited}, now) if edited else set()
     unscored: list[str] = []
     deliveries = plan(
@@ -111,12 +110,12 @@ def _plan(conn: Connection, report: CycleReport, now: datetime, new: list[tuple[
     report.queued += queue(conn, deliveries)
 
 
-def _seen_first(record: StoredDraw, first_seen: str | None) -> StoredDraw:
-    """The record with its first sighting on any host (the announcements' own), which decides who
-    had subscribed before the draw."""
+def _seen_first(record: StoredDraw, first_seen: datetime | None) -> StoredDraw:
+    """The record with its first sighting on any host (the announcements' own, if any), which
+    decides who had subscribed before the draw."""
     copy = record.copy()
     if first_seen is not None:
-        copy["first_seen"] = first_seen
+        copy["first_seen"] = stamp(first_seen)
     return copy
 
 
@@ -132,8 +131,7 @@ def recognise_late(tx: Tables, conn: Connection, config: Config, now: datetime, 
     if not recognised:
         return
     report.changes.recognised = recognised
-    seen = stamp(now)
-    fresh = announce(conn, [(d.number, old.get("revision", 0), LATE, seen, d.to_record()) for d, old in recognised])
+    fresh = announce(conn, [(d.number, old.get("revision", 0), LATE, now, d.to_record()) for d, old in recognised])
     _plan(
         conn,
         report,

@@ -22,6 +22,7 @@ from draws.record import Draw, iso, stored_draw
 from store import kv
 from store.draws import Database
 from store.errors import DatabaseError, StoreError
+from store.moment import read
 from store.sql import Store
 
 log = logging.getLogger("crswatch")
@@ -122,7 +123,7 @@ def _announce_history(conn: Connection, draws: list[dict[str, Any]]) -> None:
                 d["number"],
                 0,
                 NEW,
-                d.get("first_seen") or d.get("updated_at") or "",
+                _moment(d.get("first_seen") or d.get("updated_at")) or LONG_AGO,
                 Draw.from_record(stored_draw(d)).to_record(),
             )
             for d in draws
@@ -137,11 +138,13 @@ def _move(conn: Connection, old: Path, main: dict[str, Any]) -> dict[str, int]:
     from subscribers import store as subscribers
     from subscribers.model import Subscriber, SubscriberDoc
 
-    people = [Subscriber.from_doc(cast(SubscriberDoc, doc)) for doc in _docs(old, "subscribers-*.json", "subscribers")]
+    people = [Subscriber.from_doc(cast(SubscriberDoc, _moments(doc, "created_at", "profile_created")))
+              for doc in _docs(old, "subscribers-*.json", "subscribers")]  # fmt: skip
     subscribers.insert(conn, people)
     waiting = list(_docs(old, "pending-*.json", "pending"))
-    optin.restore(conn, [{"token_hash": d["h"], "channel": d["channel"], "score": d["score"], "within": d.get("within"), "streams": d.get("streams"),
-                          "profile_created": d.get("profile_created"), "expires": d["expires"], "used": d.get("used")} for d in waiting])  # fmt: skip
+    optin.restore(conn, [_moments({"token_hash": d["h"], "channel": d["channel"], "score": d["score"], "within": d.get("within"), "streams": d.get("streams"),
+                          "profile_created": d.get("profile_created"), "expires": d["expires"], "used": d.get("used")}, "profile_created", "expires", "used")
+                         for d in waiting])  # fmt: skip
     outbox = {doc["id"]: doc for doc in _docs(old, "outbox.json", "deliveries")}
     for entry in _journal(old / "outbox.journal"):  # results a killed run had not folded in yet
         doc = outbox.get(entry.get("id"))
@@ -164,13 +167,13 @@ def _move(conn: Connection, old: Path, main: dict[str, Any]) -> dict[str, int]:
                 status="failed",
                 attempts=entry["attempt"],
                 last_error=entry.get("error", ""),
-                next_try=iso(at.astimezone(UTC)),
+                next_try=iso(at.astimezone(UTC)),  # (text, like the rest of the old outbox: read below)
             )
     # 0.1 named a channel by a hash of its URL's spelling; now by its destination (subscribers.identity)
     renamed = {_old_hash(c.url): subscribers.channel_hash(c.url) for person in people for c in person.channels}
     for doc in outbox.values():
         doc["channel"] = renamed.get(doc["channel"], doc["channel"])
-    queue(conn, [Delivery.from_doc(doc) for doc in outbox.values()])
+    queue(conn, [Delivery.from_doc(_moments(doc, "queued_at", "next_try", "sent_at")) for doc in outbox.values()])
     for name in ("links", "web"):
         key = old / f"{name}.key"
         if key.exists():
@@ -220,3 +223,16 @@ def _journal(path: Path) -> list[dict[str, Any]]:
         except orjson.JSONDecodeError:
             continue  # a line cut by a kill: that message counts as in flight
     return entries
+
+
+#: A draw an earlier release kept without any time was seen before anyone subscribed.
+LONG_AGO = datetime.min.replace(tzinfo=UTC)
+
+
+def _moment(text: str | None) -> datetime | None:
+    return read(text) if text else None
+
+
+def _moments(doc: dict[str, Any], *names: str) -> dict[str, Any]:
+    """An earlier release's record, its moments (kept as text) read as the SQL store takes them."""
+    return doc | {name: _moment(doc.get(name)) for name in names if name in doc}

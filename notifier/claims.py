@@ -14,7 +14,6 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, and_, or_, select, update
 
-from draws.record import stamp
 from store.host import alive_here, host_name, split_holder
 
 from .outbox import CANCELLED, CHUNK, DEAD, FAILED, QUEUED, SENT, Delivery, Outcome
@@ -31,12 +30,12 @@ def claim(conn: Connection, now: datetime, owner: str, limit: int = CHUNK, only_
           lease: float = LEASE.total_seconds(), due_by: datetime | None = None) -> list[Delivery]:  # fmt: skip
     """Claim up to `limit` due deliveries (queued, or failed whose next try has come by `due_by`,
     default now), oldest first, that nobody holds: never two senders for one delivery."""
-    at = stamp(now)
+    at = now
     _release_dead_claims(conn, at)
     due = and_(
         or_(
             deliveries.c.status == QUEUED,
-            and_(deliveries.c.status == FAILED, deliveries.c.next_try <= stamp(due_by or now)),
+            and_(deliveries.c.status == FAILED, deliveries.c.next_try <= (due_by or now)),
         ),
         or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < at),
     )
@@ -48,13 +47,13 @@ def claim(conn: Connection, now: datetime, owner: str, limit: int = CHUNK, only_
         return []
     host, pid = split_holder(owner)
     conn.execute(update(deliveries).where(deliveries.c.id.in_(ids)).values(
-        claimed_until=stamp(now + timedelta(seconds=lease)), claimed_by=owner, claimed_host=host, claimed_pid=pid))  # fmt: skip
+        claimed_until=now + timedelta(seconds=lease), claimed_by=owner, claimed_host=host, claimed_pid=pid))  # fmt: skip
     rows = conn.execute(select(deliveries).where(deliveries.c.id.in_(ids))).mappings().all()
     found = sorted((Delivery.from_row(r) for r in rows), key=lambda d: (d.queued_at, d.seq))
     return found
 
 
-def _release_dead_claims(conn: Connection, at: str) -> None:
+def _release_dead_claims(conn: Connection, at: datetime) -> None:
     """Claims of processes on this host that are gone (killed) end now, not when their lease does.
     The host is compared exactly, in a column of its own: any character may be in its name."""
     mine = and_(
@@ -78,7 +77,7 @@ def record(conn: Connection, delivery: Delivery, ok: bool, error: str, at: datet
     if ok:
         values: dict[str, Any] = {
             "status": SENT,
-            "sent_at": stamp(at),
+            "sent_at": at,
             "attempts": attempts,
             "last_error": "",
             "payload": None,
@@ -90,7 +89,7 @@ def record(conn: Connection, delivery: Delivery, ok: bool, error: str, at: datet
             "status": FAILED,
             "attempts": attempts,
             "last_error": error,
-            "next_try": stamp(at + timedelta(seconds=policy.delay(attempts))),
+            "next_try": at + timedelta(seconds=policy.delay(attempts)),
         }
     if not ok and set(accepted) - delivery.accepted:
         payload = {**(delivery.payload or {}), "accepted": sorted(delivery.accepted | set(accepted))}
@@ -119,7 +118,7 @@ def record_sent(conn: Connection, sent: list[Delivery], at: datetime, owner: str
         deliveries.c.claimed_by == owner,
         deliveries.c.status.in_((QUEUED, FAILED)),
     )
-    values = {"status": SENT, "sent_at": stamp(at), "attempts": deliveries.c.attempts + 1, "last_error": "", "payload": None,
+    values = {"status": SENT, "sent_at": at, "attempts": deliveries.c.attempts + 1, "last_error": "", "payload": None,
               "claimed_until": None, "claimed_by": None}  # fmt: skip
     return conn.execute(update(deliveries).where(mine).values(values)).rowcount
 
@@ -128,9 +127,7 @@ def renew(conn: Connection, ids: list[str], now: datetime, owner: str, lease: fl
     """Extend this sender's claim on the deliveries of its chunk that it has not finished yet
     (those it finished carry no claim any more); how many it still holds."""
     mine = and_(deliveries.c.id.in_(ids), deliveries.c.claimed_by == owner, deliveries.c.status.in_((QUEUED, FAILED)))
-    return conn.execute(
-        update(deliveries).where(mine).values(claimed_until=stamp(now + timedelta(seconds=lease)))
-    ).rowcount
+    return conn.execute(update(deliveries).where(mine).values(claimed_until=now + timedelta(seconds=lease))).rowcount
 
 
 def release(conn: Connection, ids: list[str], owner: str) -> int:

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, select
 
 from draws.match import Verdict, may_concern, verdict
-from draws.record import Draw, StoredDraw, from_iso, stamp
+from draws.record import Draw, StoredDraw, from_iso
 from subscribers.model import ACTIVE, INSTANT, SubscriberDoc
 from subscribers.store import channel_hash
 
@@ -50,11 +50,10 @@ def plan(
     knows) gives no verdict: that subscriber is left out of that draw, and `unscored` gets one
     line saying who and why (never a silent 0, which would read as "far below the cut-off").
     """
-    now_stamp = stamp(now)
     deliveries: list[Delivery] = []
     docs = [doc for doc in subscribers if doc.get("status", ACTIVE) == ACTIVE]
     for draw, record, previous, kind in _work(new, changed, late):
-        first_seen = record.get("first_seen", now_stamp)
+        first_seen = from_iso(record.get("first_seen")) or now  # the record keeps it as text
         revision = record.get("revision", 0)
         for doc in docs:
             if doc["created_at"] >= first_seen:
@@ -73,9 +72,7 @@ def plan(
                 doc.get("cadence") or INSTANT,
                 (draw.number, doc["id"]) in corrected,
             ):
-                deliveries += _for_channels(
-                    doc, draw, revision, kind, said, previous, scored, now_stamp, len(deliveries)
-                )
+                deliveries += _for_channels(doc, draw, revision, kind, said, previous, scored, now, len(deliveries))
     return deliveries
 
 
@@ -126,7 +123,7 @@ def _tells(
 
 
 def _for_channels(doc: SubscriberDoc, draw: Draw, revision: int, kind: str, said: Verdict | None, previous: StoredDraw | None,
-                  scored: int | None, now_stamp: str, seq: int) -> list[Delivery]:  # fmt: skip
+                  scored: int | None, now: datetime, seq: int) -> list[Delivery]:  # fmt: skip
     """One delivery per channel of the subscriber, numbered from `seq` (the fan-out's order)."""
     found: list[Delivery] = []
     for channel in doc["channels"]:
@@ -141,7 +138,7 @@ def _for_channels(doc: SubscriberDoc, draw: Draw, revision: int, kind: str, said
                 masked=channel["masked"],
                 verdict=said.value if said else None,
                 kind=kind,
-                queued_at=now_stamp,
+                queued_at=now,
                 seq=seq + len(found),
                 previous=_summary(previous)
                 if previous and kind == CORRECTION
@@ -162,7 +159,7 @@ def corrected_today(conn: Connection, draws: Collection[str], now: datetime) -> 
     query = select(_deliveries.c.draw, _deliveries.c.subscriber).where(
         _deliveries.c.kind == CORRECTION,
         _deliveries.c.draw.in_(list(draws)),
-        _deliveries.c.queued_at >= stamp(midnight),
+        _deliveries.c.queued_at >= midnight,
     )
     return {(draw, subscriber) for draw, subscriber in conn.execute(query).all()} if draws else set()
 
@@ -175,7 +172,7 @@ def _verdict(
     if not may_concern(stream=stream, crs=crs, score=score, within=within, streams=streams):
         return None  # the profile time is read only for the few it may concern
     return verdict(stream=stream, crs=crs, tie_break=tie_break, score=score, within=within, streams=streams,
-                   profile_created=from_iso(doc.get("profile_created")))  # fmt: skip
+                   profile_created=doc.get("profile_created"))  # fmt: skip
 
 
 class Unscorable(ValueError):

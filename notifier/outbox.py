@@ -30,8 +30,6 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, and_, delete, func, or_, select, update
 
-from draws.record import stamp
-
 from .tables import announcements, deliveries
 
 QUEUED, SENT, FAILED, DEAD, CANCELLED = "queued", "sent", "failed", "dead", "cancelled"
@@ -52,13 +50,13 @@ class Delivery:
     masked: str  # the channel URL with secrets hidden, for listings
     verdict: str | None
     kind: str  # "new" | "correction" | "late"
-    queued_at: str
+    queued_at: datetime
     seq: int = 0  # order within one queueing: oldest draw first
     status: str = QUEUED
     attempts: int = 0
-    next_try: str | None = None
+    next_try: datetime | None = None
     last_error: str = ""
-    sent_at: str | None = None
+    sent_at: datetime | None = None
     previous: dict[str, Any] | None = field(
         default=None
     )  # the draw as first announced (corrections), first seen (late)
@@ -107,7 +105,7 @@ def confirmation(
     key = hashlib.sha256(token.encode()).hexdigest()
     return Delivery(
         id=f"confirm/{key[:32]}", draw="", revision=0, subscriber=key[:32], channel=key[:24], masked=masked, verdict=None,
-        kind=CONFIRMATION, queued_at=stamp(now or datetime.now(UTC)), payload={"url": url, "title": title, "bodies": bodies},
+        kind=CONFIRMATION, queued_at=now or datetime.now(UTC), payload={"url": url, "title": title, "bodies": bodies},
     )  # fmt: skip
 
 
@@ -115,7 +113,7 @@ def confirmation(
 
 
 def announce(
-    conn: Connection, items: Iterable[tuple[str, int, str, str, Mapping[str, Any]]]
+    conn: Connection, items: Iterable[tuple[str, int, str, datetime, Mapping[str, Any]]]
 ) -> set[tuple[str, int, str]]:
     """Record (draw, revision, kind, first seen, record) as announced; return those that were not
     yet (on any host): only those are planned."""
@@ -132,7 +130,7 @@ def announce(
     return {tuple(r) for r in conn.execute(statement, rows)}
 
 
-def first_seen(conn: Connection, draws: Iterable[str]) -> dict[str, str]:
+def first_seen(conn: Connection, draws: Iterable[str]) -> dict[str, datetime]:
     """When each draw was first seen by any host."""
     wanted = list(set(draws))
     query = (
@@ -222,7 +220,7 @@ def counts(conn: Connection) -> dict[str, int]:
 
 
 def any_due(conn: Connection, now: datetime) -> bool:
-    at = stamp(now)
+    at = now
     due = or_(deliveries.c.status == QUEUED, and_(deliveries.c.status == FAILED, deliveries.c.next_try <= at))
     return conn.execute(select(deliveries.c.id).where(due).limit(1)).first() is not None
 
@@ -237,7 +235,7 @@ def requeue(conn: Connection, ids: Iterable[str] = (), all_dead: bool = False) -
 
 def prune(conn: Connection, now: datetime) -> None:
     """Finished deliveries older than KEEP_SENT go (an announced draw is never planned again)."""
-    horizon = stamp(now - KEEP_SENT)
+    horizon = now - KEEP_SENT
     finished = deliveries.c.status.in_((SENT, CANCELLED))
     conn.execute(
         delete(deliveries).where(finished, func.coalesce(deliveries.c.sent_at, deliveries.c.queued_at) < horizon)

@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from draws.match import Verdict, verdict
-from draws.record import OTTAWA, from_iso, stamp
+from draws.record import OTTAWA, from_iso
 from subscribers.model import ACTIVE, DAILY, INSTANT, WEEKLY
 
 from .outbox import Delivery
@@ -53,7 +53,7 @@ def plan_pool(distribution: Mapping[str, Any], subscribers: Iterable[Mapping[str
     subscribed before the distribution appeared.  `distribution`: as_of, pool, previous_pool.
     `score_on(doc, day)`: a profile's score on a day (None: the typed score)."""
     as_of, standings = distribution["as_of"], Standings(distribution["pool"], distribution.get("previous_pool"))
-    seen, day = stamp(now), date.fromisoformat(as_of)
+    seen, day = now, date.fromisoformat(as_of)
     payloads: dict[tuple[int, bool], dict[str, Any]] = {}  # one per score: the outbox encodes each once
     seq = first_seq
     for doc in subscribers:
@@ -74,7 +74,7 @@ def plan_pool(distribution: Mapping[str, Any], subscribers: Iterable[Mapping[str
 
 
 def _per_channel(
-    doc: Mapping[str, Any], key: str, kind: str, seen: str, payload: dict[str, Any], seq: int
+    doc: Mapping[str, Any], key: str, kind: str, seen: datetime, payload: dict[str, Any], seq: int
 ) -> list[Delivery]:
     return [
         Delivery(id=f"{kind}/{key}/{doc['id']}/{channel['key']}", draw=key, revision=0, subscriber=doc["id"], channel=channel["key"],
@@ -98,9 +98,6 @@ class Period:
     def key(self) -> str:
         """d2026-01-22 or w2026-01-24: the cadence's letter and the Ottawa day it ends (and is sent)."""
         return f"{self.cadence[0]}{self.end.astimezone(OTTAWA).date().isoformat()}"
-
-    def contains(self, moment: str) -> bool:
-        return stamp(self.start) <= moment < stamp(self.end)
 
 
 def _ending(cadence: str, day: date, hour: int) -> Period:
@@ -138,7 +135,7 @@ class Contents:
 
     draws: Sequence[Mapping[str, Any]]
     pool: Mapping[str, Any] | None = None  # as_of, pool, previous_as_of, previous_pool
-    seen: Mapping[str, str] | None = None  # draw number → when it was first seen (any host)
+    seen: Mapping[str, datetime] | None = None  # draw number → when it was first seen (any host)
 
 
 _moment = lru_cache(maxsize=256)(from_iso)  # a draw's tie-break, read for every subscriber
@@ -166,7 +163,7 @@ def digest_lines(contents: Contents, doc: Mapping[str, Any], score_on: Any = Non
         scored = score_on(doc, day) if score_on and doc.get("profile") else None
         score = doc["score"] if scored is None else scored
         said = verdict(stream=record["stream"], crs=record["crs"], tie_break=_moment(record.get("tie_break")), score=score, within=1200,
-                       streams=doc["streams"], profile_created=_moment(doc.get("profile_created")))  # fmt: skip
+                       streams=doc["streams"], profile_created=doc.get("profile_created"))  # fmt: skip
         if said is None:
             others += 1
             continue
@@ -184,7 +181,7 @@ def _lines(
         return digest_lines(contents, doc, score_on)
     seen = contents.seen or {}
     key = (doc["score"], doc["within"], tuple(doc["streams"]), doc.get("profile_created"),
-           tuple(seen.get(r["number"], "~") > doc["created_at"] for r in contents.draws))  # fmt: skip
+           tuple(r["number"] not in seen or seen[r["number"]] > doc["created_at"] for r in contents.draws))  # fmt: skip
     found = known.get(key)
     if found is None:
         found = known[key] = digest_lines(contents, doc, None)
@@ -195,7 +192,7 @@ def plan_digests(period: Period, contents: Contents, subscribers: Iterable[Mappi
                  score_on: Any = None, first_seq: int = 0) -> Iterator[Delivery]:  # fmt: skip
     """One digest per channel of each active subscriber on this period's cadence who has
     something to hear: a draw open to them, or a new pool distribution."""
-    seen, end, key = stamp(now), stamp(period.end), period.key
+    seen, end, key = now, period.end, period.key
     pool = contents.pool
     standings = Standings(pool["pool"], pool.get("previous_pool")) if pool is not None else None
     known: dict[tuple[Any, ...], tuple[list[list[Any]], int]] = {}

@@ -32,9 +32,10 @@ from sqlalchemy import (
     literal,
     null,
     select,
+    type_coerce,
 )
 
-from draws.record import stamp
+from store.moment import read
 from subscribers.model import INSTANT
 from subscribers.store import recipient_channels
 
@@ -49,13 +50,12 @@ _names = count()  # temporary tables live as long as the connection: a fresh nam
 def queue_pool(conn: Connection, distribution: Mapping[str, Any], now: datetime, with_profiles: bool) -> int:
     """Queue the pool alerts of a new distribution for every active, instant subscriber who asked
     for them and subscribed before it appeared (without `with_profiles`, only those without a profile)."""
-    seen = stamp(now)
-    who = recipient_channels(cadence=INSTANT, before=seen, pool_alerts=True, with_profiles=with_profiles).subquery()
+    who = recipient_channels(cadence=INSTANT, before=now, pool_alerts=True, with_profiles=with_profiles).subquery()
     standings = Standings(distribution["pool"], distribution.get("previous_pool"))
     scores = conn.scalars(select(who.c.score).distinct()).all()
     rows = [{"score": s, "payload": _json(standings.doc(s) | {"from_profile": False})} for s in scores]
     payloads = _temporary(conn, "pool", rows, Column("score", Integer), Column("payload", Text))
-    queued = _queue(conn, POOL, distribution["as_of"], seen, who, payloads, who.c.score == payloads.c.score)
+    queued = _queue(conn, POOL, distribution["as_of"], now, who, payloads, who.c.score == payloads.c.score)
     payloads.drop(conn)
     return queued
 
@@ -63,16 +63,17 @@ def queue_pool(conn: Connection, distribution: Mapping[str, Any], now: datetime,
 def queue_digests(conn: Connection, period: Period, contents: Contents, now: datetime, with_profiles: bool) -> int:
     """Queue the period's digests for every active subscriber on its cadence who has something to
     hear (without `with_profiles`, only those without a profile)."""
-    who = recipient_channels(cadence=period.cadence, before=stamp(period.end), with_profiles=with_profiles).subquery()
+    who = recipient_channels(cadence=period.cadence, before=period.end, with_profiles=with_profiles).subquery()
     pool = contents.pool
     standings = Standings(pool["pool"], pool.get("previous_pool")) if pool is not None else None
-    after, created = _after(contents, who.c.created_at), func.coalesce(who.c.profile_created, "")
+    # the profile time as its stored text: a group (and the join below) takes it as it is
+    after, created = _after(contents, who.c.created_at), func.coalesce(type_coerce(who.c.profile_created, Text), "")
     shape = (who.c.score, who.c.within, who.c.streams, created, after)
     rows = []
     for score, within, streams, profile_created, bucket, earliest in conn.execute(
         select(*shape, func.min(who.c.created_at)).group_by(*shape)
     ):
-        doc = {"score": score, "within": within, "streams": orjson.loads(streams), "profile_created": profile_created or None,
+        doc = {"score": score, "within": within, "streams": orjson.loads(streams), "profile_created": read(profile_created) if profile_created else None,
                "created_at": earliest}  # fmt: skip
         lines, others = digest_lines(contents, doc, None)
         figures = standings.doc(score) if standings is not None else None
@@ -90,7 +91,7 @@ def queue_digests(conn: Connection, period: Period, contents: Contents, now: dat
         created == g.created,
         after == g.after,
     )
-    queued = _queue(conn, DIGEST, period.key, stamp(now), who, groups, on)
+    queued = _queue(conn, DIGEST, period.key, now, who, groups, on)
     groups.drop(conn)
     return queued
 
@@ -112,14 +113,14 @@ def _temporary(conn: Connection, kind: str, rows: Sequence[dict[str, Any]], *col
     return table
 
 
-def _queue(conn: Connection, kind: str, key: str, seen: str, who: Any, payloads: Table, on: Any) -> int:
+def _queue(conn: Connection, kind: str, key: str, seen: datetime, who: Any, payloads: Table, on: Any) -> int:
     """One delivery per channel of each recipient joined to a payload, numbered in (subscriber,
     channel) order; a delivery already queued (by id) is left alone.  The count is of the key's
     deliveries in the outbox, all queued now: `announce` lets one transaction plan a key."""
     columns: dict[str, Any] = {
         "id": literal(f"{kind}/{key}/") + who.c.id + literal("/") + who.c.key,
         "draw": literal(key), "revision": literal(0), "kind": literal(kind), "subscriber": who.c.id, "channel": who.c.key,
-        "masked": who.c.masked, "verdict": null(), "queued_at": literal(seen),
+        "masked": who.c.masked, "verdict": null(), "queued_at": literal(seen, deliveries.c.queued_at.type),
         "seq": func.row_number().over(order_by=(who.c.id, who.c.position)) - 1,
         "status": literal(QUEUED), "attempts": literal(0), "last_error": literal(""), "payload": payloads.c.payload,
     }  # fmt: skip

@@ -13,8 +13,9 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, func, select
 
-from draws.record import stamp
+from draws.record import from_iso, stamp
 from store import kv
+from store.moment import stamp as stored_moment
 from subscribers.store import iter_recipients
 
 from .outbox import DRAW_KINDS, Delivery, _insert_ignoring, announce
@@ -38,7 +39,7 @@ def plan_distribution(
     (`plan`: False on a first check, which alerts nobody).  How many were queued; each is also
     added to `planned` when given (a dry run lists them)."""
     record = {k: distribution[k] for k in ("as_of", "pool", "draw", "previous_as_of", "previous_pool")}
-    if not announce(conn, [(distribution["as_of"], 0, POOL, stamp(now), record)]) or not plan:
+    if not announce(conn, [(distribution["as_of"], 0, POOL, now, record)]) or not plan:
         return 0
     # the database plans everyone whose score is the one they typed; Python, the profiles (each
     # scored on the distribution's date), numbered after the others: they are sent last
@@ -64,13 +65,13 @@ def contents(conn: Connection, period: Period) -> Contents:
     any host) and the pool's change across it."""
     rows = conn.execute(
         select(announcements.c.draw, announcements.c.revision, announcements.c.kind, announcements.c.first_seen, announcements.c.record)
-        .where(announcements.c.kind.in_((*DRAW_KINDS, POOL)), announcements.c.first_seen >= stamp(period.start),
-               announcements.c.first_seen < stamp(period.end))
+        .where(announcements.c.kind.in_((*DRAW_KINDS, POOL)), announcements.c.first_seen >= period.start,
+               announcements.c.first_seen < period.end)
         .order_by(announcements.c.first_seen)
     ).all()  # fmt: skip
     draws: dict[str, dict[str, Any]] = {}
     pools = []
-    history = kv.get(conn, HISTORY).get("first_seen")
+    history = from_iso(kv.get(conn, HISTORY).get("first_seen"))  # (kv keeps text)
     for draw, _revision, kind, seen, record in rows:
         if seen == history:
             continue  # stored by the first check, which alerts nobody
@@ -83,11 +84,11 @@ def contents(conn: Connection, period: Period) -> Contents:
     if pools:
         pool = {"as_of": pools[-1]["as_of"], "pool": pools[-1]["pool"], "previous_as_of": pools[0]["previous_as_of"],
                 "previous_pool": pools[0]["previous_pool"]}  # fmt: skip
-    ordered = sorted(draws.values(), key=lambda r: (r["date"], first.get(r["number"], "")))
+    ordered = sorted(draws.values(), key=lambda r: (r["date"], first.get(r["number"], period.start)))
     return Contents(ordered, pool, first)
 
 
-def _first_seen(conn: Connection, numbers: Sequence[str]) -> dict[str, str]:
+def _first_seen(conn: Connection, numbers: Sequence[str]) -> dict[str, datetime]:
     if not numbers:
         return {}
     query = (select(announcements.c.draw, func.min(announcements.c.first_seen))
@@ -110,7 +111,7 @@ def plan_period(
     pool = {k: v for k, v in found.pool.items() if k in ("as_of", "previous_as_of")} if found.pool else None
     record = {"cadence": period.cadence, "start": stamp(period.start), "end": stamp(period.end), "draws": shown, "pool": pool,
               "forecasts": list(forecasts)}  # fmt: skip
-    if not announce(conn, [(period.key, 0, DIGEST, stamp(now), record)]):
+    if not announce(conn, [(period.key, 0, DIGEST, now, record)]):
         return 0  # another host (or an earlier run) planned it
     queued = queue_digests(conn, period, found, now, with_profiles=score_on is None)
     if score_on is not None:
@@ -156,10 +157,12 @@ UNSET = ("claimed_until", "claimed_by", "claimed_host", "claimed_pid", "previous
 
 def _rows(order: list[str] | None) -> Callable[[Delivery, dict[int, str]], Any]:
     """A function making a delivery's row: a tuple in the statement's order (positional drivers),
-    else a dict.  `encoded` caches payload JSON by the payload's identity: safe within one chunk,
-    whose deliveries keep their payloads alive."""
+    else a dict.  `encoded` caches payload JSON and moments' text by the object's identity: safe
+    within one chunk, whose deliveries keep them alive."""
     fields = attrgetter(*FIELDS)
     payload_at = FIELDS.index("payload")
+    # the driver's own executemany binds no SQLAlchemy type: the moments become `Moment`'s text here
+    moments = [FIELDS.index(name) for name in ("queued_at", "next_try", "sent_at")]
     names = order or [*FIELDS, *(name for name in UNSET if name not in FIELDS)]
     taken = [None if name in UNSET else FIELDS.index(name) for name in names]
 
@@ -171,6 +174,12 @@ def _rows(order: list[str] | None) -> Callable[[Delivery, dict[int, str]], Any]:
             if text is None:
                 text = encoded[id(payload)] = orjson.dumps(payload).decode()
             values[payload_at] = text
+        for at in moments:
+            if values[at] is not None:
+                text = encoded.get(id(values[at]))  # a planning's deliveries share one `now`
+                if text is None:
+                    text = encoded[id(values[at])] = stored_moment(values[at])
+                values[at] = text
         found = tuple(None if at is None else values[at] for at in taken)
         return found if order else dict(zip(names, found, strict=True))
 

@@ -20,7 +20,6 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from draws.record import stamp
 from subscribers import reminded
 from subscribers.model import Subscriber
 from subscribers.profile import ottawa_day
@@ -191,6 +190,6 @@ def _deliveries(sub: Subscriber, reminder: Reminder, now: datetime, seq: int) ->
         digest = channel_hash(channel.url)
         found.append(Delivery(
             id=f"{REMINDER}/{sub.id}/{reminder.key}/{digest}", draw="", revision=0, subscriber=sub.id, channel=digest,
-            masked=channel.masked, verdict=None, kind=REMINDER, queued_at=stamp(now), seq=seq + len(found), payload=reminder.payload(),
+            masked=channel.masked, verdict=None, kind=REMINDER, queued_at=now, seq=seq + len(found), payload=reminder.payload(),
         ))  # fmt: skip
     return found

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Index, Integer, MetaData, String, Table, Text
 
+from store.moment import Moment
+
 metadata = MetaData()
 
 #: Each (draw, revision, kind) announced once across every host: planning is idempotent, and the
@@ -13,7 +15,7 @@ announcements = Table(
     Column("draw", String(16), primary_key=True),
     Column("revision", Integer, primary_key=True),
     Column("kind", String(16), primary_key=True),
-    Column("first_seen", String(40), nullable=False),
+    Column("first_seen", Moment(), nullable=False),
     Column("record", Text, nullable=False),
 )  # fmt: skip
 
@@ -27,16 +29,16 @@ deliveries = Table(
     Column("channel", String(64), nullable=False),
     Column("masked", Text, nullable=False),
     Column("verdict", String(16)),
-    Column("queued_at", String(40), nullable=False),
+    Column("queued_at", Moment(), nullable=False),
     Column("seq", Integer, nullable=False),
     Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False),
-    Column("next_try", String(40)),
+    Column("next_try", Moment()),
     Column("last_error", Text, nullable=False),
-    Column("sent_at", String(40)),
+    Column("sent_at", Moment()),
     Column("previous", Text),
     Column("payload", Text),
-    Column("claimed_until", String(40)),
+    Column("claimed_until", Moment()),
     Column("claimed_by", String(80)),  # the holder's whole name (host:pid), compared only by the holder
     Column("claimed_host", String(80)),  # the holder's host and process, apart: a dead process's claims are
     Column("claimed_pid", Integer),  # released by exact host (store.host), never by a pattern on names

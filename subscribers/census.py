@@ -6,8 +6,6 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, func, select
 
-from draws.record import stamp
-
 from .model import ACTIVE, PAUSED
 from .tables import pending, subscribers
 
@@ -21,7 +19,7 @@ def subscribers_by_status(conn: Connection) -> dict[str, int]:
 
 def sign_ups_by_state(conn: Connection, now: datetime) -> dict[str, int]:
     """Sign-ups from the web page: waiting for confirmation, confirmed, or expired unconfirmed (until tidied)."""
-    at = stamp(now)
+    at = now
     states = {
         "waiting": and_(pending.c.used.is_(None), pending.c.expires > at),
         "confirmed": pending.c.used.is_not(None),

@@ -18,8 +18,6 @@ import orjson
 from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy import update as sql_update
 
-from draws.record import stamp
-
 from . import manage
 from .model import Subscriber, hash_token
 from .optin import EXPIRED, KEEP, PENDING, USED, SignUp
@@ -33,12 +31,12 @@ def start(conn: Connection, sign_up: SignUp, *, ttl: timedelta, now: datetime | 
     """Keep a validated sign-up (its channel is the chat still to come); the token for its link."""
     now = now or datetime.now(UTC)
     token = secrets.token_urlsafe(24)
-    conn.execute(delete(telegram_links).where(telegram_links.c.expires <= stamp(now - KEEP)))
+    conn.execute(delete(telegram_links).where(telegram_links.c.expires <= now - KEEP))
     conn.execute(
         insert(telegram_links).values(
             token_hash=hash_token(token), score=sign_up.score, within=sign_up.within, streams=orjson.dumps(list(sign_up.streams)).decode(),
-            profile_created=stamp(sign_up.profile_created) if sign_up.profile_created else None, language=sign_up.language,
-            expires=stamp(now + ttl), cadence=sign_up.cadence, pool_alerts=sign_up.pool_alerts,
+            profile_created=sign_up.profile_created, language=sign_up.language,
+            expires=now + ttl, cadence=sign_up.cadence, pool_alerts=sign_up.pool_alerts,
         )
     )  # fmt: skip
     return token
@@ -53,7 +51,7 @@ def lookup(conn: Connection, token: str, now: datetime | None = None) -> tuple[s
     if row is None:
         return UNKNOWN, None
     doc = {**row, "streams": orjson.loads(row["streams"])}
-    return (USED if doc["used"] else EXPIRED if doc["expires"] <= stamp(now) else PENDING), doc
+    return (USED if doc["used"] else EXPIRED if doc["expires"] <= now else PENDING), doc
 
 
 def bind(conn: Connection, token: str, channel: str, *, check: ChannelCheck, defaults: manage.Defaults,
@@ -65,7 +63,7 @@ def bind(conn: Connection, token: str, channel: str, *, check: ChannelCheck, def
     if state != PENDING or doc is None:
         return state, None
     mine = (telegram_links.c.token_hash == doc["token_hash"]) & telegram_links.c.used.is_(None)
-    if conn.execute(sql_update(telegram_links).where(mine).values(used=stamp(now))).rowcount != 1:
+    if conn.execute(sql_update(telegram_links).where(mine).values(used=now)).rowcount != 1:
         return USED, None  # another chat pressed it a moment ago
     subscriber, _ = manage.subscribe(
         conn, score=doc["score"], channels=[channel], check=check, defaults=defaults, within=doc["within"], streams=doc["streams"],

@@ -8,8 +8,6 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, NotRequired, TypedDict
 
-from draws.record import from_iso, iso, stamp
-
 DEFAULT_WITHIN = 10  # points below the cut-off that still deserve a "close" alert
 DEFAULT_STREAMS = ("cec", "fsw", "fst")
 ACTIVE, PAUSED = "active", "paused"
@@ -57,8 +55,8 @@ class SubscriberDoc(TypedDict):
     score: int
     within: int
     streams: list[str]
-    profile_created: str | None
-    created_at: str
+    profile_created: datetime | None
+    created_at: datetime
     channels: list[ChannelDoc]
     status: NotRequired[str]
     language: NotRequired[str | None]
@@ -130,9 +128,9 @@ class Subscriber:
             "score": self.score,
             "within": self.within,
             "streams": list(self.streams),
-            "profile_created": iso(self.profile_created),
+            "profile_created": self.profile_created,
             "channels": [{"url": c.url, "masked": c.masked} for c in self.channels],
-            "created_at": stamp(self.created_at),
+            "created_at": self.created_at,
             "status": self.status,
             "language": self.language,
             "profile": self.profile,
@@ -151,9 +149,9 @@ class Subscriber:
             score=doc["score"],
             within=doc["within"],
             streams=tuple(doc["streams"]),
-            profile_created=from_iso(doc.get("profile_created")),
+            profile_created=doc.get("profile_created"),
             channels=tuple(Channel(c["url"], c["masked"]) for c in doc["channels"]),
-            created_at=datetime.fromisoformat(doc["created_at"]),
+            created_at=doc["created_at"],
             status=doc.get("status", ACTIVE),
             language=doc.get("language") or "en",
             profile=doc.get("profile"),

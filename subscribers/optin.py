@@ -22,7 +22,6 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import insert as sql_insert
 from sqlalchemy import update as sql_update
 
-from draws.record import stamp
 from draws.streams import SUBSCRIBABLE
 
 from . import manage, validate
@@ -79,22 +78,20 @@ def start(conn: Connection, sign_up: SignUp, *, ttl: timedelta, now: datetime | 
     Sign-ups forgotten for a week past their expiry are dropped in the same transaction."""
     now = now or datetime.now(UTC)
     token = secrets.token_urlsafe(32)
-    conn.execute(sql_delete(pending).where(pending.c.expires <= stamp(now - KEEP)))
+    conn.execute(sql_delete(pending).where(pending.c.expires <= now - KEEP))
     # a profile is personal data: kept only while its sign-up can still be confirmed
     conn.execute(
-        sql_update(pending)
-        .where((pending.c.expires <= stamp(now)) & pending.c.profile.is_not(None))
-        .values(profile=None)
+        sql_update(pending).where((pending.c.expires <= now) & pending.c.profile.is_not(None)).values(profile=None)
     )
     conn.execute(
         sql_insert(pending).values(
             token_hash=hash_token(token),
-            expires=stamp(now + ttl),
+            expires=now + ttl,
             channel=sign_up.channel,
             score=sign_up.score,
             within=sign_up.within,
             streams=orjson.dumps(list(sign_up.streams)).decode(),
-            profile_created=stamp(sign_up.profile_created) if sign_up.profile_created else None,
+            profile_created=sign_up.profile_created,
             language=sign_up.language,
             profile=sign_up.profile,
             cadence=sign_up.cadence,
@@ -112,7 +109,7 @@ def lookup(conn: Connection, token: str, now: datetime | None = None) -> tuple[s
     if row is None:
         return None
     doc = {**row, "streams": orjson.loads(row["streams"])}
-    state = USED if doc["used"] else EXPIRED if doc["expires"] <= stamp(now) else PENDING
+    state = USED if doc["used"] else EXPIRED if doc["expires"] <= now else PENDING
     return state, doc
 
 
@@ -128,7 +125,7 @@ def confirm(
     used = conn.execute(
         sql_update(pending)
         .where((pending.c.token_hash == doc["token_hash"]) & pending.c.used.is_(None))
-        .values(used=stamp(now), profile=None)
+        .values(used=now, profile=None)
     )  # the profile moves to the subscriber: none left behind
     if used.rowcount != 1:
         return None  # another request confirmed it a moment ago
@@ -153,7 +150,7 @@ def restore(conn: Connection, rows: list[dict[str, Any]]) -> None:
 
 def pending_count(conn: Connection, now: datetime | None = None) -> int:
     """Sign-ups waiting for confirmation (neither used nor expired)."""
-    cutoff = stamp(now or datetime.now(UTC))
+    cutoff = now or datetime.now(UTC)
     return (
         conn.scalar(
             select(func.count()).select_from(pending).where(pending.c.used.is_(None) & (pending.c.expires > cutoff))

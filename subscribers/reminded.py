@@ -9,8 +9,6 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
 
-from draws.record import stamp
-
 from .model import ACTIVE, SubscriberDoc
 from .store import _docs  # noqa: PLC2701 - the stage's own paged reader
 from .tables import reminders, subscribers
@@ -38,7 +36,7 @@ def record(conn: Connection, keys: Iterable[tuple[str, str]], now: datetime) -> 
     host: the primary key decides, in one statement)."""
     from sqlalchemy.dialects import postgresql, sqlite
 
-    rows = [{"subscriber": s, "key": k, "queued_at": stamp(now)} for s, k in keys]
+    rows = [{"subscriber": s, "key": k, "queued_at": now} for s, k in keys]
     if not rows:
         return set()
     insert: Any = (postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert)(reminders)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from itertools import chain
 from typing import Any, cast
 
@@ -156,7 +157,7 @@ def iter_docs(
         yield from page
         if len(page) < PAGE:
             return
-        after = key > tuple_(literal(page[-1]["created_at"]), literal(page[-1]["id"]))
+        after = key > tuple_(literal(page[-1]["created_at"], subscribers.c.created_at.type), literal(page[-1]["id"]))
 
 
 def iter_recipients(
@@ -197,7 +198,7 @@ def iter_recipients(
 
 
 def recipient_channels(
-    *, cadence: str, before: str, pool_alerts: bool | None = None, with_profiles: bool = True
+    *, cadence: str, before: datetime, pool_alerts: bool | None = None, with_profiles: bool = True
 ) -> Any:
     """A query of the channels of active subscribers on `cadence` who subscribed before `before`
     (and asked for pool alerts, or have no profile, when said): one row per channel with what

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text, false, text
 
+from store.moment import Moment
+
 metadata = MetaData()
 
 subscribers = Table(
@@ -13,8 +15,8 @@ subscribers = Table(
     Column("score", Integer, nullable=False),
     Column("within", Integer, nullable=False),
     Column("streams", Text, nullable=False),
-    Column("profile_created", String(40)),
-    Column("created_at", String(40), nullable=False),
+    Column("profile_created", Moment()),
+    Column("created_at", Moment(), nullable=False),
     Column("status", String(16), nullable=False),
     Column("token_hash", String(64), nullable=False),
     Column("language", String(8), nullable=False, server_default="en"),
@@ -44,9 +46,9 @@ pending = Table(
     Column("score", Integer, nullable=False),
     Column("within", Integer),
     Column("streams", Text, nullable=False),
-    Column("profile_created", String(40)),
-    Column("expires", String(40), nullable=False),
-    Column("used", String(40)),
+    Column("profile_created", Moment()),
+    Column("expires", Moment(), nullable=False),
+    Column("used", Moment()),
     Column("language", String(8), nullable=False, server_default="en"),
     Column("profile", Text),  # a web sign-up's CRS profile (as stored for a subscriber), until confirmed or expired
     Column("cadence", String(8), nullable=False, server_default="instant"),  # instant | daily | weekly (digests)
@@ -60,7 +62,7 @@ reminders = Table(
     "reminders", metadata,
     Column("subscriber", String(16), ForeignKey("subscribers.id", ondelete="CASCADE"), primary_key=True),
     Column("key", String(120), primary_key=True),
-    Column("queued_at", String(40), nullable=False),
+    Column("queued_at", Moment(), nullable=False),
 )  # fmt: skip
 
 
@@ -72,10 +74,10 @@ telegram_links = Table(
     Column("score", Integer, nullable=False),
     Column("within", Integer),
     Column("streams", Text, nullable=False),
-    Column("profile_created", String(40)),
+    Column("profile_created", Moment()),
     Column("language", String(8), nullable=False, server_default="en"),
-    Column("expires", String(40), nullable=False),
-    Column("used", String(40)),
+    Column("expires", Moment(), nullable=False),
+    Column("used", Moment()),
     Column("cadence", String(8), nullable=False, server_default="instant"),  # instant | daily | weekly (digests)
     Column("pool_alerts", Boolean, nullable=False, server_default=false()),  # tell when a new pool distribution appears
 )  # fmt: skip

@@ -60,13 +60,14 @@ def streams(values: Iterable[str], known: Collection[str] = SUBSCRIBABLE) -> tup
     return tuple(chosen)
 
 
-def profile_created(value: str | None, now: datetime | None = None) -> datetime | None:
-    """Any ISO 8601 date or date-time; without an offset it is taken as UTC.  Stored in UTC."""
+def profile_created(value: str | datetime | None, now: datetime | None = None) -> datetime | None:
+    """Any ISO 8601 date or date-time (or a datetime, as a sign-up kept it); without an offset it
+    is taken as UTC.  Stored in UTC."""
     if value is None or not str(value).strip():
         return None
     text = str(value).strip()
     try:
-        moment = datetime.fromisoformat(text.replace("z", "Z"))
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
         raise Problem(
             f"profile_created {text!r} is not an ISO 8601 date or date-time (e.g. 2025-10-01T14:30:00Z)"

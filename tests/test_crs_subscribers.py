@@ -136,7 +136,7 @@ def test_the_csv_import_takes_a_profile_column(env: dict, tmp_path: Path) -> Non
 
 
 def _doc(profile: str | None, score_: int = 0) -> dict:
-    return {"id": "abcdefgh", "score": score_, "within": 10, "streams": ["cec"], "profile": profile, "created_at": "2026-01-01T00:00:00Z",
+    return {"id": "abcdefgh", "score": score_, "within": 10, "streams": ["cec"], "profile": profile, "created_at": datetime(2026, 1, 1, tzinfo=UTC),
             "profile_created": None, "status": "active", "channels": [{"url": "ntfy://t", "masked": "ntfy://t"}]}  # fmt: skip
 
 

@@ -52,7 +52,7 @@ def _fill(store: Store, sink: SMTPSink, count: int) -> list[str]:
     now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)  # first seen after they subscribed
     record = DRAW.to_record() | {"revision": 0, "first_seen": stamp(now)}
     with store.write() as conn:
-        announce(conn, [("392", 0, "new", stamp(now), DRAW.to_record())])
+        announce(conn, [("392", 0, "new", now, DRAW.to_record())])
         assert queue(conn, plan([(DRAW, record)], [], iter_docs(conn), now)) == count
     return people
 

@@ -17,7 +17,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from draws.guard import Rules
-from draws.record import Draw, stamp
+from draws.record import Draw
 from draws.table import REVISIONS, merge_draws
 from draws.text import normal_number, printable, shown
 from notifier.fanout import plan
@@ -183,7 +183,7 @@ def test_a_flip_flop_is_one_change_and_each_version_logged_once(tmp_path: Path) 
 
 
 def _subscriber(score: int) -> dict:
-    return {"id": "s1", "status": "active", "created_at": "2020-01-01T00:00:00.000000Z", "score": score, "within": 10,
+    return {"id": "s1", "status": "active", "created_at": datetime(2020, 1, 1, tzinfo=UTC), "score": score, "within": 10,
             "streams": ["cec"], "channels": [{"url": "mailto://x", "masked": "mailto://x"}]}  # fmt: skip
 
 
@@ -257,7 +257,7 @@ def test_corrections_today_are_counted_from_ottawas_midnight(tmp_path: Path) -> 
     try:
         with store.write() as conn:
             queue(conn, [Delivery(id=f"392/{kind}/s1", draw="392", revision=1, subscriber="s1", channel="c", masked="m", verdict="close",
-                                  kind=kind, queued_at=stamp(queued), seq=0) for kind in (CORRECTION, "new")])  # fmt: skip
+                                  kind=kind, queued_at=queued, seq=0) for kind in (CORRECTION, "new")])  # fmt: skip
         with store.read() as conn:
             assert corrected_today(conn, {"392"}, queued + timedelta(minutes=20)) == {("392", "s1")}
             assert corrected_today(conn, {"391"}, queued) == set()

@@ -118,7 +118,7 @@ def test_a_dead_process_claims_go_back_only_to_its_own_host_whatever_the_names(
     now = datetime(2026, 1, 21, 13, 1, tzinfo=UTC)  # every lease still runs
     with store.write() as conn:
         queue(conn, [Delivery(id=f"392/0/s{i}/c{i}", draw="392", revision=0, subscriber=f"s{i}", channel=f"c{i}", masked="m",
-                              verdict="invited", kind="new", queued_at="2026-01-21T13:00:00.000000Z", seq=i) for i in range(6)])  # fmt: skip
+                              verdict="invited", kind="new", queued_at=datetime(2026, 1, 21, 13, tzinfo=UTC), seq=i) for i in range(6)])  # fmt: skip
     killed = _holder(url, "crs_1", 3, "die")
     killed.wait()
     living = _holder(url, "crs%1", 3, "live")

@@ -208,7 +208,7 @@ def test_a_period_runs_from_the_digest_hour_to_the_digest_hour_in_ottawa() -> No
 
 
 def _doc(id_: str, score: int, **more: object) -> dict:
-    return {"id": id_, "score": score, "within": 10, "streams": ["cec"], "created_at": "2026-01-01T00:00:00.000000Z", "status": "active",
+    return {"id": id_, "score": score, "within": 10, "streams": ["cec"], "created_at": _at("2026-01-01T00:00:00Z"), "status": "active",
             "cadence": "instant", "pool_alerts": False, "channels": [{"key": f"k{id_}", "masked": "mailto://…", "url": "mailto://x"}], **more}  # fmt: skip
 
 
@@ -216,7 +216,7 @@ def test_pool_alerts_go_to_instant_subscribers_who_asked() -> None:
     _, pool = _feed_pool("2026-01-21", "392")
     _, previous = _feed_pool("2026-01-21", "390")
     docs = [_doc("a", 485, pool_alerts=True), _doc("b", 485), _doc("c", 485, pool_alerts=True, cadence="weekly"),
-            _doc("d", 485, pool_alerts=True, status="paused"), _doc("e", 485, pool_alerts=True, created_at="2026-02-01T00:00:00.000000Z")]  # fmt: skip
+            _doc("d", 485, pool_alerts=True, status="paused"), _doc("e", 485, pool_alerts=True, created_at=_at("2026-02-01T00:00:00.000000Z"))]  # fmt: skip
     planned = list(
         plan_pool(
             {"as_of": "2026-01-19", "pool": pool, "previous_pool": previous}, docs, _at("2026-01-21T12:00:00+00:00")
@@ -237,10 +237,10 @@ def test_a_digest_lists_the_open_draws_with_a_verdict_each_or_is_not_sent() -> N
     period = Period("weekly", _at("2026-01-17T08:00-05:00"), _at("2026-01-24T08:00-05:00"))
     draws = [{"number": "391", "date": "2026-01-20", "stream": "pnp", "crs": 746, "tie_break": None},
              {"number": "392", "date": "2026-01-21", "stream": "cec", "crs": 509, "tie_break": "2025-10-29T04:35:24Z"}]  # fmt: skip
-    contents = Contents(draws, None, {"391": "2026-01-20T20:00:00.000000Z", "392": "2026-01-21T20:00:00.000000Z"})
+    contents = Contents(draws, None, {"391": _at("2026-01-20T20:00:00Z"), "392": _at("2026-01-21T20:00:00Z")})
     docs = [_doc("in", 510, cadence="weekly"), _doc("close", 505, cadence="weekly"), _doc("far", 400, cadence="weekly"),
             _doc("fr", 460, cadence="weekly", streams=["french"]), _doc("day", 505, cadence="daily"), _doc("now", 505),
-            _doc("late", 505, cadence="weekly", created_at="2026-01-21T21:00:00.000000Z")]  # fmt: skip
+            _doc("late", 505, cadence="weekly", created_at=_at("2026-01-21T21:00:00.000000Z"))]  # fmt: skip
     planned = {d.subscriber: d.payload for d in plan_digests(period, contents, docs, period.end + timedelta(minutes=1))}
     assert planned == {
         "in": {"draws": [["392", "invited", 0, 510]], "others": 1, "pool": None},
@@ -281,11 +281,11 @@ def test_planning_in_the_store_is_once_across_hosts_on_each_engine(store_url: st
             ):
                 manage.subscribe(conn, score=score, channels=[f"json://127.0.0.1:9/{n}"], check=check_url, defaults=defaults, cadence=cadence,
                                  pool_alerts=pool, now=_at("2026-01-01T00:00:00+00:00"))  # fmt: skip
-            history = "2026-01-02T00:00:00.000000Z"
-            kv.put(conn, HISTORY, {"first_seen": history})
+            history = _at("2026-01-02T00:00:00Z")
+            kv.put(conn, HISTORY, {"first_seen": "2026-01-02T00:00:00.000000Z"})  # as the first check writes it
             announce(conn, [("390", 0, "new", history, {"number": "390", "date": "2026-01-07", "stream": "cec", "program": "CEC", "crs": 511,
                                                         "invitations": 8000})])  # fmt: skip
-            seen = "2026-01-21T20:00:00.000000Z"
+            seen = _at("2026-01-21T20:00:00Z")
             announce(conn, [("392", 0, "new", seen, {"number": "392", "date": "2026-01-21", "stream": "cec", "program": "Canadian Experience Class",
                                                      "crs": 509, "invitations": 6000, "tie_break": "2025-10-29T04:35:24Z"})])  # fmt: skip
         _, pool = _feed_pool("2026-01-21", "392")

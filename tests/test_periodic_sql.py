@@ -11,8 +11,6 @@ from typing import Any
 
 from test_crs_reminders import PROFILE
 
-from draws.record import stamp
-
 _PROFILE = PROFILE.replace("2026-05-01T12:00:00Z", "2025-09-01T12:00:00Z")  # a profile made before these draws
 NOW = datetime(2026, 1, 24, 13, 30, tzinfo=UTC)  # Saturday 08:30 in Ottawa: the weekly period just ended
 END = NOW - timedelta(minutes=30)  # the weekly period's end
@@ -56,7 +54,7 @@ def _announce(conn: Any) -> dict[str, Any]:
     for (number, day, stream, crs), seen in zip(draws, SEEN, strict=True):
         record = {"number": number, "date": day, "stream": stream, "program": stream, "crs": crs, "invitations": 1000,
                   "tie_break": "2025-10-30T12:00:00Z"}  # fmt: skip
-        announce(conn, [(number, 0, "new", stamp(seen), record)])
+        announce(conn, [(number, 0, "new", seen, record)])
     previous = {"601-1200": 600, "501-600": 16000, "451-500": 70000, "401-450": 60000, "351-400": 50000}
     pool = {"601-1200": 677, "501-600": 16341, "451-500": 72714, "401-450": 59000, "351-400": 52000}
     distribution = {"as_of": "2026-01-19", "pool": pool | {"total": 200732}, "draw": "394", "previous_as_of": "2026-01-04",

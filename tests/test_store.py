@@ -50,7 +50,7 @@ def store(store_url: str) -> Store:
 
 def _delivery(n: int, draw: str = "392", kind: str = "new") -> Delivery:
     return Delivery(id=f"{draw}/0/s{n}/c{n}", draw=draw, revision=0, subscriber=f"s{n}", channel=f"c{n}", masked="m", verdict="invited",
-                    kind=kind, queued_at="2026-01-21T13:00:00.000000Z", seq=n)  # fmt: skip
+                    kind=kind, queued_at=NOW, seq=n)  # fmt: skip
 
 
 def test_subscribers_round_trip_and_one_destination_one_subscriber(store: Store) -> None:
@@ -77,12 +77,12 @@ def test_subscribers_round_trip_and_one_destination_one_subscriber(store: Store)
 
 def test_planning_is_idempotent_and_first_seen_is_shared(store: Store) -> None:
     with store.write() as conn:
-        assert announce(conn, [("392", 0, "new", "2026-01-21T13:00:00Z", {"n": 1})]) == {("392", 0, "new")}
+        assert announce(conn, [("392", 0, "new", NOW, {"n": 1})]) == {("392", 0, "new")}
         assert queue(conn, [_delivery(i) for i in range(5)]) == 5
     with store.write() as conn:  # a second host, or a rerun, announces and plans the same draw
-        assert announce(conn, [("392", 0, "new", "2026-01-21T14:00:00Z", {"n": 2})]) == set()
+        assert announce(conn, [("392", 0, "new", NOW + timedelta(hours=1), {"n": 2})]) == set()
         assert queue(conn, [_delivery(i) for i in range(7)]) == 2
-        assert first_seen(conn, ["392"]) == {"392": "2026-01-21T13:00:00Z"}
+        assert first_seen(conn, ["392"]) == {"392": NOW}
     with store.read() as conn:
         assert counts(conn)[QUEUED] == 7
 

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -168,7 +169,7 @@ def test_a_store_error_never_carries_the_rows_it_was_writing(tmp_path: Path) -> 
     store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
     person = Subscriber.from_doc({"id": "abcd2345", "name": "Dana Private", "score": 500, "within": 10, "streams": ["cec"],
                                   "channels": [{"url": "ntfy://dana-topic", "masked": "ntfy://dana-topic"}],
-                                  "token_hash": "f" * 64, "created_at": "2026-01-01T00:00:00+00:00"})  # fmt: skip
+                                  "token_hash": "f" * 64, "created_at": datetime(2026, 1, 1, tzinfo=UTC)})  # fmt: skip
     with store.write() as conn:
         subscribers.insert(conn, [person])
     with pytest.raises(IntegrityError) as caught, store.write() as conn:

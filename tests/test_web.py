@@ -20,7 +20,6 @@ from helpers import FeedServer, cli, outbox, snapshot, store_of, wait_for_retrie
 from pages import Site, csrf_token, feed_with_draw_393
 from servers import SMTPSink, WebhookReceiver, body_text
 
-from draws.record import stamp
 from subscribers.links import make
 
 
@@ -162,7 +161,7 @@ def _age_pending_sign_ups(env: dict) -> None:
     store = store_of(env)
     try:
         with store.write() as conn:
-            conn.execute(update(pending).values(expires=stamp(datetime.now(UTC) - timedelta(hours=1))))
+            conn.execute(update(pending).values(expires=datetime.now(UTC) - timedelta(hours=1)))
     finally:
         store.dispose()
 

@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from draws.record import stamp
 from notifier.mask import mask_text, scrub
 
 from .. import errors
@@ -104,6 +105,10 @@ def deliveries(app: App, status: str | None, draw: str | None, fmt: str) -> None
                 "masked": scrub(d.masked),
                 "channel": scrub(d.masked),
                 "last_error": mask_text(d.last_error, app.secrets),
+                **{
+                    name: stamp(at) if (at := getattr(d, name)) else None
+                    for name in ("queued_at", "next_try", "sent_at")
+                },
             }
             for d in rows
         ),

@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from draws.record import iso, stamp
 from notifier.mask import scrub
 
 from .. import errors
@@ -27,6 +28,7 @@ def public_record(sub: Any, with_token: bool = False) -> dict[str, Any]:
     """A subscriber as shown to people: channels masked; the token (only known right after
     subscribing, stored hashed) only when asked for."""
     doc: dict[str, Any] = sub.to_doc()
+    doc["profile_created"], doc["created_at"] = iso(sub.profile_created), stamp(sub.created_at)  # as text, as ever
     doc["channels"] = [scrub(c.masked) for c in sub.channels]  # stored forms of older releases kept header values
     doc.pop("token_hash")
     doc["from_profile"] = (
