@@ -48,12 +48,12 @@ def build(url: str, total: int) -> None:
     #392 (cut-off 509): typed 520, or a profile scoring 520 on 2026-01-21; the rest are far below."""
     from datetime import UTC, date, datetime, timedelta
 
-    from draws.crs import parse
-    from draws.crs.profile import dumps
-    from store.sql import Store
-    from subscribers.model import Channel, Subscriber
-    from subscribers.profile import ceiling_of
-    from subscribers.store import insert
+    from crswatch.draws.crs import parse
+    from crswatch.draws.crs.profile import dumps
+    from crswatch.store.sql import Store
+    from crswatch.subscribers.model import Channel, Subscriber
+    from crswatch.subscribers.profile import ceiling_of
+    from crswatch.subscribers.store import insert
 
     now = datetime(2026, 1, 1, tzinfo=UTC)
     low = {
@@ -96,7 +96,7 @@ def build(url: str, total: int) -> None:
 
 
 def match(total: int) -> None:
-    from store.url import default_url
+    from crswatch.store.url import default_url
 
     with tempfile.TemporaryDirectory() as tmp:
         url = default_url(Path(tmp) / "crswatch.json")

@@ -108,9 +108,9 @@ def raw_smtplib(port: int, count: int) -> float:
 def build(store_url: str, count: int, matching: int, port: int) -> None:
     """Subscribers through the import code path; the first `matching` ones match draw #392."""
     from crswatch.app import App
-    from notifier.channels import check_url
-    from store.sql import Store
-    from subscribers.importing import import_csv
+    from crswatch.notifier.channels import check_url
+    from crswatch.store.sql import Store
+    from crswatch.subscribers.importing import import_csv
 
     lines = ["name,score,within,streams,profile_created,channels"]
     for i in range(count):
@@ -140,10 +140,10 @@ def finish(process: subprocess.Popen[str]) -> str:
 
 def fanout(count: int, engine: str, senders: int) -> float:
     """One fan-out; returns seconds from the new draw stored to the last alert accepted."""
-    from notifier.outbox import listing
-    from store import kv
-    from store.sql import Store
-    from store.url import default_url
+    from crswatch.notifier.outbox import listing
+    from crswatch.store import kv
+    from crswatch.store.sql import Store
+    from crswatch.store.url import default_url
 
     port = 20000 + os.getpid() % 20000
     counter = multiprocessing.Value("i", 0)
@@ -209,7 +209,7 @@ def fanout(count: int, engine: str, senders: int) -> float:
 def scale(total: int) -> None:
     """Build the subscribers here, then measure match + queue in a fresh child process (its peak
     RSS is then the cost of the check, not of building the test data)."""
-    from store.url import default_url
+    from crswatch.store.url import default_url
 
     with tempfile.TemporaryDirectory() as tmp:
         url = default_url(Path(tmp) / "crswatch.json")
@@ -218,11 +218,11 @@ def scale(total: int) -> None:
 
 
 def measure(url: str, total: int) -> None:
-    from notifier.fanout import plan
-    from notifier.outbox import queue
-    from scraper.parse import parse_feed, parse_round
-    from store.sql import Store
-    from subscribers.store import iter_docs
+    from crswatch.notifier.fanout import plan
+    from crswatch.notifier.outbox import queue
+    from crswatch.scraper.parse import parse_feed, parse_round
+    from crswatch.store.sql import Store
+    from crswatch.subscribers.store import iter_docs
 
     draw = parse_round(parse_feed(snapshot("2026-01-21").read_bytes())[0])
     base = peak_rss_mb()

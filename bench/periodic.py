@@ -39,9 +39,9 @@ NOW = datetime(2026, 1, 24, 13, 30, tzinfo=UTC)  # Saturday 08:30 in Ottawa: the
 def build(url: str, count: int, cadence: str) -> None:
     """Subscribers through the import code path, scores spread over 300-749."""
     from crswatch.app import App
-    from notifier.channels import check_url
-    from store.sql import Store
-    from subscribers.importing import import_csv
+    from crswatch.notifier.channels import check_url
+    from crswatch.store.sql import Store
+    from crswatch.subscribers.importing import import_csv
 
     # margins and streams vary as real subscribers' do: 15,750 distinct digest shapes
     streams = ("cec", "cec pnp", "french", "cec french", "healthcare", "trades pnp", "pnp")
@@ -58,17 +58,17 @@ def build(url: str, count: int, cadence: str) -> None:
 
 
 def _draws() -> list:
-    from scraper.parse import parse_feed, parse_round
+    from crswatch.scraper.parse import parse_feed, parse_round
 
     return [parse_round(r) for r in parse_feed(snapshot("2026-01-21").read_bytes())[:5]]  # #392 … #388
 
 
 def measure(url: str, what: str) -> None:
-    from notifier.outbox import announce
-    from notifier.periodic import Period, new_distribution, plan_digests, plan_pool
-    from notifier.periodic_store import contents, plan_distribution, plan_period
-    from store.sql import Store
-    from subscribers.store import iter_recipients
+    from crswatch.notifier.outbox import announce
+    from crswatch.notifier.periodic import Period, new_distribution, plan_digests, plan_pool
+    from crswatch.notifier.periodic_store import contents, plan_distribution, plan_period
+    from crswatch.store.sql import Store
+    from crswatch.subscribers.store import iter_recipients
 
     draws = _draws()
     records = [d.to_record() for d in draws]
@@ -113,7 +113,7 @@ def main() -> None:
     if args.measure:
         measure(*args.measure)
         return
-    from store.url import default_url
+    from crswatch.store.url import default_url
 
     for what, cadence in (("pool", "instant"), ("digest", "weekly")):
         with tempfile.TemporaryDirectory() as tmp:

@@ -35,8 +35,8 @@ def main() -> None:
     from crswatch.config import Config, Fetch
     from crswatch.runner import Runner
     from crswatch.schedule import Plan
-    from scraper.crawl import run_reactor
-    from store.draws import Database
+    from crswatch.scraper.crawl import run_reactor
+    from crswatch.store.draws import Database
 
     logging.basicConfig(level=logging.WARNING)
     feed = FeedServer()

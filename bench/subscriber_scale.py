@@ -19,10 +19,10 @@ from pathlib import Path
 from _measure import run_measured
 
 from crswatch.app import App
-from notifier.channels import check_url
-from store.sql import Store
-from store.url import default_url
-from subscribers.importing import import_csv
+from crswatch.notifier.channels import check_url
+from crswatch.store.sql import Store
+from crswatch.store.url import default_url
+from crswatch.subscribers.importing import import_csv
 
 
 def build(db: Path, count: int) -> float:

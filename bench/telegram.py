@@ -89,11 +89,11 @@ def _check(env: dict[str, str], day: str) -> None:
 
 def _subscribe(env: dict[str, str], count: int) -> None:
     """`count` Telegram subscribers at score 520, one chat each (the CSV import's one batch)."""
-    from notifier import telegram
-    from store.sql import Store
-    from store.url import default_url
-    from subscribers.importing import import_csv
-    from subscribers.manage import Defaults
+    from crswatch.notifier import telegram
+    from crswatch.store.sql import Store
+    from crswatch.store.url import default_url
+    from crswatch.subscribers.importing import import_csv
+    from crswatch.subscribers.manage import Defaults
 
     rows = "".join(f",520,,cec,,{telegram.channel(10_000_000 + n)}\n" for n in range(count))
     store = Store(default_url(Path(env["CRSWATCH_DB"])))

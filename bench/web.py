@@ -42,9 +42,9 @@ def free_port() -> int:
 
 def build(db: Path, count: int, smtp_port: int) -> float:
     from crswatch.app import App
-    from store.sql import Store
-    from store.url import default_url
-    from subscribers.importing import import_csv
+    from crswatch.store.sql import Store
+    from crswatch.store.url import default_url
+    from crswatch.subscribers.importing import import_csv
 
     lines = ["name,score,within,streams,profile_created,channels"]
     lines += [

@@ -7,11 +7,11 @@ from typing import Any
 
 from telegram import Update
 
-from draws.streams import label
-from notifier.i18n import Texts
-from subscribers import validate
-from subscribers.model import Subscriber
-from subscribers.validate import Problem
+from crswatch.draws.streams import label
+from crswatch.notifier.i18n import Texts
+from crswatch.subscribers import validate
+from crswatch.subscribers.model import Subscriber
+from crswatch.subscribers.validate import Problem
 
 from . import talk
 from .i18n import gettext_for

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
-from subscribers.model import LANGUAGES
+from crswatch.subscribers.model import LANGUAGES
 
 CATALOGUES = Path(__file__).with_name("locale")
 

@@ -94,7 +94,7 @@ class Webhook:
     The secret Telegram sends back is made once and kept in the store (every `serve` host shares it)."""
 
     def __init__(self, app: App):
-        from store.kv import secret
+        from crswatch.store.kv import secret
 
         self.app = app
         self.secret = secret(app.store, "telegram-webhook").hex()  # 64 of [0-9a-f]: a valid secret_token

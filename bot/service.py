@@ -8,12 +8,12 @@ from datetime import date
 from typing import Any
 
 from crswatch.app import App
-from draws.table import query_draws
-from history.answers import NoAnswer, draw_list, forecast_rows
-from notifier import telegram
-from subscribers import deeplink, manage
-from subscribers import store as subscribers
-from subscribers.model import ACTIVE, Subscriber
+from crswatch.draws.table import query_draws
+from crswatch.history.answers import NoAnswer, draw_list, forecast_rows
+from crswatch.notifier import telegram
+from crswatch.subscribers import deeplink, manage
+from crswatch.subscribers import store as subscribers
+from crswatch.subscribers.model import ACTIVE, Subscriber
 
 
 @dataclass
@@ -82,7 +82,7 @@ class Service:
             return draw_list(view, streams, limit=limit)
 
     def forecast(self, streams: tuple[str, ...], score: int) -> list[dict[str, Any]]:
-        from history.stats import oldest_first
+        from crswatch.history.stats import oldest_first
 
         with self.app.database.reader() as view:
             records = query_draws(view)

@@ -8,9 +8,9 @@ from collections.abc import Callable
 
 from telegram import InlineKeyboardButton, Update
 
-from subscribers import optin, validate
-from subscribers.model import BLOCKED
-from subscribers.validate import Invalid, Problem
+from crswatch.subscribers import optin, validate
+from crswatch.subscribers.model import BLOCKED
+from crswatch.subscribers.validate import Invalid, Problem
 
 from . import talk
 from .i18n import gettext_for

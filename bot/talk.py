@@ -8,8 +8,8 @@ from collections.abc import Callable
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from draws.streams import label
-from subscribers.model import BLOCKED, PAUSED, Subscriber
+from crswatch.draws.streams import label
+from crswatch.subscribers.model import BLOCKED, PAUSED, Subscriber
 
 from .i18n import gettext_for, guess
 from .service import Draft, Service

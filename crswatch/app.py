@@ -6,8 +6,8 @@ from dataclasses import replace
 from functools import cached_property
 from typing import Any
 
-from notifier.mask import Secrets
-from store.draws import Database
+from crswatch.notifier.mask import Secrets
+from crswatch.store.draws import Database
 
 from .config import Config
 from .config_load import load_config
@@ -55,7 +55,7 @@ class App:
         return self._open_store(look=False)
 
     def _open_store(self, look: bool) -> Any:
-        from store.sql import Store
+        from crswatch.store.sql import Store
 
         from .upgrade import refuse_new_file, upgrade
 
@@ -79,8 +79,8 @@ class App:
     def read_store(self) -> Any:
         """The store for commands that only look (`status`, listings): they never create a file or
         a folder.  A SQLite store that does not exist yet reads as an empty one."""
-        from store.sql import Store
-        from store.url import require_folder, sqlite_missing, sqlite_path, where
+        from crswatch.store.sql import Store
+        from crswatch.store.url import require_folder, sqlite_missing, sqlite_path, where
 
         url = self.config.store_url
         if not sqlite_missing(url) or self.database.path.with_name(self.database.path.name + ".d").is_dir():
@@ -102,7 +102,7 @@ class App:
 
     @property
     def subscriber_defaults(self) -> Any:
-        from subscribers.manage import Defaults
+        from crswatch.subscribers.manage import Defaults
 
         return Defaults(
             self.config.subscribers.within,
@@ -121,7 +121,7 @@ class App:
 
 def remember_config(config: Config, secrets: Secrets) -> None:
     """Add the configuration's secrets to the app's, for the log filter and error lines (see notifier.mask)."""
-    from notifier.channels import remember_url
+    from crswatch.notifier.channels import remember_url
 
     for url in (config.source, *config.alerts.operator, config.web.email_channel, config.web.sms_channel):
         if url:
@@ -136,9 +136,9 @@ def services_of(config: Config, store: Any, secrets: Secrets | None = None) -> A
     templates` over crswatch's own, each checked now: a broken one stops the command before
     anything is sent), and this store, in which a chat that blocked the bot deactivates its
     subscriber."""
-    from notifier import telegram
-    from notifier.letters import DEFAULT, Letters
-    from notifier.services import Services
+    from crswatch.notifier import telegram
+    from crswatch.notifier.letters import DEFAULT, Letters
+    from crswatch.notifier.services import Services
 
     from .errors import UsageError
 

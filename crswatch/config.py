@@ -14,9 +14,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from draws.streams import BUILTIN, StreamMap
-from notifier.policy import Policy
-from scraper import DEFAULT_SOURCE
+from crswatch.draws.streams import BUILTIN, StreamMap
+from crswatch.notifier.policy import Policy
+from crswatch.scraper import DEFAULT_SOURCE
 
 
 class ConfigError(ValueError):
@@ -149,7 +149,7 @@ class Config:
 
     @property
     def store_url(self) -> str:
-        from store.url import default_url
+        from crswatch.store.url import default_url
 
         db = self.db.expanduser()
         return self.store or default_url(db.resolve() if db.is_symlink() else db)  # beside the real draws file
@@ -193,8 +193,8 @@ class Config:
 
     def masked(self) -> dict[str, Any]:
         """The effective configuration as a dict, every channel URL masked."""
-        from notifier.channels import mask_url
-        from notifier.mask import scrub
+        from crswatch.notifier.channels import mask_url
+        from crswatch.notifier.mask import scrub
 
         data = asdict(self)
         data["db"], data["path"] = str(self.db), str(self.path) if self.path else None
@@ -220,7 +220,7 @@ def crs_rules(config: Config) -> tuple[Any, ...]:
     folder = config.crs_rules_folder
     if folder is None:
         return ()
-    from draws.crs import RulesError, from_folder
+    from crswatch.draws.crs import RulesError, from_folder
 
     try:
         return from_folder(folder)
@@ -248,7 +248,7 @@ def web_problems(web: Web) -> list[str]:
     """What keeps `crswatch serve` from starting with this [web] section (empty when it can)."""
     from limits import parse as parse_limit
 
-    from notifier.channels import check_url
+    from crswatch.notifier.channels import check_url
 
     problems = []
     if not web.email_channel:

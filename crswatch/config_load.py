@@ -14,7 +14,7 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any
 
-from draws.streams import BUILTIN
+from crswatch.draws.streams import BUILTIN
 
 from .config import (
     Alerts,
@@ -111,8 +111,8 @@ def _apply_file(config: Config, file: Path) -> Config:
 
 def _occupations(table: Any, labels: dict[str, str], where: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """`stream = ["31102", ...]`: a stream's whole NOC list, in place of the shipped one."""
-    from draws.occupations import OccupationsError, overrides
-    from draws.streams import GENERAL, OTHER, STREAMS
+    from crswatch.draws.occupations import OccupationsError, overrides
+    from crswatch.draws.streams import GENERAL, OTHER, STREAMS
 
     try:
         lists = overrides(table, where)

@@ -19,13 +19,13 @@ from typing import Any, NoReturn
 
 from filelock import FileLock, Timeout
 
-from notifier.outbox import Delivery, DispatchReport
-from notifier.services import Services
-from scraper.items import FeedOutcome
-from store import kv
-from store.draws import Database
-from store.errors import DatabaseError
-from store.sql import Store
+from crswatch.notifier.outbox import Delivery, DispatchReport
+from crswatch.notifier.services import Services
+from crswatch.scraper.items import FeedOutcome
+from crswatch.store import kv
+from crswatch.store.draws import Database
+from crswatch.store.errors import DatabaseError
+from crswatch.store.sql import Store
 
 from .config import Config, crs_rules
 from .errors import Busy, FeedRejected, FetchFailed
@@ -67,7 +67,7 @@ async def run_check(config: Config, database: Database, store: Store, *, dry_run
     them, the status keeps them, and the feed's validators are not kept, so the next check reads
     the whole feed again and picks each one up once it is fixed.  `services`: the app's bot,
     pacers and store for sending (none given: made for this check)."""
-    from scraper.crawl import fetch
+    from crswatch.scraper.crawl import fetch
 
     from .app import services_of
 
@@ -150,9 +150,9 @@ def remind(
     their keys are recorded in the same transaction.  The subscribers are read once a day; each
     reminder is due over several days, so one planned later than its first day still goes out.
     A dry run adds them to `planned` and rolls back."""
-    from notifier.outbox import queue
-    from notifier.reminders import plan_reminders
-    from subscribers.profile import ottawa_day
+    from crswatch.notifier.outbox import queue
+    from crswatch.notifier.reminders import plan_reminders
+    from crswatch.subscribers.profile import ottawa_day
 
     today = ottawa_day(now).isoformat()
     with store.read() as conn:  # the usual case, every tick of `run` but the day's first: a read only

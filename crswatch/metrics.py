@@ -25,8 +25,8 @@ from sqlalchemy import Connection
 if TYPE_CHECKING:
     from prometheus_client.metrics_core import Metric
 
-    from store.draws import Database
-    from store.sql import Store
+    from crswatch.store.draws import Database
+    from crswatch.store.sql import Store
 
     from .config import Config
 
@@ -44,7 +44,7 @@ class Health:
 def health(config: Config, store: Store, now: datetime) -> Health:
     """Whether checks succeed on schedule (as `crswatch status` judges it; held rounds and dead
     deliveries are for the operator to read in `status`, not a reason to restart anything)."""
-    from store import kv
+    from crswatch.store import kv
 
     from .status import check_problems
 
@@ -65,7 +65,7 @@ class StoreCollector:
     def collect(self) -> Iterator[Metric]:
         from prometheus_client.core import GaugeMetricFamily
 
-        from store.errors import StoreError
+        from crswatch.store.errors import StoreError
 
         now = self.clock()
         try:
@@ -85,8 +85,8 @@ class StoreCollector:
 def _families(view: Any, conn: Connection, config: Config, now: datetime) -> Iterator[Metric]:
     from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
-    from draws.table import query_draws
-    from store import kv
+    from crswatch.draws.table import query_draws
+    from crswatch.store import kv
 
     from .status import check_problems
 
@@ -119,7 +119,7 @@ def _families(view: Any, conn: Connection, config: Config, now: datetime) -> Ite
 def _outbox(conn: Connection, now: datetime) -> Iterator[Metric]:
     from prometheus_client.core import GaugeMetricFamily
 
-    from notifier.gauges import outbox_gauges
+    from crswatch.notifier.gauges import outbox_gauges
 
     found = outbox_gauges(conn, now)
     by = GaugeMetricFamily(
@@ -141,7 +141,7 @@ def _outbox(conn: Connection, now: datetime) -> Iterator[Metric]:
 def _people(conn: Connection, now: datetime) -> Iterator[Metric]:
     from prometheus_client.core import GaugeMetricFamily
 
-    from subscribers.census import sign_ups_by_state, subscribers_by_status
+    from crswatch.subscribers.census import sign_ups_by_state, subscribers_by_status
 
     people = GaugeMetricFamily("crswatch_subscribers", "Subscribers by status", labels=["status"])
     for status, n in sorted(subscribers_by_status(conn).items()):
@@ -199,7 +199,7 @@ def wsgi_app(
 
 def healthz_answer(config: Config, store: Store, now: datetime) -> tuple[bytes, str, str]:
     """200 "ok" while checks succeed on schedule; 503 with the reasons, one a line, otherwise."""
-    from store.errors import StoreError
+    from crswatch.store.errors import StoreError
 
     try:
         found = health(config, store, now)

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from draws.occupations import Match, OccupationsError, match
-from draws.record import ottawa_today
+from crswatch.draws.occupations import Match, OccupationsError, match
+from crswatch.draws.record import ottawa_today
 
 from .config import Config
 from .errors import UsageError

@@ -11,11 +11,11 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from draws.record import ottawa_today
-from draws.table import DRAWS, Tables
-from notifier.outbox import Delivery
-from store.draws import Database
-from store.sql import Store
+from crswatch.draws.record import ottawa_today
+from crswatch.draws.table import DRAWS, Tables
+from crswatch.notifier.outbox import Delivery
+from crswatch.store.draws import Database
+from crswatch.store.sql import Store
 
 from .config import Config, crs_rules
 
@@ -25,7 +25,7 @@ FORECAST_KEYS = ("stream", "next_crs", "low", "high", "next_date", "overdue")
 
 def score_on(rules: tuple[Any, ...]) -> Any:
     """A profile subscriber's score on a day (the distribution's, or a draw's)."""
-    from notifier.fanout import profile_score
+    from crswatch.notifier.fanout import profile_score
 
     def scored(doc: Mapping[str, Any], day: date) -> int:
         return profile_score(doc["profile"], day, rules)
@@ -37,8 +37,8 @@ def plan_pool(tx: Tables, conn: Connection, config: Config, now: datetime, new: 
               planned: list[Delivery] | None = None) -> int:  # fmt: skip
     """A new pool distribution among the draws just stored: announce it, and queue its alerts
     unless `plan` is False (a first check alerts nobody); each also added to `planned` if given."""
-    from notifier.periodic import new_distribution
-    from notifier.periodic_store import plan_distribution
+    from crswatch.notifier.periodic import new_distribution
+    from crswatch.notifier.periodic_store import plan_distribution
 
     if not new:
         return 0
@@ -53,9 +53,9 @@ def plan_digests(config: Config, database: Database, store: Store, now: datetime
     """Every digest period that has ended and was not planned yet (on any host): its digests
     queued, in one transaction with its announcement.  How many were queued; each is also added
     to `planned` when given.  A dry run rolls every transaction back."""
-    from notifier.outbox import announced_any
-    from notifier.periodic import due_periods
-    from notifier.periodic_store import last_period, plan_period
+    from crswatch.notifier.outbox import announced_any
+    from crswatch.notifier.periodic import due_periods
+    from crswatch.notifier.periodic_store import last_period, plan_period
 
     alerts = config.alerts
     queued = 0
@@ -75,8 +75,8 @@ def plan_digests(config: Config, database: Database, store: Store, now: datetime
 
 def _forecasts(database: Database, now: datetime) -> list[dict[str, Any]]:
     """Every active stream's next-draw forecast, as `crswatch forecast` gives it."""
-    from history.answers import NoAnswer, forecast_rows
-    from history.stats import oldest_first
+    from crswatch.history.answers import NoAnswer, forecast_rows
+    from crswatch.history.stats import oldest_first
 
     with database.reader() as view:
         records = oldest_first(view.table(DRAWS).all())

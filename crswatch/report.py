@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from draws.guard import Changes
-from draws.record import Draw, Malformed
-from notifier.outbox import Delivery, DispatchReport
+from crswatch.draws.guard import Changes
+from crswatch.draws.record import Draw, Malformed
+from crswatch.notifier.outbox import Delivery, DispatchReport
 
 
 @dataclass

@@ -8,12 +8,12 @@ import os
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from draws.record import stamp
-from store import kv
-from store.draws import Database
-from store.errors import StoreBusy, StoreError
-from store.host import host_name
-from store.sql import Store
+from crswatch.draws.record import stamp
+from crswatch.store import kv
+from crswatch.store.draws import Database
+from crswatch.store.errors import StoreBusy, StoreError
+from crswatch.store.host import host_name
+from crswatch.store.sql import Store
 
 from .app import services_of
 from .config import Config

@@ -11,11 +11,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from draws.record import Draw
-from notifier.outbox import Delivery, DispatchReport
-from notifier.policy import Policy
-from notifier.services import Services
-from store.sql import Store
+from crswatch.draws.record import Draw
+from crswatch.notifier.outbox import Delivery, DispatchReport
+from crswatch.notifier.policy import Policy
+from crswatch.notifier.services import Services
+from crswatch.store.sql import Store
 
 from .config import Config
 
@@ -34,12 +34,12 @@ def policy_of(config: Config) -> Policy:
 
 async def deliver(config: Config, store: Store, services: Services, kinds: tuple[str, ...] = ()) -> DispatchReport:
     """Send every due delivery (in a worker thread: the event loop stays free)."""
-    from notifier.outbox import any_due
+    from crswatch.notifier.outbox import any_due
 
     with store.read() as conn:
         if not any_due(conn, datetime.now(UTC)):
             return DispatchReport()  # nothing to send: skip loading the notifier
-    from notifier.dispatch import dispatch
+    from crswatch.notifier.dispatch import dispatch
 
     report = await asyncio.to_thread(
         dispatch, store, policy_of(config), concurrency=config.alerts.concurrency, links=links_of(config, store), kinds=kinds,
@@ -54,8 +54,8 @@ def links_of(config: Config, store: Store) -> Any:
     """The subscriber pages for the foot of each alert, when `crswatch serve` is public."""
     if not config.alerts.public_url:
         return None
-    from store.kv import secret
-    from subscribers.links import Links
+    from crswatch.store.kv import secret
+    from crswatch.subscribers.links import Links
 
     return Links(config.alerts.public_url, secret(store, "links"))
 
@@ -65,8 +65,8 @@ def tidy(config: Config, store: Store, now: datetime) -> None:
     hits older than the longest window any limit looks at."""
     from limits import parse as parse_limit
 
-    from notifier.outbox import prune
-    from store import limits
+    from crswatch.notifier.outbox import prune
+    from crswatch.store import limits
 
     web = config.web
     longest = max(parse_limit(limit).get_expiry() for limit in (web.client_limit, web.destination_limit))
@@ -87,7 +87,7 @@ def notify_operator(
 ) -> None:
     if dry_run or not config.alerts.operator:
         return
-    from notifier.operator import notices
+    from crswatch.notifier.operator import notices
 
     found = notices(
         before,
@@ -102,8 +102,8 @@ def notify_operator(
 
 def send_operator(config: Config, messages: list[tuple[str, str]], services: Services) -> None:
     """Best effort: an operator channel that fails is logged (masked), never fatal."""
-    from notifier.mask import mask_text
-    from notifier.send import send
+    from crswatch.notifier.mask import mask_text
+    from crswatch.notifier.send import send
 
     for title, raw in messages:
         text = mask_text(raw, services.secrets)  # (a dead delivery's error may quote what a service said)
@@ -111,6 +111,6 @@ def send_operator(config: Config, messages: list[tuple[str, str]], services: Ser
         for url in config.alerts.operator:
             result = send(url, title, {"text": text, "html": f"<p>{body}</p>"}, services)
             if not result.ok:
-                from notifier.channels import mask_url
+                from crswatch.notifier.channels import mask_url
 
                 log.warning("operator channel %s failed: %s", mask_url(url), result.error)

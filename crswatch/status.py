@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from tinydb import Query
 
-from draws.table import Tables
+from crswatch.draws.table import Tables
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -31,10 +31,10 @@ def put_meta(db: Tables, key: str, values: dict[str, Any]) -> None:
 
 def report(view: Tables, conn: Connection, config: Config, now: datetime, store: str = "") -> dict[str, Any]:
     """Everything `crswatch status` shows, and whether it is healthy."""
-    from draws.table import query_draws
-    from notifier.outbox import counts
-    from store import kv
-    from subscribers.optin import pending_count
+    from crswatch.draws.table import query_draws
+    from crswatch.notifier.outbox import counts
+    from crswatch.store import kv
+    from crswatch.subscribers.optin import pending_count
 
     status, run = kv.get(conn, "status"), kv.get(conn, "run")
     newest = query_draws(view, limit=1)
@@ -116,7 +116,7 @@ def _alive(run: dict[str, Any], now: datetime) -> bool:
     """A `crswatch run` whose last heartbeat is recent and that did not say it stopped."""
     if not run or run.get("stopped") or not run.get("heartbeat"):
         return False
-    from store.host import alive_here, host_name
+    from crswatch.store.host import alive_here, host_name
 
     if run.get("host") == host_name():  # this host's process: ask the system (CRSWATCH_HOST, as the claims do)
         return isinstance(run.get("pid"), int) and alive_here(run["pid"])
@@ -139,8 +139,8 @@ WEB_SIGN_UPS = "web_sign_ups"  # the meta key `crswatch serve` sets when a web s
 
 def operator_warnings(conn: Connection, config: Config) -> list[str]:
     """What the operator should fix although nothing failed (`status`, `check` and `serve` say it)."""
-    from store import kv
-    from subscribers.optin import pending_count
+    from crswatch.store import kv
+    from crswatch.subscribers.optin import pending_count
 
     from .config import way_out_problems
 

@@ -10,19 +10,19 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from draws.guard import Rules
-from draws.record import Draw, Malformed, StoredDraw, stamp
-from draws.table import DRAWS, Tables, merge_draws, recognise
-from notifier.mask import Secrets, mask_text
-from notifier.message import CORRECTION, LATE, NEW
-from notifier.outbox import announce, announced_any
-from notifier.periodic_store import HISTORY
-from scraper.items import FeedOutcome
-from scraper.parse import FeedError
-from scraper.pipelines import vet_harvest
-from store import kv
-from store.draws import Database
-from store.sql import Store
+from crswatch.draws.guard import Rules
+from crswatch.draws.record import Draw, Malformed, StoredDraw, stamp
+from crswatch.draws.table import DRAWS, Tables, merge_draws, recognise
+from crswatch.notifier.mask import Secrets, mask_text
+from crswatch.notifier.message import CORRECTION, LATE, NEW
+from crswatch.notifier.outbox import announce, announced_any
+from crswatch.notifier.periodic_store import HISTORY
+from crswatch.scraper.items import FeedOutcome
+from crswatch.scraper.parse import FeedError
+from crswatch.scraper.pipelines import vet_harvest
+from crswatch.store import kv
+from crswatch.store.draws import Database
+from crswatch.store.sql import Store
 
 from .config import Config, crs_rules
 from .periodic import plan_pool
@@ -80,9 +80,9 @@ def _plan(conn: Connection, report: CycleReport, now: datetime, new: list[tuple[
     """Plan and queue the alerts of what was announced now: matched against the subscribers whose
     score and margin reach the lowest cut-off involved (the database filters), with each draw's
     first sighting on any host deciding who had subscribed before it."""
-    from notifier.fanout import corrected_today, plan
-    from notifier.outbox import first_seen, queue
-    from subscribers.store import iter_docs
+    from crswatch.notifier.fanout import corrected_today, plan
+    from crswatch.notifier.outbox import first_seen, queue
+    from crswatch.subscribers.store import iter_docs
 
     if not (new or edited or late):
         return

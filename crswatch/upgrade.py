@@ -18,12 +18,12 @@ from typing import Any, cast
 import orjson
 from sqlalchemy import Connection
 
-from draws.record import Draw, iso, stored_draw
-from store import kv
-from store.draws import Database
-from store.errors import DatabaseError, StoreError
-from store.moment import read
-from store.sql import Store
+from crswatch.draws.record import Draw, iso, stored_draw
+from crswatch.store import kv
+from crswatch.store.draws import Database
+from crswatch.store.errors import DatabaseError, StoreError
+from crswatch.store.moment import read
+from crswatch.store.sql import Store
 
 log = logging.getLogger("crswatch")
 
@@ -43,7 +43,7 @@ def upgrade(database: Database, store: Store, adopt: bool = False) -> None:
 
     A draws file that already has history never meets a new, empty store silently (NewStore),
     unless `adopt` (`crswatch --new-store`): that history is then recorded as announced."""
-    from notifier.outbox import announced_any
+    from crswatch.notifier.outbox import announced_any
 
     old = database.path.with_name(database.path.name + ".d")
     if not old.is_dir():
@@ -81,7 +81,7 @@ def _set_aside(old: Path) -> None:
 def refuse_new_file(database: Database, url: str, adopt: bool = False) -> None:
     """Before a SQLite store file is made: NewStore when the draws file already has history (so a
     mistyped path makes no file at all)."""
-    from store.url import sqlite_missing, where
+    from crswatch.store.url import sqlite_missing, where
 
     if adopt or not sqlite_missing(url) or database.path.with_name(database.path.name + ".d").is_dir():
         return
@@ -106,15 +106,15 @@ def _moved(conn: Connection) -> bool:
     """Whether 0.1's files were already moved into this store (a run stopped before the rename).
     Stores moved by an earlier crswatch have no record, but their announcements or subscribers
     came in the same transaction, and only the move can put anything in while `<db>.d/` exists."""
-    from notifier.outbox import announced_any, counts
-    from subscribers.store import count
+    from crswatch.notifier.outbox import announced_any, counts
+    from crswatch.subscribers.store import count
 
     return bool(kv.get(conn, MOVED)) or announced_any(conn) or count(conn) > 0 or sum(counts(conn).values()) > 0
 
 
 def _announce_history(conn: Connection, draws: list[dict[str, Any]]) -> None:
-    from notifier.message import NEW
-    from notifier.outbox import announce
+    from crswatch.notifier.message import NEW
+    from crswatch.notifier.outbox import announce
 
     announce(
         conn,
@@ -132,11 +132,11 @@ def _announce_history(conn: Connection, draws: list[dict[str, Any]]) -> None:
 
 
 def _move(conn: Connection, old: Path, main: dict[str, Any]) -> dict[str, int]:
-    from notifier.outbox import Delivery, queue
-    from notifier.policy import Policy
-    from subscribers import optin
-    from subscribers import store as subscribers
-    from subscribers.model import Subscriber, SubscriberDoc
+    from crswatch.notifier.outbox import Delivery, queue
+    from crswatch.notifier.policy import Policy
+    from crswatch.subscribers import optin
+    from crswatch.subscribers import store as subscribers
+    from crswatch.subscribers.model import Subscriber, SubscriberDoc
 
     people = [Subscriber.from_doc(cast(SubscriberDoc, _moments(doc, "created_at", "profile_created")))
               for doc in _docs(old, "subscribers-*.json", "subscribers")]  # fmt: skip

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from draws.table import Tables, find_draw, names_seen, query_draws, revisions_of
+from crswatch.draws.table import Tables, find_draw, names_seen, query_draws, revisions_of
 
 #: The keys of a draw in listings (the stored record has more: raw, pool, bookkeeping).
 DRAW_KEYS = ("number", "date", "drawn_at", "program", "stream", "invitations", "crs", "tie_break",

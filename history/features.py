@@ -17,7 +17,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from draws.record import FINE_BANDS
+from crswatch.draws.record import FINE_BANDS
 
 
 def size_feature(invitations: Sequence[int]) -> list[float | None]:

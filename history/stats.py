@@ -13,14 +13,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from draws.match import Verdict, verdict
-from draws.record import FINE_BANDS
+from crswatch.draws.match import Verdict, verdict
+from crswatch.draws.record import FINE_BANDS
 
 TREND_DRAWS = 5
 
 
 def oldest_first(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    from draws.record import draw_order
+    from crswatch.draws.record import draw_order
 
     return sorted(records, key=draw_order)
 

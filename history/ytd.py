@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from draws.levels import GROUPS, NOT_INVITATIONS, group_of, targets_for
+from crswatch.draws.levels import GROUPS, NOT_INVITATIONS, group_of, targets_for
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import update
 
-from subscribers import store as subscribers
-from subscribers.model import BLOCKED
+from crswatch.subscribers import store as subscribers
+from crswatch.subscribers.model import BLOCKED
 
 from .outbox import CANCELLED, FAILED, QUEUED
 from .tables import deliveries
 
 if TYPE_CHECKING:
-    from store.sql import Store
+    from crswatch.store.sql import Store
 
 BLOCKED_ERROR = "the user blocked the bot: subscriber deactivated"
 log = logging.getLogger("crswatch.telegram")

@@ -17,13 +17,13 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
-from draws.match import Verdict
-from draws.record import Draw, stored_draw
-from store.errors import StoreError
-from store.sql import Store
-from subscribers.links import Links
-from subscribers.model import Subscriber
-from subscribers.store import Found, channel_hash, find_many
+from crswatch.draws.match import Verdict
+from crswatch.draws.record import Draw, stored_draw
+from crswatch.store.errors import StoreError
+from crswatch.store.sql import Store
+from crswatch.subscribers.links import Links
+from crswatch.subscribers.model import Subscriber
+from crswatch.subscribers.store import Found, channel_hash, find_many
 
 from . import outbox
 from .claims import cancel, claim, release

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, and_, or_, select, update
 
-from store.host import alive_here, host_name, split_holder
+from crswatch.store.host import alive_here, host_name, split_holder
 
 from .outbox import CANCELLED, CHUNK, DEAD, FAILED, QUEUED, SENT, Delivery, Outcome
 from .policy import LEASE, Policy

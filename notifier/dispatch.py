@@ -17,9 +17,9 @@ from typing import Any
 
 from sqlalchemy.exc import DBAPIError
 
-from store.errors import StoreError
-from store.sql import Store
-from subscribers.links import Links
+from crswatch.store.errors import StoreError
+from crswatch.store.sql import Store
+from crswatch.subscribers.links import Links
 
 from .chunk import Ahead, Chunk, take
 from .claims import claimant, record, record_sent

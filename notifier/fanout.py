@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
-from draws.match import Verdict, may_concern, verdict
-from draws.record import Draw, StoredDraw, from_iso
-from subscribers.model import ACTIVE, INSTANT, SubscriberDoc
-from subscribers.store import channel_hash
+from crswatch.draws.match import Verdict, may_concern, verdict
+from crswatch.draws.record import Draw, StoredDraw, from_iso
+from crswatch.subscribers.model import ACTIVE, INSTANT, SubscriberDoc
+from crswatch.subscribers.store import channel_hash
 
 from .message import CORRECTION, LATE, NEW
 from .outbox import Delivery, delivery_id
@@ -182,8 +182,8 @@ class Unscorable(ValueError):
 
 def profile_score(stored: str, day: date, rules: tuple[Any, ...]) -> int:
     """A profile's score on a draw's date; `Unscorable` where none can be given."""
-    from draws.crs import ProfileError, RulesError
-    from subscribers.profile import score_on
+    from crswatch.draws.crs import ProfileError, RulesError
+    from crswatch.subscribers.profile import score_on
 
     try:
         return score_on(stored, day, rules)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from subscribers.links import Links
-from subscribers.model import Subscriber
+from crswatch.subscribers.links import Links
+from crswatch.subscribers.model import Subscriber
 
 from .i18n import Texts
 

@@ -32,7 +32,7 @@ class Letters:
     """One template environment for an app (templates are compiled once and kept in it)."""
 
     def __init__(self, folder: Path | str | None = None) -> None:
-        own = PackageLoader("notifier", "templates")
+        own = PackageLoader(__package__ or "crswatch.notifier", "templates")
         loader = ChoiceLoader([FileSystemLoader(str(folder)), own]) if folder else own
         self.folder = folder
         self.env = Environment(

@@ -6,11 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from draws.match import Verdict
-from draws.record import Draw
-from draws.streams import label, short_name
-from subscribers.links import Links
-from subscribers.model import Subscriber
+from crswatch.draws.match import Verdict
+from crswatch.draws.record import Draw
+from crswatch.draws.streams import label, short_name
+from crswatch.subscribers.links import Links
+from crswatch.subscribers.model import Subscriber
 
 from .foot import way_out
 from .i18n import Texts

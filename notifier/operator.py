@@ -6,8 +6,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from draws.record import Draw
-from draws.streams import OTHER
+from crswatch.draws.record import Draw
+from crswatch.draws.streams import OTHER
 
 from .outbox import Delivery
 

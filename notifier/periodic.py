@@ -23,9 +23,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from typing import Any
 
-from draws.match import Verdict, verdict
-from draws.record import OTTAWA, from_iso
-from subscribers.model import ACTIVE, DAILY, INSTANT, WEEKLY
+from crswatch.draws.match import Verdict, verdict
+from crswatch.draws.record import OTTAWA, from_iso
+from crswatch.subscribers.model import ACTIVE, DAILY, INSTANT, WEEKLY
 
 from .outbox import Delivery
 from .standing import Standings, published

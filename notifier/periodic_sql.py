@@ -35,9 +35,9 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from store.moment import read
-from subscribers.model import INSTANT
-from subscribers.store import recipient_channels
+from crswatch.store.moment import read
+from crswatch.subscribers.model import INSTANT
+from crswatch.subscribers.store import recipient_channels
 
 from .outbox import QUEUED, _insert_ignoring
 from .periodic import DIGEST, POOL, Contents, Period, digest_lines

@@ -13,10 +13,10 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection, func, select
 
-from draws.record import from_iso, stamp
-from store import kv
-from store.moment import stamp as stored_moment
-from subscribers.store import iter_recipients
+from crswatch.draws.record import from_iso, stamp
+from crswatch.store import kv
+from crswatch.store.moment import stamp as stored_moment
+from crswatch.subscribers.store import iter_recipients
 
 from .outbox import DRAW_KINDS, Delivery, _insert_ignoring, announce
 from .periodic import DIGEST, POOL, Contents, Period, plan_digests, plan_pool

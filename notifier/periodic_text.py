@@ -9,10 +9,10 @@ from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
-from draws.record import OTTAWA
-from draws.streams import label as stream_label
-from subscribers.links import Links
-from subscribers.model import DAILY, Subscriber
+from crswatch.draws.record import OTTAWA
+from crswatch.draws.streams import label as stream_label
+from crswatch.subscribers.links import Links
+from crswatch.subscribers.model import DAILY, Subscriber
 
 from .foot import Stop, way_out
 from .i18n import Texts

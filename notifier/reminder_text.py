@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from subscribers.links import Links
-from subscribers.model import Subscriber
+from crswatch.subscribers.links import Links
+from crswatch.subscribers.model import Subscriber
 
 from .foot import way_out  # one foot for every message
 from .i18n import Texts

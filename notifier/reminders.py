@@ -20,10 +20,10 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from subscribers import reminded
-from subscribers.model import Subscriber
-from subscribers.profile import ottawa_day
-from subscribers.store import channel_hash
+from crswatch.subscribers import reminded
+from crswatch.subscribers.model import Subscriber
+from crswatch.subscribers.profile import ottawa_day
+from crswatch.subscribers.store import channel_hash
 
 from .outbox import REMINDER, Delivery
 
@@ -65,7 +65,7 @@ def due(
     found = list(_expiry(created, today))
     if stored is None:
         return found
-    from draws.crs import ProfileError, RulesError
+    from crswatch.draws.crs import ProfileError, RulesError
 
     try:
         found += (
@@ -79,14 +79,14 @@ def due(
 
 
 def _score(stored: str, day: date, rules: tuple[Any, ...]) -> int:
-    from subscribers.profile import score_on
+    from crswatch.subscribers.profile import score_on
 
     return score_on(stored, day, rules)
 
 
 def _birthday(stored: str, today: date, rules: tuple[Any, ...]) -> list[Reminder]:
-    from draws.crs.days import add_years, age_on
-    from subscribers.profile import _parsed  # noqa: PLC2701 - parsed once per process
+    from crswatch.draws.crs.days import add_years, age_on
+    from crswatch.subscribers.profile import _parsed  # noqa: PLC2701 - parsed once per process
 
     born = _parsed(stored).date_of_birth
     birthday = add_years(born, age_on(born, today) + 1)
@@ -99,8 +99,8 @@ def _birthday(stored: str, today: date, rules: tuple[Any, ...]) -> list[Reminder
 
 
 def _experience(stored: str, today: date, since: date, rules: tuple[Any, ...]) -> list[Reminder]:
-    from draws.crs.days import experience_years
-    from subscribers.profile import _parsed  # noqa: PLC2701
+    from crswatch.draws.crs.days import experience_years
+    from crswatch.subscribers.profile import _parsed  # noqa: PLC2701
 
     profile = _parsed(stored)
     periods = [p for p in (profile.canadian_experience, profile.foreign_experience) if p]
@@ -117,8 +117,8 @@ def _experience(stored: str, today: date, since: date, rules: tuple[Any, ...]) -
 
 
 def _languages(stored: str, today: date, rules: tuple[Any, ...]) -> list[Reminder]:
-    from draws.crs.days import LANGUAGE_YEARS, add_years
-    from subscribers.profile import _parsed  # noqa: PLC2701
+    from crswatch.draws.crs.days import LANGUAGE_YEARS, add_years
+    from crswatch.subscribers.profile import _parsed  # noqa: PLC2701
 
     profile = _parsed(stored)
     tests = {"first_language": profile.first_language, "second_language": profile.second_language,
@@ -138,7 +138,7 @@ def _languages(stored: str, today: date, rules: tuple[Any, ...]) -> list[Reminde
 
 
 def _expiry(created: datetime | None, today: date) -> Iterator[Reminder]:
-    from draws.crs.days import add_years
+    from crswatch.draws.crs.days import add_years
 
     if created is None:
         return

@@ -17,7 +17,7 @@ from .pacing import Pacer
 from .telegram import Settings
 
 if TYPE_CHECKING:
-    from store.sql import Store
+    from crswatch.store.sql import Store
 
 #: Minimum seconds between two messages to services that limit rates (through apprise).
 PACE = {"tgram": 1 / 25, "telegram": 1 / 25}

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from draws.record import FINE_BANDS
+from crswatch.draws.record import FINE_BANDS
 
 
 def _floor(band: str) -> int:

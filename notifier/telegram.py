@@ -33,7 +33,7 @@ if (
     import asyncio
     import ssl
 
-    from store.sql import Store
+    from crswatch.store.sql import Store
 
     from .outgoing import OnResult, Outgoing
 

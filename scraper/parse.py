@@ -16,9 +16,9 @@ from urllib.parse import urljoin, urlsplit
 
 import orjson
 
-from draws.record import POOL_BANDS, Draw
-from draws.streams import BUILTIN, OTHER, StreamMap
-from draws.text import QUOTE_LIMIT, normal_number, shown
+from crswatch.draws.record import POOL_BANDS, Draw
+from crswatch.draws.streams import BUILTIN, OTHER, StreamMap
+from crswatch.draws.text import QUOTE_LIMIT, normal_number, shown
 
 from .dates import parse_long_date, parse_stamp
 

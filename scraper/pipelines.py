@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from draws.record import Draw, Malformed
-from draws.streams import BUILTIN, StreamMap
-from draws.text import QUOTE_LIMIT, normal_number
+from crswatch.draws.record import Draw, Malformed
+from crswatch.draws.streams import BUILTIN, StreamMap
+from crswatch.draws.text import QUOTE_LIMIT, normal_number
 
 from .items import FeedOutcome, RawRound
 from .parse import FeedError, RoundError, parse_round, vet_round

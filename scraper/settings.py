@@ -14,8 +14,8 @@ except PackageNotFoundError:  # running from a source tree
     _VERSION = "dev"
 
 BOT_NAME = "crswatch"
-SPIDER_MODULES = ["scraper.spiders"]
-NEWSPIDER_MODULE = "scraper.spiders"
+SPIDER_MODULES = ["crswatch.scraper.spiders"]
+NEWSPIDER_MODULE = "crswatch.scraper.spiders"
 
 USER_AGENT = f"crswatch/{_VERSION} (Express Entry draw alerts; +https://github.com/crswatch/crswatch)"
 ROBOTSTXT_OBEY = False  # one public JSON document, fetched a few times an hour at most
@@ -49,8 +49,8 @@ DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 
 ITEM_PIPELINES = {
-    "scraper.pipelines.ParsePipeline": 100,
-    "scraper.pipelines.HarvestPipeline": 900,
+    "crswatch.scraper.pipelines.ParsePipeline": 100,
+    "crswatch.scraper.pipelines.HarvestPipeline": 900,
 }
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
@@ -76,6 +76,6 @@ DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,
     "scrapy.downloadermiddlewares.redirect.MetaRefreshMiddleware": None,
     # Sees a 3xx before RedirectMiddleware (600) does: responses pass in descending order.
-    "scraper.middlewares.RedirectGuard": 650,
+    "crswatch.scraper.middlewares.RedirectGuard": 650,
 }
 CRSWATCH_REDIRECT_HOSTS: list[str] = []  # hosts besides canada.ca and the source's own a redirect may reach

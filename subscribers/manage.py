@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from draws.streams import SUBSCRIBABLE
+from crswatch.draws.streams import SUBSCRIBABLE
 
 from . import store, validate
 from .identity import destination_key

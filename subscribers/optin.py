@@ -22,7 +22,7 @@ from sqlalchemy import delete as sql_delete
 from sqlalchemy import insert as sql_insert
 from sqlalchemy import update as sql_update
 
-from draws.streams import SUBSCRIBABLE
+from crswatch.draws.streams import SUBSCRIBABLE
 
 from . import manage, validate
 from .model import Subscriber, hash_token

@@ -9,8 +9,8 @@ from datetime import date, datetime
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
-from draws.crs import Grid, ProfileError, RulesError, parse, read, score
-from draws.crs.profile import Profile, dumps
+from crswatch.draws.crs import Grid, ProfileError, RulesError, parse, read, score
+from crswatch.draws.crs.profile import Profile, dumps
 
 from .validate import Invalid
 
@@ -50,8 +50,8 @@ def ceiling_of(stored: str, now: datetime, extra: Sequence[Grid] = ()) -> int:
     years after: the matching pre-filter."""
     from datetime import timedelta
 
-    from draws.crs.days import add_years
-    from draws.crs.score import ceiling
+    from crswatch.draws.crs.days import add_years
+    from crswatch.draws.crs.score import ceiling
 
     today = ottawa_day(now)
     return ceiling(_parsed(stored), today - timedelta(days=30), add_years(today, 10), tuple(extra))

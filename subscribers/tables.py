@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, ForeignKey, Index, Integer, MetaData, String, Table, Text, false, text
 
-from store.moment import Moment
+from crswatch.store.moment import Moment
 
 metadata = MetaData()
 

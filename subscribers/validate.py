@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from draws.streams import SUBSCRIBABLE
+from crswatch.draws.streams import SUBSCRIBABLE
 
 from .identity import destination_key
 from .model import CADENCES, LANGUAGES, Channel

@@ -36,9 +36,11 @@ def _preload() -> None:
     """What `check`, `run`, `serve` and `bot` import, loaded once (no reactor is installed: each
     child installs its own, as a fresh process does)."""
     for name in ("crswatch.cli", "crswatch.cycle", "crswatch.app", "crswatch.upgrade", "crswatch.runner",
-                 "scraper.crawl", "scraper.spiders.rounds", "notifier.dispatch", "notifier.send", "notifier.channels",
-                 "notifier.letters", "store.sql", "apprise", "scrapy.crawler", "scrapy.settings", "scrapy.utils.defer",
-                 "scrapy.utils.reactor", "twisted.internet.asyncioreactor", "web.app", "bot.run", "apscheduler.schedulers.asyncio"):  # fmt: skip
+                 "crswatch.scraper.crawl", "crswatch.scraper.spiders.rounds", "crswatch.notifier.dispatch",
+                 "crswatch.notifier.send", "crswatch.notifier.channels", "crswatch.notifier.letters",
+                 "crswatch.store.sql", "crswatch.web.app", "crswatch.bot.run", "apprise", "scrapy.crawler",
+                 "scrapy.settings", "scrapy.utils.defer", "scrapy.utils.reactor", "twisted.internet.asyncioreactor",
+                 "apscheduler.schedulers.asyncio"):  # fmt: skip
         _quietly(name)
     from scrapy.settings import default_settings
 

@@ -217,15 +217,15 @@ def table(path: Path, name: str) -> list[dict[str, Any]]:
 
 def store_of(env: dict[str, str]) -> Any:
     """The SQL store a CLI environment uses (its default SQLite file, unless CRSWATCH_STORE says)."""
-    from store.sql import Store
-    from store.url import default_url
+    from crswatch.store.sql import Store
+    from crswatch.store.url import default_url
 
     return Store(env.get("CRSWATCH_STORE") or default_url(Path(env["CRSWATCH_DB"])))
 
 
 def stored_status(env: dict[str, str]) -> dict[str, Any]:
     """The last check's status as the store keeps it."""
-    from store import kv
+    from crswatch.store import kv
 
     store = store_of(env)
     try:

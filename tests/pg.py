@@ -82,7 +82,7 @@ class PostgresServer:
         ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')
         if migrated:
-            from store.sql import Store
+            from crswatch.store.sql import Store
 
             store = Store(self.url(name))
             store.upgrade()

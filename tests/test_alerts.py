@@ -273,8 +273,8 @@ def test_operator_messages_escape_what_they_embed(smtp: SMTPSink) -> None:
     from dataclasses import replace
 
     from crswatch.config import Alerts, Config
+    from crswatch.notifier.services import Services
     from crswatch.sending import send_operator
-    from notifier.services import Services
 
     config = replace(Config(), alerts=Alerts(operator=(smtp.url("operator@example.com"),)))
     send_operator(

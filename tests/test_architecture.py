@@ -1,5 +1,7 @@
 """The layout's rules, read from the code (every import, those inside functions too): data flows
-one way through the stages, the read side reads draws only, the store knows no domain."""
+one way through the stages, the read side reads draws only, the store knows no domain, and every
+package of ours is imported under the one installed name, `crswatch` (the stages' top-level
+folders are linked into crswatch/)."""
 
 from __future__ import annotations
 
@@ -25,8 +27,18 @@ ALLOWED = {
 }
 
 
+def package_of(module: str) -> str | None:
+    """The package of ours an absolute import names (`crswatch.notifier.send` → notifier, a
+    module of the shell → crswatch), a stage's bare name as itself, or None (not ours)."""
+    first, _, rest = module.partition(".")
+    if first == "crswatch":
+        second = rest.partition(".")[0]
+        return second if second in OURS else "crswatch"
+    return first if first in OURS else None
+
+
 def imports(package: str) -> list[tuple[str, int, str]]:
-    """(file, line, top-level package of ours) for every import in a package."""
+    """(file, line, package of ours) for every import in a package."""
     found = []
     for path in sorted((ROOT / package).rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -36,11 +48,7 @@ def imports(package: str) -> list[tuple[str, int, str]]:
                 names = [node.module]
             else:
                 continue  # relative imports stay inside the package
-            found += [
-                (str(path.relative_to(ROOT)), node.lineno, name.split(".")[0])
-                for name in names
-                if name.split(".")[0] in OURS
-            ]
+            found += [(str(path.relative_to(ROOT)), node.lineno, p) for name in names if (p := package_of(name))]
     return found
 
 
@@ -62,10 +70,30 @@ def test_the_rules_are_checked_for_every_package() -> None:
     assert packages == set(ALLOWED)
 
 
+def test_one_name_is_installed_and_the_stages_are_linked_under_it() -> None:
+    """A stage is `crswatch.<stage>` wherever it is imported (tests and benches too): a bare
+    `notifier` would load the same files a second time, as other modules with other classes."""
+    assert {p.name for p in (ROOT / "crswatch").iterdir() if p.is_symlink()} == set(OURS) - {"crswatch"}
+    for stage in set(OURS) - {"crswatch"}:
+        assert (ROOT / "crswatch" / stage).resolve() == (ROOT / stage).resolve()
+    bare = []
+    for path in sorted(p for folder in (*OURS, "tests", "bench") for p in (ROOT / folder).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            bare += [
+                f"{path.relative_to(ROOT)}:{node.lineno} {n}"
+                for n in names
+                if n.split(".")[0] in set(OURS) - {"crswatch"}
+            ]
+    assert not bare, "import these as crswatch.<stage>:\n" + "\n".join(bare)
+
+
 def test_a_broken_rule_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "scraper").mkdir()
     (tmp_path / "scraper" / "bad.py").write_text(
-        "def f():\n    from notifier.outbox import queue\n    import crswatch.cli\n"
+        "def f():\n    from crswatch.notifier.outbox import queue\n    import crswatch.cli\n"
     )
     monkeypatch.setattr("test_architecture.ROOT", tmp_path)
     assert [name for _, _, name in imports("scraper")] == ["notifier", "crswatch"]
@@ -94,7 +122,7 @@ def _modules_imported(package: str) -> list[tuple[str, str]]:
 def test_no_package_reads_another_stages_tables(package: str) -> None:
     """A stage's tables are read and written through that stage's functions only."""
     wrong = [f"{file} imports {module}" for file, module in _modules_imported(package)
-             if module.endswith(".tables") and module.split(".")[0] != package]  # fmt: skip
+             if module.endswith(".tables") and package_of(module) != package]  # fmt: skip
     assert not wrong, "\n".join(wrong)
 
 
@@ -105,6 +133,8 @@ def _module_graph() -> dict[str, set[str]]:
     for package in OURS:
         for path in (ROOT / package).rglob("*.py"):
             parts = list(path.relative_to(ROOT).with_suffix("").parts)
+            if package != "crswatch":
+                parts.insert(0, "crswatch")  # the name it is imported as
             modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
 
     def resolve(name: str) -> str | None:

@@ -11,7 +11,7 @@ import pytest
 from helpers import FeedServer, cli, outbox, snapshot, store_of
 from servers import SMTPSink, WebhookReceiver
 
-from subscribers.manage import Defaults, subscribe
+from crswatch.subscribers.manage import Defaults, subscribe
 
 BAD_RECIPIENTS = ["priya.example.com", "bad@@example", "justtext"]
 

@@ -14,10 +14,10 @@ import pytest
 from helpers import cli, store_of
 from servers import SMTPSink, body_text
 
-from draws.crs import parse
-from draws.crs.profile import dumps
-from notifier.reminders import due
-from notifier.services import Services
+from crswatch.draws.crs import parse
+from crswatch.draws.crs.profile import dumps
+from crswatch.notifier.reminders import due
+from crswatch.notifier.services import Services
 
 # Born 1990-03-14: 37 on 2027-03-14 (age points 72 → 66).  In Canada since 2025-01-10: two
 # completed years on 2027-01-10 (40 → 53, and transferability with it).  IELTS taken 2025-06-01:
@@ -207,11 +207,11 @@ def test_a_profile_leaves_nothing_behind(store_url: str) -> None:
 
     from sqlalchemy import select
 
-    from notifier.outbox import queue
-    from notifier.reminders import plan_reminders
-    from store.sql import Store
-    from subscribers import manage, optin, reminded
-    from subscribers.tables import pending
+    from crswatch.notifier.outbox import queue
+    from crswatch.notifier.reminders import plan_reminders
+    from crswatch.store.sql import Store
+    from crswatch.subscribers import manage, optin, reminded
+    from crswatch.subscribers.tables import pending
 
     store = Store(store_url)
     defaults = manage.Defaults(within=10, streams=("cec",))
@@ -248,8 +248,8 @@ def test_the_regular_check_plans_and_sends_them(env: dict, smtp: SMTPSink, tmp_p
 
     from helpers import snapshot
 
-    from draws.crs.days import add_years
-    from draws.record import ottawa_today
+    from crswatch.draws.crs.days import add_years
+    from crswatch.draws.record import ottawa_today
 
     born = add_years(ottawa_today() + timedelta(days=20), -35)
     birthday = add_years(born, 35)

@@ -14,11 +14,11 @@ from helpers import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from draws.crs import Profile, ProfileError, RulesError, grid_on, parse, score, versions
-from draws.crs.days import age_on, experience_years
-from draws.crs.language import charts, levels
-from draws.crs.profile import EDUCATION, JobOffer, Language, Period, Spouse
-from draws.crs.rules import from_folder
+from crswatch.draws.crs import Profile, ProfileError, RulesError, grid_on, parse, score, versions
+from crswatch.draws.crs.days import age_on, experience_years
+from crswatch.draws.crs.language import charts, levels
+from crswatch.draws.crs.profile import EDUCATION, JobOffer, Language, Period, Spouse
+from crswatch.draws.crs.rules import from_folder
 
 VERSIONS = ("2016-11-19", "2017-06-06", "2020-10-27", "2025-03-25")
 ON = {v: date.fromisoformat(v) + timedelta(days=30) for v in VERSIONS}  # a day inside each version
@@ -729,7 +729,7 @@ def test_the_typed_profile() -> None:
 @given(profiles, DAY, st.integers(0, 3650))
 def test_the_ceiling_bounds_every_day_ahead(data: dict[str, Any], start: date, ahead: int) -> None:
     """What matching relies on to skip a profile: no day in the range scores above its ceiling."""
-    from draws.crs.score import ceiling
+    from crswatch.draws.crs.score import ceiling
 
     if ahead % 2:  # half the time with periods (one ongoing), so that the years grow over the range
         data = {k: v for k, v in data.items() if k != "canadian_experience_years"}

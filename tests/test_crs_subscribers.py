@@ -14,9 +14,9 @@ from helpers import FeedServer, cli, snapshot, store_of
 from servers import SMTPSink, body_text
 from sqlalchemy import select
 
-from draws.crs import parse, score
-from draws.record import Draw
-from notifier.fanout import plan
+from crswatch.draws.crs import parse, score
+from crswatch.draws.record import Draw
+from crswatch.notifier.fanout import plan
 
 FEED_DAY1, FEED_DAY2 = snapshot("2026-01-20"), snapshot("2026-01-21")  # #392: 2026-01-21, CEC, cut-off 509
 
@@ -89,7 +89,7 @@ def test_a_birthday_before_the_draw_changes_the_verdict(
     assert all("profile" not in r and "date_of_birth" not in json.dumps(r) for r in records)
 
     cli("unsubscribe", birthday, env=env, check=True)
-    from subscribers.tables import subscribers
+    from crswatch.subscribers.tables import subscribers
 
     with store_of(env).read() as conn:
         rows = conn.execute(select(subscribers.c.id, subscribers.c.profile)).all()
@@ -104,7 +104,7 @@ def test_update_replaces_or_erases_the_profile(env: dict, smtp: SMTPSink, tmp_pa
     out = cli("update", sub, "--score", "480", env=env, check=True).stdout
     assert out.startswith(f"updated {sub}: score 480, within")  # a typed score alone: back to a typed score
     with store_of(env).read() as conn:
-        from subscribers.tables import subscribers
+        from crswatch.subscribers.tables import subscribers
 
         assert conn.execute(select(subscribers.c.profile).where(subscribers.c.id == sub)).scalar() is None
     out = cli("update", sub, "--profile", str(tmp_path / "p.json"), env=env, check=True).stdout
@@ -144,7 +144,7 @@ def _doc(profile: str | None, score_: int = 0) -> dict:
     ("day", "verdict", "scored"), [(date(2026, 1, 19), "invited", 514), (date(2026, 1, 20), "close", 508)]
 )
 def test_the_fanout_scores_a_profile_on_each_draws_date(day: date, verdict: str, scored: int) -> None:
-    from draws.crs.profile import dumps
+    from crswatch.draws.crs.profile import dumps
 
     stored = dumps(parse(_toml(TURNS_31)))
     draw = Draw(number="900", date=day, program="Canadian Experience Class", stream="cec", invitations=1000, crs=509)
@@ -193,7 +193,7 @@ def test_whatif_judges_each_draw_on_the_profiles_score_that_day(env: dict, tmp_p
 def test_a_draw_the_profile_cannot_be_scored_on_is_explained_never_a_silent_zero() -> None:
     """Before the oldest grid (2016-11-19) a profile has no score: the subscriber is left out of
     that draw and the plan says who and why; a typed score beside it is not silently used."""
-    from draws.crs.profile import dumps
+    from crswatch.draws.crs.profile import dumps
 
     stored = dumps(parse(_toml(STILL_30)))
     draw = Draw(
@@ -219,8 +219,8 @@ def test_a_draw_the_profile_cannot_be_scored_on_is_explained_never_a_silent_zero
 def test_forecast_uses_the_profiles_projected_score_on_each_forecast_date(env: dict, tmp_path: Path) -> None:
     """A 31st birthday ten days from today (Ottawa's) falls between the next CEC draw (overdue:
     today) and the two after it: the first is judged on 514, the others on 508."""
-    from draws.crs.days import add_years
-    from draws.record import ottawa_today
+    from crswatch.draws.crs.days import add_years
+    from crswatch.draws.record import ottawa_today
 
     cli("check", "--source", FEED_DAY2.as_uri(), env=env, check=True)
     born = add_years(ottawa_today(), -31) + timedelta(days=10)
@@ -245,7 +245,7 @@ def test_forecast_uses_the_profiles_projected_score_on_each_forecast_date(env: d
 
 
 def test_forecast_judges_each_draw_on_its_own_date() -> None:
-    from history.forecast import errors_before, forecast, invited_probability, last
+    from crswatch.history.forecast import errors_before, forecast, invited_probability, last
 
     cutoffs = [500, 510, 490, 500, 520, 505, 495, 515, 505, 500, 512, 498]
     dates = [date(2025, 1, 1) + timedelta(days=14 * i) for i in range(len(cutoffs))]
@@ -262,7 +262,10 @@ def test_forecast_judges_each_draw_on_its_own_date() -> None:
         date(2025, 7, 18),
     ]  # overdue: from `earliest`, a median gap apart
     errors = errors_before(
-        cutoffs, last if result.method == "last" else __import__("history.forecast").forecast.METHODS[result.method]
+        cutoffs,
+        last
+        if result.method == "last"
+        else __import__("crswatch.history.forecast").history.forecast.METHODS[result.method],
     )
     p = [invited_probability(result.next_crs, errors, s) for s in (520, 480, 480)]
     assert result.score == 520 and result.p_invited == pytest.approx(1 - (1 - p[0]) * (1 - p[1]) * (1 - p[2]))

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from helpers import snapshot
 
-from draws.table import merge_draws, query_draws
-from scraper.parse import parse_feed, parse_round
-from store.draws import Database
-from store.errors import DatabaseError
+from crswatch.draws.table import merge_draws, query_draws
+from crswatch.scraper.parse import parse_feed, parse_round
+from crswatch.store.draws import Database
+from crswatch.store.errors import DatabaseError
 
 
 def _add(path: str, worker: int, count: int) -> None:

@@ -24,19 +24,19 @@ from pg import PostgresServer
 from servers import SMTPSink
 from sqlalchemy import event, func, select
 
-from draws.record import Draw, stamp
-from notifier.channels import check_url
-from notifier.dispatch import dispatch
-from notifier.fanout import plan
-from notifier.outbox import DispatchReport, announce, counts, queue
-from notifier.policy import Policy
-from notifier.services import Services
-from notifier.tables import deliveries
-from store.errors import StoreError
-from store.sql import Store
-from subscribers.importing import import_csv
-from subscribers.manage import Defaults
-from subscribers.store import iter_docs
+from crswatch.draws.record import Draw, stamp
+from crswatch.notifier.channels import check_url
+from crswatch.notifier.dispatch import dispatch
+from crswatch.notifier.fanout import plan
+from crswatch.notifier.outbox import DispatchReport, announce, counts, queue
+from crswatch.notifier.policy import Policy
+from crswatch.notifier.services import Services
+from crswatch.notifier.tables import deliveries
+from crswatch.store.errors import StoreError
+from crswatch.store.sql import Store
+from crswatch.subscribers.importing import import_csv
+from crswatch.subscribers.manage import Defaults
+from crswatch.subscribers.store import iter_docs
 
 CONCURRENCY = 16  # the in-flight bound
 DRAW = Draw(number="392", date=dt.date(2026, 1, 21), program="Canadian Experience Class", stream="cec", invitations=6000, crs=509,

@@ -8,9 +8,9 @@ from pathlib import Path
 from helpers import FeedServer, cli, outbox, snapshot
 from servers import SilentServer, SMTPSink, WebhookReceiver
 
-from notifier.outgoing import HTML, TEXT, Outgoing, Result
-from notifier.send import send_many
-from notifier.services import Services
+from crswatch.notifier.outgoing import HTML, TEXT, Outgoing, Result
+from crswatch.notifier.send import send_many
+from crswatch.notifier.services import Services
 
 BODIES = {TEXT: "text", HTML: "<p>html</p>"}
 

@@ -39,9 +39,9 @@ def _plan_after(env: dict, cadence: str, since: datetime, planned: list | None =
     """Plan the digests of the period that holds `since`, with a clock one minute after it ends
     (rehearsed only, when a `planned` list is given: `check --dry-run`)."""
     from crswatch.config_load import load_config
+    from crswatch.notifier.periodic import due_periods
     from crswatch.periodic import plan_digests
-    from notifier.periodic import due_periods
-    from store.draws import Database
+    from crswatch.store.draws import Database
 
     config = load_config(env["CRSWATCH_CONFIG"])
     end = since

@@ -16,16 +16,16 @@ from helpers import snapshot
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from draws.guard import Rules
-from draws.record import Draw
-from draws.table import REVISIONS, merge_draws
-from draws.text import normal_number, printable, shown
-from notifier.fanout import plan
-from notifier.message import CORRECTION
-from scraper.items import RawRound
-from scraper.parse import MAX_FIELD, RoundError, parse_feed, parse_round
-from scraper.pipelines import ParsePipeline
-from store.draws import Database
+from crswatch.draws.guard import Rules
+from crswatch.draws.record import Draw
+from crswatch.draws.table import REVISIONS, merge_draws
+from crswatch.draws.text import normal_number, printable, shown
+from crswatch.notifier.fanout import plan
+from crswatch.notifier.message import CORRECTION
+from crswatch.scraper.items import RawRound
+from crswatch.scraper.parse import MAX_FIELD, RoundError, parse_feed, parse_round
+from crswatch.scraper.pipelines import ParsePipeline
+from crswatch.store.draws import Database
 
 DAY2 = parse_feed(snapshot("2026-01-21").read_bytes())
 NOW = datetime(2026, 1, 22, 12, tzinfo=UTC)
@@ -248,9 +248,9 @@ def test_records_keep_the_feed_text_as_published() -> None:
 
 
 def test_corrections_today_are_counted_from_ottawas_midnight(tmp_path: Path) -> None:
-    from notifier.fanout import corrected_today
-    from notifier.outbox import Delivery, queue
-    from store.sql import Store
+    from crswatch.notifier.fanout import corrected_today
+    from crswatch.notifier.outbox import Delivery, queue
+    from crswatch.store.sql import Store
 
     store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}").open()
     queued = datetime(2026, 1, 22, 4, 30, tzinfo=UTC)  # 23:30 in Ottawa on January 21

@@ -13,12 +13,12 @@ from helpers import snapshot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from draws.streams import ALIASES, BUILTIN, OTHER, name_key, stream_of
-from scraper.dates import parse_long_date, parse_stamp
-from scraper.items import RawRound
-from scraper.middlewares import redirect_allowed
-from scraper.parse import Implausible, parse_feed, parse_round, public_url, vet_round
-from scraper.pipelines import ParsePipeline
+from crswatch.draws.streams import ALIASES, BUILTIN, OTHER, name_key, stream_of
+from crswatch.scraper.dates import parse_long_date, parse_stamp
+from crswatch.scraper.items import RawRound
+from crswatch.scraper.middlewares import redirect_allowed
+from crswatch.scraper.parse import Implausible, parse_feed, parse_round, public_url, vet_round
+from crswatch.scraper.pipelines import ParsePipeline
 
 ROUND_392 = parse_feed(snapshot("2026-01-21").read_bytes())[0]
 NOW = datetime(2026, 1, 22, 12, tzinfo=UTC)
@@ -329,8 +329,8 @@ def test_the_source_host_may_be_local() -> None:
 def test_2026_category_draws_waiting_in_other_are_recognised_once(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from dataclasses import replace
 
-    from draws.table import merge_draws, recognise
-    from store.draws import Database
+    from crswatch.draws.table import merge_draws, recognise
+    from crswatch.store.draws import Database
 
     names = ["Physicians with Canadian work experience (Version 1)", "Cadres supérieurs ayant une expérience de travail au Canada",
              "Skilled military recruits – 2026", "Pharmacists with Canadian work experience"]  # fmt: skip

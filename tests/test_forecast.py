@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from helpers import cli, snapshot
 
-from history.features import count_at_or_above, covariates, pool_feature, size_feature
-from history.forecast import (
+from crswatch.history.features import count_at_or_above, covariates, pool_feature, size_feature
+from crswatch.history.forecast import (
     METHODS,
     adjusted,
     backtest,
@@ -41,7 +41,7 @@ def test_methods_by_hand() -> None:
 
 @pytest.mark.parametrize("score", [0, 300, 505, 509, 1200])
 def test_a_probability_is_never_certain(score: int) -> None:
-    from history.forecast import invited_probability
+    from crswatch.history.forecast import invited_probability
 
     p = invited_probability(505.0, [-10.0, -5.0, 0.0, 5.0, 10.0], score)
     assert 0 < p < 1

@@ -12,8 +12,8 @@ from helpers import cli, snapshot
 
 def test_the_forecast_and_its_etag_change_with_ottawas_day(env: dict) -> None:
     from crswatch.app import App
-    from draws.record import ottawa_today
-    from web import create_app
+    from crswatch.draws.record import ottawa_today
+    from crswatch.web import create_app
 
     config = Path(env["CRSWATCH_CONFIG"])
     config.write_text(

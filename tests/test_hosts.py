@@ -109,9 +109,9 @@ def test_a_dead_process_claims_go_back_only_to_its_own_host_whatever_the_names(
     whether the process lives), and `crs%1`'s claims stay with their living holder."""
     from datetime import UTC, datetime
 
-    from notifier.claims import claim
-    from notifier.outbox import Delivery, queue
-    from store.sql import Store
+    from crswatch.notifier.claims import claim
+    from crswatch.notifier.outbox import Delivery, queue
+    from crswatch.store.sql import Store
 
     url = postgres_server.new_database()
     store = Store(url)
@@ -146,9 +146,9 @@ def test_status_and_the_heartbeat_use_the_host_identity(env: dict, postgres_serv
     container whose machine has another name) sees it is dead; on another host it trusts the heartbeat."""
     from datetime import UTC, datetime
 
-    from draws.record import stamp
-    from store import kv
-    from store.sql import Store
+    from crswatch.draws.record import stamp
+    from crswatch.store import kv
+    from crswatch.store.sql import Store
 
     url = postgres_server.new_database()
     dead = subprocess.run(

@@ -17,13 +17,13 @@ from helpers import DOCS_TEXT, ROOT, SHARED, cli, snapshot
 from pages import Site
 from servers import SMTPSink, body_text
 
-from draws.match import Verdict
-from draws.record import Draw
-from draws.streams import SHORT, SHORT_FR, STREAMS, STREAMS_FR
-from notifier import message
-from notifier.i18n import Texts
-from notifier.message import Alert, confirmation_message, render
-from subscribers.model import Subscriber
+from crswatch.draws.match import Verdict
+from crswatch.draws.record import Draw
+from crswatch.draws.streams import SHORT, SHORT_FR, STREAMS, STREAMS_FR
+from crswatch.notifier import message
+from crswatch.notifier.i18n import Texts
+from crswatch.notifier.message import Alert, confirmation_message, render
+from crswatch.subscribers.model import Subscriber
 
 CATALOGUES = [("notifier", "locale"), ("web", "translations"), ("bot", "locale")]
 FIELD = re.compile(r"\{(\w*)\}|%\((\w+)\)s")
@@ -167,8 +167,8 @@ def test_the_french_names_match_ircc_french_feed_where_one_is_at_hand() -> None:
     snapshot of it is in ../shared/ircc, each draw's French name must be our table's label."""
     import json
 
-    from draws.streams import name_key, stream_of
-    from scraper.parse import parse_feed
+    from crswatch.draws.streams import name_key, stream_of
+    from crswatch.scraper.parse import parse_feed
 
     french = sorted(SHARED.glob("ee_rounds_123_fr.*.json"))
     if not french:
@@ -259,7 +259,7 @@ def test_the_readme_french_example_is_what_crswatch_writes() -> None:
 
 
 def test_french_alerts_link_to_ircc_french_page_where_it_is_known() -> None:
-    from notifier.message import official_page
+    from crswatch.notifier.message import official_page
 
     english = "https://www.canada.ca/en/immigration-refugees-citizenship/corporate/mandate/policies-operational-instructions-agreements/ministerial-instructions/express-entry-rounds/invitations.html?q=392"
     assert official_page(english, "en") == english

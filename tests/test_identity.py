@@ -8,7 +8,7 @@ import pytest
 from helpers import cli
 from servers import SMTPSink
 
-from subscribers.identity import canonical, destination_key
+from crswatch.subscribers.identity import canonical, destination_key
 
 SAME = [
     (

@@ -10,12 +10,12 @@ from pathlib import Path
 from helpers import FeedServer, cli, snapshot
 from servers import SMTPSink
 
-from draws.match import Verdict
-from draws.record import Draw
-from notifier.i18n import Texts
-from notifier.letters import DEFAULT, Letters
-from notifier.message import Alert, render
-from subscribers.model import Subscriber
+from crswatch.draws.match import Verdict
+from crswatch.draws.record import Draw
+from crswatch.notifier.i18n import Texts
+from crswatch.notifier.letters import DEFAULT, Letters
+from crswatch.notifier.message import Alert, render
+from crswatch.subscribers.model import Subscriber
 
 EVIL = '<script>alert("x")</script> & co'
 
@@ -91,7 +91,7 @@ def test_crswatchs_own_templates_all_compile() -> None:
 
 
 def _stop():  # type: ignore[no-untyped-def]
-    from notifier.foot import Stop
+    from crswatch.notifier.foot import Stop
 
     return Stop("To stop these alerts, ask the operator.")
 
@@ -129,8 +129,8 @@ def test_an_operators_templates_end_to_end(feed: FeedServer, env: dict, smtp: SM
 def test_a_template_that_fails_on_real_values_falls_back_to_crswatchs_own(tmp_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
     """It passed the start-up check (sample values) but fails on a real alert: that alert goes out
     with crswatch's own HTML and the operator reads why in the log; the others are not stopped."""
-    from notifier.chunk import _message
-    from notifier.outbox import Delivery
+    from crswatch.notifier.chunk import _message
+    from crswatch.notifier.outbox import Delivery
 
     (tmp_path / "alert.html").write_text(
         '{% if steps == "Next steps." %}{{ verdict }}{% else %}{{ no_such_value }}{% endif %}'

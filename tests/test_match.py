@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from draws.match import Verdict, verdict
+from crswatch.draws.match import Verdict, verdict
 
 T = datetime(2025, 10, 29, 4, 35, 24, tzinfo=UTC)
 BEFORE, AT, AFTER = datetime(2025, 10, 1, tzinfo=UTC), T, datetime(2025, 11, 1, tzinfo=UTC)

@@ -48,7 +48,7 @@ def _known_run(feed: FeedServer, env: dict, smtp: SMTPSink) -> None:
 
 def _app(clock: list[datetime]):  # type: ignore[no-untyped-def]
     from crswatch.app import App
-    from web import create_app
+    from crswatch.web import create_app
 
     return create_app(App(None, None, 0), clock=lambda: clock[0]).test_client()
 

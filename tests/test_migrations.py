@@ -17,8 +17,8 @@ from helpers import DOCS_TEXT, ROOT, cli
 from pg import PostgresServer
 from sqlalchemy import text
 
-from store.migrations.declared import DECLARED
-from store.sql import Store, alembic_config, current_revision, head_revision, revisions
+from crswatch.store.migrations.declared import DECLARED
+from crswatch.store.sql import Store, alembic_config, current_revision, head_revision, revisions
 
 
 def _fresh(engine: str, tmp_path: Path, postgres: PostgresServer | None) -> str:
@@ -164,7 +164,7 @@ def test_a_fresh_postgresql_store_waits_for_db_upgrade(postgres_server: Postgres
 def test_a_running_scheduler_refuses_a_store_upgraded_past_it(tmp_path: Path) -> None:
     """`run` lives for weeks: each cycle asks the store's revision first (one query) and says, in
     its cycle line, that another host upgraded the store past this code."""
-    from store.errors import SchemaAhead
+    from crswatch.store.errors import SchemaAhead
 
     store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}").open()
     store.recheck()  # at the code's revision: nothing to say

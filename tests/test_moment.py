@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import Column, Integer, MetaData, Table, create_engine, insert, select, text
 from sqlalchemy.exc import StatementError
 
-from store.moment import Moment, read, stamp
+from crswatch.store.moment import Moment, read, stamp
 
 metadata = MetaData()
 things = Table("things", metadata, Column("id", Integer, primary_key=True), Column("at", Moment()))

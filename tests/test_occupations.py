@@ -13,8 +13,8 @@ from helpers import ROOT, cli
 
 from crswatch.config import ConfigError
 from crswatch.config_load import load_config
-from draws.occupations import OccupationsError, builtin, check_code, match, parse, version_on
-from draws.streams import STREAMS
+from crswatch.draws.occupations import OccupationsError, builtin, check_code, match, parse, version_on
+from crswatch.draws.streams import STREAMS
 
 PHYSICIAN, MANAGER, NOWHERE = (
     "31102",

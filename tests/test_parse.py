@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from helpers import SNAPSHOTS, snapshot
 
-from draws.streams import stream_of
-from scraper.dates import parse_stamp
-from scraper.parse import FeedError, RoundError, parse_feed, parse_round, public_url, split_programs
+from crswatch.draws.streams import stream_of
+from crswatch.scraper.dates import parse_stamp
+from crswatch.scraper.parse import FeedError, RoundError, parse_feed, parse_round, public_url, split_programs
 
 GOLDEN = Path(__file__).parent / "golden" / "draws.json"
 # Rounds whose parse is pinned in the golden file: the newest, lettered numbers, blank

@@ -10,8 +10,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from helpers import snapshot
 
-from draws.match import Verdict
-from notifier.periodic import (
+from crswatch.draws.match import Verdict
+from crswatch.notifier.periodic import (
     Contents,
     Period,
     due_periods,
@@ -20,7 +20,7 @@ from notifier.periodic import (
     plan_digests,
     plan_pool,
 )
-from notifier.standing import about, at_or_above, band_of, rank, standing
+from crswatch.notifier.standing import about, at_or_above, band_of, rank, standing
 
 I, A, J, C = Verdict.INVITED, Verdict.AT_CUTOFF, Verdict.JUST_MISSED, Verdict.CLOSE
 
@@ -49,14 +49,14 @@ def test_what_a_digest_subscriber_still_gets_at_once(
 
 
 def _pool(dd: list[int]) -> dict[str, int]:
-    from draws.record import POOL_BANDS
+    from crswatch.draws.record import POOL_BANDS
 
     return dict(zip(POOL_BANDS, dd, strict=True))
 
 
 def _feed_pool(day: str, number: str) -> tuple[str, dict[str, int]]:
     """The distribution a real snapshot publishes with a draw, read straight from the JSON."""
-    from draws.record import POOL_BANDS
+    from crswatch.draws.record import POOL_BANDS
 
     rounds = json.loads(snapshot(day).read_text(encoding="utf-8-sig"))["rounds"]
     found = next(r for r in rounds if r["drawNumber"] == number)
@@ -265,12 +265,12 @@ def test_planning_in_the_store_is_once_across_hosts_on_each_engine(store_url: st
     """A distribution and a digest period are announced once (a second host, or a rerun, plans
     nothing); the deliveries carry what the message says; the first check's history is nobody's news."""
     from crswatch.config import Config
-    from notifier.channels import check_url
-    from notifier.outbox import announce, listing
-    from notifier.periodic_store import HISTORY, plan_distribution, plan_period
-    from store import kv
-    from store.sql import Store
-    from subscribers import manage
+    from crswatch.notifier.channels import check_url
+    from crswatch.notifier.outbox import announce, listing
+    from crswatch.notifier.periodic_store import HISTORY, plan_distribution, plan_period
+    from crswatch.store import kv
+    from crswatch.store.sql import Store
+    from crswatch.subscribers import manage
 
     defaults = manage.Defaults(10, ("cec",))
     store = Store(store_url).open()

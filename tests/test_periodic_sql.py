@@ -27,8 +27,8 @@ def _score_on(doc: dict[str, Any], day: date) -> int:
 def _subscribe(conn: Any, rng: random.Random, n: int) -> None:
     from sqlalchemy import update
 
-    from subscribers import manage
-    from subscribers.tables import subscribers
+    from crswatch.subscribers import manage
+    from crswatch.subscribers.tables import subscribers
 
     defaults = manage.Defaults(10, ("cec",))
     # subscribers often share a score, margin and streams (as 100,000 do), and sign up at any
@@ -47,7 +47,7 @@ def _subscribe(conn: Any, rng: random.Random, n: int) -> None:
 
 
 def _announce(conn: Any) -> dict[str, Any]:
-    from notifier.outbox import announce
+    from crswatch.notifier.outbox import announce
 
     draws = [("393", "2026-01-19", "pnp", 711), ("394", "2026-01-20", "cec", 509), ("395", "2026-01-20", "french", 400),
              ("396", "2026-01-23", "healthcare", 462)]  # fmt: skip
@@ -68,11 +68,11 @@ def _rows(found: list[Any]) -> dict[str, tuple[Any, ...]]:
 
 
 def test_the_database_plans_what_python_plans(store_url: str) -> None:
-    from notifier.outbox import listing
-    from notifier.periodic import Period, plan_digests, plan_pool
-    from notifier.periodic_store import contents, plan_distribution, plan_period
-    from store.sql import Store
-    from subscribers.store import iter_recipients
+    from crswatch.notifier.outbox import listing
+    from crswatch.notifier.periodic import Period, plan_digests, plan_pool
+    from crswatch.notifier.periodic_store import contents, plan_distribution, plan_period
+    from crswatch.store.sql import Store
+    from crswatch.subscribers.store import iter_recipients
 
     rng = random.Random(28)
     store = Store(store_url).open()
@@ -107,11 +107,11 @@ def test_the_database_plans_what_python_plans(store_url: str) -> None:
 def test_a_period_with_only_a_new_distribution_or_with_nothing(store_url: str) -> None:
     """A daily period whose only news is the pool (no draw: every line empty, the figures alone)
     and one with nothing at all (no digest): the same from the database as from Python."""
-    from notifier.outbox import listing
-    from notifier.periodic import Period, plan_digests
-    from notifier.periodic_store import contents, plan_distribution, plan_period
-    from store.sql import Store
-    from subscribers.store import iter_recipients
+    from crswatch.notifier.outbox import listing
+    from crswatch.notifier.periodic import Period, plan_digests
+    from crswatch.notifier.periodic_store import contents, plan_distribution, plan_period
+    from crswatch.store.sql import Store
+    from crswatch.subscribers.store import iter_recipients
 
     rng = random.Random(29)
     store = Store(store_url).open()

@@ -14,15 +14,15 @@ from helpers import snapshot
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from PIL import Image
 
-from history import chart as plot
-from history.chart import chart_bytes, figure, runs
-from scraper.parse import RoundError, parse_feed, parse_round
+from crswatch.history import chart as plot
+from crswatch.history.chart import chart_bytes, figure, runs
+from crswatch.scraper.parse import RoundError, parse_feed, parse_round
 
 SVG = "{http://www.w3.org/2000/svg}"
 
 
 def _records() -> list[dict]:
-    from history.stats import oldest_first
+    from crswatch.history.stats import oldest_first
 
     records = []
     for raw in parse_feed(snapshot("2026-01-21").read_bytes()):

@@ -17,11 +17,11 @@ from helpers import FeedServer, cli, snapshot
 from pages import Site
 from servers import SMTPSink, WebhookReceiver
 
-from notifier.channels import mask_url
-from notifier.mask import SecretFilter, Secrets, delivering, mask_text, scrub
-from notifier.outgoing import Outgoing
-from notifier.send import send_many
-from notifier.services import Services
+from crswatch.notifier.channels import mask_url
+from crswatch.notifier.mask import SecretFilter, Secrets, delivering, mask_text, scrub
+from crswatch.notifier.outgoing import Outgoing
+from crswatch.notifier.send import send_many
+from crswatch.notifier.services import Services
 
 SECRETS = {
     "mailpw": "Mailpass7734x",

@@ -11,11 +11,11 @@ import pytest
 from helpers import FeedServer, cli, outbox, snapshot
 from servers import SMTPSink
 
-from notifier.channels import load
-from notifier.mail import Accounts, _mail, _only_recipient
-from notifier.outgoing import HTML, TEXT, Outgoing, recipient_key
-from notifier.send import send
-from notifier.services import Services
+from crswatch.notifier.channels import load
+from crswatch.notifier.mail import Accounts, _mail, _only_recipient
+from crswatch.notifier.outgoing import HTML, TEXT, Outgoing, recipient_key
+from crswatch.notifier.send import send
+from crswatch.notifier.services import Services
 
 
 @pytest.mark.parametrize(

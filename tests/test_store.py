@@ -14,9 +14,9 @@ from helpers import cli
 from pg import PostgresServer
 from sqlalchemy import exc, text
 
-from notifier.channels import check_url
-from notifier.claims import claim, record
-from notifier.outbox import (
+from crswatch.notifier.channels import check_url
+from crswatch.notifier.claims import claim, record
+from crswatch.notifier.outbox import (
     DEAD,
     FAILED,
     QUEUED,
@@ -29,13 +29,13 @@ from notifier.outbox import (
     queue,
     requeue,
 )
-from notifier.policy import Policy
-from store import kv, limits
-from store.errors import StoreError, StoreURLError
-from store.sql import Store
-from store.url import where
-from subscribers import manage
-from subscribers import store as subscribers
+from crswatch.notifier.policy import Policy
+from crswatch.store import kv, limits
+from crswatch.store.errors import StoreError, StoreURLError
+from crswatch.store.sql import Store
+from crswatch.store.url import where
+from crswatch.subscribers import manage
+from crswatch.subscribers import store as subscribers
 
 NOW = datetime(2026, 1, 21, 13, tzinfo=UTC)
 DEFAULTS = manage.Defaults(10, ("cec",))
@@ -219,7 +219,7 @@ def test_the_fast_schema_check_knows_alembics_head() -> None:
     from alembic.config import Config
     from alembic.script import ScriptDirectory
 
-    from store.sql import MIGRATIONS, head_revision
+    from crswatch.store.sql import MIGRATIONS, head_revision
 
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -230,8 +230,8 @@ def test_a_check_tidies_the_store(store: Store) -> None:
     """Finished deliveries go after KEEP_SENT, rate-limit hits after the longest window; what is
     still waiting, and what is recent, stays."""
     from crswatch.config import Config
+    from crswatch.notifier.outbox import KEEP_SENT
     from crswatch.sending import tidy
-    from notifier.outbox import KEEP_SENT
 
     old = NOW - KEEP_SENT - timedelta(days=1)
     with store.write() as conn:

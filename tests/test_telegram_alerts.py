@@ -14,10 +14,10 @@ import pytest
 from helpers import cli, outbox, snapshot, store_of
 from telegram_api import TOKEN, TelegramAPI
 
-from notifier import pacing, telegram
-from notifier.services import Services
-from subscribers import manage
-from subscribers.manage import Defaults
+from crswatch.notifier import pacing, telegram
+from crswatch.notifier.services import Services
+from crswatch.subscribers import manage
+from crswatch.subscribers.manage import Defaults
 
 DAY1, DAY2 = snapshot("2026-01-20"), snapshot("2026-01-21")  # #392 (CEC, cut-off 509) appears on day 2
 
@@ -100,9 +100,9 @@ def test_a_fan_out_of_several_chunks_takes_the_next_one_ahead_and_sends_each_ale
         tg_env: dict[str, str], api: TelegramAPI, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     """The next outbox chunk is claimed and rendered while one is being sent (so a rate-limited
     route never stands still between chunks), and still every alert goes once."""
-    from notifier import dispatch as dispatching
-    from notifier import outbox as outboxes
-    from notifier.policy import Policy
+    from crswatch.notifier import dispatch as dispatching
+    from crswatch.notifier import outbox as outboxes
+    from crswatch.notifier.policy import Policy
 
     for chat in range(9000, 9120):
         subscribe(tg_env, chat)

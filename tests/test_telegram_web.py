@@ -15,9 +15,9 @@ from sqlalchemy import select
 from telegram_api import TOKEN, TelegramAPI
 from test_telegram_bot import Bot, subscribers
 
-from subscribers import deeplink
-from subscribers.optin import SignUp
-from subscribers.tables import telegram_links
+from crswatch.subscribers import deeplink
+from crswatch.subscribers.optin import SignUp
+from crswatch.subscribers.tables import telegram_links
 
 DEEP_LINK = re.compile(r"https://t\.me/crswatch_test_bot\?start=([A-Za-z0-9_-]{16,64})")
 

@@ -109,7 +109,7 @@ def test_the_previous_release_database_moves_into_the_store(
     if link_key:
         from helpers import store_of
 
-        from store.kv import secret
+        from crswatch.store.kv import secret
 
         assert secret(store_of(env), "links").hex() == link_key
 
@@ -129,7 +129,7 @@ def test_an_upgrade_stopped_between_its_commit_and_its_rename_resumes(
     from helpers import store_of
     from sqlalchemy import delete
 
-    from store.kv import meta
+    from crswatch.store.kv import meta
 
     feed.serve(snapshot("2026-01-20"))
     assert _old(previous, "check", "--source", feed.url, env=env).returncode == 0
@@ -162,9 +162,9 @@ def test_an_upgrade_stopped_between_its_commit_and_its_rename_resumes(
 def test_a_store_error_never_carries_the_rows_it_was_writing(tmp_path: Path) -> None:
     from sqlalchemy.exc import IntegrityError
 
-    from store.sql import Store
-    from subscribers import store as subscribers
-    from subscribers.model import Subscriber
+    from crswatch.store.sql import Store
+    from crswatch.subscribers import store as subscribers
+    from crswatch.subscribers.model import Subscriber
 
     store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
     person = Subscriber.from_doc({"id": "abcd2345", "name": "Dana Private", "score": 500, "within": 10, "streams": ["cec"],

@@ -20,7 +20,7 @@ from helpers import FeedServer, cli, outbox, snapshot, store_of, wait_for_retrie
 from pages import Site, csrf_token, feed_with_draw_393
 from servers import SMTPSink, WebhookReceiver, body_text
 
-from subscribers.links import make
+from crswatch.subscribers.links import make
 
 
 @pytest.fixture
@@ -43,7 +43,7 @@ def _confirmed(site: Site, env: dict, address: str) -> tuple[dict, bytes]:
 
 
 def _link_key(env: dict) -> bytes:
-    from store.kv import secret
+    from crswatch.store.kv import secret
 
     store = store_of(env)
     try:
@@ -156,7 +156,7 @@ def _age_pending_sign_ups(env: dict) -> None:
     """Make every pending sign-up's confirmation link older than its expiry (as two days would)."""
     from sqlalchemy import update
 
-    from subscribers.tables import pending
+    from crswatch.subscribers.tables import pending
 
     store = store_of(env)
     try:
@@ -284,7 +284,7 @@ def test_alerts_carry_working_links(site: Site, env: dict, feed: FeedServer) -> 
 
 
 def test_alert_links_expire() -> None:
-    from subscribers.links import make, read
+    from crswatch.subscribers.links import make, read
 
     key = b"k" * 32
     token = make(key, "abcdefgh")

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from helpers import cli, snapshot
 
-from draws.levels import group_of, targets_for
-from draws.record import ottawa_today
-from history.ytd import year_to_date
+from crswatch.draws.levels import group_of, targets_for
+from crswatch.draws.record import ottawa_today
+from crswatch.history.ytd import year_to_date
 
 _FILLED: dict[str, Path] = {}
 
@@ -119,7 +119,7 @@ def test_a_year_without_a_target_says_so(filled: dict) -> None:
 
 def _client(env: dict, clock: list[datetime]):  # type: ignore[no-untyped-def]
     from crswatch.app import App
-    from web import create_app
+    from crswatch.web import create_app
 
     config = Path(env["CRSWATCH_CONFIG"])
     config.write_text(

@@ -22,9 +22,9 @@ from flask import Blueprint, Response, request
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from draws.record import from_iso, ottawa_midnight, ottawa_today
-from draws.table import query_draws
-from history.answers import NoAnswer, draw_detail, draw_list, forecast_rows, stream_list
+from crswatch.draws.record import from_iso, ottawa_midnight, ottawa_today
+from crswatch.draws.table import query_draws
+from crswatch.history.answers import NoAnswer, draw_detail, draw_list, forecast_rows, stream_list
 
 from .site import site
 
@@ -197,7 +197,7 @@ def streams() -> Response:
 
 @api.get("/api/forecast")
 def forecast() -> Response:
-    from history.stats import oldest_first
+    from crswatch.history.stats import oldest_first
 
     streams, score, draws = _streams(), _number("score", 0, 1200), _number("draws", 1, 50, 1)
     assert draws is not None
@@ -214,7 +214,7 @@ def forecast() -> Response:
 @api.get("/api/feed")
 def feed_status() -> Response:
     """When the feed was last checked and changed: it moves with every check, so it is never cached."""
-    from store import kv
+    from crswatch.store import kv
 
     with site().store.read() as conn:
         status = kv.get(conn, "status")

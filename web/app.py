@@ -30,10 +30,10 @@ from crswatch.app import App
 from crswatch.config import web_problems
 from crswatch.errors import CrswatchError
 from crswatch.metrics import StoreCollector, registry_for
-from store.errors import StoreError
-from store.kv import secret
-from subscribers.model import LANGUAGES
-from subscribers.validate import Invalid
+from crswatch.store.errors import StoreError
+from crswatch.store.kv import secret
+from crswatch.subscribers.model import LANGUAGES
+from crswatch.subscribers.validate import Invalid
 
 from .api import api
 from .background import ConfirmationSender

@@ -11,11 +11,11 @@ from collections.abc import Callable
 
 # imported here, in the thread that starts the sender, not in the sender's thread: a serve stopped
 # at once must not find that thread in the middle of an import
-from notifier.dispatch import dispatch
-from notifier.outbox import CONFIRMATION
-from notifier.policy import Policy
-from notifier.services import Services
-from store.sql import Store
+from crswatch.notifier.dispatch import dispatch
+from crswatch.notifier.outbox import CONFIRMATION
+from crswatch.notifier.policy import Policy
+from crswatch.notifier.services import Services
+from crswatch.store.sql import Store
 
 log = logging.getLogger(__name__)
 

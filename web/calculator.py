@@ -15,12 +15,12 @@ from typing import Any
 from flask import g, request
 from flask_babel import gettext as _
 
-from draws.crs import SECTIONS, ProfileError, RulesError, parse, score
-from draws.crs.language import ABILITIES
-from draws.crs.profile import CANADIAN_EDUCATION, EDUCATION, dumps
-from notifier.channels import check_url
-from subscribers import optin
-from subscribers.validate import Invalid
+from crswatch.draws.crs import SECTIONS, ProfileError, RulesError, parse, score
+from crswatch.draws.crs.language import ABILITIES
+from crswatch.draws.crs.profile import CANADIAN_EDUCATION, EDUCATION, dumps
+from crswatch.notifier.channels import check_url
+from crswatch.subscribers import optin
+from crswatch.subscribers.validate import Invalid
 
 from .common import Page, allowed, current_language, page, pages, start_sign_up, too_many_sign_ups, used_up
 from .forms import destinations, plain
@@ -99,7 +99,7 @@ def _choices() -> dict[str, Any]:
 
 
 def _today() -> date:
-    from subscribers.profile import ottawa_day
+    from crswatch.subscribers.profile import ottawa_day
 
     return ottawa_day(site().clock())
 
@@ -144,7 +144,7 @@ def calculate() -> Page:
 def _score_today(text: str) -> int:
     """Today's score of a profile sent by a client (not cached: anyone may send anything)."""
     from crswatch.config import crs_rules
-    from draws.crs import read
+    from crswatch.draws.crs import read
 
     try:
         return score(read(text, "profile"), _today(), crs_rules(site().config)).total

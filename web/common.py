@@ -14,13 +14,13 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFProtect
 from limits import RateLimitItem
 
-from notifier.channels import check_url
-from notifier.message import confirmation_message
-from notifier.outbox import confirmation, queue
-from store import limits
-from subscribers import optin
-from subscribers.links import language_query
-from subscribers.model import LANGUAGES
+from crswatch.notifier.channels import check_url
+from crswatch.notifier.message import confirmation_message
+from crswatch.notifier.outbox import confirmation, queue
+from crswatch.store import limits
+from crswatch.subscribers import optin
+from crswatch.subscribers.links import language_query
+from crswatch.subscribers.model import LANGUAGES
 
 from .site import site
 

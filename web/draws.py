@@ -10,8 +10,8 @@ from typing import Any
 from flask import Response, abort, request
 from flask_babel import gettext as _
 
-from draws.record import ottawa_today
-from draws.streams import label
+from crswatch.draws.record import ottawa_today
+from crswatch.draws.streams import label
 
 from .common import Page, current_language, page, pages
 from .site import site
@@ -21,7 +21,7 @@ CHARTS_SINCE = "2024-01-01"
 
 
 def records() -> list[dict[str, Any]]:
-    from draws.table import query_draws
+    from crswatch.draws.table import query_draws
 
     with site().database.reader() as view:
         return query_draws(view, (), None, None)
@@ -58,8 +58,8 @@ def draws() -> Response | Page:
 
 
 def draws_page(feed: dict[str, str | None], today: date) -> str:
-    from history.stats import oldest_first, stats
-    from history.ytd import year_to_date
+    from crswatch.history.stats import oldest_first, stats
+    from crswatch.history.ytd import year_to_date
 
     rows = records()
     newest = sorted(rows, key=lambda r: (r["date"], r["number"]), reverse=True)[:20]
@@ -81,7 +81,7 @@ def group_name(group: str) -> str:
 
 def feed_times() -> dict[str, str | None]:
     """When the feed was last checked and last changed (its body), to the minute, UTC; shared by every host."""
-    from store import kv
+    from crswatch.store import kv
 
     with site().store.read() as conn:
         status = kv.get(conn, "status")
@@ -108,7 +108,7 @@ def draw_number(value: int) -> str:
 def trend_text(row: dict[str, Any]) -> str:
     from flask_babel import ngettext
 
-    from history.stats import TREND_DRAWS
+    from crswatch.history.stats import TREND_DRAWS
 
     slope, draws = row.get("trend_per_draw"), min(TREND_DRAWS, row["draws"])
     if slope is None:
@@ -124,8 +124,8 @@ def trend_text(row: dict[str, Any]) -> str:
 
 @pages.get("/draws/<stream>.png")
 def chart(stream: str) -> Response:
-    from history.chart import chart_bytes
-    from history.stats import oldest_first
+    from crswatch.history.chart import chart_bytes
+    from crswatch.history.stats import oldest_first
 
     from .api import over_limit
 

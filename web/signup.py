@@ -13,15 +13,15 @@ from flask import g, request
 from flask_babel import gettext as _
 from markupsafe import Markup
 
+from crswatch.draws.record import ottawa_today
+from crswatch.notifier import telegram
+from crswatch.notifier.channels import check_url
 from crswatch.status import WEB_SIGN_UPS
-from draws.record import ottawa_today
-from notifier import telegram
-from notifier.channels import check_url
-from store import kv
-from subscribers import deeplink, optin
-from subscribers import links as link_tokens
-from subscribers.model import LANGUAGES
-from subscribers.validate import Invalid
+from crswatch.store import kv
+from crswatch.subscribers import deeplink, optin
+from crswatch.subscribers import links as link_tokens
+from crswatch.subscribers.model import LANGUAGES
+from crswatch.subscribers.validate import Invalid
 
 from .common import (
     Page,

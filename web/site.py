@@ -14,11 +14,11 @@ from flask import current_app
 from limits import RateLimitItem
 
 from crswatch.config import Config
-from draws.streams import label
-from notifier.letters import DEFAULT, Letters
-from store.draws import Database
-from store.sql import Store
-from subscribers.manage import Defaults
+from crswatch.draws.streams import label
+from crswatch.notifier.letters import DEFAULT, Letters
+from crswatch.store.draws import Database
+from crswatch.store.sql import Store
+from crswatch.subscribers.manage import Defaults
 
 from .background import ConfirmationSender
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 from flask import Response, abort, g, request
 from flask_babel import gettext as _
 
-from notifier.channels import check_url
-from subscribers import links as link_tokens
-from subscribers import manage
-from subscribers import store as subscribers
-from subscribers.model import Subscriber
-from subscribers.validate import Invalid
+from crswatch.notifier.channels import check_url
+from crswatch.subscribers import links as link_tokens
+from crswatch.subscribers import manage
+from crswatch.subscribers import store as subscribers
+from crswatch.subscribers.model import Subscriber
+from crswatch.subscribers.validate import Invalid
 
 from .common import (
     Page,

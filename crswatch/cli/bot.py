@@ -52,7 +52,7 @@ def bot(app: App, api_url: str | None, poll_timeout: int) -> None:
     if not config.telegram.api_url.startswith(("http://", "https://")):
         raise errors.UsageError(f"telegram.api_url must be an http(s) URL, not {config.telegram.api_url!r}")
     app.store  # noqa: B018 - a store that cannot be used is said now, in one line, not at the first chat
-    from bot.run import poll
+    from crswatch.bot.run import poll
 
     _quiet_http(app.verbose)
     click.echo(
@@ -61,7 +61,7 @@ def bot(app: App, api_url: str | None, poll_timeout: int) -> None:
     try:
         poll(app, poll_timeout)
     except Exception as exc:  # python-telegram-bot's own failures: a rejected token, an unreachable server
-        from bot.run import explained
+        from crswatch.bot.run import explained
 
         error = explained(exc)
         if error is None:

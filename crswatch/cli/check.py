@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from draws.text import printable
+from crswatch.draws.text import printable
 
 from .. import errors
 from ..app import App
 
 if TYPE_CHECKING:
-    from notifier.outbox import Delivery
+    from crswatch.notifier.outbox import Delivery
 
     from ..report import CycleReport
 
@@ -77,7 +77,7 @@ def check(
 def _run_cycle(app: App, source: str | None, dry_run: bool, wait: float, accept: tuple[str, ...],
                accept_new: tuple[str, ...]) -> CycleReport:  # fmt: skip
     """The operator's warnings, then the cycle under the cycle lock; Ctrl-C/SIGTERM stops it."""
-    from scraper.crawl import run_reactor
+    from crswatch.scraper.crawl import run_reactor
 
     from ..cycle import cycle_lock, run_check
     from ..status import operator_warnings
@@ -108,7 +108,7 @@ def _run_cycle(app: App, source: str | None, dry_run: bool, wait: float, accept:
 def _tell(report: CycleReport, dry_run: bool) -> None:
     """What the cycle did: the new draws, a dry run's alerts and the summary on stdout, the held
     rounds on stderr."""
-    from notifier.mask import scrub
+    from crswatch.notifier.mask import scrub
 
     for draw in [d for d in report.new_draws if d.number not in report.known][-20:] if not report.first_run else []:
         click.echo(
@@ -128,8 +128,8 @@ def _tell(report: CycleReport, dry_run: bool) -> None:
 def rehearsed(delivery: Delivery) -> str:
     """What a dry run says a delivery would be: a draw's alert with its verdict, a pool alert, a
     digest or a reminder."""
-    from notifier.outbox import REMINDER
-    from notifier.periodic import DIGEST, POOL
+    from crswatch.notifier.outbox import REMINDER
+    from crswatch.notifier.periodic import DIGEST, POOL
 
     payload = delivery.payload or {}
     if delivery.kind == POOL:

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from draws.record import ottawa_today
+from crswatch.draws.record import ottawa_today
 
 from .. import errors
 from ..app import App
@@ -74,7 +74,7 @@ def crs(app: App, profile_file: Any, on: date | None, fmt: str) -> None:
       crswatch crs --profile me.toml --on 2027-04-14 --format json
       cat me.json | crswatch crs --profile -
     """
-    from draws.crs import ProfileError, RulesError, read, score
+    from crswatch.draws.crs import ProfileError, RulesError, read, score
 
     day = on or ottawa_today()
     name = "standard input" if profile_file.name == "<stdin>" else profile_file.name
@@ -98,7 +98,7 @@ def crs(app: App, profile_file: Any, on: date | None, fmt: str) -> None:
 
 def render(result: Any) -> str:
     """The breakdown as IRCC's own result page lays it out: each section, its factors, the total."""
-    from draws.crs import SECTIONS
+    from crswatch.draws.crs import SECTIONS
 
     grid = result.grid
     origin = "" if grid.origin == "built-in" else f", from {grid.origin}"

@@ -36,7 +36,7 @@ def current(app: App, fmt: str) -> None:
     Example:
       crswatch db current
     """
-    from store.sql import Store, current_revision, head_revision, revisions
+    from crswatch.store.sql import Store, current_revision, head_revision, revisions
 
     store = Store(app.config.store_url)
     at, head = current_revision(store), head_revision()
@@ -65,7 +65,7 @@ def upgrade(app: App) -> None:
     Example:
       crswatch db upgrade
     """
-    from store.sql import Store
+    from crswatch.store.sql import Store
 
     store = Store(app.config.store_url)
     before, after = store.upgrade()

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 
 import click
 
-from draws.record import SUB_BANDS
-from draws.text import printable
-from history.answers import DRAW_KEYS
+from crswatch.draws.record import SUB_BANDS
+from crswatch.draws.text import printable
+from crswatch.history.answers import DRAW_KEYS
 
 from .. import errors
 from ..app import App
@@ -42,7 +42,7 @@ def draws(
     """
     if ctx.invoked_subcommand is not None:
         return
-    from history.answers import draw_list
+    from crswatch.history.answers import draw_list
 
     app: App = ctx.obj
     check_order(since, until)
@@ -69,7 +69,7 @@ def draws_show(app: App, number: str, fmt: str) -> None:
     """
     import json
 
-    from history.answers import draw_detail
+    from crswatch.history.answers import draw_detail
 
     with app.database.reader() as view:
         record = draw_detail(view, number)
@@ -137,7 +137,7 @@ def streams_command(app: App, noc: str | None, on: date | None, fmt: str) -> Non
       crswatch streams --format json
       crswatch streams --noc 31102
     """
-    from history.answers import stream_list
+    from crswatch.history.answers import stream_list
 
     if noc is not None:
         _occupation(app, noc, on, fmt)

@@ -46,9 +46,9 @@ def forecast(app: App, streams: tuple[str, ...], score: int | None, profile_file
       crswatch forecast --profile me.toml --stream cec --draws 3
       crswatch forecast --format json
     """
-    from draws.record import ottawa_today
-    from history.answers import NoAnswer, forecast_rows
-    from history.stats import oldest_first
+    from crswatch.draws.record import ottawa_today
+    from crswatch.history.answers import NoAnswer, forecast_rows
+    from crswatch.history.stats import oldest_first
 
     if score is not None and profile_file is not None:
         raise errors.UsageError("give --score or --profile, not both")
@@ -141,9 +141,9 @@ def backtest(app: App, streams: tuple[str, ...], since: date | None, fmt: str) -
       crswatch backtest --stream cec --stream pnp --stream french --stream healthcare
       crswatch backtest --since 2023-01-01 --format csv
     """
-    from history.answers import NoAnswer, series
-    from history.forecast import backtest as compute
-    from history.stats import oldest_first
+    from crswatch.history.answers import NoAnswer, series
+    from crswatch.history.forecast import backtest as compute
+    from crswatch.history.stats import oldest_first
 
     try:
         found = series(oldest_first(stored_records(app)), streams)

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from draws.record import SUB_BANDS
+from crswatch.draws.record import SUB_BANDS
 
 from .. import errors
 from ..app import App
@@ -26,8 +26,8 @@ until_option = click.option(
 
 def today_of(app: App) -> date:
     """Today in Ottawa, or the newest stored draw's date when that is later (a feed from the future in tests)."""
-    from draws.record import ottawa_today
-    from draws.table import query_draws
+    from crswatch.draws.record import ottawa_today
+    from crswatch.draws.table import query_draws
 
     with app.database.reader() as view:
         newest = query_draws(view, limit=1)
@@ -39,7 +39,7 @@ def today_of(app: App) -> date:
 def stored_records(
     app: App, streams: tuple[str, ...] = (), since: date | None = None, until: date | None = None
 ) -> list[dict[str, Any]]:
-    from draws.table import query_draws
+    from crswatch.draws.table import query_draws
 
     check_order(since, until)
     with app.database.reader() as view:
@@ -86,7 +86,7 @@ def stats(
       crswatch stats --stream cec --stream french --since 2025-01-01 --format json
       crswatch stats --ytd --on 2026-01-21
     """
-    from history.stats import stats as compute
+    from crswatch.history.stats import stats as compute
 
     if not ytd:
         rows = compute(stored_records(app, streams, since, until))
@@ -100,9 +100,9 @@ def stats(
 
 
 def _year_to_date(app: App, on: date | None, fmt: str) -> None:
-    from draws.record import ottawa_today
-    from draws.table import query_draws
-    from history.ytd import year_to_date
+    from crswatch.draws.record import ottawa_today
+    from crswatch.draws.table import query_draws
+    from crswatch.history.ytd import year_to_date
 
     with app.database.reader() as view:
         result = year_to_date(query_draws(view), on or ottawa_today())
@@ -140,8 +140,8 @@ def whatif(app: App, score: int | None, profile_file: Any, streams: tuple[str, .
       crswatch whatif --score 495 --stream cec --stream french --profile-created 2025-03-01 --format csv
       crswatch whatif --profile me.toml --stream cec
     """
-    from history.stats import whatif as compute
-    from subscribers import validate
+    from crswatch.history.stats import whatif as compute
+    from crswatch.subscribers import validate
 
     if (score is None) == (profile_file is None):
         raise errors.UsageError("give --score or --profile (one of them)")
@@ -165,7 +165,7 @@ def profile_scorer(app: App, file: Any) -> Any:
     """A profile's score on a day (None before the oldest CRS grid); a bad profile is exit 2, one line a problem."""
     import sys
 
-    from draws.crs import ProfileError, RulesError, read, score
+    from crswatch.draws.crs import ProfileError, RulesError, read, score
 
     try:
         profile = read(file.read(), "standard input" if file.name == "<stdin>" else file.name)
@@ -197,7 +197,7 @@ def pool(app: App, number: str | None, score: int | None, fmt: str) -> None:
       crswatch pool
       crswatch pool 392 --score 505
     """
-    from history.stats import oldest_first, pool_rows
+    from crswatch.history.stats import oldest_first, pool_rows
 
     published = [r for r in oldest_first(stored_records(app)) if r.get("pool")]
     if number is not None:
@@ -246,7 +246,7 @@ def chart(
       crswatch chart --stream cec --stream pnp --since 2024-01-01 --score 505 -o cutoffs.png
       crswatch chart --stream cec --since 2025-01-01
     """
-    from history.stats import oldest_first, sparkline
+    from crswatch.history.stats import oldest_first, sparkline
 
     # the general draws are open to every candidate: `whatif --stream X` counts them, so X's chart shows them
     records = oldest_first(stored_records(app, (*streams, "general") if streams else (), since, until))
@@ -271,7 +271,7 @@ def chart(
         return
     if output.suffix.lower() not in (".png", ".svg"):
         raise errors.UsageError(f"{output}: the chart file must end in .png or .svg")
-    from history.chart import draw_chart
+    from crswatch.history.chart import draw_chart
 
     try:
         draw_chart(records, output, score)

@@ -17,10 +17,10 @@ from typing import Any
 
 import click
 
-from notifier.mask import Secrets
-from notifier.outgoing import tune_for_sending
-from store.errors import StoreBusy, StoreError, StoreURLError
-from subscribers.validate import Invalid
+from crswatch.notifier.mask import Secrets
+from crswatch.notifier.outgoing import tune_for_sending
+from crswatch.store.errors import StoreBusy, StoreError, StoreURLError
+from crswatch.subscribers.validate import Invalid
 
 from .. import errors
 from ..app import App
@@ -113,8 +113,8 @@ def silence_stdout() -> None:
 
 
 def _fail(message: str, code: int) -> None:
-    from draws.text import printable
-    from notifier.mask import mask_text
+    from crswatch.draws.text import printable
+    from crswatch.notifier.mask import mask_text
 
     context = click.get_current_context(silent=True)
     app = context.find_object(App) if context is not None else None
@@ -127,7 +127,7 @@ class _PrintableFilter(logging.Filter):
     warnings; a terminal must not act on it)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        from draws.text import printable
+        from crswatch.draws.text import printable
 
         try:
             message = record.getMessage()
@@ -141,7 +141,7 @@ class _PrintableFilter(logging.Filter):
 
 def _setup_logging(verbose: int, secrets: Secrets) -> None:
     level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
-    from notifier.mask import SecretFilter
+    from crswatch.notifier.mask import SecretFilter
 
     # force: each invocation logs to the stderr it runs with (the same thing in a process of its own;
     # in-process callers such as the tests invoke the command many times with a new stderr each)

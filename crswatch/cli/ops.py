@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from notifier.mask import Secrets
+from crswatch.notifier.mask import Secrets
 
 from .. import errors
 from ..app import App
@@ -51,7 +51,7 @@ def run(app: App, every: str | None, cron: str | None, window: str | None, outsi
       crswatch run --cron "*/10 8-19 * * mon-fri"
       crswatch run --metrics-port 9108
     """
-    from scraper.crawl import run_reactor
+    from crswatch.scraper.crawl import run_reactor
 
     from ..runner import Runner
     from ..stopping import RUN_STOPPED, Stopping
@@ -86,7 +86,7 @@ def _scheduled(app: App) -> tuple[Any, Any]:
 
 def _log_cycles(secrets: Secrets) -> None:
     """One line per cycle on standard output, time-stamped, secrets masked."""
-    from notifier.mask import SecretFilter
+    from crswatch.notifier.mask import SecretFilter
 
     log = logging.getLogger("crswatch.run")
     log.setLevel(logging.INFO)
@@ -105,7 +105,7 @@ def _run_bot(app: App, config: Any) -> Any:
         raise errors.UsageError(
             '[telegram] chats = "run" needs the bot\'s token: set [telegram] token or CRSWATCH_TELEGRAM_TOKEN'
         )
-    from bot.run import Polling
+    from crswatch.bot.run import Polling
 
     if app.verbose < 2:  # httpx logs each long poll at INFO (its URL masked): only with -vv, as for `crswatch bot`
         for name in ("httpx", "httpcore", "telegram"):

@@ -7,8 +7,8 @@ import sys
 
 import click
 
-from draws.record import stamp
-from notifier.mask import mask_text, scrub
+from crswatch.draws.record import stamp
+from crswatch.notifier.mask import mask_text, scrub
 
 from .. import errors
 from ..app import App
@@ -28,11 +28,11 @@ def test_alert(app: App, subscriber: str) -> None:
     Example:
       crswatch test-alert k7fq2mxa
     """
-    from notifier.channels import check_url
-    from notifier.message import test_message
-    from notifier.send import send
-    from subscribers.store import require
-    from subscribers.validate import Invalid, channels
+    from crswatch.notifier.channels import check_url
+    from crswatch.notifier.message import test_message
+    from crswatch.notifier.send import send
+    from crswatch.subscribers.store import require
+    from crswatch.subscribers.validate import Invalid, channels
 
     with app.store.read() as view:
         sub = require(view, subscriber).subscriber
@@ -94,7 +94,7 @@ def deliveries(app: App, status: str | None, draw: str | None, fmt: str) -> None
       crswatch deliveries --status failed
       crswatch deliveries --draw 392 --format json
     """
-    from notifier.outbox import listing
+    from crswatch.notifier.outbox import listing
 
     with app.read_store.read() as view:
         rows = listing(view, status, draw.lstrip("#") if draw else None)
@@ -129,7 +129,7 @@ def retry(app: App, ids: tuple[str, ...], all_dead: bool) -> None:
       crswatch retry --dead
       crswatch retry 392/0/k7fq2mxa/4f1c0b2e9a7d5e3c1b0a9f8e
     """
-    from notifier.outbox import requeue
+    from crswatch.notifier.outbox import requeue
 
     if not ids and not all_dead:
         raise errors.UsageError("give delivery ids (see: crswatch deliveries --status dead) or --dead")

@@ -11,7 +11,7 @@ from typing import IO, Any
 
 import click
 
-from draws.text import printable
+from crswatch.draws.text import printable
 
 FORMATS = ("table", "json", "csv")
 

@@ -39,7 +39,7 @@ def list_subscribers(app: App, fmt: str) -> None:
       crswatch subscribers
       crswatch subscribers --format csv > subscribers.csv
     """
-    from subscribers.store import iter_all
+    from crswatch.subscribers.store import iter_all
 
     with app.read_store.read() as view:
         emit((_listed(public_record(s), fmt) for s in iter_all(view)), LIST_COLUMNS, fmt)
@@ -65,7 +65,7 @@ def _status_command(active: bool) -> click.Command:
     @click.argument("subscriber")
     @click.pass_obj
     def command(app: App, subscriber: str) -> None:
-        from subscribers.manage import set_status
+        from crswatch.subscribers.manage import set_status
 
         with app.store.write() as tx:
             sub = set_status(tx, subscriber, active)
@@ -87,7 +87,7 @@ def unsubscribe(app: App, subscriber: str) -> None:
       crswatch unsubscribe k7fq2mxa
       crswatch unsubscribe k7fq2mxa.IQqoWfBZ7oiARMmIjYtpA1RJqwK7lYWJ
     """
-    from subscribers.manage import unsubscribe as do_unsubscribe
+    from crswatch.subscribers.manage import unsubscribe as do_unsubscribe
 
     with app.store.write() as tx:
         sub = do_unsubscribe(tx, subscriber)
@@ -110,7 +110,7 @@ def import_(app: App, csv_file: Path) -> None:
     Example:
       crswatch import subscribers.csv
     """
-    from subscribers.importing import import_csv
+    from crswatch.subscribers.importing import import_csv
 
     try:
         text = csv_file.read_text(encoding="utf-8-sig")

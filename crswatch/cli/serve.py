@@ -32,12 +32,12 @@ def serve(app: App, host: str | None, port: int | None) -> None:
       crswatch serve
       crswatch serve --host 0.0.0.0 --port 8080
     """
-    from web import create_app
+    from crswatch.web import create_app
 
     config = app.with_config(
         web=replace(app.config.web, host=host or app.config.web.host, port=port or app.config.web.port)
     )
-    from web.background import ConfirmationSender
+    from crswatch.web.background import ConfirmationSender
 
     from ..config import way_out_problems, web_problems
     from ..sending import policy_of
@@ -72,7 +72,7 @@ def _serve(app: App, config: Any, wsgi: Any, sender: Any) -> None:
         raise errors.UsageError(
             f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --host/--port"
         ) from None
-    from store.host import host_name
+    from crswatch.store.host import host_name
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # systemd/docker stop: a clean exit 0
     _hear_ctrl_c()
@@ -100,8 +100,8 @@ def _hear_ctrl_c() -> None:
 
 def _telegram_hook(app: App, config: Any) -> Any:
     """`[telegram] chats = "serve"`: the bot, told to send its chats' updates to this serve's webhook."""
-    from bot.run import Webhook
-    from web.webhook import PATH
+    from crswatch.bot.run import Webhook
+    from crswatch.web.webhook import PATH
 
     if not config.telegram.token:
         raise errors.UsageError(

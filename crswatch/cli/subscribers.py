@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from draws.record import iso, stamp
-from notifier.mask import scrub
+from crswatch.draws.record import iso, stamp
+from crswatch.notifier.mask import scrub
 
 from .. import errors
 from ..app import App
@@ -42,7 +42,7 @@ def public_record(sub: Any, with_token: bool = False) -> dict[str, Any]:
 
 
 def check_channel(url: str) -> str:
-    from notifier.channels import check_url
+    from crswatch.notifier.channels import check_url
 
     return check_url(url)
 
@@ -132,7 +132,7 @@ def subscribe(app: App, score: str | None, profile_file: Any, channels: tuple[st
           --profile-created 2025-10-01T14:30:00Z \\
           --notify 'twilio://AC0123456789abcdef0123456789abcdef:0123456789abcdef0123456789abcdef@15551234567/15557654321'
     """
-    from subscribers.manage import subscribe as do_subscribe
+    from crswatch.subscribers.manage import subscribe as do_subscribe
 
     streams, noc_line = _with_occupation(app, noc, streams)
     profile = _read_profile(profile_file)
@@ -209,7 +209,7 @@ def update(app: App, subscriber: str, score: str | None, profile_file: Any, with
       crswatch update k7fq2mxa --cadence daily --pool-alerts
       crswatch update k7fq2mxa --profile me.toml
     """
-    from subscribers.manage import update as do_update
+    from crswatch.subscribers.manage import update as do_update
 
     with app.store.write() as tx:
         sub = do_update(

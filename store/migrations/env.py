@@ -10,7 +10,7 @@ import os
 from alembic import context
 from sqlalchemy import Connection, create_engine
 
-from store.migrations.declared import DECLARED
+from crswatch.store.migrations.declared import DECLARED
 
 
 def _configure(connection: Connection) -> None:

@@ -12,7 +12,7 @@ Create Date: 2026-11-28
 import sqlalchemy as sa
 from alembic import op
 
-from subscribers.identity import destination_key
+from crswatch.subscribers.identity import destination_key
 
 revision = "0002"
 down_revision = "0001"
