@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ from typing import Any
 import requests
 from bs4 import BeautifulSoup
 from helpers import FAST_CONFIG, snapshot
-from servers import SMTPSink, body_text, free_port
+from servers import SMTPSink, body_text, free_port, wait_for_crswatch
 
 LINK = re.compile(r"https?://[^\s\"'<>]+")
 
@@ -40,17 +39,7 @@ class Site:
             [sys.executable, "-m", "crswatch", "serve", "--port", str(self.port)], env=env,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec,
         )  # fmt: skip
-        deadline = time.monotonic() + 120  # a cap: a loaded machine may take long to start a process
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(
-                    f"crswatch serve exited: {self.process.stderr.read() if self.process.stderr else ''}"
-                )
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
+        wait_for_crswatch(self.port, self.process)
         self.http = requests.Session()
 
     def close(self) -> str:

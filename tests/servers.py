@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import email.policy
+import http.client
 import json
 import socket
 import threading
 import time
+import urllib.error
+import urllib.request
 from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -20,6 +23,29 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def wait_for_crswatch(port: int, process: Any = None, within: float = 120) -> None:
+    """Wait until `crswatch serve` answers on 127.0.0.1:port (a condition, not a fixed sleep; the
+    bound is a cap for a loaded machine).  An HTTP answer with crswatch's Server header, not merely
+    a connection: one may be another test's server, or the socket connected to itself (a free port
+    is also a possible source port, and Linux then joins the two ends).  `process`: the server's
+    `Popen`, whose early exit ends the wait with what it wrote."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"crswatch serve exited: {process.stderr.read() if process.stderr else ''}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as answer:
+                if answer.headers.get("Server") == "crswatch":
+                    return
+        except urllib.error.HTTPError as answer:  # /healthz says 503 while the store is unhealthy
+            if answer.headers.get("Server") == "crswatch":
+                return
+        except (OSError, http.client.HTTPException):
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"crswatch does not answer on 127.0.0.1:{port}")
 
 
 class SMTPSink:

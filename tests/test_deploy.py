@@ -149,13 +149,11 @@ def test_the_image_copies_every_package() -> None:
 def test_the_web_service_starts_with_the_example_configuration_and_the_documented_environment(tmp_path: Path) -> None:
     """What the compose `web` service runs, with the image's configuration and deploy/.env's variables."""
     import os
-    import socket
     import subprocess
     import sys
-    import time
     import urllib.request
 
-    from servers import free_port
+    from servers import free_port, wait_for_crswatch
 
     compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
     web = compose["services"]["web"]
@@ -168,14 +166,7 @@ def test_the_web_service_starts_with_the_example_configuration_and_the_documente
            "CRSWATCH_PUBLIC_URL": "https://alerts.example.org"}  # fmt: skip
     server = subprocess.Popen([sys.executable, "-m", "crswatch", *command], env=env, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and server.poll() is None:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        assert server.poll() is None, server.stderr.read() if server.stderr else ""
+        wait_for_crswatch(port, server)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:
             assert page.status == 200
     finally:

@@ -17,13 +17,12 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from helpers import DOCS_TEXT, SHARED
-from servers import SMTPSink
+from servers import SMTPSink, wait_for_crswatch
 
 BLOCKS = re.findall(r"```console\n(.*?)```", DOCS_TEXT, re.DOTALL)
 
@@ -232,21 +231,6 @@ def test_the_readme_run_prints_what_the_readme_shows(tmp_path: Path) -> None:
     assert session.normalise("".join(lines) + rest) == printed
 
 
-def _answering(port: int, within: float = 60) -> None:
-    """Wait until crswatch's own pages answer on 127.0.0.1:port (a condition, not a fixed sleep):
-    not merely something listening there, which may be another test's server."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as answer:
-                if answer.headers.get("Server") == "crswatch":
-                    return
-        except OSError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"crswatch does not answer on 127.0.0.1:{port}")
-
-
 def _start_serve(session: Session, env: dict[str, str]) -> tuple[subprocess.Popen[str], str]:
     """`crswatch serve` on a free four-digit port, and its first line.  A port found free can be
     taken by another test before serve binds it: then serve says so (exit 2), and another is tried."""
@@ -275,7 +259,7 @@ def test_the_readme_serve_prints_what_the_readme_shows(tmp_path: Path) -> None:
         env[name] = value
     process, first = _start_serve(session, env)
     try:
-        _answering(session.port)  # as a user presses Ctrl-C: once the pages answer
+        wait_for_crswatch(session.port)  # as a user presses Ctrl-C: once the pages answer
         process.send_signal(signal.SIGINT)
         try:
             rest, _ = process.communicate(timeout=60)
