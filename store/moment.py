@@ -1,12 +1,13 @@
 """`Moment`: the one SQL type for a point in time, an aware UTC `datetime` in Python.
 
-A moment is stored as the text it always was (ISO 8601 in UTC with microseconds and a Z,
-`2026-03-04T15:16:17.000000Z`, at most 40 characters), so stored rows need no migration, and
-because every value has that one form, text order is time order: indexes, `ORDER BY`, keyset
+A moment is stored as the text most columns always held (ISO 8601 in UTC with microseconds and
+a Z, `2026-03-04T15:16:17.000000Z`, in a column of 40 characters), and because every value has
+that one form, text order is time order: indexes, `ORDER BY`, keyset
 pages and comparisons in SQL are unchanged and need no function on either engine.  A value bound
 to a `Moment` column, or compared with one, must be an aware `datetime` (a naive one, or text, is
 refused where it is bound, before anything is written); what is read back is aware, in UTC.
-Older rows written by other code (a Z without microseconds, or an offset) still read back.
+Rows earlier releases kept in other forms (`profile_created` had no microseconds) were rewritten
+in this one by migration 0009 (`moments`); `read` still accepts any ISO 8601 form.
 """
 
 from __future__ import annotations

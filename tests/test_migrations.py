@@ -125,8 +125,39 @@ def test_db_upgrade_from_each_earlier_revision_keeps_the_data(
             ("host_a%:4242", "host_a%", 4242)
         ]
         assert conn.execute(text("SELECT value FROM meta WHERE key = 'status'")).scalar() == '{"outcome": "updated"}'
+        assert conn.execute(text("SELECT created_at FROM subscribers")).scalar() == "2026-01-01T00:00:00.000000Z"
     store.dispose()
     assert cli("subscribers", env=shared, check=True).stdout.count("Dana") == 1
+
+
+def test_every_moment_is_rewritten_in_the_one_stored_form(
+    engine: str, postgres: PostgresServer | None, tmp_path: Path
+) -> None:
+    """Migration 0009: text order is time order only if every row has the one form `Moment` writes."""
+    url = _fresh(engine, tmp_path, postgres)
+    _migrate_to(url, "cadence")
+    _fill(url, "cadence")
+    store = Store(url)
+    odd = {"2026-01-01T00:00:00Z": "2026-01-01T00:00:00.000000Z", "2026-01-01T00:00:00+00:00": "2026-01-01T00:00:00.000000Z",
+           "2025-12-31T19:00:00-05:00": "2026-01-01T00:00:00.000000Z", "2026-01-01T00:00:00": "2026-01-01T00:00:00.000000Z",
+           "2026-01-01T00:00:00.000000Z": "2026-01-01T00:00:00.000000Z", "not a time": "not a time", "": None}  # fmt: skip
+    with store.engine.connect() as conn, conn.begin():
+        for n, given in enumerate(odd):
+            conn.execute(text("INSERT INTO subscribers (id, name, score, within, streams, created_at, profile_created, status, "
+                              "token_hash) VALUES (:id, 'x', 500, 10, '[]', :at, :at, 'active', :id)"), {"id": f"m{n}", "at": given})  # fmt: skip
+        conn.execute(
+            text(
+                "INSERT INTO announcements (draw, revision, kind, first_seen, record) VALUES ('391', 0, 'new', '', '{}')"
+            )
+        )
+    store.upgrade()
+    with store.read() as conn:
+        rows = dict(conn.execute(text("SELECT id, profile_created FROM subscribers WHERE id LIKE 'm%'")).all())
+        required = dict(conn.execute(text("SELECT id, created_at FROM subscribers WHERE id LIKE 'm%'")).all())
+        first_seen = conn.execute(text("SELECT first_seen FROM announcements WHERE draw = '391'")).scalar()
+    store.dispose()
+    assert [rows[f"m{n}"] for n in range(len(odd))] == list(odd.values())  # an empty optional time is no time
+    assert required[f"m{len(odd) - 1}"] == first_seen == "0001-01-01T00:00:00.000000Z"  # a required one: long ago
 
 
 def test_a_store_newer_than_the_code_is_refused_and_left_alone(
