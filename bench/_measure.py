@@ -7,6 +7,8 @@ Commands therefore run under a tiny launcher whose fork starts from a small proc
 
 from __future__ import annotations
 
+import re
+import socket
 import subprocess
 import sys
 import time
@@ -40,3 +42,26 @@ def peak_rss_mb() -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# wrk, for the HTTP benchmarks (bench/web.py, bench/api.py)
+def wrk(url: str, seconds: int, connections: int, script: Path | None = None) -> str:
+    argv = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "--latency", url]
+    if script:
+        argv[1:1] = ["-s", str(script)]
+    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+
+
+def summary(output: str) -> str:
+    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
+    p50 = re.search(r"50%\s+(\S+)", output)
+    p99 = re.search(r"99%\s+(\S+)", output)
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    return (f"{float(rate.group(1)) if rate else 0:8.0f} req/s   p50 {p50.group(1) if p50 else '?':>8}   p99 {p99.group(1) if p99 else '?':>8}"
+            f"   non-2xx {errors.group(1) if errors else 0}")  # fmt: skip

@@ -21,7 +21,7 @@ from pathlib import Path
 import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from crswatch.web import free_port, summary, wrk  # noqa: E402  (bench/web.py: the same wrk helpers)
+from _measure import free_port, summary, wrk  # noqa: E402  (the same wrk helpers as bench/web.py)
 
 
 def main() -> None:

@@ -14,7 +14,6 @@ import argparse
 import multiprocessing
 import os
 import re
-import socket
 import subprocess
 import sys
 import tempfile
@@ -22,6 +21,7 @@ import time
 from pathlib import Path
 
 import requests
+from _measure import free_port, summary, wrk
 from fanout import sink
 
 POST_SCRIPT = r"""
@@ -32,12 +32,6 @@ request = function()
   return wrk.format("POST", "/", {["Content-Type"] = "application/x-www-form-urlencoded", ["Cookie"] = cookie}, body)
 end
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def build(db: Path, count: int, smtp_port: int) -> float:
@@ -62,22 +56,6 @@ def build(db: Path, count: int, smtp_port: int) -> float:
         )
     store.dispose()
     return time.perf_counter() - start
-
-
-def wrk(url: str, seconds: int, connections: int, script: Path | None = None) -> str:
-    argv = ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "--latency", url]
-    if script:
-        argv[1:1] = ["-s", str(script)]
-    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
-
-
-def summary(output: str) -> str:
-    rate = re.search(r"Requests/sec:\s+([\d.]+)", output)
-    p50 = re.search(r"50%\s+(\S+)", output)
-    p99 = re.search(r"99%\s+(\S+)", output)
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return (f"{float(rate.group(1)) if rate else 0:8.0f} req/s   p50 {p50.group(1) if p50 else '?':>8}   p99 {p99.group(1) if p99 else '?':>8}"
-            f"   non-2xx {errors.group(1) if errors else 0}")  # fmt: skip
 
 
 def main() -> None:

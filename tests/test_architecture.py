@@ -6,6 +6,8 @@ folders are linked into crswatch/)."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -88,6 +90,17 @@ def test_one_name_is_installed_and_the_stages_are_linked_under_it() -> None:
                 if n.split(".")[0] in set(OURS) - {"crswatch"}
             ]
     assert not bare, "import these as crswatch.<stage>:\n" + "\n".join(bare)
+
+
+def test_every_benchmark_imports() -> None:
+    """The benchmarks run on demand only, so nothing else would notice an import they lost (a
+    module moved, a helper renamed): import each, in one fresh interpreter, as `python bench/x.py`
+    would (its folder first on the path), without running it."""
+    names = sorted(p.stem for p in (ROOT / "bench").glob("*.py"))
+    code = "import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]\n" + "".join(f"import {n}\n" for n in names)
+    result = subprocess.run([sys.executable, "-c", code, str(ROOT / "bench"), str(ROOT / "tests")],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert result.returncode == 0, result.stderr
 
 
 def test_a_broken_rule_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
