@@ -20,8 +20,6 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
 PROFILE = """\
 date_of_birth = 1995-04-14
 education = "bachelors_or_three_year"

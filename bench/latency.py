@@ -35,7 +35,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT))
 from helpers import FeedServer, cli, snapshot  # noqa: E402
 from servers import SMTPSink  # noqa: E402
 

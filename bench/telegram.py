@@ -23,7 +23,6 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT))
 from helpers import FAST_CONFIG, snapshot  # noqa: E402
 from telegram_api import TOKEN, TelegramAPI  # noqa: E402
 

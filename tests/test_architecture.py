@@ -94,13 +94,20 @@ def test_one_name_is_installed_and_the_stages_are_linked_under_it() -> None:
 
 def test_every_benchmark_imports() -> None:
     """The benchmarks run on demand only, so nothing else would notice an import they lost (a
-    module moved, a helper renamed): import each, in one fresh interpreter, as `python bench/x.py`
-    would (its folder first on the path), without running it."""
-    names = sorted(p.stem for p in (ROOT / "bench").glob("*.py"))
-    code = "import sys; sys.path[:0] = [sys.argv[1], sys.argv[2]]\n" + "".join(f"import {n}\n" for n in names)
+    module moved, a helper renamed): load each, in one fresh interpreter, as `python bench/x.py`
+    would (its folder first on the path) but without running it, each from its file under a name
+    of its own (bench/web.py is not the `web` stage, bench/telegram.py not python-telegram-bot)."""
+    code = """import importlib.util, pathlib, sys
+sys.path[:0] = [sys.argv[1], sys.argv[2]]
+for path in sorted(pathlib.Path(sys.argv[1]).glob("*.py")):
+    spec = importlib.util.spec_from_file_location(f"bench_{path.stem}", path)
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    print(path.name)
+"""
     result = subprocess.run([sys.executable, "-c", code, str(ROOT / "bench"), str(ROOT / "tests")],
                             capture_output=True, text=True, timeout=120)  # fmt: skip
     assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == sorted(p.name for p in (ROOT / "bench").glob("*.py"))
 
 
 def test_a_broken_rule_is_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -145,19 +145,19 @@ def test_every_moment_is_rewritten_in_the_one_stored_form(
         for n, given in enumerate(odd):
             conn.execute(text("INSERT INTO subscribers (id, name, score, within, streams, created_at, profile_created, status, "
                               "token_hash) VALUES (:id, 'x', 500, 10, '[]', :at, :at, 'active', :id)"), {"id": f"m{n}", "at": given})  # fmt: skip
-        conn.execute(
-            text(
-                "INSERT INTO announcements (draw, revision, kind, first_seen, record) VALUES ('391', 0, 'new', '', '{}')"
-            )
-        )
+        conn.execute(text("INSERT INTO announcements (draw, revision, kind, first_seen, record) "
+                          "VALUES ('391', 0, 'new', '', '{}')"))  # fmt: skip
+        conn.execute(text("UPDATE deliveries SET next_try = ''"))  # due now, as SQL compared it
     store.upgrade()
     with store.read() as conn:
         rows = dict(conn.execute(text("SELECT id, profile_created FROM subscribers WHERE id LIKE 'm%'")).all())
         required = dict(conn.execute(text("SELECT id, created_at FROM subscribers WHERE id LIKE 'm%'")).all())
         first_seen = conn.execute(text("SELECT first_seen FROM announcements WHERE draw = '391'")).scalar()
+        next_try = conn.execute(text("SELECT next_try FROM deliveries")).scalar()
     store.dispose()
     assert [rows[f"m{n}"] for n in range(len(odd))] == list(odd.values())  # an empty optional time is no time
-    assert required[f"m{len(odd) - 1}"] == first_seen == "0001-01-01T00:00:00.000000Z"  # a required one: long ago
+    # any other empty time: long ago, a value that sorts first, as '' did in SQL (a delivery stays due)
+    assert required[f"m{len(odd) - 1}"] == first_seen == next_try == "0001-01-01T00:00:00.000000Z"
 
 
 def test_a_store_newer_than_the_code_is_refused_and_left_alone(
