@@ -259,7 +259,7 @@ def test_the_readme_serve_prints_what_the_readme_shows(tmp_path: Path) -> None:
         env[name] = value
     process, first = _start_serve(session, env)
     try:
-        wait_for_crswatch(session.port)  # as a user presses Ctrl-C: once the pages answer
+        wait_for_crswatch(session.port, process)  # as a user presses Ctrl-C: once the pages answer
         process.send_signal(signal.SIGINT)
         try:
             rest, _ = process.communicate(timeout=60)
