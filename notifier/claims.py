@@ -30,14 +30,13 @@ def claim(conn: Connection, now: datetime, owner: str, limit: int = CHUNK, only_
           lease: float = LEASE.total_seconds(), due_by: datetime | None = None) -> list[Delivery]:  # fmt: skip
     """Claim up to `limit` due deliveries (queued, or failed whose next try has come by `due_by`,
     default now), oldest first, that nobody holds: never two senders for one delivery."""
-    at = now
-    _release_dead_claims(conn, at)
+    _release_dead_claims(conn, now)
     due = and_(
         or_(
             deliveries.c.status == QUEUED,
             and_(deliveries.c.status == FAILED, deliveries.c.next_try <= (due_by or now)),
         ),
-        or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < at),
+        or_(deliveries.c.claimed_until.is_(None), deliveries.c.claimed_until < now),
     )
     if only_kinds:
         due = and_(due, deliveries.c.kind.in_(only_kinds))

@@ -32,10 +32,9 @@ def outbox_gauges(conn: Connection, now: datetime) -> OutboxGauges:
     found = OutboxGauges()
     for status, channel, n in conn.execute(select(d.c.status, kind, func.count()).group_by(d.c.status, kind)):
         found.by_status_channel[(status, channel or "unknown")] = n
-    at = now
     found.depth = conn.scalar(select(func.count()).where(d.c.status.in_((QUEUED, FAILED)))) or 0
-    due = or_(d.c.status == QUEUED, and_(d.c.status == FAILED, d.c.next_try <= at))
+    due = or_(d.c.status == QUEUED, and_(d.c.status == FAILED, d.c.next_try <= now))
     oldest = conn.scalar(select(func.min(d.c.queued_at)).where(due))
     found.oldest_due_age = max(0.0, (now - oldest).total_seconds()) if oldest else 0.0
-    found.claims = conn.scalar(select(func.count()).where(d.c.claimed_until >= at)) or 0
+    found.claims = conn.scalar(select(func.count()).where(d.c.claimed_until >= now)) or 0
     return found

@@ -220,8 +220,7 @@ def counts(conn: Connection) -> dict[str, int]:
 
 
 def any_due(conn: Connection, now: datetime) -> bool:
-    at = now
-    due = or_(deliveries.c.status == QUEUED, and_(deliveries.c.status == FAILED, deliveries.c.next_try <= at))
+    due = or_(deliveries.c.status == QUEUED, and_(deliveries.c.status == FAILED, deliveries.c.next_try <= now))
     return conn.execute(select(deliveries.c.id).where(due).limit(1)).first() is not None
 
 

@@ -53,7 +53,7 @@ def plan_pool(distribution: Mapping[str, Any], subscribers: Iterable[Mapping[str
     subscribed before the distribution appeared.  `distribution`: as_of, pool, previous_pool.
     `score_on(doc, day)`: a profile's score on a day (None: the typed score)."""
     as_of, standings = distribution["as_of"], Standings(distribution["pool"], distribution.get("previous_pool"))
-    seen, day = now, date.fromisoformat(as_of)
+    day = date.fromisoformat(as_of)
     payloads: dict[tuple[int, bool], dict[str, Any]] = {}  # one per score: the outbox encodes each once
     seq = first_seq
     for doc in subscribers:
@@ -61,7 +61,7 @@ def plan_pool(distribution: Mapping[str, Any], subscribers: Iterable[Mapping[str
             doc.get("status", ACTIVE) != ACTIVE
             or not doc.get("pool_alerts")
             or doc.get("cadence", INSTANT) != INSTANT
-            or doc["created_at"] >= seen
+            or doc["created_at"] >= now  # subscribed once it was seen
         ):
             continue
         scored = score_on(doc, day) if score_on and doc.get("profile") else None
@@ -69,7 +69,7 @@ def plan_pool(distribution: Mapping[str, Any], subscribers: Iterable[Mapping[str
         payload = payloads.get((score, scored is not None))
         if payload is None:
             payload = payloads[score, scored is not None] = standings.doc(score) | {"from_profile": scored is not None}
-        yield from _per_channel(doc, as_of, POOL, seen, payload, seq)
+        yield from _per_channel(doc, as_of, POOL, now, payload, seq)
         seq += len(doc["channels"])
 
 
@@ -192,7 +192,6 @@ def plan_digests(period: Period, contents: Contents, subscribers: Iterable[Mappi
                  score_on: Any = None, first_seq: int = 0) -> Iterator[Delivery]:  # fmt: skip
     """One digest per channel of each active subscriber on this period's cadence who has
     something to hear: a draw open to them, or a new pool distribution."""
-    seen, end, key = now, period.end, period.key
     pool = contents.pool
     standings = Standings(pool["pool"], pool.get("previous_pool")) if pool is not None else None
     known: dict[tuple[Any, ...], tuple[list[list[Any]], int]] = {}
@@ -204,7 +203,7 @@ def plan_digests(period: Period, contents: Contents, subscribers: Iterable[Mappi
         if (
             doc.get("status", ACTIVE) != ACTIVE
             or doc.get("cadence", INSTANT) != period.cadence
-            or doc["created_at"] >= end
+            or doc["created_at"] >= period.end
         ):
             continue
         lines, others = _lines(contents, doc, score_on, known)
@@ -220,7 +219,7 @@ def plan_digests(period: Period, contents: Contents, subscribers: Iterable[Mappi
             payload = {"draws": lines, "others": others, "pool": figures}
             if shared:
                 payloads[id(lines), id(figures)] = payload
-        yield from _per_channel(doc, key, DIGEST, seen, payload, seq)
+        yield from _per_channel(doc, period.key, DIGEST, now, payload, seq)
         seq += len(doc["channels"])
 
 

@@ -19,11 +19,10 @@ def subscribers_by_status(conn: Connection) -> dict[str, int]:
 
 def sign_ups_by_state(conn: Connection, now: datetime) -> dict[str, int]:
     """Sign-ups from the web page: waiting for confirmation, confirmed, or expired unconfirmed (until tidied)."""
-    at = now
     states = {
-        "waiting": and_(pending.c.used.is_(None), pending.c.expires > at),
+        "waiting": and_(pending.c.used.is_(None), pending.c.expires > now),
         "confirmed": pending.c.used.is_not(None),
-        "expired": and_(pending.c.used.is_(None), pending.c.expires <= at),
+        "expired": and_(pending.c.used.is_(None), pending.c.expires <= now),
     }
     return {
         state: conn.scalar(select(func.count()).select_from(pending).where(where)) or 0
