@@ -205,11 +205,11 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 def _fill_disk(place: Path) -> Path:
     filler = place / "filler"
-    with open(filler, "wb") as out:
+    # Unbuffered: a buffered file keeps the tail of a short write and fails again when closed.
+    with open(filler, "wb", buffering=0) as out:
         try:
             while True:
                 out.write(b"\0" * 65536)
-                out.flush()
         except OSError:
             pass  # the disk is full
     return filler
