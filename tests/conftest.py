@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import lowest
 import pytest
 from helpers import FAST_CONFIG, SNAPSHOTS, FeedServer
 from pg import PostgresServer
@@ -26,6 +27,11 @@ socketserver.BaseServer.handle_error = _handle_error  # type: ignore[method-assi
 def pytest_configure(config: pytest.Config) -> None:
     if not SNAPSHOTS:
         raise pytest.UsageError("the real feed snapshots (../shared/ircc/) are missing; set CRSWATCH_SHARED")
+    lowest.measure(config)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    lowest.deselect(config, items)
 
 
 @pytest.fixture

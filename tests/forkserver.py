@@ -74,6 +74,10 @@ def _child(request: dict[str, Any]) -> int:
         for fd, target in ((stdin, 0), (out, 1), (err, 2)):
             os.dup2(fd, target)
             os.close(fd)
+        if os.environ.get("COVERAGE_PROCESS_START"):  # scripts/map-lowest: this test's lines
+            import coverage
+
+            coverage.process_startup()
         sys.argv = [str(ROOT / "crswatch" / "__main__.py"), *request["args"]]
         from crswatch.cli import main
 
@@ -140,8 +144,10 @@ class ForkServer:
 
     def _server(self) -> subprocess.Popen[bytes]:
         if self.process is None or self.process.poll() is not None:
+            # (scripts/map-lowest: the server measures nothing itself; each child does, for its test)
+            env = {key: value for key, value in os.environ.items() if key != "COVERAGE_PROCESS_START"}
             self.process = subprocess.Popen(
-                [sys.executable, __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT
+                [sys.executable, __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=env
             )
             self.pending = b""
         return self.process
