@@ -182,9 +182,9 @@ def cli(*args: str, env: dict[str, str], timeout: float = 120, check: bool = Fal
     literal = bool(os.environ.get("CRSWATCH_TEST_SUBPROCESS"))
     if _command_of(args) in IN_PROCESS and not literal:
         result = _in_process(args, env)
-    elif not literal and (forked := _forks().run(list(args), {**os.environ, **env}, timeout)) is not None:
-        result = forked
-    else:  # (the fork server is busy with another thread's command: a process of its own)
+    elif not literal:
+        result = _forks().run(list(args), {**os.environ, **env}, timeout)
+    else:
         result = subprocess.run(
             [sys.executable, "-m", "crswatch", *args],
             env={**os.environ, **env},
@@ -196,6 +196,18 @@ def cli(*args: str, env: dict[str, str], timeout: float = 120, check: bool = Fal
     if check and result.returncode != 0:
         raise AssertionError(f"crswatch {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
     return result
+
+
+def start(*args: str, env: dict[str, str]) -> Any:
+    """Start `crswatch ARGS` (`serve`, say) and return at once, with what a `subprocess.Popen` of
+    it offers tests: `pid`, `poll`, `wait`, signals, `communicate` (text) and `stderr.read()`.
+    Forked from the fork server, or with CRSWATCH_TEST_SUBPROCESS=1 a new interpreter."""
+    if os.environ.get("CRSWATCH_TEST_SUBPROCESS"):
+        return subprocess.Popen(
+            [sys.executable, "-m", "crswatch", *args], env={**os.environ, **env},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+    return _forks().spawn(list(args), {**os.environ, **env})
 
 
 @functools.cache

@@ -12,7 +12,7 @@ from typing import Any
 
 import requests
 from bs4 import BeautifulSoup
-from helpers import FAST_CONFIG, snapshot
+from helpers import FAST_CONFIG, snapshot, start
 from servers import SMTPSink, body_text, free_port, wait_for_crswatch
 
 LINK = re.compile(r"https?://[^\s\"'<>]+")
@@ -35,10 +35,13 @@ class Site:
         Path(env["CRSWATCH_CONFIG"]).write_text(config)
         self.env = env
         self.smtp = smtp
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "crswatch", "serve", "--port", str(self.port)], env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec,
-        )  # fmt: skip
+        if preexec is None:
+            self.process = start("serve", "--port", str(self.port), env=env)
+        else:  # (a process of its own, set up by `preexec` before it starts)
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "crswatch", "serve", "--port", str(self.port)], env=env,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec,
+            )  # fmt: skip
         wait_for_crswatch(self.port, self.process)
         self.http = requests.Session()
 
