@@ -30,6 +30,10 @@ def pytest_configure(config: pytest.Config) -> None:
     lowest.measure(config)
 
 
+def pytest_report_header() -> list[str]:
+    return lowest.header()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     lowest.deselect(config, items)
 

@@ -32,6 +32,13 @@ def left_out() -> frozenset[str]:
     return frozenset(line for line in lines if line and not line.startswith("#"))
 
 
+def header() -> list[str]:
+    """The line the lowest-versions run starts with: how many tests it leaves out, and why."""
+    if not os.environ.get("CRSWATCH_LOWEST_VERSIONS"):
+        return []
+    return [f"lowest versions: {len(left_out())} tests left out, whose lines of crswatch others run ({LEFT_OUT.name})"]
+
+
 def deselect(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Leave out the tests whose lines others run (CRSWATCH_LOWEST_VERSIONS=1 only)."""
     if not os.environ.get("CRSWATCH_LOWEST_VERSIONS"):
