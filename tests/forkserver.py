@@ -188,8 +188,11 @@ class Forked:
         self.started, self.ended = threading.Event(), threading.Event()
         self.pid = 0
         self.lost = ""  # why the server could not say how it ended
+        self.abandoned = False  # not started in time: killed if it ever starts
 
     def poll(self) -> int | None:
+        if self.lost:
+            raise RuntimeError(self.lost)
         return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
@@ -201,8 +204,11 @@ class Forked:
         return self.returncode
 
     def send_signal(self, signum: int) -> None:
-        if self.returncode is None:
-            os.kill(self.pid, signum)
+        if self.returncode is None and self.pid > 0:
+            try:
+                os.kill(self.pid, signum)
+            except ProcessLookupError:  # it has just ended (its status is on its way)
+                pass
 
     def terminate(self) -> None:
         self.send_signal(signal.SIGTERM)
@@ -247,25 +253,28 @@ class ForkServer:
             self.process = subprocess.Popen(
                 [sys.executable, __file__], stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=ROOT, env=env
             )
-            threading.Thread(target=self._read, args=(self.process,), daemon=True).start()
+            self.children = {}  # (each server's own: a dead one's reader must not touch the next one's)
+            threading.Thread(target=self._read, args=(self.process, self.children), daemon=True).start()
         return self.process
 
-    def _read(self, process: subprocess.Popen[bytes]) -> None:
+    def _read(self, process: subprocess.Popen[bytes], children: dict[int, Forked]) -> None:
         assert process.stdout is not None
         for line in process.stdout:
             answer = json.loads(line)
             with self.lock:
-                child = self.children[answer["id"]]
+                child = children[answer["id"]]
                 if "pid" in answer:
                     child.pid = answer["pid"]
                     child.started.set()
+                    if child.abandoned:
+                        child.kill()
                 else:
-                    del self.children[answer["id"]]
+                    del children[answer["id"]]
                     child._end(answer["status"])
         with self.lock:  # the server has ended: nobody will say how its children did
-            for child in self.children.values():
+            for child in children.values():
                 child._end(None, "the fork server ended")
-            self.children.clear()
+            children.clear()
 
     def spawn(self, args: list[str], env: dict[str, str]) -> Forked:
         """Start `crswatch ARGS` and return at once (its pid is known when this returns)."""
@@ -280,7 +289,12 @@ class ForkServer:
             server.stdin.write(json.dumps(request).encode() + b"\n")
             server.stdin.flush()
         if not child.started.wait(60):
+            with self.lock:
+                child.abandoned = True
+                child.kill()  # (when its pid came in the meantime)
             raise RuntimeError("the fork server did not start the command")
+        if child.lost:
+            raise RuntimeError(child.lost)
         return child
 
     def run(self, args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
@@ -290,6 +304,7 @@ class ForkServer:
         except subprocess.TimeoutExpired:
             child.kill()
             child.wait(60)
+            child.folder.cleanup()
             raise subprocess.TimeoutExpired(["crswatch", *args], timeout) from None
         out, err = child.communicate()
         child.folder.cleanup()

@@ -19,6 +19,7 @@ import json
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -54,7 +55,13 @@ class CoverageMap:
     """Measure one context per test (CRSWATCH_COVERAGE_MAP): this process through coverage.py's
     API, and every Python process a test starts through the `.pth` file scripts/map-lowest
     installs, which starts coverage.py with the configuration COVERAGE_PROCESS_START names. That
-    file is written for each test, naming the test as its context."""
+    file (one per worker) is rewritten for each test, naming the test as its context: a process
+    started from an environment copied earlier still counts for the test running when it starts.
+
+    A fixture wider than a test (a module's `serve`, say) is measured under its own context,
+    `fixture:NAME`, and so is every process it starts, whose lines then serve each test that uses
+    it: scripts/map-lowest keeps all of those tests. Each test's outcome is kept too: only a test
+    that passed here can be left out (one skipped here may run elsewhere)."""
 
     def __init__(self, folder: Path) -> None:
         import coverage
@@ -62,7 +69,8 @@ class CoverageMap:
         self.folder = folder
         self.worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
         self.cov = coverage.Coverage(config_file=str(self._config("")), data_suffix=True)
-        self.durations: dict[str, float] = {}
+        self.tests: dict[str, dict[str, Any]] = {}  # node id -> its seconds, whether it passed, its fixtures
+        self.current = ""
 
     def _config(self, context: str) -> Path:
         path = self.folder / f"config-{self.worker}.toml"
@@ -77,26 +85,51 @@ class CoverageMap:
         path.write_text("[tool.coverage.run]\n" + "\n".join(lines) + "\n")
         return path
 
+    def _measure_as(self, context: str) -> None:
+        if context:
+            os.environ["COVERAGE_PROCESS_START"] = str(self._config(context))
+        else:
+            os.environ.pop("COVERAGE_PROCESS_START", None)
+        self.cov.switch_context(context)
+
     def start(self) -> None:
         self.cov.start()
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:
-        os.environ["COVERAGE_PROCESS_START"] = str(self._config(item.nodeid))
-        self.cov.switch_context(item.nodeid)
+        self.current = item.nodeid
+        self.tests[item.nodeid] = {
+            "seconds": 0.0,
+            "passed": True,
+            "fixtures": sorted(getattr(item, "fixturenames", [])),
+        }
+        self._measure_as(item.nodeid)
         try:
             return (yield)
         finally:
-            self.cov.switch_context("")
-            os.environ.pop("COVERAGE_PROCESS_START", None)
+            self.current = ""
+            self._measure_as("")
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_fixture_setup(self, fixturedef: pytest.FixtureDef[Any]) -> Iterator[Any]:
+        wide = fixturedef.scope != "function"
+        if wide:
+            self._measure_as(f"fixture:{fixturedef.argname}")
+        try:
+            return (yield)
+        finally:
+            if wide:
+                self._measure_as(self.current)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        self.durations[report.nodeid] = self.durations.get(report.nodeid, 0.0) + report.duration
+        test = self.tests.setdefault(report.nodeid, {"seconds": 0.0, "passed": True, "fixtures": []})
+        test["seconds"] += report.duration
+        test["passed"] = test["passed"] and report.passed  # (skipped is not passed)
 
     def stop(self) -> None:
         self.cov.stop()
         self.cov.save()
-        (self.folder / f"durations-{self.worker}.json").write_text(json.dumps(self.durations))
+        (self.folder / f"tests-{self.worker}.json").write_text(json.dumps(self.tests))
 
 
 def measure(config: pytest.Config) -> None:
