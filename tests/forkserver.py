@@ -300,14 +300,14 @@ class ForkServer:
     def run(self, args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
         child = self.spawn(args, env)
         try:
-            child.wait(timeout)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait(60)
+            try:
+                out, err = child.communicate(timeout)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait(60)
+                raise subprocess.TimeoutExpired(["crswatch", *args], timeout) from None
+        finally:
             child.folder.cleanup()
-            raise subprocess.TimeoutExpired(["crswatch", *args], timeout) from None
-        out, err = child.communicate()
-        child.folder.cleanup()
         assert child.returncode is not None
         return subprocess.CompletedProcess(["crswatch", *args], child.returncode, out, err)
 

@@ -198,14 +198,15 @@ def cli(*args: str, env: dict[str, str], timeout: float = 120, check: bool = Fal
     return result
 
 
-def start(*args: str, env: dict[str, str]) -> Any:
+def start(*args: str, env: dict[str, str], preexec: Callable[[], Any] | None = None) -> Any:
     """Start `crswatch ARGS` (`serve`, say) and return at once, with what a `subprocess.Popen` of
     it offers tests: `pid`, `poll`, `wait`, signals, `communicate` (text) and `stderr.read()`.
-    Forked from the fork server, or with CRSWATCH_TEST_SUBPROCESS=1 a new interpreter."""
-    if os.environ.get("CRSWATCH_TEST_SUBPROCESS"):
+    Forked from the fork server; a new interpreter with CRSWATCH_TEST_SUBPROCESS=1 or when
+    `preexec` must set the process up before it starts."""
+    if os.environ.get("CRSWATCH_TEST_SUBPROCESS") or preexec is not None:
         return subprocess.Popen(
             [sys.executable, "-m", "crswatch", *args], env={**os.environ, **env},
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec,
         )  # fmt: skip
     return _forks().spawn(list(args), {**os.environ, **env})
 

@@ -122,7 +122,7 @@ class CoverageMap:
                 self._measure_as(self.current)
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
-        test = self.tests.setdefault(report.nodeid, {"seconds": 0.0, "passed": True, "fixtures": []})
+        test = self.tests[report.nodeid]  # (made when its protocol began)
         test["seconds"] += report.duration
         test["passed"] = test["passed"] and report.passed  # (skipped is not passed)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -35,13 +34,7 @@ class Site:
         Path(env["CRSWATCH_CONFIG"]).write_text(config)
         self.env = env
         self.smtp = smtp
-        if preexec is None:
-            self.process = start("serve", "--port", str(self.port), env=env)
-        else:  # (a process of its own, set up by `preexec` before it starts)
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "crswatch", "serve", "--port", str(self.port)], env=env,
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, preexec_fn=preexec,
-            )  # fmt: skip
+        self.process = start("serve", "--port", str(self.port), env=env, preexec=preexec)
         wait_for_crswatch(self.port, self.process)
         self.http = requests.Session()
 
