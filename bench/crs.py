@@ -66,7 +66,7 @@ def build(url: str, total: int) -> None:
     people = []
     for i in range(total):
         matching = i % 100 == 0
-        channel = Channel(
+        channel = Channel.of(
             f"mailto://127.0.0.1:2525?from=crswatch@example.com&to=s{i}@example.com",
             f"mailto://127.0.0.1:2525/s{i}%40example.com",
         )

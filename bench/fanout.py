@@ -222,7 +222,7 @@ def measure(url: str, total: int) -> None:
     from crswatch.notifier.outbox import queue
     from crswatch.scraper.parse import parse_feed, parse_round
     from crswatch.store.sql import Store
-    from crswatch.subscribers.store import iter_docs
+    from crswatch.subscribers.store import iter_all
 
     draw = parse_round(parse_feed(snapshot("2026-01-21").read_bytes())[0])
     base = peak_rss_mb()
@@ -232,7 +232,7 @@ def measure(url: str, total: int) -> None:
         deliveries = plan(
             [(draw, {"first_seen": "9999-12-31T00:00:00.000000Z", "revision": 0})],
             [],
-            iter_docs(conn, reach=draw.crs, active_only=True),
+            iter_all(conn, reach=draw.crs, active_only=True),
             now,
         )
         queued = queue(conn, deliveries)

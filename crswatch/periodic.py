@@ -5,7 +5,6 @@ the check's transactions."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 
@@ -14,8 +13,10 @@ from sqlalchemy import Connection
 from crswatch.draws.record import ottawa_today
 from crswatch.draws.table import DRAWS, Tables
 from crswatch.notifier.outbox import Delivery
+from crswatch.notifier.periodic import ScoreOn
 from crswatch.store.draws import Database
 from crswatch.store.sql import Store
+from crswatch.subscribers.model import Subscriber
 
 from .config import Config, crs_rules
 
@@ -23,12 +24,12 @@ log = logging.getLogger("crswatch")
 FORECAST_KEYS = ("stream", "next_crs", "low", "high", "next_date", "overdue")
 
 
-def score_on(rules: tuple[Any, ...]) -> Any:
-    """A profile subscriber's score on a day (the distribution's, or a draw's)."""
+def score_on(rules: tuple[Any, ...]) -> ScoreOn:
+    """A subscriber's score on a day (the distribution's, or a draw's): its profile's, else the typed one."""
     from crswatch.notifier.fanout import profile_score
 
-    def scored(doc: Mapping[str, Any], day: date) -> int:
-        return profile_score(doc["profile"], day, rules)
+    def scored(sub: Subscriber, day: date) -> int:
+        return sub.score if sub.profile is None else profile_score(sub.profile, day, rules)
 
     return scored
 

@@ -82,7 +82,7 @@ def _plan(conn: Connection, report: CycleReport, now: datetime, new: list[tuple[
     first sighting on any host deciding who had subscribed before it."""
     from crswatch.notifier.fanout import corrected_today, plan
     from crswatch.notifier.outbox import first_seen, queue
-    from crswatch.subscribers.store import iter_docs
+    from crswatch.subscribers.store import iter_all
 
     if not (new or edited or late):
         return
@@ -96,7 +96,7 @@ def _plan(conn: Connection, report: CycleReport, now: datetime, new: list[tuple[
     deliveries = plan(
         new,
         edited,
-        iter_docs(conn, reach=min(cutoffs), active_only=True, every_profile=bool(rules)),
+        iter_all(conn, reach=min(cutoffs), active_only=True, every_profile=bool(rules)),
         now,
         late=late,
         rules=rules,

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import orjson
 from sqlalchemy import Connection
@@ -24,6 +24,7 @@ from crswatch.store.draws import Database
 from crswatch.store.errors import DatabaseError, StoreError
 from crswatch.store.moment import read
 from crswatch.store.sql import Store
+from crswatch.subscribers.model import ACTIVE, INSTANT, Channel, Subscriber, hash_token
 
 log = logging.getLogger("crswatch")
 
@@ -136,10 +137,11 @@ def _move(conn: Connection, old: Path, main: dict[str, Any]) -> dict[str, int]:
     from crswatch.notifier.policy import Policy
     from crswatch.subscribers import optin
     from crswatch.subscribers import store as subscribers
-    from crswatch.subscribers.model import Subscriber, SubscriberDoc
 
-    people = [Subscriber.from_doc(cast(SubscriberDoc, _moments(doc, "created_at", "profile_created")))
-              for doc in _docs(old, "subscribers-*.json", "subscribers")]  # fmt: skip
+    people = [
+        _person(_moments(doc, "created_at", "profile_created"))
+        for doc in _docs(old, "subscribers-*.json", "subscribers")
+    ]
     subscribers.insert(conn, people)
     waiting = list(_docs(old, "pending-*.json", "pending"))
     optin.restore(conn, [_moments({"token_hash": d["h"], "channel": d["channel"], "score": d["score"], "within": d.get("within"), "streams": d.get("streams"),
@@ -170,7 +172,7 @@ def _move(conn: Connection, old: Path, main: dict[str, Any]) -> dict[str, int]:
                 next_try=iso(at.astimezone(UTC)),  # (text, like the rest of the old outbox: read below)
             )
     # 0.1 named a channel by a hash of its URL's spelling; now by its destination (subscribers.identity)
-    renamed = {_old_hash(c.url): subscribers.channel_hash(c.url) for person in people for c in person.channels}
+    renamed = {_old_hash(c.destination): c.key for person in people for c in person.channels}
     for doc in outbox.values():
         doc["channel"] = renamed.get(doc["channel"], doc["channel"])
     queue(conn, [Delivery.from_doc(_moments(doc, "queued_at", "next_try", "sent_at")) for doc in outbox.values()])
@@ -182,6 +184,19 @@ def _move(conn: Connection, old: Path, main: dict[str, Any]) -> dict[str, int]:
         if doc.get("key") in ("status", "run"):
             kv.put(conn, doc["key"], {k: v for k, v in doc.items() if k != "key"})
     return {"subscribers": len(people), "deliveries": len(outbox), "pending sign-ups": len(waiting)}
+
+
+def _person(doc: dict[str, Any]) -> Subscriber:
+    """A subscriber as 0.1 stored it in JSON (0.1 knew no profile, cadence or language; before 0.2
+    it kept the token itself)."""
+    return Subscriber(
+        id=doc["id"], name=doc.get("name"), score=doc["score"], within=doc["within"], streams=tuple(doc["streams"]),
+        profile_created=doc.get("profile_created"), channels=tuple(Channel.of(c["url"], c["masked"]) for c in doc["channels"]),
+        created_at=doc["created_at"], status=doc.get("status", ACTIVE), language=doc.get("language") or "en",
+        profile=doc.get("profile"), profile_ceiling=doc.get("profile_ceiling"), reminders=doc.get("reminders"),
+        cadence=doc.get("cadence") or INSTANT, pool_alerts=bool(doc.get("pool_alerts")),
+        token_hash=doc.get("token_hash") or hash_token(doc["token"]),
+    )  # fmt: skip
 
 
 def _old_hash(url: str) -> str:

@@ -23,7 +23,7 @@ from crswatch.store.errors import StoreError
 from crswatch.store.sql import Store
 from crswatch.subscribers.links import Links
 from crswatch.subscribers.model import Subscriber
-from crswatch.subscribers.store import Found, channel_hash, find_many
+from crswatch.subscribers.store import Found, find_many
 
 from . import outbox
 from .claims import cancel, claim, release
@@ -150,7 +150,7 @@ def prepare(chunk: Chunk, draws: dict[tuple[str, int, str], Draw], subscribers: 
             continue
         found = subscribers.get(delivery.subscriber)
         sub = found.subscriber if found else None
-        channel = next((c for c in sub.channels if channel_hash(c.url) == delivery.channel), None) if sub else None
+        channel = next((c for c in sub.channels if c.key == delivery.channel), None) if sub else None
         key = (delivery.draw, delivery.revision, delivery.kind)
         draw = draws.get(key)
         record = (periodic or {}).get(key) if delivery.kind in PERIODIC else None
@@ -161,7 +161,7 @@ def prepare(chunk: Chunk, draws: dict[tuple[str, int, str], Draw], subscribers: 
         title, bodies = _message(delivery, sub, draw, record, links, contact, letters)
         unsubscribe = links.for_subscriber(sub.id, sub.language)[1] if links else ""
         chunk.outgoing.append(
-            Outgoing(delivery.id, channel.url, title, bodies, unsubscribe, contact, delivered=delivery.accepted)
+            Outgoing(delivery.id, channel.destination, title, bodies, unsubscribe, contact, delivered=delivery.accepted)
         )
         chunk.by_key[delivery.id] = delivery
     return cancelled

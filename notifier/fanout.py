@@ -11,8 +11,7 @@ from sqlalchemy import Connection, select
 
 from crswatch.draws.match import Verdict, may_concern, verdict
 from crswatch.draws.record import Draw, StoredDraw, from_iso
-from crswatch.subscribers.model import ACTIVE, INSTANT, SubscriberDoc
-from crswatch.subscribers.store import channel_hash
+from crswatch.subscribers.model import Subscriber
 
 from .message import CORRECTION, LATE, NEW
 from .outbox import Delivery, delivery_id
@@ -26,7 +25,7 @@ OTTAWA = ZoneInfo("America/Toronto")
 def plan(
     new: list[tuple[Draw, StoredDraw]],
     changed: list[tuple[Draw, StoredDraw, StoredDraw]],
-    subscribers: Iterable[SubscriberDoc],
+    subscribers: Iterable[Subscriber],
     now: datetime,
     late: Sequence[tuple[Draw, StoredDraw]] = (),
     rules: tuple[Any, ...] = (),
@@ -51,28 +50,21 @@ def plan(
     line saying who and why (never a silent 0, which would read as "far below the cut-off").
     """
     deliveries: list[Delivery] = []
-    docs = [doc for doc in subscribers if doc.get("status", ACTIVE) == ACTIVE]
+    people = [sub for sub in subscribers if sub.active]
     for draw, record, previous, kind in _work(new, changed, late):
         first_seen = from_iso(record.get("first_seen")) or now  # the record keeps it as text
         revision = record.get("revision", 0)
-        for doc in docs:
-            if doc["created_at"] >= first_seen:
+        for sub in people:
+            if sub.created_at >= first_seen:
                 continue  # subscribed after the draw was first seen
             try:
-                scored, said, before = _verdicts(doc, draw, previous, rules)
+                scored, said, before = _verdicts(sub, draw, previous, rules)
             except Unscorable as exc:
                 if unscored is not None:
-                    unscored.append(f"draw #{draw.number} ({draw.date}): subscriber {doc['id']} not matched: {exc}")
+                    unscored.append(f"draw #{draw.number} ({draw.date}): subscriber {sub.id} not matched: {exc}")
                 continue
-            if _tells(
-                kind,
-                said,
-                before,
-                previous is not None,
-                doc.get("cadence") or INSTANT,
-                (draw.number, doc["id"]) in corrected,
-            ):
-                deliveries += _for_channels(doc, draw, revision, kind, said, previous, scored, now, len(deliveries))
+            if _tells(kind, said, before, previous is not None, sub.cadence, (draw.number, sub.id) in corrected):
+                deliveries += _for_channels(sub, draw, revision, kind, said, previous, scored, now, len(deliveries))
     return deliveries
 
 
@@ -90,19 +82,19 @@ def _work(
 
 
 def _verdicts(
-    doc: SubscriberDoc, draw: Draw, previous: StoredDraw | None, rules: tuple[Any, ...]
+    sub: Subscriber, draw: Draw, previous: StoredDraw | None, rules: tuple[Any, ...]
 ) -> tuple[int | None, Verdict | None, Verdict | None]:
     """(profile score on the draw's date, verdict now, verdict on the previous record): the scores
     are None without a profile, the verdict before None without a previous record.  Raises
     `Unscorable` for a profile that cannot be scored on either date."""
-    profile = doc.get("profile")
+    profile = sub.profile
     scored = profile_score(profile, draw.date, rules) if profile else None
     before_score = profile_score(profile, _day(previous, draw), rules) if profile and previous else None
-    said = _verdict(draw.stream, draw.crs, draw.tie_break, doc, scored)
+    said = _verdict(draw.stream, draw.crs, draw.tie_break, sub, scored)
     before = (
         None
         if previous is None
-        else _verdict(previous["stream"], previous["crs"], from_iso(previous.get("tie_break")), doc, before_score)
+        else _verdict(previous["stream"], previous["crs"], from_iso(previous.get("tie_break")), sub, before_score)
     )
     return scored, said, before
 
@@ -122,20 +114,19 @@ def _tells(
     return immediate(cadence, said, before if kind == CORRECTION else None)  # else the digest tells it
 
 
-def _for_channels(doc: SubscriberDoc, draw: Draw, revision: int, kind: str, said: Verdict | None, previous: StoredDraw | None,
+def _for_channels(sub: Subscriber, draw: Draw, revision: int, kind: str, said: Verdict | None, previous: StoredDraw | None,
                   scored: int | None, now: datetime, seq: int) -> list[Delivery]:  # fmt: skip
     """One delivery per channel of the subscriber, numbered from `seq` (the fan-out's order)."""
     found: list[Delivery] = []
-    for channel in doc["channels"]:
-        digest = channel_hash(channel["url"])
+    for channel in sub.channels:
         found.append(
             Delivery(
-                id=delivery_id(draw.number, revision, doc["id"], digest, kind),
+                id=delivery_id(draw.number, revision, sub.id, channel.key, kind),
                 draw=draw.number,
                 revision=revision,
-                subscriber=doc["id"],
-                channel=digest,
-                masked=channel["masked"],
+                subscriber=sub.id,
+                channel=channel.key,
+                masked=channel.masked,
                 verdict=said.value if said else None,
                 kind=kind,
                 queued_at=now,
@@ -164,15 +155,13 @@ def corrected_today(conn: Connection, draws: Collection[str], now: datetime) -> 
     return {(draw, subscriber) for draw, subscriber in conn.execute(query).all()} if draws else set()
 
 
-def _verdict(
-    stream: str, crs: int, tie_break: datetime | None, doc: SubscriberDoc, scored: int | None
-) -> Verdict | None:
+def _verdict(stream: str, crs: int, tie_break: datetime | None, sub: Subscriber, scored: int | None) -> Verdict | None:
     """`scored`: a profile's score on the draw's date, which then stands for the typed score."""
-    score, within, streams = doc["score"] if scored is None else scored, doc["within"], doc["streams"]
+    score, within, streams = sub.score if scored is None else scored, sub.within, sub.streams
     if not may_concern(stream=stream, crs=crs, score=score, within=within, streams=streams):
         return None  # the profile time is read only for the few it may concern
     return verdict(stream=stream, crs=crs, tie_break=tie_break, score=score, within=within, streams=streams,
-                   profile_created=doc.get("profile_created"))  # fmt: skip
+                   profile_created=sub.profile_created)  # fmt: skip
 
 
 class Unscorable(ValueError):

@@ -1,5 +1,5 @@
 """Pool alerts and digests: who hears what, when a new pool distribution appears or a digest
-period ends.  Pure planning over plain records (no store, no clock of its own), table-tested like
+period ends.  Pure planning over records (no store, no clock of its own), table-tested like
 the matching rule; the shell gathers the inputs and queues what comes out.  The store plans the
 same deliveries in SQL (`notifier.periodic_sql`) for everyone whose score is the one they typed;
 this planning serves profiles (scored on each date) and is the reference a test holds SQL to.
@@ -17,7 +17,7 @@ this planning serves profiles (scored on each date) and is the reference a test 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -25,7 +25,7 @@ from typing import Any
 
 from crswatch.draws.match import Verdict, verdict
 from crswatch.draws.record import OTTAWA, from_iso
-from crswatch.subscribers.model import ACTIVE, DAILY, INSTANT, WEEKLY
+from crswatch.subscribers.model import DAILY, INSTANT, WEEKLY, Subscriber
 
 from .outbox import Delivery
 from .standing import Standings, published
@@ -35,6 +35,8 @@ POOL, DIGEST = "pool", "digest"  # delivery (and announcement) kinds besides new
 URGENT = frozenset({Verdict.INVITED, Verdict.AT_CUTOFF})
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 CATCH_UP = {DAILY: 31, WEEKLY: 5}  # periods missed while nothing ran that are still sent, at most
+#: A profile subscriber's score on a day (`crswatch.periodic.score_on`); without one, the typed score.
+ScoreOn = Callable[[Subscriber, date], int]
 
 
 def immediate(cadence: str, said: Verdict | None, before: Verdict | None = None) -> bool:
@@ -47,39 +49,34 @@ def immediate(cadence: str, said: Verdict | None, before: Verdict | None = None)
 # --------------------------------------------------------------------------------- pool alerts
 
 
-def plan_pool(distribution: Mapping[str, Any], subscribers: Iterable[Mapping[str, Any]], now: datetime,
-              score_on: Any = None, first_seq: int = 0) -> Iterator[Delivery]:  # fmt: skip
+def plan_pool(distribution: Mapping[str, Any], subscribers: Iterable[Subscriber], now: datetime,
+              score_on: ScoreOn | None = None, first_seq: int = 0) -> Iterator[Delivery]:  # fmt: skip
     """One delivery per channel of each active, instant subscriber who asked for pool alerts and
     subscribed before the distribution appeared.  `distribution`: as_of, pool, previous_pool.
-    `score_on(doc, day)`: a profile's score on a day (None: the typed score)."""
+    `score_on(subscriber, day)`: a profile's score on a day (None: the typed score)."""
     as_of, standings = distribution["as_of"], Standings(distribution["pool"], distribution.get("previous_pool"))
     day = date.fromisoformat(as_of)
     payloads: dict[tuple[int, bool], dict[str, Any]] = {}  # one per score: the outbox encodes each once
     seq = first_seq
-    for doc in subscribers:
-        if (
-            doc.get("status", ACTIVE) != ACTIVE
-            or not doc.get("pool_alerts")
-            or doc.get("cadence", INSTANT) != INSTANT
-            or doc["created_at"] >= now  # subscribed once it was seen
-        ):
-            continue
-        scored = score_on(doc, day) if score_on and doc.get("profile") else None
-        score = doc["score"] if scored is None else scored
+    for sub in subscribers:
+        if not sub.active or not sub.pool_alerts or sub.cadence != INSTANT or sub.created_at >= now:
+            continue  # (subscribed once it was seen: not theirs)
+        scored = score_on(sub, day) if score_on and sub.profile else None
+        score = sub.score if scored is None else scored
         payload = payloads.get((score, scored is not None))
         if payload is None:
             payload = payloads[score, scored is not None] = standings.doc(score) | {"from_profile": scored is not None}
-        yield from _per_channel(doc, as_of, POOL, now, payload, seq)
-        seq += len(doc["channels"])
+        yield from _per_channel(sub, as_of, POOL, now, payload, seq)
+        seq += len(sub.channels)
 
 
 def _per_channel(
-    doc: Mapping[str, Any], key: str, kind: str, seen: datetime, payload: dict[str, Any], seq: int
+    sub: Subscriber, key: str, kind: str, seen: datetime, payload: dict[str, Any], seq: int
 ) -> list[Delivery]:
     return [
-        Delivery(id=f"{kind}/{key}/{doc['id']}/{channel['key']}", draw=key, revision=0, subscriber=doc["id"], channel=channel["key"],
-                 masked=channel["masked"], verdict=None, kind=kind, queued_at=seen, seq=seq + i, payload=payload)
-        for i, channel in enumerate(doc["channels"])
+        Delivery(id=f"{kind}/{key}/{sub.id}/{channel.key}", draw=key, revision=0, subscriber=sub.id, channel=channel.key,
+                 masked=channel.masked, verdict=None, kind=kind, queued_at=seen, seq=seq + i, payload=payload)
+        for i, channel in enumerate(sub.channels)
     ]  # fmt: skip
 
 
@@ -152,44 +149,47 @@ def label(said: Verdict | None, gap: int, within: int) -> str:
     return "close" if gap <= within else "below"
 
 
-def digest_lines(contents: Contents, doc: Mapping[str, Any], score_on: Any = None) -> tuple[list[list[Any]], int]:
+def digest_lines(contents: Contents, sub: Subscriber, score_on: ScoreOn | None = None) -> tuple[list[list[Any]], int]:
     """([number, verdict code, points short, score used] for each open draw, draws not open)."""
     lines, others = [], 0
     for record in contents.draws:
         first = (contents.seen or {}).get(record["number"])
-        if first is not None and first <= doc["created_at"]:
+        if first is not None and first <= sub.created_at:
             continue  # first seen before they subscribed: not theirs to hear about
         day = date.fromisoformat(record["date"])
-        scored = score_on(doc, day) if score_on and doc.get("profile") else None
-        score = doc["score"] if scored is None else scored
+        scored = score_on(sub, day) if score_on and sub.profile else None
+        score = sub.score if scored is None else scored
         said = verdict(stream=record["stream"], crs=record["crs"], tie_break=_moment(record.get("tie_break")), score=score, within=1200,
-                       streams=doc["streams"], profile_created=doc.get("profile_created"))  # fmt: skip
+                       streams=sub.streams, profile_created=sub.profile_created)  # fmt: skip
         if said is None:
             others += 1
             continue
         gap = record["crs"] - score
-        lines.append([record["number"], label(said, gap, doc["within"]), max(gap, 0), score])
+        lines.append([record["number"], label(said, gap, sub.within), max(gap, 0), score])
     return lines, others
 
 
 def _lines(
-    contents: Contents, doc: Mapping[str, Any], score_on: Any, known: dict[tuple[Any, ...], tuple[list[list[Any]], int]]
+    contents: Contents,
+    sub: Subscriber,
+    score_on: ScoreOn | None,
+    known: dict[tuple[Any, ...], tuple[list[list[Any]], int]],
 ) -> tuple[list[list[Any]], int]:
     """`digest_lines`, once for every subscriber who would get the same (typed score, margin,
     streams, profile time, and which draws came after they subscribed): 100,000 share few."""
-    if doc.get("profile") and score_on:
-        return digest_lines(contents, doc, score_on)
+    if sub.profile and score_on:
+        return digest_lines(contents, sub, score_on)
     seen = contents.seen or {}
-    key = (doc["score"], doc["within"], tuple(doc["streams"]), doc.get("profile_created"),
-           tuple(r["number"] not in seen or seen[r["number"]] > doc["created_at"] for r in contents.draws))  # fmt: skip
+    key = (sub.score, sub.within, sub.streams, sub.profile_created,
+           tuple(r["number"] not in seen or seen[r["number"]] > sub.created_at for r in contents.draws))  # fmt: skip
     found = known.get(key)
     if found is None:
-        found = known[key] = digest_lines(contents, doc, None)
+        found = known[key] = digest_lines(contents, sub, None)
     return found
 
 
-def plan_digests(period: Period, contents: Contents, subscribers: Iterable[Mapping[str, Any]], now: datetime,
-                 score_on: Any = None, first_seq: int = 0) -> Iterator[Delivery]:  # fmt: skip
+def plan_digests(period: Period, contents: Contents, subscribers: Iterable[Subscriber], now: datetime,
+                 score_on: ScoreOn | None = None, first_seq: int = 0) -> Iterator[Delivery]:  # fmt: skip
     """One digest per channel of each active subscriber on this period's cadence who has
     something to hear: a draw open to them, or a new pool distribution."""
     pool = contents.pool
@@ -199,28 +199,24 @@ def plan_digests(period: Period, contents: Contents, subscribers: Iterable[Mappi
     # outbox encodes it once; the payload holds both, so their ids stay theirs
     payloads: dict[tuple[int, int], dict[str, Any]] = {}
     seq = first_seq
-    for doc in subscribers:
-        if (
-            doc.get("status", ACTIVE) != ACTIVE
-            or doc.get("cadence", INSTANT) != period.cadence
-            or doc["created_at"] >= period.end
-        ):
+    for sub in subscribers:
+        if not sub.active or sub.cadence != period.cadence or sub.created_at >= period.end:
             continue
-        lines, others = _lines(contents, doc, score_on, known)
+        lines, others = _lines(contents, sub, score_on, known)
         figures = None
         if pool is not None and standings is not None:
-            scored = score_on(doc, date.fromisoformat(pool["as_of"])) if score_on and doc.get("profile") else None
-            figures = standings.doc(doc["score"] if scored is None else scored)
+            scored = score_on(sub, date.fromisoformat(pool["as_of"])) if score_on and sub.profile else None
+            figures = standings.doc(sub.score if scored is None else scored)
         if not lines and figures is None:
             continue  # nothing to say: no digest
-        shared = not (score_on and doc.get("profile"))  # a profile's lines and figures are its own
+        shared = not (score_on and sub.profile)  # a profile's lines and figures are its own
         payload = payloads.get((id(lines), id(figures))) if shared else None
         if payload is None:
             payload = {"draws": lines, "others": others, "pool": figures}
             if shared:
                 payloads[id(lines), id(figures)] = payload
-        yield from _per_channel(doc, period.key, DIGEST, now, payload, seq)
-        seq += len(doc["channels"])
+        yield from _per_channel(sub, period.key, DIGEST, now, payload, seq)
+        seq += len(sub.channels)
 
 
 def new_distribution(records: Iterable[Mapping[str, Any]], new: Iterable[str]) -> dict[str, Any] | None:

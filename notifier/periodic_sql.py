@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 
 from crswatch.store.moment import read
-from crswatch.subscribers.model import INSTANT
+from crswatch.subscribers.model import INSTANT, Subscriber
 from crswatch.subscribers.store import recipient_channels
 
 from .outbox import QUEUED, _insert_ignoring
@@ -73,9 +73,10 @@ def queue_digests(conn: Connection, period: Period, contents: Contents, now: dat
     for score, within, streams, profile_created, bucket, earliest in conn.execute(
         select(*shape, func.min(who.c.created_at)).group_by(*shape)
     ):
-        doc = {"score": score, "within": within, "streams": orjson.loads(streams), "profile_created": read(profile_created) if profile_created else None,
-               "created_at": earliest}  # fmt: skip
-        lines, others = digest_lines(contents, doc, None)
+        # the group's earliest subscriber stands for all of it: the lines depend only on these
+        sample = Subscriber(id="", score=score, within=within, streams=tuple(orjson.loads(streams)), created_at=earliest,
+                            profile_created=read(profile_created) if profile_created else None, channels=(), token_hash="")  # fmt: skip
+        lines, others = digest_lines(contents, sample, None)
         figures = standings.doc(score) if standings is not None else None
         if lines or figures is not None:  # nothing to say: no digest
             payload = _json({"draws": lines, "others": others, "pool": figures})

@@ -5,7 +5,7 @@ in the same transaction: a rerun, a second host or a kill between the two never 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from itertools import islice
 from operator import attrgetter
 from typing import Any
@@ -19,19 +19,18 @@ from crswatch.store.moment import stamp as stored_moment
 from crswatch.subscribers.store import iter_recipients
 
 from .outbox import DRAW_KINDS, Delivery, _insert_ignoring, announce
-from .periodic import DIGEST, POOL, Contents, Period, plan_digests, plan_pool
+from .periodic import DIGEST, POOL, Contents, Period, ScoreOn, plan_digests, plan_pool
 from .periodic_sql import queue_digests, queue_pool
 from .tables import announcements, deliveries
 
 HISTORY = "history_stored"  # kv: when the first check stored the history (announced, but nobody's news)
-ScoreOn = Callable[[Mapping[str, Any], date], int] | None
 
 
 def plan_distribution(
     conn: Connection,
     distribution: Mapping[str, Any],
     now: datetime,
-    score_on: ScoreOn = None,
+    score_on: ScoreOn | None = None,
     plan: bool = True,
     planned: list[Delivery] | None = None,
 ) -> int:
@@ -101,7 +100,7 @@ def plan_period(
     period: Period,
     forecasts: Sequence[Mapping[str, Any]],
     now: datetime,
-    score_on: ScoreOn = None,
+    score_on: ScoreOn | None = None,
     planned: list[Delivery] | None = None,
 ) -> int:
     """Announce a digest period (once across hosts) and queue its digests; how many were queued

@@ -23,7 +23,6 @@ from sqlalchemy import Connection
 from crswatch.subscribers import reminded
 from crswatch.subscribers.model import Subscriber
 from crswatch.subscribers.profile import ottawa_day
-from crswatch.subscribers.store import channel_hash
 
 from .outbox import REMINDER, Delivery
 
@@ -167,17 +166,16 @@ def plan_reminders(conn: Connection, now: datetime, rules: tuple[Any, ...] = ())
     today = ottawa_day(now)
     deliveries: list[Delivery] = []
     for page in reminded.candidates(conn):
-        wanted = [(Subscriber.from_doc(doc), doc) for doc in page]
         planned = {
             s.id: due(s.profile, s.profile_created, today, ottawa_day(s.created_at), rules)
-            for s, _ in wanted
+            for s in page
             if s.wants_reminders
         }
         keys = [(sid, r.key) for sid, found in planned.items() for r in found]
         if not keys:
             continue
         fresh = reminded.record(conn, keys, now)
-        for sub, _ in wanted:
+        for sub in page:
             for reminder in planned.get(sub.id, ()):
                 if (sub.id, reminder.key) in fresh:
                     deliveries += _deliveries(sub, reminder, now, len(deliveries))
@@ -187,9 +185,8 @@ def plan_reminders(conn: Connection, now: datetime, rules: tuple[Any, ...] = ())
 def _deliveries(sub: Subscriber, reminder: Reminder, now: datetime, seq: int) -> list[Delivery]:
     found: list[Delivery] = []
     for channel in sub.channels:
-        digest = channel_hash(channel.url)
         found.append(Delivery(
-            id=f"{REMINDER}/{sub.id}/{reminder.key}/{digest}", draw="", revision=0, subscriber=sub.id, channel=digest,
+            id=f"{REMINDER}/{sub.id}/{reminder.key}/{channel.key}", draw="", revision=0, subscriber=sub.id, channel=channel.key,
             masked=channel.masked, verdict=None, kind=REMINDER, queued_at=now, seq=seq + len(found), payload=reminder.payload(),
         ))  # fmt: skip
     return found

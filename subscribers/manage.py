@@ -16,7 +16,6 @@ from sqlalchemy import Connection
 from crswatch.draws.streams import SUBSCRIBABLE
 
 from . import store, validate
-from .identity import destination_key
 from .model import ACTIVE, INSTANT, PAUSED, Subscriber, hash_token, new_token
 from .profile import ceiling_of, score_today
 from .profile import check as check_profile
@@ -131,8 +130,8 @@ def with_profile(values: dict[str, Any], now: datetime, rules: tuple[Any, ...]) 
 def merged(base: Subscriber, values: dict[str, Any]) -> Subscriber:
     """`base` with the given values; channels are added to the ones it has, and a channel naming
     a destination it has already replaces that one (the newer spelling: a new password, say)."""
-    given = {destination_key(c.url): c for c in values["channels"]}
-    kept = tuple(given.pop(destination_key(c.url), c) for c in base.channels)
+    given = {c.key: c for c in values["channels"]}
+    kept = tuple(given.pop(c.key, c) for c in base.channels)
     return base.with_changes(**{**values, "channels": kept + tuple(given.values())})
 
 

@@ -6,7 +6,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any, NotRequired, TypedDict
+from typing import Any
+
+from .identity import destination_key
 
 DEFAULT_WITHIN = 10  # points below the cut-off that still deserve a "close" alert
 DEFAULT_STREAMS = ("cec", "fsw", "fst")
@@ -37,45 +39,26 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.strip().encode()).hexdigest()
 
 
-class ChannelDoc(TypedDict):
-    """A channel in a `SubscriberDoc`: its masked form, and its URL or its key (never both needed)."""
-
-    masked: str
-    url: NotRequired[str]  # where it is sent (the records planning reads carry the key instead)
-    key: NotRequired[str]  # the destination's hash (`channel_hash`)
-
-
-class SubscriberDoc(TypedDict):
-    """A subscriber as a plain record: what the store's readers give the planning (matching a
-    draw reads 100,000 of them: a dict is cheaper than a `Subscriber`), and `Subscriber.to_doc`.
-    The keys marked NotRequired are absent from the planning's leaner reads or from records of
-    earlier releases."""
-
-    id: str
-    score: int
-    within: int
-    streams: list[str]
-    profile_created: datetime | None
-    created_at: datetime
-    channels: list[ChannelDoc]
-    status: NotRequired[str]
-    language: NotRequired[str | None]
-    profile: NotRequired[str | None]
-    cadence: NotRequired[str | None]
-    pool_alerts: NotRequired[bool | None]
-    name: NotRequired[str | None]
-    profile_ceiling: NotRequired[int | None]
-    reminders: NotRequired[bool | None]
-    token_hash: NotRequired[str]
-    token: NotRequired[str]  # stored in clear before 0.2
-
-
 @dataclass(frozen=True, slots=True)
 class Channel:
-    """An apprise URL (secret: passwords, tokens) and its masked form, made once when stored."""
+    """A way to reach a subscriber: the destination's key (`identity.destination_key`, which the
+    outbox names it by), its masked form, and its apprise URL (secret: passwords, tokens). The
+    readers that plan pool alerts and digests leave the URL out (None): planning needs only the key."""
 
-    url: str
+    key: str
     masked: str
+    url: str | None = None
+
+    @classmethod
+    def of(cls, url: str, masked: str) -> Channel:
+        return cls(destination_key(url), masked, url)
+
+    @property
+    def destination(self) -> str:
+        """The URL, for what sends or edits (every reader but the planning's lean one gives it)."""
+        if self.url is None:
+            raise LookupError(f"channel {self.masked} was read without its URL")
+        return self.url
 
     def __repr__(self) -> str:  # never let a secret slip into a log line or traceback
         return f"Channel({self.masked!r})"
@@ -83,6 +66,9 @@ class Channel:
 
 @dataclass(frozen=True, slots=True)
 class Subscriber:
+    """A subscriber, as every stage reads it (the store's readers make it from its rows; matching
+    a draw or planning a digest reads up to 100,000)."""
+
     id: str
     score: int
     channels: tuple[Channel, ...]
@@ -103,7 +89,7 @@ class Subscriber:
 
     @property
     def urls(self) -> tuple[str, ...]:
-        return tuple(c.url for c in self.channels)
+        return tuple(c.destination for c in self.channels)
 
     @property
     def active(self) -> bool:
@@ -120,44 +106,3 @@ class Subscriber:
         self,
     ) -> str:  # a profile is personal data (a date of birth, test scores): never in a log line or traceback
         return f"Subscriber(id={self.id!r}, score={self.score!r}, from_profile={self.profile is not None})"
-
-    def to_doc(self) -> SubscriberDoc:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "score": self.score,
-            "within": self.within,
-            "streams": list(self.streams),
-            "profile_created": self.profile_created,
-            "channels": [{"url": c.url, "masked": c.masked} for c in self.channels],
-            "created_at": self.created_at,
-            "status": self.status,
-            "language": self.language,
-            "profile": self.profile,
-            "profile_ceiling": self.profile_ceiling,
-            "reminders": self.reminders,
-            "cadence": self.cadence,
-            "pool_alerts": self.pool_alerts,
-            "token_hash": self.token_hash,
-        }
-
-    @classmethod
-    def from_doc(cls, doc: SubscriberDoc) -> Subscriber:
-        return cls(
-            id=doc["id"],
-            name=doc.get("name"),
-            score=doc["score"],
-            within=doc["within"],
-            streams=tuple(doc["streams"]),
-            profile_created=doc.get("profile_created"),
-            channels=tuple(Channel(c["url"], c["masked"]) for c in doc["channels"]),
-            created_at=doc["created_at"],
-            status=doc.get("status", ACTIVE),
-            language=doc.get("language") or "en",
-            profile=doc.get("profile"),
-            profile_ceiling=doc.get("profile_ceiling"),
-            reminders=doc.get("reminders"),
-            cadence=doc.get("cadence") or INSTANT,
-            pool_alerts=bool(doc.get("pool_alerts")),
-            token_hash=doc.get("token_hash") or hash_token(doc["token"]),  # "token": stored in clear before 0.2
-        )

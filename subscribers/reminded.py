@@ -9,14 +9,14 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, or_, select
 
-from .model import ACTIVE, SubscriberDoc
-from .store import _docs  # noqa: PLC2701 - the stage's own paged reader
+from .model import ACTIVE, Subscriber
+from .store import read
 from .tables import reminders, subscribers
 
 PAGE = 2000
 
 
-def candidates(conn: Connection) -> Iterator[list[SubscriberDoc]]:
+def candidates(conn: Connection) -> Iterator[list[Subscriber]]:
     """Active subscribers who may want reminders (those who chose them, or have a profile and did
     not turn them off), a page at a time."""
     wants = or_(
@@ -28,7 +28,7 @@ def candidates(conn: Connection) -> Iterator[list[SubscriberDoc]]:
         )
     )
     for start in range(0, len(ids), PAGE):
-        yield _docs(conn, subscribers.c.id.in_(ids[start : start + PAGE]))
+        yield read(conn, subscribers.c.id.in_(ids[start : start + PAGE]))
 
 
 def record(conn: Connection, keys: Iterable[tuple[str, str]], now: datetime) -> set[tuple[str, str]]:

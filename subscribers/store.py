@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import chain
-from typing import Any, cast
+from typing import Any
 
 import orjson
 from sqlalchemy import Connection, and_, bindparam, func, literal, or_, select, true, tuple_
@@ -21,7 +21,7 @@ from sqlalchemy import insert as sql_insert
 from sqlalchemy import update as sql_update
 
 from .identity import destination_key
-from .model import Subscriber, SubscriberDoc, hash_token, new_id
+from .model import Channel, Subscriber, hash_token, new_id
 from .tables import channels, reminders, subscribers
 from .validate import Invalid
 
@@ -73,8 +73,7 @@ def find_many(conn: Connection, ids: Iterable[str]) -> dict[str, Found]:
     found: dict[str, Found] = {}
     for start in range(0, len(wanted), 500):
         chunk = wanted[start : start + 500]
-        docs = _docs(conn, subscribers.c.id.in_(chunk))
-        found.update({doc["id"]: Found(Subscriber.from_doc(doc)) for doc in docs})
+        found.update({sub.id: Found(sub) for sub in read(conn, subscribers.c.id.in_(chunk))})
     return found
 
 
@@ -121,20 +120,13 @@ def delete(conn: Connection, found: Found) -> None:
     conn.execute(sql_delete(subscribers).where(subscribers.c.id == found.subscriber.id))
 
 
-def iter_all(conn: Connection) -> Iterator[Subscriber]:
-    for doc in iter_docs(conn):
-        yield Subscriber.from_doc(doc)
-
-
-def iter_docs(
+def iter_all(
     conn: Connection,
     reach: int | None = None,
     active_only: bool = False,
     every_profile: bool = False,
-    cadence: str | None = None,
-    pool_alerts: bool | None = None,
-) -> Iterator[SubscriberDoc]:
-    """Subscriber records as plain dicts, channels included; with `reach`, only those whose score
+) -> Iterator[Subscriber]:
+    """Subscribers, oldest first, channels included; with `reach`, only those whose score
     plus margin reaches it (a cut-off they are within): the database does the first filter, so
     matching a draw against 100,000 subscribers reads only the few it may concern.  A profile's
     score changes with the date: its ceiling stands for the score here, and the fan-out scores the
@@ -146,27 +138,23 @@ def iter_docs(
         condition = and_(condition, or_(reaches, subscribers.c.profile.is_not(None)) if every_profile else reaches)
     if active_only:
         condition = and_(condition, subscribers.c.status == "active")
-    if cadence is not None:  # digests: only the subscribers on that cadence
-        condition = and_(condition, subscribers.c.cadence == cadence)
-    if pool_alerts is not None:
-        condition = and_(condition, subscribers.c.pool_alerts.is_(pool_alerts))
     key = tuple_(subscribers.c.created_at, subscribers.c.id)
     after: Any = true()
     while True:  # a page at a time, oldest first: listing 100,000 subscribers streams in little memory
-        page = _docs(conn, and_(condition, after), limit=PAGE)
+        page = read(conn, and_(condition, after), limit=PAGE)
         yield from page
         if len(page) < PAGE:
             return
-        after = key > tuple_(literal(page[-1]["created_at"], subscribers.c.created_at.type), literal(page[-1]["id"]))
+        after = key > tuple_(literal(page[-1].created_at, subscribers.c.created_at.type), literal(page[-1].id))
 
 
 def iter_recipients(
     conn: Connection, *, cadence: str | None = None, pool_alerts: bool | None = None, profiles_only: bool = False
-) -> Iterator[SubscriberDoc]:
-    """Active subscribers (on one cadence, who asked for pool alerts, with a profile) as plain dicts with what
-    planning pool alerts and digests reads, each channel as its key and masked form (never its
-    URL): one ordered pass over each table, merged by id, so 100,000 stream through in little
-    memory and time (pages would sort the table once each)."""
+) -> Iterator[Subscriber]:
+    """Active subscribers (on one cadence, who asked for pool alerts, with a profile) with each
+    channel's key and masked form, never its URL (what planning pool alerts and digests reads): one
+    ordered pass over each table, merged by id, so 100,000 stream through in little memory and time
+    (pages would sort the table once each)."""
     condition: Any = subscribers.c.status == "active"
     if cadence is not None:
         condition = and_(condition, subscribers.c.cadence == cadence)
@@ -174,10 +162,8 @@ def iter_recipients(
         condition = and_(condition, subscribers.c.pool_alerts.is_(pool_alerts))
     if profiles_only:
         condition = and_(condition, subscribers.c.profile.is_not(None))
-    columns = [subscribers.c[name] for name in ("id", "score", "within", "streams", "profile_created", "created_at", "status", "language",
-                                                "profile", "cadence", "pool_alerts")]  # fmt: skip
     people = conn.execute(
-        select(*columns).where(condition).order_by(subscribers.c.id).execution_options(yield_per=PAGE)
+        select(subscribers).where(condition).order_by(subscribers.c.id).execution_options(yield_per=PAGE)
     )
     # in the index's order (subscriber): a subscriber's channels all become deliveries, in any order
     ways = conn.execute(select(channels.c.subscriber, channels.c.key, channels.c.masked).join(subscribers, channels.c.subscriber == subscribers.c.id)
@@ -185,16 +171,13 @@ def iter_recipients(
     # rows a page at a time (Result.partitions): a third cheaper than one fetch per row
     ways_rows = chain.from_iterable(ways.partitions())
     pending = next(ways_rows, None)
-    names = [c.name for c in columns]
     for row in chain.from_iterable(people.partitions()):
-        values = dict(zip(names, row, strict=True))
-        values["streams"], values["channels"] = orjson.loads(values["streams"]), []
-        doc = cast(SubscriberDoc, values)  # (the record these columns make)
-        while pending is not None and pending[0] <= doc["id"]:
-            if pending[0] == doc["id"]:
-                doc["channels"].append({"key": pending[1], "masked": pending[2]})
+        found: list[Channel] = []
+        while pending is not None and pending[0] <= row.id:
+            if pending[0] == row.id:
+                found.append(Channel(pending[1], pending[2]))
             pending = next(ways_rows, None)
-        yield doc
+        yield _subscriber(row, found)
 
 
 def recipient_channels(
@@ -220,49 +203,41 @@ def count(conn: Connection) -> int:
 PAGE = 2000
 
 
-def _docs(conn: Connection, condition: Any, limit: int | None = None) -> list[SubscriberDoc]:
+def read(conn: Connection, condition: Any, limit: int | None = None) -> list[Subscriber]:
+    """The subscribers `condition` selects (at most `limit`), oldest first, channels included."""
     query = select(subscribers).where(condition).order_by(subscribers.c.created_at, subscribers.c.id)
-    rows = conn.execute(query.limit(limit) if limit else query).mappings().all()
-    if not rows:
-        return []
-    by_id = {row["id"]: {**row, "streams": orjson.loads(row["streams"]), "channels": []} for row in rows}
-    ids = list(by_id)
+    rows = conn.execute(query.limit(limit) if limit else query).all()
+    ways: dict[str, list[Channel]] = {row.id: [] for row in rows}
+    ids = list(ways)
     for start in range(0, len(ids), 500):
-        query = select(channels.c.subscriber, channels.c.url, channels.c.masked, channels.c.key).where(
+        query = select(channels.c.subscriber, channels.c.key, channels.c.masked, channels.c.url).where(
             channels.c.subscriber.in_(ids[start : start + 500])
         )
-        for owner, url, masked, key in conn.execute(query.order_by(channels.c.subscriber, channels.c.position)):
-            by_id[owner]["channels"].append(
-                {"url": url, "masked": masked, "key": key}
-            )  # key: the destination's hash (channel_hash)
-    return cast(list[SubscriberDoc], list(by_id.values()))  # (the record these rows make)
+        for owner, key, masked, url in conn.execute(query.order_by(channels.c.subscriber, channels.c.position)):
+            ways[owner].append(Channel(key, masked, url))
+    return [_subscriber(row, ways[row.id]) for row in rows]
+
+
+#: The `subscribers` columns, each named as the `Subscriber` field it holds.
+_FIELDS = tuple(subscribers.c.keys())
+
+
+def _subscriber(row: Any, ways: list[Channel]) -> Subscriber:
+    """The subscriber a whole `subscribers` row and its channels make (100,000 for a digest: by
+    position, not by name, a third cheaper)."""
+    values = dict(zip(_FIELDS, row, strict=True))
+    values["streams"] = tuple(orjson.loads(values["streams"]))
+    return Subscriber(**values, channels=tuple(ways))
 
 
 def _row(sub: Subscriber) -> dict[str, Any]:
-    doc = sub.to_doc()
-    return {
-        k: doc[k]
-        for k in (
-            "id",
-            "name",
-            "score",
-            "within",
-            "profile_created",
-            "created_at",
-            "status",
-            "language",
-            "profile",
-            "profile_ceiling",
-            "reminders",
-            "cadence",
-            "pool_alerts",
-            "token_hash",
-        )
-    } | {"streams": orjson.dumps(doc["streams"]).decode()}
+    row = {name: getattr(sub, name) for name in _FIELDS}
+    row["streams"] = orjson.dumps(list(sub.streams)).decode()
+    return row
 
 
 def _channel_rows(sub: Subscriber) -> list[dict[str, Any]]:
     return [
-        {"key": channel_hash(c.url), "subscriber": sub.id, "position": i, "url": c.url, "masked": c.masked}
+        {"key": c.key, "subscriber": sub.id, "position": i, "url": c.destination, "masked": c.masked}
         for i, c in enumerate(sub.channels)
     ]

@@ -82,10 +82,10 @@ def channels(values: Iterable[str], check: ChannelCheck) -> tuple[Channel, ...]:
     clean: list[Channel] = []
     for position, value in enumerate(values, 1):
         url = str(value).strip()
-        if not url or destination_key(url) in (destination_key(c.url) for c in clean):
+        if not url or destination_key(url) in (c.key for c in clean):
             continue  # the same destination twice
         try:
-            clean.append(Channel(url, check(url)))
+            clean.append(Channel.of(url, check(url)))
         except ValueError as exc:
             raise Problem(f"channel {position} ({redact(url)}) cannot be used: {exc}") from None
     if not clean:

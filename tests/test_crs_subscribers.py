@@ -17,6 +17,7 @@ from sqlalchemy import select
 from crswatch.draws.crs import parse, score
 from crswatch.draws.record import Draw
 from crswatch.notifier.fanout import plan
+from crswatch.subscribers.model import Channel, Subscriber
 
 FEED_DAY1, FEED_DAY2 = snapshot("2026-01-20"), snapshot("2026-01-21")  # #392: 2026-01-21, CEC, cut-off 509
 
@@ -135,9 +136,9 @@ def test_the_csv_import_takes_a_profile_column(env: dict, tmp_path: Path) -> Non
 # ------------------------------------------------------------------- the fan-out, without a process
 
 
-def _doc(profile: str | None, score_: int = 0) -> dict:
-    return {"id": "abcdefgh", "score": score_, "within": 10, "streams": ["cec"], "profile": profile, "created_at": datetime(2026, 1, 1, tzinfo=UTC),
-            "profile_created": None, "status": "active", "channels": [{"url": "ntfy://t", "masked": "ntfy://t"}]}  # fmt: skip
+def _doc(profile: str | None, score_: int = 0) -> Subscriber:
+    return Subscriber(id="abcdefgh", score=score_, within=10, streams=("cec",), profile=profile, created_at=datetime(2026, 1, 1, tzinfo=UTC),
+                      channels=(Channel.of("ntfy://t", "ntfy://t"),), token_hash="")  # fmt: skip
 
 
 @pytest.mark.parametrize(

@@ -36,7 +36,7 @@ from crswatch.store.errors import StoreError
 from crswatch.store.sql import Store
 from crswatch.subscribers.importing import import_csv
 from crswatch.subscribers.manage import Defaults
-from crswatch.subscribers.store import iter_docs
+from crswatch.subscribers.store import iter_all
 
 CONCURRENCY = 16  # the in-flight bound
 DRAW = Draw(number="392", date=dt.date(2026, 1, 21), program="Canadian Experience Class", stream="cec", invitations=6000, crs=509,
@@ -53,7 +53,7 @@ def _fill(store: Store, sink: SMTPSink, count: int) -> list[str]:
     record = DRAW.to_record() | {"revision": 0, "first_seen": stamp(now)}
     with store.write() as conn:
         announce(conn, [("392", 0, "new", now, DRAW.to_record())])
-        assert queue(conn, plan([(DRAW, record)], [], iter_docs(conn), now)) == count
+        assert queue(conn, plan([(DRAW, record)], [], iter_all(conn), now)) == count
     return people
 
 

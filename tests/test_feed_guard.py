@@ -26,6 +26,7 @@ from crswatch.scraper.items import RawRound
 from crswatch.scraper.parse import MAX_FIELD, RoundError, parse_feed, parse_round
 from crswatch.scraper.pipelines import ParsePipeline
 from crswatch.store.draws import Database
+from crswatch.subscribers.model import Channel, Subscriber
 
 DAY2 = parse_feed(snapshot("2026-01-21").read_bytes())
 NOW = datetime(2026, 1, 22, 12, tzinfo=UTC)
@@ -182,9 +183,9 @@ def test_a_flip_flop_is_one_change_and_each_version_logged_once(tmp_path: Path) 
     assert stored["crs"] == 515 and stored["revision"] == 5
 
 
-def _subscriber(score: int) -> dict:
-    return {"id": "s1", "status": "active", "created_at": datetime(2020, 1, 1, tzinfo=UTC), "score": score, "within": 10,
-            "streams": ["cec"], "channels": [{"url": "mailto://x", "masked": "mailto://x"}]}  # fmt: skip
+def _subscriber(score: int) -> Subscriber:
+    return Subscriber(id="s1", created_at=datetime(2020, 1, 1, tzinfo=UTC), score=score, within=10, streams=("cec",),
+                      channels=(Channel.of("mailto://x", "mailto://x"),), token_hash="")  # fmt: skip
 
 
 @pytest.mark.parametrize(("crs", "verdict", "sent"), [(525, None, False), (505, "invited", True)])

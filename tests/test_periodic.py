@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from helpers import snapshot
@@ -21,6 +22,7 @@ from crswatch.notifier.periodic import (
     plan_pool,
 )
 from crswatch.notifier.standing import about, at_or_above, band_of, rank, standing
+from crswatch.subscribers.model import Channel, Subscriber
 
 I, A, J, C = Verdict.INVITED, Verdict.AT_CUTOFF, Verdict.JUST_MISSED, Verdict.CLOSE
 
@@ -207,9 +209,11 @@ def test_a_period_runs_from_the_digest_hour_to_the_digest_hour_in_ottawa() -> No
     )
 
 
-def _doc(id_: str, score: int, **more: object) -> dict:
-    return {"id": id_, "score": score, "within": 10, "streams": ["cec"], "created_at": _at("2026-01-01T00:00:00Z"), "status": "active",
-            "cadence": "instant", "pool_alerts": False, "channels": [{"key": f"k{id_}", "masked": "mailto://…", "url": "mailto://x"}], **more}  # fmt: skip
+def _doc(id_: str, score: int, **more: Any) -> Subscriber:
+    more.setdefault("created_at", _at("2026-01-01T00:00:00Z"))
+    return Subscriber(
+        id=id_, score=score, within=10, token_hash="", channels=(Channel(f"k{id_}", "mailto://…"),), **more
+    )
 
 
 def test_pool_alerts_go_to_instant_subscribers_who_asked() -> None:
@@ -239,7 +243,7 @@ def test_a_digest_lists_the_open_draws_with_a_verdict_each_or_is_not_sent() -> N
              {"number": "392", "date": "2026-01-21", "stream": "cec", "crs": 509, "tie_break": "2025-10-29T04:35:24Z"}]  # fmt: skip
     contents = Contents(draws, None, {"391": _at("2026-01-20T20:00:00Z"), "392": _at("2026-01-21T20:00:00Z")})
     docs = [_doc("in", 510, cadence="weekly"), _doc("close", 505, cadence="weekly"), _doc("far", 400, cadence="weekly"),
-            _doc("fr", 460, cadence="weekly", streams=["french"]), _doc("day", 505, cadence="daily"), _doc("now", 505),
+            _doc("fr", 460, cadence="weekly", streams=("french",)), _doc("day", 505, cadence="daily"), _doc("now", 505),
             _doc("late", 505, cadence="weekly", created_at=_at("2026-01-21T21:00:00.000000Z"))]  # fmt: skip
     planned = {d.subscriber: d.payload for d in plan_digests(period, contents, docs, period.end + timedelta(minutes=1))}
     assert planned == {
@@ -256,7 +260,7 @@ def test_a_new_distribution_alone_is_something_to_say() -> None:
     contents = Contents(
         [], {"as_of": "2026-01-19", "pool": pool, "previous_as_of": "2026-01-04", "previous_pool": previous}
     )
-    (digest,) = plan_digests(period, contents, [_doc("fr", 460, cadence="daily", streams=["french"])], period.end)
+    (digest,) = plan_digests(period, contents, [_doc("fr", 460, cadence="daily", streams=("french",))], period.end)
     assert digest.id == "digest/d2026-01-21/fr/kfr" and digest.payload["draws"] == []
     assert digest.payload["pool"]["band"] == "451-460"
 

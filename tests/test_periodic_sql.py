@@ -11,6 +11,8 @@ from typing import Any
 
 from test_crs_reminders import PROFILE
 
+from crswatch.subscribers.model import Subscriber
+
 _PROFILE = PROFILE.replace("2026-05-01T12:00:00Z", "2025-09-01T12:00:00Z")  # a profile made before these draws
 NOW = datetime(2026, 1, 24, 13, 30, tzinfo=UTC)  # Saturday 08:30 in Ottawa: the weekly period just ended
 END = NOW - timedelta(minutes=30)  # the weekly period's end
@@ -19,9 +21,9 @@ STREAMS = ("cec", "pnp", "french", "healthcare", "fsw")
 SEEN = [NOW - timedelta(days=6, hours=2), NOW - timedelta(days=3), NOW - timedelta(days=3), NOW - timedelta(hours=5)]
 
 
-def _score_on(doc: dict[str, Any], day: date) -> int:
+def _score_on(sub: Subscriber, day: date) -> int:
     """A profile's score, different on each day (the planning only calls it)."""
-    return 420 + (int(doc["id"], 36) + day.toordinal()) % 120
+    return 420 + (int(sub.id, 36) + day.toordinal()) % 120
 
 
 def _subscribe(conn: Any, rng: random.Random, n: int) -> None:

@@ -64,8 +64,8 @@ def test_subscribers_round_trip_and_one_destination_one_subscriber(store: Store)
     with store.read() as conn:
         assert subscribers.count(conn) == 1 and subscribers.require(conn, sub.id).subscriber.score == 510
         assert subscribers.owners(conn, [url]) == {url: sub.id}
-        assert [d["id"] for d in subscribers.iter_docs(conn, reach=515)] == [sub.id]
-        assert list(subscribers.iter_docs(conn, reach=521)) == []
+        assert [d.id for d in subscribers.iter_all(conn, reach=515)] == [sub.id]
+        assert list(subscribers.iter_all(conn, reach=521)) == []
     with pytest.raises(exc.IntegrityError), store.write() as conn:  # the database itself keeps the rule
         other = again.with_changes(id="zzzzzzzz")
         subscribers.insert(conn, [other])
@@ -73,6 +73,31 @@ def test_subscribers_round_trip_and_one_destination_one_subscriber(store: Store)
         manage.unsubscribe(conn, sub.id)
     with store.read() as conn:
         assert subscribers.count(conn) == 0 and subscribers.owners(conn, [url]) == {}
+
+
+def test_every_reader_gives_the_one_subscriber_record(store: Store) -> None:
+    """A subscriber read back is the one stored, by whichever reader; the lean reader of the
+    digests and pool alerts leaves out only the channel URLs (secrets planning never needs)."""
+    from dataclasses import fields, replace
+
+    from crswatch.subscribers.model import Subscriber
+    from crswatch.subscribers.tables import subscribers as table
+
+    urls = ["mailto://127.0.0.1:25?from=a@example.com&to=dana@example.com", "ntfy://dana-topic"]
+    with store.write() as conn:
+        made, _ = manage.subscribe(conn, score=505, channels=urls, check=check_url, defaults=DEFAULTS, now=NOW,
+                                   name="Dana", cadence="weekly", pool_alerts=True)  # fmt: skip
+    with store.read() as conn:
+        (listed,) = subscribers.iter_all(conn)
+        (lean,) = subscribers.iter_recipients(conn, cadence="weekly")
+        found = subscribers.require(conn, made.id).subscriber
+    assert listed == found == made and [c.url for c in listed.channels] == urls
+    assert lean == replace(made, channels=tuple(replace(c, url=None) for c in made.channels))
+    with pytest.raises(LookupError, match="without its URL"):
+        lean.channels[0].destination
+    assert urls[0] not in repr(listed) + repr(listed.channels)  # a record in a log line shows no secret
+    # every column is a field of the record (a new column must become one), and no more
+    assert set(table.c.keys()) == {f.name for f in fields(Subscriber)} - {"channels", "token"}
 
 
 def test_planning_is_idempotent_and_first_seen_is_shared(store: Store) -> None:

@@ -164,12 +164,12 @@ def test_a_store_error_never_carries_the_rows_it_was_writing(tmp_path: Path) -> 
 
     from crswatch.store.sql import Store
     from crswatch.subscribers import store as subscribers
-    from crswatch.subscribers.model import Subscriber
+    from crswatch.subscribers.model import Channel, Subscriber
 
     store = Store(f"sqlite:///{tmp_path / 'store.sqlite'}")
-    person = Subscriber.from_doc({"id": "abcd2345", "name": "Dana Private", "score": 500, "within": 10, "streams": ["cec"],
-                                  "channels": [{"url": "ntfy://dana-topic", "masked": "ntfy://dana-topic"}],
-                                  "token_hash": "f" * 64, "created_at": datetime(2026, 1, 1, tzinfo=UTC)})  # fmt: skip
+    person = Subscriber(id="abcd2345", name="Dana Private", score=500, within=10, streams=("cec",),
+                        channels=(Channel.of("ntfy://dana-topic", "ntfy://dana-topic"),),
+                        token_hash="f" * 64, created_at=datetime(2026, 1, 1, tzinfo=UTC))  # fmt: skip
     with store.write() as conn:
         subscribers.insert(conn, [person])
     with pytest.raises(IntegrityError) as caught, store.write() as conn:

@@ -37,7 +37,7 @@ def test_alert(app: App, subscriber: str) -> None:
     with app.store.read() as view:
         sub = require(view, subscriber).subscriber
     try:
-        channels([c.url for c in sub.channels], check_url)
+        channels(sub.urls, check_url)
     except ValueError as exc:  # nothing is sent: fix the channel with `crswatch update ID --notify URL`
         raise Invalid(
             [f"{line}; fix it with: crswatch update {sub.id} --notify URL" for line in str(exc).splitlines()]
@@ -47,7 +47,7 @@ def test_alert(app: App, subscriber: str) -> None:
     title, bodies = test_message(sub, links_of(app.config, app.store), app.config.alerts.contact, app.services.letters)
     failed = 0
     for channel in sub.channels:
-        result = send(channel.url, title, bodies, app.services)
+        result = send(channel.destination, title, bodies, app.services)
         failed += not result.ok
         click.echo(
             f"{scrub(channel.masked)}: "

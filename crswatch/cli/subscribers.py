@@ -9,6 +9,7 @@ import click
 
 from crswatch.draws.record import iso, stamp
 from crswatch.notifier.mask import scrub
+from crswatch.subscribers.model import Subscriber
 
 from .. import errors
 from ..app import App
@@ -24,18 +25,17 @@ POOL_HELP = (
 STREAM_HELP = "A stream you are eligible for (repeatable): cec fsw fst pnp french healthcare stem trades transport agriculture education physicians managers military other."
 
 
-def public_record(sub: Any, with_token: bool = False) -> dict[str, Any]:
-    """A subscriber as shown to people: channels masked; the token (only known right after
-    subscribing, stored hashed) only when asked for."""
-    doc: dict[str, Any] = sub.to_doc()
-    doc["profile_created"], doc["created_at"] = iso(sub.profile_created), stamp(sub.created_at)  # as text, as ever
-    doc["channels"] = [scrub(c.masked) for c in sub.channels]  # stored forms of older releases kept header values
-    doc.pop("token_hash")
-    doc["from_profile"] = (
-        doc.pop("profile") is not None
-    )  # a profile is personal data: never listed, only that there is one
-    doc.pop("profile_ceiling")
-    doc["reminders"] = sub.wants_reminders
+def public_record(sub: Subscriber, with_token: bool = False) -> dict[str, Any]:
+    """A subscriber as shown to people: channels masked; a profile (personal data) only as the
+    fact that there is one; the token (only known right after subscribing, stored hashed) only
+    when asked for."""
+    doc: dict[str, Any] = {
+        "id": sub.id, "name": sub.name, "score": sub.score, "within": sub.within, "streams": list(sub.streams),
+        "profile_created": iso(sub.profile_created), "created_at": stamp(sub.created_at),  # as text, as ever
+        "channels": [scrub(c.masked) for c in sub.channels],  # stored forms of older releases kept header values
+        "status": sub.status, "language": sub.language, "reminders": sub.wants_reminders, "cadence": sub.cadence,
+        "pool_alerts": sub.pool_alerts, "from_profile": sub.profile is not None,
+    }  # fmt: skip
     if with_token and sub.token:
         doc["token"] = sub.token
     return doc
