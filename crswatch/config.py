@@ -100,6 +100,28 @@ class Web:
         10  # seconds a connection may send nothing before it is closed (a trickle is not idle: a proxy must cut it)
     )
 
+    def __post_init__(self) -> None:
+        """What the values alone can tell is checked when the file is read, so every command
+        refuses a bad [web]; whether apprise can use the channels is asked when `serve` starts
+        (`web_problems`: loading apprise for every command would slow them all)."""
+        for name, placeholder in (("email_channel", "{email}"), ("sms_channel", "{phone}")):
+            if getattr(self, name) and placeholder not in getattr(self, name):
+                raise ConfigError(f"{name} must contain {placeholder} where the address goes")
+        limits = {name: getattr(self, name) for name in ("client_limit", "destination_limit", "api_limit")}
+        if any(value != getattr(Web, name) for name, value in limits.items()):  # the defaults are known good
+            from limits import parse
+
+            for name, value in limits.items():
+                try:
+                    parse(value)
+                except ValueError:
+                    raise ConfigError(f"{name} must read like 10/hour or 3/day, not {value!r}") from None
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port must be from 0 to 65535, not {self.port}")
+        for name in ("confirm_hours", "threads", "connections", "idle_timeout"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1, not {getattr(self, name)}")
+
 
 @dataclass(frozen=True)
 class Crs:
@@ -245,9 +267,8 @@ def way_out_problems(alerts: Alerts) -> list[str]:
 
 
 def web_problems(web: Web) -> list[str]:
-    """What keeps `crswatch serve` from starting with this [web] section (empty when it can)."""
-    from limits import parse as parse_limit
-
+    """What keeps `crswatch serve` from starting with this [web] section (empty when it can),
+    beyond what `Web` checked when it was read: a sender is set, and apprise can use each channel."""
     from crswatch.notifier.channels import check_url
 
     problems = []
@@ -257,18 +278,9 @@ def web_problems(web: Web) -> list[str]:
         )
     for name, template, placeholder, sample in (("email_channel", web.email_channel, "{email}", "someone@example.com"),
                                                 ("sms_channel", web.sms_channel, "{phone}", "15550000000")):  # fmt: skip
-        if template and placeholder not in template:
-            problems.append(f"web.{name} must contain {placeholder} where the address goes")
-        elif template:
+        if template:
             try:
                 check_url(template.replace(placeholder, sample))
             except ValueError as exc:
                 problems.append(f"web.{name} cannot be used: {exc}")
-    try:
-        parse_limit(web.client_limit), parse_limit(web.destination_limit), parse_limit(web.api_limit)
-    except ValueError:
-        problems.append(f"web.client_limit / web.destination_limit / web.api_limit must read like 10/hour or 3/day, not "
-                        f"{web.client_limit!r} / {web.destination_limit!r} / {web.api_limit!r}")  # fmt: skip
-    if web.confirm_hours < 1:
-        problems.append(f"web.confirm_hours must be at least 1, not {web.confirm_hours}")
     return problems

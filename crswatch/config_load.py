@@ -216,10 +216,13 @@ def _apply_env(config: Config) -> Config:
     if env.get("CRSWATCH_CONTACT"):
         alerts = replace(alerts, contact=env["CRSWATCH_CONTACT"])
     web = config.web  # a container's senders come from its environment (compose, systemd), not the image
-    if env.get("CRSWATCH_WEB_EMAIL_CHANNEL"):
-        web = replace(web, email_channel=env["CRSWATCH_WEB_EMAIL_CHANNEL"])
-    if env.get("CRSWATCH_WEB_SMS_CHANNEL"):
-        web = replace(web, sms_channel=env["CRSWATCH_WEB_SMS_CHANNEL"])
+    for name in ("email_channel", "sms_channel"):
+        value = env.get(f"CRSWATCH_WEB_{name.upper()}")
+        if value:
+            try:
+                web = replace(web, **{name: value})  # type: ignore[arg-type]  # a str field named above
+            except ConfigError as exc:
+                raise ConfigError(f"CRSWATCH_WEB_{name.upper()}: {exc}") from None
     if env.get("CRSWATCH_TELEGRAM_TOKEN"):
         config = replace(config, telegram=replace(config.telegram, token=env["CRSWATCH_TELEGRAM_TOKEN"]))
     if env.get("CRSWATCH_TELEGRAM_USERNAME"):

@@ -4,6 +4,7 @@ server receiving the confirmations, real TinyDB files."""
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
 import sqlite3
@@ -347,27 +348,55 @@ def test_serve_without_a_sender_exits_2(env: dict) -> None:
     ("web", "problem"),
     [
         ({}, "web.email_channel is not set"),
-        ({"email_channel": "mailto://127.0.0.1:25?from=a@example.com"}, "web.email_channel must contain {email}"),
         ({"email_channel": "nope://{email}"}, "web.email_channel cannot be used: apprise knows no service 'nope'"),
         (
-            {"email_channel": "mailto://127.0.0.1:25?from=a@example.com&to={email}", "sms_channel": "json://x/sms"},
-            "web.sms_channel must contain {phone}",
-        ),
-        (
-            {"email_channel": "mailto://127.0.0.1:25?from=a@example.com&to={email}", "client_limit": "lots"},
-            "must read like 10/hour",
-        ),
-        (
-            {"email_channel": "mailto://127.0.0.1:25?from=a@example.com&to={email}", "confirm_hours": 0},
-            "web.confirm_hours must be at least 1",
+            {"email_channel": "mailto://127.0.0.1:25?from=a@example.com&to={email}", "sms_channel": "nope://{phone}"},
+            "web.sms_channel cannot be used",
         ),
     ],
 )
-def test_the_web_configuration_is_checked_in_config(web: dict, problem: str) -> None:
+def test_serve_asks_apprise_about_the_web_channels(web: dict, problem: str) -> None:
     from crswatch.config import Web, web_problems
 
     problems = web_problems(Web(**web))
     assert len(problems) == 1 and problem in problems[0], problems
+
+
+@pytest.mark.parametrize(
+    ("web", "problem"),
+    [
+        ({"email_channel": "mailto://127.0.0.1:25?from=a@example.com"}, "email_channel must contain {email}"),
+        ({"sms_channel": "json://x/sms"}, "sms_channel must contain {phone}"),
+        ({"client_limit": "lots"}, "client_limit must read like 10/hour or 3/day, not 'lots'"),
+        ({"api_limit": "5 per fortnight"}, "api_limit must read like 10/hour"),
+        ({"confirm_hours": 0}, "confirm_hours must be at least 1, not 0"),
+        ({"threads": 0}, "threads must be at least 1"),
+        ({"port": 70000}, "port must be from 0 to 65535"),
+    ],
+)
+def test_a_bad_web_section_fails_every_command_when_read(web: dict, problem: str, env: dict) -> None:
+    """What the values alone tell is checked as the file is read: `check` refuses a bad [web]
+    as it refuses a bad [schedule], in one line naming the file, and changes nothing."""
+    from crswatch.config import ConfigError, Web
+
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        Web(**web)
+    config = Path(env["CRSWATCH_CONFIG"]).with_name("bad-web.toml")
+    config.write_text("[web]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in web.items()))
+    before = _files(env)
+    result = cli("--config", str(config), "check", env=env, timeout=60)
+    assert result.returncode == 2 and result.stderr.startswith(f"crswatch: error: {config}: [web] "), result.stderr
+    assert problem in result.stderr and len(result.stderr.splitlines()) == 1
+    assert _files(env) == before
+
+
+def test_a_bad_web_sender_in_the_environment_is_named(env: dict, monkeypatch: pytest.MonkeyPatch) -> None:
+    from crswatch.config import ConfigError
+    from crswatch.config_load import load_config
+
+    monkeypatch.setenv("CRSWATCH_WEB_SMS_CHANNEL", "json://127.0.0.1:9/sms")
+    with pytest.raises(ConfigError, match=r"^CRSWATCH_WEB_SMS_CHANNEL: sms_channel must contain \{phone\}"):
+        load_config()
 
 
 def test_a_good_web_configuration_has_no_problem() -> None:
