@@ -43,7 +43,8 @@ def hash_token(token: str) -> str:
 class Channel:
     """A way to reach a subscriber: the destination's key (`identity.destination_key`, which the
     outbox names it by), its masked form, and its apprise URL (secret: passwords, tokens). The
-    readers that plan pool alerts and digests leave the URL out (None): planning needs only the key."""
+    readers that plan pool alerts and digests leave the URL out (None) and give the key the table
+    holds; the others make it from the URL (see `store.read`)."""
 
     key: str
     masked: str

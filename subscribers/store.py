@@ -210,11 +210,13 @@ def read(conn: Connection, condition: Any, limit: int | None = None) -> list[Sub
     ways: dict[str, list[Channel]] = {row.id: [] for row in rows}
     ids = list(ways)
     for start in range(0, len(ids), 500):
-        query = select(channels.c.subscriber, channels.c.key, channels.c.masked, channels.c.url).where(
+        query = select(channels.c.subscriber, channels.c.masked, channels.c.url).where(
             channels.c.subscriber.in_(ids[start : start + 500])
         )
-        for owner, key, masked, url in conn.execute(query.order_by(channels.c.subscriber, channels.c.position)):
-            ways[owner].append(Channel(key, masked, url))
+        # each key made from its URL: a row that migration 0002 could not re-key (its destination
+        # was taken) keeps an older key in the table, but its deliveries name the destination
+        for owner, masked, url in conn.execute(query.order_by(channels.c.subscriber, channels.c.position)):
+            ways[owner].append(Channel.of(url, masked))
     return [_subscriber(row, ways[row.id]) for row in rows]
 
 

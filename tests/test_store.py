@@ -100,6 +100,37 @@ def test_every_reader_gives_the_one_subscriber_record(store: Store) -> None:
     assert set(table.c.keys()) == {f.name for f in fields(Subscriber)} - {"channels", "token"}
 
 
+def test_a_channel_left_with_an_older_key_is_named_by_its_destination(store: Store) -> None:
+    """Migration 0002 could not re-key a channel whose destination another row already had: the
+    row keeps its older key.  Deliveries still name the destination, so a subscriber with two
+    spellings of one mailbox gets one alert per draw, and what was queued finds its channel."""
+    from sqlalchemy import insert, update
+
+    from crswatch.draws.record import Draw
+    from crswatch.notifier.fanout import plan
+    from crswatch.subscribers.identity import destination_key
+    from crswatch.subscribers.tables import channels
+
+    url = "mailto://127.0.0.1:25?from=a@example.com&to=dana@example.com"
+    spelled = "mailto://127.0.0.1:25?to=Dana@Example.com&from=a@example.com"
+    with store.write() as conn:
+        sub, _ = manage.subscribe(conn, score=505, channels=[url], check=check_url, defaults=DEFAULTS, now=NOW)
+        conn.execute(update(channels).values(key="1" * 24))  # as 0.1 named it
+        conn.execute(
+            insert(channels).values(key="2" * 24, subscriber=sub.id, position=1, url=spelled, masked="mailto://…")
+        )
+    draw = Draw(
+        number="392", date=NOW.date(), program="Canadian Experience Class", stream="cec", invitations=1, crs=500
+    )
+    with store.write() as conn:
+        found = subscribers.require(conn, sub.id).subscriber
+        assert {c.key for c in found.channels} == {destination_key(url)}
+        planned = plan(
+            [(draw, {"first_seen": "2026-02-01T00:00:00Z", "revision": 0})], [], subscribers.iter_all(conn), NOW
+        )
+        assert queue(conn, planned) == 1 and planned[0].channel == destination_key(url)
+
+
 def test_planning_is_idempotent_and_first_seen_is_shared(store: Store) -> None:
     with store.write() as conn:
         assert announce(conn, [("392", 0, "new", NOW, {"n": 1})]) == {("392", 0, "new")}

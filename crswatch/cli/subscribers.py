@@ -31,9 +31,9 @@ def public_record(sub: Subscriber, with_token: bool = False) -> dict[str, Any]:
     when asked for."""
     doc: dict[str, Any] = {
         "id": sub.id, "name": sub.name, "score": sub.score, "within": sub.within, "streams": list(sub.streams),
-        "profile_created": iso(sub.profile_created), "created_at": stamp(sub.created_at),  # as text, as ever
+        "profile_created": iso(sub.profile_created),  # as text, as ever
         "channels": [scrub(c.masked) for c in sub.channels],  # stored forms of older releases kept header values
-        "status": sub.status, "language": sub.language, "reminders": sub.wants_reminders, "cadence": sub.cadence,
+        "created_at": stamp(sub.created_at), "status": sub.status, "language": sub.language, "reminders": sub.wants_reminders, "cadence": sub.cadence,
         "pool_alerts": sub.pool_alerts, "from_profile": sub.profile is not None,
     }  # fmt: skip
     if with_token and sub.token:
