@@ -35,6 +35,20 @@ def _subscribe(env: dict, *args: str) -> str:
     return cli("subscribe", *args, env=env, check=True).stdout.strip()
 
 
+def _weekly_apart_from_the_next_daily(env: dict) -> None:
+    """Weekly digests two days after the next daily one (whatever day the test runs): planning
+    the daily period must not also plan a weekly one ending at the same moment, as it would on
+    the weekly day (a Friday's run, with digests on Saturdays, planned both at once)."""
+    from crswatch.draws.record import OTTAWA
+    from crswatch.notifier.periodic import WEEKDAYS
+
+    config = Path(env["CRSWATCH_CONFIG"])
+    now = datetime.now(OTTAWA)
+    next_daily = now.date() + timedelta(days=1 if now.hour >= 8 else 0)  # (FAST_CONFIG: digest_hour 8)
+    weekday = WEEKDAYS[(next_daily.weekday() + 2) % 7]  # the day after may be the next daily's if 08:00 passes
+    config.write_text(config.read_text().replace("[alerts]\n", f'[alerts]\ndigest_weekday = "{weekday}"\n'))
+
+
 def _plan_after(env: dict, cadence: str, since: datetime, planned: list | None = None) -> int:
     """Plan the digests of the period that holds `since`, with a clock one minute after it ends
     (rehearsed only, when a `planned` list is given: `check --dry-run`)."""
@@ -101,6 +115,7 @@ def test_one_pool_alert_per_distribution_with_the_feeds_figures(on_engine: dict,
 
 def test_daily_and_weekly_digests_english_and_french_and_an_invitation_at_once(on_engine: dict, smtp: SMTPSink) -> None:
     env = on_engine
+    _weekly_apart_from_the_next_daily(env)
     _check(env, "2025-12-17")
     ids = {
         "daily": _subscribe(env, "--score", "505", "--stream", "cec", "--cadence", "daily", "--notify", smtp.url("daily@example.com")),
