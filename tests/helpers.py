@@ -198,6 +198,16 @@ def cli(*args: str, env: dict[str, str], timeout: float = 120, check: bool = Fal
     return result
 
 
+def in_shell(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`crswatch ARGS` in a real process with exactly `env` (a user's shell: nothing of the test
+    process's environment added), forked like `cli`'s (a new interpreter with CRSWATCH_TEST_SUBPROCESS=1)."""
+    if os.environ.get("CRSWATCH_TEST_SUBPROCESS"):
+        command = [sys.executable, "-m", "crswatch", *args]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    result: subprocess.CompletedProcess[str] = _forks().run(list(args), dict(env), timeout)
+    return result
+
+
 def start(*args: str, env: dict[str, str], preexec: Callable[[], Any] | None = None) -> Any:
     """Start `crswatch ARGS` (`serve`, say) and return at once, with what a `subprocess.Popen` of
     it offers tests: `pid`, `poll`, `wait`, signals, `communicate` (text) and `stderr.read()`.

@@ -26,11 +26,13 @@ def test_every_test_left_out_exists() -> None:
     but misleading, so the list is checked against the tests' files."""
     names = left_out()
     assert names, f"{LEFT_OUT.name} lists no test"
-    stale = []
+    stale, functions = [], {}  # each file parsed once (800 names: 5 s when parsed per name)
     for name in sorted(names):
         file, _, function = name.partition("::")
         path = ROOT / file
-        if not path.exists() or function.split("[")[0] not in _functions(path):
+        if file not in functions:
+            functions[file] = _functions(path) if path.exists() else set()
+        if function.split("[")[0] not in functions[file]:
             stale.append(name)
     assert not stale, f"run ./scripts/map-lowest: {LEFT_OUT.name} names tests that no longer exist: {stale}"
 

@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import DOCS_TEXT, SHARED
+from helpers import DOCS_TEXT, SHARED, in_shell
 from servers import SMTPSink, wait_for_crswatch
 
 BLOCKS = re.findall(r"```console\n(.*?)```", DOCS_TEXT, re.DOTALL)
@@ -89,14 +89,7 @@ class Session:
 
     def run(self, line: str, *, code: int = 0, source: bool = True) -> list[str]:
         env = self.env if source else {k: v for k, v in self.env.items() if k != "CRSWATCH_SOURCE"}
-        result = subprocess.run(
-            [sys.executable, "-m", "crswatch", *self.command(line)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        result = in_shell(self.command(line), env)
         assert result.returncode == code, f"{line} exited {result.returncode}:\n{result.stderr}"
         return self.normalise(result.stdout + result.stderr)
 
@@ -109,14 +102,7 @@ class Session:
         return _apprise_forms([line.rstrip() for line in text.rstrip("\n").splitlines()])
 
     def subscribe(self, line: str, who: str) -> list[str]:
-        result = subprocess.run(
-            [sys.executable, "-m", "crswatch", *self.command(line)],
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        result = in_shell(self.command(line), self.env, timeout=60)
         assert result.returncode == 0, result.stderr
         actual = result.stdout.splitlines()[0]
         self.ids[actual] = README_IDS[who]
