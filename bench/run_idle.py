@@ -37,6 +37,7 @@ def main() -> None:
     from crswatch.schedule import Plan
     from crswatch.scraper.crawl import run_reactor
     from crswatch.store.draws import Database
+    from crswatch.store.sql import Store
 
     logging.basicConfig(level=logging.WARNING)
     feed = FeedServer()
@@ -53,8 +54,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         config = Config(db=Path(tmp) / "crswatch.json", source=feed.url, fetch=Fetch(timeout=5, retries=1, delay=0.0))
-        runner = Measured(config, Database(config.db), Plan(every=0.02, outside_every=0.02, window=None))
+        store = Store(config.store_url).open()
+        runner = Measured(config, Database(config.db), store, Plan(every=0.02, outside_every=0.02, window=None))
         run_reactor(lambda: runner.serve(max_cycles=args.cycles + 1))
+        store.dispose()
     feed.close()
     idle = cpu[2:]  # cycle 1 ingests the feed, cycle 2 warms up
     print(f"{len(cpu)} cycles; feed answered 304 after the first ({len(feed.requests)} requests)")
