@@ -47,7 +47,7 @@ def peak_rss_mb() -> float:
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+        return int(sock.getsockname()[1])
 
 
 # wrk, for the HTTP benchmarks (bench/web.py, bench/api.py)

@@ -30,6 +30,8 @@ import tempfile
 import time
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from multiprocessing.sharedctypes import Synchronized
+from multiprocessing.synchronize import Event
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,7 +44,7 @@ class SinkProtocol(asyncio.Protocol):
     """A minimal SMTP sink: accepts every message and counts it (no parsing, so the sink is not
     the bottleneck it would be with aiosmtpd at ~300 messages/s on this machine)."""
 
-    def __init__(self, counter: multiprocessing.Value) -> None:  # type: ignore[type-arg]
+    def __init__(self, counter: Synchronized[int]) -> None:
         self.counter = counter
         self.buffer = b""
         self.in_data = False
@@ -81,7 +83,7 @@ class SinkProtocol(asyncio.Protocol):
             self.transport.write(reply)  # type: ignore[attr-defined]
 
 
-def sink(port: int, counter: multiprocessing.Value, ready: multiprocessing.Event) -> None:  # type: ignore[type-arg]
+def sink(port: int, counter: Synchronized[int], ready: Event) -> None:
     async def serve() -> None:
         server = await asyncio.get_running_loop().create_server(lambda: SinkProtocol(counter), "127.0.0.1", port)
         ready.set()
@@ -218,6 +220,7 @@ def scale(total: int) -> None:
 
 
 def measure(url: str, total: int) -> None:
+    from crswatch.draws.record import as_stored
     from crswatch.notifier.fanout import plan
     from crswatch.notifier.outbox import queue
     from crswatch.scraper.parse import parse_feed, parse_round
@@ -230,7 +233,7 @@ def measure(url: str, total: int) -> None:
     now = datetime.now(UTC)
     with Store(url).write() as conn:
         deliveries = plan(
-            [(draw, {"first_seen": "9999-12-31T00:00:00.000000Z", "revision": 0})],
+            [(draw, as_stored(draw.to_record(), first_seen="9999-12-31T00:00:00.000000Z", updated_at="", revision=0))],
             [],
             iter_all(conn, reach=draw.crs, active_only=True),
             now,

@@ -24,6 +24,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -31,6 +32,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from _measure import peak_rss_mb  # noqa: E402
 from helpers import snapshot  # noqa: E402
+
+if TYPE_CHECKING:
+    from crswatch.draws.record import Draw
 
 NOW = datetime(2026, 1, 24, 13, 30, tzinfo=UTC)  # Saturday 08:30 in Ottawa: the weekly period just ended
 
@@ -56,7 +60,7 @@ def build(url: str, count: int, cadence: str) -> None:
     store.dispose()
 
 
-def _draws() -> list:
+def _draws() -> list[Draw]:
     from crswatch.scraper.parse import parse_feed, parse_round
 
     return [parse_round(r) for r in parse_feed(snapshot("2026-01-21").read_bytes())[:5]]  # #392 … #388

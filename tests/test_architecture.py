@@ -96,7 +96,7 @@ def test_every_benchmark_imports() -> None:
     """The benchmarks run on demand only, so nothing else would notice an import they lost (a
     module moved, a helper renamed): load each, in one fresh interpreter, as `python bench/x.py`
     would (its folder first on the path) but without running it, each from its file under a name
-    of its own (bench/web.py is not the `web` stage, bench/telegram.py not python-telegram-bot)."""
+    of its own (bench/web.py is not the `web` stage, bench/telegram_alerts.py is named apart from python-telegram-bot)."""
     code = """import importlib.util, pathlib, sys
 sys.path[:0] = [sys.argv[1], sys.argv[2]]
 for path in sorted(pathlib.Path(sys.argv[1]).glob("*.py")):

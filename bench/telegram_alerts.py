@@ -4,7 +4,7 @@ stores draw #392 and sends every alert through the outbox to the local Bot API s
 
 Prints the send rate, the most messages the stand-in received in any one second (never above
 `--rate`), and the total time beside the rate limit's minimum ((count - 1) / rate); target: within
-10% of it.  Run: .venv/bin/python bench/telegram.py [--count 10000] [--rate 30]
+10% of it.  Run: .venv/bin/python bench/telegram_alerts.py [--count 10000] [--rate 30]
 (at Telegram's 30 a second, 10,000 alerts take at least 5 min 33 s.)
 """
 
