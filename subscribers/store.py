@@ -26,11 +26,6 @@ from .tables import channels, reminders, subscribers
 from .validate import Invalid
 
 
-def channel_hash(url: str) -> str:
-    """The key of the destination a channel URL names (see `identity`)."""
-    return destination_key(url)
-
-
 @dataclass
 class Found:
     subscriber: Subscriber
@@ -56,7 +51,7 @@ def require(conn: Connection, key: str) -> Found:
 
 def owners(conn: Connection, urls: Iterable[str]) -> dict[str, str]:
     """{url: subscriber id} for the given channels that are already subscribed."""
-    by_key = {channel_hash(url): url for url in urls}
+    by_key = {destination_key(url): url for url in urls}
     found: dict[str, str] = {}
     keys = list(by_key)
     for start in range(0, len(keys), 500):

@@ -179,20 +179,10 @@ def cli(*args: str, env: dict[str, str], timeout: float = 120, check: bool = Fal
     """Run the real `crswatch` command: in this process when it starts no reactor (see IN_PROCESS),
     else in a process of its own, forked from a server that has done the imports (`forkserver`: a
     reactor cannot restart in one process).  CRSWATCH_TEST_SUBPROCESS=1: a new interpreter each time."""
-    literal = bool(os.environ.get("CRSWATCH_TEST_SUBPROCESS"))
-    if _command_of(args) in IN_PROCESS and not literal:
+    if _command_of(args) in IN_PROCESS and not os.environ.get("CRSWATCH_TEST_SUBPROCESS"):
         result = _in_process(args, env)
-    elif not literal:
-        result = _forks().run(list(args), {**os.environ, **env}, timeout)
     else:
-        result = subprocess.run(
-            [sys.executable, "-m", "crswatch", *args],
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        result = in_shell(list(args), {**os.environ, **env}, timeout)
     if check and result.returncode != 0:
         raise AssertionError(f"crswatch {' '.join(args)} exited {result.returncode}:\n{result.stderr}")
     return result
@@ -200,7 +190,7 @@ def cli(*args: str, env: dict[str, str], timeout: float = 120, check: bool = Fal
 
 def in_shell(args: list[str], env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess[str]:
     """`crswatch ARGS` in a real process with exactly `env` (a user's shell: nothing of the test
-    process's environment added), forked like `cli`'s (a new interpreter with CRSWATCH_TEST_SUBPROCESS=1)."""
+    process's environment added), forked from the server (a new interpreter with CRSWATCH_TEST_SUBPROCESS=1)."""
     if os.environ.get("CRSWATCH_TEST_SUBPROCESS"):
         command = [sys.executable, "-m", "crswatch", *args]
         return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, check=False)

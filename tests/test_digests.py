@@ -39,12 +39,13 @@ def _weekly_apart_from_the_next_daily(env: dict) -> None:
     """Weekly digests two days after the next daily one (whatever day the test runs): planning
     the daily period must not also plan a weekly one ending at the same moment, as it would on
     the weekly day (a Friday's run, with digests on Saturdays, planned both at once)."""
+    from crswatch.config import Alerts
     from crswatch.draws.record import OTTAWA
     from crswatch.notifier.periodic import WEEKDAYS
 
     config = Path(env["CRSWATCH_CONFIG"])
     now = datetime.now(OTTAWA)
-    next_daily = now.date() + timedelta(days=1 if now.hour >= 8 else 0)  # (FAST_CONFIG: digest_hour 8)
+    next_daily = now.date() + timedelta(days=1 if now.hour >= Alerts.digest_hour else 0)  # (FAST_CONFIG keeps it)
     weekday = WEEKDAYS[(next_daily.weekday() + 2) % 7]  # the day after may be the next daily's if 08:00 passes
     config.write_text(config.read_text().replace("[alerts]\n", f'[alerts]\ndigest_weekday = "{weekday}"\n'))
 
